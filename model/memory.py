@@ -1,0 +1,167 @@
+"""Loads and stores through a page table: which frame a virtual page reaches, what a read
+returns, what a write changes (copy-on-write, zero fill, faults)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional
+
+from .ops import PAGE_SIZE
+from .profiles import Profile
+from .results import Fault, OK, Value
+from .state import Contents, State, Vma, contents_get, contents_set
+
+SIGSEGV = Fault("SIGSEGV")
+SIGBUS = Fault("SIGBUS")
+
+
+def frame_of_page(state: State, pid: int, vpn: int) -> Optional[int]:
+    """The frame a page table entry reaches, or None (not mapped, or untouched: zero page or
+    an object page not yet in the cache)."""
+    proc = state.processes[pid]
+    vma = proc.vma_at(vpn)
+    if vma is None:
+        return None
+    if not vma.shared and vpn in proc.private:
+        return proc.private[vpn]
+    if vma.obj is None:
+        return None
+    return state.objects[vma.obj].pages.get(vma.object_page(vpn))
+
+
+def frame_references(state: State, fid: int) -> int:
+    refs = 0
+    for p in state.processes:
+        if p.alive:
+            refs += sum(1 for f in p.private.values() if f == fid)
+    for o in state.objects:
+        refs += sum(1 for f in o.pages.values() if f == fid)
+    return refs
+
+
+def object_page_contents(state: State, oid: int, index: int) -> Contents:
+    fid = state.objects[oid].pages.get(index)
+    return () if fid is None else state.frames[fid]
+
+
+def beyond_object(state: State, vma: Vma, vpn: int) -> bool:
+    """A page wholly past the end of the backing object: SIGBUS (R06, R08, R43)."""
+    return vma.obj is not None and vma.object_page(vpn) >= state.objects[vma.obj].page_count()
+
+
+def _slack_kind(state: State, vma: Vma, vpn: int, offset: int) -> Optional[str]:
+    """Which unspecified-by-POSIX slack a byte lies in: past shm_segsz (R04) or past EOF (R07)."""
+    if vma.obj is None or not (vma.shared or vma.obj is not None):
+        return None
+    obj = state.objects[vma.obj]
+    byte = vma.object_page(vpn) * PAGE_SIZE + offset
+    if vma.segment is not None:
+        return "segment" if byte >= state.segments[vma.segment].size else None
+    if obj.kind in ("file", "shm", "memfd") and byte >= obj.size:
+        return "file"
+    return None
+
+
+def read(state: State, pid: int, vpn: int, offset: int, profile: Profile) -> list:
+    """The (state, result) pairs a one-byte load allows."""
+    proc = state.processes[pid]
+    vma = proc.vma_at(vpn)
+    if vma is None or vma.prot == "none":
+        return [(state, SIGSEGV)]  # R32, R33
+    private_copy = not vma.shared and vpn in proc.private
+    if beyond_object(state, vma, vpn):
+        if private_copy and profile.private_copy_beyond_eof_may_survive:
+            return [(state, SIGBUS), _read_private(state, pid, vpn, offset)]  # R08 (POSIX)
+        return [(state, SIGBUS)]  # R06, R08, R43
+    if private_copy:
+        outcomes = [_read_private(state, pid, vpn, offset)]
+        if vpn in proc.lazyfree:  # C05: the page may have been reclaimed
+            dropped = replace(proc, private=proc.private.remove(vpn), lazyfree=proc.lazyfree - {vpn})
+            outcomes.append((state.with_process(pid, dropped), Value(0)))
+        return outcomes
+    if vma.obj is None:
+        return [(state, Value(0))]  # R02: untouched anonymous memory reads zero
+    value = contents_get(object_page_contents(state, vma.obj, vma.object_page(vpn)), offset)
+    outcomes = [(state, Value(value))]
+    slack = _slack_kind(state, vma, vpn, offset)
+    if slack == "segment" and profile.segment_slack_may_fault:
+        outcomes.append((state, SIGSEGV))  # R04 (POSIX: only size bytes are promised)
+    if slack == "file" and profile.file_slack_may_read_zero and value:
+        outcomes.append((state, Value(0)))  # R07 (POSIX: the slack is zero-filled)
+    return outcomes
+
+
+def _read_private(state: State, pid: int, vpn: int, offset: int):
+    fid = state.processes[pid].private[vpn]
+    return state, Value(contents_get(state.frames[fid], offset))
+
+
+def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Profile) -> list:
+    """The (state, result) pairs a one-byte store allows."""
+    proc = state.processes[pid]
+    vma = proc.vma_at(vpn)
+    if vma is None or vma.prot != "rw":
+        return [(state, SIGSEGV)]  # R32, R33, R24
+    if beyond_object(state, vma, vpn):
+        return [(state, SIGBUS)]  # R06, R43
+    if vma.shared:
+        return [(s, OK) for s in write_object_byte(state, vma.obj, vma.object_page(vpn), offset, value,
+                                                   profile)]  # R09, R10, R12, R14
+    if vpn in proc.private:
+        fid = proc.private[vpn]
+        bases = [state.frames[fid]]
+        if vpn in proc.lazyfree:
+            bases.append(())  # C05: reclaimed before the write
+        outcomes = []
+        for base in bases:
+            s = state.with_process(pid, replace(proc, lazyfree=proc.lazyfree - {vpn}))
+            outcomes.append((_write_private(s, pid, vpn, fid, base, offset, value), OK))
+        return outcomes
+    base = () if vma.obj is None else object_page_contents(state, vma.obj, vma.object_page(vpn))
+    return [(_write_private(state, pid, vpn, None, base, offset, value), OK)]  # R11, R13
+
+
+def _write_private(state: State, pid: int, vpn: int, fid: Optional[int], base: Contents,
+                   offset: int, value: int) -> State:
+    """Copy on write: a private page gets a frame of its own unless it is the only one using it."""
+    contents = contents_set(base, offset, value)
+    if fid is not None and frame_references(state, fid) == 1:
+        return state.with_frame(fid, contents)
+    state, new = state.new_frame(contents)
+    proc = state.processes[pid]
+    return state.with_process(pid, replace(proc, private=proc.private.set(vpn, new)))
+
+
+def write_object_byte(state: State, oid: int, index: int, offset: int, value: int,
+                      profile: Profile) -> list:
+    """A store into an object's page (through a shared mapping, or pwrite): every state it
+    allows (one under Linux; under POSIX, private mappings may or may not keep following)."""
+    results = []
+    for s in private_snapshots(state, oid, index, profile):
+        fid = s.objects[oid].pages.get(index)
+        if fid is None:
+            s, fid = s.new_frame()
+            obj = s.objects[oid]
+            s = s.with_object(oid, replace(obj, pages=obj.pages.set(index, fid)))
+        results.append(s.with_frame(fid, contents_set(s.frames[fid], offset, value)))
+    return results
+
+
+def private_snapshots(state: State, oid: int, index: int, profile: Profile) -> list:
+    """R13: on Linux an unwritten MAP_PRIVATE page keeps following its object. POSIX leaves it
+    unspecified, so before the object changes, each such page may take a private copy."""
+    if not profile.private_file_may_snapshot:
+        return [state]
+    followers = [(pid, vpn) for pid, p in enumerate(state.processes) if p.alive
+                 for v in p.vmas if not v.shared and v.obj == oid
+                 for vpn in range(v.start, v.end)
+                 if v.object_page(vpn) == index and vpn not in p.private]
+    states = [state]
+    for pid, vpn in followers:
+        more = []
+        for s in states:
+            contents = object_page_contents(s, oid, index)
+            s2, fid = s.new_frame(contents)
+            p = s2.processes[pid]
+            more.append(s2.with_process(pid, replace(p, private=p.private.set(vpn, fid))))
+        states += more
+    return states

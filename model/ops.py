@@ -1,0 +1,298 @@
+"""The operations of the specification: a closed set of frozen dataclasses.
+
+A program is a sequence of steps; each step is one of these operations, performed
+by a named thread. Operations never mention addresses: they name *handles*
+(mappings, segments, descriptors, threads) bound by earlier steps, and *places*
+(a mapping handle, a page index and a byte offset inside that page).
+
+The same vocabulary is the case format's (docs/case-format.md): the JSON name of
+each operation is its ``OP`` attribute, and its fields are the JSON arguments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar, Optional, Union
+
+PAGE_SIZE = 4096
+
+PROTECTIONS = ("rw", "r", "none")
+MADVICES = ("dontneed", "remove", "dontfork", "dofork", "wipeonfork", "keeponfork", "free")
+MREMAP_MODES = ("grow", "move", "alias")
+OBJECT_KINDS = ("file", "memfd", "shm")
+FIXED_MODES = ("none", "replace", "noreplace")
+SHMCTL_COMMANDS = ("rmid", "stat")
+
+
+@dataclass(frozen=True, order=True)
+class Place:
+    """A byte address named symbolically: ``mapping[page]+offset``.
+
+    ``page`` may lie beyond the mapping's current end (that is how a program
+    touches the page after a segment, or the tail of a grown mapping), and
+    ``offset`` may be any byte in the page (unaligned addresses are how SHM_RND
+    and the EINVAL rules are exercised).
+    """
+
+    mapping: str
+    page: int = 0
+    offset: int = 0
+
+    def byte_offset(self) -> int:
+        return self.page * PAGE_SIZE + self.offset
+
+
+class Op:
+    """Base of every operation. ``OP`` is the case-format name; ``BINDS`` the
+    kind of handle its ``bind`` names, if any."""
+
+    OP: ClassVar[str]
+    BINDS: ClassVar[Optional[str]] = None
+
+    def arguments(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+
+# --- processes and threads -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fork(Op):
+    """fork(): a new process whose only thread is bound to the step's handle."""
+    OP: ClassVar[str] = "fork"
+    BINDS: ClassVar[Optional[str]] = "thread"
+
+
+@dataclass(frozen=True)
+class Spawn(Op):
+    """pthread_create(): a new thread in the acting thread's process."""
+    OP: ClassVar[str] = "spawn"
+    BINDS: ClassVar[Optional[str]] = "thread"
+
+
+@dataclass(frozen=True)
+class ThreadExit(Op):
+    """pthread_exit() of the acting thread; the last thread's exit ends the process."""
+    OP: ClassVar[str] = "thread_exit"
+
+
+@dataclass(frozen=True)
+class Exit(Op):
+    """_exit(): the acting thread's whole process ends."""
+    OP: ClassVar[str] = "exit"
+
+
+@dataclass(frozen=True)
+class Exec(Op):
+    """execve() of a program that carries on with the case: a fresh address space."""
+    OP: ClassVar[str] = "exec"
+
+
+# --- System V shared memory ------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShmGet(Op):
+    """shmget(key, size, flags). ``key`` is ``"private"`` or a symbolic key name."""
+    OP: ClassVar[str] = "shmget"
+    BINDS: ClassVar[Optional[str]] = "segment"
+    key: str
+    size: int
+    creat: bool = False
+    excl: bool = False
+
+
+@dataclass(frozen=True)
+class ShmAt(Op):
+    """shmat(id, addr, flags). ``at`` None lets the system choose the address."""
+    OP: ClassVar[str] = "shmat"
+    BINDS: ClassVar[Optional[str]] = "mapping"
+    segment: str
+    at: Optional[Place] = None
+    rdonly: bool = False
+    rnd: bool = False
+    remap: bool = False
+
+
+@dataclass(frozen=True)
+class ShmDt(Op):
+    """shmdt(addr)."""
+    OP: ClassVar[str] = "shmdt"
+    at: Place
+
+
+@dataclass(frozen=True)
+class ShmCtl(Op):
+    """shmctl(id, IPC_RMID) or shmctl(id, IPC_STAT)."""
+    OP: ClassVar[str] = "shmctl"
+    segment: str
+    cmd: str
+
+
+# --- mappings --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mmap(Op):
+    """mmap(). ``fd`` None means MAP_ANONYMOUS; ``offset`` is in bytes into the object.
+
+    ``fixed``: "none" (no MAP_FIXED; ``at`` is then ignored by the system's choice),
+    "replace" (MAP_FIXED at ``at``) or "noreplace" (MAP_FIXED_NOREPLACE at ``at``).
+    """
+    OP: ClassVar[str] = "mmap"
+    BINDS: ClassVar[Optional[str]] = "mapping"
+    shared: bool
+    prot: str
+    length: int
+    fd: Optional[str] = None
+    offset: int = 0
+    at: Optional[Place] = None
+    fixed: str = "none"
+
+
+@dataclass(frozen=True)
+class Munmap(Op):
+    OP: ClassVar[str] = "munmap"
+    at: Place
+    length: int
+
+
+@dataclass(frozen=True)
+class Mprotect(Op):
+    OP: ClassVar[str] = "mprotect"
+    at: Place
+    length: int
+    prot: str
+
+
+@dataclass(frozen=True)
+class Madvise(Op):
+    OP: ClassVar[str] = "madvise"
+    at: Place
+    length: int
+    advice: str
+
+
+@dataclass(frozen=True)
+class PosixMadvise(Op):
+    """posix_madvise(POSIX_MADV_DONTNEED): advice that may not change semantics (R38)."""
+    OP: ClassVar[str] = "posix_madvise"
+    at: Place
+    length: int
+    advice: str = "dontneed"
+
+
+@dataclass(frozen=True)
+class Mremap(Op):
+    """mremap(). "grow": in place, no MREMAP_MAYMOVE; "move": MAYMOVE|FIXED to the
+    bound handle's address; "alias": old_size 0, MAYMOVE|FIXED to the bound handle."""
+    OP: ClassVar[str] = "mremap"
+    BINDS: ClassVar[Optional[str]] = "mapping"
+    at: Place
+    old_length: int
+    new_length: int
+    mode: str
+
+
+# --- backing objects -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Open(Op):
+    """A descriptor for a backing object.
+
+    kind "file": open(name) of a regular file on tmpfs; "shm": shm_open(name);
+    "memfd": memfd_create() (always a new object, ``name`` unused).
+    """
+    OP: ClassVar[str] = "open"
+    BINDS: ClassVar[Optional[str]] = "fd"
+    kind: str
+    name: str = ""
+    creat: bool = False
+    excl: bool = False
+    rdonly: bool = False
+
+
+@dataclass(frozen=True)
+class Close(Op):
+    OP: ClassVar[str] = "close"
+    fd: str
+
+
+@dataclass(frozen=True)
+class Ftruncate(Op):
+    OP: ClassVar[str] = "ftruncate"
+    fd: str
+    length: int
+
+
+@dataclass(frozen=True)
+class Pread(Op):
+    """pread of one byte."""
+    OP: ClassVar[str] = "pread"
+    fd: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class Pwrite(Op):
+    """pwrite of one byte."""
+    OP: ClassVar[str] = "pwrite"
+    fd: str
+    offset: int
+    value: int
+
+
+@dataclass(frozen=True)
+class ShmUnlink(Op):
+    OP: ClassVar[str] = "shm_unlink"
+    name: str
+
+
+@dataclass(frozen=True)
+class Seal(Op):
+    """fcntl(F_ADD_SEALS) on a memfd; ``seal`` is "write" (F_SEAL_WRITE)."""
+    OP: ClassVar[str] = "seal"
+    fd: str
+    seal: str = "write"
+
+
+# --- memory accesses -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Read(Op):
+    """A one-byte load."""
+    OP: ClassVar[str] = "read"
+    at: Place
+
+
+@dataclass(frozen=True)
+class Write(Op):
+    """A one-byte store."""
+    OP: ClassVar[str] = "write"
+    at: Place
+    value: int
+
+
+Operation = Union[
+    Fork, Spawn, ThreadExit, Exit, Exec,
+    ShmGet, ShmAt, ShmDt, ShmCtl,
+    Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
+    Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
+    Read, Write,
+]
+
+ALL_OPS: tuple[type, ...] = (
+    Fork, Spawn, ThreadExit, Exit, Exec,
+    ShmGet, ShmAt, ShmDt, ShmCtl,
+    Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
+    Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
+    Read, Write,
+)
+OP_BY_NAME: dict[str, type] = {cls.OP: cls for cls in ALL_OPS}
+
+# Calls that POSIX does not have: under the posix profile a case using them is not applicable.
+LINUX_ONLY_OPS = frozenset({"madvise", "mremap", "seal"})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a program: ``thread`` performs ``op``; ``bind`` names what it creates."""
+    thread: str
+    op: Operation
+    bind: Optional[str] = None

@@ -1,0 +1,94 @@
+"""The oracle: what a profile allows for a whole program, and the verdict on an observation.
+
+The semantics is nondeterministic (C05, and every behaviour POSIX leaves open), so the oracle
+works on *sets* of states: after each step it keeps exactly the states consistent with what
+was observed, and a run fails at the first step whose observation no kept state allows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from .ops import Step
+from .profiles import Profile, get_profile
+from .results import Result
+from .rules import rules_for_step
+from .semantics import NotApplicable, step
+from .state import State, initial
+
+# A guard against programs whose nondeterminism explodes (POSIX snapshots compound).
+MAX_STATES = 20000
+
+
+class StateExplosion(Exception):
+    """More states than MAX_STATES at one step: the bound, not the program, is at fault."""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """PASS, FAIL or NOT_APPLICABLE for one observed run (INCONCLUSIVE is the runner's)."""
+    verdict: str                      # "PASS" | "FAIL" | "NOT_APPLICABLE"
+    step: Optional[int] = None        # index of the first diverging step (FAIL)
+    allowed: frozenset = frozenset()  # what the profile allowed there (FAIL)
+    observed: Optional[Result] = None  # what was observed there (FAIL)
+    rules: tuple = ()                 # catalogue ids involved at that step (FAIL)
+    reason: str = ""                  # NOT_APPLICABLE: why; FAIL: a sentence
+
+
+def _successors(states, st: Step, profile: Profile) -> dict:
+    """result -> set of next states, over every state in ``states``."""
+    by_result: dict = {}
+    for s in states:
+        for nxt, res in step(s, st, profile):
+            by_result.setdefault(res, set()).add(nxt)
+    total = sum(len(v) for v in by_result.values())
+    if total > MAX_STATES:
+        raise StateExplosion(f"{total} states after step {st}")
+    return by_result
+
+
+def allowed_per_step(steps: Sequence[Step], profile, start: Optional[State] = None) -> list:
+    """For each step, the frozenset of results allowed over every way the earlier steps may go.
+
+    Raises NotApplicable if the profile does not cover the program (posix and a Linux-only call).
+    """
+    profile = get_profile(profile)
+    states = {start or initial()}
+    allowed = []
+    for st in steps:
+        by_result = _successors(states, st, profile)
+        allowed.append(frozenset(by_result))
+        states = set().union(*by_result.values())
+    return allowed
+
+
+def final_states(steps: Sequence[Step], observed: Sequence[Result], profile) -> set:
+    """The states consistent with a fully observed run (empty if it diverged)."""
+    profile = get_profile(profile)
+    states = {initial()}
+    for st, obs in zip(steps, observed):
+        states = _successors(states, st, profile).get(obs, set())
+    return states
+
+
+def judge(steps: Sequence[Step], observed: Sequence[Result], profile,
+          case_rules: Sequence[str] = ()) -> Judgement:
+    """Replay the observed results through the semantics, keeping only the states consistent
+    with what was observed: FAIL at the first step whose observation no such state allows."""
+    profile = get_profile(profile)
+    if len(observed) != len(steps):
+        raise ValueError(f"{len(observed)} results for {len(steps)} steps")
+    states = {initial()}
+    try:
+        for index, (st, obs) in enumerate(zip(steps, observed)):
+            by_result = _successors(states, st, profile)
+            if obs not in by_result:
+                rules = tuple(sorted(set(rules_for_step(st)) | set(case_rules)))
+                return Judgement("FAIL", step=index, allowed=frozenset(by_result), observed=obs,
+                                 rules=rules,
+                                 reason=f"step {index + 1}: observed {obs}, allowed "
+                                        f"{' | '.join(sorted(map(str, by_result)))}")
+            states = by_result[obs]
+    except NotApplicable as e:
+        return Judgement("NOT_APPLICABLE", reason=str(e))
+    return Judgement("PASS")

@@ -1,0 +1,75 @@
+"""Profiles: which system's rules the oracle applies. Data, not code paths.
+
+``linux`` is what Linux does (the catalogue's observed rules). ``posix`` follows the
+POSIX text: where POSIX leaves a behaviour unspecified the profile allows every permitted
+outcome, and a case that uses a Linux-only interface is not applicable to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # madvise, mremap, memfd, seals, SHM_REMAP, MAP_FIXED_NOREPLACE exist (else: not applicable).
+    linux_interfaces: bool
+    # R30: shm_nattch counts VMAs (fragments) rather than attaches.
+    nattch_counts_fragments: bool
+    # R19: shmat(id) of a removed but not yet destroyed segment attaches it (else EINVAL).
+    attach_removed_segment: bool
+    # R17 under POSIX: IPC_STAT on a removed, still attached segment may also fail (EINVAL).
+    removed_stat_may_fail: bool
+    # R04: bytes of the last page beyond shm_segsz may also fault.
+    segment_slack_may_fault: bool
+    # R07: the slack beyond EOF may also read 0 after a write there.
+    file_slack_may_read_zero: bool
+    # R08: a private page copied before a shrink may also stay readable beyond the new EOF.
+    private_copy_beyond_eof_may_survive: bool
+    # R13: an unwritten MAP_PRIVATE page may also stop following later changes to the object.
+    private_file_may_snapshot: bool
+    # R31: munmap of part of a SysV attach may also be refused (EINVAL).
+    partial_shm_munmap_may_fail: bool
+    # R45: kernel.shm_rmid_forced.
+    shm_rmid_forced: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+
+LINUX = Profile(
+    name="linux",
+    linux_interfaces=True,
+    nattch_counts_fragments=True,
+    attach_removed_segment=True,
+    removed_stat_may_fail=False,
+    segment_slack_may_fault=False,
+    file_slack_may_read_zero=False,
+    private_copy_beyond_eof_may_survive=False,
+    private_file_may_snapshot=False,
+    partial_shm_munmap_may_fail=False,
+)
+
+POSIX = Profile(
+    name="posix",
+    linux_interfaces=False,
+    nattch_counts_fragments=False,
+    attach_removed_segment=False,
+    removed_stat_may_fail=True,
+    segment_slack_may_fault=True,
+    file_slack_may_read_zero=True,
+    private_copy_beyond_eof_may_survive=True,
+    private_file_may_snapshot=True,
+    partial_shm_munmap_may_fail=True,
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, POSIX)}
+
+
+def get_profile(name: "str | Profile") -> Profile:
+    if isinstance(name, Profile):
+        return name
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})") from None

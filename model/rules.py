@@ -1,0 +1,49 @@
+"""The catalogue's rule ids, and which rules an operation can bring into play.
+
+Used to say which rules a failure involves, and to list what a suite covers. The rules
+themselves are implemented (and cited) in semantics.py, memory.py and address_space.py.
+"""
+from __future__ import annotations
+
+from .ops import Step
+
+# Rules a program can observe (C06-C09 are about races, permissions, durability and no-ops).
+OBSERVABLE_RULES = tuple(f"R{n:02d}" for n in range(1, 48)) + ("C01", "C02", "C03", "C04", "C05")
+# C02 (async-signal-safety after fork) constrains what a child may call, not what memory holds:
+# no program in this vocabulary can observe it.
+UNOBSERVABLE_RULES = ("C02", "C06", "C07", "C08", "C09")
+
+# R45 needs kernel.shm_rmid_forced = 1, a host setting the suite does not change.
+HOST_SETTING_RULES = ("R45",)
+
+_BY_OP = {
+    "fork": ("R09", "R10", "R11", "R16", "R28", "R34", "R40", "R41", "C03"),
+    "spawn": ("R15",),
+    "thread_exit": ("R15", "R28"),
+    "exit": ("R28",),
+    "exec": ("R29", "C04"),
+    "shmget": ("R01", "R04", "R18", "R21", "R22", "R23"),
+    "shmat": ("R14", "R19", "R20", "R24", "R26", "R27", "R28"),
+    "shmdt": ("R25", "R28", "R31"),
+    "shmctl": ("R17", "R19", "R20", "R28", "R30"),
+    "mmap": ("R02", "R05", "R06", "R47", "C01"),
+    "munmap": ("R05", "R31", "R32"),
+    "mprotect": ("R24", "R30", "R33", "C01"),
+    "madvise": ("R35", "R36", "R37", "R39", "R40", "R41", "C05"),
+    "posix_madvise": ("R38",),
+    "mremap": ("R42", "R43", "R44"),
+    "open": ("R46",),
+    "close": (),
+    "ftruncate": ("R03", "R07", "R08"),
+    "pread": ("R07", "R12"),
+    "pwrite": ("R12", "R13"),
+    "shm_unlink": ("R46",),
+    "seal": ("R47",),
+    "read": ("R01", "R02", "R04", "R06", "R09", "R10", "R11", "R13", "R14", "R15", "R32", "R33",
+             "R35", "R36", "R37", "R39", "R41", "R43", "R44", "C05"),
+    "write": ("R06", "R09", "R10", "R11", "R12", "R15", "R24", "R32", "R33", "R43"),
+}
+
+
+def rules_for_step(step: Step) -> tuple:
+    return _BY_OP.get(step.op.OP, ())

@@ -1,0 +1,250 @@
+"""The state of the specification: immutable, hashable, small.
+
+The words are the textbook's: processes have page tables that map virtual pages to
+physical frames; the OS shares memory by making entries of several page tables reach the
+same frame. Here a page table is derived from a process's mapping records (``Vma``) and
+its private frames:
+
+- a page of a *shared* mapping reaches the frame that its backing object (a SysV segment's
+  memory, shared anonymous memory, a file, a memfd, a POSIX shm object) holds for that page;
+- a page of a *private* mapping reaches its own private frame once it has one (after a write,
+  or inherited by fork until either side writes: copy-on-write), and until then reads the
+  zero page (anonymous) or the object's page (file-backed).
+
+Frames are numbered in order of allocation and hold sparse contents (nonzero bytes only).
+Virtual page numbers are slot-relative (docs/case-format.md, "Places and addresses").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Iterator, Optional, Tuple
+
+from .ops import PAGE_SIZE
+
+SLOT_PAGES = 256
+
+
+class FrozenMap:
+    """A small immutable, hashable mapping. Updates return a new map."""
+
+    __slots__ = ("_d", "_h")
+
+    def __init__(self, items: Iterable = ()):
+        self._d = dict(items)
+        self._h: Optional[int] = None
+
+    def __getitem__(self, key):
+        return self._d[key]
+
+    def get(self, key, default=None):
+        return self._d.get(key, default)
+
+    def __contains__(self, key) -> bool:
+        return key in self._d
+
+    def __iter__(self) -> Iterator:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def items(self):
+        return self._d.items()
+
+    def keys(self):
+        return self._d.keys()
+
+    def values(self):
+        return self._d.values()
+
+    def set(self, key, value) -> "FrozenMap":
+        d = dict(self._d)
+        d[key] = value
+        return FrozenMap(d)
+
+    def update(self, pairs) -> "FrozenMap":
+        d = dict(self._d)
+        d.update(pairs)
+        return FrozenMap(d)
+
+    def remove(self, *keys) -> "FrozenMap":
+        d = dict(self._d)
+        for key in keys:
+            d.pop(key, None)
+        return FrozenMap(d)
+
+    def __hash__(self) -> int:
+        if self._h is None:
+            self._h = hash(frozenset(self._d.items()))
+        return self._h
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FrozenMap) and self._d == other._d
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._d!r})"
+
+
+EMPTY = FrozenMap()
+
+Contents = Tuple[Tuple[int, int], ...]   # sorted (byte offset, nonzero value) pairs
+
+
+def contents_get(contents: Contents, offset: int) -> int:
+    for off, value in contents:
+        if off == offset:
+            return value
+    return 0
+
+
+def contents_set(contents: Contents, offset: int, value: int) -> Contents:
+    kept = [(o, v) for o, v in contents if o != offset]
+    if value:
+        kept.append((offset, value))
+    return tuple(sorted(kept))
+
+
+def contents_zero_from(contents: Contents, offset: int) -> Contents:
+    """The contents with every byte at or after ``offset`` zeroed (truncation of a partial page)."""
+    return tuple((o, v) for o, v in contents if o < offset)
+
+
+@dataclass(frozen=True)
+class Vma:
+    """One mapping record of one process: virtual pages [start, end) with one set of attributes.
+
+    ``obj`` is the backing memory object (None: private anonymous memory); ``pgoff`` the
+    object page that ``start`` maps. ``segment`` marks a SysV attach (a shm VMA); such VMAs
+    never merge (R30). ``origin`` is the call that created the mapping: only pieces of one
+    origin merge back together after a split.
+    """
+    start: int
+    end: int
+    prot: str
+    shared: bool
+    obj: Optional[int]
+    pgoff: int
+    may_write: bool
+    origin: int
+    segment: Optional[int] = None
+    dontfork: bool = False
+    wipeonfork: bool = False
+
+    @property
+    def pages(self) -> int:
+        return self.end - self.start
+
+    def object_page(self, vpn: int) -> int:
+        return self.pgoff + (vpn - self.start)
+
+    def contains(self, vpn: int) -> bool:
+        return self.start <= vpn < self.end
+
+
+@dataclass(frozen=True)
+class Fd:
+    obj: int
+    rdonly: bool
+
+
+@dataclass(frozen=True)
+class Process:
+    alive: bool = True
+    vmas: Tuple[Vma, ...] = ()                 # sorted by start, disjoint
+    private: FrozenMap = EMPTY                 # vpn -> frame of this process's private pages
+    lazyfree: frozenset = frozenset()          # vpns under MADV_FREE, not yet written (C05)
+    fds: FrozenMap = EMPTY                     # fd handle -> Fd
+
+    def vma_at(self, vpn: int) -> Optional[Vma]:
+        for vma in self.vmas:
+            if vma.start <= vpn < vma.end:
+                return vma
+        return None
+
+
+@dataclass(frozen=True)
+class Thread:
+    process: int
+    alive: bool = True
+
+
+@dataclass(frozen=True)
+class MemObject:
+    """Backing memory: a SysV segment's, shared anonymous memory, a file, a memfd, a POSIX shm
+    object. ``pages`` holds the frames the object has (page cache); a missing page reads 0."""
+    kind: str                    # "sysv" | "anon" | "file" | "shm" | "memfd"
+    size: int                    # bytes (for "sysv" and "anon": the rounded mapping size)
+    pages: FrozenMap = EMPTY     # object page index -> frame
+    write_sealed: bool = False
+
+    def page_count(self) -> int:
+        return -(-self.size // PAGE_SIZE)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A SysV shared memory segment. ``key`` None: IPC_PRIVATE (also after IPC_RMID, R17)."""
+    key: Optional[str]
+    size: int                    # shm_segsz: the requested size (R04, R22)
+    obj: int
+    creator: int                 # process index
+    removed: bool = False        # SHM_DEST
+    destroyed: bool = False
+    ever_attached: bool = False  # for shm_rmid_forced (R45)
+
+
+@dataclass(frozen=True)
+class State:
+    processes: Tuple[Process, ...] = (Process(),)
+    threads: FrozenMap = FrozenMap({"T0": Thread(0)})
+    frames: Tuple[Contents, ...] = ()
+    objects: Tuple[MemObject, ...] = ()
+    segments: Tuple[Segment, ...] = ()
+    segment_handles: FrozenMap = EMPTY   # handle -> segment index, or -1 when shmget failed
+    mapping_handles: FrozenMap = EMPTY   # handle -> base vpn
+    file_names: FrozenMap = EMPTY        # file name -> object
+    shm_names: FrozenMap = EMPTY         # POSIX shm name -> object
+    origins: int = 0                     # mapping calls so far (Vma.origin)
+
+    # --- small functional updates ----------------------------------------------------
+
+    def with_process(self, pid: int, process: Process) -> "State":
+        procs = list(self.processes)
+        procs[pid] = process
+        return replace(self, processes=tuple(procs))
+
+    def with_object(self, oid: int, obj: MemObject) -> "State":
+        objs = list(self.objects)
+        objs[oid] = obj
+        return replace(self, objects=tuple(objs))
+
+    def with_segment(self, sid: int, seg: Segment) -> "State":
+        segs = list(self.segments)
+        segs[sid] = seg
+        return replace(self, segments=tuple(segs))
+
+    def with_frame(self, fid: int, contents: Contents) -> "State":
+        frames = list(self.frames)
+        frames[fid] = contents
+        return replace(self, frames=tuple(frames))
+
+    def new_frame(self, contents: Contents = ()) -> Tuple["State", int]:
+        return replace(self, frames=self.frames + (contents,)), len(self.frames)
+
+    def new_object(self, obj: MemObject) -> Tuple["State", int]:
+        return replace(self, objects=self.objects + (obj,)), len(self.objects)
+
+    def next_origin(self) -> Tuple["State", int]:
+        return replace(self, origins=self.origins + 1), self.origins
+
+    def next_slot_base(self) -> int:
+        return len(self.mapping_handles) * SLOT_PAGES
+
+    def thread_process(self, thread: str) -> Optional[int]:
+        t = self.threads.get(thread)
+        return None if t is None else t.process
+
+
+def initial() -> State:
+    """One process with one thread, T0, and nothing mapped."""
+    return State()
