@@ -1,0 +1,4 @@
+"""``python -m sharespec``: the command line."""
+from sharespec.cli import main
+
+raise SystemExit(main())

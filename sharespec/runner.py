@@ -1,0 +1,305 @@
+"""The runner: sends cases to an implementation, judges each observation against the model.
+
+Verdicts, never confused:
+- PASS: every step's observed result is one the profile allows (after the steps before it);
+- FAIL: the first step whose result the profile does not allow, with what was allowed;
+- INCONCLUSIVE: the environment refused (a timeout, a limit, a permission), so nothing was
+  learnt about the specification; never a pass;
+- NOT_APPLICABLE: the profile says nothing about this program (posix and a Linux-only call);
+- ERROR: the implementation broke the protocol (bad JSON, wrong number of results, a crash,
+  silence); what it sent is reported.
+
+The implementation runs as a separate process speaking JSON lines (docs/case-format.md,
+"Observations"), so that the process that forks stays lean and never imports the model.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import select
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+from sharespec.model.case import Case
+from sharespec.model.case_json import case_to_json
+from sharespec.model.oracle import StateExplosion, judge
+from sharespec.model.results import Errno, parse_result
+
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "ERROR")
+
+# Calls that take resources from the system: an errno the model does not allow from one of
+# these, and that names a limit or a permission, is the environment refusing, not a deviation.
+RESOURCE_OPS = frozenset({"shmget", "shmat", "mmap", "mremap", "open", "fork", "spawn", "ftruncate",
+                          "pwrite"})
+ENVIRONMENT_ERRNOS = frozenset({"ENOSPC", "ENOMEM", "EPERM", "EACCES", "EAGAIN", "EMFILE",
+                                "ENFILE", "EDQUOT", "ENOSYS"})
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    verdict: str
+    detail: str = ""
+    step: Optional[int] = None
+    allowed: tuple = ()
+    observed: Optional[str] = None
+    rules: tuple = ()
+    results: tuple = ()
+    seconds: float = 0.0
+
+    def record(self) -> dict:
+        """The JSON record of one case (``sharespec run --json``)."""
+        return {"case": self.case.name, "verdict": self.verdict, "origin": self.case.origin,
+                "rules": list(self.case.rules), "step": None if self.step is None else self.step + 1,
+                "allowed": list(self.allowed), "observed": self.observed,
+                "failure_rules": list(self.rules), "detail": self.detail,
+                "results": list(self.results), "seconds": round(self.seconds, 6)}
+
+
+def bundled_impl_command() -> tuple:
+    """The bundled implementation, started lean: no site, no model on the import path."""
+    import sharespec.impl
+    impl_dir = Path(sharespec.impl.__file__).resolve().parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(impl_dir.parent)
+    env.pop("PYTHONFAULTHANDLER", None)
+    return [sys.executable, "-S", "-m", impl_dir.name], env
+
+
+class ImplementationProcess:
+    """One running implementation: a case line in, an observation line out."""
+
+    def __init__(self, command: Optional[str], case_timeout: float):
+        if command:
+            self.argv, self.env = shlex.split(command), dict(os.environ)
+        else:
+            self.argv, self.env = bundled_impl_command()
+            self.argv = self.argv + ["--timeout", str(case_timeout)]
+        self.case_timeout = case_timeout
+        self.proc: Optional[subprocess.Popen] = None
+        self._pending = b""
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=self.env, bufsize=0)
+        self._pending = b""
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=self.case_timeout + 5)
+        except subprocess.TimeoutExpired:
+            proc.terminate()  # SIGTERM: the bundled implementation cleans up and exits
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def exchange(self, line: str) -> "tuple[Optional[dict], str]":
+        """(observation, "") or (None, what went wrong, with what was received)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()
+            self.start()
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+        except (BrokenPipeError, OSError) as e:
+            return None, self._died(f"could not send the case: {e}")
+        deadline = time.monotonic() + self.case_timeout + 10
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stop()
+                return None, f"silence: no observation within {self.case_timeout + 10:.0f} s"
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None, self._died("the implementation closed its output"
+                                        + (f" after sending {self._pending[:200]!r}" if self._pending else ""))
+            self._pending += chunk
+        raw, self._pending = self._pending.split(b"\n", 1)
+        try:
+            obs = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            return None, f"not JSON ({e}): received {raw[:300]!r}"
+        if not isinstance(obs, dict):
+            return None, f"an observation must be a JSON object: received {raw[:300]!r}"
+        return obs, ""
+
+    def _died(self, what: str) -> str:
+        proc = self.proc
+        status = proc.poll() if proc else None
+        err = b""
+        if proc is not None:
+            try:
+                proc.wait(timeout=2)
+                status = proc.returncode
+                err = proc.stderr.read() or b""
+            except (subprocess.TimeoutExpired, OSError, ValueError):
+                pass
+        self.stop()
+        tail = err.decode(errors="replace").strip().splitlines()[-3:]
+        return f"{what} (exit status {status}){': ' + ' / '.join(tail) if tail else ''}"
+
+
+def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> CaseResult:
+    """The verdict on one observation."""
+    status = obs.get("status")
+    results = obs.get("results")
+    detail = str(obs.get("detail", ""))
+    if obs.get("format") != "sharespec-observation" or obs.get("version") != 1:
+        return CaseResult(case, "ERROR", f"not a version 1 observation: {json.dumps(obs)[:300]}",
+                          seconds=seconds)
+    if not isinstance(results, list) or not all(isinstance(r, str) for r in results):
+        return CaseResult(case, "ERROR", f"results must be a list of strings: {json.dumps(obs)[:300]}",
+                          seconds=seconds)
+    try:
+        parsed = [parse_result(r) for r in results]
+    except ValueError as e:
+        return CaseResult(case, "ERROR", f"bad result: {e}", results=tuple(results), seconds=seconds)
+    n = len(case.steps)
+    if status == "done" and len(parsed) != n:
+        return CaseResult(case, "ERROR", f"{len(parsed)} results for {n} steps",
+                          results=tuple(results), seconds=seconds)
+    if status not in ("done", "timeout", "error"):
+        return CaseResult(case, "ERROR", f"unknown status {status!r}", results=tuple(results),
+                          seconds=seconds)
+    if len(parsed) > n:
+        return CaseResult(case, "ERROR", f"{len(parsed)} results for {n} steps", results=tuple(results),
+                          seconds=seconds)
+    try:
+        # Judge what was observed; a prefix (timeout) can still fail at a step it reached.
+        verdict = judge(case.steps[:len(parsed)], parsed, profile, case.rules)
+    except StateExplosion as e:
+        return CaseResult(case, "INCONCLUSIVE", f"the model's bound: {e}", results=tuple(results),
+                          seconds=seconds)
+    if verdict.verdict == "NOT_APPLICABLE":
+        return CaseResult(case, "NOT_APPLICABLE", verdict.reason, seconds=seconds)
+    if verdict.verdict == "FAIL":
+        st = case.steps[verdict.step]
+        obs_r = verdict.observed
+        allowed = tuple(sorted(map(str, verdict.allowed)))
+        if (isinstance(obs_r, Errno) and obs_r.name in ENVIRONMENT_ERRNOS
+                and st.op.OP in RESOURCE_OPS):
+            return CaseResult(case, "INCONCLUSIVE",
+                              f"step {verdict.step + 1}: the environment refused {st.op.OP} with "
+                              f"{obs_r.name}", step=verdict.step, allowed=allowed,
+                              observed=str(obs_r), results=tuple(results), seconds=seconds)
+        return CaseResult(case, "FAIL", verdict.reason, step=verdict.step, allowed=allowed,
+                          observed=str(obs_r), rules=verdict.rules, results=tuple(results),
+                          seconds=seconds)
+    if status == "timeout":
+        return CaseResult(case, "INCONCLUSIVE", f"timeout after {len(parsed)} of {n} steps",
+                          results=tuple(results), seconds=seconds)
+    if status == "error":
+        return CaseResult(case, "INCONCLUSIVE", f"the implementation could not run the case: {detail}",
+                          results=tuple(results), seconds=seconds)
+    return CaseResult(case, "PASS", results=tuple(results), seconds=seconds)
+
+
+def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue") -> None:
+    impl = ImplementationProcess(command, timeout)
+    try:
+        while True:
+            item = jobs.get()
+            if item is None:
+                return
+            index, case, line = item
+            t0 = time.monotonic()
+            obs, problem = impl.exchange(line)
+            seconds = time.monotonic() - t0
+            if obs is None:
+                out.put((index, CaseResult(case, "ERROR", f"protocol: {problem}", seconds=seconds)))
+                continue
+            if obs.get("case") not in (None, case.name):
+                out.put((index, CaseResult(case, "ERROR",
+                                           f"observation for {obs.get('case')!r}, expected {case.name!r}",
+                                           seconds=seconds)))
+                continue
+            try:
+                out.put((index, judge_observation(case, obs, profile, seconds)))
+            except Exception as e:  # a bug of ours must not look like the implementation's
+                out.put((index, CaseResult(case, "ERROR", f"internal error judging: {e!r}",
+                                           seconds=seconds)))
+    finally:
+        impl.stop()
+
+
+def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str] = None,
+              jobs: int = 1, timeout: float = 10.0) -> Iterator[CaseResult]:
+    """Judge every case against an implementation, yielding results in case order.
+
+    Cases are streamed: at most a small window of them is in flight, so memory stays flat over
+    long campaigns. ``impl`` is a command line speaking the protocol (None: the bundled one).
+    """
+    jobs = max(1, int(jobs))
+    todo: "queue.Queue" = queue.Queue(maxsize=jobs * 4)
+    done: "queue.Queue" = queue.Queue()
+    workers = [threading.Thread(target=_worker, args=(impl, timeout, profile, todo, done), daemon=True)
+               for _ in range(jobs)]
+    for w in workers:
+        w.start()
+    waiting: dict = {}
+    next_out = 0
+    sent = 0
+    try:
+        for case in cases:
+            line = json.dumps(case_to_json(case), separators=(",", ":"))
+            while True:
+                try:
+                    todo.put((sent, case, line), timeout=0.05)
+                    break
+                except queue.Full:
+                    next_out = yield from _drain(done, waiting, next_out, block=False)
+            sent += 1
+            next_out = yield from _drain(done, waiting, next_out, block=False)
+        while next_out < sent:
+            next_out = yield from _drain(done, waiting, next_out, block=True)
+    finally:
+        for _ in workers:
+            try:
+                todo.put_nowait(None)
+            except queue.Full:
+                while True:  # an interrupted run: drop what was not started
+                    try:
+                        todo.get_nowait()
+                    except queue.Empty:
+                        break
+                todo.put_nowait(None)
+        for w in workers:
+            w.join(timeout + 15)
+
+
+def _drain(done, waiting, next_out, block):
+    try:
+        while True:
+            index, result = done.get(timeout=0.2) if block else done.get_nowait()
+            waiting[index] = result
+            block = False
+    except queue.Empty:
+        pass
+    while next_out in waiting:
+        yield waiting.pop(next_out)
+        next_out += 1
+    return next_out
