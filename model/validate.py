@@ -1,0 +1,373 @@
+"""Structural checks of a case: everything wrong with it that needs no semantics.
+
+A case that passes may still do things that fail (that is what cases are for: an unmapped
+read, a double IPC_RMID, ...); what is rejected here is what no run could give a meaning to:
+a handle used before it is bound or of the wrong kind, a step by a thread that has certainly
+ended, a number out of range, an argument of the wrong type. Both readers (``case_json``,
+``case_text``) call these checks, so a case is rejected the same way whichever form it came in.
+
+Errors are located by a ``where(step_index, path)`` callback that each reader supplies ("line 12"
+for the text form, "steps[3].args.at.page (line 14)" for JSON); ``path`` names the part of the
+step at fault, e.g. ``("args", "at", "page")`` or ``("bind",)``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import MISSING, fields
+from typing import Callable, NoReturn, Optional, Sequence
+
+from .case import Case, CaseError
+from .ops import (
+    ALL_OPS, FIXED_MODES, MADVICES, MREMAP_MODES, OBJECT_KINDS, PAGE_SIZE, PROTECTIONS,
+    SHMCTL_COMMANDS, Exec, Exit, Fork, Mmap, Mremap, Open, Place, ShmCtl, Spawn, Step,
+    ThreadExit,
+)
+from .results import Dead, Eof, Errno, Fault, Ok, SegmentId, Stat, Value
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# Header values (name, profile, rules, origin) are single words of the text form's header; not
+# starting with ':' keeps "origin :x()" from reading as a step by a thread called "origin".
+HEADER_WORD = re.compile(r"[^\s#:][^\s#]*\Z")
+
+INITIAL_THREAD = "T0"
+PAGES_PER_SLOT = 256          # a mapping handle's slot is 256 pages (docs: "Places and addresses")
+MAX_BYTES = 2 ** 40           # sizes, lengths and file offsets beyond this are typos, not tests
+MAX_ATTACH_COUNT = 2 ** 31 - 1
+# The text form writes an anonymous mmap as mmap(anon, ...), so no handle may be called "anon".
+RESERVED_HANDLES = frozenset({"anon"})
+
+# What each argument of each operation is. An enumeration is the tuple of its values; the
+# other kinds are:
+#   flag     true or false                   bytes  a size, length or offset, 0..MAX_BYTES
+#   byte     a byte value, 0..255            key    "private" or a symbolic key name
+#   name     a symbolic object name          sharing  mmap's MAP_SHARED (true) / MAP_PRIVATE
+#   segment, fd   a handle of that kind      place  a place (Place); "?" suffix: or None
+ARGUMENT_KINDS: dict[str, dict[str, object]] = {
+    "fork": {}, "spawn": {}, "thread_exit": {}, "exit": {}, "exec": {},
+    "shmget": {"key": "key", "size": "bytes", "creat": "flag", "excl": "flag"},
+    "shmat": {"segment": "segment", "at": "place?", "rdonly": "flag", "rnd": "flag",
+              "remap": "flag"},
+    "shmdt": {"at": "place"},
+    "shmctl": {"segment": "segment", "cmd": SHMCTL_COMMANDS},
+    "mmap": {"shared": "sharing", "prot": PROTECTIONS, "length": "bytes", "fd": "fd?",
+             "offset": "bytes", "at": "place?", "fixed": FIXED_MODES},
+    "munmap": {"at": "place", "length": "bytes"},
+    "mprotect": {"at": "place", "length": "bytes", "prot": PROTECTIONS},
+    "madvise": {"at": "place", "length": "bytes", "advice": MADVICES},
+    "posix_madvise": {"at": "place", "length": "bytes", "advice": ("dontneed",)},
+    "mremap": {"at": "place", "old_length": "bytes", "new_length": "bytes",
+               "mode": MREMAP_MODES},
+    "open": {"kind": OBJECT_KINDS, "name": "name", "creat": "flag", "excl": "flag",
+             "rdonly": "flag"},
+    "close": {"fd": "fd"},
+    "ftruncate": {"fd": "fd", "length": "bytes"},
+    "pread": {"fd": "fd", "offset": "bytes"},
+    "pwrite": {"fd": "fd", "offset": "bytes", "value": "byte"},
+    "shm_unlink": {"name": "name"},
+    "seal": {"fd": "fd", "seal": ("write",)},
+    "read": {"at": "place"},
+    "write": {"at": "place", "value": "byte"},
+}
+
+# Per operation: the arguments without a default, which a reader requires.
+REQUIRED_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    cls.OP: tuple(f.name for f in fields(cls) if f.default is MISSING) for cls in ALL_OPS
+}
+
+Where = Callable[[int, tuple], str]
+
+
+def json_path(index: int, path: tuple = ()) -> str:
+    """The default location of a step's part: ``steps[3].args.at.page``."""
+    text = f"steps[{index}]"
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _a(kind: str) -> str:
+    """The kind with its article: "a segment", "an fd"."""
+    return f"an {kind}" if kind == "fd" else f"a {kind}"
+
+
+def describe(value: object) -> str:
+    """A value as a message shows it: as JSON when it is JSON, else as Python."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+# --- the header ------------------------------------------------------------------
+
+def header_problem(field: str, value: object) -> Optional[str]:
+    """What is wrong with a header field's value, or None.
+
+    The restrictions exist so that every case has a text form: header values are single words,
+    and the description is one line with no space at its ends (it is written as ``#`` lines,
+    wrapped at spaces, that the reader joins with single spaces).
+    """
+    if field == "rules":
+        if not isinstance(value, (tuple, list)):
+            return f"rules must be a list of rule ids, not {describe(value)}"
+        for rule in value:
+            problem = header_problem("rule", rule)
+            if problem:
+                return problem
+        return None
+    if not isinstance(value, str):
+        return f"{field} must be a string, not {describe(value)}"
+    if field == "description":
+        if value != value.strip():
+            return "the description must not begin or end with white space"
+        if len(value.splitlines()) > 1:
+            return "the description must be one line"
+        return None
+    if not HEADER_WORD.match(value):
+        return (f"{field} must be one word without '#' (not starting with ':'), "
+                f"not {describe(value)}")
+    return None
+
+
+def validate_case(case: Case, source: str = "<case>", where: Where = json_path,
+                  where_header: Callable[[str], str] = str) -> None:
+    """Check a whole case: header, program, and the shape of ``allowed``."""
+    for field in ("name", "profile", "rules", "origin", "description"):
+        problem = header_problem(field, getattr(case, field))
+        if problem:
+            raise CaseError(source, where_header(field), problem)
+    if not isinstance(case.steps, tuple) or not case.steps:
+        raise CaseError(source, where_header("steps"), "a case has at least one step")
+    if case.allowed is not None and len(case.allowed) != len(case.steps):
+        raise CaseError(source, where_header("steps"),
+                        f"{len(case.allowed)} sets of allowed results for {len(case.steps)} steps")
+    validate_program(case.steps, source, allowed=case.allowed, where=where)
+
+
+# --- the program -----------------------------------------------------------------
+
+def validate_program(steps: Sequence[Step], source: str = "<program>", *,
+                     allowed: Optional[Sequence[frozenset]] = None,
+                     where: Where = json_path) -> None:
+    """Raise CaseError at the first structural problem of ``steps`` (and of ``allowed``,
+    one set of results per step, when given)."""
+    if allowed is not None and len(allowed) != len(steps):
+        raise CaseError(source, "",
+                        f"{len(allowed)} sets of allowed results for {len(steps)} steps")
+    checker = _ProgramChecker(source, where)
+    for index, step in enumerate(steps):
+        checker.check_step(index, step, None if allowed is None else allowed[index])
+
+
+class _ProgramChecker:
+    """Walks a program once, tracking what each handle is and which threads are still alive."""
+
+    def __init__(self, source: str, where: Where):
+        self.source = source
+        self.where = where
+        self.kind_of: dict[str, str] = {INITIAL_THREAD: "thread"}
+        self.bound_at: dict[str, Optional[int]] = {INITIAL_THREAD: None}
+        # A process is the set of its threads; processes are numbered in creation order.
+        self.process_of: dict[str, int] = {INITIAL_THREAD: 0}
+        self.threads_of: dict[int, set[str]] = {0: {INITIAL_THREAD}}
+        # thread -> how it ended and at which step (formatted only if a message needs it)
+        self.ended: dict[str, tuple[str, int]] = {}
+
+    def fail(self, index: int, path: tuple, problem: str) -> NoReturn:
+        raise CaseError(self.source, self.where(index, path), problem)
+
+    def check_step(self, index: int, step: object, results: Optional[frozenset]) -> None:
+        if not isinstance(step, Step):
+            self.fail(index, (), f"a step must be a Step, not {describe(step)}")
+        op = step.op
+        if type(op) not in ALL_OPS:
+            self.fail(index, ("op",), f"not an operation: {describe(op)}")
+        self.check_thread(index, step.thread)
+        for name, kind in ARGUMENT_KINDS[op.OP].items():
+            self.check_argument(index, ("args", name), op.OP, kind, getattr(op, name))
+        self.check_consistency(index, op)
+        if results is not None:
+            self.check_results(index, op, results)
+        self.check_bind(index, step)
+        self.apply_lifetimes(index, step)
+
+    # -- threads and handles
+
+    def check_thread(self, index: int, thread: object) -> None:
+        self.use(index, ("thread",), thread, "thread")
+        if thread in self.ended:
+            how, at = self.ended[thread]
+            self.fail(index, ("thread",), f"{thread} performs a step after it ended "
+                                          f"({how} at {self.where(at, ())})")
+
+    def use(self, index: int, path: tuple, handle: object, kind: str) -> None:
+        """``handle`` must be an identifier already bound to a handle of ``kind``."""
+        if not isinstance(handle, str) or not IDENTIFIER.match(handle):
+            self.fail(index, path, f"{_a(kind)} handle must be an identifier, "
+                                   f"not {describe(handle)}")
+        if handle not in self.kind_of:
+            self.fail(index, path, f"{handle} is used before it is bound")
+        if self.kind_of[handle] != kind:
+            self.fail(index, path, f"{handle} is {_a(self.kind_of[handle])} handle"
+                                   f"{self.bound_by(handle)}, but {_a(kind)} is needed here")
+
+    def bound_by(self, handle: str) -> str:
+        at = self.bound_at[handle]
+        return " (the initial thread)" if at is None else f" (bound at {self.where(at, ())})"
+
+    def check_bind(self, index: int, step: Step) -> None:
+        op, bind = step.op, step.bind
+        binds = op.BINDS
+        if isinstance(op, Mremap) and op.mode == "grow":
+            binds = None  # grows in place: the mapping keeps its handle
+        if binds is None:
+            if bind is not None:
+                why = " (mode grow keeps the mapping's handle)" if isinstance(op, Mremap) else ""
+                self.fail(index, ("bind",),
+                          f"{op.OP} binds no handle{why}, but binds {describe(bind)}")
+            return
+        if bind is None:
+            self.fail(index, ("bind",),
+                      f"{op.OP} binds {_a(binds)} handle: write 'HANDLE = {op.OP}(...)'")
+        if not isinstance(bind, str) or not IDENTIFIER.match(bind):
+            self.fail(index, ("bind",), f"a handle must be an identifier, not {describe(bind)}")
+        if bind in RESERVED_HANDLES:
+            self.fail(index, ("bind",), f"{bind!r} cannot be a handle (the text form's "
+                                        "anonymous mmap)")
+        if bind in self.kind_of:
+            self.fail(index, ("bind",), f"{bind} is bound twice{self.bound_by(bind)}")
+        self.kind_of[bind] = binds
+        self.bound_at[bind] = index
+
+    def apply_lifetimes(self, index: int, step: Step) -> None:
+        """Who is certainly alive after the step (docs: fork, spawn, thread_exit, exit, exec)."""
+        actor = step.thread
+        process = self.process_of[actor]
+        match step.op:
+            case Fork():
+                new = len(self.threads_of)
+                self.threads_of[new] = {step.bind}
+                self.process_of[step.bind] = new
+            case Spawn():
+                self.threads_of[process].add(step.bind)
+                self.process_of[step.bind] = process
+            case ThreadExit():
+                self.ended[actor] = ("thread_exit", index)
+            case Exit():
+                for thread in self.threads_of[process]:
+                    self.ended.setdefault(thread, (f"exit by {actor}", index))
+            case Exec():
+                for thread in self.threads_of[process] - {actor}:
+                    self.ended.setdefault(thread, (f"exec by {actor}", index))
+
+    # -- arguments
+
+    def check_argument(self, index: int, path: tuple, op: str, kind: object, value: object) -> None:
+        if isinstance(kind, tuple):
+            if not isinstance(value, str) or value not in kind:
+                self.fail(index, path, f"{op} {path[-1]} must be one of {', '.join(kind)}, "
+                                       f"not {describe(value)}")
+            return
+        assert isinstance(kind, str)
+        if kind.endswith("?"):
+            if value is None:
+                return
+            kind = kind[:-1]
+        match kind:
+            case "flag" | "sharing":
+                if type(value) is not bool:
+                    self.fail(index, path,
+                              f"{path[-1]} must be true or false, not {describe(value)}")
+            case "bytes":
+                self.check_number(index, path, value, MAX_BYTES)
+            case "byte":
+                self.check_number(index, path, value, 255)
+            case "key":
+                if not (isinstance(value, str)
+                        and (value == "private" or IDENTIFIER.match(value))):
+                    self.fail(index, path, "a key is \"private\" or a key name (an identifier), "
+                                           f"not {describe(value)}")
+            case "name":
+                if not isinstance(value, str) or not (value == "" or IDENTIFIER.match(value)):
+                    self.fail(index, path,
+                              f"an object name must be an identifier, not {describe(value)}")
+            case "segment" | "fd":
+                self.use(index, path, value, kind)
+            case "place":
+                self.check_place(index, path, value)
+            case _:
+                raise AssertionError(f"unknown argument kind {kind!r}")
+
+    def check_number(self, index: int, path: tuple, value: object, largest: int) -> None:
+        if type(value) is not int:  # bool is an int in Python, not in a case
+            self.fail(index, path, f"{path[-1]} must be an integer, not {describe(value)}")
+        if not 0 <= value <= largest:
+            self.fail(index, path, f"{path[-1]} must be in 0..{largest}, not {value}")
+
+    def check_place(self, index: int, path: tuple, place: object) -> None:
+        if not isinstance(place, Place):
+            self.fail(index, path, f"{path[-1]} must be a place, not {describe(place)}")
+        self.use(index, path + ("mapping",), place.mapping, "mapping")
+        for part, largest, why in (("page", PAGES_PER_SLOT - 1, "a slot has 256 pages"),
+                                   ("offset", PAGE_SIZE - 1, "the offset is within the page")):
+            value = getattr(place, part)
+            if type(value) is not int:
+                self.fail(index, path + (part,), f"a place's {part} must be an integer, "
+                                                 f"not {describe(value)}")
+            if not 0 <= value <= largest:
+                self.fail(index, path + (part,), f"a place's {part} must be in 0..{largest} "
+                                                 f"({why}), not {value}")
+
+    def check_consistency(self, index: int, op: object) -> None:
+        """Argument combinations that contradict the operation's own definition."""
+        match op:
+            case Mmap(at=None, fixed="replace" | "noreplace"):
+                self.fail(index, ("args", "at"), f"mmap fixed={op.fixed} needs a place: at=...")
+            case Mmap(fixed="none") if op.at is not None:
+                self.fail(index, ("args", "fixed"),
+                          "mmap with a place needs fixed=replace or fixed=noreplace "
+                          "(without MAP_FIXED the mapping goes to its handle's slot)")
+            case Mremap(mode="alias") if op.old_length != 0:
+                self.fail(index, ("args", "old_length"),
+                          f"mremap alias is the call with old size 0, not {op.old_length}")
+            case Open(kind="file" | "shm", name=""):
+                self.fail(index, ("args", "name"), f"open of a {op.kind} needs a name")
+
+    # -- results
+
+    def check_results(self, index: int, op: object, results: object) -> None:
+        if not isinstance(results, frozenset) or not results:
+            self.fail(index, ("allowed",), "a step allows a non-empty set of results, "
+                                           f"not {describe(results)}")
+        for result in results:
+            problem = self.result_problem(op, result)
+            if problem:
+                self.fail(index, ("allowed",), problem)
+
+    def result_problem(self, op: object, result: object) -> Optional[str]:
+        match result:
+            case Ok() | Errno() | Fault() | Dead():
+                return None
+            case Value():
+                if op.OP not in ("read", "pread"):
+                    return f"only read and pread return a byte, not {op.OP} ({result})"
+                if type(result.byte) is not int or not 0 <= result.byte <= 255:
+                    return f"a byte is in 0..255, not {describe(result.byte)}"
+            case Eof():
+                if op.OP != "pread":
+                    return f"only pread reads past the end of an object, not {op.OP} ({result})"
+            case SegmentId():
+                if op.OP != "shmget":
+                    return f"only shmget returns a segment identifier, not {op.OP} ({result})"
+                same = result.same_as
+                if same is not None and self.kind_of.get(same) != "segment":
+                    return f"{result}: {same} is not a segment handle bound by an earlier step"
+            case Stat():
+                if not (isinstance(op, ShmCtl) and op.cmd == "stat"):
+                    return f"only shmctl stat returns a stat, not {op.OP} ({result})"
+                if not 0 <= result.nattch <= MAX_ATTACH_COUNT or not 0 <= result.segsz <= MAX_BYTES:
+                    return f"{result}: the attach count or the size is out of range"
+            case _:
+                return f"not a result: {describe(result)}"
+        return None
