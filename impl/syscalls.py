@@ -1,0 +1,199 @@
+"""The system calls the implementation makes, through ctypes, with the Linux x86-64 constants.
+
+Every wrapper performs exactly one call and returns what the case format calls its result
+(docs/case-format.md, "Results"): "ok", a byte as a decimal string, or an errno name.
+Loads and stores are real one-byte accesses at real addresses, so a bad access raises the
+real SIGSEGV or SIGBUS and the process dies of it.
+"""
+import ctypes
+import errno
+import os
+import struct
+
+# <sys/mman.h>
+PROT_NONE, PROT_READ, PROT_WRITE = 0, 1, 2
+PROTECTIONS = {"rw": PROT_READ | PROT_WRITE, "r": PROT_READ, "none": PROT_NONE}
+MAP_SHARED, MAP_PRIVATE = 0x01, 0x02
+MAP_FIXED = 0x10
+MAP_ANONYMOUS = 0x20
+MAP_FIXED_NOREPLACE = 0x100000
+MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
+MADVICES = {
+    "dontneed": 4,      # MADV_DONTNEED
+    "free": 8,          # MADV_FREE
+    "remove": 9,        # MADV_REMOVE
+    "dontfork": 10,     # MADV_DONTFORK
+    "dofork": 11,       # MADV_DOFORK
+    "wipeonfork": 18,   # MADV_WIPEONFORK
+    "keeponfork": 19,   # MADV_KEEPONFORK
+}
+POSIX_MADVICES = {"dontneed": 4}   # POSIX_MADV_DONTNEED (glibc ignores it on Linux, R38)
+
+# <sys/ipc.h>, <sys/shm.h>
+IPC_PRIVATE = 0
+IPC_CREAT, IPC_EXCL = 0o1000, 0o2000
+IPC_RMID, IPC_STAT = 0, 2
+SHM_RDONLY, SHM_RND, SHM_REMAP = 0o10000, 0o20000, 0o40000
+SHM_DEST = 0o1000
+SHM_MODE = 0o600
+
+# <linux/memfd.h>, <linux/prctl.h>
+MFD_CLOEXEC, MFD_ALLOW_SEALING = 0x1, 0x2
+PR_SET_CHILD_SUBREAPER = 36
+
+libc = ctypes.CDLL(None, use_errno=True)
+_vp, _sz, _int, _long = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_long
+
+libc.mmap.argtypes = [_vp, _sz, _int, _int, _int, _long]
+libc.mmap.restype = _vp
+libc.munmap.argtypes = [_vp, _sz]
+libc.mprotect.argtypes = [_vp, _sz, _int]
+libc.madvise.argtypes = [_vp, _sz, _int]
+libc.posix_madvise.argtypes = [_vp, _sz, _int]
+libc.mremap.argtypes = [_vp, _sz, _sz, _int, _vp]   # the fifth argument is the variadic new_address
+libc.mremap.restype = _vp
+libc.shmget.argtypes = [_int, _sz, _int]
+libc.shmat.argtypes = [_int, _vp, _int]
+libc.shmat.restype = _vp
+libc.shmdt.argtypes = [_vp]
+libc.shmctl.argtypes = [_int, _int, _vp]
+libc.shm_open.argtypes = [ctypes.c_char_p, _int, _int]
+libc.shm_unlink.argtypes = [ctypes.c_char_p]
+libc.prctl.argtypes = [_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+MAP_FAILED = 2 ** 64 - 1   # (void *) -1 as ctypes returns it
+
+
+def errno_name(number):
+    return errno.errorcode.get(number, "E%d" % number)
+
+
+def _failed():
+    return errno_name(ctypes.get_errno())
+
+
+def _address(value):
+    """A c_void_p result as an int (ctypes gives None for NULL)."""
+    return 0 if value is None else value
+
+
+# --- memory accesses -----------------------------------------------------------------
+
+def load(addr):
+    """A one-byte load; an unmapped or unreadable address kills the process (SIGSEGV/SIGBUS)."""
+    return str(ctypes.c_ubyte.from_address(addr).value)
+
+
+def store(addr, value):
+    """A one-byte store; a bad address kills the process (SIGSEGV/SIGBUS)."""
+    ctypes.c_ubyte.from_address(addr).value = value
+    return "ok"
+
+
+# --- mappings ------------------------------------------------------------------------
+
+def mmap(addr, length, prot, flags, fd, offset):
+    """mmap(); returns (result, address)."""
+    ctypes.set_errno(0)
+    got = _address(libc.mmap(addr, length, prot, flags, fd, offset))
+    if got == MAP_FAILED:
+        return _failed(), None
+    return "ok", got
+
+
+def munmap(addr, length):
+    return "ok" if libc.munmap(addr, length) == 0 else _failed()
+
+
+def mprotect(addr, length, prot):
+    return "ok" if libc.mprotect(addr, length, prot) == 0 else _failed()
+
+
+def madvise(addr, length, advice):
+    return "ok" if libc.madvise(addr, length, advice) == 0 else _failed()
+
+
+def posix_madvise(addr, length, advice):
+    """posix_madvise returns the error number instead of setting errno."""
+    number = libc.posix_madvise(addr, length, advice)
+    return "ok" if number == 0 else errno_name(number)
+
+
+def mremap(addr, old_length, new_length, flags, new_addr):
+    got = _address(libc.mremap(addr, old_length, new_length, flags, new_addr))
+    if got == MAP_FAILED:
+        return _failed(), None
+    return "ok", got
+
+
+# --- System V shared memory ----------------------------------------------------------
+
+def shmget(key, size, flags):
+    """shmget(); returns (result, id)."""
+    ident = libc.shmget(key, size, flags)
+    if ident == -1:
+        return _failed(), None
+    return "ok", ident
+
+
+def shmat(ident, addr, flags):
+    got = _address(libc.shmat(ident, addr, flags))
+    if got == MAP_FAILED:
+        return _failed(), None
+    return "ok", got
+
+
+def shmdt(addr):
+    return "ok" if libc.shmdt(addr) == 0 else _failed()
+
+
+def shmctl_rmid(ident):
+    return "ok" if libc.shmctl(ident, IPC_RMID, None) == 0 else _failed()
+
+
+def shmctl_stat(ident):
+    """IPC_STAT; returns (result, fields). struct shmid_ds on x86-64: shm_perm.__key at 0,
+    shm_perm.mode at 20, shm_segsz at 48, shm_nattch at 88 (checked against /proc/sysvipc/shm)."""
+    buf = ctypes.create_string_buffer(256)
+    if libc.shmctl(ident, IPC_STAT, buf) == -1:
+        return _failed(), None
+    raw = buf.raw
+    fields = {
+        "key": struct.unpack_from("<i", raw, 0)[0],
+        "mode": struct.unpack_from("<H", raw, 20)[0],
+        "segsz": struct.unpack_from("<Q", raw, 48)[0],
+        "nattch": struct.unpack_from("<Q", raw, 88)[0],
+    }
+    return "ok", fields
+
+
+def key_exists(key):
+    """Whether some segment holds this key now: shmget(key, 0, 0) finds it."""
+    return libc.shmget(key, 0, 0) != -1 or ctypes.get_errno() != errno.ENOENT
+
+
+# --- descriptors and objects ---------------------------------------------------------
+
+def shm_open(name, flags, mode):
+    """shm_open(); returns (result, fd). glibc opens it close-on-exec."""
+    fd = libc.shm_open(name.encode(), flags, mode)
+    if fd == -1:
+        return _failed(), None
+    return "ok", fd
+
+
+def shm_unlink(name):
+    return "ok" if libc.shm_unlink(name.encode()) == 0 else _failed()
+
+
+def set_child_subreaper():
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def os_call(function, *args):
+    """Run an os-module call; returns (result, value) with the errno name on failure."""
+    try:
+        return "ok", function(*args)
+    except OSError as error:
+        return errno_name(error.errno), None

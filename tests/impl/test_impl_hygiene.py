@@ -1,0 +1,205 @@
+"""The implementation's contract beyond the rules: invalid input, timeouts, the command line
+(both launch styles), SIGINT/SIGTERM, and that nothing of a case survives it (segments,
+/dev/shm names and files, processes), whatever the case did."""
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from impl_cases import ROOT, anon, case, read, run_case, shmat, shmget, step, write
+
+HANG = "SHARESPEC_IMPL_TEST_HANG"
+
+# Orphans of a leaking command-line run must come back to this process to be seen.
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)     # PR_SET_CHILD_SUBREAPER
+
+
+def segments():
+    """(shmid, creator pid) of every SysV segment."""
+    with open("/proc/sysvipc/shm") as table:
+        next(table)
+        return sorted((int(line.split()[1]), int(line.split()[4])) for line in table)
+
+
+def descendants(root=None):
+    root = os.getpid() if root is None else root
+    parent = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as stat:
+                    parent[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                pass
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def snapshot():
+    return {"segments": set(segments()), "dev_shm": set(os.listdir("/dev/shm")),
+            "processes": descendants()}
+
+
+@pytest.fixture
+def no_leaks():
+    """After the test, the segments, /dev/shm entries and processes are those of before.
+    Processes are this test's descendants, so they are compared at once; segments and /dev/shm
+    are shared with the rest of the host, so a new one is a leak only if it is still there
+    after two seconds (another sharespec run on the host may be in the middle of a case)."""
+    before = snapshot()
+    yield
+    assert snapshot()["processes"] == before["processes"]
+    deadline = time.monotonic() + 2
+    while True:
+        after = snapshot()
+        new = {kind: after[kind] - before[kind] for kind in after}
+        if not any(new.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    assert new == {"segments": set(), "dev_shm": set(), "processes": set()}
+
+
+# A case that leaves behind everything it can, if nobody cleans up: a keyed and a private
+# segment (attached in two processes, never removed), a POSIX shm object, a file, a memfd
+# mapping, threads, and a child process.
+BUSY = [shmget("T0", "S0", key="k"), shmget("T0", "S1"), shmat("T0", "A0", "S0"),
+        step("T0", "open", "F0", kind="shm", name="obj", creat=True),
+        step("T0", "ftruncate", fd="F0", length=4096),
+        step("T0", "open", "F1", kind="file", name="file", creat=True),
+        step("T0", "open", "F2", kind="memfd"), step("T0", "ftruncate", fd="F2", length=4096),
+        step("T0", "mmap", "M0", shared=True, prot="rw", length=8192, fd="F2"),
+        step("T0", "spawn", "T1"), step("T0", "fork", "T2"), shmget("T2", "S2"),
+        shmat("T2", "A1", "S1"), write("T2", "A1", 1)]
+
+
+def test_passing_case_leaves_nothing(no_leaks):
+    observation = run_case(case(BUSY + [read("T0", "M0")]), 10)
+    assert observation["status"] == "done", observation
+    assert observation["results"][-2:] == ["ok", "0"]
+
+
+def test_faulting_case_leaves_nothing(no_leaks):
+    observation = run_case(case(BUSY + [read("T2", ("A1", 1)), read("T1", ("M0", 1))]), 10)
+    assert observation["results"][-2:] == ["SIGSEGV", "SIGBUS"]
+
+
+def test_hung_step_times_out_within_the_limit_and_leaves_nothing(no_leaks, monkeypatch):
+    monkeypatch.setenv(HANG, str(len(BUSY)))
+    started = time.monotonic()
+    observation = run_case(case(BUSY + [read("T2", "A1"), read("T0", "M0")]), 0.5)
+    elapsed = time.monotonic() - started
+    assert observation["status"] == "timeout"
+    assert observation["results"] == run_results_of_busy()
+    assert 0.5 <= elapsed < 1.5
+
+
+def run_results_of_busy():
+    return ["new", "new", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "new", "ok", "ok"]
+
+
+def test_short_timeout_on_a_long_case(no_leaks):
+    steps = [anon("T0", "M0", shared=True)]
+    for index in range(1, 60):
+        steps.append(step("T%d" % (index - 1), "fork", "T%d" % index))
+    started = time.monotonic()
+    observation = run_case(case(steps), 0.05)
+    assert observation["status"] == "timeout"
+    assert 0 < len(observation["results"]) < len(steps)
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_step_after_exit_of_the_thread_is_an_invalid_case(no_leaks):
+    observation = run_case(case([step("T0", "fork", "T1"), step("T1", "exit"),
+                                 read("T1", "M0")]), 10)
+    assert observation["status"] == "error" and "step 2" in observation["detail"]
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"version": 2}, "version"),
+    ({"extra": 1}, "unknown top-level"),
+    ({"format": "other"}, "format"),
+    ({"steps": [{"thread": "T0", "op": "frob", "args": {}}]}, "unknown op"),
+    ({"steps": [read("T0", "M9")]}, "not a mapping handle"),
+    ({"steps": [step("T0", "mmap", "M0", shared=True, length=4096)]}, "needs argument 'prot'"),
+    ({"steps": [anon("T0", "M0"), write("T0", "M0", 300)]}, "0..255"),
+    ({"steps": [step("T1", "exit")]}, "not a thread handle"),
+])
+def test_invalid_cases_are_errors_with_a_reason(bad, words, no_leaks):
+    document = case([])
+    document.update(bad)
+    observation = run_case(document, 10)
+    assert observation["status"] == "error" and words in observation["detail"], observation
+    assert observation["results"] == []
+
+
+# --- the command line --------------------------------------------------------------------------
+
+@pytest.fixture(params=["lean", "installed"])
+def launch(request, tmp_path_factory):
+    """How the command line is started: (argv, environment, cwd). Lean: PYTHONPATH=ROOT
+    python -S -m impl. Installed: python -m sharespec.impl from a neutral directory; when
+    sharespec.impl is not installed, from a throwaway package "sharespec" whose "impl" is a
+    link to this tree's impl/."""
+    neutral = tmp_path_factory.mktemp("cwd")
+    if request.param == "lean":
+        return [sys.executable, "-S", "-m", "impl"], dict(os.environ, PYTHONPATH=ROOT), neutral
+    installed = subprocess.run([sys.executable, "-c", "import sharespec.impl"], cwd=neutral,
+                               capture_output=True).returncode == 0
+    if installed:
+        return [sys.executable, "-m", "sharespec.impl"], None, neutral
+    (neutral / "sharespec").mkdir()
+    (neutral / "sharespec" / "__init__.py").write_text("")
+    (neutral / "sharespec" / "impl").symlink_to(os.path.join(ROOT, "impl"))
+    return [sys.executable, "-m", "sharespec.impl"], None, neutral
+
+
+def test_cli_reads_cases_and_writes_observations_in_order(launch, no_leaks):
+    command, environment, cwd = launch
+    cases = [case([shmget("T0", "S0"), shmat("T0", "A0", "S0"), step("T0", "fork", "T1"),
+                   write("T1", "A0", 7), read("T0", "A0")], name="r09"),
+             "this is not json",
+             case([read("T0", "M0")], name="bad"),
+             case([anon("T0", "M0"), step("T0", "exec"), read("T0", "M0")], name="r29")]
+    text = "\n".join(c if isinstance(c, str) else json.dumps(c) for c in cases) + "\n"
+    done = subprocess.run(command + ["--timeout", "5"], input=text.encode(), env=environment,
+                          cwd=cwd, capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    observations = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [o["status"] for o in observations] == ["done", "error", "error", "done"]
+    assert observations[0] == {"format": "sharespec-observation", "version": 1, "case": "r09",
+                               "status": "done", "results": ["new", "ok", "ok", "ok", "7"],
+                               "detail": ""}
+    assert "not JSON" in observations[1]["detail"]
+    assert observations[3]["results"] == ["ok", "ok", "SIGSEGV"]
+
+
+@pytest.mark.parametrize("number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_cli_interrupted_mid_case_cleans_up_and_writes_nothing_half_done(number, status, no_leaks):
+    first = case([anon("T0", "M0")], name="first")
+    hung = case(BUSY + [read("T0", "M0")], name="hung")
+    environment = dict(os.environ, PYTHONPATH=ROOT)
+    environment[HANG] = str(len(BUSY))
+    cli = subprocess.Popen([sys.executable, "-S", "-m", "impl", "--timeout", "20"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=environment)
+    cli.stdin.write((json.dumps(first) + "\n" + json.dumps(hung) + "\n").encode())
+    cli.stdin.flush()
+    line = cli.stdout.readline()
+    assert json.loads(line)["case"] == "first"
+    deadline = time.monotonic() + 10
+    while len([pid for _, pid in segments() if pid in descendants(cli.pid)]) < 3:
+        assert time.monotonic() < deadline, "the hung case never got going"
+        time.sleep(0.01)
+    cli.send_signal(number)
+    out, err = cli.communicate(timeout=10)
+    assert cli.returncode == status, err
+    assert out == b""
+
