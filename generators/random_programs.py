@@ -60,9 +60,12 @@ class _Walk:
                 out += [(2, lambda: (Mmap(rng.random() < 0.6, "rw", self.length(), fd=rng.choice(self.fds)),
                                      f"M{len(self.mappings)}"))]
             if self.mappings and self.profile.linux_interfaces:
-                out += [(1, lambda: (Mremap(Place(rng.choice(self.mappings)), rng.choice([0, PAGE_SIZE]),
-                                            PAGE_SIZE, rng.choice(["move", "alias"])),
-                                     f"M{len(self.mappings)}"))]
+                out += [(1, lambda: (Mremap(Place(rng.choice(self.mappings)), PAGE_SIZE, PAGE_SIZE, "move"),
+                                     f"M{len(self.mappings)}")),
+                        (1, lambda: (Mremap(Place(rng.choice(self.mappings)), 0, PAGE_SIZE, "alias"),
+                                     f"M{len(self.mappings)}")),
+                        (1, lambda: (Mremap(Place(rng.choice(self.mappings)), PAGE_SIZE, 2 * PAGE_SIZE,
+                                            "grow"), None))]
         if len(self.fds) < s.objects:
             kinds = ["file", "shm"] + (["memfd"] if self.profile.linux_interfaces else [])
             out += [(2, lambda: (Open(rng.choice(kinds), "obj", creat=True), f"F{len(self.fds)}"))]

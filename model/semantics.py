@@ -371,10 +371,15 @@ def madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
     if advice == "free" and any(v.shared or v.obj is not None for v in inside):
         return [(state, EINVAL)]  # C05
     if advice == "remove":
-        if any(not v.shared for v in inside):
-            return [(state, EINVAL)]  # R39
-        if any(not v.may_write or v.prot != "rw" for v in inside):
-            return [(state, EACCES)]
+        # R39, as madvise_remove(), VMA by VMA: no file behind it (private anonymous memory)
+        # -> EINVAL; a file but not VM_SHARED|VM_MAYWRITE (a MAP_PRIVATE file mapping, a
+        # read-only fd or SHM_RDONLY attach) -> EACCES. The current protection does not matter:
+        # a shared PROT_READ mapping of a writable object is punched (observed, Linux 6.18).
+        for v in inside:
+            if v.obj is None:
+                return [(state, EINVAL)]
+            if not (v.shared and v.may_write):
+                return [(state, EACCES)]
     covered = aspace.mapped_pages(proc, start, end)
     enomem = len(covered) < end - start
     pages = sorted(covered)
@@ -424,8 +429,10 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     vma = proc.vma_at(start)
     if vma is None:
         return [(failed, EFAULT)]
-    if op.mode == "alias":
-        if op.old_length != 0 or not vma.shared:
+    if op.mode != "grow" and op.old_length == 0:
+        # R42: old_size 0 with MREMAP_MAYMOVE duplicates; "move" and "alias" are the same call
+        # (MAYMOVE|FIXED to the bound handle's slot), told apart only by old_size.
+        if not vma.shared:
             return [(failed, EINVAL)]  # R42: only shared mappings can be duplicated
         dest = state.next_slot_base()
         state = _bind_slot(state, bind, dest)
@@ -433,11 +440,15 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         copy = replace(vma, start=dest, end=dest + new_pages, pgoff=vma.object_page(start),
                        origin=origin)
         return [(aspace.insert(state, pid, copy, profile), OK)]  # R42: the same frames
-    if old_pages == 0 or start + old_pages > vma.end:
-        return [(failed, EFAULT if old_pages else EINVAL)]  # the old range is one mapping
+    if old_pages == 0:
+        return [(failed, EINVAL)]  # old size 0 needs MREMAP_MAYMOVE (the alias mode)
+    if op.mode == "grow" and new_pages <= old_pages:
+        # A shrink only unmaps the tail: the old range need not be one mapping, or be mapped
+        # beyond its first page (observed, Linux 6.18).
+        return [(aspace.unmap(state, pid, start + new_pages, start + old_pages, profile), OK)]
+    if start + old_pages > vma.end:
+        return [(failed, EFAULT)]  # the old range is one mapping
     if op.mode == "grow":
-        if new_pages <= old_pages:
-            return [(aspace.unmap(state, pid, start + new_pages, start + old_pages, profile), OK)]
         if start + old_pages != vma.end or \
                 not aspace.is_range_free(proc, vma.end, start + new_pages):
             return [(state, ENOMEM)]  # no room in place, and no MREMAP_MAYMOVE
