@@ -39,6 +39,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-j", "--jobs", type=int, default=1, help="cases run in parallel (default 1)")
     run.add_argument("--timeout", type=float, default=10.0, help="seconds per case (default 10)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    run.add_argument("--no-shrink", action="store_true",
+                     help="do not shrink failures to minimal cases and reproducers")
+    run.add_argument("--out", default="sharespec-failures", metavar="DIR",
+                     help="where shrunk failures are written (default ./sharespec-failures)")
+
+    shrink = sub.add_parser("shrink", help="shrink a failing case to a minimal one, with a reproducer")
+    shrink.add_argument("case", metavar="CASE", help="a case file (its first case is shrunk)")
+    shrink.add_argument("--impl", metavar="COMMAND",
+                        help="the implementation under test (default: the bundled one)")
+    shrink.add_argument("--out", default="sharespec-failures", metavar="DIR",
+                        help="where the outputs go (default ./sharespec-failures)")
+    shrink.add_argument("--profile", default=None, help="override the case's profile")
+    shrink.add_argument("--timeout", type=float, default=10.0, help="seconds per case (default 10)")
 
     show = sub.add_parser("show", help="print a case in the text form with its expected outcomes")
     show.add_argument("case", metavar="CASE", help="a case file, or the name of a built-in case")
@@ -67,6 +80,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _show(args)
         if args.command == "generate":
             return _generate(args)
+        if args.command == "shrink":
+            return _shrink(args)
     except CaseError as e:
         print(f"sharespec: {e}", file=sys.stderr)
         return 2
@@ -122,6 +137,8 @@ def _run(args) -> int:
             if not args.quiet or result.verdict not in ("PASS", "NOT_APPLICABLE"):
                 progress.clear()
                 print(describe(result), file=text_out)
+            if result.verdict == "FAIL" and not args.no_shrink:
+                _shrink_failure(result, args.impl, profile, args.timeout, args.out, text_out)
             progress.update(summary)
         complete = True
     except KeyboardInterrupt:
@@ -180,6 +197,46 @@ def _generate(args) -> int:
         os.replace(tmp, out / f"{case.name}.case")
     print(f"wrote {args.count} cases to {out}")
     return 0
+
+
+def _shrink_failure(result, impl, profile, timeout, out_dir, out) -> "dict":
+    """Shrink one FAIL and write its files; prints where. Returns the paths written."""
+    import time
+
+    from sharespec.generators.reproducer import write_failure
+    from sharespec.generators.shrink import fails_the_same_way, shrink
+    from sharespec.runner import run_cases
+
+    t0 = time.monotonic()
+    stats: dict = {}
+    small = shrink(result.case, fails_the_same_way(result, impl, profile, timeout), stats)
+    (final,) = list(run_cases([small], profile=profile, impl=impl, timeout=timeout))
+    paths = write_failure(small, final, out_dir)
+    print(f"    shrunk {len(result.case.steps)} -> {len(small.steps)} steps "
+          f"({stats['tries']} runs, {time.monotonic() - t0:.1f} s): {paths['case']}", file=out)
+    print(f"    reproducer: python3 -S {paths['reproducer']}", file=out)
+    return paths
+
+
+def _shrink(args) -> int:
+    from dataclasses import replace
+
+    from sharespec.casefiles import read_case_file, with_expectations
+    from sharespec.runner import run_cases
+
+    cases = read_case_file(args.case)
+    case = cases[0]
+    if args.profile:
+        case = replace(case, profile=_check_profile(args.profile), allowed=None)
+    case = with_expectations(case, args.case)
+    (result,) = list(run_cases([case], profile=case.profile, impl=args.impl, timeout=args.timeout))
+    if result.verdict != "FAIL":
+        print(f"{case.name}: {result.verdict}, nothing to shrink"
+              + (f" ({result.detail})" if result.detail else ""))
+        return 0 if result.verdict in ("PASS", "NOT_APPLICABLE") else 1
+    print(f"{case.name}: FAIL: {result.detail}")
+    _shrink_failure(result, args.impl, case.profile, args.timeout, args.out, sys.stdout)
+    return 1
 
 
 if __name__ == "__main__":

@@ -91,7 +91,8 @@ def test_failing_implementation_gives_exit_1(tmp_path):
         "    res = ['ok'] * len(case['steps']); res[-1] = '0'\n"
         "    print(json.dumps({'format': 'sharespec-observation', 'version': 1, 'case': case['name'],"
         " 'status': 'done', 'results': res, 'detail': ''}), flush=True)\n")
-    r = sharespec("run", "--case", str(f), "--impl", f"{sys.executable} {liar}")
+    r = sharespec("run", "--case", str(f), "--impl", f"{sys.executable} {liar}",
+                  "--out", str(tmp_path / "failures"))
     assert r.returncode == 1
     assert "FAIL" in r.stdout and "step 4: observed 0, allowed 5" in r.stdout
 

@@ -1,0 +1,197 @@
+"""Every program up to a bound, explored breadth-first over the explicit semantics.
+
+The engine uses only the model's interface (``initial()``, ``step(state, step, profile)``),
+as stateright's BFS checker does: from each state, every step of a small fixed *menu* by every
+thread alive in that state, and every (next state, result) the profile allows. States equal up
+to renaming of internal ids are explored once (``canonical.canonical_state``; what may be
+renamed, and why, is written there). The state graph is a networkx MultiDiGraph whose nodes
+are canonical states and whose edges carry (step, result).
+
+The menu (kept small so that bounds 4..8 stay tractable; bounds come from the Scope):
+
+- ``fork``, ``spawn`` (while the scope has room for processes/threads), ``exit``;
+- ``shmget(private, 4096, creat)``; ``shmat(S)`` of every segment handle; ``shmctl(S, rmid)``;
+- ``mmap(anon, shared|private, rw, pages*4096)``;
+- ``open(memfd)``, ``ftruncate(F, 4096)``, ``mmap(F, shared, rw, 4096)`` for the descriptors
+  of the acting process (only when ``scope.objects`` > 0);
+- for every mapping handle: ``munmap(M, 4096)``, and ``read``/``write`` of every place
+  ``M[p]+o`` with p < scope.pages, o in scope.offsets, values in scope.values.
+
+A created handle is named after the count of its kind so far (T1, M0, S0, F0 ...): the name
+follows from the state (descriptors: from the count carried beside it), so the program that
+reaches a node needs no other memory.
+
+Which programs become cases: a *class* is (canonical state reached, result of the last step).
+Each class gets the first program that reaches it in breadth-first, menu order (a shortest
+one); programs that are a strict prefix of another class's program are then left out, since
+the longer case checks every step of the shorter one too.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+import networkx as nx
+
+from sharespec.model.case import Case
+from sharespec.model.ops import (PAGE_SIZE, Exit, Fork, Ftruncate, Mmap, Munmap, Open, Place, Read,
+                                 ShmAt, ShmCtl, ShmGet, Spawn, Step, Write)
+from sharespec.model.oracle import allowed_per_step
+from sharespec.model.profiles import get_profile
+from sharespec.model.scope import Scope
+from sharespec.model.semantics import NotApplicable, step
+from sharespec.model.state import State, initial
+
+from .canonical import canonical_state, case_fingerprint, same_up_to_renaming
+
+
+def menu(state: State, fds_bound: int, scope: Scope) -> list:
+    """Every step the enumeration tries from ``state``, in a fixed order."""
+    live_threads = [h for h, t in state.threads.items() if t.alive]
+    live_processes = {state.threads[h].process for h in live_threads}
+    thread_name = f"T{len(state.threads)}"
+    mapping_name = f"M{len(state.mapping_handles)}"
+    room_for_mapping = len(state.mapping_handles) < scope.mappings
+    steps = []
+    for actor in live_threads:
+        proc = state.processes[state.threads[actor].process]
+        ops: list = []
+        if len(state.threads) < scope.threads:
+            if len(live_processes) < scope.processes:
+                ops.append((Fork(), thread_name))
+            ops.append((Spawn(), thread_name))
+        ops.append((Exit(), None))
+        if len(state.segment_handles) < scope.segments:
+            ops.append((ShmGet("private", PAGE_SIZE, creat=True), f"S{len(state.segment_handles)}"))
+        for seg in state.segment_handles:
+            if room_for_mapping:
+                ops.append((ShmAt(seg), mapping_name))
+            ops.append((ShmCtl(seg, "rmid"), None))
+        if room_for_mapping:
+            for shared in (True, False):
+                ops.append((Mmap(shared, "rw", PAGE_SIZE * max(1, scope.pages)), mapping_name))
+        if fds_bound < scope.objects:
+            ops.append((Open("memfd"), f"F{fds_bound}"))
+        for fd in proc.fds:
+            ops.append((Ftruncate(fd, PAGE_SIZE), None))
+            if room_for_mapping:
+                ops.append((Mmap(True, "rw", PAGE_SIZE, fd=fd), mapping_name))
+        for m in state.mapping_handles:
+            ops.append((Munmap(Place(m), PAGE_SIZE), None))
+            for page in range(max(1, scope.pages)):
+                for offset in scope.offsets:
+                    place = Place(m, page, offset)
+                    ops.append((Read(place), None))
+                    ops.extend((Write(place, v), None) for v in scope.values)
+        steps.extend(Step(actor, op, bind) for op, bind in ops)
+    return steps
+
+
+@dataclass
+class Exploration:
+    """The explored state graph and its figures."""
+    graph: nx.MultiDiGraph
+    symmetry: bool
+    states_explored: int = 0          # successor states computed (before any merging)
+    distinct_states: int = 0          # nodes of the graph
+    merged_by_symmetry: int = 0       # successors that were a new raw state but a known class
+    seconds: float = 0.0
+    # class (node, result) -> the first program reaching it
+    programs: dict = field(default_factory=dict)
+
+    def selected_programs(self) -> list:
+        """One program per class, without those that another selected program extends."""
+        programs = set(self.programs.values())
+        prefixes = {p[:k] for p in programs for k in range(1, len(p))}
+        return sorted((p for p in programs if p not in prefixes), key=lambda p: (len(p), repr(p)))
+
+
+def explore(scope: Scope, profile="linux", symmetry: bool = True, verify: bool = False,
+            max_states: Optional[int] = None) -> Exploration:
+    """Breadth-first exploration of every program of at most ``scope.steps`` steps.
+
+    ``verify``: confirm every merge of two different raw states by an exact graph isomorphism
+    (slow; for tests). ``max_states`` stops early (the result then says so by its counts)."""
+    prof = get_profile(profile)
+    keyer = canonical_state if symmetry else (lambda s: s)
+    t0 = time.perf_counter()
+    g = nx.MultiDiGraph()
+    ex = Exploration(g, symmetry)
+    start = (keyer(initial()), 0)
+    ids = {start: 0}
+    representative = {0: initial()}   # a raw state of each node, for ``verify``
+    g.add_node(0, state=start[0], depth=0)
+    path = {0: ()}                    # node -> the first program reaching it
+    fds = {0: 0}                      # node -> descriptor handles bound so far (names F0..)
+    queue = deque([0])
+    while queue:
+        node = queue.popleft()
+        state, fds_bound = g.nodes[node]["state"], fds[node]
+        depth = g.nodes[node]["depth"]
+        if depth >= scope.steps:
+            continue
+        for st in menu(state, fds_bound, scope):
+            try:
+                outcomes = step(state, st, prof)
+            except NotApplicable:
+                continue
+            next_fds = fds_bound + isinstance(st.op, Open)
+            for raw, result in outcomes:
+                ex.states_explored += 1
+                key = (keyer(raw), next_fds)
+                target = ids.get(key)
+                if target is None:
+                    target = ids[key] = len(ids)
+                    g.add_node(target, state=key[0], depth=depth + 1)
+                    fds[target] = next_fds
+                    representative[target] = raw
+                    path[target] = path[node] + (st,)
+                    queue.append(target)
+                elif symmetry and raw != representative[target]:
+                    ex.merged_by_symmetry += 1
+                    if verify and not same_up_to_renaming(raw, representative[target]):
+                        raise AssertionError(f"merged states that are not symmetric after {st}")
+                g.add_edge(node, target, step=st, result=result)
+                ex.programs.setdefault((target, str(result)), path[node] + (st,))
+            if max_states is not None and len(ids) >= max_states:
+                queue.clear()
+                break
+    ex.distinct_states = g.number_of_nodes()
+    ex.seconds = time.perf_counter() - t0
+    return ex
+
+
+def exhaustive_cases(scope: Scope, profile="linux", exploration: Optional[Exploration] = None
+                     ) -> Iterator[Case]:
+    """One Case per selected program, expectations from the oracle, named by content hash."""
+    ex = exploration or explore(scope, profile)
+    for program in ex.selected_programs():
+        allowed = tuple(allowed_per_step(program, profile))
+        bare = Case(name="x", profile=str(profile), rules=(), origin="exhaustive",
+                    description="", steps=program, allowed=allowed)
+        digest = case_fingerprint(bare)[:12]
+        yield Case(name=f"exhaustive-{digest}", profile=str(profile), rules=(),
+                   origin="exhaustive",
+                   description=f"exhaustive enumeration, {len(program)} steps", steps=program,
+                   allowed=allowed)
+
+
+def report(scope: Scope, profile="linux") -> dict:
+    """The figures of one bound, with and without symmetry reduction."""
+    with_sym = explore(scope, profile, symmetry=True)
+    without = explore(scope, profile, symmetry=False)
+    return {
+        "steps": scope.steps,
+        "states_explored": with_sym.states_explored,
+        "distinct_states": with_sym.distinct_states,
+        "distinct_states_without_symmetry": without.distinct_states,
+        "reduction_factor": round(without.distinct_states / max(1, with_sym.distinct_states), 3),
+        "programs": len(with_sym.selected_programs()),
+        "seconds": round(with_sym.seconds, 3),
+        "seconds_without_symmetry": round(without.seconds, 3),
+        "states_per_second": round(with_sym.states_explored / max(with_sym.seconds, 1e-9)),
+        "states_per_second_without_symmetry":
+            round(without.states_explored / max(without.seconds, 1e-9)),
+    }

@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+# A standalone reproducer written by sharespec (generators/reproducer.py). Standard library
+# only: it runs with `python3 -S` on Linux x86-64, without sharespec installed.
+#
+# It performs the steps of the case below, in order, with the addresses of the case format
+# (docs/case-format.md): the k-th mapping handle owns a 1 MiB slot at ARENA + k MiB, the same
+# in every process; every process of the case is a child of this script (a subreaper, with a
+# double fork), so a fault is learnt from the real wait status.
+# Exit status: 1 when a step's result is one the profile does not allow, 0 when every step
+# is allowed, 2 when the case uses a call this reproducer does not perform.
+import ctypes, errno, json, os, queue, select, signal, struct, sys, tempfile, threading, time
+
+CASE = json.loads(r'''__CASE__''')
+PAGE, ARENA, FD_BASE, SHMLBA = 4096, 0x100000000000, 700, 4096
+libc = ctypes.CDLL(None, use_errno=True)
+vp, sz, ci, cl = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_long
+libc.mmap.argtypes, libc.mmap.restype = [vp, sz, ci, ci, ci, cl], vp
+libc.mprotect.argtypes = libc.madvise.argtypes = [vp, sz, ci]
+libc.munmap.argtypes = [vp, sz]
+libc.mremap.argtypes, libc.mremap.restype = [vp, sz, sz, ci, vp], vp
+libc.shmget.argtypes = [ci, sz, ci]
+libc.shmat.argtypes, libc.shmat.restype = [ci, vp, ci], vp
+libc.shmdt.argtypes = [vp]
+libc.shmctl.argtypes = [ci, ci, vp]
+libc.shm_open.argtypes = [ctypes.c_char_p, ci, ci]
+libc.shm_unlink.argtypes = [ctypes.c_char_p]
+libc.prctl.argtypes = [ci, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+FAILED = 2 ** 64 - 1
+PROT = {"rw": 3, "r": 1, "none": 0}
+ADVICE = {"dontneed": 4, "free": 8, "remove": 9, "dontfork": 10, "dofork": 11,
+          "wipeonfork": 18, "keeponfork": 19}
+
+
+def err():
+    return errno.errorcode.get(ctypes.get_errno(), "E%d" % ctypes.get_errno())
+
+
+def call(ret, bad=-1):
+    return err() if ret == bad else "ok"
+
+
+def addr_call(ret):
+    return err() if ret is None or ret == FAILED else "ok"
+
+
+def os_call(f, *a):
+    try:
+        return "ok", f(*a)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, "E%d" % e.errno), None
+
+
+def perform(c):
+    """One call with every handle already resolved to a number; returns (result, value)."""
+    op = c["op"]
+    if op == "read":
+        return str(ctypes.string_at(c["addr"], 1)[0]), None
+    if op == "write":
+        ctypes.memset(c["addr"], c["value"], 1)
+        return "ok", None
+    if op == "shmget":
+        ident = libc.shmget(c["key"], c["size"], c["flags"])
+        return (err(), None) if ident == -1 else ("ok", ident)
+    if op == "shmat":
+        return addr_call(libc.shmat(c["id"], c["addr"], c["flags"])), None
+    if op == "shmdt":
+        return call(libc.shmdt(c["addr"])), None
+    if op == "shmctl":
+        if c["cmd"] == "rmid":
+            return call(libc.shmctl(c["id"], 0, None)), None
+        buf = ctypes.create_string_buffer(256)
+        if libc.shmctl(c["id"], 2, buf) == -1:
+            return err(), None
+        raw = buf.raw
+        return "ok", [struct.unpack_from("<i", raw, 0)[0], struct.unpack_from("<H", raw, 20)[0],
+                      struct.unpack_from("<Q", raw, 48)[0], struct.unpack_from("<Q", raw, 88)[0]]
+    if op == "mmap":
+        return addr_call(libc.mmap(c["addr"], c["length"], c["prot"], c["flags"], c["fd"],
+                                   c["offset"])), None
+    if op == "munmap":
+        return call(libc.munmap(c["addr"], c["length"])), None
+    if op == "mprotect":
+        return call(libc.mprotect(c["addr"], c["length"], c["prot"])), None
+    if op == "madvise":
+        return call(libc.madvise(c["addr"], c["length"], c["advice"])), None
+    if op == "posix_madvise":
+        return "ok", None      # glibc ignores POSIX_MADV_DONTNEED
+    if op == "mremap":
+        return addr_call(libc.mremap(c["addr"], c["old"], c["new"], c["flags"], c["to"])), None
+    if op == "open":
+        if c["kind"] == "memfd":
+            r, fd = os_call(os.memfd_create, "repro", 3)
+        elif c["kind"] == "shm":
+            fd = libc.shm_open(c["path"].encode(), c["flags"], 0o600)
+            r = err() if fd == -1 else "ok"
+        else:
+            r, fd = os_call(os.open, c["path"], c["flags"] | os.O_CLOEXEC, 0o600)
+        if r == "ok" and fd != c["number"]:
+            os.dup2(fd, c["number"], inheritable=False)
+            os.close(fd)
+        return r, None
+    if op == "close":
+        return os_call(os.close, c["fd"])[0], None
+    if op == "ftruncate":
+        return os_call(os.ftruncate, c["fd"], c["length"])[0], None
+    if op == "pread":
+        r, data = os_call(os.pread, c["fd"], 1, c["offset"])
+        return (r if r != "ok" else (str(data[0]) if data else "eof")), None
+    if op == "pwrite":
+        return os_call(os.pwrite, c["fd"], bytes([c["value"]]), c["offset"])[0], None
+    if op == "shm_unlink":
+        return call(libc.shm_unlink(c["path"].encode())), None
+    if op == "seal":
+        import fcntl
+        return os_call(fcntl.fcntl, c["fd"], fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)[0], None
+    raise ValueError(op)
+
+
+# --- the case processes: one command pipe each, one shared result pipe ---------------------
+
+def reply(message):
+    os.write(RESULT_W, (json.dumps(message) + "\n").encode())
+
+
+def thread_loop(q):
+    while True:
+        c = q.get()
+        if serve_one(c) == "end":
+            return
+
+
+def serve(k):
+    """Process k's first thread: reads its commands; other threads' go to their queues."""
+    reply({"hello": k, "pid": os.getpid()})
+    queues = {}
+    buf = b""
+    while True:
+        while b"\n" not in buf:
+            chunk = os.read(CMD[k][0], 4096)
+            if not chunk:
+                os._exit(0)
+            buf += chunk
+        line, buf = buf.split(b"\n", 1)
+        c = json.loads(line)
+        if c["op"] == "spawn":
+            q = queues[c["bind"]] = queue.Queue()
+            threading.Thread(target=thread_loop, args=(q,), daemon=True).start()
+            reply({"i": c["i"], "r": "ok"})
+        elif c["thread"] in queues:
+            queues[c["thread"]].put(c)
+        else:
+            serve_one(c)
+
+
+def serve_one(c):
+    if c["op"] == "exit":
+        os._exit(0)
+    if c["op"] == "thread_exit":
+        reply({"i": c["i"], "r": "ok"})
+        return "end"
+    if c["op"] == "fork":
+        middle = os.fork()
+        if middle == 0:
+            if os.fork() == 0:
+                serve(c["child"])
+            os._exit(0)
+        os.waitpid(middle, 0)
+        reply({"i": c["i"], "r": "ok"})
+        return None
+    r, v = perform(c)
+    reply({"i": c["i"], "r": r, "v": v})
+    return None
+
+
+# --- the coordinator -----------------------------------------------------------------
+
+def main():
+    global RESULT_W, CMD
+    steps = CASE["steps"]
+    libc.prctl(36, 1, 0, 0, 0)                 # PR_SET_CHILD_SUBREAPER
+    run = "%d" % os.getpid()
+    # files live on tmpfs, as the case format's per-run directory does (R07 is tmpfs's rule)
+    tmp = tempfile.mkdtemp(prefix="repro-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    n_processes = 1 + sum(s["op"] == "fork" for s in steps)
+    CMD = [os.pipe() for _ in range(n_processes)]
+    result_r, RESULT_W = os.pipe()
+    slot, base, seg_ids, fds, proc_of, pids = {}, {}, {}, {}, {"T0": 0}, {}
+    state = {0: "alive"}
+    keys = {}
+    for s in steps:
+        if s.get("bind") and s["op"] in ("mmap", "shmat", "mremap"):
+            slot.setdefault(s["bind"], len(slot))
+        if s.get("bind") and s["op"] == "open":
+            fds.setdefault(s["bind"], FD_BASE + len(fds))
+    if os.fork() == 0:
+        serve(0)
+    pending, stash = b"", []
+
+    def next_message(pid, deadline, kind="i"):
+        """The next message of this kind ("i": a step's result, "hello": a new process),
+        or the acting process's wait status if it ended first."""
+        nonlocal pending
+        while True:
+            for m in stash:
+                if kind in m:
+                    stash.remove(m)
+                    return m
+            if b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                stash.append(json.loads(line))
+                continue
+            if pid is not None:
+                got, status = os.waitpid(pid, os.WNOHANG)
+                if got:
+                    return {"status": status}
+            if time.monotonic() > deadline:
+                return {"timeout": True}
+            ready, _, _ = select.select([result_r], [], [], 0.05)
+            if ready:
+                pending += os.read(result_r, 65536)
+
+    def address(place):
+        m = place["mapping"]
+        return base.get(m, ARENA + slot.get(m, len(slot)) * 256 * PAGE) + place["page"] * PAGE + place["offset"]
+
+    pids[0] = next_message(None, time.monotonic() + 5, "hello")["pid"]
+    results = []
+    try:
+        code = run_steps(steps, results, locals())
+    finally:
+        clean_up(pids, seg_ids, steps, run, tmp)
+    if code is not None:
+        return code
+    return verdict(steps, results)
+
+
+def run_steps(steps, results, env):
+    (proc_of, state, slot, base, seg_ids, fds, keys, pids, next_message, address, run, tmp) = (
+        env[n] for n in ("proc_of", "state", "slot", "base", "seg_ids", "fds", "keys", "pids",
+                         "next_message", "address", "run", "tmp"))
+    forks = 0
+    for i, s in enumerate(steps):
+        a, op = s["args"], s["op"]
+        k = proc_of.get(s["thread"], -1)
+        if state.get(k) != "alive":
+            results.append("dead")
+            continue
+        c = {"i": i, "thread": s["thread"], "op": op, "bind": s.get("bind")}
+        if op in ("exec",) or (op == "thread_exit" and s["thread"] in first_threads(steps)):
+            print("step %d: %s is not performed by this reproducer" % (i + 1, op))
+            return 2
+        if op == "fork":
+            forks += 1
+            c["child"] = forks
+            proc_of[s["bind"]] = forks
+        elif op == "spawn":
+            proc_of[s["bind"]] = k
+        elif op in ("read", "write", "shmdt"):
+            c["addr"] = address(a["at"])
+            c["value"] = a.get("value")
+        elif op == "shmget":
+            key = 0 if a["key"] == "private" else keys.setdefault(a["key"], (os.getpid() * 97 + len(keys) + 1) & 0x7fffffff)
+            c.update(key=key, size=a["size"], flags=0o600 | (0o1000 if a["creat"] else 0) | (0o2000 if a["excl"] else 0))
+        elif op == "shmat":
+            at = None if a["at"] is None else address(a["at"])
+            if at is None and not a["remap"]:
+                at = ARENA + slot[s["bind"]] * 256 * PAGE   # its slot
+            # (SHM_REMAP without an address stays NULL: Linux answers EINVAL, R27)
+            c.update(id=seg_ids.get(a["segment"], -1), addr=at,
+                     flags=(0o10000 if a["rdonly"] else 0) | (0o20000 if a["rnd"] else 0) | (0o40000 if a["remap"] else 0))
+        elif op == "shmctl":
+            c.update(id=seg_ids.get(a["segment"], -1), cmd=a["cmd"])
+        elif op == "mmap":
+            at = ARENA + slot[s["bind"]] * 256 * PAGE if a["at"] is None else address(a["at"])
+            flags = (1 if a["shared"] else 2) | (0x20 if a["fd"] is None else 0)
+            flags |= 0x10 if a["fixed"] == "replace" else 0x100000   # none: its slot, NOREPLACE
+            c.update(addr=at, length=a["length"], prot=PROT[a["prot"]], flags=flags,
+                     fd=-1 if a["fd"] is None else fds[a["fd"]], offset=a["offset"])
+        elif op in ("munmap", "mprotect", "madvise", "posix_madvise"):
+            c.update(addr=address(a["at"]), length=a["length"], prot=PROT.get(a.get("prot"), 0),
+                     advice=ADVICE.get(a.get("advice"), 0))
+        elif op == "mremap":
+            to = ARENA + slot[s["bind"]] * 256 * PAGE if s.get("bind") else None
+            c.update(addr=address(a["at"]), old=a["old_length"], new=a["new_length"],
+                     flags=0 if a["mode"] == "grow" else 3, to=to)
+        elif op == "open":
+            path = os.path.join(tmp, a["name"]) if a["kind"] == "file" else "/repro-%s-%s" % (run, a["name"])
+            flags = (os.O_RDONLY if a["rdonly"] else os.O_RDWR) | (os.O_CREAT if a["creat"] else 0) | (os.O_EXCL if a["excl"] else 0)
+            c.update(kind=a["kind"], path=path, flags=flags, number=fds[s["bind"]])
+        elif op in ("close", "ftruncate", "pread", "pwrite", "seal"):
+            c.update(fd=fds.get(a["fd"], FD_BASE + 99), length=a.get("length"), offset=a.get("offset"), value=a.get("value"))
+        elif op == "shm_unlink":
+            c["path"] = "/repro-%s-%s" % (run, a["name"])
+        os.write(CMD[k][1], (json.dumps(c) + "\n").encode())
+        m = next_message(pids[k], time.monotonic() + 10)
+        if "timeout" in m:
+            results.append("timeout")
+            break
+        if "status" in m:
+            st = m["status"]
+            if os.WIFSIGNALED(st):
+                results.append(signal.Signals(os.WTERMSIG(st)).name)
+                state[k] = "dead"
+            else:
+                results.append("ok")      # exit
+                state[k] = "gone"
+            continue
+        r = m["r"]
+        if op == "fork" and r == "ok":
+            hello = next_message(None, time.monotonic() + 5, "hello")
+            pids[hello["hello"]] = hello["pid"]
+            state[hello["hello"]] = "alive"
+        if op == "shmget":
+            ident = m.get("v")
+            if r == "ok":
+                same = [h for h, x in seg_ids.items() if x == ident]
+                r = "=" + same[0] if same else "new"
+            seg_ids[s["bind"]] = ident if ident is not None else -1
+        if op == "shmctl" and r == "ok" and a["cmd"] == "stat":
+            key, mode, segsz, nattch = m["v"]
+            name = next((n for n, x in keys.items() if x == key), "private")
+            r = "stat(nattch=%d,segsz=%d,dest=%d,key=%s)" % (nattch, segsz, 1 if mode & 0o1000 else 0, name)
+        if r == "ok" and s.get("bind") and a.get("at") is not None and (op == "shmat" or a.get("fixed", "none") != "none"):
+            at = address(a["at"])
+            base[s["bind"]] = at - at % SHMLBA if op == "shmat" and a["rnd"] else at
+        results.append(r)
+    return None
+
+
+def clean_up(pids, seg_ids, steps, run, tmp):
+    for pid in pids.values():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for ident in set(seg_ids.values()):
+        if ident is not None and ident >= 0:
+            libc.shmctl(ident, 0, None)
+    for s in steps:
+        if s["op"] == "open" and s["args"]["kind"] == "shm":
+            libc.shm_unlink(("/repro-%s-%s" % (run, s["args"]["name"])).encode())
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+
+
+def verdict(steps, results):
+    deviation = 0
+    for i, (s, r) in enumerate(zip(steps, results)):
+        allowed = s.get("allowed", [])
+        mark = "" if r in allowed else "   <-- not allowed"
+        print("step %d: %s %s -> %s%s" % (i + 1, s["thread"], s["op"], r, mark))
+        if r not in allowed and not deviation:
+            deviation = i + 1
+            first = "step %d: observed %s, the %s profile allows %s" % (i + 1, r, CASE["profile"], " | ".join(allowed))
+    if deviation:
+        print(first)
+        return 1
+    print("every step's result is one the %s profile allows" % CASE["profile"])
+    return 0
+
+
+def first_threads(steps):
+    """Threads that start a process (T0 and fork's): their thread_exit is not performed."""
+    return {"T0"} | {s["bind"] for s in steps if s["op"] == "fork"}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

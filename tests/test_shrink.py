@@ -1,0 +1,170 @@
+"""Shrinking failing cases (generators/shrink.py), the files a failure leaves
+(generators/reproducer.py) and ``sharespec shrink``."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from sharespec.generators.reproducer import reproducer_source, write_failure
+from sharespec.generators.shrink import argument_candidates, make_case, shrink
+from sharespec.model.case import Case
+from sharespec.model.case_text import case_from_text, case_to_text
+from sharespec.model.oracle import _successors, judge
+from sharespec.model.ops import Read
+from sharespec.model.profiles import get_profile
+from sharespec.model.results import Value
+from sharespec.model.state import initial
+
+# 18 steps; the failure needs only: a shared mapping, a fork, a write, a read in the child.
+LONG = case_from_text(textwrap.dedent("""\
+    case long-failure
+    profile linux
+    origin test
+
+    T0: S0 = shmget(private, 4096, creat)
+    T0: F0 = open(memfd)
+    T0: ftruncate(F0, 8192)
+    T0: M0 = mmap(anon, private, rw, 8192)
+    T0: write(M0[1]+5, 3)
+    T0: M1 = mmap(anon, shared, rw, 8192)
+    T0: A0 = shmat(S0)
+    T0: T1 = spawn()
+    T1: write(A0, 9)
+    T0: read(A0)
+    T0: T2 = fork()
+    T0: write(M1[1]+7, 42)
+    T2: read(M0[1]+5)
+    T2: read(M1[1]+7)
+    T0: shmctl(S0, stat)
+    T1: munmap(M0, 4096)
+    T0: read(M0[1]+5)
+    T2: write(A0, 1)
+    """))
+
+
+def broken_observation(case: Case) -> list:
+    """The model, except that every read outside T0's process is a 0 (a lying kernel)."""
+    profile = get_profile(case.profile)
+    states, observed = {initial()}, []
+    for st in case.steps:
+        by_result = _successors(states, st, profile)
+        result = min(by_result, key=str)
+        pid = next(iter(states)).thread_process(st.thread)
+        if isinstance(st.op, Read) and pid not in (0, None) and isinstance(result, Value):
+            result = Value(0)
+        observed.append(result)
+        states = by_result.get(result) or set().union(*by_result.values())
+    return observed
+
+
+def fails(case: Case) -> bool:
+    return judge(case.steps, broken_observation(case), case.profile).verdict == "FAIL"
+
+
+def test_a_long_failure_shrinks_to_a_few_steps():
+    assert len(LONG.steps) >= 15 and fails(LONG)
+    stats = {}
+    small = shrink(LONG, fails, stats)
+    assert fails(small)
+    assert len(small.steps) <= 4, case_to_text(small)
+    # the shrunk case is a consistent case: expectations are the model's
+    assert small.allowed is not None and make_case(small, small.steps).allowed == small.allowed
+
+
+def test_the_result_is_one_minimal():
+    small = shrink(LONG, fails)
+    for i in range(len(small.steps)):
+        cand = make_case(small, small.steps[:i] + small.steps[i + 1:])
+        assert cand is None or not fails(cand), f"step {i + 1} could go"
+    for i in range(len(small.steps)):
+        for program in argument_candidates(small.steps, i):
+            cand = make_case(small, program)
+            assert cand is None or len(cand.steps) != len(small.steps) or not fails(cand), \
+                f"step {i + 1} could be simpler: {program[i]}"
+
+
+def test_failure_files_and_a_reproducer_that_runs_without_sharespec(tmp_path):
+    small = shrink(LONG, fails)
+
+    class Result:   # what the runner reports, in the shape write_failure reads
+        verdict, step = "FAIL", len(small.steps) - 1
+        detail = "a lying implementation"
+        results = tuple(map(str, broken_observation(small)))
+
+    paths = write_failure(small, Result, tmp_path)
+    assert case_from_text(paths["case"].read_text()).steps == small.steps
+    assert json.loads(paths["json"].read_text())["name"] == small.name
+    assert "deviation" in paths["outcome"].read_text()
+    # The real kernel does not lie: the reproducer prints the results and exits 0.
+    run = subprocess.run(["python3", "-S", str(paths["reproducer"])], capture_output=True,
+                         text=True, timeout=60, env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"step {len(small.steps)}:" in run.stdout
+
+
+def test_the_reproducer_reports_a_deviation(tmp_path):
+    # A case whose written expectation is wrong on purpose: the kernel returns 7, not 8.
+    case = case_from_text(textwrap.dedent("""\
+        case wrong-expectation
+        profile linux
+
+        T0: M0 = mmap(anon, shared, rw, 4096)
+        T0: T1 = fork()
+        T1: write(M0, 7)
+        T0: read(M0)
+        """))
+    case = make_case(case, case.steps)
+    from dataclasses import replace
+    wrong = replace(case, allowed=case.allowed[:3] + (frozenset({Value(8)}),))
+    script = tmp_path / "r.py"
+    script.write_text(reproducer_source(wrong))
+    run = subprocess.run(["python3", "-S", str(script)], capture_output=True, text=True,
+                         timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "step 4: observed 7, the linux profile allows 8" in run.stdout
+
+
+LIAR = """\
+import json, os, subprocess, sys
+argv, env = json.loads(sys.argv[1])
+real = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+for line in sys.stdin:
+    case = json.loads(line)
+    real.stdin.write(line); real.stdin.flush()
+    obs = json.loads(real.stdout.readline())
+    # the lie: a read by any thread but T0 of a nonzero byte reports 0
+    obs["results"] = ["0" if s["op"] == "read" and s["thread"] != "T0" and r.isdigit() else r
+                      for s, r in zip(case["steps"], obs["results"])]
+    print(json.dumps(obs), flush=True)
+"""
+
+
+def test_cli_shrink_with_a_lying_implementation(tmp_path):
+    from sharespec.runner import bundled_impl_command
+    argv, env = bundled_impl_command()
+    liar = tmp_path / "liar.py"
+    liar.write_text(LIAR)
+    case = tmp_path / "long.case"
+    case.write_text(textwrap.dedent("""\
+        case cli-long
+        profile linux
+
+        T0: M0 = mmap(anon, shared, rw, 4096)
+        T0: M1 = mmap(anon, private, rw, 4096)
+        T0: write(M1, 2)
+        T0: T1 = fork()
+        T0: write(M0, 1)
+        T1: read(M0)
+        """))
+    impl = f"{sys.executable} {liar} '{json.dumps([argv, env])}'"
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "sharespec", "shrink", str(case), "--impl", impl,
+                          "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "shrunk 6 ->" in run.stdout
+    written = sorted(p.name for p in out.iterdir())
+    assert any(n.endswith(".repro.py") for n in written) and any(n.endswith(".json") for n in written)
+    small = case_from_text(next(out.glob("*.case")).read_text())
+    assert len(small.steps) <= 4
