@@ -446,6 +446,13 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         # A shrink only unmaps the tail: the old range need not be one mapping, or be mapped
         # beyond its first page (observed, Linux 6.18).
         return [(aspace.unmap(state, pid, start + new_pages, start + old_pages, profile), OK)]
+    if op.mode == "move" and old_pages > new_pages:
+        # mremap_to() unmaps the old tail first and moves only what is left (Linux 6.18)
+        state = aspace.unmap(state, pid, start + new_pages, start + old_pages, profile)
+        failed = _bind_slot(state, bind)
+        old_pages = new_pages
+        proc = state.processes[pid]
+        vma = proc.vma_at(start)
     if start + old_pages > vma.end:
         return [(failed, EFAULT)]  # the old range is one mapping
     if op.mode == "grow":
