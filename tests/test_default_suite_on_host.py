@@ -50,10 +50,17 @@ def test_default_suite_passes_on_this_kernel_and_covers_every_observable_rule(tm
 def test_interrupted_run_leaves_nothing_behind(tmp_path):
     segs, shm = our_segments(), dev_shm()
     out = tmp_path / "partial.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "sharespec", "run", "--json", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "sharespec", "run", "--generated", "3000",
+                             "--json", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    time.sleep(2.5)
+    # interrupt mid-run: once some cases have been judged (the partial results file grows)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        partial = list(tmp_path.glob(".sharespec-*.partial"))
+        if partial and partial[0].read_text().count("\n") >= 20:
+            break
+        time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
