@@ -16,6 +16,7 @@ from sharespec.model.oracle import StateExplosion, allowed_per_step
 from sharespec.model.profiles import get_profile
 from sharespec.model.scope import DEFAULT, Scope
 from sharespec.model.semantics import NotApplicable, step
+from sharespec.model.state import initial
 
 
 class _Walk:
@@ -116,8 +117,6 @@ class _Walk:
 def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux") -> list:
     """One random valid program of at most ``scope.steps`` steps."""
     walk = _Walk(rng, scope, profile)
-    states = None
-    from sharespec.model.state import initial
     states = {initial()}
     prof = get_profile(profile)
     for _ in range(scope.steps):
@@ -137,15 +136,11 @@ def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux") 
         states = nxt
         walk.bind(op, name)
         walk.steps.append(st)
-        if isinstance(op, ThreadExit):
-            walk.ended.add(actor)
-        elif isinstance(op, Exit):
-            pid = next(iter(states)).threads  # the exiting process's threads all end
-            for s in states:
-                for t, th in s.threads.items():
-                    if not th.alive:
-                        walk.ended.add(t)
-            del pid
+        if isinstance(op, (ThreadExit, Exit)):
+            # A thread that has certainly ended may not act again (validate.py); one that is
+            # dead only in some states may, and gets "dead" there.
+            walk.ended.update(t for t in walk.threads
+                              if all(t not in s.threads or not s.threads[t].alive for s in states))
     return walk.steps
 
 
