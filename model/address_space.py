@@ -137,6 +137,8 @@ def teardown(state: State, pid: int, profile: Profile, *, keep_alive: bool) -> S
             for sid, seg in enumerate(state.segments):
                 if seg.creator == pid and not seg.ever_attached and not seg.destroyed:
                     state = state.with_segment(sid, replace(seg, destroyed=True, key=None))
+        if profile.deviates("exit-keeps-attaches"):
+            return state  # R28 changed (variant): the attaches are never dropped
     return settle_segments(state, sids, profile)
 
 

@@ -103,7 +103,8 @@ def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Pr
         return [(state, SIGSEGV)]  # R32, R33, R24
     if beyond_object(state, vma, vpn):
         return [(state, SIGBUS)]  # R06, R43
-    if vma.shared:
+    if vma.shared or (vma.obj is not None and profile.deviates("private-file-write-reaches-file")):
+        # R12 (the variant sends private file writes to the file too)
         return [(s, OK) for s in write_object_byte(state, vma.obj, vma.object_page(vpn), offset, value,
                                                    profile)]  # R09, R10, R12, R14
     if vpn in proc.private:
@@ -114,17 +115,19 @@ def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Pr
         outcomes = []
         for base in bases:
             s = state.with_process(pid, replace(proc, lazyfree=proc.lazyfree - {vpn}))
-            outcomes.append((_write_private(s, pid, vpn, fid, base, offset, value), OK))
+            no_copy = profile.deviates("private-not-copied-on-write")  # R11 (variant)
+            outcomes.append((_write_private(s, pid, vpn, fid, base, offset, value, no_copy), OK))
         return outcomes
     base = () if vma.obj is None else object_page_contents(state, vma.obj, vma.object_page(vpn))
     return [(_write_private(state, pid, vpn, None, base, offset, value), OK)]  # R11, R13
 
 
 def _write_private(state: State, pid: int, vpn: int, fid: Optional[int], base: Contents,
-                   offset: int, value: int) -> State:
-    """Copy on write: a private page gets a frame of its own unless it is the only one using it."""
+                   offset: int, value: int, no_copy: bool = False) -> State:
+    """Copy on write: a private page gets a frame of its own unless it is the only one using it
+    (``no_copy``: the private-not-copied-on-write variant writes the shared frame, R11)."""
     contents = contents_set(base, offset, value)
-    if fid is not None and frame_references(state, fid) == 1:
+    if fid is not None and (no_copy or frame_references(state, fid) == 1):
         return state.with_frame(fid, contents)
     state, new = state.new_frame(contents)
     proc = state.processes[pid]
@@ -165,3 +168,39 @@ def private_snapshots(state: State, oid: int, index: int, profile: Profile) -> l
             more.append(s2.with_process(pid, replace(p, private=p.private.set(vpn, fid))))
         states += more
     return states
+
+
+# --- what the named variants (model/variants.py) do instead of a rule ----------------------
+
+def fill_with_junk(state: State, oid: int) -> State:
+    """R01 changed: every page of a new object holds the junk byte instead of zeros."""
+    from .variants import JUNK_BYTE
+    junk = tuple((off, JUNK_BYTE) for off in range(PAGE_SIZE))
+    obj = state.objects[oid]
+    pages = {}
+    for index in range(obj.page_count()):
+        state, pages[index] = state.new_frame(junk)
+    return state.with_object(oid, replace(obj, pages=obj.pages.update(pages.items())))
+
+
+def copy_anonymous_objects(state: State, vmas: list):
+    """R10 changed: a fork child's shared anonymous mappings get a copy of the memory."""
+    copies: dict = {}
+    out = []
+    for v in vmas:
+        if v.obj is not None and state.objects[v.obj].kind == "anon":
+            if v.obj not in copies:
+                obj = state.objects[v.obj]
+                pages = {}
+                for index, fid in obj.pages.items():
+                    state, pages[index] = state.new_frame(state.frames[fid])
+                state, copies[v.obj] = state.new_object(replace(obj, pages=type(obj.pages)(pages.items())))
+            v = replace(v, obj=copies[v.obj])
+        out.append(v)
+    return state, out
+
+
+def destroy_object(state: State, oid: int) -> State:
+    """R46 changed: the object's memory goes; its mappings now lie wholly beyond its end."""
+    obj = state.objects[oid]
+    return state.with_object(oid, replace(obj, size=0, pages=obj.pages.remove(*obj.pages)))

@@ -32,6 +32,12 @@ class Profile:
     partial_shm_munmap_may_fail: bool
     # R45: kernel.shm_rmid_forced.
     shm_rmid_forced: bool = False
+    # Named semantic variants (model/variants.py): each flag is one deliberate change to one
+    # rule, consulted where that rule is implemented. Empty for linux and posix.
+    deviations: frozenset = frozenset()
+
+    def deviates(self, flag: str) -> bool:
+        return flag in self.deviations
 
     def __str__(self) -> str:
         return self.name
@@ -67,8 +73,12 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, POSIX)}
 
 
 def get_profile(name: "str | Profile") -> Profile:
+    """A profile by name: ``linux``, ``posix``, or a named variant ``linux+VARIANT``."""
     if isinstance(name, Profile):
         return name
+    if isinstance(name, str) and "+" in name:
+        from .variants import variant_profile
+        return variant_profile(name)
     try:
         return PROFILES[name]
     except KeyError:

@@ -86,6 +86,8 @@ def _dispatch(state: State, pid: int, st: Step, profile: Profile) -> list:
         case Fork():
             return [(fork(state, pid, st.bind, profile), OK)]
         case Spawn():
+            if profile.deviates("threads-get-copies"):
+                return [(fork(state, pid, st.bind, profile), OK)]  # R15 changed (variant)
             return [(replace(state, threads=state.threads.set(st.bind, Thread(pid))), OK)]
         case ThreadExit():
             return [(thread_exit(state, st.thread, profile), OK)]
@@ -128,6 +130,8 @@ def _dispatch(state: State, pid: int, st: Step, profile: Profile) -> list:
         case ShmUnlink():
             if op.name not in state.shm_names:
                 return [(state, ENOENT)]
+            if profile.deviates("shm-unlink-destroys"):
+                state = memory.destroy_object(state, state.shm_names[op.name])  # R46 changed (variant)
             return [(replace(state, shm_names=state.shm_names.remove(op.name)), OK)]  # R46
         case Seal():
             _require_linux(profile, "memfd sealing")
@@ -144,14 +148,21 @@ def fork(state: State, pid: int, child_thread: str, profile: Profile) -> State:
     parent = state.processes[pid]
     vmas, private = [], {}
     for v in parent.vmas:
-        if v.dontfork:
+        if v.dontfork and not profile.deviates("dontfork-ignored"):
             continue  # R40
-        vmas.append(v)
-        if v.wipeonfork:
+        if v.segment is not None and profile.deviates("sysv-not-inherited"):
+            continue  # R09 changed (variant)
+        if v.wipeonfork and profile.deviates("wipeonfork-not-inherited"):
+            vmas.append(replace(v, wipeonfork=False))  # R41 changed (variant)
+        else:
+            vmas.append(v)
+        if v.wipeonfork and not profile.deviates("wipeonfork-ignored"):
             continue  # R41: the child sees zeros; the setting itself is inherited
         for vpn in range(v.start, v.end):
             if vpn in parent.private:
                 private[vpn] = parent.private[vpn]
+    if profile.deviates("shared-anon-copied-on-fork"):
+        state, vmas = memory.copy_anonymous_objects(state, vmas)  # R10 changed (variant)
     child = Process(alive=True, vmas=tuple(vmas), private=parent.private.remove(*parent.private)
                     .update(private), lazyfree=frozenset(v for v in parent.lazyfree if v in private),
                     fds=parent.fds)
@@ -198,12 +209,14 @@ def shmget(state: State, pid: int, op: ShmGet, bind: str, profile: Profile) -> l
         if op.size < 1 or op.size > SHMMAX:
             return [(_bind_segment(state, bind, -1), EINVAL)]  # R23
         state, oid = state.new_object(MemObject("sysv", pages_for(op.size) * PAGE_SIZE))  # R01, R04
+        if profile.deviates("segment-not-zeroed"):
+            state = memory.fill_with_junk(state, oid)  # R01 changed (variant)
         seg = Segment(key=None if op.key == "private" else op.key, size=op.size, obj=oid, creator=pid)
         state = replace(state, segments=state.segments + (seg,))
         return [(_bind_segment(state, bind, len(state.segments) - 1), SegmentId())]
-    if op.creat and op.excl:
+    if op.creat and op.excl and not profile.deviates("excl-ignored"):
         return [(_bind_segment(state, bind, -1), EEXIST)]  # R21
-    if op.size > state.segments[existing].size:
+    if op.size > state.segments[existing].size and not profile.deviates("size-not-checked"):
         return [(_bind_segment(state, bind, -1), EINVAL)]  # R22: against shm_segsz, unrounded
     same = next(h for h, sid in state.segment_handles.items() if sid == existing)  # first bound
     return [(_bind_segment(state, bind, existing), SegmentId(same))]  # R21, R22
@@ -237,8 +250,9 @@ def shmat(state: State, pid: int, op: ShmAt, bind: str, profile: Profile) -> lis
         return [(failed, EINVAL)]  # R27
     state = _bind_slot(state, bind, base)
     state, origin = state.next_origin()
-    vma = Vma(start=base, end=base + pages, prot="r" if op.rdonly else "rw", shared=True,
-              obj=seg.obj, pgoff=0, may_write=not op.rdonly, origin=origin, segment=sid)
+    rdonly = op.rdonly and not profile.deviates("rdonly-attach-writable")  # R24
+    vma = Vma(start=base, end=base + pages, prot="r" if rdonly else "rw", shared=True,
+              obj=seg.obj, pgoff=0, may_write=not rdonly, origin=origin, segment=sid)
     return [(aspace.insert(state, pid, vma, profile), OK)]  # R14, R24, R27, R28
 
 
@@ -256,6 +270,8 @@ def shmdt(state: State, pid: int, op: ShmDt, profile: Profile) -> list:
     size = state.objects[first.obj].page_count()
     doomed = [first] + [v for v in candidates if v.start > first.start and v.end - addr <= size
                         and v.obj == first.obj and v.start - addr == v.pgoff]
+    if profile.deviates("shmdt-keeps-mapping"):
+        return [(state, OK)]  # R25 changed (variant)
     for v in doomed:
         state = aspace.unmap(state, pid, v.start, v.end, profile)
     return [(state, OK)]
@@ -273,7 +289,11 @@ def shmctl(state: State, op: ShmCtl, profile: Profile) -> list:
         if seg.removed and profile.removed_stat_may_fail:
             outcomes.append((state, EINVAL))  # R17 (POSIX: IPC_RMID removes the identifier)
         return outcomes
-    state = state.with_segment(sid, replace(seg, removed=True, key=None))  # R17, R18
+    key = seg.key if profile.deviates("removed-key-still-found") else None  # R18
+    destroyed = profile.deviates("rmid-destroys-at-once")  # R17
+    state = state.with_segment(sid, replace(seg, removed=True, key=key, destroyed=destroyed))
+    if profile.deviates("rmid-unattached-deferred"):
+        return [(state, OK)]  # R20 changed (variant)
     return [(aspace.settle_segment(state, sid, profile), OK)]  # R20
 
 
@@ -315,6 +335,9 @@ def mmap(state: State, pid: int, op: Mmap, bind: str, profile: Profile) -> list:
     if op.fixed == "noreplace" and not aspace.is_range_free(state.processes[pid], base, base + pages):
         return [(failed, EEXIST)]  # C01
     state = _bind_slot(state, bind, base)
+    if op.fixed == "replace" and profile.deviates("map-fixed-keeps-old") and \
+            not aspace.is_range_free(state.processes[pid], base, base + pages):
+        return [(state, OK)]  # C01 changed (variant)
     if op.fd is None and op.shared:
         state, obj_id = state.new_object(MemObject("anon", pages * PAGE_SIZE))  # R02, R10
     state, origin = state.next_origin()
@@ -332,6 +355,8 @@ def munmap(state: State, pid: int, op: Munmap, profile: Profile) -> list:
     if op.at.offset or op.length == 0:
         return [(state, EINVAL)]  # R05
     start, end = _range(state, op.at, op.length)
+    if profile.deviates("munmap-ignored"):
+        return [(state, OK)]  # R32 changed (variant)
     outcomes = [(aspace.unmap(state, pid, start, end, profile), OK)]  # R05, R31, R32
     if profile.partial_shm_munmap_may_fail and _splits_attach(state.processes[pid], start, end):
         outcomes.append((state, EINVAL))  # R31 (POSIX leaves it unspecified)
@@ -354,7 +379,7 @@ def mprotect(state: State, pid: int, op: Mprotect, profile: Profile) -> list:
     # C01: an unmapped page stops mprotect there with ENOMEM; pages before it are changed.
     hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
     stop = end if hole is None else hole
-    if stop > start:
+    if stop > start and not profile.deviates("mprotect-ignored"):  # R33
         state = aspace.modify(state, pid, start, stop, lambda v: replace(v, prot=op.prot))  # R30, R33
     return [(state, OK if hole is None else ENOMEM)]
 
@@ -391,6 +416,14 @@ def madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
     elif advice == "dontneed":
         # R35, R36, R37: private copies are thrown away; shared contents stay in the object.
         drop = [vpn for vpn in pages if vpn in proc.private]
+        if profile.deviates("dontneed-ignored"):
+            drop = []  # R35 changed (variant)
+        if profile.deviates("dontneed-zeroes-shared"):
+            for v in inside:  # R36 changed (variant): shared contents thrown away
+                if v.shared:
+                    obj = state.objects[v.obj]
+                    idx = [v.object_page(vpn) for vpn in range(max(v.start, start), min(v.end, end))]
+                    state = state.with_object(v.obj, replace(obj, pages=obj.pages.remove(*idx)))
         state = state.with_process(pid, replace(proc, private=proc.private.remove(*drop),
                                                 lazyfree=proc.lazyfree - set(drop)))
     elif advice == "free":
@@ -432,7 +465,7 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     if op.mode != "grow" and op.old_length == 0:
         # R42: old_size 0 with MREMAP_MAYMOVE duplicates; "move" and "alias" are the same call
         # (MAYMOVE|FIXED to the bound handle's slot), told apart only by old_size.
-        if not vma.shared:
+        if not vma.shared or profile.deviates("mremap-alias-refused"):
             return [(failed, EINVAL)]  # R42: only shared mappings can be duplicated
         dest = state.next_slot_base()
         state = _bind_slot(state, bind, dest)
@@ -521,7 +554,7 @@ def ftruncate(state: State, pid: int, op: Ftruncate, profile: Profile) -> list:
     if fd.rdonly:
         return [(state, EINVAL)]
     obj = state.objects[fd.obj]
-    if op.length < obj.size:
+    if op.length < obj.size and not profile.deviates("truncate-keeps-data"):
         # R03, R08: pages wholly past the new end go; the rest of the last page is zeroed.
         keep = pages_for(op.length)
         pages = obj.pages.remove(*[i for i in obj.pages if i >= keep])
