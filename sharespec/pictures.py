@@ -1,0 +1,205 @@
+"""Pictures of a case at one step: the sharing graph before the step and after it, as the
+specification expects, with the pages the step touches marked, and what was observed.
+
+The graph is the model's networkx view (model/graph.py: threads, processes, virtual pages,
+frames, segments, objects); DOT text is written by hand there, so a picture needs neither pydot
+nor Graphviz. SVG and PNG are rendered by Graphviz's ``dot`` when it is installed
+(GraphvizMissing otherwise, with what to do).
+
+Which state is drawn: the model's states consistent with every result observed before the step
+(all of them allowed, or the step would not be the first deviation). When several remain (the
+specification is nondeterministic, C05), the first in the model's own order is drawn and the
+title says how many there were.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Optional, Sequence
+
+import networkx as nx
+
+from sharespec.model.graph import aliases, page_node, sharing_graph, to_dot
+from sharespec.model.ops import Place
+from sharespec.model.profiles import get_profile
+from sharespec.model.results import parse_result
+from sharespec.model.semantics import step as model_step
+from sharespec.model.state import initial
+
+PAGE = 4096
+FORMATS = ("dot", "svg", "png")
+
+
+class GraphvizMissing(Exception):
+    """SVG or PNG was asked for and Graphviz's ``dot`` is not on PATH."""
+
+
+@dataclass(frozen=True)
+class StepPicture:
+    dot: str                   # the DOT text
+    step: int                  # the step drawn, 0-based
+    states_before: int         # how many model states were consistent before the step
+    marked: int                # how many page nodes are marked
+
+
+def _unique(items):
+    seen, out = set(), []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+def states_before(case, index: int, observed: Sequence[str] = ()) -> list:
+    """The model states in which step ``index`` runs: after the earlier steps, following the
+    observed results where there are any (else every allowed result)."""
+    profile = get_profile(case.profile)
+    states = [initial()]
+    for i, st in enumerate(case.steps[:index]):
+        want = parse_result(observed[i]) if i < len(observed) else None
+        states = _unique(nxt for s in states for nxt, res in model_step(s, st, profile)
+                         if want is None or res == want)
+        if not states:
+            raise ValueError(f"step {i + 1}: the observed result {observed[i]} is not allowed "
+                             f"there, so there is no state to draw at step {index + 1}")
+    return states
+
+
+def touched_pages(state, st) -> list:
+    """Page nodes the step touches in its thread's process: its places and their lengths."""
+    thread = state.threads.get(st.thread)
+    if thread is None:
+        return []
+    pid = thread.process
+    pages = []
+    for f in fields(st.op):
+        place = getattr(st.op, f.name)
+        if not isinstance(place, Place) or place.mapping not in state.mapping_handles:
+            continue
+        first = state.mapping_handles[place.mapping] + place.page + place.offset // PAGE
+        length = getattr(st.op, "length", None) or getattr(st.op, "old_length", None) or 1
+        count = max(1, -(-(place.offset % PAGE + length) // PAGE))
+        pages += [page_node(pid, vpn) for vpn in range(first, first + count)]
+    return pages
+
+
+def involved(g: nx.DiGraph, pages) -> set:
+    """The touched pages present in the graph, and every page aliasing one of them."""
+    present = [p for p in pages if p in g]
+    marked = set(present)
+    for n, data in g.nodes(data=True):
+        if data.get("kind") == "page" and any(aliases(g, n, p) for p in present):
+            marked.add(n)
+    return marked
+
+
+def _cluster(g: nx.DiGraph, prefix: str, marked: set, label: str) -> list:
+    renamed = nx.relabel_nodes(g, lambda n: (prefix,) + tuple(n))
+    body = to_dot(renamed, marked={(prefix,) + tuple(n) for n in marked}).splitlines()[3:-1]
+    return [f"  subgraph cluster_{prefix} {{", f'    label="{_escape(label)}";'] + \
+           ["  " + line for line in body] + ["  }"]
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def step_text(st) -> str:
+    from sharespec.model.case_text import _format_step
+    return _format_step(st)
+
+
+def step_picture(case, index: int, observed: Sequence[str] = ()) -> StepPicture:
+    """The picture of step ``index`` (0-based): the state it runs in, the states the
+    specification allows after it, and the observed result when there is one."""
+    if not 0 <= index < len(case.steps):
+        raise ValueError(f"step {index + 1}: the case has {len(case.steps)} steps")
+    profile = get_profile(case.profile)
+    st = case.steps[index]
+    before = states_before(case, index, observed)
+    state = before[0]
+    g_before = sharing_graph(state)
+    pages = touched_pages(state, st)
+    marked_before = involved(g_before, pages)
+    outcomes = _unique((res, nxt) for s in before for nxt, res in model_step(s, st, profile))
+    allowed = sorted({str(res) for res, _ in outcomes})
+    seen = observed[index] if index < len(observed) else None
+    verdict = ""
+    if seen is not None:
+        verdict = "as allowed" if seen in allowed else "NOT ALLOWED"
+    title = (f"{case.name}, step {index + 1}: {step_text(st)}  expected {' | '.join(allowed)}"
+             + (f"; observed {seen} ({verdict})" if seen is not None else ""))
+    if len(before) > 1:
+        title += f"  [{len(before)} states consistent before the step; the first is drawn]"
+    lines = ["digraph explain {", "  rankdir=LR; compound=true;",
+             '  node [fontname="Helvetica", fontsize=10];',
+             f'  label="{_escape(title)}"; labelloc=t;']
+    lines += _cluster(g_before, "before", marked_before, f"before step {index + 1}")
+    if outcomes:
+        res, after = outcomes[0]
+        g_after = sharing_graph(after)
+        lines += _cluster(g_after, "expected", involved(g_after, pages),
+                          f"after step {index + 1}, as the specification expects ({res})")
+    lines.append("}")
+    return StepPicture("\n".join(lines) + "\n", index, len(before), len(marked_before))
+
+
+def failing_step(case, observed: Sequence[str]) -> Optional[int]:
+    """The first step whose observed result the profile does not allow, or None."""
+    from sharespec.model.oracle import judge
+    results = [parse_result(r) for r in observed]
+    verdict = judge(case.steps[:len(results)], results, case.profile)
+    return verdict.step if verdict.verdict == "FAIL" else None
+
+
+def graphviz() -> Optional[str]:
+    return shutil.which("dot")
+
+
+def write_picture(dot_text: str, path: "str | Path") -> Path:
+    """Write DOT, or render SVG/PNG with Graphviz, by the file's suffix (atomically)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"{path}: unknown picture format {fmt!r} (use .dot, .svg or .png)")
+    tmp = path.with_name(path.name + ".partial")
+    if fmt == "dot":
+        tmp.write_text(dot_text, encoding="utf-8")
+    else:
+        dot = graphviz()
+        if dot is None:
+            raise GraphvizMissing(f"{path}: rendering {fmt.upper()} needs Graphviz's `dot`, which "
+                                  "is not installed (apt-get install graphviz, or brew install "
+                                  "graphviz); write a .dot file instead")
+        done = subprocess.run([dot, f"-T{fmt}", "-o", str(tmp)], input=dot_text.encode(),
+                              capture_output=True, timeout=60)
+        if done.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            raise RuntimeError(f"dot failed on {path}: {done.stderr.decode(errors='replace')}")
+    os.replace(tmp, path)
+    return path
+
+
+def write_failure_pictures(case, result, out_dir) -> dict:
+    """Beside a shrunk counterexample NAME.case: NAME.dot always, NAME.svg when Graphviz is
+    installed, and NAME.observation.json (what was observed, which ``sharespec explain NAME.case``
+    reads). Returns {"observation", "dot"[, "svg"]} -> path; nothing when the failure has no step."""
+    if result.verdict != "FAIL" or result.step is None:
+        return {}
+    picture = step_picture(case, result.step, list(result.results))
+    out = Path(out_dir)
+    observation = {"format": "sharespec-observation", "version": 1, "case": case.name,
+                   "status": "done", "results": list(result.results), "detail": ""}
+    observed = out / f"{case.name}.observation.json"
+    tmp = observed.with_name(observed.name + ".partial")
+    tmp.write_text(json.dumps(observation) + "\n", encoding="utf-8")
+    os.replace(tmp, observed)
+    paths = {"observation": observed, "dot": write_picture(picture.dot, out / f"{case.name}.dot")}
+    if graphviz():
+        paths["svg"] = write_picture(picture.dot, out / f"{case.name}.svg")
+    return paths
