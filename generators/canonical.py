@@ -115,7 +115,7 @@ def canonical_state(state: State) -> State:
     def process(p: Process) -> Process:
         return Process(alive=p.alive, vmas=tuple(vma(v) for v in p.vmas),
                        private=FrozenMap((vpn, fids(f)) for vpn, f in p.private.items()),
-                       lazyfree=p.lazyfree,
+                       lazyfree=p.lazyfree, present=p.present,
                        fds=FrozenMap((h, Fd(oids(fd.obj), fd.rdonly)) for h, fd in p.fds.items()))
 
     def thread(t: Thread) -> Thread:

@@ -49,7 +49,7 @@ def merged(vmas) -> tuple:
     out: list[Vma] = []
     for v in sorted(vmas, key=lambda v: v.start):
         if out and _can_merge(out[-1], v):
-            out[-1] = replace(out[-1], end=v.end)
+            out[-1] = replace(out[-1], end=v.end, anon_vma=out[-1].anon_vma or v.anon_vma)
         else:
             out.append(v)
     return tuple(out)

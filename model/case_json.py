@@ -13,7 +13,7 @@ import re
 from typing import Optional
 
 from .case import FORMAT, VERSION, Case, CaseError, in_written_order
-from .ops import OP_BY_NAME, Place, Step
+from .ops import OP_BY_NAME, FramePlace, Place, Step
 from .results import parse_result
 from .validate import (
     ARGUMENT_KINDS, REQUIRED_ARGUMENTS, describe, header_problem, validate_program,
@@ -49,6 +49,8 @@ def case_to_json(case: Case) -> dict:
 def _encode_value(value: object) -> object:
     if isinstance(value, Place):
         return {"mapping": value.mapping, "page": value.page, "offset": value.offset}
+    if isinstance(value, tuple) and value and isinstance(value[0], FramePlace):
+        return [{"thread": p.thread, "mapping": p.mapping, "page": p.page} for p in value]
     return value
 
 
@@ -71,6 +73,8 @@ def loads_case(text: str, source: str = "<string>") -> Case:
                         f"the key {error.args[0]!r} appears twice in one object") from None
     except ValueError as error:
         raise CaseError(source, "", f"not JSON: {error}") from None
+    except RecursionError:      # the decoder recurses once per level of nesting
+        raise CaseError(source, "", "not a case: JSON nested too deeply") from None
     return _JsonReader(source, text).read_case(obj)
 
 
@@ -200,8 +204,26 @@ class _JsonReader:
         for arg, value in args.items():
             if kinds[arg] in ("place", "place?") and value is not None:
                 value = self.read_place(path + (arg,), value)
+            if kinds[arg] == "frame-places":
+                value = self.read_frame_places(path + (arg,), value)
             values[arg] = value
         return OP_BY_NAME[name](**values)
+
+    def read_frame_places(self, path: tuple, raw: object) -> tuple:
+        """[{"thread": T, "mapping": M, "page": n}, ...] -> FramePlaces (validate checks them)."""
+        if not isinstance(raw, list):
+            raise self.fail(path, f"places is a list of frame places, not {describe(raw)[:40]}")
+        places = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, dict):
+                raise self.fail(path + (i,), "a frame place is an object {\"thread\": ..., "
+                                             f"\"mapping\": ..., \"page\": ...}}, not {describe(item)[:40]}")
+            self.no_unknown_fields(path + (i,), item, ("thread", "mapping", "page"), "frame place field")
+            for needed in ("thread", "mapping"):
+                if needed not in item:
+                    raise self.fail(path + (i,), f"a frame place needs its {needed}")
+            places.append(FramePlace(item["thread"], item["mapping"], item.get("page", 0)))
+        return tuple(places)
 
     def read_place(self, path: tuple, raw: object) -> Place:
         if not isinstance(raw, dict):

@@ -20,7 +20,7 @@ from dataclasses import MISSING, dataclass, fields
 from typing import Optional
 
 from .case import Case, CaseError, in_written_order
-from .ops import OP_BY_NAME, Place, Step
+from .ops import OP_BY_NAME, FramePlace, Place, Step
 from .results import Result, parse_result
 from .validate import ARGUMENT_KINDS, REQUIRED_ARGUMENTS, header_problem, validate_program
 
@@ -61,6 +61,7 @@ _LAYOUTS: dict[str, _Layout] = {
     "seal": _Layout(("fd", "seal")),
     "read": _Layout(("at",)),
     "write": _Layout(("at", "value")),
+    "frames": _Layout(("places",)),    # frames(T0:M0, T1:M0[1]): thread:place, any number
 }
 
 _DEFAULTS: dict[str, dict[str, object]] = {
@@ -165,6 +166,9 @@ def _format_value(kind: object, value: object) -> str:
             return "true" if value else "false"
         case ("place" | "place?"), Place():
             return _format_place(value)
+        case "frame-places", _:
+            return ", ".join(f"{p.thread}:{p.mapping}" + (f"[{p.page}]" if p.page else "")
+                             for p in value)
     return str(value)
 
 
@@ -272,6 +276,8 @@ class _TextReader:
     def read_args(self, number: int, op: str, text: str) -> dict[str, object]:
         layout, kinds, bare_words = _LAYOUTS[op], ARGUMENT_KINDS[op], _BARE_WORDS[op]
         items = [item.strip() for item in text.split(",")] if text.strip() else []
+        if op == "frames":
+            return {"places": tuple(self.read_frame_place(number, item) for item in items)}
         values: dict[str, object] = {}
 
         def give(arg: str, value: object) -> None:
@@ -333,6 +339,16 @@ class _TextReader:
             raise self.fail(number, f"{what} must be a number (decimal, or hexadecimal with 0x), "
                                     f"not {text!r}")
         return int(text, 0) if text[:2].lower() == "0x" else int(text)
+
+    def read_frame_place(self, number: int, text: str) -> FramePlace:
+        """``THREAD:MAPPING`` or ``THREAD:MAPPING[page]`` (a frame place has no offset)."""
+        thread, colon, rest = text.partition(":")
+        match = _PLACE.match(rest.strip())
+        if not colon or not thread.strip() or match is None or match["offset"] is not None:
+            raise self.fail(number, f"frames: a place is THREAD:MAPPING or THREAD:MAPPING[page], "
+                                    f"not {text!r}")
+        page = 0 if match["page"] is None else self.read_number(number, "frames page", match["page"])
+        return FramePlace(thread.strip(), match["mapping"], page)
 
     def read_place(self, number: int, what: str, text: str) -> Place:
         match = _PLACE.match(text)

@@ -269,12 +269,31 @@ class Write(Op):
     value: int
 
 
+# --- observations of the page tables --------------------------------------------
+
+@dataclass(frozen=True, order=True)
+class FramePlace:
+    """A virtual page of one process: the page table of ``thread``'s process at ``mapping[page]``."""
+    thread: str
+    mapping: str
+    page: int = 0
+
+
+@dataclass(frozen=True)
+class Frames(Op):
+    """Read the page tables (Linux: /proc/PID/pagemap) at the places, in one go: which places
+    reach one physical frame, and per place present / exclusive / file / zero page
+    (model/frames.py). The acting thread performs nothing else."""
+    OP: ClassVar[str] = "frames"
+    places: tuple
+
+
 Operation = Union[
     Fork, Spawn, ThreadExit, Exit, Exec,
     ShmGet, ShmAt, ShmDt, ShmCtl,
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
-    Read, Write,
+    Read, Write, Frames,
 ]
 
 ALL_OPS: tuple[type, ...] = (
@@ -282,12 +301,12 @@ ALL_OPS: tuple[type, ...] = (
     ShmGet, ShmAt, ShmDt, ShmCtl,
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
-    Read, Write,
+    Read, Write, Frames,
 )
 OP_BY_NAME: dict[str, type] = {cls.OP: cls for cls in ALL_OPS}
 
 # Calls that POSIX does not have: under the posix profile a case using them is not applicable.
-LINUX_ONLY_OPS = frozenset({"madvise", "mremap", "seal"})
+LINUX_ONLY_OPS = frozenset({"madvise", "mremap", "seal", "frames"})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from .frames import consistent_states, is_partial
 from .ops import Step
 from .profiles import Profile, get_profile
 from .results import Result
@@ -33,6 +34,9 @@ class Judgement:
     observed: Optional[Result] = None  # what was observed there (FAIL)
     rules: tuple = ()                 # catalogue ids involved at that step (FAIL)
     reason: str = ""                  # NOT_APPLICABLE: why; FAIL: a sentence
+    # Steps judged on part of what they claim to observe: frames reports whose partition was
+    # hidden (no CAP_SYS_ADMIN). The runner makes a PASS with such steps INCONCLUSIVE.
+    unjudged: tuple = ()
 
 
 def _successors(states, st: Step, profile: Profile) -> dict:
@@ -79,16 +83,20 @@ def judge(steps: Sequence[Step], observed: Sequence[Result], profile,
     if len(observed) != len(steps):
         raise ValueError(f"{len(observed)} results for {len(steps)} steps")
     states = {initial()}
+    unjudged = []
     try:
         for index, (st, obs) in enumerate(zip(steps, observed)):
             by_result = _successors(states, st, profile)
-            if obs not in by_result:
+            agreeing = consistent_states(by_result, obs)
+            if agreeing is None:
                 rules = tuple(sorted(set(rules_for_step(st)) | set(case_rules)))
                 return Judgement("FAIL", step=index, allowed=frozenset(by_result), observed=obs,
                                  rules=rules,
                                  reason=f"step {index + 1}: observed {obs}, allowed "
                                         f"{' | '.join(sorted(map(str, by_result)))}")
-            states = by_result[obs]
+            states = agreeing
+            if is_partial(obs):
+                unjudged.append(index)
     except NotApplicable as e:
         return Judgement("NOT_APPLICABLE", reason=str(e))
-    return Judgement("PASS")
+    return Judgement("PASS", unjudged=tuple(unjudged))

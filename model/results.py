@@ -82,7 +82,21 @@ class Dead:
         return "dead"
 
 
-Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Dead]
+@dataclass(frozen=True, order=True)
+class FrameReport:
+    """What a ``frames`` step saw (model/frames.py): ``classes`` partitions the place indices
+    into sets that reach one frame (None: the frame numbers were hidden, so the partition is
+    unknown); ``flags`` per place: "-" not present, else "p" then "e" exclusive, "f" file or
+    shared anonymous page, "z" the zero page. ``frames(A/B,C/D;A=pe,B=pf,C=pf,D=-)``."""
+    classes: Optional[tuple]
+    flags: tuple
+
+    def __str__(self) -> str:
+        from .frames import report_text
+        return report_text(self)
+
+
+Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Dead, FrameReport]
 
 OK = Ok()
 DEAD = Dead()
@@ -121,8 +135,11 @@ def parse_result(text: str) -> Result:
     m = _STAT.match(text.replace(" ", ""))
     if m:
         return Stat(int(m.group(1)), int(m.group(2)), m.group(3) == "1", m.group(4))
+    if text.startswith("frames("):
+        from .frames import parse_report
+        return parse_report(text)
     raise ValueError(f"not a result: {text!r} (expected ok, a byte, an errno name, SIGSEGV, SIGBUS, "
-                     "eof, new, =HANDLE, stat(...) or dead)")
+                     "eof, new, =HANDLE, stat(...), frames(...) or dead)")
 
 
 def is_fault(result: Result) -> bool:

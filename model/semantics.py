@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Iterable, Optional
 
 from . import address_space as aspace
-from . import memory
+from . import frames, memory
 from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap,
                   Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl, ShmDt,
                   ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
@@ -39,7 +39,9 @@ def step(state: State, st: Step, profile: Profile) -> list:
         return [(_bind_dead(state, st), DEAD)]
     pid = thread.process
     outcomes = _dispatch(state, pid, st, profile)
-    return [(_after_fault(s, pid, r, profile), r) for s, r in outcomes]
+    tracked = profile.linux_interfaces  # page table entries: model/frames.py
+    return [(frames.track(state, _after_fault(s, pid, r, profile), pid, st, r, tracked), r)
+            for s, r in outcomes]
 
 
 def _after_fault(state: State, pid: int, result, profile: Profile) -> State:
@@ -79,6 +81,9 @@ def _require_linux(profile: Profile, what: str) -> None:
 def _dispatch(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
     match op:
+        case frames.Frames():
+            _require_linux(profile, "frame observation (/proc/PID/pagemap)")
+            return frames.observe(state, op)
         case Read(at=at):
             return memory.read(state, pid, _vpn(state, at), at.offset, profile)
         case Write(at=at, value=value):
@@ -562,9 +567,29 @@ def ftruncate(state: State, pid: int, op: Ftruncate, profile: Profile) -> list:
             fid = pages[keep - 1]
             state = state.with_frame(fid, contents_zero_from(state.frames[fid], op.length % PAGE_SIZE))
         obj = replace(obj, pages=pages)
+        shrunk = state.with_object(fd.obj, replace(obj, size=op.length))
+        # R08: truncation also throws away private copies of the pages wholly past the new end
+        # (truncate_pagecache unmaps them with even_cows), so a later extension reads zeros.
+        outcomes = [(_drop_private_copies(shrunk, fd.obj, keep), OK)]
+        if profile.private_copy_beyond_eof_may_survive:
+            outcomes.append((shrunk, OK))
+        return outcomes
     # Growing zeroes nothing: bytes written into the slack past the old end (R07) become file
     # data (observed on tmpfs, Linux 6.18).
     return [(state.with_object(fd.obj, replace(obj, size=op.length)), OK)]
+
+
+def _drop_private_copies(state: State, oid: int, first_page: int) -> State:
+    for pid, proc in enumerate(state.processes):
+        if not proc.alive:
+            continue
+        doomed = [vpn for v in proc.vmas if not v.shared and v.obj == oid
+                  for vpn in range(v.start, v.end)
+                  if v.object_page(vpn) >= first_page and vpn in proc.private]
+        if doomed:
+            state = state.with_process(pid, replace(proc, private=proc.private.remove(*doomed),
+                                                    lazyfree=proc.lazyfree - set(doomed)))
+    return state
 
 
 def pread(state: State, pid: int, op: Pread) -> list:

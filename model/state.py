@@ -129,6 +129,9 @@ class Vma:
     segment: Optional[int] = None
     dontfork: bool = False
     wipeonfork: bool = False
+    # Linux: the record has an anon_vma (a private page was written in it). fork copies the
+    # page table entries of a private record only then (vma_needs_copy); model/frames.py.
+    anon_vma: bool = False
 
     @property
     def pages(self) -> int:
@@ -153,6 +156,7 @@ class Process:
     vmas: Tuple[Vma, ...] = ()                 # sorted by start, disjoint
     private: FrozenMap = EMPTY                 # vpn -> frame of this process's private pages
     lazyfree: frozenset = frozenset()          # vpns under MADV_FREE, not yet written (C05)
+    present: frozenset = frozenset()           # vpns whose page table entry is populated
     fds: FrozenMap = EMPTY                     # fd handle -> Fd
 
     def vma_at(self, vpn: int) -> Optional[Vma]:

@@ -23,7 +23,7 @@ from .ops import (
     SHMCTL_COMMANDS, Exec, Exit, Fork, Mmap, Mremap, Open, Place, ShmCtl, Spawn, Step,
     ThreadExit,
 )
-from .results import Dead, Eof, Errno, Fault, Ok, SegmentId, Stat, Value
+from .results import Dead, Eof, Errno, Fault, FrameReport, Ok, SegmentId, Stat, Value
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Header values (name, profile, rules, origin) are single words of the text form's header; not
@@ -68,6 +68,7 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "seal": {"fd": "fd", "seal": ("write",)},
     "read": {"at": "place"},
     "write": {"at": "place", "value": "byte"},
+    "frames": {"places": "frame-places"},
 }
 
 # Per operation: the arguments without a default, which a reader requires.
@@ -296,6 +297,8 @@ class _ProgramChecker:
                 self.use(index, path, value, kind)
             case "place":
                 self.check_place(index, path, value)
+            case "frame-places":
+                self.check_frame_places(index, path, value)
             case _:
                 raise AssertionError(f"unknown argument kind {kind!r}")
 
@@ -318,6 +321,23 @@ class _ProgramChecker:
             if not 0 <= value <= largest:
                 self.fail(index, path + (part,), f"a place's {part} must be in 0..{largest} "
                                                  f"({why}), not {value}")
+
+    def check_frame_places(self, index: int, path: tuple, places: object) -> None:
+        """A frames step: 1..26 places (lettered A..Z in its result), each a thread handle
+        (whose process's page table is read; it may have ended), a mapping handle, a page."""
+        from .ops import FramePlace
+        if not isinstance(places, tuple) or not 1 <= len(places) <= 26:
+            self.fail(index, path, f"places must be 1 to 26 frame places, not {describe(places)}")
+        for i, place in enumerate(places):
+            where = path + (i,)
+            if not isinstance(place, FramePlace):
+                self.fail(index, where, f"a frame place is (thread, mapping, page), not "
+                                        f"{describe(place)}")
+            self.use(index, where + ("thread",), place.thread, "thread")
+            self.use(index, where + ("mapping",), place.mapping, "mapping")
+            if type(place.page) is not int or not 0 <= place.page < PAGES_PER_SLOT:
+                self.fail(index, where + ("page",), f"a frame place's page must be in "
+                                                    f"0..{PAGES_PER_SLOT - 1}, not {place.page!r}")
 
     def check_consistency(self, index: int, op: object) -> None:
         """Argument combinations that contradict the operation's own definition."""
@@ -368,6 +388,11 @@ class _ProgramChecker:
                     return f"only shmctl stat returns a stat, not {op.OP} ({result})"
                 if not 0 <= result.nattch <= MAX_ATTACH_COUNT or not 0 <= result.segsz <= MAX_BYTES:
                     return f"{result}: the attach count or the size is out of range"
+            case FrameReport():
+                if op.OP != "frames":
+                    return f"only frames reports frames, not {op.OP} ({result})"
+                if len(result.flags) != len(op.places):
+                    return f"{result}: {len(result.flags)} places reported, the step names {len(op.places)}"
             case _:
                 return f"not a result: {describe(result)}"
         return None

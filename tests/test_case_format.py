@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sharespec.model.case import Case, CaseError
 from sharespec.model.case_json import case_from_json, case_to_json, dumps_case, loads_case
 from sharespec.model.case_text import case_from_text, case_to_text
-from sharespec.model.ops import OP_BY_NAME, Place, Step
+from sharespec.model.ops import OP_BY_NAME, FramePlace, Place, Step
 from sharespec.model.results import (
     DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value,
 )
@@ -80,6 +80,7 @@ T1: T2 = spawn()                                                 -> ok
 T2: thread_exit()                                                -> ok
 T1: exec()                                                       -> ok
 T1: exit()                                                       -> ok
+T0: frames(T0:M0, T1:M4[1])                                      -> dead | frames(A/B;A=pf,B=-)
 T0: exit()                                                       -> ok
 """
 
@@ -266,7 +267,7 @@ def valid_cases(draw) -> Case:
         needs = {"segment": ("shmat", "shmctl"), "fd": ("close", "ftruncate", "pread", "pwrite",
                                                        "seal"),
                  "mapping": ("shmdt", "munmap", "mprotect", "madvise", "posix_madvise",
-                             "mremap", "read", "write")}
+                             "mremap", "read", "write", "frames")}
         possible = [op for op in OP_BY_NAME
                     if not any(op in ops and not bound(kind) for kind, ops in needs.items())]
         name = draw(st.sampled_from(possible))
@@ -291,6 +292,11 @@ def valid_cases(draw) -> Case:
                     args[arg] = draw(st.one_of(st.none(), st.sampled_from(bound("fd") or [None])))
                 case "place":
                     args[arg] = place()
+                case "frame-places":
+                    args[arg] = tuple(FramePlace(draw(st.sampled_from(bound("thread"))),
+                                                 draw(st.sampled_from(bound("mapping"))),
+                                                 draw(st.integers(0, 255)))
+                                      for _ in range(draw(st.integers(1, 3))))
                 case "place?":
                     args[arg] = draw(st.one_of(st.none(), st.just(None).map(lambda _: place())
                                                if bound("mapping") else st.none()))

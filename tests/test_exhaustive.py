@@ -22,7 +22,9 @@ SMALL = Scope(processes=2, threads=2, pages=1, mappings=2, segments=1, objects=1
               values=(1,), offsets=(0,))
 
 # (states explored, distinct states, distinct without symmetry, programs emitted)
-PINNED = {TINY: (673, 182, 271, 244), SMALL: (446, 223, 296, 247)}
+# Re-pinned for page table presence (model/frames.py): with frames.track as the identity the
+# old pins (673, 182, 271, 244), (446, 223, 296, 247) come back exactly.
+PINNED = {TINY: (818, 248, 358, 303), SMALL: (466, 249, 326, 264)}
 
 
 @pytest.mark.parametrize("scope", [TINY, SMALL], ids=["tiny", "small"])

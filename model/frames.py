@@ -1,0 +1,341 @@
+"""Frame identity: which physical frame each page table entry reaches, as the `frames` step
+observes it (Linux: /proc/PID/pagemap; impl/pagemap.py), and the bookkeeping that predicts it.
+
+Values read and written show sharing only indirectly; the textbook's statement is about page
+tables: entries of several page tables reach one frame. A `frames` step names places
+(thread, mapping, page); the result partitions them into classes that reach one frame, with
+per-place flags (results.FrameReport). The model predicts the partition from its own frames,
+up to renaming.
+
+What Linux does, observed on 6.18 (x86-64, THP madvise, KSM off, no swap) with a standalone
+probe before this was written; the rules it refines are cited:
+
+- A page is *present* only once touched. A read fault of untouched private anonymous memory
+  maps the shared zero page (one frame for all such pages, never exclusive, R02); a read of a
+  shared page (SysV, shared anonymous, file, memfd, POSIX shm: all shmem here) or of a private
+  file page allocates the object's page-cache frame if it has none, and maps it (R12, R13).
+  pread of a hole allocates nothing; pwrite does.
+- A write maps a frame of the writer's own (private: a new anonymous frame, copy on write;
+  shared: the object's frame). A private write gives the record an anon_vma.
+- fork copies a private record's page table entries only if the record has an anon_vma
+  (vma_needs_copy): the child then reaches the parent's frames, copy-on-write shared (neither
+  is exclusive), and the zero page where the parent had it. Shared records, SysV attaches,
+  private records never written, and MADV_WIPEONFORK records are NOT copied: the child's pages
+  are not present until it touches them, and then reach the object's frame (R09, R10, R11, R41).
+- After fork, the first side to write gets the copy; the other keeps the old frame, which is
+  then mapped once (exclusive) and is reused in place by its next write (R11).
+- MADV_DONTNEED zaps the entries of the range, shared ones too (R35, R36); MADV_REMOVE and a
+  shrinking ftruncate zap every entry that reaches the removed object pages, in every process
+  (ftruncate even private copies, "even_cows"; R39, R08); munmap, exit, exec remove (R28,
+  R29, C04); mremap move carries the entries to the new place (R44), an alias starts empty
+  (R42); MAP_FIXED / SHM_REMAP over present pages starts empty (C01). PROT_NONE keeps them.
+- MADV_FREE pages stay present until reclaimed, which may happen at any time (C05): a lazily
+  freed place may be present or not.
+- Flags: exclusive = the frame is mapped by exactly one present entry of all live page tables
+  (threads share one); file = the frame is an object's page (bit 61: file or shared anonymous);
+  zero = the zero page.
+
+Under ``posix`` the step is not applicable (semantics.py): POSIX has no interface that shows
+frames and constrains no frame identity, so the only honest POSIX verdict on a partition would
+be "anything goes", which can never fail and would read as a PASS that checked something.
+Presence is therefore tracked only under profiles with Linux interfaces.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import replace
+from typing import Optional
+
+from .ops import PAGE_SIZE, Frames, Fork, Madvise, Mremap, Read, Spawn, Step, Write
+from .results import FrameReport, Value
+from .state import MemObject, State
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_PLACES = len(LETTERS)
+ZERO = "zero"
+_FLAGS = re.compile(r"(-|pe?f?z?)\Z")
+_REPORT = re.compile(r"frames\(([^;]*);([^)]*)\)\Z")
+
+
+# --- the result's text -----------------------------------------------------------------------
+
+def report_text(report: FrameReport) -> str:
+    letters = LETTERS[:len(report.flags)]
+    flags = ",".join(f"{letters[i]}={f}" for i, f in enumerate(report.flags))
+    if report.classes is None:
+        return f"frames(?;{flags})"
+    classes = "/".join(",".join(letters[i] for i in c) for c in report.classes)
+    return f"frames({classes};{flags})"
+
+
+def parse_report(text: str) -> FrameReport:
+    """The FrameReport a ``frames(...)`` string names (normalised); ValueError otherwise."""
+    m = _REPORT.match(text.replace(" ", ""))
+    if m is None:
+        raise ValueError(f"not a frames result: {text!r} (expected frames(A/B,C;A=p,B=pe,C=pe))")
+    flag_items = m.group(2).split(",")
+    flags = []
+    for i, item in enumerate(flag_items):
+        letter, _, value = item.partition("=")
+        if i >= MAX_PLACES or letter != LETTERS[i]:
+            raise ValueError(f"frames: flags must name the places A, B, C... in order, not {item!r}")
+        if not _FLAGS.match(value):
+            raise ValueError(f"frames: {letter}'s flags must be - or p followed by any of e, f, z "
+                             f"in that order, not {value!r}")
+        flags.append(value)
+    if m.group(1) == "?":
+        return FrameReport(None, tuple(flags))
+    index = {LETTERS[i]: i for i in range(len(flags))}
+    classes, seen = [], set()
+    for part in m.group(1).split("/"):
+        members = []
+        for letter in part.split(","):
+            if letter not in index or letter in seen:
+                raise ValueError(f"frames: {letter!r} is not a place, or is in two classes")
+            seen.add(letter)
+            members.append(index[letter])
+        classes.append(tuple(sorted(members)))
+    if len(seen) != len(flags):
+        raise ValueError("frames: every place must be in exactly one class")
+    for c in classes:
+        if len(c) > 1 and any(flags[i] == "-" for i in c):
+            raise ValueError("frames: a place that is not present shares no frame")
+    return FrameReport(tuple(sorted(classes)), tuple(flags))
+
+
+def matches(predicted, observed) -> bool:
+    """Whether an observed result agrees with a predicted one. A frames report whose partition
+    was hidden (PFNs need CAP_SYS_ADMIN) agrees on the flags it could see: not "z"."""
+    if isinstance(observed, FrameReport) and observed.classes is None:
+        return (isinstance(predicted, FrameReport)
+                and tuple(f.replace("z", "") for f in predicted.flags) == observed.flags)
+    return predicted == observed
+
+
+def is_partial(observed) -> bool:
+    """A frames report whose partition (and zero-page flags) could not be observed."""
+    return isinstance(observed, FrameReport) and observed.classes is None
+
+
+def consistent_states(by_result: dict, observed) -> Optional[set]:
+    """The next states every allowed result that agrees with the observation leads to; None if
+    no allowed result agrees (the oracle's FAIL)."""
+    if not is_partial(observed):
+        return by_result.get(observed)
+    agreeing = [states for result, states in by_result.items() if matches(result, observed)]
+    return set().union(*agreeing) if agreeing else None
+
+
+# --- prediction --------------------------------------------------------------------------------
+
+def frame_key(state: State, pid: int, vpn: int):
+    """What a present entry reaches: ("frame", fid), ZERO, or None (not present)."""
+    proc = state.processes[pid]
+    if not proc.alive or vpn not in proc.present:
+        return None
+    vma = proc.vma_at(vpn)
+    if vma is None:
+        return None
+    if not vma.shared and vpn in proc.private:
+        return ("frame", proc.private[vpn])
+    if vma.obj is None:
+        return ZERO
+    fid = state.objects[vma.obj].pages.get(vma.object_page(vpn))
+    return None if fid is None else ("frame", fid)
+
+
+def _mapcounts(state: State) -> dict:
+    counts: dict = {}
+    for pid, proc in enumerate(state.processes):
+        if proc.alive:
+            for vpn in proc.present:
+                key = frame_key(state, pid, vpn)
+                if key is not None:
+                    counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _object_frames(state: State) -> set:
+    return {fid for obj in state.objects for fid in obj.pages.values()}
+
+
+def _where(state: State, place) -> Optional[tuple]:
+    thread = state.threads.get(place.thread)
+    if thread is None or not thread.alive or place.mapping not in state.mapping_handles:
+        return None
+    return thread.process, state.mapping_handles[place.mapping] + place.page
+
+
+def report(state: State, places) -> FrameReport:
+    """The frames report a state determines for the places."""
+    counts, object_frames = _mapcounts(state), _object_frames(state)
+    keys, flags = [], []
+    for place in places:
+        where = _where(state, place)
+        key = None if where is None else frame_key(state, *where)
+        keys.append(key)
+        if key is None:
+            flags.append("-")
+        elif key == ZERO:
+            flags.append("pz")
+        else:
+            flags.append("p" + ("e" if counts.get(key) == 1 else "")
+                         + ("f" if key[1] in object_frames else ""))
+    classes, first = [], {}
+    for i, key in enumerate(keys):
+        if key is None:
+            classes.append([i])
+        elif key in first:
+            first[key].append(i)
+        else:
+            first[key] = [i]
+            classes.append(first[key])
+    return FrameReport(tuple(sorted(tuple(c) for c in classes)), tuple(flags))
+
+
+def observe(state: State, op: Frames) -> list:
+    """The (state, report) pairs a frames step allows: one, unless places are under MADV_FREE
+    (C05): each may have been reclaimed (not present, its private frame gone) or not."""
+    lazy = []
+    for place in op.places:
+        where = _where(state, place)
+        if where is not None and where[1] in state.processes[where[0]].lazyfree \
+                and where[1] in state.processes[where[0]].present and where not in lazy:
+            lazy.append(where)
+    outcomes = []
+    for chosen in itertools.product((False, True), repeat=len(lazy)):
+        s = state
+        for (pid, vpn), reclaimed in zip(lazy, chosen):
+            if reclaimed:
+                p = s.processes[pid]
+                s = s.with_process(pid, replace(p, private=p.private.remove(vpn),
+                                                lazyfree=p.lazyfree - {vpn},
+                                                present=p.present - {vpn}))
+        outcomes.append((s, report(s, op.places)))
+    return outcomes
+
+
+# --- bookkeeping: which entries each step populates and zaps ---------------------------------
+
+def track(before: State, after: State, pid: int, st: Step, result, tracked: bool) -> State:
+    """The state after a step with its page table entries brought up to date (see the module
+    text for each rule). ``tracked`` False (profiles without Linux interfaces): unchanged."""
+    if not tracked:
+        return after
+    op = st.op
+    state = after
+    if isinstance(op, (Read, Write)) and (isinstance(result, Value) or str(result) == "ok"):
+        vpn = state.mapping_handles[op.at.mapping] + op.at.page
+        state = _populate(state, pid, vpn, written=isinstance(op, Write))
+    elif isinstance(op, (Fork, Spawn)) and len(after.processes) > len(before.processes) \
+            and str(result) == "ok":
+        state = _fork_entries(state, pid, len(after.processes) - 1)
+    elif isinstance(op, Madvise) and op.advice == "dontneed" and str(result) in ("ok", "ENOMEM"):
+        start = before.mapping_handles[op.at.mapping] + op.at.page
+        state = _zap(state, pid, range(start, start + -(-op.length // PAGE_SIZE)))
+    elif isinstance(op, Mremap) and op.mode != "grow" and op.old_length and str(result) == "ok":
+        state = _move_entries(before, state, pid, op, st.bind)
+    if after.origins > before.origins and str(result) == "ok":
+        # A new mapping (mmap, shmat, mremap alias) starts with no entries, even over old ones.
+        newest = after.origins - 1
+        proc = state.processes[pid]
+        state = _zap(state, pid, [vpn for v in proc.vmas if v.origin == newest
+                                  for vpn in range(v.start, v.end)])
+    return settle(state)
+
+
+def _populate(state: State, pid: int, vpn: int, written: bool) -> State:
+    proc = state.processes[pid]
+    vma = proc.vma_at(vpn)
+    if not proc.alive or vma is None:
+        return state
+    if vma.obj is not None and (vma.shared or vpn not in proc.private):
+        obj = state.objects[vma.obj]
+        index = vma.object_page(vpn)
+        if index not in obj.pages:  # a read fault allocates the page-cache frame
+            state, fid = state.new_frame()
+            state = state.with_object(vma.obj, replace(obj, pages=obj.pages.set(index, fid)))
+    proc = state.processes[pid]
+    vmas = proc.vmas
+    if written and not vma.shared and not vma.anon_vma:
+        vmas = tuple(replace(v, anon_vma=True) if v == vma else v for v in vmas)
+    return state.with_process(pid, replace(proc, vmas=vmas, present=proc.present | {vpn}))
+
+
+def _fork_entries(state: State, parent: int, child: int) -> State:
+    """vma_needs_copy: only private records with an anon_vma get their entries copied."""
+    p, c = state.processes[parent], state.processes[child]
+    copied = set()
+    for vpn in p.present:
+        v = c.vma_at(vpn)
+        if v is not None and not v.shared and v.anon_vma and not v.wipeonfork:
+            copied.add(vpn)
+    return state.with_process(child, replace(c, present=frozenset(copied)))
+
+
+def _zap(state: State, pid: int, vpns) -> State:
+    proc = state.processes[pid]
+    gone = proc.present.intersection(vpns)
+    if not gone:
+        return state
+    return state.with_process(pid, replace(proc, present=proc.present - gone))
+
+
+def _move_entries(before: State, state: State, pid: int, op: Mremap, bind: str) -> State:
+    start = before.mapping_handles[op.at.mapping] + op.at.page
+    dest = state.mapping_handles[bind]
+    moved = min(-(-op.old_length // PAGE_SIZE), -(-op.new_length // PAGE_SIZE))
+    old = before.processes[pid].present
+    carried = {dest + i for i in range(moved) if start + i in old}
+    proc = state.processes[pid]
+    kept = {v for v in proc.present if not (start <= v < start + moved)}
+    return state.with_process(pid, replace(proc, present=frozenset(kept | carried)))
+
+
+def settle(state: State) -> State:
+    """Entries that cannot exist any more go: of dead processes, of unmapped pages, of pages
+    beyond their object's end (a shrinking ftruncate zaps even private copies), and of object
+    pages that were removed (MADV_REMOVE, truncation)."""
+    for pid, proc in enumerate(state.processes):
+        if not proc.present:
+            continue
+        keep = set()
+        if proc.alive:
+            for vpn in proc.present:
+                v = proc.vma_at(vpn)
+                if v is None:
+                    continue
+                if v.obj is not None:
+                    obj: MemObject = state.objects[v.obj]
+                    index = v.object_page(vpn)
+                    if index >= obj.page_count():
+                        continue
+                    if (v.shared or vpn not in proc.private) and index not in obj.pages:
+                        continue
+                keep.add(vpn)
+        if len(keep) != len(proc.present):
+            state = state.with_process(pid, replace(proc, present=frozenset(keep)))
+    return state
+
+
+# --- what a run could not rule out ------------------------------------------------------------
+
+def unjudged_reason(steps: tuple, detail: str) -> str:
+    """Why a run whose values all agreed is INCONCLUSIVE: its frames steps were judged on the
+    flags alone (the frame numbers were hidden)."""
+    where = ", ".join(str(i + 1) for i in steps)
+    return (f"step(s) {where}: frame numbers hidden (pagemap needs CAP_SYS_ADMIN), so which places "
+            f"share a frame and the zero page could not be checked; the flags agreed"
+            + (f" [{detail}]" if detail else ""))
+
+
+def environment_doubt(detail: str) -> Optional[str]:
+    """Something the implementation reported that changes frames behind the program's back
+    (impl/pagemap.py environment()): then a frames step that disagrees proves nothing."""
+    for word, why in (("ksm=on", "KSM merges identical pages"), ("swap=on", "swap can reclaim pages"),
+                      ("migration?", "pages moved during the read"),
+                      ("swapped or migrating", "a page was swapped out or migrating")):
+        if word in detail:
+            return why
+    return None

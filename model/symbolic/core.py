@@ -1,0 +1,254 @@
+"""The encoded core: which programs the z3 encoding covers, and how a concrete program is
+written as the per-step arguments the encoding chooses.
+
+The explicit semantics (semantics.py) has 24 operations; the symbolic encoding covers the
+part of them that tells the sharing story, and says so for anything else (``OutsideCore``),
+so that a program outside the core is never silently treated as agreeing.
+
+The core (every flag and argument not listed is at its default):
+
+- processes and threads: ``fork``, ``spawn``, ``thread_exit``, ``exit``;
+- anonymous memory: ``mmap(anon, shared|private, rw|r|none, pages*4096)`` at its handle's slot
+  (no ``at``/``fixed``, no descriptor);
+- SysV: ``shmget(private|K, size, [creat], [excl])`` with one key name and sizes 100 or a whole
+  number of pages up to ``scope.pages``; ``shmat(S, [rdonly])`` at its handle's slot;
+  ``shmdt(M[p])``; ``shmctl(S, rmid|stat)``;
+- ``munmap``, ``mprotect``, ``madvise`` (dontneed, dontfork, dofork, wipeonfork, keeponfork)
+  of ``M[p]`` and a whole number of pages;
+- ``read(M[p])``, ``write(M[p], v)``: byte 0 of a page (one byte per page is enough to tell
+  who shares a frame with whom).
+
+Within the core a mapping handle's slot is touched by its own binding step only, so a page of
+the address space is a *cell* (process, slot, page), and an object page is (object, page):
+the encoding is flat.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from ..ops import (PAGE_SIZE, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Read, ShmAt, ShmCtl,
+                   ShmDt, ShmGet, Spawn, Step, ThreadExit, Write)
+from ..scope import Scope
+
+# Operation kinds of the encoding; NOP pads a program shorter than the unrolling.
+OP_NAMES = ("nop", "mmap", "shmat", "shmget", "shmdt", "shmctl", "munmap", "mprotect", "madvise",
+            "read", "write", "fork", "spawn", "thread_exit", "exit")
+OPS = {name: i for i, name in enumerate(OP_NAMES)}
+PROTS = ("rw", "r", "none")
+ADVICES = ("dontneed", "dontfork", "dofork", "wipeonfork", "keeponfork")
+KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
+
+# Slot kinds (what the mapping bound to a handle is).
+KIND_NONE, KIND_PRIVATE, KIND_ANON, KIND_SYSV = 0, 1, 2, 3
+KIND_NAMES = ("none", "private anonymous", "shared anonymous", "SysV")
+
+# Result codes of the encoding.
+RESULT_NAMES = ("ok", "value", "new", "same", "stat", "dead", "SIGSEGV", "EINVAL", "ENOENT",
+                "EEXIST", "EACCES", "ENOMEM")
+R = {name: i for i, name in enumerate(RESULT_NAMES)}
+
+
+class OutsideCore(Exception):
+    """The program uses something the symbolic encoding does not cover (says what)."""
+
+
+@dataclass(frozen=True)
+class SymbolicScope:
+    """The bounds of the encoding: processes created in all, threads bound in all, mapping
+    handles, pages per mapping, segment handles, bytes a write may store, steps unrolled."""
+    processes: int = 3
+    threads: int = 3
+    mappings: int = 2
+    pages: int = 2
+    segments: int = 2
+    values: tuple = (1, 2)
+    steps: int = 6
+
+    def __post_init__(self):
+        for name in ("processes", "threads", "mappings", "pages", "segments", "steps"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"scope: {name} must be a whole number >= 0, not {v!r}")
+        if self.processes < 1 or self.threads < 1:
+            raise ValueError("scope: at least one process and one thread")
+        if not 1 <= self.pages <= 6:
+            raise ValueError("scope: the encoding handles 1..6 pages per mapping")
+        if max(self.processes, self.threads, self.mappings, self.segments) > 7:
+            raise ValueError("scope: the encoding handles at most 7 processes, threads, "
+                             "mappings and segments")
+        if not self.values or any(not 1 <= v <= 255 for v in self.values):
+            raise ValueError("scope: values written are bytes 1..255")
+
+    @property
+    def sizes(self) -> tuple:
+        """shmget sizes in bytes, ascending (index = the encoding's size code)."""
+        return (100,) + tuple(PAGE_SIZE * n for n in range(1, self.pages + 1))
+
+    @staticmethod
+    def from_scope(scope: Scope, steps: Optional[int] = None) -> "SymbolicScope":
+        return SymbolicScope(processes=scope.processes, threads=scope.threads,
+                             mappings=max(1, scope.mappings), pages=max(1, min(scope.pages, 6)),
+                             segments=scope.segments,
+                             values=tuple(v for v in scope.values if v) or (1,),
+                             steps=scope.steps if steps is None else steps)
+
+    def with_steps(self, steps: int) -> "SymbolicScope":
+        return SymbolicScope(self.processes, self.threads, self.mappings, self.pages,
+                             self.segments, self.values, steps)
+
+
+def parse_symbolic_scope(text: str, base: SymbolicScope = SymbolicScope()) -> SymbolicScope:
+    """``processes=2,pages=1,steps=6`` -> SymbolicScope; ValueError naming the bad part."""
+    fields = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in part:
+            raise ValueError(f"scope: expected NAME=NUMBER, got {part!r}")
+        name, value = (s.strip() for s in part.split("=", 1))
+        if name not in SymbolicScope.__dataclass_fields__ or name == "values":
+            raise ValueError(f"scope: unknown bound {name!r} (known: processes, threads, "
+                             "mappings, pages, segments, steps)")
+        try:
+            fields[name] = int(value)
+        except ValueError:
+            raise ValueError(f"scope: {name} must be a number, not {value!r}") from None
+    merged = {f: getattr(base, f) for f in SymbolicScope.__dataclass_fields__}
+    merged.update(fields)
+    return SymbolicScope(**merged)
+
+
+@dataclass(frozen=True)
+class StepArgs:
+    """One step as the encoding's arguments (indices by order of binding)."""
+    op: int
+    actor: int = 0
+    slot: int = 0
+    page: int = 0
+    length: int = 1
+    value: int = 0
+    shared: bool = False
+    prot: int = 0
+    handle: int = 0
+    key: bool = False
+    size: int = 1
+    creat: bool = False
+    excl: bool = False
+    rdonly: bool = False
+    advice: int = 0
+    rmid: bool = False
+
+
+def _pages(length: int) -> int:
+    return -(-length // PAGE_SIZE)
+
+
+def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
+    """The encoding's arguments for a concrete program, or OutsideCore saying why not.
+
+    Handles become indices in order of binding; the program's own bookkeeping (which thread
+    belongs to which program process) follows ``validate``, so the limits are checked on it.
+    """
+    threads = {"T0": 0}
+    maps: dict = {}
+    segs: dict = {}
+    keys: set = set()
+    processes = 1
+    out = []
+
+    def fail(i, why):
+        raise OutsideCore(f"step {i + 1}: {why}")
+
+    def place(i, at, kind="place"):
+        if at.mapping not in maps:
+            fail(i, f"mapping {at.mapping} is not bound")
+        if at.offset:
+            fail(i, f"{kind} offset {at.offset}: the core reads and writes byte 0 of a page")
+        if at.page > scope.pages:
+            fail(i, f"page {at.page} beyond the scope's {scope.pages} pages (+1)")
+        return maps[at.mapping], at.page
+
+    def length(i, n):
+        pages = _pages(n)
+        if not 1 <= pages <= scope.pages:
+            fail(i, f"length {n}: the core takes 1..{scope.pages} pages")
+        return pages
+
+    for i, st in enumerate(steps):
+        op = st.op
+        if st.thread not in threads:
+            fail(i, f"thread {st.thread} is not bound")
+        actor = threads[st.thread]
+        a: dict = {"actor": actor}
+        match op:
+            case Fork() | Spawn():
+                if len(threads) >= scope.threads:
+                    fail(i, f"more than {scope.threads} threads")
+                if isinstance(op, Fork):
+                    if processes >= scope.processes:
+                        fail(i, f"more than {scope.processes} processes")
+                    processes += 1
+                threads[st.bind] = len(threads)
+                a["op"] = OPS[op.OP]
+            case ThreadExit() | Exit():
+                a["op"] = OPS[op.OP]
+            case Mmap():
+                if op.fd is not None or op.offset or op.at is not None or op.fixed != "none":
+                    fail(i, "mmap of a descriptor, with an offset or at a fixed place")
+                if len(maps) >= scope.mappings:
+                    fail(i, f"more than {scope.mappings} mappings")
+                a.update(op=OPS["mmap"], shared=op.shared, prot=PROTS.index(op.prot),
+                         length=length(i, op.length), slot=len(maps))
+                maps[st.bind] = len(maps)
+            case ShmGet():
+                if len(segs) >= scope.segments:
+                    fail(i, f"more than {scope.segments} segment handles")
+                if op.key != "private":
+                    keys.add(op.key)
+                    if len(keys) > 1:
+                        fail(i, "a second SysV key name (the core has one)")
+                if op.size not in scope.sizes:
+                    fail(i, f"shmget size {op.size} (the core's sizes: {scope.sizes})")
+                a.update(op=OPS["shmget"], key=op.key != "private", size=scope.sizes.index(op.size),
+                         creat=op.creat, excl=op.excl, handle=len(segs))
+                segs[st.bind] = len(segs)
+            case ShmAt():
+                if op.at is not None or op.rnd or op.remap:
+                    fail(i, "shmat at a given address")
+                if op.segment not in segs:
+                    fail(i, f"segment {op.segment} is not bound")
+                if len(maps) >= scope.mappings:
+                    fail(i, f"more than {scope.mappings} mappings")
+                a.update(op=OPS["shmat"], handle=segs[op.segment], rdonly=op.rdonly, slot=len(maps))
+                maps[st.bind] = len(maps)
+            case ShmDt():
+                slot, page = place(i, op.at)
+                a.update(op=OPS["shmdt"], slot=slot, page=page)
+            case ShmCtl():
+                if op.segment not in segs:
+                    fail(i, f"segment {op.segment} is not bound")
+                a.update(op=OPS["shmctl"], handle=segs[op.segment], rmid=op.cmd == "rmid")
+            case Munmap():
+                slot, page = place(i, op.at)
+                a.update(op=OPS["munmap"], slot=slot, page=page, length=length(i, op.length))
+            case Mprotect():
+                slot, page = place(i, op.at)
+                a.update(op=OPS["mprotect"], slot=slot, page=page, length=length(i, op.length),
+                         prot=PROTS.index(op.prot))
+            case Madvise():
+                if op.advice not in ADVICES:
+                    fail(i, f"madvise {op.advice} (the core's: {', '.join(ADVICES)})")
+                slot, page = place(i, op.at)
+                a.update(op=OPS["madvise"], slot=slot, page=page, length=length(i, op.length),
+                         advice=ADVICES.index(op.advice))
+            case Read():
+                slot, page = place(i, op.at)
+                a.update(op=OPS["read"], slot=slot, page=page)
+            case Write():
+                slot, page = place(i, op.at)
+                a.update(op=OPS["write"], slot=slot, page=page, value=op.value)
+            case _:
+                fail(i, f"{op.OP} is outside the encoded core")
+        out.append(StepArgs(**a))
+    if len(out) > scope.steps:
+        raise OutsideCore(f"{len(out)} steps, the unrolling has {scope.steps}")
+    return out

@@ -1,0 +1,513 @@
+"""The flat symbolic encoding of the core semantics (core.py) for z3.
+
+A state is a fixed set of booleans and narrow bit-vectors, one per cell (process, slot, page),
+object page, thread, process, slot, segment handle and segment; a step is a set of argument
+variables (the operation and every argument, all chosen by z3) and a result. Symbolic indices
+are resolved with ``If`` chains; there are no arrays, uninterpreted functions or quantifiers,
+and every nondeterministic choice is an explicit argument (``nd``: POSIX's optional failures;
+a new thread's, process's, slot's or segment's index is the count of those bound so far).
+
+``transition(cur, args, nxt, res, scope, profile)`` returns the constraints tying one step to
+the next state and the result. The rules cite the catalogue as semantics.py does; each mirrors
+the explicit function of the same name (the agreement tests hold the two together).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import z3
+
+from ..profiles import Profile
+from .core import ADVICES, KIND_ANON, KIND_NONE, KIND_PRIVATE, KIND_SYSV, OPS, R, SymbolicScope
+
+IDX = 4     # bits of an index or a count
+VAL = 8     # bits of a byte
+CNT = 8     # bits of an attach count
+
+
+def bv(name: str, bits: int = IDX):
+    return z3.BitVec(name, bits)
+
+
+def num(n: int, bits: int = IDX):
+    return z3.BitVecVal(n, bits)
+
+
+def select(items: list, index, default=None):
+    """items[index] for a symbolic index (an If chain); ``default`` beyond the end."""
+    if default is None:
+        default = items[-1]
+    out = default
+    for i in reversed(range(len(items))):
+        out = z3.If(index == i, items[i], out)
+    return out
+
+
+def count(conds: list):
+    return z3.Sum([z3.If(c, num(1, CNT), num(0, CNT)) for c in conds]) if conds else num(0, CNT)
+
+
+@dataclass
+class Cell:
+    mapped: z3.BoolRef
+    prot: z3.BitVecRef        # index into core.PROTS
+    start: z3.BoolRef         # the first page of a mapping record (a VMA): counts in nattch
+    dontfork: z3.BoolRef
+    wipe: z3.BoolRef
+    val: z3.BitVecRef         # the byte of a private page (0: no copy, or a copy holding 0)
+
+
+@dataclass
+class SymState:
+    """One state of the encoding. Ghost variables (``depth``, ``slot_*`` paths, ``ended``)
+    do not influence results; coverage goals and the case format's validity use them."""
+    nthreads: z3.BitVecRef
+    nprocs: z3.BitVecRef
+    nslots: z3.BitVecRef
+    nhandles: z3.BitVecRef
+    nsegs: z3.BitVecRef
+    t_alive: list
+    t_proc: list
+    p_alive: list
+    cells: list               # cells[p][k][q]
+    anon: list                # anon[k][q]: the shared anonymous object of slot k
+    slot_kind: list
+    slot_seg: list
+    slot_rdonly: list
+    handle_seg: list          # segment index, or scope.segments when the handle names none
+    seg_key: list
+    seg_removed: list
+    seg_destroyed: list
+    seg_size: list
+    seg_page: list            # seg_page[g][q]
+    # ghosts
+    npprocs: z3.BitVecRef = None
+    t_pproc: list = field(default_factory=list)
+    t_ended: list = field(default_factory=list)
+    depth: list = field(default_factory=list)       # depth[p][k]: forks since slot k was mapped
+    slot_thread: list = field(default_factory=list)
+    slot_bykey: list = field(default_factory=list)
+    slot_rmid: list = field(default_factory=list)
+    slot_alias: list = field(default_factory=list)
+    handle_bykey: list = field(default_factory=list)
+
+
+def fresh_state(prefix: str, sc: SymbolicScope) -> SymState:
+    P, T, M, Q, G = sc.processes, sc.threads, sc.mappings, sc.pages, sc.segments
+    b, v = z3.Bool, bv
+    return SymState(
+        nthreads=v(f"{prefix}nthreads"), nprocs=v(f"{prefix}nprocs"), nslots=v(f"{prefix}nslots"),
+        nhandles=v(f"{prefix}nhandles"), nsegs=v(f"{prefix}nsegs"),
+        t_alive=[b(f"{prefix}t{t}_alive") for t in range(T)],
+        t_proc=[v(f"{prefix}t{t}_proc") for t in range(T)],
+        p_alive=[b(f"{prefix}p{p}_alive") for p in range(P)],
+        cells=[[[Cell(b(f"{prefix}c{p}_{k}_{q}_m"), v(f"{prefix}c{p}_{k}_{q}_prot", 2),
+                      b(f"{prefix}c{p}_{k}_{q}_start"), b(f"{prefix}c{p}_{k}_{q}_df"),
+                      b(f"{prefix}c{p}_{k}_{q}_wf"), v(f"{prefix}c{p}_{k}_{q}_val", VAL))
+                 for q in range(Q)] for k in range(M)] for p in range(P)],
+        anon=[[v(f"{prefix}a{k}_{q}", VAL) for q in range(Q)] for k in range(M)],
+        slot_kind=[v(f"{prefix}k{k}_kind", 2) for k in range(M)],
+        slot_seg=[v(f"{prefix}k{k}_seg") for k in range(M)],
+        slot_rdonly=[b(f"{prefix}k{k}_rdonly") for k in range(M)],
+        handle_seg=[v(f"{prefix}h{h}_seg") for h in range(G)],
+        seg_key=[b(f"{prefix}g{g}_key") for g in range(G)],
+        seg_removed=[b(f"{prefix}g{g}_removed") for g in range(G)],
+        seg_destroyed=[b(f"{prefix}g{g}_destroyed") for g in range(G)],
+        seg_size=[v(f"{prefix}g{g}_size") for g in range(G)],
+        seg_page=[[v(f"{prefix}g{g}_{q}", VAL) for q in range(Q)] for g in range(G)],
+        npprocs=v(f"{prefix}npprocs"),
+        t_pproc=[v(f"{prefix}t{t}_pproc") for t in range(T)],
+        t_ended=[b(f"{prefix}t{t}_ended") for t in range(T)],
+        depth=[[v(f"{prefix}d{p}_{k}", 2) for k in range(M)] for p in range(P)],
+        slot_thread=[v(f"{prefix}k{k}_thread") for k in range(M)],
+        slot_bykey=[b(f"{prefix}k{k}_bykey") for k in range(M)],
+        slot_rmid=[b(f"{prefix}k{k}_rmid") for k in range(M)],
+        slot_alias=[b(f"{prefix}k{k}_alias") for k in range(M)],
+        handle_bykey=[b(f"{prefix}h{h}_bykey") for h in range(G)],
+    )
+
+
+def initial_constraints(s: SymState, sc: SymbolicScope) -> list:
+    """semantics.initial(): one process with one thread, T0, and nothing mapped."""
+    F, Z = z3.BoolVal(False), num(0)
+    cs = [s.nthreads == 1, s.nprocs == 1, s.nslots == 0, s.nhandles == 0, s.nsegs == 0,
+          s.npprocs == 1]
+    for t in range(sc.threads):
+        cs += [s.t_alive[t] == (t == 0), s.t_proc[t] == Z, s.t_pproc[t] == Z, s.t_ended[t] == F]
+    for p in range(sc.processes):
+        cs.append(s.p_alive[p] == (p == 0))
+        for k in range(sc.mappings):
+            cs.append(s.depth[p][k] == 0)
+            for c in s.cells[p][k]:
+                cs += [c.mapped == F, c.prot == 0, c.start == F, c.dontfork == F, c.wipe == F,
+                       c.val == 0]
+    for k in range(sc.mappings):
+        cs += [s.slot_kind[k] == KIND_NONE, s.slot_seg[k] == 0, s.slot_rdonly[k] == F,
+               s.slot_thread[k] == 0, s.slot_bykey[k] == F, s.slot_rmid[k] == F,
+               s.slot_alias[k] == F] + [a == 0 for a in s.anon[k]]
+    for h in range(sc.segments):
+        cs += [s.handle_seg[h] == sc.segments, s.handle_bykey[h] == F]
+    for g in range(sc.segments):
+        cs += [s.seg_key[g] == F, s.seg_removed[g] == F, s.seg_destroyed[g] == F,
+               s.seg_size[g] == 0] + [x == 0 for x in s.seg_page[g]]
+    return cs
+
+
+@dataclass
+class SymArgs:
+    op: z3.BitVecRef
+    actor: z3.BitVecRef
+    slot: z3.BitVecRef
+    page: z3.BitVecRef
+    length: z3.BitVecRef
+    value: z3.BitVecRef
+    shared: z3.BoolRef
+    prot: z3.BitVecRef
+    handle: z3.BitVecRef
+    key: z3.BoolRef
+    size: z3.BitVecRef
+    creat: z3.BoolRef
+    excl: z3.BoolRef
+    rdonly: z3.BoolRef
+    advice: z3.BitVecRef
+    rmid: z3.BoolRef
+    nd: z3.BoolRef            # POSIX: take the optional failure where one is allowed
+
+    FIELDS = ("op", "actor", "slot", "page", "length", "value", "shared", "prot", "handle", "key",
+              "size", "creat", "excl", "rdonly", "advice", "rmid")
+
+
+def fresh_args(prefix: str) -> SymArgs:
+    b = z3.Bool
+    return SymArgs(op=bv(f"{prefix}op"), actor=bv(f"{prefix}actor"), slot=bv(f"{prefix}slot"),
+                   page=bv(f"{prefix}page"), length=bv(f"{prefix}length"),
+                   value=bv(f"{prefix}value", VAL), shared=b(f"{prefix}shared"),
+                   prot=bv(f"{prefix}prot", 2), handle=bv(f"{prefix}handle"), key=b(f"{prefix}key"),
+                   size=bv(f"{prefix}size"), creat=b(f"{prefix}creat"), excl=b(f"{prefix}excl"),
+                   rdonly=b(f"{prefix}rdonly"), advice=bv(f"{prefix}advice", 3),
+                   rmid=b(f"{prefix}rmid"), nd=b(f"{prefix}nd"))
+
+
+@dataclass
+class SymResult:
+    code: z3.BitVecRef        # index into core.RESULT_NAMES
+    arg: z3.BitVecRef         # the byte read, or the handle index of "=S.."
+    nattch: z3.BitVecRef
+    segsz: z3.BitVecRef       # size code (SymbolicScope.sizes)
+    dest: z3.BoolRef
+    key: z3.BoolRef
+
+    def terms(self) -> list:
+        return [self.code, self.arg, self.nattch, self.segsz, self.dest, self.key]
+
+
+def fresh_result(prefix: str) -> SymResult:
+    return SymResult(bv(f"{prefix}rcode"), bv(f"{prefix}rarg", VAL), bv(f"{prefix}nattch", CNT),
+                     bv(f"{prefix}segsz"), z3.Bool(f"{prefix}dest"), z3.Bool(f"{prefix}rkey"))
+
+
+def seg_pages(size_code):
+    """Pages of a segment of this size code (code 0 is 100 bytes: one page)."""
+    return z3.If(size_code == 0, num(1), size_code)
+
+
+def valid_args(s: SymState, a: SymArgs, sc: SymbolicScope, profile: Profile,
+               free_values: bool = True) -> list:
+    """What makes a step a valid step of a program in the scope (the case format's rules:
+    handles bound before use, no step by a thread that has certainly ended, scope limits).
+    A NOP is always valid; steps after a NOP are NOPs (the caller adds that)."""
+    op = a.op
+    is_ = {name: op == i for name, i in OPS.items()}
+    uses_place = z3.Or(is_["shmdt"], is_["munmap"], is_["mprotect"], is_["madvise"], is_["read"],
+                       is_["write"])
+    uses_length = z3.Or(is_["mmap"], is_["munmap"], is_["mprotect"], is_["madvise"])
+    binds_slot = z3.Or(is_["mmap"], is_["shmat"])
+    actor_ok = z3.And(z3.ULT(a.actor, s.nthreads), z3.Not(select(s.t_ended, a.actor)))
+    cs = [z3.ULE(op, len(OPS) - 1),
+          z3.Implies(z3.Not(is_["nop"]), actor_ok),
+          z3.Implies(uses_place, z3.And(z3.ULT(a.slot, s.nslots), z3.ULE(a.page, sc.pages))),
+          z3.Implies(uses_length, z3.And(z3.UGE(a.length, 1), z3.ULE(a.length, sc.pages))),
+          z3.Implies(binds_slot, z3.And(z3.ULT(s.nslots, sc.mappings), a.slot == s.nslots)),
+          z3.Implies(z3.Or(is_["shmat"], is_["shmctl"]), z3.ULT(a.handle, s.nhandles)),
+          z3.Implies(is_["shmget"], z3.And(z3.ULT(s.nhandles, sc.segments), a.handle == s.nhandles,
+                                          z3.ULE(a.size, sc.pages))),
+          z3.Implies(z3.Or(is_["fork"], is_["spawn"]), z3.ULT(s.nthreads, sc.threads)),
+          z3.Implies(is_["fork"], z3.ULT(s.npprocs, sc.processes)),
+          z3.Implies(z3.Or(is_["mmap"], is_["mprotect"]), z3.ULE(a.prot, 2)),
+          z3.Implies(is_["madvise"], z3.ULE(a.advice, len(ADVICES) - 1))]
+    if free_values:
+        cs.append(z3.Implies(is_["write"], z3.Or([a.value == v for v in sc.values])))
+    if not profile.linux_interfaces:
+        cs.append(z3.Not(is_["madvise"]))  # madvise is not applicable under posix
+    return cs
+
+
+def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicScope,
+               profile: Profile) -> list:
+    """Constraints: ``n`` and ``r`` are the state and result of step ``a`` from ``s``."""
+    P, T, M, Q, G = sc.processes, sc.threads, sc.mappings, sc.pages, sc.segments
+    T_, F_ = z3.BoolVal(True), z3.BoolVal(False)
+    And, Or, If, Not = z3.And, z3.Or, z3.If, z3.Not
+    is_ = {name: a.op == i for name, i in OPS.items()}
+    NONE_SEG = num(G)
+
+    live = select(s.t_alive, a.actor)
+    pid = select(s.t_proc, a.actor)
+    dead = And(Not(is_["nop"]), Not(live))
+    L = {name: And(live, c) for name, c in is_.items()}
+    pid_eq = [pid == p for p in range(P)]
+    slot_eq = [a.slot == k for k in range(M)]
+    kind = select(s.slot_kind, a.slot)
+    slot_seg = select(s.slot_seg, a.slot)
+    rdonly = select(s.slot_rdonly, a.slot)
+    end = a.page + a.length
+    in_range = [And(z3.ULE(a.page, q), z3.ULT(q, end)) for q in range(Q)]
+    beyond = z3.UGT(end, Q)                       # the range runs past the cells (unmapped)
+
+    # The acting process's cells of the named slot: mine[k][q] (selected by pid).
+    mine = [[Cell(*(select([getattr(s.cells[p][k][q], f) for p in range(P)], pid)
+                    for f in ("mapped", "prot", "start", "dontfork", "wipe", "val")))
+             for q in range(Q)] for k in range(M)]
+    here = [Cell(*(select([getattr(mine[k][q], f) for k in range(M)], a.slot)
+                   for f in ("mapped", "prot", "start", "dontfork", "wipe", "val")))
+            for q in range(Q)]
+    page_in_cells = z3.ULT(a.page, Q)
+    acc_mapped = And(page_in_cells, select([c.mapped for c in here], a.page, F_))
+    acc_prot = select([c.prot for c in here], a.page, num(0, 2))
+    acc_private = select([c.val for c in here], a.page, num(0, VAL))
+    acc_anon = select([select([s.anon[k][q] for k in range(M)], a.slot) for q in range(Q)], a.page,
+                      num(0, VAL))
+    acc_seg = select([select([s.seg_page[g][q] for g in range(G)], slot_seg, num(0, VAL))
+                      for q in range(Q)], a.page, num(0, VAL)) if G else num(0, VAL)
+    acc_value = If(kind == KIND_PRIVATE, acc_private, If(kind == KIND_ANON, acc_anon, acc_seg))
+
+    # --- read / write (memory.read, memory.write): R02, R09-R11, R14, R15, R24, R32, R33
+    read_fault = Not(And(acc_mapped, acc_prot != 2))
+    write_fault = Not(And(acc_mapped, acc_prot == 0))
+    fault = Or(And(L["read"], read_fault), And(L["write"], write_fault))
+    write_ok = And(L["write"], Not(write_fault))
+
+    # --- segments named by a handle
+    sid = select(s.handle_seg, a.handle, NONE_SEG) if G else NONE_SEG
+    sid_live = And(sid != NONE_SEG,
+                   Not(select(s.seg_destroyed, sid, T_))) if G else F_
+    sid_removed = select(s.seg_removed, sid, F_) if G else F_
+
+    # shmget (R18, R21, R22, R23): the live segment with the key, if any
+    keyed = [And(z3.ULT(g, s.nsegs), s.seg_key[g], Not(s.seg_destroyed[g])) for g in range(G)]
+    found = And(a.key, Or(keyed)) if G else F_
+    existing = NONE_SEG
+    for g in reversed(range(G)):
+        existing = If(keyed[g], num(g), existing)
+    ex_size = select(s.seg_size, existing, num(0)) if G else num(0)
+    get_enoent = And(Not(found), a.key, Not(a.creat))
+    get_eexist = And(found, a.creat, a.excl)
+    get_einval = And(found, Not(get_eexist), z3.UGT(a.size, ex_size))
+    get_same = And(found, Not(get_eexist), Not(get_einval))
+    create = And(L["shmget"], Not(found), Not(get_enoent))
+    first_handle = num(0)
+    for h in reversed(range(G)):
+        first_handle = If(s.handle_seg[h] == existing, num(h), first_handle)
+    get_sid = If(create, s.nsegs, If(And(L["shmget"], get_same), existing, NONE_SEG))
+
+    # shmat (R14, R19, R20, R24, R28)
+    at_fail = Or(Not(sid_live), And(sid_removed, not profile.attach_removed_segment))
+    attach = And(L["shmat"], Not(at_fail))
+    at_pages = seg_pages(select(s.seg_size, sid, num(0))) if G else num(0)
+
+    # shmdt (R25, R31): only the slot's start; every SysV page of the slot is detached
+    has_sysv = And(kind == KIND_SYSV, Or([c.mapped for c in here]))
+    dt_ok = And(L["shmdt"], a.page == 0, has_sysv)
+
+    # shmctl (R17, R19, R20, R28, R30)
+    def is_of(p, k, g):
+        return And(s.slot_kind[k] == KIND_SYSV, s.slot_seg[k] == g)
+    if profile.nattch_counts_fragments:
+        nattch = count([And(s.cells[p][k][q].mapped, s.cells[p][k][q].start, is_of(p, k, sid))
+                        for p in range(P) for k in range(M) for q in range(Q)])
+    else:
+        nattch = count([And(Or([c.mapped for c in s.cells[p][k]]), is_of(p, k, sid))
+                        for p in range(P) for k in range(M)])
+    ctl_einval = Or(Not(sid_live),
+                    And(Not(a.rmid), sid_removed, a.nd) if profile.removed_stat_may_fail else F_)
+    rmid_ok = And(L["shmctl"], a.rmid, Not(ctl_einval))
+
+    # munmap (R05, R31, R32); posix may refuse to split an attach (R31)
+    def cont(q):  # cell q carries on the mapping record of cell q-1
+        return And(here[q].mapped, Not(here[q].start)) if q < Q else F_
+    splits = And(kind == KIND_SYSV,
+                 Or([And(a.page == q, cont(q)) for q in range(Q)] +
+                    [And(end == q, cont(q)) for q in range(1, Q)]))
+    un_einval = And(splits, a.nd) if profile.partial_shm_munmap_may_fail else F_
+    unmap_ok = And(L["munmap"], Not(un_einval))
+
+    # mprotect (R24, R30, R33, C01): EACCES, else change up to the first hole (ENOMEM)
+    range_mapped = [And(in_range[q], here[q].mapped) for q in range(Q)]
+    hole = Or(beyond, Or([And(in_range[q], Not(here[q].mapped)) for q in range(Q)]))
+    pr_eacces = And(a.prot == 0, rdonly, kind == KIND_SYSV, Or(range_mapped))
+    pr_ok = And(L["mprotect"], Not(pr_eacces))
+    before_hole = [And([Or(z3.ULT(q2, a.page), here[q2].mapped) for q2 in range(q + 1)])
+                   for q in range(Q)]
+
+    # madvise (R35, R36, R40, R41): EINVAL for wipeonfork of non-private memory
+    adv = {name: a.advice == i for i, name in enumerate(ADVICES)}
+    md_einval = And(adv["wipeonfork"], kind != KIND_PRIVATE, Or(range_mapped))
+    md_ok = And(L["madvise"], Not(md_einval))
+
+    # thread_exit of the last thread ends the process
+    others = [And(s.t_alive[t], s.t_proc[t] == pid, a.actor != t) for t in range(T)]
+    last = Not(Or(others))
+    dies = [And(live, pid_eq[p], Or(L["exit"], fault, And(L["thread_exit"], last)))
+            for p in range(P)]
+    fork = L["fork"]
+    child_here = [And(fork, s.nprocs == p) for p in range(P)]
+
+    cs = []
+    # --- cells
+    for p in range(P):
+        for k in range(M):
+            act = And(pid_eq[p], slot_eq[k])
+            mk_range = None
+            new_slot = And(s.nslots == k, pid_eq[p])
+            for q in range(Q):
+                c, nc = s.cells[p][k][q], n.cells[p][k][q]
+                # the parent's cell, for a fork child
+                par = Cell(*(select([getattr(s.cells[pp][k][q], f) for pp in range(P)], pid)
+                             for f in ("mapped", "prot", "start", "dontfork", "wipe", "val")))
+                mk = And(new_slot, Or(And(L["mmap"], z3.ULT(q, a.length)),
+                                      And(attach, z3.ULT(q, at_pages))))
+                gone = Or(dies[p], And(unmap_ok, act, in_range[q]), And(dt_ok, act))
+                copied = And(par.mapped, Not(par.dontfork))
+                child = child_here[p]
+                prot_here = And(pr_ok, act, in_range[q], before_hole[q])
+                flag_here = And(md_ok, act, in_range[q], c.mapped)
+                # a record is split where a range starts or ends inside it (split_at)
+                edge = Or(a.page == q, end == q)
+                split = And(act, c.mapped, Or(
+                    And(prot_here, a.page == q),
+                    And(pr_ok, end == q, Not(hole), z3.UGT(num(q), a.page)),
+                    And(md_ok, Not(adv["dontneed"]), edge),
+                    And(unmap_ok, end == q)))
+                mapped = If(gone, F_, If(mk, T_, If(child, copied, c.mapped)))
+                cs.append(nc.mapped == mapped)
+                new_prot = If(L["mmap"], a.prot, If(a.rdonly, num(1, 2), num(0, 2)))
+                cs.append(nc.prot == If(gone, num(0, 2), If(mk, new_prot, If(child, If(copied, par.prot, num(0, 2)),
+                                        If(prot_here, a.prot, c.prot)))))
+                cs.append(nc.start == If(gone, F_, If(mk, z3.BoolVal(q == 0),
+                                         If(child, And(copied, par.start), Or(c.start, split)))))
+                cs.append(nc.dontfork == If(Or(gone, mk, child), F_,
+                                            If(And(flag_here, adv["dontfork"]), T_,
+                                               If(And(flag_here, adv["dofork"]), F_, c.dontfork))))
+                cs.append(nc.wipe == If(Or(gone, mk), F_, If(child, And(copied, par.wipe),
+                                        If(And(flag_here, adv["wipeonfork"]), T_,
+                                           If(And(flag_here, adv["keeponfork"]), F_, c.wipe)))))
+                cs.append(nc.val == If(Or(gone, mk), num(0, VAL),
+                                       If(child, If(And(copied, Not(par.wipe)), par.val, num(0, VAL)),
+                                          If(And(write_ok, act, a.page == q, kind == KIND_PRIVATE),
+                                             a.value,
+                                             If(And(flag_here, adv["dontneed"]), num(0, VAL), c.val)))))
+            # ghost: forks since the slot was mapped into this process
+            cs.append(n.depth[p][k] == If(And(new_slot, Or(L["mmap"], attach)), num(0, 2),
+                                          If(child_here[p], If(select([s.depth[pp][k] for pp in range(P)], pid) == 2,
+                                                               num(2, 2),
+                                                               select([s.depth[pp][k] for pp in range(P)], pid) + 1),
+                                             s.depth[p][k])))
+
+    # --- objects: shared anonymous pages and segment pages (R01, R02: new memory is zero)
+    binds_slot = And(Not(is_["nop"]), Or(is_["mmap"], is_["shmat"]))
+    for k in range(M):
+        fresh = And(binds_slot, s.nslots == k)
+        for q in range(Q):
+            hit = And(write_ok, kind == KIND_ANON, a.slot == k, a.page == q)
+            cs.append(n.anon[k][q] == If(fresh, num(0, VAL), If(hit, a.value, s.anon[k][q])))
+    for g in range(G):
+        born = And(create, s.nsegs == g)
+        for q in range(Q):
+            hit = And(write_ok, kind == KIND_SYSV, slot_seg == g, a.page == q)
+            cs.append(n.seg_page[g][q] == If(born, num(0, VAL), If(hit, a.value, s.seg_page[g][q])))
+
+    # --- slots
+    new_kind = If(L["mmap"], If(a.shared, num(KIND_ANON, 2), num(KIND_PRIVATE, 2)),
+                  If(attach, num(KIND_SYSV, 2), num(KIND_NONE, 2)))
+    alias_now = Or([And(mine[k][q].mapped, s.slot_kind[k] == KIND_SYSV, s.slot_seg[k] == sid)
+                    for k in range(M) for q in range(Q)])
+    for k in range(M):
+        b = And(binds_slot, s.nslots == k)
+        cs += [n.slot_kind[k] == If(b, new_kind, s.slot_kind[k]),
+               n.slot_seg[k] == If(b, If(attach, sid, num(0)), s.slot_seg[k]),
+               n.slot_rdonly[k] == If(b, And(attach, a.rdonly), s.slot_rdonly[k]),
+               n.slot_thread[k] == If(b, a.actor, s.slot_thread[k]),
+               n.slot_bykey[k] == If(b, And(attach, select(s.handle_bykey, a.handle, F_) if G else F_),
+                                     s.slot_bykey[k]),
+               n.slot_rmid[k] == If(b, And(attach, sid_removed), s.slot_rmid[k]),
+               n.slot_alias[k] == If(b, And(attach, alias_now), s.slot_alias[k])]
+    cs.append(n.nslots == If(binds_slot, s.nslots + 1, s.nslots))
+
+    # --- segment handles and segments (R17, R18, R20: destroyed at the last detach)
+    bind_handle = is_["shmget"]
+    for h in range(G):
+        b = And(bind_handle, s.nhandles == h)
+        cs += [n.handle_seg[h] == If(b, If(live, get_sid, NONE_SEG), s.handle_seg[h]),
+               n.handle_bykey[h] == If(b, And(L["shmget"], get_same), s.handle_bykey[h])]
+    cs.append(n.nhandles == If(bind_handle, s.nhandles + 1, s.nhandles))
+    cs.append(n.nsegs == If(create, s.nsegs + 1, s.nsegs))
+    for g in range(G):
+        born = And(create, s.nsegs == g)
+        removed = If(born, F_, Or(s.seg_removed[g], And(rmid_ok, sid == g)))
+        attached = Or([And(n.cells[p][k][q].mapped, n.slot_kind[k] == KIND_SYSV, n.slot_seg[k] == g)
+                       for p in range(P) for k in range(M) for q in range(Q)])
+        cs += [n.seg_key[g] == If(born, a.key, And(s.seg_key[g], Not(And(rmid_ok, sid == g)))),
+               n.seg_removed[g] == removed,
+               n.seg_destroyed[g] == If(born, F_, Or(s.seg_destroyed[g],
+                                                     And(z3.ULT(g, s.nsegs), removed, Not(attached)))),
+               n.seg_size[g] == If(born, a.size, s.seg_size[g])]
+
+    # --- threads and processes (fork: R09-R11, R16, R34, R40, R41)
+    binds_thread = And(Not(is_["nop"]), Or(is_["fork"], is_["spawn"]))
+    actor_pproc = select(s.t_pproc, a.actor)
+    for t in range(T):
+        b = And(binds_thread, s.nthreads == t)
+        dies_t = Or([And(s.t_proc[t] == p, dies[p]) for p in range(P)])
+        cs += [n.t_alive[t] == If(b, live, And(s.t_alive[t], Not(dies_t),
+                                               Not(And(L["thread_exit"], a.actor == t)))),
+               n.t_proc[t] == If(b, If(live, If(is_["fork"], s.nprocs, pid), num(0)), s.t_proc[t]),
+               n.t_pproc[t] == If(b, If(is_["fork"], s.npprocs, actor_pproc), s.t_pproc[t]),
+               n.t_ended[t] == Or(s.t_ended[t], And(is_["thread_exit"], a.actor == t),
+                                  And(is_["exit"], z3.ULT(t, s.nthreads), s.t_pproc[t] == actor_pproc))]
+    cs.append(n.nthreads == If(binds_thread, s.nthreads + 1, s.nthreads))
+    cs.append(n.nprocs == If(fork, s.nprocs + 1, s.nprocs))
+    cs.append(n.npprocs == If(is_["fork"], s.npprocs + 1, s.npprocs))
+    for p in range(P):
+        cs.append(n.p_alive[p] == If(child_here[p], T_, And(s.p_alive[p], Not(dies[p]))))
+
+    # --- the result
+    def res(code, arg=None):
+        return code, arg
+    code = If(is_["nop"], num(R["ok"]), If(dead, num(R["dead"]),
+           If(is_["read"], If(read_fault, num(R["SIGSEGV"]), num(R["value"])),
+           If(is_["write"], If(write_fault, num(R["SIGSEGV"]), num(R["ok"])),
+           If(is_["shmget"], If(get_enoent, num(R["ENOENT"]), If(get_eexist, num(R["EEXIST"]),
+                             If(get_einval, num(R["EINVAL"]), If(get_same, num(R["same"]), num(R["new"]))))),
+           If(is_["shmat"], If(at_fail, num(R["EINVAL"]), num(R["ok"])),
+           If(is_["shmdt"], If(dt_ok, num(R["ok"]), num(R["EINVAL"])),
+           If(is_["shmctl"], If(ctl_einval, num(R["EINVAL"]), If(a.rmid, num(R["ok"]), num(R["stat"]))),
+           If(is_["munmap"], If(un_einval, num(R["EINVAL"]), num(R["ok"])),
+           If(is_["mprotect"], If(pr_eacces, num(R["EACCES"]), If(hole, num(R["ENOMEM"]), num(R["ok"]))),
+           If(is_["madvise"], If(md_einval, num(R["EINVAL"]),
+                                 If(Or(beyond, Or([And(in_range[q], Not(here[q].mapped)) for q in range(Q)])),
+                                    num(R["ENOMEM"]), num(R["ok"]))),
+           num(R["ok"]))))))))))))
+    cs.append(r.code == code)
+    cs.append(r.arg == If(And(is_["read"], live), acc_value,
+                          If(And(is_["shmget"], live, get_same), z3.ZeroExt(VAL - IDX, first_handle),
+                             num(0, VAL))))
+    stat = And(live, is_["shmctl"], Not(a.rmid), Not(ctl_einval))
+    cs += [r.nattch == If(stat, nattch, num(0, CNT)),
+           r.segsz == If(stat, select(s.seg_size, sid, num(0)) if G else num(0), num(0)),
+           r.dest == And(stat, sid_removed),
+           r.key == And(stat, select(s.seg_key, sid, F_) if G else F_)]
+    # the explicit argument nd only matters where the profile allows a choice
+    cs.append(z3.Implies(Not(Or(And(L["shmctl"], Not(a.rmid), sid_live, sid_removed),
+                                And(L["munmap"], splits))), Not(a.nd)))
+    return cs
