@@ -45,6 +45,7 @@ from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import State, initial
 
 from .canonical import canonical_state, case_fingerprint, same_up_to_renaming
+from .frame_observations import applicable, observe_program
 
 
 def menu(state: State, fds_bound: int, scope: Scope) -> list:
@@ -163,11 +164,16 @@ def explore(scope: Scope, profile="linux", symmetry: bool = True, verify: bool =
     return ex
 
 
-def exhaustive_cases(scope: Scope, profile="linux", exploration: Optional[Exploration] = None
-                     ) -> Iterator[Case]:
-    """One Case per selected program, expectations from the oracle, named by content hash."""
+def exhaustive_cases(scope: Scope, profile="linux", exploration: Optional[Exploration] = None,
+                     frames: bool = True) -> Iterator[Case]:
+    """One Case per selected program, expectations from the oracle, named by content hash.
+    ``frames``: with frames steps observing the pages the program touched
+    (frame_observations.py; not under posix). The enumeration itself never chooses frames
+    steps: they observe, so they would only multiply the programs, not the states."""
     ex = exploration or explore(scope, profile)
     for program in ex.selected_programs():
+        if frames and applicable(profile):
+            program = observe_program(program, profile)
         allowed = tuple(allowed_per_step(program, profile))
         bare = Case(name="x", profile=str(profile), rules=(), origin="exhaustive",
                     description="", steps=program, allowed=allowed)

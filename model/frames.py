@@ -227,7 +227,10 @@ def track(before: State, after: State, pid: int, st: Step, result, tracked: bool
     state = after
     if isinstance(op, (Read, Write)) and (isinstance(result, Value) or str(result) == "ok"):
         vpn = state.mapping_handles[op.at.mapping] + op.at.page
+        faulted = vpn not in before.processes[pid].present
         state = _populate(state, pid, vpn, written=isinstance(op, Write))
+        if faulted and isinstance(op, Read):
+            state = _fault_around(state, pid, vpn)
     elif isinstance(op, (Fork, Spawn)) and len(after.processes) > len(before.processes) \
             and str(result) == "ok":
         state = _fork_entries(state, pid, len(after.processes) - 1)
@@ -261,6 +264,28 @@ def _populate(state: State, pid: int, vpn: int, written: bool) -> State:
     if written and not vma.shared and not vma.anon_vma:
         vmas = tuple(replace(v, anon_vma=True) if v == vma else v for v in vmas)
     return state.with_process(pid, replace(proc, vmas=vmas, present=proc.present | {vpn}))
+
+
+FAULT_AROUND_PAGES = 16   # /sys/kernel/mm/... fault_around_bytes: 64 KiB by default
+
+
+def _fault_around(state: State, pid: int, vpn: int) -> State:
+    """A read fault on a mapping of an object also maps the neighbouring pages of the same
+    mapping that the object already holds in its page cache, within an aligned 64 KiB window
+    (do_fault_around / filemap_map_pages; observed on Linux 6.18). Write faults do not."""
+    proc = state.processes[pid]
+    vma = proc.vma_at(vpn)
+    if vma is None or vma.obj is None:
+        return state
+    obj = state.objects[vma.obj]
+    first = vpn - vpn % FAULT_AROUND_PAGES
+    extra = {v for v in range(max(first, vma.start), min(first + FAULT_AROUND_PAGES, vma.end))
+             if v != vpn and vma.object_page(v) in obj.pages
+             and vma.object_page(v) < obj.page_count()
+             and (vma.shared or v not in proc.private)}
+    if not extra:
+        return state
+    return state.with_process(pid, replace(proc, present=proc.present | extra))
 
 
 def _fork_entries(state: State, parent: int, child: int) -> State:

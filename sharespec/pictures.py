@@ -6,6 +6,12 @@ frames, segments, objects); DOT text is written by hand there, so a picture need
 nor Graphviz. SVG and PNG are rendered by Graphviz's ``dot`` when it is installed
 (GraphvizMissing otherwise, with what to do).
 
+A ``frames`` step (model/frames.py) gets a third cluster, "frames": one node per observed place
+(A, B, ... as in its result, with its flags), an edge between places the specification says
+reach one frame and one between places observed to reach one frame. An edge both agree on is
+black; a predicted-only edge is red and dashed, an observed-only edge red and solid; a place
+whose class or flags differ is red (frame_disagreements).
+
 Which state is drawn: the model's states consistent with every result observed before the step
 (all of them allowed, or the step would not be the first deviation). When several remain (the
 specification is nondeterministic, C05), the first in the model's own order is drawn and the
@@ -24,7 +30,9 @@ from typing import Optional, Sequence
 import networkx as nx
 
 from sharespec.model.graph import aliases, page_node, sharing_graph, to_dot
-from sharespec.model.ops import Place
+from sharespec.model.frames import LETTERS, matches
+from sharespec.model.ops import Frames, Place
+from sharespec.model.results import FrameReport
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import parse_result
 from sharespec.model.semantics import step as model_step
@@ -44,6 +52,8 @@ class StepPicture:
     step: int                  # the step drawn, 0-based
     states_before: int         # how many model states were consistent before the step
     marked: int                # how many page nodes are marked
+    # a frames step: the letters of the places whose observed frame or flags disagree
+    frame_places_wrong: tuple = ()
 
 
 def _unique(items):
@@ -77,6 +87,13 @@ def touched_pages(state, st) -> list:
         return []
     pid = thread.process
     pages = []
+    if isinstance(st.op, Frames):   # each place in its own thread's process
+        for place in st.op.places:
+            owner = state.threads.get(place.thread)
+            if owner is not None and place.mapping in state.mapping_handles:
+                pages.append(page_node(owner.process,
+                                       state.mapping_handles[place.mapping] + place.page))
+        return pages
     for f in fields(st.op):
         place = getattr(st.op, f.name)
         if not isinstance(place, Place) or place.mapping not in state.mapping_handles:
@@ -107,6 +124,82 @@ def _cluster(g: nx.DiGraph, prefix: str, marked: set, label: str) -> list:
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _class_of(report: FrameReport, i: int):
+    for c in report.classes or ():
+        if i in c:
+            return frozenset(c)
+    return None
+
+
+def frame_disagreements(predicted: FrameReport, observed: FrameReport) -> set:
+    """The places (indices) where an observed frames report differs from a predicted one: other
+    flags, or another class (the set of places reaching its frame). A report whose partition
+    was hidden is compared on the flags it could see (not the zero page), as the oracle does."""
+    hidden = observed.classes is None
+    out = set(range(len(predicted.flags), len(observed.flags)))
+    for i, flags in enumerate(predicted.flags):
+        want = flags.replace("z", "") if hidden else flags
+        if i >= len(observed.flags) or observed.flags[i] != want:
+            out.add(i)
+        elif not hidden and _class_of(predicted, i) != _class_of(observed, i):
+            out.add(i)
+    return out
+
+
+def _same_frame_pairs(report: Optional[FrameReport]) -> set:
+    if report is None or report.classes is None:
+        return set()
+    return {(a, b) for c in report.classes for a in c for b in c if a < b}
+
+
+def closest_prediction(allowed, observed: Optional[FrameReport]) -> Optional[FrameReport]:
+    """The allowed report to draw against the observation: the one it matches, else the one
+    with the fewest disagreeing places (several are allowed only under MADV_FREE, C05)."""
+    reports = sorted((r for r in allowed if isinstance(r, FrameReport)), key=str)
+    if not reports:
+        return None
+    if observed is None:
+        return reports[0]
+    for r in reports:
+        if matches(r, observed):
+            return r
+    return min(reports, key=lambda r: len(frame_disagreements(r, observed)))
+
+
+def frames_cluster(places, predicted: Optional[FrameReport],
+                   observed: Optional[FrameReport]) -> list:
+    """DOT lines of the "frames" cluster: the places, predicted and observed same-frame edges,
+    disagreeing places in red (see the module text)."""
+    wrong = frame_disagreements(predicted, observed) if predicted and observed else set()
+    pred_pairs, obs_pairs = _same_frame_pairs(predicted), _same_frame_pairs(observed)
+    legend = "frames: black = same frame, predicted and observed; red dashed = predicted only; " \
+             "red solid = observed only; red place = disagrees"
+    if observed is not None and observed.classes is None:
+        legend += " (observed partition hidden: flags only)"
+    lines = ["  subgraph cluster_frames {", f'    label="{_escape(legend)}";']
+    for i, place in enumerate(places):
+        parts = [f"{LETTERS[i]}  {place.thread}:{place.mapping}[{place.page}]"]
+        if predicted is not None and i < len(predicted.flags):
+            parts.append(f"predicted {predicted.flags[i]}")
+        if observed is not None and i < len(observed.flags):
+            parts.append(f"observed {observed.flags[i]}")
+        attrs = ['label="' + "\\n".join(_escape(p) for p in parts) + '"', "shape=box"]
+        if i in wrong:
+            attrs += ["color=red", "fontcolor=red", "penwidth=2"]
+        lines.append(f'    "frames_{LETTERS[i]}" [{", ".join(attrs)}];')
+    for a, b in sorted(pred_pairs | obs_pairs):
+        if (a, b) in pred_pairs and (a, b) in obs_pairs:
+            style = 'label="predicted and observed same frame", color=black'
+        elif (a, b) in pred_pairs:
+            style = 'label="predicted same frame", color=red, style=dashed'
+            if observed is None or observed.classes is None:   # nothing to disagree with
+                style = 'label="predicted same frame", color=blue, style=dashed'
+        else:
+            style = 'label="observed same frame", color=red, style=solid'
+        lines.append(f'    "frames_{LETTERS[a]}" -> "frames_{LETTERS[b]}" [dir=none, {style}];')
+    return lines + ["  }"]
 
 
 def step_text(st) -> str:
@@ -145,8 +238,17 @@ def step_picture(case, index: int, observed: Sequence[str] = ()) -> StepPicture:
         g_after = sharing_graph(after)
         lines += _cluster(g_after, "expected", involved(g_after, pages),
                           f"after step {index + 1}, as the specification expects ({res})")
+    wrong: tuple = ()
+    if isinstance(st.op, Frames):
+        seen_report = parse_result(seen) if seen is not None else None
+        if not isinstance(seen_report, FrameReport):
+            seen_report = None
+        predicted = closest_prediction([res for res, _ in outcomes], seen_report)
+        lines += frames_cluster(st.op.places, predicted, seen_report)
+        if predicted is not None and seen_report is not None:
+            wrong = tuple(LETTERS[i] for i in sorted(frame_disagreements(predicted, seen_report)))
     lines.append("}")
-    return StepPicture("\n".join(lines) + "\n", index, len(before), len(marked_before))
+    return StepPicture("\n".join(lines) + "\n", index, len(before), len(marked_before), wrong)
 
 
 def failing_step(case, observed: Sequence[str]) -> Optional[int]:

@@ -1,4 +1,6 @@
-"""``sharespec explain``: a picture of the sharing graph of a case at one step."""
+"""``sharespec explain``: a picture of the sharing graph of a case at one step. At a ``frames``
+step the picture also sets the observed partition of the places against the predicted one
+(sharespec/pictures.py, frames_cluster), and the summary names the places that disagree."""
 from __future__ import annotations
 
 from sharespec.commands.common import UsageError
@@ -102,5 +104,7 @@ def main(args) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     print(f"{out}: step {index + 1} of {case.name}, {picture.marked} page(s) marked"
-          + (f", failing step {failing + 1}" if failing is not None else ""))
+          + (f", failing step {failing + 1}" if failing is not None else "")
+          + (f", frame places disagreeing: {', '.join(picture.frame_places_wrong)}"
+             if picture.frame_places_wrong else ""))
     return 0
