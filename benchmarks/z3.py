@@ -7,7 +7,9 @@ Prints, for the default prove scope (processes=3, threads=3, mappings=2, pages=2
   the lemmas; all proofs together (goal: under 2 minutes);
 - per bound K: Python-side construction of the K-step unrolling (building the z3 terms) and
   the time to hand them to the solver, separately; the bounded cross-check at K; the whole
-  coverage corpus at K (goal: under 60 s) with goals reached / proved unreachable / unknown.
+  coverage corpus at K (goal: under 60 s) with goals reached / proved unreachable (by induction
+  + by bounded unsat) / unknown, and where the corpus time goes: Python construction (unrolling
+  and goal literals), the induction pass, solver calls answered sat / unsat, decoding models.
 Medians over ``--repeat`` runs.
 """
 from __future__ import annotations
@@ -62,7 +64,8 @@ def main() -> None:
     print(f"  {'all proofs together':34} {total:7.2f} s  (goal < 120 s)")
 
     print("\nby bound K: construction (Python terms / solver.add), bounded cross-check, corpus")
-    print(f"  {'K':>3} {'terms s':>8} {'add s':>7} {'bmc s':>7} {'corpus s':>9}  goals reached/unreachable/unknown")
+    print(f"  {'K':>3} {'terms s':>8} {'add s':>7} {'bmc s':>7} {'corpus s':>9}  goals reached/unreachable"
+          f"(induction+bounded)/unknown; corpus split: build / induction / sat / unsat / decode s, calls")
     for k in bounds:
         cons = [Unrolling(SCOPE.with_steps(k), args.profile) for _ in range(args.repeat)]
         terms = statistics.median(u.construct_seconds for u in cons)
@@ -70,10 +73,18 @@ def main() -> None:
         t_bmc, _ = median_of(lambda: bounded_check(SCOPE, args.profile, k), args.repeat)
         if k <= args.skip_corpus_above:
             def corpus():
-                return [r.status for r in shortest_programs(SCOPE.with_steps(k), args.profile, k)]
-            t_corpus, statuses = median_of(corpus, args.repeat)
-            counts = "/".join(str(statuses.count(s)) for s in ("reached", "unreachable", "unknown"))
-            print(f"  {k:>3} {terms:8.2f} {add:7.2f} {t_bmc:7.2f} {t_corpus:9.2f}  {counts}")
+                stats = {}
+                results = list(shortest_programs(SCOPE.with_steps(k), args.profile, k, stats=stats))
+                return results, stats
+            t_corpus, (results, stats) = median_of(corpus, args.repeat)
+            statuses = [r.status for r in results]
+            induction = sum(r.how == "induction" for r in results)
+            counts = (f"{statuses.count('reached')}/{statuses.count('unreachable')}"
+                      f"({induction}+{statuses.count('unreachable') - induction})/{statuses.count('unknown')}")
+            split = " / ".join(f"{stats[n]:.2f}" for n in ("build", "induction", "solve_sat",
+                                                            "solve_unsat", "decode"))
+            print(f"  {k:>3} {terms:8.2f} {add:7.2f} {t_bmc:7.2f} {t_corpus:9.2f}  {counts}; "
+                  f"{split}, {stats['calls']}")
         else:
             print(f"  {k:>3} {terms:8.2f} {add:7.2f} {t_bmc:7.2f} {'-':>9}")
 

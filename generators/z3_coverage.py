@@ -9,6 +9,9 @@ allows at each step.
 Every program is checked against the explicit semantics on the way out: the results the
 encoding predicted must be allowed by ``oracle.allowed_per_step``, or generation stops with
 ``EncodingDisagreement`` (a bug in one of the two, never a silently wrong case).
+
+The cases also observe the page tables (``frames`` steps, frame_observations.py): the z3
+encoding does not model frames, so those expectations come from the explicit oracle alone.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from sharespec.model.oracle import allowed_per_step
 from sharespec.model.profiles import get_profile
 from sharespec.model.symbolic.core import SymbolicScope
 from sharespec.model.symbolic.coverage import GoalResult, shortest_programs
+
+from .frame_observations import with_frame_observations
 
 DEFAULT_SCOPE = SymbolicScope(processes=3, threads=3, mappings=2, pages=2, segments=2)
 
@@ -51,8 +56,15 @@ def case_for(result: GoalResult, profile="linux") -> Case:
 
 
 def z3_corpus(bound: int, scope: Optional[SymbolicScope] = None, profile="linux",
-              timeout_ms: int = 30000) -> Iterator[Case]:
-    """One case (origin "z3") per coverage goal reachable within ``bound`` steps."""
+              timeout_ms: int = 30000, frames: bool = True) -> Iterator[Case]:
+    """One case (origin "z3") per coverage goal reachable within ``bound`` steps.
+
+    ``frames``: with frames steps observing the pages the program touched (after forks, after
+    the first write after a fork, at the end; frame_observations.py; not under posix). The z3
+    encoding does not model page tables: z3 chooses the program, its value results are checked
+    against the explicit semantics (case_for), and the explicit oracle alone supplies what the
+    frames steps expect. ``bound`` counts the program's own steps, not the observations."""
     for result in z3_coverage(bound, scope, profile, timeout_ms):
         if result.status == "reached":
-            yield case_for(result, profile)
+            case = case_for(result, profile)
+            yield with_frame_observations(case) if frames else case

@@ -29,7 +29,7 @@ def test_every_property_is_proved_with_a_witness():
         names.add(prop.name)
     assert names == {"isolation", "visibility", "thread sharing", "copy-on-write (child writes)",
                      "copy-on-write (parent writes)", "segment lifetime", "zero fill",
-                     "protection", "attach accounting"}
+                     "protection", "attach accounting", "exec"}
 
 
 def _leaky(w):

@@ -7,14 +7,15 @@ so that a program outside the core is never silently treated as agreeing.
 
 The core (every flag and argument not listed is at its default):
 
-- processes and threads: ``fork``, ``spawn``, ``thread_exit``, ``exit``;
+- processes and threads: ``fork``, ``spawn``, ``thread_exit``, ``exit``, ``exec`` (R29: a
+  fresh address space, the other threads of the process gone);
 - anonymous memory: ``mmap(anon, shared|private, rw|r|none, pages*4096)`` at its handle's slot
   (no ``at``/``fixed``, no descriptor);
 - SysV: ``shmget(private|K, size, [creat], [excl])`` with one key name and sizes 100 or a whole
   number of pages up to ``scope.pages``; ``shmat(S, [rdonly])`` at its handle's slot;
   ``shmdt(M[p])``; ``shmctl(S, rmid|stat)``;
-- ``munmap``, ``mprotect``, ``madvise`` (dontneed, dontfork, dofork, wipeonfork, keeponfork)
-  of ``M[p]`` and a whole number of pages;
+- ``munmap``, ``mprotect``, ``madvise`` (dontneed, dontfork, dofork, wipeonfork, keeponfork,
+  remove (R39), free (C05)) of ``M[p]`` and a whole number of pages;
 - ``read(M[p])``, ``write(M[p], v)``: byte 0 of a page (one byte per page is enough to tell
   who shares a frame with whom).
 
@@ -27,16 +28,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..ops import (PAGE_SIZE, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Read, ShmAt, ShmCtl,
+from ..ops import (PAGE_SIZE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Read, ShmAt, ShmCtl,
                    ShmDt, ShmGet, Spawn, Step, ThreadExit, Write)
 from ..scope import Scope
 
 # Operation kinds of the encoding; NOP pads a program shorter than the unrolling.
 OP_NAMES = ("nop", "mmap", "shmat", "shmget", "shmdt", "shmctl", "munmap", "mprotect", "madvise",
-            "read", "write", "fork", "spawn", "thread_exit", "exit")
+            "read", "write", "fork", "spawn", "thread_exit", "exit", "exec")
 OPS = {name: i for i, name in enumerate(OP_NAMES)}
 PROTS = ("rw", "r", "none")
-ADVICES = ("dontneed", "dontfork", "dofork", "wipeonfork", "keeponfork")
+ADVICES = ("dontneed", "dontfork", "dofork", "wipeonfork", "keeponfork", "remove", "free")
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
 
 # Slot kinds (what the mapping bound to a handle is).
@@ -189,7 +190,7 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                     processes += 1
                 threads[st.bind] = len(threads)
                 a["op"] = OPS[op.OP]
-            case ThreadExit() | Exit():
+            case ThreadExit() | Exit() | Exec():
                 a["op"] = OPS[op.OP]
             case Mmap():
                 if op.fd is not None or op.offset or op.at is not None or op.fixed != "none":

@@ -3,7 +3,8 @@
 A goal is (operation, kind of memory, sharing path, outcome) of the LAST step of a program,
 restricted to what the core encodes (core.py):
 
-- kinds: private anonymous, shared anonymous, SysV, SysV read-only attach;
+- kinds: private anonymous, shared anonymous, SysV, SysV read-only attach (file, memfd and
+  POSIX shm are not in the encoded core yet);
 - sharing paths of an access (read/write), by how the acting thread came to have the mapping:
   ``fork grandchild`` / ``fork child`` (inherited through two / one fork), ``after IPC_RMID``
   (attached by id after the segment was removed), ``through the key`` (attached through a
@@ -13,9 +14,11 @@ restricted to what the core encodes (core.py):
 - outcomes: a read's nonzero value, its 0, SIGSEGV; a write's ok, SIGSEGV; the errno or result
   of the other calls.
 
-One unrolling of ``bound`` steps is built once; each goal is a literal per step, asked as an
-assumption. A goal no program of up to ``bound`` steps reaches is listed as unreachable (the
-solver proved it); ``unknown`` is listed as such.
+One unrolling of ``bound`` steps is built once; goals are literals per step, asked as
+assumptions, all open goals of a step at once (``shortest_programs``). A goal is listed as
+unreachable when the solver proved it so: at every length, by induction over the lemmas
+(``never_reachable``; ``how="induction"``), or within the bound (``how="bounded"``);
+``unknown`` is listed as such.
 """
 from __future__ import annotations
 
@@ -35,6 +38,10 @@ KINDS = ("private anonymous", "shared anonymous", "SysV", "SysV read-only")
 PATHS = ("same thread", "sibling thread", "fork child", "fork grandchild", "through the key",
          "after IPC_RMID", "alias")
 ACCESS_OUTCOMES = {"read": ("value", "0", "SIGSEGV"), "write": ("ok", "SIGSEGV")}
+# the outcomes a madvise can have at all (an advice without an EINVAL case is not asked for one)
+MADVISE_OUTCOMES = {adv: ("ok", "ENOMEM") + (("EINVAL",) if adv in ("wipeonfork", "free", "remove")
+                                             else ()) + (("EACCES",) if adv == "remove" else ())
+                    for adv in ADVICES}
 
 # Catalogue rules a goal exercises (beside rules.rules_for_step of its last step).
 _PATH_RULES = {"sibling thread": ("R15",), "fork grandchild": ("R41",), "through the key": ("R21",),
@@ -65,7 +72,10 @@ class Goal:
             rules.add("R01" if self.kind.startswith("SysV") else "R02")
         if self.op == "madvise":
             rules.update({"dontneed": ("R35", "R36"), "dontfork": ("R40",), "dofork": ("R40",),
-                          "wipeonfork": ("R41",), "keeponfork": ("R41",)}[self.path])
+                          "wipeonfork": ("R41",), "keeponfork": ("R41",), "remove": ("R39",),
+                          "free": ("C05",)}[self.path])
+        if self.op == "exec":
+            rules.add("R29")
         return tuple(sorted(rules))
 
     def describe(self) -> str:
@@ -98,8 +108,8 @@ def all_goals(scope: SymbolicScope, linux: bool = True) -> list:
     goals += [Goal("mprotect", kind=k, outcome=o) for k in KINDS for o in ("ok", "ENOMEM", "EACCES")]
     if linux:
         goals += [Goal("madvise", kind=k, path=adv, outcome=o) for adv in ADVICES for k in KINDS
-                  for o in ("ok", "ENOMEM", "EINVAL")]
-    goals += [Goal(op, outcome="ok") for op in ("fork", "spawn", "thread_exit", "exit")]
+                  for o in MADVISE_OUTCOMES[adv]]
+    goals += [Goal(op, outcome="ok") for op in ("fork", "spawn", "thread_exit", "exit", "exec")]
     goals += [Goal("any", outcome="dead")]
     return goals
 
@@ -162,6 +172,9 @@ class GoalLiterals:
         return And(parts)
 
 
+INDUCTION_AFTER = 3     # steps searched before the open goals are tried by induction
+
+
 @dataclass
 class GoalResult:
     goal: Goal
@@ -170,40 +183,115 @@ class GoalResult:
     steps: tuple = ()
     results: tuple = ()
     seconds: float = 0.0
+    how: str = ""                     # "induction" | "bounded" for an unreachable goal
+
+
+class _StepView:
+    """The parts of a one-step window ``GoalLiterals`` reads, named as on an unrolling."""
+
+    def __init__(self, window):
+        self.scope, self.states, self.args, self.results = (window.sc, window.states,
+                                                           window.args, window.results)
+
+
+def never_reachable(goals: list, scope: SymbolicScope, profile, timeout_ms: int = 30000) -> set:
+    """The goals no step from ANY state satisfying the lemmas reaches: unreachable in programs
+    of every length, proved once (by the induction of ``induction.prove_lemmas``) instead of by
+    a bounded unsat per length. Empty if the lemmas are not proved inductive.
+
+    One incremental pass: ask for any still-possible goal; every goal a model satisfies is
+    possible (dropped from the candidates); when the solver says unsat, the rest are never
+    reachable."""
+    from .induction import Window, prove_lemmas
+    from .unrolling import new_solver
+    if prove_lemmas(scope, profile, timeout_ms).status != "proved":
+        return set()
+    w = Window(scope, profile, 1, "cov_")
+    lits = GoalLiterals(_StepView(w))
+    solver = new_solver(timeout_ms)
+    solver.add(w.constraints)
+    open_ = {g: lits.at(g, 0) for g in goals}
+    while open_:
+        verdict = solver.check(Or(list(open_.values())))
+        if verdict == z3.unsat:
+            return set(open_)
+        if verdict != z3.sat:
+            return set()
+        m = solver.model()
+        hit = [g for g, lit in open_.items() if z3.is_true(m.eval(lit, model_completion=True))]
+        for g in hit:
+            del open_[g]
+    return set()
 
 
 def shortest_programs(scope: SymbolicScope, profile="linux", bound: Optional[int] = None,
                       goals: Optional[list] = None, timeout_ms: int = 30000,
-                      unrolling: Optional[Unrolling] = None) -> Iterator[GoalResult]:
-    """For each goal, the shortest program of up to ``bound`` steps reaching it (binary search
-    on the step at which it holds), or a proof that none does."""
+                      unrolling: Optional[Unrolling] = None,
+                      stats: Optional[dict] = None) -> Iterator[GoalResult]:
+    """For each goal, the shortest program of up to ``bound`` steps reaching it, or a proof that
+    none does. ``stats``, if given, is filled with where the time went (seconds): ``build``
+    (Python terms of the unrolling and the goal literals), ``induction`` (the goals proved
+    never reachable), ``solve_sat`` / ``solve_unsat`` (solver calls by answer), ``decode``,
+    and ``calls``.
+
+    The goals are asked step by step on one unrolling, all at once: at step i, "some
+    open goal holds at step i" is asked with the assumption that the program has exactly i+1
+    steps; each model reaches every open goal it satisfies at step i (shortest, since none of
+    them held at any earlier step), and an unsat answer proves every open goal unreachable at
+    step i. So the solver is asked about as many times as there are distinct programs plus the
+    bound, not goals times log(bound). The goals still open after ``INDUCTION_AFTER`` steps
+    are checked by ``never_reachable`` once: those proved unreachable at every length leave the
+    longer steps' questions, whose unsat answers are the expensive ones. Results come back in the order of ``goals``."""
     from .decode import program_from_model
     bound = scope.steps if bound is None else bound
+    stats = {} if stats is None else stats
+    stats.update(build=0.0, induction=0.0, solve_sat=0.0, solve_unsat=0.0, decode=0.0, calls=0)
+    clock = time.perf_counter()
     u = unrolling or Unrolling(scope.with_steps(bound), profile, timeout_ms=timeout_ms)
-    lits = GoalLiterals(u)
     goals = all_goals(scope, u.profile.linux_interfaces) if goals is None else goals
-    for goal in goals:
-        started = time.perf_counter()
-        at = [lits.at(goal, i) for i in range(bound)]
-        verdict = u.solver.check(Or(at))
-        if verdict != z3.sat:
-            yield GoalResult(goal, "unreachable" if verdict == z3.unsat else "unknown",
-                             seconds=time.perf_counter() - started)
-            continue
-        m = u.solver.model()
-        hi = next(i for i in range(bound) if z3.is_true(m.eval(at[i], model_completion=True)))
-        lo, best = 0, (hi, m)
-        while lo < hi:   # the smallest i such that the goal holds at some step <= i
-            mid = (lo + hi) // 2
-            verdict = u.solver.check(Or(at[:mid + 1]))
-            if verdict == z3.sat:
-                m = u.solver.model()
-                hi = next(i for i in range(mid + 1) if z3.is_true(m.eval(at[i], model_completion=True)))
-                best = (hi, m)
-            elif verdict == z3.unsat:
-                lo = mid + 1
-            else:
-                break  # unknown: keep the shortest found so far (not claimed minimal)
-        length = best[0] + 1
-        steps, results = program_from_model(best[1], u, length)
-        yield GoalResult(goal, "reached", length, steps, results, time.perf_counter() - started)
+    lits = GoalLiterals(u)
+    stats["build"] += time.perf_counter() - clock
+    done: dict = {}
+    open_ = list(goals)
+    unknown_at: Optional[int] = None      # a step at which the solver could not answer
+    for i in range(bound):
+        if i == INDUCTION_AFTER and open_:
+            # what the first steps did not reach: is it reachable at all? (cheap to ask now
+            # that most goals are gone; saves the longer steps' unsat on the never-reachable)
+            clock = time.perf_counter()
+            for g in never_reachable(open_, u.scope, u.profile, timeout_ms):
+                done[g] = GoalResult(g, "unreachable", how="induction")
+            open_ = [g for g in open_ if g not in done]
+            stats["induction"] += time.perf_counter() - clock
+        if not open_:
+            break
+        clock = time.perf_counter()
+        at = {g: lits.at(g, i) for g in open_}
+        length = u.length_literal(i + 1)
+        stats["build"] += time.perf_counter() - clock
+        while at:
+            asked = time.perf_counter()
+            verdict = u.solver.check(length, Or(list(at.values())))
+            stats["calls"] += 1
+            stats["solve_sat" if verdict == z3.sat else "solve_unsat"] += time.perf_counter() - asked
+            if verdict != z3.sat:
+                if verdict == z3.unknown and unknown_at is None:
+                    unknown_at = i
+                break
+            clock = time.perf_counter()
+            m = u.solver.model()
+            hit = [g for g, lit in at.items() if z3.is_true(m.eval(lit, model_completion=True))]
+            steps, results = program_from_model(m, u, i + 1)
+            stats["decode"] += time.perf_counter() - clock
+            for g in hit:
+                # after an unknown, a later program is not claimed shortest
+                done[g] = GoalResult(g, "reached", i + 1, steps, results,
+                                     time.perf_counter() - asked,
+                                     how="" if unknown_at is None else "not proved shortest")
+                del at[g]
+        open_ = [g for g in open_ if g not in done]
+    for g in open_:
+        done[g] = GoalResult(g, "unknown" if unknown_at is not None else "unreachable",
+                             how="bounded")
+    for g in goals:
+        yield done[g]

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import z3
 
-from ..ops import (PAGE_SIZE, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Place, Read, ShmAt,
+from ..ops import (PAGE_SIZE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Place, Read, ShmAt,
                    ShmCtl, ShmDt, ShmGet, Spawn, Step, ThreadExit, Write)
 from ..results import DEAD, OK, Errno, Fault, Result, SegmentId, Stat, Value
 from .core import ADVICES, KEY_NAME, OP_NAMES, PROTS, RESULT_NAMES, StepArgs, SymbolicScope
@@ -32,6 +32,8 @@ def steps_from_args(program: Sequence[StepArgs], scope: SymbolicScope, key_name:
                 op = ThreadExit()
             case "exit":
                 op = Exit()
+            case "exec":
+                op = Exec()
             case "mmap":
                 op, bind = Mmap(shared=a.shared, prot=PROTS[a.prot], length=a.length * PAGE_SIZE), f"M{maps}"
                 maps += 1

@@ -56,6 +56,10 @@ class Cell:
     dontfork: z3.BoolRef
     wipe: z3.BoolRef
     val: z3.BitVecRef         # the byte of a private page (0: no copy, or a copy holding 0)
+    lazy: z3.BoolRef          # MADV_FREE: the private copy may be reclaimed (C05)
+
+
+CELL_FIELDS = ("mapped", "prot", "start", "dontfork", "wipe", "val", "lazy")
 
 
 @dataclass
@@ -104,7 +108,8 @@ def fresh_state(prefix: str, sc: SymbolicScope) -> SymState:
         p_alive=[b(f"{prefix}p{p}_alive") for p in range(P)],
         cells=[[[Cell(b(f"{prefix}c{p}_{k}_{q}_m"), v(f"{prefix}c{p}_{k}_{q}_prot", 2),
                       b(f"{prefix}c{p}_{k}_{q}_start"), b(f"{prefix}c{p}_{k}_{q}_df"),
-                      b(f"{prefix}c{p}_{k}_{q}_wf"), v(f"{prefix}c{p}_{k}_{q}_val", VAL))
+                      b(f"{prefix}c{p}_{k}_{q}_wf"), v(f"{prefix}c{p}_{k}_{q}_val", VAL),
+                      b(f"{prefix}c{p}_{k}_{q}_lz"))
                  for q in range(Q)] for k in range(M)] for p in range(P)],
         anon=[[v(f"{prefix}a{k}_{q}", VAL) for q in range(Q)] for k in range(M)],
         slot_kind=[v(f"{prefix}k{k}_kind", 2) for k in range(M)],
@@ -141,7 +146,7 @@ def initial_constraints(s: SymState, sc: SymbolicScope) -> list:
             cs.append(s.depth[p][k] == 0)
             for c in s.cells[p][k]:
                 cs += [c.mapped == F, c.prot == 0, c.start == F, c.dontfork == F, c.wipe == F,
-                       c.val == 0]
+                       c.val == 0, c.lazy == F]
     for k in range(sc.mappings):
         cs += [s.slot_kind[k] == KIND_NONE, s.slot_seg[k] == 0, s.slot_rdonly[k] == F,
                s.slot_thread[k] == 0, s.slot_bykey[k] == F, s.slot_rmid[k] == F,
@@ -267,15 +272,16 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
 
     # The acting process's cells of the named slot: mine[k][q] (selected by pid).
     mine = [[Cell(*(select([getattr(s.cells[p][k][q], f) for p in range(P)], pid)
-                    for f in ("mapped", "prot", "start", "dontfork", "wipe", "val")))
+                    for f in CELL_FIELDS))
              for q in range(Q)] for k in range(M)]
     here = [Cell(*(select([getattr(mine[k][q], f) for k in range(M)], a.slot)
-                   for f in ("mapped", "prot", "start", "dontfork", "wipe", "val")))
+                   for f in CELL_FIELDS))
             for q in range(Q)]
     page_in_cells = z3.ULT(a.page, Q)
     acc_mapped = And(page_in_cells, select([c.mapped for c in here], a.page, F_))
     acc_prot = select([c.prot for c in here], a.page, num(0, 2))
     acc_private = select([c.val for c in here], a.page, num(0, VAL))
+    acc_lazy = And(kind == KIND_PRIVATE, select([c.lazy for c in here], a.page, F_))
     acc_anon = select([select([s.anon[k][q] for k in range(M)], a.slot) for q in range(Q)], a.page,
                       num(0, VAL))
     acc_seg = select([select([s.seg_page[g][q] for g in range(G)], slot_seg, num(0, VAL))
@@ -287,6 +293,9 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     write_fault = Not(And(acc_mapped, acc_prot == 0))
     fault = Or(And(L["read"], read_fault), And(L["write"], write_fault))
     write_ok = And(L["write"], Not(write_fault))
+    # C05: a read of a MADV_FREE page may find it reclaimed (zero); nd takes that path
+    read_drop = And(L["read"], Not(read_fault), acc_lazy, a.nd)
+    read_value = If(read_drop, num(0, VAL), acc_value)
 
     # --- segments named by a handle
     sid = select(s.handle_seg, a.handle, NONE_SEG) if G else NONE_SEG
@@ -350,16 +359,23 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     before_hole = [And([Or(z3.ULT(q2, a.page), here[q2].mapped) for q2 in range(q + 1)])
                    for q in range(Q)]
 
-    # madvise (R35, R36, R40, R41): EINVAL for wipeonfork of non-private memory
+    # madvise (R35, R36, R39, R40, R41, C05): EINVAL for wipeonfork or free of non-private
+    # memory and for remove of private anonymous memory; EACCES for remove of a mapping that
+    # may not write its object (a read-only attach)
     adv = {name: a.advice == i for i, name in enumerate(ADVICES)}
-    md_einval = And(adv["wipeonfork"], kind != KIND_PRIVATE, Or(range_mapped))
-    md_ok = And(L["madvise"], Not(md_einval))
+    any_mapped = Or(range_mapped)
+    md_einval = And(any_mapped, Or(And(Or(adv["wipeonfork"], adv["free"]), kind != KIND_PRIVATE),
+                                   And(adv["remove"], kind == KIND_PRIVATE)))
+    md_eacces = And(any_mapped, adv["remove"], kind == KIND_SYSV, rdonly, Not(md_einval))
+    md_ok = And(L["madvise"], Not(md_einval), Not(md_eacces))
+    sets_flag = Or(adv["dontfork"], adv["dofork"], adv["wipeonfork"], adv["keeponfork"])
 
     # thread_exit of the last thread ends the process
     others = [And(s.t_alive[t], s.t_proc[t] == pid, a.actor != t) for t in range(T)]
     last = Not(Or(others))
     dies = [And(live, pid_eq[p], Or(L["exit"], fault, And(L["thread_exit"], last)))
             for p in range(P)]
+    execs = [And(pid_eq[p], L["exec"]) for p in range(P)]     # R29: a fresh address space
     fork = L["fork"]
     child_here = [And(fork, s.nprocs == p) for p in range(P)]
 
@@ -374,10 +390,10 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                 c, nc = s.cells[p][k][q], n.cells[p][k][q]
                 # the parent's cell, for a fork child
                 par = Cell(*(select([getattr(s.cells[pp][k][q], f) for pp in range(P)], pid)
-                             for f in ("mapped", "prot", "start", "dontfork", "wipe", "val")))
+                             for f in CELL_FIELDS))
                 mk = And(new_slot, Or(And(L["mmap"], z3.ULT(q, a.length)),
                                       And(attach, z3.ULT(q, at_pages))))
-                gone = Or(dies[p], And(unmap_ok, act, in_range[q]), And(dt_ok, act))
+                gone = Or(dies[p], execs[p], And(unmap_ok, act, in_range[q]), And(dt_ok, act))
                 copied = And(par.mapped, Not(par.dontfork))
                 child = child_here[p]
                 prot_here = And(pr_ok, act, in_range[q], before_hole[q])
@@ -387,7 +403,7 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                 split = And(act, c.mapped, Or(
                     And(prot_here, a.page == q),
                     And(pr_ok, end == q, Not(hole), z3.UGT(num(q), a.page)),
-                    And(md_ok, Not(adv["dontneed"]), edge),
+                    And(md_ok, sets_flag, edge),
                     And(unmap_ok, end == q)))
                 mapped = If(gone, F_, If(mk, T_, If(child, copied, c.mapped)))
                 cs.append(nc.mapped == mapped)
@@ -406,7 +422,15 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                                        If(child, If(And(copied, Not(par.wipe)), par.val, num(0, VAL)),
                                           If(And(write_ok, act, a.page == q, kind == KIND_PRIVATE),
                                              a.value,
-                                             If(And(flag_here, adv["dontneed"]), num(0, VAL), c.val)))))
+                                             If(Or(And(flag_here, adv["dontneed"]),
+                                                   And(read_drop, act, a.page == q)),
+                                                num(0, VAL), c.val)))))
+                here_write = And(write_ok, act, a.page == q, kind == KIND_PRIVATE)
+                cs.append(nc.lazy == If(Or(gone, mk), F_,
+                                        If(child, And(copied, Not(par.wipe), par.lazy),
+                                           If(Or(here_write, And(read_drop, act, a.page == q),
+                                                 And(flag_here, adv["dontneed"])), F_,
+                                              If(And(flag_here, adv["free"]), T_, c.lazy)))))
             # ghost: forks since the slot was mapped into this process
             cs.append(n.depth[p][k] == If(And(new_slot, Or(L["mmap"], attach)), num(0, 2),
                                           If(child_here[p], If(select([s.depth[pp][k] for pp in range(P)], pid) == 2,
@@ -420,12 +444,18 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
         fresh = And(binds_slot, s.nslots == k)
         for q in range(Q):
             hit = And(write_ok, kind == KIND_ANON, a.slot == k, a.page == q)
-            cs.append(n.anon[k][q] == If(fresh, num(0, VAL), If(hit, a.value, s.anon[k][q])))
+            punched = And(md_ok, adv["remove"], kind == KIND_ANON, a.slot == k, in_range[q],
+                          here[q].mapped)   # R39: a hole in the object
+            cs.append(n.anon[k][q] == If(fresh, num(0, VAL), If(hit, a.value,
+                                         If(punched, num(0, VAL), s.anon[k][q]))))
     for g in range(G):
         born = And(create, s.nsegs == g)
         for q in range(Q):
             hit = And(write_ok, kind == KIND_SYSV, slot_seg == g, a.page == q)
-            cs.append(n.seg_page[g][q] == If(born, num(0, VAL), If(hit, a.value, s.seg_page[g][q])))
+            punched = And(md_ok, adv["remove"], kind == KIND_SYSV, slot_seg == g, in_range[q],
+                          here[q].mapped)   # R39
+            cs.append(n.seg_page[g][q] == If(born, num(0, VAL), If(hit, a.value,
+                                             If(punched, num(0, VAL), s.seg_page[g][q]))))
 
     # --- slots
     new_kind = If(L["mmap"], If(a.shared, num(KIND_ANON, 2), num(KIND_PRIVATE, 2)),
@@ -469,12 +499,15 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     for t in range(T):
         b = And(binds_thread, s.nthreads == t)
         dies_t = Or([And(s.t_proc[t] == p, dies[p]) for p in range(P)])
-        cs += [n.t_alive[t] == If(b, live, And(s.t_alive[t], Not(dies_t),
+        execed_away = And(L["exec"], s.t_proc[t] == pid, a.actor != t)   # R29, C04
+        cs += [n.t_alive[t] == If(b, live, And(s.t_alive[t], Not(dies_t), Not(execed_away),
                                                Not(And(L["thread_exit"], a.actor == t)))),
                n.t_proc[t] == If(b, If(live, If(is_["fork"], s.nprocs, pid), num(0)), s.t_proc[t]),
                n.t_pproc[t] == If(b, If(is_["fork"], s.npprocs, actor_pproc), s.t_pproc[t]),
                n.t_ended[t] == Or(s.t_ended[t], And(is_["thread_exit"], a.actor == t),
-                                  And(is_["exit"], z3.ULT(t, s.nthreads), s.t_pproc[t] == actor_pproc))]
+                                  And(is_["exit"], z3.ULT(t, s.nthreads), s.t_pproc[t] == actor_pproc),
+                                  And(is_["exec"], z3.ULT(t, s.nthreads), s.t_pproc[t] == actor_pproc,
+                                      a.actor != t))]
     cs.append(n.nthreads == If(binds_thread, s.nthreads + 1, s.nthreads))
     cs.append(n.nprocs == If(fork, s.nprocs + 1, s.nprocs))
     cs.append(n.npprocs == If(is_["fork"], s.npprocs + 1, s.npprocs))
@@ -494,12 +527,12 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
            If(is_["shmctl"], If(ctl_einval, num(R["EINVAL"]), If(a.rmid, num(R["ok"]), num(R["stat"]))),
            If(is_["munmap"], If(un_einval, num(R["EINVAL"]), num(R["ok"])),
            If(is_["mprotect"], If(pr_eacces, num(R["EACCES"]), If(hole, num(R["ENOMEM"]), num(R["ok"]))),
-           If(is_["madvise"], If(md_einval, num(R["EINVAL"]),
+           If(is_["madvise"], If(md_einval, num(R["EINVAL"]), If(md_eacces, num(R["EACCES"]),
                                  If(Or(beyond, Or([And(in_range[q], Not(here[q].mapped)) for q in range(Q)])),
-                                    num(R["ENOMEM"]), num(R["ok"]))),
+                                    num(R["ENOMEM"]), num(R["ok"])))),
            num(R["ok"]))))))))))))
     cs.append(r.code == code)
-    cs.append(r.arg == If(And(is_["read"], live), acc_value,
+    cs.append(r.arg == If(And(is_["read"], live), read_value,
                           If(And(is_["shmget"], live, get_same), z3.ZeroExt(VAL - IDX, first_handle),
                              num(0, VAL))))
     stat = And(live, is_["shmctl"], Not(a.rmid), Not(ctl_einval))
@@ -509,5 +542,6 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
            r.key == And(stat, select(s.seg_key, sid, F_) if G else F_)]
     # the explicit argument nd only matters where the profile allows a choice
     cs.append(z3.Implies(Not(Or(And(L["shmctl"], Not(a.rmid), sid_live, sid_removed),
-                                And(L["munmap"], splits))), Not(a.nd)))
+                                And(L["munmap"], splits),
+                                And(L["read"], Not(read_fault), acc_lazy))), Not(a.nd)))
     return cs

@@ -58,10 +58,10 @@ def lemmas(s: SymState, sc: SymbolicScope) -> list:
                 pred_unmapped = z3.BoolVal(True) if q == 0 else Not(s.cells[p][k][q - 1].mapped)
                 out.append((f"cell {p},{k},{q} well formed", And(
                     Implies(Not(c.mapped), And(c.prot == 0, Not(c.start), Not(c.dontfork),
-                                                Not(c.wipe), c.val == 0)),
+                                                Not(c.wipe), c.val == 0, Not(c.lazy))),
                     Implies(c.mapped, And(z3.ULE(c.prot, 2), s.p_alive[p], z3.ULT(k, s.nslots),
                                           kind != KIND_NONE)),
-                    Implies(kind != KIND_PRIVATE, And(c.val == 0, Not(c.wipe))),
+                    Implies(kind != KIND_PRIVATE, And(c.val == 0, Not(c.wipe), Not(c.lazy))),
                     Implies(And(c.mapped, kind == KIND_SYSV),
                             And(z3.ULT(s.slot_seg[k], s.nsegs),
                                 Not(select(s.seg_destroyed, s.slot_seg[k], z3.BoolVal(True))),
@@ -237,6 +237,8 @@ def _cow(w: Window, child_writes: bool):
     writer, reader = (child, a0.actor) if child_writes else (a0.actor, child)
     old = private_val(s0, w.sc, w.pid(0), a1.slot, a1.page)
     wipe = cell_field(s0, w.sc, w.pid(0), a1.slot, a1.page, "wipe")
+    # C05: a page under MADV_FREE may have been reclaimed before the fork: the reader may see 0
+    lazy = cell_field(s0, w.sc, w.pid(0), a1.slot, a1.page, "lazy")
     hyp = And(a0.op == OPS["fork"], w.results[0].code == R["ok"],
               a1.op == OPS["write"], a1.actor == writer, w.results[1].code == R["ok"],
               w.kind(1) == KIND_PRIVATE,
@@ -244,7 +246,7 @@ def _cow(w: Window, child_writes: bool):
               readable(w.states[2], w.sc, w.pid(2), a2.slot, a2.page),
               select(w.states[2].t_alive, a2.actor))
     expected = old if child_writes else If(wipe, num(0, 8), old)  # R41: the child sees zeros
-    return hyp, is_value(w.results[2], expected)
+    return hyp, Or(is_value(w.results[2], expected), And(lazy, is_value(w.results[2], num(0, 8))))
 
 
 def sp_cow_child_writes(w):
@@ -287,6 +289,37 @@ def sp_zero_fill_segment(w: Window):
               a2.actor == a1.actor, a2.slot == a1.slot, a1.actor == a0.actor)
     pages = seg_pages(a0.size)
     return And(hyp, z3.ULT(a2.page, pages)), is_value(w.results[2], num(0, 8))
+
+
+def sp_zero_fill_remove(w: Window):
+    """R39: after MADV_REMOVE of shared memory, its pages read 0 through every mapping of the
+    same frames (any process)."""
+    s0, s1, a0, a1 = w.states[0], w.states[1], *w.args
+    k0, k1 = w.kind(0), select(s1.slot_kind, a1.slot)
+    same_object = Or(And(k0 == KIND_ANON, a1.slot == a0.slot),
+                     And(k0 == KIND_SYSV, k1 == KIND_SYSV, w.seg(0) == select(s1.slot_seg, a1.slot)))
+    hyp = And(a0.op == OPS["madvise"], a0.advice == ADVICES.index("remove"),
+              w.results[0].code == R["ok"], same_object, a1.op == OPS["read"],
+              z3.ULE(a0.page, a1.page), z3.ULT(a1.page, a0.page + a0.length),
+              cell_field(s0, w.sc, w.pid(0), a0.slot, a1.page, "mapped"),
+              readable(s1, w.sc, w.pid(1), a1.slot, a1.page), select(s1.t_alive, a1.actor))
+    return hyp, is_value(w.results[1], num(0, 8))
+
+
+def sp_exec_fresh(w: Window):
+    """R29: after exec the thread's process maps nothing: any read faults."""
+    a0, a1 = w.args
+    hyp = And(a0.op == OPS["exec"], select(w.states[0].t_alive, a0.actor), a1.op == OPS["read"],
+              a1.actor == a0.actor)
+    return hyp, w.results[1].code == R["SIGSEGV"]
+
+
+def sp_exec_ends_other_threads(w: Window):
+    """R29, C04: after exec the other threads of the process are gone."""
+    s0, a0, a1 = w.states[0], *w.args
+    hyp = And(a0.op == OPS["exec"], select(s0.t_alive, a0.actor), a1.actor != a0.actor,
+              select(s0.t_alive, a1.actor), select(s0.t_proc, a1.actor) == w.pid(0))
+    return hyp, w.results[1].code == R["dead"]
 
 
 def sp_write_faults(w: Window):
@@ -399,6 +432,16 @@ def w_zero_fill(u, i):
                Or(data))
 
 
+def w_exec(u, i):
+    """memory mapped (and readable) before exec faults when read after it."""
+    if i + 1 >= len(u.args):
+        return z3.BoolVal(False)
+    a0, a1 = u.args[i], u.args[i + 1]
+    return And(a0.op == OPS["exec"], a1.op == OPS["read"], a1.actor == a0.actor,
+               u.results[i + 1].code == R["SIGSEGV"],
+               readable(u.states[i], u.scope, _pid(u, i), a1.slot, a1.page))
+
+
 def w_protection(u, i):
     """a write through a read-only attach faults."""
     a = u.args[i]
@@ -440,8 +483,10 @@ PROPERTIES = (
                      "then it is gone", invariant=inv_segment_lifetime,
                      steps=((3, sp_lifetime_after_rmid),), witness=w_lifetime, needs_segments=True),
     SymbolicProperty("zero fill", "new memory reads 0",
-                     steps=((2, sp_zero_fill_mmap), (3, sp_zero_fill_segment)), witness=w_zero_fill,
-                     needs_segments=True),
+                     steps=((2, sp_zero_fill_mmap), (3, sp_zero_fill_segment),
+                            (2, sp_zero_fill_remove)), witness=w_zero_fill, needs_segments=True),
+    SymbolicProperty("exec", "exec leaves a fresh address space and no other thread",
+                     steps=((2, sp_exec_fresh), (2, sp_exec_ends_other_threads)), witness=w_exec),
     SymbolicProperty("protection", "a page that may not be written faults when written",
                      invariant=inv_protection, steps=((1, sp_write_faults), (1, sp_rdonly_stays_rdonly)),
                      witness=w_protection, needs_segments=True),
@@ -511,7 +556,8 @@ def describe_state(m, s: SymState, sc: SymbolicScope) -> str:
                 shown = ", ".join(
                     (f"[{q}] {PROTS[val(c.prot)] if val(c.prot) < 3 else '?'} val={val(c.val)}"
                      f"{' start' if val(c.start) else ''}{' dontfork' if val(c.dontfork) else ''}"
-                     f"{' wipe' if val(c.wipe) else ''}") if val(c.mapped) else f"[{q}] -"
+                     f"{' wipe' if val(c.wipe) else ''}{' lazyfree' if val(c.lazy) else ''}")
+                    if val(c.mapped) else f"[{q}] -"
                     for q, c in enumerate(cells))
                 lines.append(f"    P{p}{'' if val(s.p_alive[p]) else ' (dead)'}: {shown}")
     for g in range(sc.segments):
