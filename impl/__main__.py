@@ -1,19 +1,23 @@
 """The command line: cases as JSON lines on stdin, one observation line per case on stdout.
 
-    python -m sharespec.impl [--timeout SECONDS]      (per case, default 10)
-    PYTHONPATH=/work/main python -S -m impl [--timeout SECONDS]
+    python -m sharespec.impl [--timeout SECONDS] [--ledger FILE]    (per case, default 10)
+    PYTHONPATH=/work/main python -S -m impl [--timeout SECONDS] [--ledger FILE]
 
 A line that is not a valid case gets an observation with status "error". On SIGINT or
 SIGTERM the current case is killed and cleaned up, its observation is not written, and the
-exit status is 130 or 143. (``--resume CMD_FD RESULT_FD`` is how exec re-enters a case
+exit status is 130 or 143. With --ledger, the pids of the running case are kept in FILE
+(see executor.Executor), so that whoever started this process can clean up after it even if
+it is killed with SIGKILL. (``--resume CMD_FD RESULT_FD`` is how exec re-enters a case
 process; it is not for people.)
 """
 import argparse
+import os
+import select
 import signal
 import sys
 
 from . import protocol, worker
-from .executor import run_case
+from .executor import Executor
 
 
 class Interrupted(BaseException):
@@ -26,16 +30,43 @@ def _interrupt(number, frame):
     raise Interrupted(number)
 
 
+class Lines:
+    """Lines from a descriptor, and whether one can be had without waiting."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.pending = b""
+        self.eof = False
+
+    def ready(self):
+        return (b"\n" in self.pending or self.eof
+                or bool(select.select([self.fd], [], [], 0)[0]))
+
+    def readline(self):
+        while b"\n" not in self.pending and not self.eof:
+            chunk = os.read(self.fd, 65536)
+            self.eof = not chunk
+            self.pending += chunk
+        if b"\n" in self.pending:
+            line, self.pending = self.pending.split(b"\n", 1)
+            return line + b"\n"
+        line, self.pending = self.pending, b""
+        return line
+
+
 def main(argv):
     if argv[:1] == ["--resume"]:
         worker.resume(argv[1:])
         return 0
     parser = argparse.ArgumentParser(prog="sharespec.impl", description=__doc__.split("\n\n")[0])
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per case")
+    parser.add_argument("--ledger", metavar="FILE",
+                        help="keep the pids of the running case in FILE (for the runner)")
     options = parser.parse_args(argv)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin, stdout = Lines(sys.stdin.fileno()), sys.stdout.buffer
+    executor = Executor(options.timeout, options.ledger)
     try:
         while True:
             line = stdin.readline()
@@ -48,13 +79,18 @@ def main(argv):
             except protocol.CaseError as error:
                 observation = protocol.observation("", "error", [], "invalid case: %s" % error)
             else:
-                observation = run_case(case, options.timeout)
+                observation = executor.run(case)
             old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             stdout.write((protocol.dumps(observation) + "\n").encode())
             stdout.flush()
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            executor.prepare()
+            if not stdin.ready():
+                executor.settle()     # nothing to do: finish cleaning up now, not at the next case
     except Interrupted as interrupt:
         return 128 + interrupt.number
+    finally:
+        executor.close()
 
 
 if __name__ == "__main__":

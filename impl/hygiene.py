@@ -2,7 +2,9 @@
 
 - SysV keys: a key name gets a random real key that shmget(key, 0, 0) shows nobody holds.
 - POSIX shm names: "/sharespec-<runid>-<name>"; files: /dev/shm/sharespec-<runid>/<name>
-  (a tmpfs, as R07 is about tmpfs), a directory made for the case and removed after it.
+  (a tmpfs, as R07 is about tmpfs), a directory made for the case (only when it has files)
+  and removed after it. <runid> is the executor's pid and a random number, so concurrent
+  executors (-j N, parallel runs) never pick the same names.
 - After the case: every case process is killed (SIGKILL to the case's process group, which
   stays ours because its leader is never reaped before the end), every segment whose creator
   is one of the case's processes is removed (found in /proc/sysvipc/shm, so a process killed
@@ -12,6 +14,7 @@
 import errno
 import os
 import random
+import select
 import shutil
 import signal
 import time
@@ -33,7 +36,14 @@ class Namespace:
     def create(self):
         """Pick the names and make the case's directory; OSError if it cannot be made."""
         for _ in range(100):
-            runid = "%08x" % random.getrandbits(32)
+            # the executor's pid keeps concurrent executors apart; the random part, its cases
+            runid = "%d.%08x" % (os.getpid(), random.getrandbits(32))
+            if not self.plan.file_names:
+                if any(os.path.lexists(os.path.join(SHM_DIR, "sharespec-%s%s" % (runid, tail)))
+                       for tail in [""] + ["-" + name for name in self.plan.shm_names]):
+                    continue
+                self.runid = runid      # no files: no directory to make
+                break
             taken = any(os.path.lexists(os.path.join(SHM_DIR, "sharespec-%s-%s" % (runid, name)))
                         for name in self.plan.shm_names)
             if taken:
@@ -83,10 +93,11 @@ class Namespace:
                 os.unlink(os.path.join(SHM_DIR, "sharespec-%s-%s" % (self.runid, name)))
             except FileNotFoundError:
                 pass
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def kill_case(pgid, pids):
+def kill_case(pgid, pidfds):
     """SIGKILL the case's process group and wait until each known process is dead, without
     reaping it (so no pid of the case can be reused before the segment sweep)."""
     if pgid is None:
@@ -95,18 +106,26 @@ def kill_case(pgid, pids):
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    for pid in pids:
-        try:
-            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-        except ChildProcessError:
-            pass
+    for pidfd in pidfds:
+        while True:
+            try:
+                select.select([pidfd], [], [])
+                break
+            except InterruptedError:
+                continue
 
 
-def remove_segments(pids):
-    """IPC_RMID every segment whose creator (cpid) is one of the case's processes."""
-    for ident, cpid in segments():
-        if cpid in pids:
-            syscalls.shmctl_rmid(ident)
+def remove_segments(pids, known=None):
+    """IPC_RMID every segment whose creator (cpid) is one of the case's processes. When the
+    executor knows every id the case's shmget calls returned (`known`: no shmget was cut
+    short), only those are checked (IPC_STAT: still there, still created by the case);
+    otherwise the whole table is read (a process may have died between shmget and its report)."""
+    if known is None:
+        candidates = [ident for ident, cpid in segments() if cpid in pids]
+    else:
+        candidates = [ident for ident in known if syscalls.shm_creator(ident) in pids]
+    for ident in candidates:
+        syscalls.shmctl_rmid(ident)
 
 
 def segments():
@@ -121,32 +140,118 @@ def segments():
 
 
 def reap_case(pgid):
-    """Reap every process of the case's group; all are children of this subreaper by now."""
+    """Reap every process of the case's group. Case processes never reap each other, so each
+    is a zombie until its parent dies and it comes back to this subreaper; the group is empty
+    (killpg finds nobody, zombies included) once all of them are reaped here."""
     if pgid is None:
         return
-    while True:
-        try:
-            os.waitpid(-pgid, 0)
-        except ChildProcessError:
-            return
-        except InterruptedError:
-            continue
-
-
-def wait_status(pid, deadline):
-    """The wait status of a dead (or dying) case process, without reaping it: ("signal",
-    number) or ("exit", code); None if it is still alive at the deadline."""
     pause = 0.00005
     while True:
         try:
-            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+            while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
+                pass
         except ChildProcessError:
-            return ("exit", -1)
-        if info is not None:
-            if info.si_code in (os.CLD_KILLED, os.CLD_DUMPED):
-                return ("signal", info.si_status)
-            return ("exit", info.si_status)
-        if time.monotonic() >= deadline:
-            return None
+            pass
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
         time.sleep(pause)
         pause = min(pause * 2, 0.005)
+
+
+def ending(pid, pidfd, deadline):
+    """How a dead (or dying) case process ended: ("signal", number) or ("exit", code); None if
+    it is still alive at the deadline. Its parent is a case process that never waits, so
+    the wait status is read where the kernel shows it to anyone allowed to ptrace-read it:
+    exit_code, field 52 of /proc/PID/stat, set before the process becomes a zombie."""
+    remaining = deadline - time.monotonic()
+    while True:
+        try:
+            ready, _, _ = select.select([pidfd], [], [], max(0.0, remaining))
+            break
+        except InterruptedError:
+            remaining = deadline - time.monotonic()
+    if not ready:
+        return None
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return ("exit", -1)
+    status = int(fields[49])
+    if status & 0x7f:
+        return ("signal", status & 0x7f)
+    return ("exit", (status >> 8) & 0xff)
+
+
+def sweep_ledger(path, executor_pid):
+    """After an executor died without cleaning up (killed with SIGKILL, say): kill what is left
+    of the case it was running, remove the segments that case created and the /dev/shm names
+    and folders of that executor, and remove the ledger. Its pids are only trusted where they
+    still name the case: a process only if it is still in the case's process group, a
+    segment only if it was created by one of them since the case began. Returns what was
+    removed, as (kind, name) pairs."""
+    removed = []
+    try:
+        with open(path) as ledger:
+            lines = ledger.read().split("\n")
+    except FileNotFoundError:
+        lines = []
+    began, pgid, pids = None, None, set()
+    for line in lines:
+        fields = line.split()
+        if len(fields) == 3 and fields[0] == "case" and all(f.isdigit() for f in fields[1:]):
+            began, pgid = int(fields[1]), int(fields[2])
+            pids = {pgid}
+        elif len(fields) == 2 and fields[0] == "pid" and fields[1].isdigit():
+            pids.add(int(fields[1]))
+    dying = []
+    for pid in sorted(pids):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            continue                  # gone already
+        if _process_group(pid) == pgid:      # checked after opening: the pidfd is that process
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            removed.append(("process", str(pid)))
+            dying.append(pidfd)
+        else:
+            os.close(pidfd)
+    for pidfd in dying:               # dead before the sweep: nothing is made after it
+        select.select([pidfd], [], [], 5)
+        os.close(pidfd)
+    if pids:
+        with open("/proc/sysvipc/shm") as table:
+            next(table)
+            for line in table:
+                fields = line.split()
+                ident, cpid, ctime = int(fields[1]), int(fields[4]), int(fields[13])
+                if cpid in pids and ctime >= began - 1:
+                    if syscalls.shmctl_rmid(ident) == "ok":
+                        removed.append(("segment", str(ident)))
+    prefix = "sharespec-%d." % executor_pid
+    for entry in os.listdir(SHM_DIR):
+        if entry.startswith(prefix):
+            where = os.path.join(SHM_DIR, entry)
+            if os.path.isdir(where) and not os.path.islink(where):
+                shutil.rmtree(where, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(where)
+                except FileNotFoundError:
+                    pass
+            removed.append(("name", entry))
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    return removed
+
+
+def _process_group(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None

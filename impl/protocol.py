@@ -58,6 +58,7 @@ OPERATIONS = {
     "seal": (None, [("fd", "fd", REQUIRED), ("seal", ("write",), "write")]),
     "read": (None, [("at", "place", REQUIRED)]),
     "write": (None, [("at", "place", REQUIRED), ("value", "byte", REQUIRED)]),
+    "frames": (None, [("places", "frame-places", REQUIRED)]),     # impl/pagemap.py
 }
 
 
@@ -114,9 +115,26 @@ def parse_line(line):
         case = json.loads(line)
     except ValueError as error:
         raise CaseError("not JSON: %s" % error) from None
+    except RecursionError:      # the decoder recurses once per level of nesting
+        raise CaseError("not a case: JSON nested too deeply") from None
     if not isinstance(case, dict):
         raise CaseError("a case is a JSON object, not %s" % type(case).__name__)
     return case
+
+
+def plan_or_error(case):
+    """The plan of a case, or the text of an observation's detail saying why there is none.
+    A reader that fails on some input other than by CaseError is a bug here, but the input
+    is still only an invalid case: it is said so, and the executor carries on."""
+    try:
+        return parse_case(case)
+    except CaseError as error:
+        return "invalid case: %s" % error
+    except (RecursionError, MemoryError):
+        return "invalid case: too deeply nested or too large"
+    except Exception as error:
+        return "invalid case (the implementation's reader failed on it: %s: %s)" % (
+            type(error).__name__, error)
 
 
 def parse_case(case):
@@ -152,10 +170,10 @@ def _add_step(plan, live, index, raw):
     if unknown:
         raise CaseError("unknown field(s): %s" % ", ".join(unknown))
     op = raw.get("op")
-    if op not in OPERATIONS:
+    if not isinstance(op, str) or op not in OPERATIONS:
         raise CaseError("unknown op %r" % (op,))
     thread = raw.get("thread")
-    if plan.kinds.get(thread) != "thread":
+    if not isinstance(thread, str) or plan.kinds.get(thread) != "thread":
         raise CaseError("%r is not a thread handle bound earlier" % (thread,))
     if thread not in live:
         raise CaseError("thread %s no longer exists" % thread)
@@ -236,11 +254,14 @@ def _check(plan, op, arg, kind, value):
         return value
     if kind in ("segment", "fd", "fd?"):
         wanted = kind.rstrip("?")
-        if plan.kinds.get(value) != wanted:
+        if not isinstance(value, str) or plan.kinds.get(value) != wanted:
             raise CaseError("%s: %r is not a %s handle bound earlier" % (where, value, wanted))
         return value
     if kind in ("place", "place?"):
         return _check_place(plan, where, value)
+    if kind == "frame-places":
+        from . import pagemap
+        return pagemap.check_places(plan, where, value, CaseError)
     if kind == "key":
         if not isinstance(value, str) or not (value == "private" or IDENTIFIER.match(value)):
             raise CaseError("%s must be \"private\" or a key name" % where)
@@ -257,7 +278,7 @@ def _check_place(plan, where, value):
     if not isinstance(value, dict) or set(value) - {"mapping", "page", "offset"}:
         raise CaseError("%s must be a place {mapping, page, offset}" % where)
     mapping = value.get("mapping")
-    if plan.kinds.get(mapping) != "mapping":
+    if not isinstance(mapping, str) or plan.kinds.get(mapping) != "mapping":
         raise CaseError("%s: %r is not a mapping handle bound earlier" % (where, mapping))
     page = value.get("page", 0)
     offset = value.get("offset", 0)

@@ -16,6 +16,7 @@ PROTECTIONS = {"rw": PROT_READ | PROT_WRITE, "r": PROT_READ, "none": PROT_NONE}
 MAP_SHARED, MAP_PRIVATE = 0x01, 0x02
 MAP_FIXED = 0x10
 MAP_ANONYMOUS = 0x20
+MAP_NORESERVE = 0x4000
 MAP_FIXED_NOREPLACE = 0x100000
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
 MADVICES = {
@@ -39,7 +40,7 @@ SHM_MODE = 0o600
 
 # <linux/memfd.h>, <linux/prctl.h>
 MFD_CLOEXEC, MFD_ALLOW_SEALING = 0x1, 0x2
-PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 
 libc = ctypes.CDLL(None, use_errno=True)
 _vp, _sz, _int, _long = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_long
@@ -167,6 +168,14 @@ def shmctl_stat(ident):
     return "ok", fields
 
 
+def shm_creator(ident):
+    """The pid that created segment `ident` (shm_cpid, at 80), or None if it cannot be read."""
+    buf = ctypes.create_string_buffer(256)
+    if libc.shmctl(ident, IPC_STAT, buf) == -1:
+        return None
+    return struct.unpack_from("<i", buf.raw, 80)[0]
+
+
 def key_exists(key):
     """Whether some segment holds this key now: shmget(key, 0, 0) finds it."""
     return libc.shmget(key, 0, 0) != -1 or ctypes.get_errno() != errno.ENOENT
@@ -189,6 +198,25 @@ def shm_unlink(name):
 def set_child_subreaper():
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def set_death_signal(number):
+    """The kernel sends this signal when the thread that forked this process ends."""
+    if libc.prctl(PR_SET_PDEATHSIG, number, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+
+
+def reserve(addr, length):
+    """Hold [addr, addr+length) in this process only: PROT_NONE, no memory behind it, and
+    MADV_DONTFORK so no child inherits it. True if it was free and is now held."""
+    flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE
+    result, got = mmap(addr, length, PROT_NONE, flags, -1, 0)
+    if result != "ok":
+        return False
+    if got != addr or libc.madvise(addr, length, MADVICES["dontfork"]) != 0:
+        libc.munmap(got, length)
+        return False
+    return True
 
 
 def os_call(function, *args):

@@ -6,9 +6,13 @@ descriptor numbers, which pipe descriptors to close at a fork); the thread makes
 and writes one JSON line to its process's result pipe. Steps never overlap: the executor
 sends the next command only after it has read the result of the previous one.
 
-Besides its model threads every case process has one idle thread (the one it started with),
-which never makes a call; so every model thread can really end (thread_exit), and the
-process ends when its last model thread does.
+The thread a case process starts with (its leader: after fork, the thread that forked;
+after exec, the thread that exec'd) serves the process's first model thread, so a fork
+starts no thread. The leader never ends before its process: if its model thread ends while
+others live (thread_exit), it stays as an idle thread that makes no call, as the kernel
+reports the death of a process through its leader (wait status, /proc/PID/stat). Every
+other model thread really ends at thread_exit, and the process ends when its last model
+thread does.
 """
 import faulthandler
 import fcntl
@@ -17,7 +21,7 @@ import os
 import resource
 import signal
 import sys
-import threading
+import _thread
 import time
 
 from . import syscalls
@@ -51,27 +55,42 @@ def reply(message):
         os._exit(1)     # the executor is gone
 
 
+class Become(BaseException):
+    """Raised in the child of a fork: unwinds the parent's step, so that the thread serves the
+    child's model thread from the top of its loop (a chain of forks does not nest)."""
+
+    def __init__(self, command_fd):
+        super().__init__(command_fd)
+        self.command_fd = command_fd
+
+
 def idle():
-    """The process's idle thread: wait until a model thread ends the process."""
+    """The leader once its model thread has ended: wait until another one ends the process."""
     while True:
         time.sleep(3600)
 
 
 def start_process(result_fd, command_fd, message):
-    """A new process image or a fork child: report, then serve one model thread."""
+    """A new process image or a fork child: one model thread, serving command_fd, and the
+    report that the process is there. The caller then serves (run_process, or Become)."""
     STATE["result_fd"] = result_fd
     STATE["threads"] = 1
     reply(message)
-    start_thread(command_fd)
+
+
+def run_process(command_fd):
+    """The leader of a new process image: serve its model thread, then idle."""
+    serve(command_fd)
     idle()
 
 
 def start_thread(command_fd):
-    threading.Thread(target=serve, args=(command_fd,), daemon=True).start()
+    """A model thread: a bare _thread (threading's start-up handshake costs a round trip)."""
+    _thread.start_new_thread(serve, (command_fd,))
 
 
 def serve(command_fd):
-    """The loop of one model thread."""
+    """The loop of one model thread; returns when it ends (the leader then idles)."""
     pending = b""
     while True:
         while b"\n" not in pending:
@@ -85,10 +104,18 @@ def serve(command_fd):
         line, pending = pending.split(b"\n", 1)
         command = json.loads(line)
         try:
+            if command["op"] == "begin":
+                begin(command)
+                continue
             answer = perform(command, command_fd)
+        except Become as child:        # this is the child of the fork just made
+            command_fd, pending = child.command_fd, b""
+            continue
         except Exception as error:     # a bug here, not a result: the executor reports "error"
             answer = {"error": "%s: %s" % (type(error).__name__, error)}
         if answer is None:              # thread_exit of a thread that is not the last
+            if _thread.get_native_id() == os.getpid():
+                idle()                  # the leader stays (see the module's docstring)
             return
         reply(answer)
 
@@ -122,40 +149,45 @@ def perform(command, command_fd):
         os._exit(0)
     if op == "exec":
         return {"r": execute(command_fd)}
-    if op == "hang":            # tests only: a step that never finishes
-        idle()
+    if op == "hang":            # tests only: a step that never finishes (until the executor goes)
+        while os.read(command_fd, 65536):
+            pass
+        os._exit(0)
     raise ValueError("unknown command %r" % op)
 
 
 def fork(command):
-    """fork(), done as a double fork so that the new case process is a child of the executor
-    (a subreaper): the executor then learns a fault from the real wait status. The middle
-    process only forks and _exits, so the grandchild's memory is exactly what a direct fork
-    would give (R11 copy-on-write, R40 MADV_DONTFORK, R41 MADV_WIPEONFORK) and the parent
-    waits for it, so nattch is back to parent+child when the step ends (R28)."""
+    """fork(), directly: the child's memory is exactly what fork gives (R11 copy-on-write, R40
+    MADV_DONTFORK, R41 MADV_WIPEONFORK) and nattch is parent+child when the step ends (R28).
+    Nobody in the case ever reaps a case process, so its pid stays its own until the
+    executor's cleanup; the executor reads how it ended from /proc (hygiene.ending)."""
     try:
-        middle = os.fork()
+        child = os.fork()
     except OSError as error:
         for fd in command["parent_close"]:
             os.close(fd)
         return syscalls.errno_name(error.errno)
-    if middle == 0:
+    if child == 0:
         try:
-            child = os.fork()
-            if child == 0:
-                for fd in command["child_close"]:
-                    os.close(fd)
-                start_process(command["result"], command["cmd"], {"hello": os.getpid()})
-            os._exit(0)
-        except OSError as error:
-            os._exit(error.errno)
+            for fd in command["child_close"]:
+                os.close(fd)
+            start_process(command["result"], command["cmd"], {"hello": os.getpid()})
         except BaseException:
-            os._exit(255)
+            os._exit(70)
+        raise Become(command["cmd"])
     for fd in command["parent_close"]:
         os.close(fd)
-    _, status = os.waitpid(middle, 0)
-    code = os.waitstatus_to_exitcode(status)
-    return "ok" if code == 0 else syscalls.errno_name(code)
+    return "ok"
+
+
+def begin(command):
+    """The first command a pre-started first process gets: drop the spare pipe ends the case
+    does not use, and allow the case's descriptor numbers. No reply (the first step's follows)."""
+    for fd in command["close"]:
+        os.close(fd)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < command["nofile"]:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(command["nofile"], hard), hard))
 
 
 def execute(command_fd):
@@ -175,6 +207,7 @@ def resume(arguments):
     try:
         setup_process()
         start_process(result_fd, command_fd, {"r": "ok"})
+        run_process(command_fd)
     except BaseException:
         os._exit(70)
 

@@ -45,6 +45,10 @@ def _json_case(text: str, source: str, where: str) -> Case:
         place = f"{where}, " if where else ""
         raise CaseError(source, f"{place}line {e.lineno} column {e.colno}" if not where else where,
                         f"not JSON: {e.msg}") from None
+    except ValueError as e:     # a number too long to convert, for one
+        raise CaseError(source, where, f"not JSON: {e}") from None
+    except RecursionError:      # the decoder recurses once per level of nesting
+        raise CaseError(source, where, "not a case: JSON nested too deeply") from None
     try:
         return case_from_json(obj, source)
     except CaseError as e:

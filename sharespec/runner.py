@@ -74,27 +74,57 @@ def bundled_impl_command() -> tuple:
 
 
 class ImplementationProcess:
-    """One running implementation: a case line in, an observation line out."""
+    """One running implementation: a case line in, an observation line out.
+
+    The bundled implementation keeps a ledger (the pids of the case it is running) in a
+    folder of this process's own; whenever it ends, above all when it was killed in the middle
+    of a case, the ledger is swept: what that case left (processes, segments, /dev/shm names)
+    is removed, and nothing else (sharespec.impl.hygiene.sweep_ledger)."""
 
     def __init__(self, command: Optional[str], case_timeout: float):
+        self.ledger_dir: Optional[str] = None
         if command:
             self.argv, self.env = shlex.split(command), dict(os.environ)
         else:
+            import tempfile
             self.argv, self.env = bundled_impl_command()
-            self.argv = self.argv + ["--timeout", str(case_timeout)]
+            self.ledger_dir = tempfile.mkdtemp(prefix="sharespec-ledger-")
+            self.argv = self.argv + ["--timeout", str(case_timeout),
+                                     "--ledger", os.path.join(self.ledger_dir, "ledger")]
         self.case_timeout = case_timeout
         self.proc: Optional[subprocess.Popen] = None
         self._pending = b""
+        self.swept: list = []      # what sweeping after dead implementations removed
 
     def start(self) -> None:
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=self.env, bufsize=0)
         self._pending = b""
 
+    def close(self) -> None:
+        """Stop it for good, and remove the ledger folder."""
+        self.stop()
+        if self.ledger_dir is not None:
+            import shutil
+            shutil.rmtree(self.ledger_dir, ignore_errors=True)
+            self.ledger_dir = None
+
+    def _sweep(self, pid: int) -> None:
+        if self.ledger_dir is None:
+            return
+        from sharespec.impl.hygiene import sweep_ledger
+        self.swept += sweep_ledger(os.path.join(self.ledger_dir, "ledger"), pid)
+
     def stop(self) -> None:
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
+        try:
+            self._stop(proc)
+        finally:
+            self._sweep(proc.pid)
+
+    def _stop(self, proc) -> None:
         try:
             proc.stdin.close()
         except OSError:
@@ -141,8 +171,10 @@ class ImplementationProcess:
         raw, self._pending = self._pending.split(b"\n", 1)
         try:
             obs = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        except ValueError as e:          # not JSON, not UTF-8, a number too long
             return None, f"not JSON ({e}): received {raw[:300]!r}"
+        except RecursionError:
+            return None, f"not an observation (JSON nested too deeply): received {raw[:300]!r}"
         if not isinstance(obs, dict):
             return None, f"an observation must be a JSON object: received {raw[:300]!r}"
         return obs, ""
@@ -160,7 +192,11 @@ class ImplementationProcess:
                 pass
         self.stop()
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
-        return f"{what} (exit status {status}){': ' + ' / '.join(tail) if tail else ''}"
+        how = f"exit status {status}"
+        if isinstance(status, int) and status < 0:
+            import signal
+            how += f", killed by {signal.Signals(-status).name}" if -status in signal.valid_signals() else ""
+        return f"{what} ({how}){': ' + ' / '.join(tail) if tail else ''}"
 
 
 def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> CaseResult:
@@ -206,6 +242,12 @@ def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> Ca
                               f"step {verdict.step + 1}: the environment refused {st.op.OP} with "
                               f"{obs_r.name}", step=verdict.step, allowed=allowed,
                               observed=str(obs_r), results=tuple(results), seconds=seconds)
+        from .model.frames import FrameReport, environment_doubt
+        if isinstance(obs_r, FrameReport) and environment_doubt(detail):
+            return CaseResult(case, "INCONCLUSIVE", f"step {verdict.step + 1}: {verdict.reason}; "
+                              f"but {environment_doubt(detail)} [{detail}]", step=verdict.step,
+                              allowed=allowed, observed=str(obs_r), results=tuple(results),
+                              seconds=seconds)
         return CaseResult(case, "FAIL", verdict.reason, step=verdict.step, allowed=allowed,
                           observed=str(obs_r), rules=verdict.rules, results=tuple(results),
                           seconds=seconds)
@@ -215,7 +257,31 @@ def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> Ca
     if status == "error":
         return CaseResult(case, "INCONCLUSIVE", f"the implementation could not run the case: {detail}",
                           results=tuple(results), seconds=seconds)
+    if verdict.unjudged:  # frames steps judged on flags only (model/frames.py)
+        from .model.frames import unjudged_reason
+        return CaseResult(case, "INCONCLUSIVE", unjudged_reason(verdict.unjudged, detail),
+                          results=tuple(results), seconds=seconds)
     return CaseResult(case, "PASS", results=tuple(results), seconds=seconds)
+
+
+def _one_case(impl: ImplementationProcess, case: Case, line: str, profile: str) -> CaseResult:
+    """Send one case, judge what comes back."""
+    t0 = time.monotonic()
+    try:
+        obs, problem = impl.exchange(line)
+    except Exception as e:  # a bug of ours: the case is an ERROR, the run goes on
+        obs, problem = None, f"internal error reading the implementation: {e!r}"
+        impl.stop()
+    seconds = time.monotonic() - t0
+    if obs is None:
+        return CaseResult(case, "ERROR", f"protocol: {problem}", seconds=seconds)
+    if obs.get("case") not in (None, case.name):
+        return CaseResult(case, "ERROR", f"observation for {obs.get('case')!r}, expected {case.name!r}",
+                          seconds=seconds)
+    try:
+        return judge_observation(case, obs, profile, seconds)
+    except Exception as e:  # a bug of ours must not look like the implementation's
+        return CaseResult(case, "ERROR", f"internal error judging: {e!r}", seconds=seconds)
 
 
 def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue") -> None:
@@ -226,24 +292,104 @@ def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue") 
             if item is None:
                 return
             index, case, line = item
-            t0 = time.monotonic()
-            obs, problem = impl.exchange(line)
-            seconds = time.monotonic() - t0
-            if obs is None:
-                out.put((index, CaseResult(case, "ERROR", f"protocol: {problem}", seconds=seconds)))
-                continue
-            if obs.get("case") not in (None, case.name):
-                out.put((index, CaseResult(case, "ERROR",
-                                           f"observation for {obs.get('case')!r}, expected {case.name!r}",
-                                           seconds=seconds)))
-                continue
-            try:
-                out.put((index, judge_observation(case, obs, profile, seconds)))
-            except Exception as e:  # a bug of ours must not look like the implementation's
-                out.put((index, CaseResult(case, "ERROR", f"internal error judging: {e!r}",
-                                           seconds=seconds)))
+            out.put((index, _one_case(impl, case, line, profile)))
     finally:
-        impl.stop()
+        impl.close()
+
+
+def _process_worker(conn, command, timeout, profile) -> None:
+    """A worker process of -j N (N >= 2): judging is CPU-bound Python, so parallel workers are
+    processes, not threads. It takes (index, case, line) from conn and sends back (index,
+    the result's fields); None or end-of-file ends it. Ctrl-C is the main process's to handle;
+    SIGTERM stops it, stopping its implementation (and sweeping its ledger) first."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    impl = ImplementationProcess(command, timeout)
+    try:
+        while True:
+            try:
+                item = conn.recv()
+            except (EOFError, OSError):
+                return
+            if item is None:
+                return
+            index, case, line = item
+            result = _one_case(impl, case, line, profile)
+            conn.send((index, {f: getattr(result, f) for f in _RESULT_FIELDS}))
+    finally:
+        impl.close()
+
+
+_RESULT_FIELDS = [f for f in CaseResult.__dataclass_fields__ if f != "case"]
+
+
+def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], jobs: int,
+                      timeout: float) -> Iterator[CaseResult]:
+    """run_cases for jobs >= 2: one case in flight per worker process, results in case order.
+    A worker that dies (killed by someone) makes its case an ERROR and is replaced."""
+    import multiprocessing
+    import multiprocessing.connection
+
+    context = multiprocessing.get_context("fork")
+
+    def start() -> list:
+        mine, theirs = context.Pipe()
+        process = context.Process(target=_process_worker, args=(theirs, impl, timeout, profile),
+                                  daemon=True)
+        process.start()
+        theirs.close()
+        return [process, mine, None]          # the process, its pipe, (index, case) in flight
+
+    workers = [start() for _ in range(jobs)]
+    source = iter(cases)
+    exhausted, sent, next_out, waiting = False, 0, 0, {}
+    try:
+        while True:
+            for worker in workers:
+                if worker[2] is None and not exhausted:
+                    case = next(source, None)
+                    if case is None:
+                        exhausted = True
+                        break
+                    line = json.dumps(case_to_json(case), separators=(",", ":"))
+                    worker[1].send((sent, case, line))
+                    worker[2] = (sent, case)
+                    sent += 1
+            busy = [w for w in workers if w[2] is not None]
+            if not busy:
+                break
+            ready = multiprocessing.connection.wait([w[1] for w in busy] + [w[0].sentinel for w in busy])
+            for slot, worker in enumerate(workers):
+                if worker[2] is None or (worker[1] not in ready and worker[0].sentinel not in ready):
+                    continue
+                index, case = worker[2]
+                try:
+                    _, fields = worker[1].recv()
+                    waiting[index] = CaseResult(case, **fields)
+                    worker[2] = None
+                except (EOFError, OSError):
+                    worker[0].join(5)
+                    waiting[index] = CaseResult(case, "ERROR", "the runner's worker process died "
+                                                f"(exit status {worker[0].exitcode})")
+                    worker[1].close()
+                    workers[slot] = start()
+            while next_out in waiting:
+                yield waiting.pop(next_out)
+                next_out += 1
+    finally:
+        for worker in workers:
+            try:
+                worker[1].send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in workers:
+            worker[0].join(timeout + 15)
+            if worker[0].is_alive():
+                worker[0].terminate()
+                worker[0].join(10)
+            worker[1].close()
 
 
 def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str] = None,
@@ -254,6 +400,9 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
     long campaigns. ``impl`` is a command line speaking the protocol (None: the bundled one).
     """
     jobs = max(1, int(jobs))
+    if jobs > 1:
+        yield from _run_in_processes(cases, profile, impl, jobs, timeout)
+        return
     todo: "queue.Queue" = queue.Queue(maxsize=jobs * 4)
     done: "queue.Queue" = queue.Queue()
     workers = [threading.Thread(target=_worker, args=(impl, timeout, profile, todo, done), daemon=True)
@@ -303,3 +452,15 @@ def _drain(done, waiting, next_out, block):
         yield waiting.pop(next_out)
         next_out += 1
     return next_out
+
+
+def resolve_impl(spec: Optional[str], timeout: float = 10.0) -> Optional[str]:
+    """The one place ``--impl`` is resolved: ``mutant:NAME`` becomes the command of that mutant
+    (sharespec/mutants); anything else is returned as it is. ValueError for an unknown mutant."""
+    if not spec or not spec.startswith("mutant:"):
+        return spec
+    from sharespec.mutants import mutant_command
+    try:
+        return mutant_command(spec[len("mutant:"):], timeout)
+    except KeyError as e:
+        raise ValueError(e.args[0]) from None

@@ -16,8 +16,16 @@ def add_arguments(run) -> None:
                      help="write one JSON record per case and a summary (to FILE, or stdout)")
     run.add_argument("--case", action="append", default=[], metavar="FILE",
                      help="run these cases (.case, .json, .jsonl, or a folder) instead of the default suite")
+    run.add_argument("--corpus", action="append", default=[], metavar="DIR",
+                     help="run the corpus in DIR (written by sharespec generate) instead of the "
+                          "default suite; may be repeated, and combined with --case")
+    run.add_argument("--shard", metavar="I/N",
+                     help="run only part I of N of the cases (split by case fingerprint: "
+                          "deterministic, the same on every machine); merge parts with sharespec merge")
     run.add_argument("--generated", type=int, default=None, metavar="N",
                      help="how many generated cases the default suite adds (default 40)")
+    run.add_argument("--z3-bound", type=int, default=4, metavar="K",
+                     help="the default suite adds the z3 coverage corpus up to K steps (default 4; 0: none)")
     run.add_argument("--impl", metavar="COMMAND",
                      help="the implementation under test: a command speaking the protocol "
                           "(default: the bundled real-OS implementation)")
@@ -32,28 +40,54 @@ def add_arguments(run) -> None:
 
 def main(args) -> int:
     from sharespec.casefiles import read_case_paths
+    from sharespec.corpus import Selection, parse_shard, read_corpus
     from sharespec.report import JsonResults, Progress, Summary, describe, environment
     from sharespec.runner import run_cases
-    from sharespec.suite import GENERATED_PER_RUN, builtin_cases, generated_cases
+    from sharespec.suite import GENERATED_PER_RUN, default_suite
 
     profile = check_profile(args.profile)
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
-    if args.case:
-        cases = list(read_case_paths(args.case))  # read them all first: bad input runs nothing
+    from sharespec.runner import resolve_impl   # --impl mutant:NAME (sharespec/mutants)
+    try:
+        args.impl = resolve_impl(args.impl, args.timeout)
+    except ValueError as e:
+        raise UsageError(f"--impl: {e}") from None
+    try:
+        shard = parse_shard(args.shard) if args.shard is not None else None
+    except ValueError as e:
+        raise UsageError(f"--shard: {e}") from None
+    if args.case or args.corpus:
+        # read them all first: bad input runs nothing
+        cases = list(read_case_paths(args.case))
+        sources = [{"case": c} for c in args.case]
+        for folder in args.corpus:
+            corpus = read_corpus(folder)
+            cases += corpus.cases
+            sources.append({"corpus": folder, "digest": corpus.digest})
     else:
         count = GENERATED_PER_RUN if args.generated is None else args.generated
         if count < 0:
             raise UsageError("--generated must be >= 0")
-        cases = builtin_cases() + list(generated_cases(args.seed, count, profile))
+        if args.z3_bound < 0:
+            raise UsageError("--z3-bound must be >= 0")
+        cases = default_suite(args.seed, profile, count, args.z3_bound)
+        sources = [{"default_suite": {"seed": args.seed, "generated": count, "z3_bound": args.z3_bound}}]
+    selection = Selection.of(cases, shard, sources)
+    cases = selection.cases
 
     out = sys.stdout
-    json_out = JsonResults(args.json, environment(profile, args.seed)) if args.json else None
+    json_out = (JsonResults(args.json, environment(profile, args.seed) | selection.record())
+                if args.json else None)
     text_out = sys.stderr if args.json == "-" else out
     summary = Summary()
+    from sharespec.diagnosis import RunDiagnosis
+    diagnosis = RunDiagnosis(profile)
     progress = Progress(text_out, len(cases))
+    if shard is not None:
+        print(f"shard {shard}: {len(cases)} of {selection.total} cases", file=text_out)
     complete = False
     # SIGTERM ends a run the way Ctrl-C does: the current cases stop, a partial report is kept.
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -66,8 +100,11 @@ def main(args) -> int:
             if not args.quiet or result.verdict not in ("PASS", "NOT_APPLICABLE"):
                 progress.clear()
                 print(describe(result), file=text_out)
+            diagnosis.add(result)
             if result.verdict == "FAIL" and not args.no_shrink:
                 shrink_failure(result, args.impl, profile, args.timeout, args.out, text_out)
+            if result.verdict == "FAIL" and diagnosis.current():
+                print(f"    {diagnosis.current().sentence()}", file=text_out)
             progress.update(summary)
         complete = True
     except KeyboardInterrupt:
@@ -81,6 +118,8 @@ def main(args) -> int:
     print("", file=text_out)
     print(summary.table(), file=text_out)
     print(summary.closing_line(), file=text_out)
+    if diagnosis.current():
+        print(diagnosis.current().sentence(), file=text_out)
     if not complete:
         return 130
     return summary.exit_status()
@@ -99,7 +138,12 @@ def shrink_failure(result, impl, profile, timeout, out_dir, out) -> "dict":
     small = shrink(result.case, fails_the_same_way(result, impl, profile, timeout), stats)
     (final,) = list(run_cases([small], profile=profile, impl=impl, timeout=timeout))
     paths = write_failure(small, final, out_dir)
+    from sharespec.pictures import write_failure_pictures
+    paths.update(write_failure_pictures(small, final, out_dir))
     print(f"    shrunk {len(result.case.steps)} -> {len(small.steps)} steps "
           f"({stats['tries']} runs, {time.monotonic() - t0:.1f} s): {paths['case']}", file=out)
     print(f"    reproducer: python3 -S {paths['reproducer']}", file=out)
+    if "dot" in paths:
+        print(f"    picture: {paths.get('svg', paths['dot'])} (sharespec explain {paths['case']} "
+              f"--out FILE.svg)", file=out)
     return paths

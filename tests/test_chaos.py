@@ -1,0 +1,296 @@
+"""Nothing breaks, nothing leaks: campaigns in which implementation processes are killed with
+SIGKILL at random moments, cases hang past their timeout, and the runner is interrupted.
+
+Every case hit is reported as ERROR or INCONCLUSIVE with the reason (never FAIL, never PASS
+by accident), the campaign goes on (or stops cleanly with a partial report on SIGINT), and
+afterwards no segment, /dev/shm object, ledger or process of the run remains. The long
+version is benchmarks/chaos.py. Runs go in their own session (start_new_session), so "the
+run's processes" are the processes of that session."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from sharespec.casefiles import read_case_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "sharespec" / "cases"
+HANG = "SHARESPEC_IMPL_TEST_HANG"
+# What a case hit by a kill or a hang says (the runner's and the implementation's words).
+EXPLAINED = ("killed", "closed its output", "did not start", "died", "timeout after")
+
+
+def explained(detail):
+    return any(words in detail for words in EXPLAINED)
+
+
+# --- what the host has, and what a run left --------------------------------------------------
+
+def segments():
+    """{shmid: cpid} of every SysV segment."""
+    with open("/proc/sysvipc/shm") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return {int(r[1]): int(r[4]) for r in rows}
+
+
+def sharespec_names():
+    return {n for n in os.listdir("/dev/shm") if n.startswith("sharespec")}
+
+
+def ledgers():
+    return {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("sharespec-ledger-")}
+
+
+def session_processes(sid):
+    """{pid: (ppid, pgid)} of the live processes of session sid (zombies included)."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:
+            found[int(pid)] = (int(fields[1]), int(fields[2]))
+    return found
+
+
+def reap_adopted(sid):
+    """Reap the run's processes that ended up as this process's zombie children: when another
+    test module made this pytest process a child subreaper, the orphans of a killed
+    implementation come here, not to init, and are ours to reap."""
+    for pid, (ppid, _) in session_processes(sid).items():
+        if ppid == os.getpid():
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+class Watch:
+    """What existed before a run; what the run's processes were while it ran."""
+
+    def __init__(self):
+        self.segments = set(segments())
+        self.names = sharespec_names()
+        self.ledgers = ledgers()
+        self.seen = set()
+
+    def look(self, sid):
+        now = session_processes(sid)
+        self.seen |= set(now)
+        return now
+
+    def leftovers(self, sid, wait=3.0):
+        """New segments, names and ledgers still there after a moment (other sharespec runs
+        on this host may be in the middle of a case), and live processes of the session."""
+        deadline = time.monotonic() + wait
+        while True:
+            reap_adopted(sid)
+            new = {"segments": {i for i, cpid in segments().items() if i not in self.segments},
+                   "names": sharespec_names() - self.names,
+                   "ledgers": ledgers() - self.ledgers,
+                   "processes": set(session_processes(sid))}
+            if not any(new.values()) or time.monotonic() > deadline:
+                return new
+            time.sleep(0.1)
+
+
+def start_run(tmp_path, *extra, hang=None, timeout="1"):
+    env = dict(os.environ)
+    if hang is not None:
+        env[HANG] = str(hang)
+    out = tmp_path / "results.jsonl"
+    command = [sys.executable, "-m", "sharespec", "run", "-q", "--no-shrink", "--json", str(out),
+               "--timeout", timeout, "--out", str(tmp_path / "failures"), *extra]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True, cwd=tmp_path)
+    return proc, out
+
+
+def records_of(out):
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    return [r for r in records if "verdict" in r], records[-1]
+
+
+def is_implementation(pid):
+    """A process of the bundled implementation: an executor (python -S -m impl), a case
+    process forked from one, or a case process's image after exec (… impl --resume …)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"impl" in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def kill_one(watch, runner, rng):
+    """SIGKILL one process of the implementation: an executor (whose parent is a process of
+    the runner) or a case process (whose parent is an implementation process), one or the
+    other at random. Returns what was killed, or None. (The runner's own worker processes
+    are not the implementation, and are left alone.)"""
+    now = watch.look(runner.pid)
+    ours = {p for p in now if is_implementation(p)}
+    executors = [p for p in ours if now[p][0] not in ours]
+    cases = [p for p in ours if now[p][0] in ours]
+    pool = executors if rng.random() < 0.4 else cases
+    if not pool:
+        return None
+    victim = rng.choice(pool)
+    try:
+        os.kill(victim, signal.SIGKILL)
+    except ProcessLookupError:
+        return None
+    return "executor" if pool is executors else "case process"
+
+
+# --- the campaign ------------------------------------------------------------------------------
+
+def test_campaign_with_killed_and_hung_implementations_reports_and_leaves_nothing(tmp_path):
+    watch = Watch()
+    rng = random.Random(6)
+    # Cases of 14 steps or more hang at their 14th step (9 of the built-in cases), past the
+    # 1 s timeout; meanwhile random processes of the run are killed.
+    runner, out = start_run(tmp_path, "--case", str(CASES), "-j", "2", hang=13)
+    kills = {"executor": 0, "case process": 0}
+    deadline = time.monotonic() + 120
+    while runner.poll() is None and time.monotonic() < deadline:
+        time.sleep(rng.uniform(0.02, 0.12))
+        if sum(kills.values()) < 25:
+            what = kill_one(watch, runner, rng)
+            if what:
+                kills[what] += 1
+        else:
+            watch.look(runner.pid)
+    stdout, stderr = runner.communicate(timeout=60)
+    assert runner.returncode in (0, 1), stdout[-2000:] + stderr[-2000:]
+    cases, summary = records_of(out)
+    assert summary["complete"] is True and len(cases) == len(list(CASES.glob("*.case")))
+    verdicts = {r["verdict"] for r in cases}
+    assert verdicts <= {"PASS", "ERROR", "INCONCLUSIVE"}, [r for r in cases if r["verdict"] == "FAIL"]
+    hit = [r for r in cases if r["verdict"] != "PASS"]
+    why = [(r["case"], r["verdict"], r["detail"][:120]) for r in hit]
+    assert all(r["detail"] for r in hit), why
+    steps = {c.name: len(c.steps) for c in read_case_paths([CASES])}
+    for record in cases:       # a long case hangs: it can never pass; a hit one says why
+        if steps[record["case"]] > 13:
+            assert record["verdict"] != "PASS" and explained(record["detail"]), record
+        elif record["verdict"] != "PASS":
+            assert explained(record["detail"]), record
+    assert any(steps[r["case"]] > 13 for r in cases)
+    assert kills["executor"] and kills["case process"], kills
+    assert len(hit) > sum(1 for r in cases if steps[r["case"]] > 13), (kills, why)   # kills hit
+    assert "PASS" in verdicts
+    left = watch.leftovers(runner.pid)
+    assert left == {"segments": set(), "names": set(), "ledgers": set(), "processes": set()}
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_runner_signalled_part_way_stops_cleanly_with_a_partial_report(tmp_path, number):
+    """Only the runner is signalled (not its group): it must stop its implementations itself."""
+    watch = Watch()
+    rng = random.Random(number)
+    runner, out = start_run(tmp_path, "--case", str(CASES), "-j", "2", hang=13)
+    deadline = time.monotonic() + 60
+    partial = None
+    while time.monotonic() < deadline and runner.poll() is None:
+        watch.look(runner.pid)
+        found = list(tmp_path.glob(".sharespec-*.partial"))
+        if found and found[0].read_text().count("\n") >= 15:
+            partial = found[0]
+            break
+        if rng.random() < 0.2:
+            kill_one(watch, runner, rng)
+        time.sleep(0.02)
+    assert partial is not None, "the run never got going"
+    runner.send_signal(number)
+    stdout, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    assert "interrupted" in stdout + stderr
+    cases, summary = records_of(out)
+    assert summary["complete"] is False and 15 <= len(cases) < len(list(CASES.glob("*.case")))
+    assert {r["verdict"] for r in cases} <= {"PASS", "ERROR", "INCONCLUSIVE"}
+    left = watch.leftovers(runner.pid)
+    assert left == {"segments": set(), "names": set(), "ledgers": set(), "processes": set()}
+
+
+# --- one kill at a chosen moment -----------------------------------------------------------------
+
+BUSY_CASE = """\
+case chaos-busy
+profile linux
+rules R09
+origin handwritten
+
+T0: S0 = shmget(k1, 4096, creat)
+T0: S1 = shmget(private, 4096, creat)
+T0: A0 = shmat(S0)
+T0: F0 = open(shm, obj, creat)
+T0: F1 = open(file, data, creat)
+T0: T1 = fork()
+T1: S2 = shmget(private, 8192, creat)
+T1: A1 = shmat(S1)
+T1: write(A1, 1)
+T0: read(A0)
+"""
+
+
+def test_killed_executor_mid_case_leaves_nothing(tmp_path):
+    """SIGKILL to the implementation while a case holds segments (two processes' worth), a
+    POSIX shm name and a file: the case is an ERROR naming what happened, the next case runs,
+    and the runner's ledger sweep removes everything the dead executor's case had made."""
+    watch = Watch()
+    (tmp_path / "busy.case").write_text(BUSY_CASE)
+    (tmp_path / "after.case").write_text(BUSY_CASE.replace("chaos-busy", "chaos-after"))
+    runner, out = start_run(tmp_path, "--case", str(tmp_path / "busy.case"),
+                            "--case", str(tmp_path / "after.case"), hang=9, timeout="3")
+    deadline = time.monotonic() + 30
+    while True:
+        now = watch.look(runner.pid)
+        made = {i for i, cpid in segments().items() if cpid in now and cpid != runner.pid}
+        names = [n for n in sharespec_names() - watch.names]
+        if len(made) >= 3 and len(names) >= 2:
+            break
+        assert time.monotonic() < deadline and runner.poll() is None, "the case never got going"
+        time.sleep(0.01)
+    executor = next(p for p, (ppid, _) in now.items()
+                    if is_implementation(p) and not is_implementation(ppid))
+    os.kill(executor, signal.SIGKILL)
+    stdout, stderr = runner.communicate(timeout=60)     # the second case hangs until its timeout
+    cases, summary = records_of(out)
+    assert [r["verdict"] for r in cases] == ["ERROR", "INCONCLUSIVE"], cases
+    assert "closed its output" in cases[0]["detail"] and "-9" in cases[0]["detail"], cases[0]
+    assert "timeout after 9 of 10" in cases[1]["detail"]
+    assert not made & set(segments()), "a segment of the killed case survived"
+    left = watch.leftovers(runner.pid)
+    assert left == {"segments": set(), "names": set(), "ledgers": set(), "processes": set()}
+
+
+def test_case_process_killed_from_outside_is_inconclusive_never_fail(tmp_path):
+    """A case process that dies of SIGKILL (no step causes it) makes the case INCONCLUSIVE
+    with the reason, and no result is judged (a lower nattch could otherwise look like a FAIL)."""
+    watch = Watch()
+    (tmp_path / "busy.case").write_text(BUSY_CASE)
+    runner, out = start_run(tmp_path, "--case", str(tmp_path / "busy.case"), hang=8,
+                            timeout="30")
+    deadline = time.monotonic() + 30
+    while True:           # the child (process 1) hangs at step 9: kill it then
+        now = watch.look(runner.pid)
+        hung = [p for p, (ppid, pgid) in now.items() if is_implementation(ppid) and p != pgid]
+        if hung and len([c for c in segments().values() if c in now]) >= 3:
+            break
+        assert time.monotonic() < deadline and runner.poll() is None, "the case never got going"
+        time.sleep(0.01)
+    os.kill(hung[0], signal.SIGKILL)
+    stdout, stderr = runner.communicate(timeout=60)
+    cases, _ = records_of(out)
+    assert [r["verdict"] for r in cases] == ["INCONCLUSIVE"], cases
+    assert "killed by SIGKILL" in cases[0]["detail"] and cases[0]["results"] == []
+    left = watch.leftovers(runner.pid)
+    assert left == {"segments": set(), "names": set(), "ledgers": set(), "processes": set()}
