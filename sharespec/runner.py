@@ -82,38 +82,43 @@ class ImplementationProcess:
     is removed, and nothing else (sharespec.impl.hygiene.sweep_ledger)."""
 
     def __init__(self, command: Optional[str], case_timeout: float):
-        self.ledger_dir: Optional[str] = None
+        self.bundled = not command
         if command:
             self.argv, self.env = shlex.split(command), dict(os.environ)
         else:
-            import tempfile
             self.argv, self.env = bundled_impl_command()
-            self.ledger_dir = tempfile.mkdtemp(prefix="sharespec-ledger-")
-            self.argv = self.argv + ["--timeout", str(case_timeout),
-                                     "--ledger", os.path.join(self.ledger_dir, "ledger")]
+            self.argv = self.argv + ["--timeout", str(case_timeout)]
         self.case_timeout = case_timeout
         self.proc: Optional[subprocess.Popen] = None
+        self.ledger_dir: Optional[str] = None  # exists exactly while the implementation runs
         self._pending = b""
         self.swept: list = []      # what sweeping after dead implementations removed
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        argv = self.argv
+        if self.bundled:
+            import tempfile
+            self.ledger_dir = tempfile.mkdtemp(prefix="sharespec-ledger-")
+            argv = argv + ["--ledger", os.path.join(self.ledger_dir, "ledger")]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=self.env, bufsize=0)
         self._pending = b""
 
     def close(self) -> None:
-        """Stop it for good, and remove the ledger folder."""
+        """Stop it for good (the same as stop: nothing of it outlives a stop)."""
         self.stop()
-        if self.ledger_dir is not None:
-            import shutil
-            shutil.rmtree(self.ledger_dir, ignore_errors=True)
-            self.ledger_dir = None
 
     def _sweep(self, pid: int) -> None:
         if self.ledger_dir is None:
             return
+        import shutil
+
         from sharespec.impl.hygiene import sweep_ledger
-        self.swept += sweep_ledger(os.path.join(self.ledger_dir, "ledger"), pid)
+        ledger_dir, self.ledger_dir = self.ledger_dir, None
+        try:
+            self.swept += sweep_ledger(os.path.join(ledger_dir, "ledger"), pid)
+        finally:
+            shutil.rmtree(ledger_dir, ignore_errors=True)
 
     def stop(self) -> None:
         if self.proc is None:
