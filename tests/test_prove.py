@@ -69,3 +69,14 @@ def test_bad_usage_exits_2(capsys):
     assert cli_main(["prove", "--scope", "pages=99"]) == 2
     assert cli_main(["prove", "--property", "nonsense"]) == 2
     assert cli_main(["prove", "--scope", "bogus=1"]) == 2
+
+
+def test_with_two_pages_per_slot_mremap_keeps_the_proofs():
+    """Two pages: mremap can grow a mapping past its object and move a page to another slot's
+    offset; the lemmas stay inductive and visibility (by object page) still holds."""
+    scope = SymbolicScope(processes=2, threads=2, mappings=2, pages=2, segments=1)
+    assert prove_lemmas(scope, "linux").status == "proved"
+    for name in ("visibility", "zero fill"):
+        prop = next(p for p in PROPERTIES if p.name == name)
+        report = prove_property(prop, scope, "linux", witness_bound=4)
+        assert report.status == "proved", [(o.what, o.status, o.detail) for o in report.outcomes]

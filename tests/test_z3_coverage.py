@@ -75,3 +75,25 @@ def test_z3_corpus_yields_the_reached_goals_as_cases(corpus):
     # the bound counts the program's own steps, not the frames observations added to it
     assert small and all(c.origin == "z3" and sum(s.op.OP != "frames" for s in c.steps) <= 2
                          for c in small)
+
+
+def test_mremap_goals_are_reached_and_pass_against_this_kernel():
+    """Two pages per slot: mremap grows a shared mapping past its object (SIGBUS, R43), moves
+    (R44) and aliases (R42); the shortest programs pass on the real kernel."""
+    scope = SymbolicScope(processes=2, threads=2, mappings=2, pages=2, segments=1)
+    goals = [Goal("read", "shared anonymous", "after mremap", "SIGBUS"),
+             Goal("write", "SysV", "after mremap", "SIGBUS"),
+             Goal("read", "private anonymous", "after mremap", "value"),
+             Goal("mremap", "shared anonymous", "alias", "ok"),
+             Goal("mremap", "private anonymous", "alias", "EINVAL"),
+             Goal("mremap", "shared anonymous", "grow", "ENOMEM"),
+             Goal("read", "private anonymous", "fork child", "SIGBUS")]
+    results = list(shortest_programs(scope.with_steps(4), "linux", 4, goals=goals))
+    by_goal = {r.goal: r for r in results}
+    assert by_goal[goals[0]].length == 3  # mmap, mremap grow, read the tail
+    assert by_goal[goals[-1]].status == "unreachable"  # private memory has no end to pass
+    assert all(r.status == "reached" for r in results[:-1]), [(r.goal, r.status) for r in results]
+    cases = [case_for(r) for r in results if r.status == "reached"]
+    assert any("mremap" in str(s.op) or s.op.OP == "mremap" for c in cases for s in c.steps)
+    verdicts = [(r.case.name, r.verdict, r.detail) for r in run_cases(cases, profile="linux", jobs=2)]
+    assert len(verdicts) == len(cases) and all(v == "PASS" for _, v, _ in verdicts), verdicts

@@ -17,27 +17,32 @@ The core (every flag and argument not listed is at its default):
 - ``munmap``, ``mprotect``, ``madvise`` (dontneed, dontfork, dofork, wipeonfork, keeponfork,
   remove (R39), free (C05)) of ``M[p]`` and a whole number of pages;
 - ``read(M[p])``, ``write(M[p], v)``: byte 0 of a page (one byte per page is enough to tell
-  who shares a frame with whom).
+  who shares a frame with whom);
+- ``mremap`` (Linux only, R42-R44): grow (or shrink) in place, move and alias of ``M[p]``
+  with old and new sizes in whole pages that stay inside the scope's pages of a slot (an
+  alias has old size 0, grow and move do not).
 
-Within the core a mapping handle's slot is touched by its own binding step only, so a page of
-the address space is a *cell* (process, slot, page), and an object page is (object, page):
-the encoding is flat.
+A page of the address space is a *cell* (process, slot, page). A slot's pages map its object
+from a page offset on (``slot_pgoff``: 0, except for the destination of a move or an alias),
+and a slot names its object (the shared anonymous object of the slot that created it, or a
+segment): mremap copies cells from one slot to another, and the encoding stays flat.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..ops import (PAGE_SIZE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Read, ShmAt, ShmCtl,
-                   ShmDt, ShmGet, Spawn, Step, ThreadExit, Write)
+from ..ops import (PAGE_SIZE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Read, ShmAt,
+                   ShmCtl, ShmDt, ShmGet, Spawn, Step, ThreadExit, Write)
 from ..scope import Scope
 
 # Operation kinds of the encoding; NOP pads a program shorter than the unrolling.
 OP_NAMES = ("nop", "mmap", "shmat", "shmget", "shmdt", "shmctl", "munmap", "mprotect", "madvise",
-            "read", "write", "fork", "spawn", "thread_exit", "exit", "exec")
+            "read", "write", "fork", "spawn", "thread_exit", "exit", "exec", "mremap")
 OPS = {name: i for i, name in enumerate(OP_NAMES)}
 PROTS = ("rw", "r", "none")
 ADVICES = ("dontneed", "dontfork", "dofork", "wipeonfork", "keeponfork", "remove", "free")
+MREMAP_MODES = ("grow", "move", "alias")
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
 
 # Slot kinds (what the mapping bound to a handle is).
@@ -46,7 +51,7 @@ KIND_NAMES = ("none", "private anonymous", "shared anonymous", "SysV")
 
 # Result codes of the encoding.
 RESULT_NAMES = ("ok", "value", "new", "same", "stat", "dead", "SIGSEGV", "EINVAL", "ENOENT",
-                "EEXIST", "EACCES", "ENOMEM")
+                "EEXIST", "EACCES", "ENOMEM", "SIGBUS", "EFAULT")
 R = {name: i for i, name in enumerate(RESULT_NAMES)}
 
 
@@ -78,6 +83,10 @@ class SymbolicScope:
         if max(self.processes, self.threads, self.mappings, self.segments) > 7:
             raise ValueError("scope: the encoding handles at most 7 processes, threads, "
                              "mappings and segments")
+        if (self.mappings - 1) * (self.pages - 1) + 2 * self.pages > 15:
+            raise ValueError("scope: too many mappings and pages for the encoding's 4-bit object "
+                             "page numbers (an object page after mremap moves is at most "
+                             "(mappings-1)*(pages-1) + pages)")
         if not self.values or any(not 1 <= v <= 255 for v in self.values):
             raise ValueError("scope: values written are bytes 1..255")
 
@@ -137,6 +146,8 @@ class StepArgs:
     rdonly: bool = False
     advice: int = 0
     rmid: bool = False
+    mode: int = 0             # mremap: index into MREMAP_MODES
+    old: int = 0              # mremap: old size in pages (0: alias)
 
 
 def _pages(length: int) -> int:
@@ -241,6 +252,20 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                 slot, page = place(i, op.at)
                 a.update(op=OPS["madvise"], slot=slot, page=page, length=length(i, op.length),
                          advice=ADVICES.index(op.advice))
+            case Mremap():
+                slot, page = place(i, op.at)
+                new = length(i, op.new_length)
+                old = _pages(op.old_length)
+                if op.mode not in MREMAP_MODES or (op.mode == "alias") != (old == 0):
+                    fail(i, "mremap: the core's alias has old size 0, grow and move do not")
+                if page + old > scope.pages or (op.mode == "grow" and page + new > scope.pages):
+                    fail(i, f"mremap past the scope's {scope.pages} pages of a slot")
+                a.update(op=OPS["mremap"], slot=slot, page=page, length=new, old=old,
+                         mode=MREMAP_MODES.index(op.mode))
+                if op.mode != "grow":
+                    if len(maps) >= scope.mappings:
+                        fail(i, f"more than {scope.mappings} mappings")
+                    maps[st.bind] = len(maps)
             case Read():
                 slot, page = place(i, op.at)
                 a.update(op=OPS["read"], slot=slot, page=page)

@@ -4,14 +4,16 @@ A goal is (operation, kind of memory, sharing path, outcome) of the LAST step of
 restricted to what the core encodes (core.py):
 
 - kinds: private anonymous, shared anonymous, SysV, SysV read-only attach (file, memfd and
-  POSIX shm are not in the encoded core yet);
+  POSIX shm are not in the encoded core yet); for mremap, its mode takes the path's place;
 - sharing paths of an access (read/write), by how the acting thread came to have the mapping:
   ``fork grandchild`` / ``fork child`` (inherited through two / one fork), ``after IPC_RMID``
   (attached by id after the segment was removed), ``through the key`` (attached through a
   handle that shmget found by key), ``alias`` (attached while the process already mapped the
-  segment elsewhere), ``sibling thread`` (mapped by another thread of the process),
+  segment elsewhere), ``after mremap`` (the destination of a move or an alias, or a mapping
+  grown in place), ``sibling thread`` (mapped by another thread of the process),
   ``same thread``; the first that applies, in this order;
-- outcomes: a read's nonzero value, its 0, SIGSEGV; a write's ok, SIGSEGV; the errno or result
+- outcomes: a read's nonzero value, its 0, SIGSEGV, SIGBUS; a write's ok, SIGSEGV, SIGBUS (past
+  the object's end after mremap grew a shared mapping, R43); the errno or result
   of the other calls.
 
 One unrolling of ``bound`` steps is built once; goals are literals per step, asked as
@@ -28,7 +30,7 @@ from typing import Iterator, Optional
 
 import z3
 
-from .core import ADVICES, KIND_ANON, KIND_PRIVATE, KIND_SYSV, OPS, R, SymbolicScope
+from .core import ADVICES, KIND_ANON, KIND_PRIVATE, KIND_SYSV, MREMAP_MODES, OPS, R, SymbolicScope
 from .encoding import select
 from .unrolling import Unrolling
 
@@ -36,8 +38,10 @@ And, Or, Not = z3.And, z3.Or, z3.Not
 
 KINDS = ("private anonymous", "shared anonymous", "SysV", "SysV read-only")
 PATHS = ("same thread", "sibling thread", "fork child", "fork grandchild", "through the key",
-         "after IPC_RMID", "alias")
-ACCESS_OUTCOMES = {"read": ("value", "0", "SIGSEGV"), "write": ("ok", "SIGSEGV")}
+         "after IPC_RMID", "alias", "after mremap")
+ACCESS_OUTCOMES = {"read": ("value", "0", "SIGSEGV", "SIGBUS"), "write": ("ok", "SIGSEGV", "SIGBUS")}
+MREMAP_OUTCOMES = {"grow": ("ok", "EFAULT", "ENOMEM"), "move": ("ok", "EFAULT"),
+                   "alias": ("ok", "EFAULT", "EINVAL")}
 # the outcomes a madvise can have at all (an advice without an EINVAL case is not asked for one)
 MADVISE_OUTCOMES = {adv: ("ok", "ENOMEM") + (("EINVAL",) if adv in ("wipeonfork", "free", "remove")
                                              else ()) + (("EACCES",) if adv == "remove" else ())
@@ -45,7 +49,7 @@ MADVISE_OUTCOMES = {adv: ("ok", "ENOMEM") + (("EINVAL",) if adv in ("wipeonfork"
 
 # Catalogue rules a goal exercises (beside rules.rules_for_step of its last step).
 _PATH_RULES = {"sibling thread": ("R15",), "fork grandchild": ("R41",), "through the key": ("R21",),
-               "after IPC_RMID": ("R17", "R19"), "alias": ("R14",)}
+               "after IPC_RMID": ("R17", "R19"), "alias": ("R14",), "after mremap": ("R44",)}
 _FORK_RULES = {"private anonymous": ("R11",), "shared anonymous": ("R10",), "SysV": ("R09",),
                "SysV read-only": ("R09", "R24")}
 
@@ -76,6 +80,10 @@ class Goal:
                           "free": ("C05",)}[self.path])
         if self.op == "exec":
             rules.add("R29")
+        if self.outcome == "SIGBUS":
+            rules.add("R43")
+        if self.op == "mremap":
+            rules.add({"grow": "R43", "move": "R44", "alias": "R42"}[self.path])
         return tuple(sorted(rules))
 
     def describe(self) -> str:
@@ -109,6 +117,8 @@ def all_goals(scope: SymbolicScope, linux: bool = True) -> list:
     if linux:
         goals += [Goal("madvise", kind=k, path=adv, outcome=o) for adv in ADVICES for k in KINDS
                   for o in MADVISE_OUTCOMES[adv]]
+        goals += [Goal("mremap", kind=k, path=mode, outcome=o) for mode in MREMAP_MODES
+                  for k in KINDS for o in MREMAP_OUTCOMES[mode]]
     goals += [Goal(op, outcome="ok") for op in ("fork", "spawn", "thread_exit", "exit", "exec")]
     goals += [Goal("any", outcome="dead")]
     return goals
@@ -132,13 +142,15 @@ class GoalLiterals:
                 "SysV read-only": And(slot_kind == KIND_SYSV, rdonly)}
         depth = select([select([s.depth[p][k] for p in range(sc.processes)], pid)
                         for k in range(sc.mappings)], a.slot)
-        rmid_, bykey, alias = (select(x, a.slot) for x in (s.slot_rmid, s.slot_bykey, s.slot_alias))
+        rmid_, bykey, alias, remap = (select(x, a.slot) for x in (s.slot_rmid, s.slot_bykey,
+                                                                   s.slot_alias, s.slot_remap))
         inherited = depth != 0
-        attach_path = Or(rmid_, bykey, alias)
+        attach_path = Or(rmid_, bykey, alias, remap)
         path = {"fork grandchild": depth == 2, "fork child": depth == 1,
                 "after IPC_RMID": And(Not(inherited), rmid_),
                 "through the key": And(Not(inherited), Not(rmid_), bykey),
                 "alias": And(Not(inherited), Not(rmid_), Not(bykey), alias),
+                "after mremap": And(Not(inherited), Not(rmid_), Not(bykey), Not(alias), remap),
                 "sibling thread": And(Not(inherited), Not(attach_path),
                                       select(s.slot_thread, a.slot) != a.actor),
                 "same thread": And(Not(inherited), Not(attach_path),
@@ -148,12 +160,13 @@ class GoalLiterals:
                    "stat dest": And(code["stat"], r.dest), "stat": And(code["stat"], Not(r.dest)),
                    "new": code["new"], "same": code["same"]}
         outcome.update({n: code[n] for n in ("ok", "SIGSEGV", "EINVAL", "ENOENT", "EEXIST",
-                                              "EACCES", "ENOMEM", "dead")})
+                                              "EACCES", "ENOMEM", "dead", "SIGBUS", "EFAULT")})
         op = {name: a.op == i for name, i in OPS.items()}
         op["shmctl rmid"] = And(op["shmctl"], a.rmid)
         op["shmctl stat"] = And(op["shmctl"], Not(a.rmid))
         op["any"] = op["nop"] != True  # noqa: E712 (a z3 expression)
         advice = {name: a.advice == i for i, name in enumerate(ADVICES)}
+        advice.update({name: a.mode == i for i, name in enumerate(MREMAP_MODES)})  # mremap's mode
         # shmat's kind is the attach it makes (read-only or not), not the slot's before it
         shmat_kind = {"SysV": Not(a.rdonly), "SysV read-only": a.rdonly}
         return dict(kind=kind, path=path, outcome=outcome, op=op, advice=advice, shmat_kind=shmat_kind)
@@ -165,7 +178,7 @@ class GoalLiterals:
             parts.append(f["shmat_kind"][goal.kind])
         elif goal.kind != "-":
             parts.append(f["kind"][goal.kind])
-        if goal.op == "madvise":
+        if goal.op in ("madvise", "mremap"):
             parts.append(f["advice"][goal.path])
         elif goal.path != "-":
             parts.append(f["path"][goal.path])

@@ -6,10 +6,10 @@ from typing import Sequence
 
 import z3
 
-from ..ops import (PAGE_SIZE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Place, Read, ShmAt,
-                   ShmCtl, ShmDt, ShmGet, Spawn, Step, ThreadExit, Write)
+from ..ops import (PAGE_SIZE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Place, Read,
+                   ShmAt, ShmCtl, ShmDt, ShmGet, Spawn, Step, ThreadExit, Write)
 from ..results import DEAD, OK, Errno, Fault, Result, SegmentId, Stat, Value
-from .core import ADVICES, KEY_NAME, OP_NAMES, PROTS, RESULT_NAMES, StepArgs, SymbolicScope
+from .core import ADVICES, KEY_NAME, MREMAP_MODES, OP_NAMES, PROTS, RESULT_NAMES, StepArgs, SymbolicScope
 from .unrolling import Unrolling, args_from_model, result_from_model
 
 
@@ -54,6 +54,12 @@ def steps_from_args(program: Sequence[StepArgs], scope: SymbolicScope, key_name:
                 op = Mprotect(place, a.length * PAGE_SIZE, PROTS[a.prot])
             case "madvise":
                 op = Madvise(place, a.length * PAGE_SIZE, ADVICES[a.advice])
+            case "mremap":
+                mode = MREMAP_MODES[a.mode]
+                op = Mremap(place, a.old * PAGE_SIZE, a.length * PAGE_SIZE, mode)
+                if mode != "grow":
+                    bind = f"M{maps}"
+                    maps += 1
             case "read":
                 op = Read(place)
             case "write":
@@ -81,8 +87,8 @@ def result_from_vector(vec: tuple, scope: SymbolicScope, key_name: str = KEY_NAM
                         key=key_name if key else "private")
         case "dead":
             return DEAD
-        case "SIGSEGV":
-            return Fault("SIGSEGV")
+        case "SIGSEGV" | "SIGBUS":
+            return Fault(name)
     return Errno(name)
 
 

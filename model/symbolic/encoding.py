@@ -7,6 +7,13 @@ are resolved with ``If`` chains; there are no arrays, uninterpreted functions or
 and every nondeterministic choice is an explicit argument (``nd``: POSIX's optional failures;
 a new thread's, process's, slot's or segment's index is the count of those bound so far).
 
+A slot maps its object (``slot_anon``: the shared anonymous object of the slot that created
+it; ``slot_seg``: a segment) from object page ``slot_pgoff`` on, so mremap (move, alias: a new
+slot; grow: the same) copies cells between slots and records the offset; an access past the
+object's size (``anon_size``, the segment's size) is SIGBUS (R43). A record boundary is the
+``start`` flag of a cell: kept for SysV attaches (their records never merge, R30), derived
+from the neighbouring cell's attributes for other memory (records merge again, merged()).
+
 ``transition(cur, args, nxt, res, scope, profile)`` returns the constraints tying one step to
 the next state and the result. The rules cite the catalogue as semantics.py does; each mirrors
 the explicit function of the same name (the agreement tests hold the two together).
@@ -24,6 +31,7 @@ from .core import ADVICES, KIND_ANON, KIND_NONE, KIND_PRIVATE, KIND_SYSV, OPS, R
 IDX = 4     # bits of an index or a count
 VAL = 8     # bits of a byte
 CNT = 8     # bits of an attach count
+OPB = 5     # bits of an operation code (core.OP_NAMES)
 
 
 def bv(name: str, bits: int = IDX):
@@ -79,6 +87,9 @@ class SymState:
     slot_kind: list
     slot_seg: list
     slot_rdonly: list
+    slot_pgoff: list          # the object page cell 0 of the slot maps (mremap move/alias)
+    slot_anon: list           # the shared anonymous object (the slot that created it)
+    anon_size: list           # anon_size[k]: pages of the shared anonymous object of slot k
     handle_seg: list          # segment index, or scope.segments when the handle names none
     seg_key: list
     seg_removed: list
@@ -94,6 +105,7 @@ class SymState:
     slot_bykey: list = field(default_factory=list)
     slot_rmid: list = field(default_factory=list)
     slot_alias: list = field(default_factory=list)
+    slot_remap: list = field(default_factory=list)  # the slot was moved, aliased or grown
     handle_bykey: list = field(default_factory=list)
 
 
@@ -115,6 +127,9 @@ def fresh_state(prefix: str, sc: SymbolicScope) -> SymState:
         slot_kind=[v(f"{prefix}k{k}_kind", 2) for k in range(M)],
         slot_seg=[v(f"{prefix}k{k}_seg") for k in range(M)],
         slot_rdonly=[b(f"{prefix}k{k}_rdonly") for k in range(M)],
+        slot_pgoff=[v(f"{prefix}k{k}_pgoff") for k in range(M)],
+        slot_anon=[v(f"{prefix}k{k}_anon") for k in range(M)],
+        anon_size=[v(f"{prefix}k{k}_asize") for k in range(M)],
         handle_seg=[v(f"{prefix}h{h}_seg") for h in range(G)],
         seg_key=[b(f"{prefix}g{g}_key") for g in range(G)],
         seg_removed=[b(f"{prefix}g{g}_removed") for g in range(G)],
@@ -129,6 +144,7 @@ def fresh_state(prefix: str, sc: SymbolicScope) -> SymState:
         slot_bykey=[b(f"{prefix}k{k}_bykey") for k in range(M)],
         slot_rmid=[b(f"{prefix}k{k}_rmid") for k in range(M)],
         slot_alias=[b(f"{prefix}k{k}_alias") for k in range(M)],
+        slot_remap=[b(f"{prefix}k{k}_remap") for k in range(M)],
         handle_bykey=[b(f"{prefix}h{h}_bykey") for h in range(G)],
     )
 
@@ -150,7 +166,8 @@ def initial_constraints(s: SymState, sc: SymbolicScope) -> list:
     for k in range(sc.mappings):
         cs += [s.slot_kind[k] == KIND_NONE, s.slot_seg[k] == 0, s.slot_rdonly[k] == F,
                s.slot_thread[k] == 0, s.slot_bykey[k] == F, s.slot_rmid[k] == F,
-               s.slot_alias[k] == F] + [a == 0 for a in s.anon[k]]
+               s.slot_alias[k] == F, s.slot_remap[k] == F, s.slot_pgoff[k] == Z,
+               s.slot_anon[k] == Z, s.anon_size[k] == Z] + [a == 0 for a in s.anon[k]]
     for h in range(sc.segments):
         cs += [s.handle_seg[h] == sc.segments, s.handle_bykey[h] == F]
     for g in range(sc.segments):
@@ -178,20 +195,23 @@ class SymArgs:
     advice: z3.BitVecRef
     rmid: z3.BoolRef
     nd: z3.BoolRef            # POSIX: take the optional failure where one is allowed
+    mode: z3.BitVecRef = None  # mremap: index into core.MREMAP_MODES
+    old: z3.BitVecRef = None   # mremap: old size in pages
 
     FIELDS = ("op", "actor", "slot", "page", "length", "value", "shared", "prot", "handle", "key",
-              "size", "creat", "excl", "rdonly", "advice", "rmid")
+              "size", "creat", "excl", "rdonly", "advice", "rmid", "mode", "old")
 
 
 def fresh_args(prefix: str) -> SymArgs:
     b = z3.Bool
-    return SymArgs(op=bv(f"{prefix}op"), actor=bv(f"{prefix}actor"), slot=bv(f"{prefix}slot"),
+    return SymArgs(op=bv(f"{prefix}op", OPB), actor=bv(f"{prefix}actor"), slot=bv(f"{prefix}slot"),
                    page=bv(f"{prefix}page"), length=bv(f"{prefix}length"),
                    value=bv(f"{prefix}value", VAL), shared=b(f"{prefix}shared"),
                    prot=bv(f"{prefix}prot", 2), handle=bv(f"{prefix}handle"), key=b(f"{prefix}key"),
                    size=bv(f"{prefix}size"), creat=b(f"{prefix}creat"), excl=b(f"{prefix}excl"),
                    rdonly=b(f"{prefix}rdonly"), advice=bv(f"{prefix}advice", 3),
-                   rmid=b(f"{prefix}rmid"), nd=b(f"{prefix}nd"))
+                   rmid=b(f"{prefix}rmid"), nd=b(f"{prefix}nd"), mode=bv(f"{prefix}mode", 2),
+                   old=bv(f"{prefix}old"))
 
 
 @dataclass
@@ -225,8 +245,8 @@ def valid_args(s: SymState, a: SymArgs, sc: SymbolicScope, profile: Profile,
     op = a.op
     is_ = {name: op == i for name, i in OPS.items()}
     uses_place = z3.Or(is_["shmdt"], is_["munmap"], is_["mprotect"], is_["madvise"], is_["read"],
-                       is_["write"])
-    uses_length = z3.Or(is_["mmap"], is_["munmap"], is_["mprotect"], is_["madvise"])
+                       is_["write"], is_["mremap"])
+    uses_length = z3.Or(is_["mmap"], is_["munmap"], is_["mprotect"], is_["madvise"], is_["mremap"])
     binds_slot = z3.Or(is_["mmap"], is_["shmat"])
     actor_ok = z3.And(z3.ULT(a.actor, s.nthreads), z3.Not(select(s.t_ended, a.actor)))
     cs = [z3.ULE(op, len(OPS) - 1),
@@ -240,11 +260,18 @@ def valid_args(s: SymState, a: SymArgs, sc: SymbolicScope, profile: Profile,
           z3.Implies(z3.Or(is_["fork"], is_["spawn"]), z3.ULT(s.nthreads, sc.threads)),
           z3.Implies(is_["fork"], z3.ULT(s.npprocs, sc.processes)),
           z3.Implies(z3.Or(is_["mmap"], is_["mprotect"]), z3.ULE(a.prot, 2)),
-          z3.Implies(is_["madvise"], z3.ULE(a.advice, len(ADVICES) - 1))]
+          z3.Implies(is_["madvise"], z3.ULE(a.advice, len(ADVICES) - 1)),
+          # mremap (core.py): alias <=> old size 0; the ranges stay inside a slot's cells
+          z3.Implies(is_["mremap"], z3.And(
+              z3.ULE(a.mode, 2), (a.mode == 2) == (a.old == 0), z3.ULE(a.old, sc.pages),
+              z3.ULE(a.page + a.old, sc.pages),
+              z3.Implies(a.mode == 0, z3.ULE(a.page + a.length, sc.pages)),
+              z3.Implies(a.mode != 0, z3.ULT(s.nslots, sc.mappings))))]
     if free_values:
         cs.append(z3.Implies(is_["write"], z3.Or([a.value == v for v in sc.values])))
     if not profile.linux_interfaces:
         cs.append(z3.Not(is_["madvise"]))  # madvise is not applicable under posix
+        cs.append(z3.Not(is_["mremap"]))   # nor is mremap
     return cs
 
 
@@ -282,17 +309,27 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     acc_prot = select([c.prot for c in here], a.page, num(0, 2))
     acc_private = select([c.val for c in here], a.page, num(0, VAL))
     acc_lazy = And(kind == KIND_PRIVATE, select([c.lazy for c in here], a.page, F_))
-    acc_anon = select([select([s.anon[k][q] for k in range(M)], a.slot) for q in range(Q)], a.page,
+    # the object page the accessed page maps, and whether it lies past the object's end
+    pgoff = select(s.slot_pgoff, a.slot)
+    anon_obj = select(s.slot_anon, a.slot)
+    acc_opg = pgoff + a.page
+    acc_anon = select([select([s.anon[j][o] for j in range(M)], anon_obj) for o in range(Q)], acc_opg,
                       num(0, VAL))
-    acc_seg = select([select([s.seg_page[g][q] for g in range(G)], slot_seg, num(0, VAL))
-                      for q in range(Q)], a.page, num(0, VAL)) if G else num(0, VAL)
+    acc_seg = select([select([s.seg_page[g][o] for g in range(G)], slot_seg, num(0, VAL))
+                      for o in range(Q)], acc_opg, num(0, VAL)) if G else num(0, VAL)
     acc_value = If(kind == KIND_PRIVATE, acc_private, If(kind == KIND_ANON, acc_anon, acc_seg))
+    seg_size_of_slot = select(s.seg_size, slot_seg, num(0)) if G else num(0)
+    acc_beyond = Or(And(kind == KIND_ANON, z3.UGE(acc_opg, select(s.anon_size, anon_obj))),
+                    And(kind == KIND_SYSV, z3.UGE(acc_opg, seg_pages(seg_size_of_slot))))
 
-    # --- read / write (memory.read, memory.write): R02, R09-R11, R14, R15, R24, R32, R33
+    # --- read / write (memory.read, memory.write): R02, R09-R11, R14, R15, R24, R32, R33;
+    # past the end of the object (after mremap grew a shared mapping): SIGBUS (R43)
     read_fault = Not(And(acc_mapped, acc_prot != 2))
     write_fault = Not(And(acc_mapped, acc_prot == 0))
-    fault = Or(And(L["read"], read_fault), And(L["write"], write_fault))
-    write_ok = And(L["write"], Not(write_fault))
+    read_bus = And(Not(read_fault), acc_beyond)
+    write_bus = And(Not(write_fault), acc_beyond)
+    fault = Or(And(L["read"], Or(read_fault, read_bus)), And(L["write"], Or(write_fault, write_bus)))
+    write_ok = And(L["write"], Not(write_fault), Not(write_bus))
     # C05: a read of a MADV_FREE page may find it reclaimed (zero); nd takes that path
     read_drop = And(L["read"], Not(read_fault), acc_lazy, a.nd)
     read_value = If(read_drop, num(0, VAL), acc_value)
@@ -325,9 +362,25 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     attach = And(L["shmat"], Not(at_fail))
     at_pages = seg_pages(select(s.seg_size, sid, num(0))) if G else num(0)
 
-    # shmdt (R25, R31): only the slot's start; every SysV page of the slot is detached
+    def cont(q):  # cell q carries on the mapping record of cell q-1
+        return And(here[q].mapped, Not(here[q].start)) if q < Q else F_
+
+    # shmdt (R25, R31), as semantics.shmdt: only at the slot's start when the slot maps its
+    # segment from page 0; the first record, and every later one that ends within the
+    # segment's size (a record grown by mremap past it stays)
     has_sysv = And(kind == KIND_SYSV, Or([c.mapped for c in here]))
-    dt_ok = And(L["shmdt"], a.page == 0, has_sysv)
+    dt_ok = And(L["shmdt"], a.page == 0, pgoff == 0, has_sysv)
+    dt_size = seg_pages(seg_size_of_slot)
+    first_rec, ok_from, rec_ok = [], [None] * Q, []
+    for q in range(Q):
+        before = Or([here[q2].mapped for q2 in range(q)]) if q else F_
+        first_rec.append(And(here[q].mapped, If(here[q].start, Not(before),
+                                                first_rec[q - 1] if q else F_)))
+    for q in reversed(range(Q)):
+        ok_from[q] = And(z3.ULT(q, dt_size), Or(Not(cont(q + 1)), ok_from[q + 1] if q + 1 < Q else T_))
+    for q in range(Q):
+        rec_ok.append(If(here[q].start, ok_from[q], rec_ok[q - 1] if q else F_))
+    dt_cell = [And(dt_ok, here[q].mapped, Or(first_rec[q], rec_ok[q])) for q in range(Q)]
 
     # shmctl (R17, R19, R20, R28, R30)
     def is_of(p, k, g):
@@ -343,8 +396,6 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     rmid_ok = And(L["shmctl"], a.rmid, Not(ctl_einval))
 
     # munmap (R05, R31, R32); posix may refuse to split an attach (R31)
-    def cont(q):  # cell q carries on the mapping record of cell q-1
-        return And(here[q].mapped, Not(here[q].start)) if q < Q else F_
     splits = And(kind == KIND_SYSV,
                  Or([And(a.page == q, cont(q)) for q in range(Q)] +
                     [And(end == q, cont(q)) for q in range(1, Q)]))
@@ -370,6 +421,44 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     md_ok = And(L["madvise"], Not(md_einval), Not(md_eacces))
     sets_flag = Or(adv["dontfork"], adv["dofork"], adv["wipeonfork"], adv["keeponfork"])
 
+    # mremap (R42-R44), as semantics.mremap: EFAULT without a record at the place; grow to a
+    # smaller size unmaps the tail; move first unmaps the tail beyond the new size, then moves
+    # what is left of the record (EFAULT if the old range is not within one record) to the
+    # new slot, its object page offset kept; alias maps a copy of a shared record there; grow
+    # extends the record in place when it ends at the old range's end and the room is free
+    mr = L["mremap"]
+    mode_grow, mode_move, mode_alias = a.mode == 0, a.mode == 1, a.mode == 2
+    new_len, old_len = a.length, a.old
+    mr_efault0 = Not(acc_mapped)
+    end_from = [None] * (Q + 1)       # end_from[q]: the end of a record carried on at q
+    end_from[Q] = num(Q)
+    for q in reversed(range(Q)):
+        end_from[q] = If(cont(q), end_from[q + 1], num(q))
+    rec_end = select(end_from[1:], a.page, num(Q))
+    shrink = And(mode_grow, z3.ULE(new_len, old_len))
+    trunc = And(mode_move, z3.UGT(old_len, new_len))
+    old_eff = If(trunc, new_len, old_len)
+    mr_range_efault = z3.UGT(a.page + old_eff, rec_end)
+    al_einval = kind == KIND_PRIVATE              # only a shared record can be duplicated
+    gr_enomem = Or(a.page + old_len != rec_end,
+                   Or([And(z3.ULE(a.page + old_len, q), z3.ULT(q, a.page + new_len), here[q].mapped)
+                       for q in range(Q)]))
+    mr_efault = And(Not(shrink), Not(mode_alias), Or(mr_efault0, mr_range_efault))
+    mr_einval = And(mode_alias, Not(mr_efault0), al_einval)
+    mr_enomem = And(mode_grow, Not(shrink), Not(mr_efault), gr_enomem)
+    mr_started = And(mr, Not(mr_efault0))
+    mr_cut = And(mr_started, Or(shrink, trunc))   # the tail [page+new, page+old) goes
+    move_ok = And(mr_started, mode_move, Not(mr_range_efault))
+    alias_ok = And(mr_started, mode_alias, Not(al_einval))
+    grow_ok = And(mr_started, mode_grow, Not(shrink), Not(mr_enomem), Not(mr_efault))
+    mr_binds_ok = Or(move_ok, alias_ok)
+    mr_code = If(Or(mr_efault0, mr_efault), num(R["EFAULT"]), If(mr_einval, num(R["EINVAL"]),
+                 If(mr_enomem, num(R["ENOMEM"]), num(R["ok"]))))
+    rec = Cell(*(select([getattr(c, f) for c in here], a.page)
+                 for f in CELL_FIELDS))    # the attributes of the record at the place
+    src = [Cell(*(select([getattr(c, f) for c in here], a.page + q, getattr(here[-1], f))
+                  for f in CELL_FIELDS)) for q in range(Q)]    # source cell page+q of a move
+
     # thread_exit of the last thread ends the process
     others = [And(s.t_alive[t], s.t_proc[t] == pid, a.actor != t) for t in range(T)]
     last = Not(Or(others))
@@ -384,7 +473,6 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     for p in range(P):
         for k in range(M):
             act = And(pid_eq[p], slot_eq[k])
-            mk_range = None
             new_slot = And(s.nslots == k, pid_eq[p])
             for q in range(Q):
                 c, nc = s.cells[p][k][q], n.cells[p][k][q]
@@ -393,7 +481,15 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                              for f in CELL_FIELDS))
                 mk = And(new_slot, Or(And(L["mmap"], z3.ULT(q, a.length)),
                                       And(attach, z3.ULT(q, at_pages))))
-                gone = Or(dies[p], execs[p], And(unmap_ok, act, in_range[q]), And(dt_ok, act))
+                # mremap: the destination slot's cell (a moved page, or a new tail page)
+                mr_mk = And(new_slot, mr_binds_ok, z3.ULT(q, new_len))
+                mr_from_src = And(move_ok, z3.ULT(q, old_eff))
+                grown = And(grow_ok, act, z3.ULE(a.page + old_len, q), z3.ULT(q, a.page + new_len))
+                mr_gone = And(act, Or(
+                    And(mr_cut, z3.ULE(a.page + new_len, q), z3.ULT(q, a.page + old_len)),
+                    And(move_ok, z3.ULE(a.page, q), z3.ULT(q, a.page + old_eff))))
+                gone = Or(dies[p], execs[p], And(unmap_ok, act, in_range[q]), And(dt_cell[q], act),
+                          mr_gone)
                 copied = And(par.mapped, Not(par.dontfork))
                 child = child_here[p]
                 prot_here = And(pr_ok, act, in_range[q], before_hole[q])
@@ -404,69 +500,97 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                     And(prot_here, a.page == q),
                     And(pr_ok, end == q, Not(hole), z3.UGT(num(q), a.page)),
                     And(md_ok, sets_flag, edge),
-                    And(unmap_ok, end == q)))
-                mapped = If(gone, F_, If(mk, T_, If(child, copied, c.mapped)))
+                    And(unmap_ok, end == q),
+                    And(Or(And(mr_cut, z3.ULT(new_len, old_len)), move_ok), a.page + old_len == q)))
+                made = Or(mk, mr_mk)
+                mapped = If(gone, F_, If(made, T_, If(child, copied, Or(grown, c.mapped))))
                 cs.append(nc.mapped == mapped)
-                new_prot = If(L["mmap"], a.prot, If(a.rdonly, num(1, 2), num(0, 2)))
-                cs.append(nc.prot == If(gone, num(0, 2), If(mk, new_prot, If(child, If(copied, par.prot, num(0, 2)),
-                                        If(prot_here, a.prot, c.prot)))))
-                cs.append(nc.start == If(gone, F_, If(mk, z3.BoolVal(q == 0),
-                                         If(child, And(copied, par.start), Or(c.start, split)))))
+                new_prot = If(L["mmap"], a.prot, If(L["mremap"], rec.prot,
+                                                    If(a.rdonly, num(1, 2), num(0, 2))))
+                cs.append(nc.prot == If(gone, num(0, 2), If(made, new_prot, If(child, If(copied, par.prot, num(0, 2)),
+                                        If(grown, rec.prot, If(prot_here, a.prot, c.prot))))))
+                # a SysV attach's records never merge (R30): its record starts are kept; the
+                # records of other memory merge again when equal (address_space.merged)
+                sticky = If(gone, F_, If(made, z3.BoolVal(q == 0),
+                                         If(child, And(copied, par.start), Or(c.start, split))))
+                prev = n.cells[p][k][q - 1] if q else None
+                derived = And(nc.mapped, T_ if q == 0 else Or(
+                    Not(prev.mapped), prev.prot != nc.prot, prev.dontfork != nc.dontfork,
+                    prev.wipe != nc.wipe))
+                cs.append(nc.start == If(n.slot_kind[k] == KIND_SYSV, sticky, derived))
                 cs.append(nc.dontfork == If(Or(gone, mk, child), F_,
+                                            If(Or(mr_mk, grown), rec.dontfork,
                                             If(And(flag_here, adv["dontfork"]), T_,
-                                               If(And(flag_here, adv["dofork"]), F_, c.dontfork))))
+                                               If(And(flag_here, adv["dofork"]), F_, c.dontfork)))))
                 cs.append(nc.wipe == If(Or(gone, mk), F_, If(child, And(copied, par.wipe),
+                                        If(Or(mr_mk, grown), rec.wipe,
                                         If(And(flag_here, adv["wipeonfork"]), T_,
-                                           If(And(flag_here, adv["keeponfork"]), F_, c.wipe)))))
-                cs.append(nc.val == If(Or(gone, mk), num(0, VAL),
+                                           If(And(flag_here, adv["keeponfork"]), F_, c.wipe))))))
+                src_q = src[q]
+                cs.append(nc.val == If(Or(gone, mk, grown), num(0, VAL),
+                                       If(mr_mk, If(mr_from_src, src_q.val, num(0, VAL)),
                                        If(child, If(And(copied, Not(par.wipe)), par.val, num(0, VAL)),
                                           If(And(write_ok, act, a.page == q, kind == KIND_PRIVATE),
                                              a.value,
                                              If(Or(And(flag_here, adv["dontneed"]),
                                                    And(read_drop, act, a.page == q)),
-                                                num(0, VAL), c.val)))))
+                                                num(0, VAL), c.val))))))
                 here_write = And(write_ok, act, a.page == q, kind == KIND_PRIVATE)
-                cs.append(nc.lazy == If(Or(gone, mk), F_,
+                cs.append(nc.lazy == If(Or(gone, mk, grown), F_,
+                                        If(mr_mk, And(mr_from_src, src_q.lazy),
                                         If(child, And(copied, Not(par.wipe), par.lazy),
                                            If(Or(here_write, And(read_drop, act, a.page == q),
                                                  And(flag_here, adv["dontneed"])), F_,
-                                              If(And(flag_here, adv["free"]), T_, c.lazy)))))
+                                              If(And(flag_here, adv["free"]), T_, c.lazy))))))
             # ghost: forks since the slot was mapped into this process
-            cs.append(n.depth[p][k] == If(And(new_slot, Or(L["mmap"], attach)), num(0, 2),
+            cs.append(n.depth[p][k] == If(And(new_slot, Or(L["mmap"], attach, mr_binds_ok)), num(0, 2),
                                           If(child_here[p], If(select([s.depth[pp][k] for pp in range(P)], pid) == 2,
                                                                num(2, 2),
                                                                select([s.depth[pp][k] for pp in range(P)], pid) + 1),
                                              s.depth[p][k])))
 
     # --- objects: shared anonymous pages and segment pages (R01, R02: new memory is zero)
-    binds_slot = And(Not(is_["nop"]), Or(is_["mmap"], is_["shmat"]))
+    # (the object page o of a slot's cell q is slot_pgoff + q)
+    binds_slot = And(Not(is_["nop"]), Or(is_["mmap"], is_["shmat"],
+                                         And(is_["mremap"], Not(mode_grow))))
+    removing = And(md_ok, adv["remove"])
+    punch = [Or([And(in_range[q], here[q].mapped, pgoff + q == o) for q in range(Q)])
+             for o in range(Q)]   # R39: a hole in the object
     for k in range(M):
         fresh = And(binds_slot, s.nslots == k)
-        for q in range(Q):
-            hit = And(write_ok, kind == KIND_ANON, a.slot == k, a.page == q)
-            punched = And(md_ok, adv["remove"], kind == KIND_ANON, a.slot == k, in_range[q],
-                          here[q].mapped)   # R39: a hole in the object
-            cs.append(n.anon[k][q] == If(fresh, num(0, VAL), If(hit, a.value,
-                                         If(punched, num(0, VAL), s.anon[k][q]))))
+        mine_obj = And(kind == KIND_ANON, anon_obj == k)
+        for o in range(Q):
+            hit = And(write_ok, mine_obj, acc_opg == o)
+            punched = And(removing, mine_obj, punch[o])
+            cs.append(n.anon[k][o] == If(fresh, num(0, VAL), If(hit, a.value,
+                                         If(punched, num(0, VAL), s.anon[k][o]))))
     for g in range(G):
         born = And(create, s.nsegs == g)
-        for q in range(Q):
-            hit = And(write_ok, kind == KIND_SYSV, slot_seg == g, a.page == q)
-            punched = And(md_ok, adv["remove"], kind == KIND_SYSV, slot_seg == g, in_range[q],
-                          here[q].mapped)   # R39
-            cs.append(n.seg_page[g][q] == If(born, num(0, VAL), If(hit, a.value,
-                                             If(punched, num(0, VAL), s.seg_page[g][q]))))
+        mine_obj = And(kind == KIND_SYSV, slot_seg == g)
+        for o in range(Q):
+            hit = And(write_ok, mine_obj, acc_opg == o)
+            punched = And(removing, mine_obj, punch[o])
+            cs.append(n.seg_page[g][o] == If(born, num(0, VAL), If(hit, a.value,
+                                             If(punched, num(0, VAL), s.seg_page[g][o]))))
 
     # --- slots
     new_kind = If(L["mmap"], If(a.shared, num(KIND_ANON, 2), num(KIND_PRIVATE, 2)),
-                  If(attach, num(KIND_SYSV, 2), num(KIND_NONE, 2)))
+                  If(attach, num(KIND_SYSV, 2), If(mr_binds_ok, kind, num(KIND_NONE, 2))))
     alias_now = Or([And(mine[k][q].mapped, s.slot_kind[k] == KIND_SYSV, s.slot_seg[k] == sid)
                     for k in range(M) for q in range(Q)])
     for k in range(M):
         b = And(binds_slot, s.nslots == k)
         cs += [n.slot_kind[k] == If(b, new_kind, s.slot_kind[k]),
-               n.slot_seg[k] == If(b, If(attach, sid, num(0)), s.slot_seg[k]),
-               n.slot_rdonly[k] == If(b, And(attach, a.rdonly), s.slot_rdonly[k]),
+               n.slot_seg[k] == If(b, If(attach, sid, If(And(mr_binds_ok, kind == KIND_SYSV), slot_seg,
+                                                          num(0))), s.slot_seg[k]),
+               n.slot_rdonly[k] == If(b, Or(And(attach, a.rdonly), And(mr_binds_ok, rdonly)),
+                                      s.slot_rdonly[k]),
+               n.slot_pgoff[k] == If(b, If(mr_binds_ok, pgoff + a.page, num(0)), s.slot_pgoff[k]),
+               n.slot_anon[k] == If(b, If(And(mr_binds_ok, kind == KIND_ANON), anon_obj,
+                                          If(And(L["mmap"], a.shared), num(k), num(0))),
+                                    s.slot_anon[k]),
+               n.anon_size[k] == If(b, If(And(L["mmap"], a.shared), a.length, num(0)), s.anon_size[k]),
+               n.slot_remap[k] == If(b, mr_binds_ok, Or(s.slot_remap[k], And(grow_ok, a.slot == k))),
                n.slot_thread[k] == If(b, a.actor, s.slot_thread[k]),
                n.slot_bykey[k] == If(b, And(attach, select(s.handle_bykey, a.handle, F_) if G else F_),
                                      s.slot_bykey[k]),
@@ -518,8 +642,9 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     def res(code, arg=None):
         return code, arg
     code = If(is_["nop"], num(R["ok"]), If(dead, num(R["dead"]),
-           If(is_["read"], If(read_fault, num(R["SIGSEGV"]), num(R["value"])),
-           If(is_["write"], If(write_fault, num(R["SIGSEGV"]), num(R["ok"])),
+           If(is_["read"], If(read_fault, num(R["SIGSEGV"]), If(read_bus, num(R["SIGBUS"]), num(R["value"]))),
+           If(is_["write"], If(write_fault, num(R["SIGSEGV"]), If(write_bus, num(R["SIGBUS"]), num(R["ok"]))),
+           If(is_["mremap"], mr_code,
            If(is_["shmget"], If(get_enoent, num(R["ENOENT"]), If(get_eexist, num(R["EEXIST"]),
                              If(get_einval, num(R["EINVAL"]), If(get_same, num(R["same"]), num(R["new"]))))),
            If(is_["shmat"], If(at_fail, num(R["EINVAL"]), num(R["ok"])),
@@ -530,7 +655,7 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
            If(is_["madvise"], If(md_einval, num(R["EINVAL"]), If(md_eacces, num(R["EACCES"]),
                                  If(Or(beyond, Or([And(in_range[q], Not(here[q].mapped)) for q in range(Q)])),
                                     num(R["ENOMEM"]), num(R["ok"])))),
-           num(R["ok"]))))))))))))
+           num(R["ok"])))))))))))))
     cs.append(r.code == code)
     cs.append(r.arg == If(And(is_["read"], live), read_value,
                           If(And(is_["shmget"], live, get_same), z3.ZeroExt(VAL - IDX, first_handle),

@@ -64,8 +64,7 @@ def lemmas(s: SymState, sc: SymbolicScope) -> list:
                     Implies(kind != KIND_PRIVATE, And(c.val == 0, Not(c.wipe), Not(c.lazy))),
                     Implies(And(c.mapped, kind == KIND_SYSV),
                             And(z3.ULT(s.slot_seg[k], s.nsegs),
-                                Not(select(s.seg_destroyed, s.slot_seg[k], z3.BoolVal(True))),
-                                z3.ULT(q, seg_pages(select(s.seg_size, s.slot_seg[k], num(0)))))),
+                                Not(select(s.seg_destroyed, s.slot_seg[k], z3.BoolVal(True))))),
                     Implies(And(c.mapped, pred_unmapped), c.start),
                     # a page that carries on a record has the record's attributes
                     Implies(And(c.mapped, Not(c.start)), z3.BoolVal(True) if q == 0 else And(
@@ -79,7 +78,13 @@ def lemmas(s: SymState, sc: SymbolicScope) -> list:
         out.append((f"slot {k} well formed", And(
             Implies(z3.UGE(k, s.nslots), s.slot_kind[k] == KIND_NONE),
             Implies(s.slot_rdonly[k], s.slot_kind[k] == KIND_SYSV),
-            Implies(s.slot_kind[k] == KIND_SYSV, z3.ULT(s.slot_seg[k], G)))))
+            Implies(s.slot_kind[k] == KIND_SYSV, z3.ULT(s.slot_seg[k], G)),
+            # a move or alias adds at most Q-1 to its source slot's offset (no overflow)
+            z3.ULE(s.slot_pgoff[k], k * (Q - 1)),
+            Implies(s.slot_kind[k] == KIND_ANON,
+                    And(z3.ULT(s.slot_anon[k], s.nslots), z3.ULE(s.slot_anon[k], k),
+                        select(s.anon_size, s.slot_anon[k]) != 0,
+                        z3.ULE(select(s.anon_size, s.slot_anon[k]), Q))))))
     for h in range(G):
         out.append((f"handle {h} names nothing or a segment",
                     And(Implies(z3.UGE(h, s.nhandles), s.handle_seg[h] == G),
@@ -210,13 +215,18 @@ def sp_isolation(w: Window):
 def sp_visibility(w: Window):
     """After a write of v, a read through any page reaching the same frame returns v: the same
     page of the same process, or a shared page of the same object page (any process)."""
-    s1, a0, a1 = w.states[1], w.args[0], w.args[1]
+    s0, s1, a0, a1 = w.states[0], w.states[1], w.args[0], w.args[1]
     k0, k1 = w.kind(0), select(s1.slot_kind, a1.slot)
-    same_frame = Or(And(w.pid(0) == w.pid(1), a0.slot == a1.slot),
-                    And(k0 == KIND_ANON, a0.slot == a1.slot),
-                    And(k0 == KIND_SYSV, k1 == KIND_SYSV, w.seg(0) == select(s1.slot_seg, a1.slot)))
+    # the object page each maps (a slot maps its object from slot_pgoff on: mremap)
+    opg0 = select(s0.slot_pgoff, a0.slot) + a0.page
+    opg1 = select(s1.slot_pgoff, a1.slot) + a1.page
+    same_frame = Or(And(w.pid(0) == w.pid(1), a0.slot == a1.slot, a0.page == a1.page),
+                    And(k0 == KIND_ANON, k1 == KIND_ANON, opg0 == opg1,
+                        select(s0.slot_anon, a0.slot) == select(s1.slot_anon, a1.slot)),
+                    And(k0 == KIND_SYSV, k1 == KIND_SYSV, opg0 == opg1,
+                        w.seg(0) == select(s1.slot_seg, a1.slot)))
     hyp = And(a0.op == OPS["write"], w.results[0].code == R["ok"], a1.op == OPS["read"],
-              a0.page == a1.page, same_frame, readable(s1, w.sc, w.pid(1), a1.slot, a1.page),
+              same_frame, readable(s1, w.sc, w.pid(1), a1.slot, a1.page),
               select(s1.t_alive, a1.actor))
     return hyp, is_value(w.results[1], a0.value)
 
@@ -267,7 +277,8 @@ def sp_lifetime_after_rmid(w: Window):
     hyp = And(a0.op == OPS["shmctl"], a0.rmid, w.results[0].code == R["ok"],
               a1.op == OPS["write"], w.results[1].code == R["ok"], w.kind(1) == KIND_SYSV,
               a2.op == OPS["read"], select(s2.slot_kind, a2.slot) == KIND_SYSV,
-              select(s2.slot_seg, a2.slot) == w.seg(1), a2.page == a1.page,
+              select(s2.slot_seg, a2.slot) == w.seg(1),
+              object_page(s2, a2.slot, a2.page) == object_page(w.states[1], a1.slot, a1.page),
               w.pid(2) != w.pid(1), select(s2.t_alive, a2.actor),
               readable(s2, w.sc, w.pid(2), a2.slot, a2.page))
     return hyp, is_value(w.results[2], a1.value)
@@ -293,17 +304,26 @@ def sp_zero_fill_segment(w: Window):
 
 def sp_zero_fill_remove(w: Window):
     """R39: after MADV_REMOVE of shared memory, its pages read 0 through every mapping of the
-    same frames (any process)."""
+    same frames (any process, any slot mapping the same object page; SIGBUS past the object's
+    end, R43)."""
     s0, s1, a0, a1 = w.states[0], w.states[1], *w.args
     k0, k1 = w.kind(0), select(s1.slot_kind, a1.slot)
-    same_object = Or(And(k0 == KIND_ANON, a1.slot == a0.slot),
+    same_object = Or(And(k0 == KIND_ANON, k1 == KIND_ANON,
+                         select(s0.slot_anon, a0.slot) == select(s1.slot_anon, a1.slot)),
                      And(k0 == KIND_SYSV, k1 == KIND_SYSV, w.seg(0) == select(s1.slot_seg, a1.slot)))
+    read_opg = object_page(s1, a1.slot, a1.page)
+    punched = Or([And(z3.ULE(a0.page, q), z3.ULT(q, a0.page + a0.length),
+                      cell_field(s0, w.sc, w.pid(0), a0.slot, num(q), "mapped"),
+                      object_page(s0, a0.slot, num(q)) == read_opg) for q in range(w.sc.pages)])
     hyp = And(a0.op == OPS["madvise"], a0.advice == ADVICES.index("remove"),
-              w.results[0].code == R["ok"], same_object, a1.op == OPS["read"],
-              z3.ULE(a0.page, a1.page), z3.ULT(a1.page, a0.page + a0.length),
-              cell_field(s0, w.sc, w.pid(0), a0.slot, a1.page, "mapped"),
+              w.results[0].code == R["ok"], same_object, a1.op == OPS["read"], punched,
               readable(s1, w.sc, w.pid(1), a1.slot, a1.page), select(s1.t_alive, a1.actor))
-    return hyp, is_value(w.results[1], num(0, 8))
+    return hyp, Or(is_value(w.results[1], num(0, 8)), w.results[1].code == R["SIGBUS"])
+
+
+def object_page(s: SymState, slot, page):
+    """The object page a page of a slot maps (its slot's offset: mremap move and alias)."""
+    return select(s.slot_pgoff, slot) + page
 
 
 def sp_exec_fresh(w: Window):

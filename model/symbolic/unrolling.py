@@ -81,10 +81,12 @@ def fix_step(a: SymArgs, s: StepArgs) -> list:
     name = next(n for n, i in OPS.items() if i == op)
     if name in ("shmdt", "munmap", "mprotect", "madvise", "read", "write", "mmap", "shmat"):
         lits += [a.slot == s.slot]
-    if name in ("shmdt", "munmap", "mprotect", "madvise", "read", "write"):
+    if name in ("shmdt", "munmap", "mprotect", "madvise", "read", "write", "mremap"):
         lits += [a.page == s.page]
-    if name in ("mmap", "munmap", "mprotect", "madvise"):
+    if name in ("mmap", "munmap", "mprotect", "madvise", "mremap"):
         lits += [a.length == s.length]
+    if name == "mremap":
+        lits += [a.slot == s.slot, a.mode == s.mode, a.old == s.old]
     if name == "write":
         lits.append(a.value == s.value)
     if name in ("mmap", "mprotect"):
