@@ -7,7 +7,6 @@ real SIGSEGV or SIGBUS and the process dies of it.
 """
 import ctypes
 import errno
-import os
 import struct
 
 # <sys/mman.h>

@@ -16,7 +16,7 @@ Virtual page numbers are slot-relative (docs/case-format.md, "Places and address
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Optional, Tuple
 
 from .ops import PAGE_SIZE

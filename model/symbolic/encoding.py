@@ -21,7 +21,6 @@ the explicit function of the same name (the agreement tests hold the two togethe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import z3
 

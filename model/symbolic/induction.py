@@ -241,7 +241,7 @@ def sp_thread_sharing(w: Window):
 
 
 def _cow(w: Window, child_writes: bool):
-    s0, s1 = w.states[0], w.states[1]
+    s0 = w.states[0]
     a0, a1, a2 = w.args
     child = s0.nthreads  # the thread fork binds
     writer, reader = (child, a0.actor) if child_writes else (a0.actor, child)

@@ -53,21 +53,29 @@ def add_arguments(gen) -> None:
                      help="the corpus folder (created; an existing corpus there is replaced)")
 
 
+def named_bounds(text) -> dict:
+    """The bounds a --scope text names, checked by the model's scope (unnamed ones left out)."""
+    from dataclasses import asdict
+
+    from sharespec.model.scope import parse_scope
+    if not text:
+        return {}
+    try:
+        parsed = parse_scope(text)
+    except ValueError as e:
+        raise UsageError(f"--scope {text!r}: {e}") from None
+    named = {p.split("=", 1)[0].strip() for p in text.split(",") if "=" in p}
+    return {n: v for n, v in asdict(parsed).items() if n in named}
+
+
 def scope_for(strategy: str, text, bound):
     """The scope asked for: the strategy's base scope with the named bounds changed."""
-    from dataclasses import asdict, replace
+    from dataclasses import replace
 
-    from sharespec.model.scope import DEFAULT, SMALL, parse_scope
+    from sharespec.model.scope import DEFAULT, SMALL
 
     base = DEFAULT if strategy == "random" else SMALL
-    given = {}
-    if text:
-        try:
-            parsed = parse_scope(text)
-        except ValueError as e:
-            raise UsageError(f"--scope {text!r}: {e}") from None
-        named = {p.split("=", 1)[0].strip() for p in text.split(",") if "=" in p}
-        given = {n: v for n, v in asdict(parsed).items() if n in named}
+    given = named_bounds(text)
     if bound is not None:
         if bound < 1:
             raise UsageError(f"--bound must be at least 1, got {bound}")
@@ -87,7 +95,6 @@ def z3_cases(text, bound, profile, frames: bool = True):
     (model/symbolic: no descriptors); a UsageError (exit 2) if the z3 side cannot be imported."""
     from dataclasses import asdict, replace
 
-    from sharespec.model.scope import parse_scope
     try:
         # import_module, not "from ... import": it consults sys.modules (a z3 side that failed
         # to import stays unavailable even when the package holds the module as an attribute)
@@ -97,14 +104,7 @@ def z3_cases(text, bound, profile, frames: bool = True):
     except (ImportError, AttributeError) as e:
         raise UsageError("the z3 strategy is not available: sharespec.generators.z3_coverage "
                          f"cannot be imported ({e}); use --strategy exhaustive or random") from None
-    given = {}
-    if text:
-        try:
-            parsed = parse_scope(text)
-        except ValueError as e:
-            raise UsageError(f"--scope {text!r}: {e}") from None
-        named = {p.split("=", 1)[0].strip() for p in text.split(",") if "=" in p}
-        given = {n: v for n, v in asdict(parsed).items() if n in named}
+    given = named_bounds(text)
     base = getattr(z3_coverage, "DEFAULT_SCOPE", None)
     if base is None:   # a z3 side without a scope of its own: give it none
         return {"steps": bound}, z3_corpus(bound, profile=profile)
