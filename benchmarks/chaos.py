@@ -12,7 +12,6 @@ exit status 1 if any round found a problem.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import signal
 import sys

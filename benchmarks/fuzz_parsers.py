@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 
 import test_hostile_input as T  # noqa: E402
 from sharespec.impl import protocol  # noqa: E402
-from sharespec.model.case import Case, CaseError  # noqa: E402
+from sharespec.model.case import CaseError  # noqa: E402
 from sharespec.model.case_json import loads_case  # noqa: E402
 from sharespec.model.case_text import case_from_text  # noqa: E402
 from sharespec.runner import VERDICTS, judge_observation  # noqa: E402

@@ -1,6 +1,6 @@
 """Figures for the z3 side: proofs, the coverage corpus, and how they grow with the bound.
 
-    /tmp/venv/bin/python benchmarks/z3.py [--bounds 4,6,8,10,12] [--profile linux] [--repeat 1]
+    python benchmarks/z3_figures.py [--bounds 4,6,8,10,12] [--profile linux] [--repeat 1]
 
 Prints, for the default prove scope (processes=3, threads=3, mappings=2, pages=2, segments=2):
 - per property: seconds to prove it (induction obligations + the witness search at bound 6);
@@ -15,13 +15,8 @@ Medians over ``--repeat`` runs.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
-
-# This file is named z3.py: keep its folder off the import path, or "import z3" finds it.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 from sharespec.model.symbolic.core import SymbolicScope
 from sharespec.model.symbolic.coverage import shortest_programs
