@@ -67,6 +67,13 @@ class SharespecSession:
             items.append(item_class.from_parent(parent, name=f"sharespec[{case_id(case)}]",
                                               case=case, session_state=self))
 
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
+        # A run stopped early (-x, deselection, Ctrl-C) leaves the stream half read: close it,
+        # so that its implementations stop and leave nothing behind.
+        close = getattr(self.results, "close", None)
+        if close is not None:
+            close()
+
     def result_of(self, case):
         if self.results is None:
             from sharespec.kit import run_implementation
