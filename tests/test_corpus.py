@@ -17,7 +17,8 @@ from sharespec.corpus import (Selection, Shard, deduplicate, parse_shard, read_c
                               select_shard)
 from sharespec.model.case import Case
 from sharespec.model.case_text import case_to_text
-from sharespec.model.ops import PAGE_SIZE, Fork, Place, Read, ShmAt, ShmGet, Step, Write
+from sharespec.model.ops import Place, Step, Write
+from renamed_programs import PROGRAM, RENAMED
 
 BUILTIN = Path(__file__).resolve().parent.parent / "sharespec" / "cases"
 # A small exhaustive corpus (172 cases, a few seconds to run), plus two hand-written cases so
@@ -153,17 +154,6 @@ def test_generate_z3_with_the_real_z3_side(tmp_path):
 
 
 # --- deduplication -------------------------------------------------------------------
-
-PROGRAM = [Step("T0", ShmGet("private", PAGE_SIZE, creat=True), "S0"),
-           Step("T0", ShmAt("S0"), "A0"),
-           Step("T0", Fork(), "T1"),
-           Step("T1", Write(Place("A0"), 7)),
-           Step("T0", Read(Place("A0")))]
-RENAMED = [Step("T0", ShmGet("private", PAGE_SIZE, creat=True), "seg"),
-           Step("T0", ShmAt("seg"), "att"),
-           Step("T0", Fork(), "child"),
-           Step("child", Write(Place("att"), 7)),
-           Step("T0", Read(Place("att")))]
 
 
 def _case(name, steps):

@@ -68,3 +68,4 @@ def test_the_same_case_passes_without_the_limit(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     (case,) = [r for r in records if "verdict" in r]
     assert case["verdict"] == "PASS" and case["results"] == ["new", "new", "ok", "ok", "1"], case
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

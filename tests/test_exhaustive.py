@@ -11,9 +11,10 @@ from sharespec.generators.canonical import (canonical_state, case_fingerprint, s
 from sharespec.generators.exhaustive import exhaustive_cases, explore
 from sharespec.model.case import Case
 from sharespec.model.oracle import allowed_per_step
-from sharespec.model.ops import PAGE_SIZE, Fork, Mmap, Place, Read, ShmAt, ShmGet, Step, Write
+from sharespec.model.ops import PAGE_SIZE, Mmap, Place, Read, Step, Write
 from sharespec.model.scope import Scope
 from sharespec.model.state import FrozenMap, Process, State, Thread, Vma
+from renamed_programs import PROGRAM, RENAMED
 
 # Two small scopes, the second with a descriptor and two mappings.
 TINY = Scope(processes=2, threads=2, pages=1, mappings=1, segments=1, objects=0, steps=4,
@@ -96,18 +97,6 @@ def test_renamed_frames_are_merged():
 def _case(steps) -> Case:
     return Case(name="c", profile="linux", rules=(), origin="test", description="",
                 steps=tuple(steps))
-
-
-PROGRAM = [Step("T0", ShmGet("private", PAGE_SIZE, creat=True), "S0"),
-           Step("T0", ShmAt("S0"), "A0"),
-           Step("T0", Fork(), "T1"),
-           Step("T1", Write(Place("A0"), 7)),
-           Step("T0", Read(Place("A0")))]
-RENAMED = [Step("T0", ShmGet("private", PAGE_SIZE, creat=True), "seg"),
-           Step("T0", ShmAt("seg"), "att"),
-           Step("T0", Fork(), "child"),
-           Step("child", Write(Place("att"), 7)),
-           Step("T0", Read(Place("att")))]
 
 
 def test_fingerprint_ignores_handle_names():

@@ -58,32 +58,29 @@ def syscall(impl, name, make):
 
 # --- mappings --------------------------------------------------------------------------
 
-@mutant("shared-mapped-private", "R10 R12", "r10-shared-anon-fork")
-def _shared_as_private(impl):
-    """mmap with MAP_SHARED is performed as MAP_PRIVATE."""
-    shared, private = constant(impl.syscalls, "MAP_SHARED"), constant(impl.syscalls, "MAP_PRIVATE")
+def _mmap_flag_swapped(impl, asked: str, done: str) -> None:
+    """mmap asked with ``asked`` (MAP_SHARED or MAP_PRIVATE) is performed with ``done``."""
+    asked_bit, done_bit = constant(impl.syscalls, asked), constant(impl.syscalls, done)
 
     def make(mmap):
         def patched(addr, length, prot, flags, fd, offset):
-            if flags & shared:
-                flags = (flags & ~shared) | private
+            if flags & asked_bit:
+                flags = (flags & ~asked_bit) | done_bit
             return mmap(addr, length, prot, flags, fd, offset)
         return patched
     syscall(impl, "mmap", make)
+
+
+@mutant("shared-mapped-private", "R10 R12", "r10-shared-anon-fork")
+def _shared_as_private(impl):
+    """mmap with MAP_SHARED is performed as MAP_PRIVATE."""
+    _mmap_flag_swapped(impl, "MAP_SHARED", "MAP_PRIVATE")
 
 
 @mutant("private-mapped-shared", "R11", "r11-private-anon-cow")
 def _private_as_shared(impl):
     """mmap with MAP_PRIVATE is performed as MAP_SHARED (no copy-on-write)."""
-    shared, private = constant(impl.syscalls, "MAP_SHARED"), constant(impl.syscalls, "MAP_PRIVATE")
-
-    def make(mmap):
-        def patched(addr, length, prot, flags, fd, offset):
-            if flags & private:
-                flags = (flags & ~private) | shared
-            return mmap(addr, length, prot, flags, fd, offset)
-        return patched
-    syscall(impl, "mmap", make)
+    _mmap_flag_swapped(impl, "MAP_PRIVATE", "MAP_SHARED")
 
 
 @mutant("mmap-offset-ignored", "R14", "r14-file-mapped-twice")
