@@ -3,14 +3,18 @@
 The semantics is nondeterministic (C05, and every behaviour POSIX leaves open), so the oracle
 works on *sets* of states: after each step it keeps exactly the states consistent with what
 was observed, and a run fails at the first step whose observation no kept state allows.
+
+One allowed result is a set itself: under posix a frames step allows every report consistent
+with the values (frames.FramesByValues), too many to list, so that step's allowed result is
+the predicate, and an observation agrees with it when the predicate admits it (``outcomes``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .frames import consistent_states, is_partial
-from .ops import Step
+from .frames import by_values, consistent_states, judged_in_part, why_not_allowed
+from .ops import Frames, Step
 from .profiles import Profile, get_profile
 from .results import Result
 from .rules import rules_for_step
@@ -35,15 +39,27 @@ class Judgement:
     rules: tuple = ()                 # catalogue ids involved at that step (FAIL)
     reason: str = ""                  # NOT_APPLICABLE: why; FAIL: a sentence
     # Steps judged on part of what they claim to observe: frames reports whose partition was
-    # hidden (no CAP_SYS_ADMIN). The runner makes a PASS with such steps INCONCLUSIVE.
+    # hidden (no CAP_SYS_ADMIN) where it could matter (frames.judged_in_part). The runner makes
+    # a PASS with such steps INCONCLUSIVE.
     unjudged: tuple = ()
+
+
+def outcomes(state: State, st: Step, profile: Profile) -> list:
+    """The (next state, allowed result) pairs of one step: ``semantics.step``, except a frames
+    step under a profile that predicts no frames (posix), whose one allowed result is the set
+    of reports consistent with the state's values, the state unchanged (model/frames.py)."""
+    if isinstance(st.op, Frames) and not profile.linux_interfaces:
+        thread = state.threads.get(st.thread)
+        if thread is not None and thread.alive:      # a dead thread's step: DEAD, as always
+            return [(state, by_values(state, st.op, profile))]
+    return step(state, st, profile)
 
 
 def _successors(states, st: Step, profile: Profile) -> dict:
     """result -> set of next states, over every state in ``states``."""
     by_result: dict = {}
     for s in states:
-        for nxt, res in step(s, st, profile):
+        for nxt, res in outcomes(s, st, profile):
             by_result.setdefault(res, set()).add(nxt)
     total = sum(len(v) for v in by_result.values())
     if total > MAX_STATES:
@@ -55,6 +71,7 @@ def allowed_per_step(steps: Sequence[Step], profile, start: Optional[State] = No
     """For each step, the frozenset of results allowed over every way the earlier steps may go.
 
     Raises NotApplicable if the profile does not cover the program (posix and a Linux-only call).
+    A posix frames step allows one FramesByValues per distinct content of the places.
     """
     profile = get_profile(profile)
     states = {start or initial()}
@@ -71,7 +88,7 @@ def final_states(steps: Sequence[Step], observed: Sequence[Result], profile) -> 
     profile = get_profile(profile)
     states = {initial()}
     for st, obs in zip(steps, observed):
-        states = _successors(states, st, profile).get(obs, set())
+        states = consistent_states(_successors(states, st, profile), obs) or set()
     return states
 
 
@@ -90,12 +107,14 @@ def judge(steps: Sequence[Step], observed: Sequence[Result], profile,
             agreeing = consistent_states(by_result, obs)
             if agreeing is None:
                 rules = tuple(sorted(set(rules_for_step(st)) | set(case_rules)))
+                why = why_not_allowed(by_result, obs, getattr(st.op, "places", ()))
                 return Judgement("FAIL", step=index, allowed=frozenset(by_result), observed=obs,
                                  rules=rules,
                                  reason=f"step {index + 1}: observed {obs}, allowed "
-                                        f"{' | '.join(sorted(map(str, by_result)))}")
+                                        f"{' | '.join(sorted(map(str, by_result)))}"
+                                        + (f": {why}" if why else ""))
             states = agreeing
-            if is_partial(obs):
+            if judged_in_part(by_result, obs):
                 unjudged.append(index)
     except NotApplicable as e:
         return Judgement("NOT_APPLICABLE", reason=str(e))

@@ -10,7 +10,10 @@ A ``frames`` step (model/frames.py) gets a third cluster, "frames": one node per
 (A, B, ... as in its result, with its flags), an edge between places the specification says
 reach one frame and one between places observed to reach one frame. An edge both agree on is
 black; a predicted-only edge is red and dashed, an observed-only edge red and solid; a place
-whose class or flags differ is red (frame_disagreements).
+whose class or flags differ is red (frame_disagreements). Under posix no partition is
+predicted (any partition joining only places that hold the same values is allowed): the
+cluster shows what each place holds and the observed classes, red where a rule is broken
+(values_cluster).
 
 Which state is drawn: the model's states consistent with every result observed before the step
 (all of them allowed, or the step would not be the first deviation). When several remain (the
@@ -30,12 +33,12 @@ from typing import Optional, Sequence
 import networkx as nx
 
 from sharespec.model.graph import aliases, page_node, sharing_graph, to_dot
-from sharespec.model.frames import LETTERS, matches
+from sharespec.model.frames import LETTERS, FramesByValues, matches
 from sharespec.model.ops import Frames, Place
 from sharespec.model.results import FrameReport
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import parse_result
-from sharespec.model.semantics import step as model_step
+from sharespec.model.oracle import outcomes as allowed_outcomes   # step(), and posix frames
 from sharespec.model.state import initial
 
 PAGE = 4096
@@ -72,8 +75,8 @@ def states_before(case, index: int, observed: Sequence[str] = ()) -> list:
     states = [initial()]
     for i, st in enumerate(case.steps[:index]):
         want = parse_result(observed[i]) if i < len(observed) else None
-        states = _unique(nxt for s in states for nxt, res in model_step(s, st, profile)
-                         if want is None or res == want)
+        states = _unique(nxt for s in states for nxt, res in allowed_outcomes(s, st, profile)
+                         if want is None or matches(res, want))
         if not states:
             raise ValueError(f"step {i + 1}: the observed result {observed[i]} is not allowed "
                              f"there, so there is no state to draw at step {index + 1}")
@@ -202,6 +205,42 @@ def frames_cluster(places, predicted: Optional[FrameReport],
     return lines + ["  }"]
 
 
+def values_cluster(places, allowed: FramesByValues, observed: Optional[FrameReport]) -> list:
+    """DOT lines of the "frames" cluster under posix, where any partition joining only places
+    that hold the same values is allowed: the places with what they hold, the observed
+    same-frame edges, and in red the places and edges of a rule the observation breaks."""
+    wrong = allowed.wrong_places(observed) if observed is not None else set()
+    legend = "frames (posix: any partition joining only places that hold the same values): " \
+             "black = observed same frame; red = breaks a rule"
+    if observed is not None and observed.classes is None:
+        legend += " (observed partition hidden: flags only)"
+    lines = ["  subgraph cluster_frames {", f'    label="{_escape(legend)}";']
+    for i, place in enumerate(places):
+        held = allowed.held[i] if i < len(allowed.held) else None
+        parts = [f"{LETTERS[i]}  {place.thread}:{place.mapping}[{place.page}]",
+                 "no memory" if held is None else f"holds {held.text()}"]
+        if observed is not None and i < len(observed.flags):
+            parts.append(f"observed {observed.flags[i]}")
+        attrs = ['label="' + "\\n".join(_escape(p) for p in parts) + '"', "shape=box"]
+        if i in wrong:
+            attrs += ["color=red", "fontcolor=red", "penwidth=2"]
+        lines.append(f'    "frames_{LETTERS[i]}" [{", ".join(attrs)}];')
+    for a, b in sorted(_same_frame_pairs(observed)):
+        colour = "red" if a in wrong and b in wrong else "black"
+        lines.append(f'    "frames_{LETTERS[a]}" -> "frames_{LETTERS[b]}" '
+                     f'[dir=none, label="observed same frame", color={colour}];')
+    return lines + ["  }"]
+
+
+def _allowed(outcomes, seen: str) -> bool:
+    """Whether an observed result (its string) agrees with one of the allowed outcomes."""
+    try:
+        observed = parse_result(seen)
+    except ValueError:
+        return False
+    return any(matches(res, observed) for res, _ in outcomes)
+
+
 def step_text(st) -> str:
     from sharespec.model.case_text import _format_step
     return _format_step(st)
@@ -219,12 +258,12 @@ def step_picture(case, index: int, observed: Sequence[str] = ()) -> StepPicture:
     g_before = sharing_graph(state)
     pages = touched_pages(state, st)
     marked_before = involved(g_before, pages)
-    outcomes = _unique((res, nxt) for s in before for nxt, res in model_step(s, st, profile))
+    outcomes = _unique((res, nxt) for s in before for nxt, res in allowed_outcomes(s, st, profile))
     allowed = sorted({str(res) for res, _ in outcomes})
     seen = observed[index] if index < len(observed) else None
     verdict = ""
     if seen is not None:
-        verdict = "as allowed" if seen in allowed else "NOT ALLOWED"
+        verdict = "as allowed" if _allowed(outcomes, seen) else "NOT ALLOWED"
     title = (f"{case.name}, step {index + 1}: {step_text(st)}  expected {' | '.join(allowed)}"
              + (f"; observed {seen} ({verdict})" if seen is not None else ""))
     if len(before) > 1:
@@ -243,10 +282,18 @@ def step_picture(case, index: int, observed: Sequence[str] = ()) -> StepPicture:
         seen_report = parse_result(seen) if seen is not None else None
         if not isinstance(seen_report, FrameReport):
             seen_report = None
-        predicted = closest_prediction([res for res, _ in outcomes], seen_report)
-        lines += frames_cluster(st.op.places, predicted, seen_report)
-        if predicted is not None and seen_report is not None:
-            wrong = tuple(LETTERS[i] for i in sorted(frame_disagreements(predicted, seen_report)))
+        by_values = sorted((res for res, _ in outcomes if isinstance(res, FramesByValues)), key=str)
+        if by_values:       # posix: no one prediction; the values decide (model/frames.py)
+            closest = by_values[0] if seen_report is None else \
+                min(by_values, key=lambda v: len(v.wrong_places(seen_report)))
+            lines += values_cluster(st.op.places, closest, seen_report)
+            if seen_report is not None:
+                wrong = tuple(LETTERS[i] for i in sorted(closest.wrong_places(seen_report)))
+        else:
+            predicted = closest_prediction([res for res, _ in outcomes], seen_report)
+            lines += frames_cluster(st.op.places, predicted, seen_report)
+            if predicted is not None and seen_report is not None:
+                wrong = tuple(LETTERS[i] for i in sorted(frame_disagreements(predicted, seen_report)))
     lines.append("}")
     return StepPicture("\n".join(lines) + "\n", index, len(before), len(marked_before), wrong)
 
