@@ -45,7 +45,7 @@ from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import State, initial
 
 from .canonical import canonical_state, case_fingerprint, same_up_to_renaming
-from .frame_observations import applicable, observe_program
+from .frame_observations import observe_program
 
 
 def menu(state: State, fds_bound: int, scope: Scope) -> list:
@@ -168,11 +168,11 @@ def exhaustive_cases(scope: Scope, profile="linux", exploration: Optional[Explor
                      frames: bool = True) -> Iterator[Case]:
     """One Case per selected program, expectations from the oracle, named by content hash.
     ``frames``: with frames steps observing the pages the program touched
-    (frame_observations.py; not under posix). The enumeration itself never chooses frames
+    (frame_observations.py; under posix they check what the values imply). The enumeration itself never chooses frames
     steps: they observe, so they would only multiply the programs, not the states."""
     ex = exploration or explore(scope, profile)
     for program in ex.selected_programs():
-        if frames and applicable(profile):
+        if frames:
             program = observe_program(program, profile)
         allowed = tuple(allowed_per_step(program, profile))
         bare = Case(name="x", profile=str(profile), rules=(), origin="exhaustive",

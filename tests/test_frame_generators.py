@@ -64,7 +64,7 @@ def test_the_selection_rule_on_copy_on_write():
     validate_case(observed)
 
 
-def test_dead_threads_unbound_mappings_and_posix():
+def test_dead_threads_unbound_mappings_and_posix_r11():
     # the fault kills T1's process: the end observes through T0 only
     case = program("T0: M0 = mmap(anon, shared, rw, 4096)\nT0: T1 = fork()\n"
                    "T1: read(M0[1])\nT0: read(M0)\n")
@@ -74,11 +74,21 @@ def test_dead_threads_unbound_mappings_and_posix():
     steps = observe_program(program("T0: T1 = fork()\nT0: M0 = mmap(anon, private, rw, 4096)\n"
                                     "T0: write(M0, 1)\n").steps)
     assert [i for i, s in enumerate(steps) if isinstance(s.op, Frames)] == [3]
-    # nothing read or written: nothing to observe; posix: frames are not applicable
+    # nothing read or written: nothing to observe
     bare = program("T0: M0 = mmap(anon, private, rw, 4096)\nT0: T1 = fork()\n")
     assert with_frame_observations(bare) is bare
-    posix = program(COW, "posix")
-    assert with_frame_observations(posix) is posix
+    # posix observes the same points; there the steps check what the values imply (R11)
+    posix = with_frame_observations(program(COW, "posix"))
+    linux = with_frame_observations(program(COW))
+    assert [i for i, _ in frames_steps(posix)] == [i for i, _ in frames_steps(linux)]
+    assert all(str(r).startswith("frames(values:")
+               for i, _ in frames_steps(posix) for r in posix.allowed[i])
+    validate_case(posix)
+    # a program posix does not cover (a Linux-only call) is left as it is: NOT_APPLICABLE
+    linux_only = program("T0: M0 = mmap(anon, private, rw, 4096)\nT0: write(M0, 1)\n"
+                         "T0: madvise(M0, 4096, dontneed)\n")
+    linux_only = replace(linux_only, profile="posix", allowed=None)
+    assert with_frame_observations(linux_only) is linux_only
 
 
 @pytest.fixture(scope="module")
