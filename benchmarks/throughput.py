@@ -2,13 +2,19 @@
 
 Prints, for the two standard cases (fork and thread: shmget, shmat, a child or a second thread
 writes, the first reads, shmdt, IPC_RMID), the median microseconds per case of
-- native C (benchmarks/native_cases.c, compiled here with `cc` when there is one), and
-- the bundled implementation (`python -S -m impl`, one pre-started process, case lines in,
-  observation lines out: what the runner pays per case, without judging),
-and their ratio; then cases per second for the whole default suite and for a generated corpus
-through the runner (judging included) at -j 1 and -j 2.
+- native C (benchmarks/native_cases.c, compiled here with `cc` when there is one);
+- the bundled implementation (`python -S -m impl --ledger FILE`, one pre-started process, case
+  lines in, observation lines out: what the runner pays per case, without judging);
+- the CPython floor: what any implementation written in CPython pays at least, measured in a
+  bare `python -S`: the same case done directly (ctypes, os.fork or _thread, no protocol, no
+  executor), and the bare fork+_exit+waitpid or thread start+join; each also in a Python that
+  has imported the bundled implementation's modules (its executor is that big when it forks);
+and every figure's ratio to native C: the bundled implementation's is what the goal (4x) is
+about, the floor's is the best that any CPython implementation could reach on this machine.
+Then cases per second for the whole default suite and for a generated corpus through the
+runner (judging included) at -j 1 and -j 2.
 
-    python benchmarks/throughput.py [--repeats N] [--corpus N]
+    python benchmarks/throughput.py [--repeats N] [--corpus N] [--no-suite]
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 
 FORK_CASE = """\
 case bench-fork
@@ -42,6 +49,72 @@ T0: shmctl(S0, rmid)
 THREAD_CASE = FORK_CASE.replace("bench-fork", "bench-thread").replace("fork()", "spawn()").replace(
     "T1: exit()", "T1: thread_exit()").replace("R09", "R15")
 
+# The CPython floor, run as `python -S -c FLOOR KIND N [MODULE...]`: the standard case done
+# directly ("fork-case", "thread-case"), or a bare fork+_exit+waitpid ("fork") or thread
+# start and join ("thread": _thread, which is what threading.Thread stands on, and a lock the
+# thread releases as its last act); the modules are imported first. Prints the median in us.
+FLOOR = r"""
+import os, sys, time, _thread
+kind, n = sys.argv[1], int(sys.argv[2])
+for module in sys.argv[3:]:
+    __import__(module)
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+libc.shmdt.argtypes = [ctypes.c_void_p]
+libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+done = _thread.allocate_lock()
+
+def write(addr):
+    ctypes.c_ubyte.from_address(addr).value = 7
+    done.release()
+
+def case(use_thread):
+    ident = libc.shmget(0, 4096, 0o1600)
+    addr = libc.shmat(ident, None, 0)
+    if use_thread:
+        done.acquire()
+        _thread.start_new_thread(write, (addr,))
+        done.acquire()
+        done.release()
+    else:
+        pid = os.fork()
+        if pid == 0:
+            ctypes.c_ubyte.from_address(addr).value = 7
+            os._exit(0)
+        os.waitpid(pid, 0)
+    value = ctypes.c_ubyte.from_address(addr).value
+    libc.shmdt(addr)
+    libc.shmctl(ident, 0, None)
+    if value != 7:
+        raise SystemExit("the case went wrong")
+
+def bare(use_thread):
+    if use_thread:
+        done.acquire()
+        _thread.start_new_thread(done.release, ())
+        done.acquire()
+        done.release()
+    else:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+
+work = {"fork-case": lambda: case(False), "thread-case": lambda: case(True),
+        "fork": lambda: bare(False), "thread": lambda: bare(True)}[kind]
+times = []
+for i in range(n + 20):
+    t0 = time.perf_counter()
+    work()
+    if i >= 20:
+        times.append(time.perf_counter() - t0)
+times.sort()
+print("%.1f" % (times[len(times) // 2] * 1e6))
+"""
+EXECUTOR_MODULES = ["impl.__main__"]     # what the bundled implementation's executor imports
+
 
 def native(kind: str, repeats: int):
     cc = shutil.which("cc") or shutil.which("gcc")
@@ -56,13 +129,26 @@ def native(kind: str, repeats: int):
         exe.unlink(missing_ok=True)
 
 
+def floor(kind: str, repeats: int, modules=()) -> float:
+    """The median of FLOOR's `kind` in a fresh `python -S`, with `modules` imported first."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PYTHONFAULTHANDLER", None)
+    out = subprocess.run([sys.executable, "-S", "-c", FLOOR, kind, str(repeats), *modules],
+                         check=True, capture_output=True, text=True, env=env)
+    return float(out.stdout)
+
+
 def bundled(case_text: str, repeats: int) -> float:
+    """The median time from writing a case line to reading its observation, as the runner
+    starts the bundled implementation (with a ledger)."""
     from sharespec.model.case_json import dumps_case
     from sharespec.model.case_text import case_from_text
     from sharespec.runner import bundled_impl_command
 
     line = (dumps_case(case_from_text(case_text, "<bench>")) + "\n").encode()
     argv, env = bundled_impl_command()
+    ledger_dir = tempfile.mkdtemp(prefix="sharespec-bench-")
+    argv = argv + ["--ledger", os.path.join(ledger_dir, "ledger")]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
     times = []
     try:
@@ -78,6 +164,7 @@ def bundled(case_text: str, repeats: int) -> float:
     finally:
         proc.stdin.close()
         proc.wait()
+        shutil.rmtree(ledger_dir, ignore_errors=True)
     return statistics.median(times)
 
 
@@ -92,20 +179,37 @@ def suite_rate(cases, jobs: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def per_case(kind: str, text: str, repeats: int) -> None:
+    c = native(kind, repeats)
+    rows = [("bundled implementation", bundled(text, repeats)),
+            ("floor: the case done directly, python -S", floor(kind + "-case", repeats)),
+            ("  the same, executor's modules imported",
+             floor(kind + "-case", repeats, EXECUTOR_MODULES)),
+            ("floor: bare " + ("fork+_exit+waitpid" if kind == "fork" else "thread start+join")
+             + ", python -S", floor(kind, repeats)),
+            ("  the same, executor's modules imported", floor(kind, repeats, EXECUTOR_MODULES))]
+    if c is None:
+        print(f"{kind} case (no C compiler: native side not measured)")
+    else:
+        print(f"{kind} case: native C {c:8.1f} us")
+    for label, us in rows:
+        ratio = f"   {us / c:6.1f}x native" if c else ""
+        print(f"  {label:<44} {us:8.1f} us{ratio}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=300)
     ap.add_argument("--corpus", type=int, default=1000)
+    ap.add_argument("--no-suite", action="store_true", help="per-case figures only")
     args = ap.parse_args()
     print(f"machine: {os.uname().sysname} {os.uname().release} {os.uname().machine}, "
-          f"{os.cpu_count()} cores, Python {sys.version.split()[0]}")
+          f"{os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+          f"medians of {args.repeats} (ratios: to native C, same run; goal 4x)")
     for kind, text in (("fork", FORK_CASE), ("thread", THREAD_CASE)):
-        c = native(kind, args.repeats)
-        ours = bundled(text, args.repeats)
-        if c is None:
-            print(f"{kind:>6} case: bundled {ours:8.1f} us   (no C compiler: native side not measured)")
-        else:
-            print(f"{kind:>6} case: native C {c:8.1f} us   bundled {ours:8.1f} us   ratio {ours / c:5.2f}x")
+        per_case(kind, text, args.repeats)
+    if args.no_suite:
+        return
 
     from sharespec.generators.random_programs import random_cases
     from sharespec.suite import builtin_cases

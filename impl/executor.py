@@ -1,21 +1,32 @@
 """Run one case for real: its processes, its threads, its steps in order, and its cleanup.
 
-The executor (this process, a child subreaper) forks the case's first process. Every model
-thread is a real thread blocked on its own command pipe; every case process writes to its own
-result pipe. All pipes are made before the first fork, because the case says statically how
-many threads and processes there are and who forks whom; at each fork the child closes the
-descriptors that belong to other processes and the parent closes the child's, so a process's
-death shows as end-of-file on its result pipe. Forks are double forks (see worker.fork), so
-every case process is a child of the executor, which reads the real wait status (without
-reaping, so no pid of the case is reused before cleanup) to tell SIGSEGV from SIGBUS.
+The executor (this process, a child subreaper) forks the case's first process, which forks
+the others as the case says (worker.fork: a plain fork; the first process is the subreaper
+of the case's processes, the executor of the first process's). Every model thread is a real
+thread blocked on its own command pipe; every case process writes to its own result pipe.
+The pipes are made before the first process is forked, as many as the case needs (at least
+SPARE_THREADS and SPARE_PROCESSES); at each fork the child closes the descriptors that belong
+to other processes and the parent closes the child's, so a process's death shows as
+end-of-file on its result pipe. Nobody reaps a case process before the clean-up, so no pid
+of the case is reused before its segments are removed; how a process ended (SIGSEGV or
+SIGBUS) is read from /proc (hygiene.ending).
+
+Steps go to the threads in batches of consecutive steps of one thread (perform_steps); the
+messages between the executor and the case processes are marshal frames (worker.frame).
+
+Between the cases of the command line (Executor), a first process whose case ended well is
+recycled instead of killed (CaseRun.start_recycling, CaseRun.recycled): forking a Python
+costs about a millisecond here, most of it in copy-on-write faults of both processes, while
+a recycled first process is made as good as new, and checked to be, in a few system calls.
 """
-import json
 import os
 import select
 import signal
 import time
 
 from . import addresses, hygiene, pagemap, protocol, syscalls, worker
+from .first_process import (ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, CaseFailure,
+                            FirstProcess, set_up_executor)
 
 HANG_VARIABLE = "SHARESPEC_IMPL_TEST_HANG"     # tests only: the index of a step that hangs
 
@@ -24,13 +35,13 @@ class Timeout(Exception):
     pass
 
 
-class CaseFailure(Exception):
-    """The implementation could not run the case (environment or internal error)."""
-
-
 class KilledFromOutside(CaseFailure):
     """A case process died of a signal no step causes (SIGKILL from an operator, the OOM
     killer...): the results may already show it (a lower nattch), so none is reported."""
+
+
+class NotRecyclable(Exception):
+    """The first process of a case that ended well cannot be proved clean: it is killed."""
 
 
 FAULTS = (signal.SIGSEGV, signal.SIGBUS)     # the only signals a step can die of
@@ -48,18 +59,19 @@ def run_case(case, timeout=10.0):
 
 class Executor:
     """The command line's executor: runs cases one after another, and between two cases keeps
-    a first process started (prepare), so that forking it overlaps the judging of the last
-    case. A case's processes are killed as soon as it ends, the rest of its clean-up
-    (settle) waits until its observation is out and the next first process is forked, so
-    that they die meanwhile; settle() comes before the next case or when there is none to
-    run. With a ledger (a file the runner named), every case process's pid is written there
-    before it can create anything, so that a runner whose executor was killed can find what
-    the case left (hygiene: sweep_ledger); the ledger is emptied after each clean case."""
+    a first process ready: the last case's, recycled (CaseRun.recycled), or else one started
+    beforehand (prepare), so that forking it overlaps the judging of the last case. A case's
+    processes are killed as soon as it ends, the rest of its clean-up (settle) waits until its
+    observation is out and the next first process is ready, so that they die meanwhile;
+    settle() comes before the next case or when there is none to run. With a ledger (a file
+    the runner named), every case process's pid is written there before it can create
+    anything, so that a runner whose executor was killed can find what the case left
+    (hygiene: sweep_ledger); the ledger is emptied after each clean case."""
 
     def __init__(self, timeout, ledger=None):
         self.timeout = timeout
         self.spare = None
-        self.unsettled = None       # the last case, killed but not yet cleaned up
+        self.unsettled = None       # the last case, killed (or being recycled), not cleaned up
         self.ledger = None
         if ledger:
             self.ledger = os.open(ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
@@ -73,21 +85,30 @@ class Executor:
             return protocol.observation(name, "error", [], plan)
         self.settle()
         spare, self.spare = self.spare, None
-        run = CaseRun(plan, self.timeout, spare, self.ledger)
+        run = CaseRun(plan, self.timeout, spare, self.ledger, recycle=True)
         self.unsettled = run
         observation = run.run(settle=False)
         return observation
 
-    def settle(self):
+    def settle(self, recycle=True):
         """Finish the clean-up of the last case (its processes were killed when it ended, and
-        have been dying while its observation went out)."""
+        have been dying while its observation went out), keeping its first process for the
+        next case when it could be recycled."""
         if self.unsettled is not None:
             run, self.unsettled = self.unsettled, None
-            run.settle()
+            was_recycling = run.recycling
+            kept = run.settle(recycle)
+            if kept is not None and self.spare is None:
+                self.spare = kept
+            elif kept is not None:
+                kept.discard()
+            elif was_recycling and recycle:
+                self.prepare()        # recycling failed: start the next one now
 
     def prepare(self):
-        """Start the next case's first process now, while the runner judges the last one."""
-        if self.spare is not None:
+        """Start the next case's first process now, while the runner judges the last one
+        (unless the last case's first process is being recycled for it)."""
+        if self.spare is not None or (self.unsettled is not None and self.unsettled.recycling):
             return
         blocked = {signal.SIGINT, signal.SIGTERM}
         old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
@@ -106,7 +127,7 @@ class Executor:
             if self.spare is not None:
                 self.spare.discard()
                 self.spare = None
-            self.settle()
+            self.settle(recycle=False)
             if self.ledger is not None:
                 os.close(self.ledger)
                 self.ledger = None
@@ -115,151 +136,43 @@ class Executor:
 
 
 class Reader:
-    """The executor's end of one process's result pipe: JSON lines, or None at end-of-file."""
+    """The executor's end of one process's result pipe: its messages (worker.frame), or None
+    at end-of-file."""
 
     def __init__(self, fd):
         self.fd = fd
         self.pending = b""
         self.eof = False
+        self.poller = None
 
     def next(self, deadline):
-        while b"\n" not in self.pending:
+        while True:
+            found, message, self.pending = worker.unframe(self.pending)
+            if found:
+                return message
             if self.eof:
                 return None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise Timeout()
-            poller = select.poll()
-            poller.register(self.fd, select.POLLIN)
-            if not poller.poll(remaining * 1000):
+            if self.poller is None:
+                self.poller = select.poll()
+                self.poller.register(self.fd, select.POLLIN)
+            if not self.poller.poll(remaining * 1000):
                 raise Timeout()
             chunk = os.read(self.fd, 65536)
             if not chunk:
                 self.eof = True
             self.pending += chunk
-        line, self.pending = self.pending.split(b"\n", 1)
-        return json.loads(line)
 
 
-ONCE = {"ready": False, "reserved": 0}    # set-up done once per executor process
-SPARE_THREADS = 6          # the pipes a pre-started first process carries: enough for most
-SPARE_PROCESSES = 6        # cases; a bigger case gets a first process made to measure
-ARENA_RESERVED_SLOTS = 4096
-
-
-def set_up_executor():
-    """Once per executor: become the subreaper of every case process, and hold the slot arena
-    (PROT_NONE, MADV_DONTFORK) so that nothing of this process ever lands in it and no first
-    process inherits it: the arena is free in every case without reading /proc/self/maps."""
-    if ONCE["ready"]:
-        return
-    syscalls.set_child_subreaper()
-    size = ARENA_RESERVED_SLOTS * addresses.SLOT_BYTES
-    if syscalls.reserve(addresses.ARENA_BASE, size) or already_reserved(size):
-        ONCE["reserved"] = ARENA_RESERVED_SLOTS
-    ONCE["ready"] = True
-
-
-def already_reserved(size):
-    """Whether this process holds the arena already: another copy of this package loaded in
-    the same process (as sharespec.impl and as impl, say) made the very same reservation."""
-    start = addresses.ARENA_BASE
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            fields = line.split()
-            low, high = (int(x, 16) for x in fields[0].split("-"))
-            if low < start + size and start < high:
-                return (low, high, fields[1], fields[4]) == (start, start + size, "---p", "0")
-    return False
-
-
-class FirstProcess:
-    """A case's first process, started before the case is known (so that forking it overlaps
-    the judging of the previous case): leader of its own process group, one idle thread and
-    model thread T0 waiting on command pipe 0, and the case ends of `threads` command pipes
-    and `processes` result pipes, of which the case uses the first ones it needs."""
-
-    def __init__(self, threads, processes):
-        self.threads, self.processes = threads, processes
-        self.command_pipes = [pipe(reader_is_case=True) for _ in range(threads)]
-        self.result_pipes = [pipe(reader_is_case=False) for _ in range(processes)]
-        case_ends = [r for r, _ in self.command_pipes] + [w for _, w in self.result_pipes]
-        mine = [w for _, w in self.command_pipes] + [r for r, _ in self.result_pipes]
-        if max(case_ends + mine) >= addresses.FD_BASE:
-            self.pid = None
-            self.close(case_ends + mine)
-            raise CaseFailure("too many descriptors open to run the case")
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-        try:
-            pid = os.fork()
-            if pid == 0:
-                self.become(mask, mine)      # never returns
-        except OSError:
-            self.pid = None
-            self.close(case_ends + mine)
-            raise
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        self.pid = pid
-        try:
-            os.setpgid(pid, pid)
-        except OSError:
-            pass                      # the child did it first
-        self.close(case_ends)
-        self.pidfd = os.pidfd_open(pid)
-
-    def become(self, mask, executor_ends):
-        """In the fork: the first process. It dies with the executor (PR_SET_PDEATHSIG, and
-        end-of-file on its command pipes), so a killed executor leaves no case running."""
-        try:
-            parent = os.getppid()
-            os.setpgid(0, 0)
-            syscalls.set_death_signal(signal.SIGKILL)
-            if os.getppid() != parent:
-                os._exit(70)
-            worker.setup_process()
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            for fd in executor_ends:
-                os.close(fd)
-            worker.start_process(self.result_pipes[0][1], self.command_pipes[0][0],
-                                 {"hello": os.getpid()})
-            worker.run_process(self.command_pipes[0][0])
-        except BaseException:
-            pass
-        os._exit(70)
-
-    def fits(self, plan):
-        return len(plan.process_of) <= self.threads and len(plan.parent) <= self.processes
-
-    def discard(self):
-        """Kill and reap it, close its pipes (a spare that no case used)."""
-        if self.pid is None:
-            return
-        hygiene.kill_case(self.pid, [self.pidfd])
-        hygiene.reap_case(self.pid)
-        self.close([self.pidfd] + [w for _, w in self.command_pipes]
-                   + [r for r, _ in self.result_pipes])
-        self.pid = None
-
-    @staticmethod
-    def close(fds):
-        for fd in fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def pipe(reader_is_case):
-    """A pipe whose case end is inherited across exec and whose executor end is not."""
-    read_end, write_end = os.pipe2(0)
-    os.set_inheritable(write_end if reader_is_case else read_end, False)
-    return read_end, write_end
+RECYCLE_SECONDS = 5.0      # how long a recycling first process may take to answer
+# A batch ends with a step that ends, replaces or forks the thread's process or the thread.
+LAST_IN_BATCH = {"fork", "exit", "exec", "thread_exit"}
 
 
 class CaseRun:
-    def __init__(self, plan, timeout, spare=None, ledger=None):
+    def __init__(self, plan, timeout, spare=None, ledger=None, recycle=False):
         self.plan = plan
         self.ledger = ledger
         self.timeout = timeout
@@ -268,6 +181,7 @@ class CaseRun:
         self.names = hygiene.Namespace(plan)
         self.places = addresses.Places(plan)
         self.results = []
+        self.first = None           # the FirstProcess adopted
         self.command_pipes = {}     # thread -> (read end, write end)
         self.result_pipes = {}      # process -> (read end, write end)
         self.own_fds = set()        # the pipe ends this executor holds for the case
@@ -276,25 +190,35 @@ class CaseRun:
         self.pidfd = {}             # process -> pidfd
         self.state = {}             # process -> "alive", "dead" (killed) or "gone" (exited)
         self.live_threads = {}      # process -> number of model threads
+        self.ended = set()          # threads ended by thread_exit
         self.segment_ids = {}       # segment handle -> id (-1 if shmget failed)
         self.holding = {}           # process -> the pipe ends it holds now
         self.pgid = None
-        self.shmget_cut_short = False   # a shmget was sent and its answer never came
+        self.shmgets_unanswered = 0     # shmgets sent whose answers have not come (yet)
+        self.begin = None           # the begin frame, sent with the first command to T0
         hang = os.environ.get(HANG_VARIABLE, "")
         self.hang_step = int(hang) if hang.isdigit() else None
+        # Recycling (CaseRun.recycled): allowed by the caller, still possible as the case goes
+        # (no step reached outside the case window, T0's process never exec'd), and under way.
+        self.recycle = recycle and self.hang_step is None
+        self.largest_segment = max([-(-s.args["size"] // addresses.PAGE) * addresses.PAGE
+                                    for s in plan.steps if s.op == "shmget"] or [0])
+        self.recycling = False
 
     # --- the whole case ------------------------------------------------------------------
 
     def run(self, settle=True):
-        """The observation. With settle=False the case's processes are killed but the rest of
-        the clean-up is left for settle(), which the caller must call."""
+        """The observation. With settle=False the case's processes are killed (or its first
+        process set to recycle) but the rest of the clean-up is left for settle(), which the
+        caller must call."""
         self.deadline = time.monotonic() + self.timeout
         status, detail = "done", ""
+        ended_well = False
         try:
             self.start()
-            for step in self.plan.steps:
-                self.results.append(self.perform(step))
+            self.perform_steps()
             self.check_alive()
+            ended_well = True
         except Timeout:
             status = "timeout"
         except KilledFromOutside as error:
@@ -305,7 +229,8 @@ class CaseRun:
         except Exception as error:        # a bug of the implementation: say so, do not crash
             status, detail = "error", "internal error: %s: %s" % (type(error).__name__, error)
         finally:
-            self.release()
+            if not (ended_well and not settle and self.start_recycling()):
+                self.release()
             if settle:
                 self.settle()
         return protocol.observation(self.plan.name, status, self.results,
@@ -327,24 +252,28 @@ class CaseRun:
         if spare is not None:
             self.spare = None
             if not self.adopt(spare):
-                self.abandon(spare)   # the pre-started one died waiting: start another
+                self.abandon(spare)   # the one made beforehand died waiting: start another
                 spare = None
         if spare is None:
-            made = FirstProcess(len(self.plan.process_of), len(self.plan.parent))
+            made = FirstProcess(max(len(self.plan.process_of), SPARE_THREADS),
+                                max(len(self.plan.parent), SPARE_PROCESSES))
             if not self.adopt(made):
                 raise CaseFailure("the first case process died at start")
 
     def abandon(self, first):
+        self.own_fds = set()          # first.discard closes them
+        self.pidfd = {}
         first.discard()
-        for table in (self.command_pipes, self.result_pipes, self.readers, self.pid, self.pidfd,
+        for table in (self.command_pipes, self.result_pipes, self.readers, self.pid,
                       self.holding, self.state, self.live_threads):
             table.clear()
-        self.own_fds = set()
+        self.first = None
         self.pgid = None
 
     def adopt(self, first):
         """Make a first process this case's: its pipes become the case's threads' and
-        processes' pipes in order, the rest are closed on both sides. False if it died."""
+        processes' pipes in order (the rest stay its own, unused). False if it died."""
+        self.first = first
         self.pgid = self.pid[0] = first.pid
         self.pidfd[0] = first.pidfd
         self.note("case %d %d" % (int(time.time()), first.pid))
@@ -354,23 +283,21 @@ class CaseRun:
         for process, pair in zip(processes, first.result_pipes):
             self.result_pipes[process] = pair
             self.readers[process] = Reader(pair[0])
-        unused_commands = first.command_pipes[len(threads):]
-        unused_results = first.result_pipes[len(processes):]
-        self.own_fds.update(w for _, w in first.command_pipes[:len(threads)])
-        self.own_fds.update(r for r, _ in first.result_pipes[:len(processes)])
-        FirstProcess.close([w for _, w in unused_commands] + [r for r, _ in unused_results])
-        self.holding[0] = set(self.held_by(0))
+        self.own_fds = set(first.executor_ends())
+        self.holding[0] = set(first.case_ends())
         self.state[0] = "alive"
         self.live_threads[0] = 1
-        hello = self.readers[0].next(self.deadline)
-        if hello is None or "hello" not in hello:
-            return False
+        if first.fresh:
+            hello = self.readers[0].next(self.deadline)
+            if hello is None or "hello" not in hello:
+                return False
+            first.fresh = False
+        elif not first.alive():
+            return False              # killed while it waited for this case
         begin = {"op": "begin", "nofile": addresses.FD_BASE + len(self.plan.fd_numbers) + 1,
-                 "close": [r for r, _ in unused_commands] + [w for _, w in unused_results]}
-        try:
-            os.write(self.command_pipes["T0"][1], (json.dumps(begin) + "\n").encode())
-        except BrokenPipeError:
-            return False              # it died (was killed) since its hello
+                 "close": first.pending_close}
+        self.begin = worker.frame(begin)      # goes with the first command (send)
+        first.pending_close = []
         return True
 
     def note(self, line):
@@ -411,18 +338,28 @@ class CaseRun:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
-    def settle(self):
+    def settle(self, recycle=True):
         """The second half: once every case process is dead, remove the segments they made
         (their pids are not reaped yet, so not reused), the case's names, reap them all, and
-        empty the ledger. SIGINT and SIGTERM wait until this is done."""
+        empty the ledger. SIGINT and SIGTERM wait until this is done. When the first process
+        was set to recycle, returns it, recycled, if it proves clean (else it is killed too,
+        and None returned)."""
         blocked = {signal.SIGINT, signal.SIGTERM}
         old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
         try:
+            if self.recycling:
+                self.recycling = False
+                if recycle:
+                    try:
+                        return self.recycled()
+                    except Exception:     # NotRecyclable, Timeout, OSError, a bad answer...
+                        pass
+                self.release()
             pids = set(self.pid.values())
             hygiene.kill_case(self.pgid, list(self.pidfd.values()))
             if not any(step.op == "shmget" for step in self.plan.steps):
                 known = []
-            elif self.shmget_cut_short:
+            elif self.shmgets_unanswered:
                 known = None
             else:
                 known = [i for i in set(self.segment_ids.values()) if i >= 0]
@@ -434,41 +371,218 @@ class CaseRun:
             self.pgid = None
             if self.ledger is not None:
                 os.ftruncate(self.ledger, 0)
+            return None
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
-    # --- one step ------------------------------------------------------------------------
+    # --- recycling the first process -----------------------------------------------------
 
-    def perform(self, step):
-        process = self.plan.process_of[step.thread]
-        if self.state.get(process) != "alive":
-            return "dead"
-        if step.op == "frames":
-            return pagemap.perform(self, step)       # read by the executor: no thread acts
-        command = self.command(step)
-        if step.index == self.hang_step:
-            command = {"op": "hang"}
+    def start_recycling(self):
+        """At the end of a case that ended well, instead of killing its process group: kill
+        its other processes and tell the first one to reset itself (worker.reset), which it
+        does while the observation goes out; the threads the case left running there are
+        told to end first (and its leader, if T0 ended, reads the reset from T0's command
+        pipe, see worker.serve). False if the first process cannot be recycled: it must be
+        alive, its image the one it started with (no exec), and no step may have reached
+        outside the case window (self.recycle)."""
+        if not self.recycle or self.first is None or self.state.get(0) != "alive":
+            return False
+        if self.readers[0].pending:
+            return False
+        running = [thread for thread in self.plan.threads_of[0]
+                   if thread != "T0" and thread not in self.ended]
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
         try:
-            os.write(self.command_pipes[step.thread][1], (json.dumps(command) + "\n").encode())
+            for process, state in self.state.items():
+                if process != 0 and state == "alive":
+                    signal.pidfd_send_signal(self.pidfd[process], signal.SIGKILL)
+            for thread in running:
+                if thread in self.command_pipes:
+                    self.send(thread, {"op": "end"})
+            made_here = {step.op for step in self.plan.steps
+                         if self.plan.process_of[step.thread] == 0}
+            reset = {"op": "reset", "window": list(WINDOW), "forked": "fork" in made_here,
+                     "spawned": "spawn" in made_here,
+                     "opened": bool(made_here & {"open", "fork"}),
+                     "descriptors": [addresses.FD_BASE,
+                                     addresses.FD_BASE + len(self.plan.fd_numbers)],
+                     "fds": sorted(self.holding[0])}
+            self.send("T0", reset)
+        except OSError:
+            return False
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        self.recycling = True
+        return True
+
+    def recycled(self):
+        """The first process, as good as new for the next case, or NotRecyclable. In order:
+        the case's other processes are dead (they were killed); the first process has reset
+        itself (worker.reset); no segment of the case is attached anywhere (nattch 0: the
+        kernel's word that nothing of the case still maps it); the case's segments and names
+        are removed; then the first process reaps the dead (worker.reap) and makes new pipes
+        for the next case's other processes, whose executor ends are taken with
+        pidfd_getfd; the ledger is emptied."""
+        deadline = time.monotonic() + RECYCLE_SECONDS
+        others = [fd for process, fd in self.pidfd.items() if process != 0]
+        while others:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NotRecyclable("a process of the case does not die")
+            ended, _, _ = select.select(others, [], [], remaining)
+            others = [fd for fd in others if fd not in ended]
+        answer = self.readers[0].next(deadline)
+        if answer is None or answer.get("r") != "clean":
+            raise NotRecyclable(answer)
+        known = [i for i in set(self.segment_ids.values()) if i >= 0]
+        for ident in known:
+            result, fields = syscalls.shmctl_stat(ident)
+            if result == "ok" and fields["nattch"] != 0:
+                raise NotRecyclable("segment %d is still attached" % ident)
+        hygiene.remove_segments(set(self.pid.values()), known)
+        self.names.remove()
+        first = self.first
+        lost_commands = [i for i, (r, _) in enumerate(first.command_pipes)
+                         if r not in self.holding[0]]
+        lost_results = [i for i, (_, w) in enumerate(first.result_pipes)
+                        if w not in self.holding[0]]
+        if len(self.plan.parent) > 1:
+            self.replenish(first, lost_commands, lost_results, deadline)
+        elif lost_commands or lost_results:
+            raise NotRecyclable("pipes were lost without a fork")
+        if self.readers[0].pending:
+            raise NotRecyclable("the first process said more than it was asked")
+        FirstProcess.close([fd for process, fd in self.pidfd.items() if process != 0])
+        self.pidfd = {}
+        self.own_fds = set()
+        self.pgid = None
+        if self.ledger is not None:
+            os.ftruncate(self.ledger, 0)
+        return first
+
+    def replenish(self, first, lost_commands, lost_results, deadline):
+        """Have the first process reap the case's dead and make a pipe for each one it gave
+        to a child; take the executor's ends of them, give them their place in its lists."""
+        reap = {"op": "reap", "pipes": len(lost_commands) + len(lost_results)}
+        os.write(first.command_pipes[0][1], worker.frame(reap))
+        answer = self.readers[0].next(deadline)
+        if answer is None or answer.get("r") != "clean":
+            raise NotRecyclable(answer)
+        made = [tuple(pair) for pair in answer["pipes"]]
+        if any(fd >= addresses.FD_BASE for pair in made for fd in pair):
+            raise NotRecyclable("the new pipes are at descriptor numbers the case may use")
+        wanted = [write_end for _, write_end in made[:len(lost_commands)]]
+        wanted += [read_end for read_end, _ in made[len(lost_commands):]]
+        taken = []
+        try:
+            for fd in wanted:
+                taken.append(syscalls.pidfd_getfd(first.pidfd, fd))
+        except OSError as error:
+            FirstProcess.close(taken)
+            raise NotRecyclable("pidfd_getfd: %s" % error)
+        for index, (read_end, _), mine in zip(lost_commands, made, taken):
+            self.swap_own(first.command_pipes[index][1], mine)
+            first.command_pipes[index] = (read_end, mine)
+        for index, (_, write_end), mine in zip(lost_results, made[len(lost_commands):],
+                                               taken[len(lost_commands):]):
+            self.swap_own(first.result_pipes[index][0], mine)
+            first.result_pipes[index] = (mine, write_end)
+        first.pending_close += wanted
+
+    def swap_own(self, old, new):
+        FirstProcess.close([old])
+        self.own_fds.discard(old)
+        self.own_fds.add(new)
+
+    # --- steps, a batch at a time ----------------------------------------------------------
+
+    def perform_steps(self):
+        """Every step, in order. Consecutive steps of one thread go to it as one batch (one
+        command, one write of the answers: fewer wake-ups of two processes, the main cost of
+        a step here), up to the first step whose answer decides how later steps are resolved
+        or which ends, replaces or forks the thread's process (batch_from)."""
+        steps = self.plan.steps
+        index = 0
+        while index < len(steps):
+            batch, commands = self.batch_from(index)
+            self.perform_batch(batch, commands)
+            index += len(batch)
+
+    def batch_from(self, index):
+        """The steps of the batch starting at steps[index], and their commands."""
+        steps = self.plan.steps
+        first = steps[index]
+        process = self.plan.process_of[first.thread]
+        if self.state.get(process) != "alive" or first.op == "frames":
+            return [first], None
+        batch, commands, made = [], [], {}
+        for step in steps[index:]:
+            if step.thread != first.thread or step.op == "frames":
+                break
+            if step.index == self.hang_step:
+                if not batch:
+                    batch, commands = [step], [{"op": "hang"}]
+                break
+            command = self.command(step, made)
+            inside = self.within_window(command)
+            if batch and not inside:
+                break                 # alone: it may hit the implementation's own memory
+            self.recycle = self.recycle and inside and not (
+                process == 0 and step.op in ("exec", "exit"))
+            batch.append(step)
+            commands.append(command)
+            if step.op == "shmget":
+                made[step.bind] = len(commands) - 1
+            if not inside or step.op in LAST_IN_BATCH or self.binds_at_a_place(step):
+                break
+        return batch, commands
+
+    def perform_batch(self, batch, commands):
+        process = self.plan.process_of[batch[0].thread]
+        if commands is None:
+            if self.state.get(process) != "alive":
+                self.results.append("dead")
+            else:
+                self.results.append(pagemap.perform(self, batch[0]))   # read by the executor
+            return
+        message = commands[0] if len(commands) == 1 else {"op": "batch", "steps": commands}
+        self.shmgets_unanswered += sum(1 for step in batch if step.op == "shmget")
+        self.send(batch[0].thread, message)
+        for step in batch:
+            if self.state.get(process) != "alive":
+                self.results.append("dead")     # it died at an earlier step of the batch
+            else:
+                self.results.append(self.answer(step, process))
+
+    def send(self, thread, message):
+        data = worker.frame(message)
+        if thread == "T0" and self.begin is not None:
+            data, self.begin = self.begin + data, None
+        try:
+            os.write(self.command_pipes[thread][1], data)
         except BrokenPipeError:
             pass                      # the process is gone; its result pipe says how
+
+    def answer(self, step, process):
+        """The result of one step, from its process's answer."""
         if step.op == "exit":
             return self.finish_process(process, self.readers[process].next(self.deadline))
-        self.shmget_cut_short = self.shmget_cut_short or step.op == "shmget"
         answer = self.readers[process].next(self.deadline)
-        if step.op == "shmget" and answer is not None and "error" not in answer:
-            self.shmget_cut_short = False
         if answer is None:
             return self.finish_process(process, None)
+        if step.op == "shmget" and "error" not in answer:
+            self.shmgets_unanswered -= 1
         if "error" in answer:
             raise CaseFailure("step %d (%s): %s" % (step.index, step.op, answer["error"]))
         result = answer["r"]
         if step.op == "fork":
-            return self.forked(step, result)
+            return self.forked(step, result, answer.get("pid"))
         if step.op == "spawn":
             self.live_threads[process] += 1
         elif step.op == "thread_exit":
             self.live_threads[process] -= 1
+            self.ended.add(step.thread)
             if self.live_threads[process] == 0:
                 self.finish_process(process, self.readers[process].next(self.deadline))
         elif step.op == "exec":
@@ -480,6 +594,13 @@ class CaseRun:
         if step.bind and result == "ok":
             self.bound_mapping(step)
         return result
+
+    @staticmethod
+    def binds_at_a_place(step):
+        """A mapping bound at an explicit place: later steps' addresses depend on its result."""
+        args = step.args
+        return step.op in ("shmat", "mmap") and args.get("at") is not None and (
+            step.op == "shmat" or args["fixed"] != "none")
 
     def finish_process(self, process, answer):
         """The process ended (end-of-file on its pipe): by _exit ("ok") or by a signal."""
@@ -514,7 +635,9 @@ class CaseRun:
                 raise KilledFromOutside("case process %d ended during the case, which no step "
                                         "did: it was killed from outside the case" % process)
 
-    def forked(self, step, result):
+    def forked(self, step, result, pid):
+        """The parent's answer names the child (which says nothing until its first command);
+        its pid goes to the ledger before the child can make a step."""
         child = self.plan.process_of[step.bind]
         if result != "ok":
             self.holding[self.plan.process_of[step.thread]] -= set(self.held_by(child))
@@ -522,12 +645,11 @@ class CaseRun:
             return result
         self.holding[self.plan.process_of[step.thread]] -= set(self.held_by(child))
         self.holding[child] = set(self.held_by(child))
-        hello = self.readers[child].next(self.deadline)
-        if hello is None or "hello" not in hello:
-            raise CaseFailure("the process forked at step %d did not start" % step.index)
-        self.pid[child] = hello["hello"]
-        self.note("pid %d" % hello["hello"])
-        self.pidfd[child] = os.pidfd_open(hello["hello"])
+        if not isinstance(pid, int) or pid <= 0:
+            raise CaseFailure("the fork at step %d named no child" % step.index)
+        self.pid[child] = pid
+        self.note("pid %d" % pid)
+        self.pidfd[child] = os.pidfd_open(pid)
         self.state[child] = "alive"
         self.live_threads[child] = 1
         return "ok"
@@ -560,7 +682,9 @@ class CaseRun:
 
     # --- commands: the step with everything resolved -----------------------------------
 
-    def command(self, step):
+    def command(self, step, made=None):
+        """The step with everything resolved. A segment whose shmget is earlier in the same
+        batch (made: handle -> its place in the batch) is named by that place (id_from)."""
         op, args = step.op, step.args
         command = {"op": op}
         if "at" in args and op not in ("shmat", "mmap"):
@@ -592,9 +716,9 @@ class CaseRun:
                 addr = None               # R27: SHM_REMAP with a NULL address -> EINVAL
             else:
                 addr = self.places.handle(step.bind)
-            command.update(id=self.segment_ids[args["segment"]], addr=addr, flags=flags)
+            command.update(self.segment(args["segment"], made), addr=addr, flags=flags)
         elif op == "shmctl":
-            command.update(id=self.segment_ids[args["segment"]], cmd=args["cmd"])
+            command.update(self.segment(args["segment"], made), cmd=args["cmd"])
         elif op == "mmap":
             command.update(self.mmap_arguments(step))
         elif op == "mprotect":
@@ -629,6 +753,29 @@ class CaseRun:
         elif op == "shm_unlink":
             command["name"] = self.names.shm_name(args["name"])
         return command
+
+    def segment(self, handle, made):
+        if made and handle in made:
+            return {"id_from": made[handle]}
+        return {"id": self.segment_ids[handle]}
+
+    def within_window(self, command):
+        """Whether every address range the command hands to the kernel lies inside the case
+        window (WINDOW), all a recycled first process unmaps (worker.reset)."""
+        op = command["op"]
+        spans = []
+        if op in ("read", "write", "shmdt"):
+            spans.append((command["addr"], 1))
+        elif op in ("munmap", "mprotect", "madvise", "posix_madvise", "mmap"):
+            spans.append((command["addr"], command["length"]))
+        elif op == "shmat" and command.get("addr") is not None:
+            spans.append((command["addr"], self.largest_segment))
+        elif op == "mremap":
+            spans.append((command["addr"], max(command["old_length"], command["new_length"])))
+            if command["new_addr"] is not None:
+                spans.append((command["new_addr"], command["new_length"]))
+        start, length = WINDOW
+        return all(start <= low and low + max(size, 1) <= start + length for low, size in spans)
 
     def mmap_arguments(self, step):
         """MAP_SHARED or MAP_PRIVATE; anonymous or the fd; where the system chooses, the

@@ -13,9 +13,7 @@
 """
 import errno
 import os
-import random
 import select
-import shutil
 import signal
 import time
 
@@ -38,6 +36,9 @@ class Namespace:
         for _ in range(100):
             # the executor's pid keeps concurrent executors apart; the random part, its cases
             runid = "%d.%08x" % (os.getpid(), random.getrandbits(32))
+            if not self.plan.file_names and not self.plan.shm_names:
+                self.runid = runid      # no names at all: nothing to make or check
+                break
             if not self.plan.file_names:
                 if any(os.path.lexists(os.path.join(SHM_DIR, "sharespec-%s%s" % (runid, tail)))
                        for tail in [""] + ["-" + name for name in self.plan.shm_names]):
@@ -94,7 +95,26 @@ class Namespace:
             except FileNotFoundError:
                 pass
         if self.directory is not None:
+            import shutil             # only here: it is big, and every fork copies what is loaded
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class KernelRandom:
+    """The two calls of the random module used here, from the kernel's random numbers. Not the
+    random module itself: once imported, it reseeds itself in every forked child, which costs
+    each case process dozens of copy-on-write faults. (Tests replace hygiene.random.randrange
+    to choose the keys drawn.)"""
+
+    @staticmethod
+    def randrange(low, high):
+        return low + int.from_bytes(os.urandom(8), "little") % (high - low)
+
+    @staticmethod
+    def getrandbits(bits):
+        return int.from_bytes(os.urandom((bits + 7) // 8), "little") >> (-bits % 8)
+
+
+random = KernelRandom()
 
 
 def kill_case(pgid, pidfds):
@@ -235,6 +255,7 @@ def sweep_ledger(path, executor_pid):
         if entry.startswith(prefix):
             where = os.path.join(SHM_DIR, entry)
             if os.path.isdir(where) and not os.path.islink(where):
+                import shutil
                 shutil.rmtree(where, ignore_errors=True)
             else:
                 try:

@@ -62,6 +62,9 @@ OPERATIONS = {
 }
 
 
+ARGUMENTS = {op: frozenset(arg for arg, _, _ in spec) for op, (_, spec) in OPERATIONS.items()}
+
+
 class CaseError(ValueError):
     """The input is not a valid case; the message says why."""
 
@@ -105,8 +108,11 @@ def observation(name, status, results, detail=""):
             "status": status, "results": list(results), "detail": detail}
 
 
+ENCODER = json.JSONEncoder(separators=(", ", ": "))   # made once: json.dumps makes one a call
+
+
 def dumps(obj):
-    return json.dumps(obj, separators=(", ", ": "))
+    return ENCODER.encode(obj)
 
 
 def parse_line(line):
@@ -166,9 +172,8 @@ def parse_case(case):
 def _add_step(plan, live, index, raw):
     if not isinstance(raw, dict):
         raise CaseError("a step is an object")
-    unknown = sorted(set(raw) - STEP_FIELDS)
-    if unknown:
-        raise CaseError("unknown field(s): %s" % ", ".join(unknown))
+    if not STEP_FIELDS.issuperset(raw):
+        raise CaseError("unknown field(s): %s" % ", ".join(sorted(set(raw) - STEP_FIELDS)))
     op = raw.get("op")
     if not isinstance(op, str) or op not in OPERATIONS:
         raise CaseError("unknown op %r" % (op,))
@@ -192,9 +197,9 @@ def _add_step(plan, live, index, raw):
     raw_args = raw.get("args", {})
     if not isinstance(raw_args, dict):
         raise CaseError("args must be an object")
-    known = {arg for arg, _, _ in spec}
-    extra = sorted(set(raw_args) - known)
-    if extra:
+    known = ARGUMENTS[op]
+    if not known.issuperset(raw_args):
+        extra = sorted(set(raw_args) - known)
         raise CaseError("%s has no argument(s) %s" % (op, ", ".join(extra)))
     args = {}
     for arg, kind, default in spec:

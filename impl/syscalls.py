@@ -60,6 +60,7 @@ libc.shmctl.argtypes = [_int, _int, _vp]
 libc.shm_open.argtypes = [ctypes.c_char_p, _int, _int]
 libc.shm_unlink.argtypes = [ctypes.c_char_p]
 libc.prctl.argtypes = [_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+libc.syscall.restype = _long
 
 MAP_FAILED = 2 ** 64 - 1   # (void *) -1 as ctypes returns it
 
@@ -79,14 +80,31 @@ def _address(value):
 
 # --- memory accesses -----------------------------------------------------------------
 
+ACCESS = {"base": 0, "view": None}
+
+
+def access_window(base, size):
+    """Make loads and stores in [base, base+size) go through one ctypes array over it, made
+    now (before any fork), so that an access allocates nothing: every page a fresh child
+    touches is a copy-on-write fault."""
+    ACCESS["base"], ACCESS["view"] = base, (ctypes.c_ubyte * size).from_address(base)
+
+
 def load(addr):
     """A one-byte load; an unmapped or unreadable address kills the process (SIGSEGV/SIGBUS)."""
+    view, offset = ACCESS["view"], addr - ACCESS["base"]
+    if view is not None and 0 <= offset < len(view):
+        return str(view[offset])
     return str(ctypes.c_ubyte.from_address(addr).value)
 
 
 def store(addr, value):
     """A one-byte store; a bad address kills the process (SIGSEGV/SIGBUS)."""
-    ctypes.c_ubyte.from_address(addr).value = value
+    view, offset = ACCESS["view"], addr - ACCESS["base"]
+    if view is not None and 0 <= offset < len(view):
+        view[offset] = value
+    else:
+        ctypes.c_ubyte.from_address(addr).value = value
     return "ok"
 
 
@@ -203,6 +221,20 @@ def set_death_signal(number):
     """The kernel sends this signal when the thread that forked this process ends."""
     if libc.prctl(PR_SET_PDEATHSIG, number, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+
+
+SYS_PIDFD_GETFD = 438
+
+
+def pidfd_getfd(pidfd, fd):
+    """A duplicate, here and close-on-exec, of descriptor `fd` of the process behind `pidfd`
+    (Linux 5.6; the caller must be allowed to ptrace it: the executor is its parent)."""
+    got = libc.syscall(ctypes.c_long(SYS_PIDFD_GETFD), ctypes.c_long(pidfd), ctypes.c_long(fd),
+                       ctypes.c_long(0))
+    if got < 0:
+        number = ctypes.get_errno()
+        raise OSError(number, "pidfd_getfd: %s" % errno_name(number))
+    return got
 
 
 def reserve(addr, length):

@@ -1,4 +1,5 @@
-"""Builders for hand-written cases in the JSON form of docs/case-format.md (tests only)."""
+"""Builders for hand-written cases in the JSON form of docs/case-format.md, and what a test
+sees of the host (segments, processes) to tell that nothing was left (tests only)."""
 import os
 import sys
 
@@ -69,3 +70,34 @@ def stat(thread, segment):
 
 def rmid(thread, segment):
     return step(thread, "shmctl", segment=segment, cmd="rmid")
+
+
+# --- what the host has --------------------------------------------------------------
+
+def segments():
+    """(shmid, creator pid) of every SysV segment."""
+    with open("/proc/sysvipc/shm") as table:
+        next(table)
+        return sorted((int(line.split()[1]), int(line.split()[4])) for line in table)
+
+
+def descendants(root=None):
+    root = os.getpid() if root is None else root
+    parent = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as stat:
+                    parent[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                pass
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def snapshot():
+    return {"segments": set(segments()), "dev_shm": set(os.listdir("/dev/shm")),
+            "processes": descendants()}

@@ -1,7 +1,6 @@
 """The implementation's contract beyond the rules: invalid input, timeouts, the command line
 (both launch styles), SIGINT/SIGTERM, and that nothing of a case survives it (segments,
 /dev/shm names and files, processes), whatever the case did."""
-import ctypes
 import json
 import os
 import signal
@@ -11,61 +10,10 @@ import time
 
 import pytest
 
-from impl_cases import ROOT, anon, case, read, run_case, shmat, shmget, step, write
+from impl_cases import (ROOT, anon, case, descendants, read, run_case, segments, shmat, shmget,
+                        step, write)
 
 HANG = "SHARESPEC_IMPL_TEST_HANG"
-
-# Orphans of a leaking command-line run must come back to this process to be seen.
-ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)     # PR_SET_CHILD_SUBREAPER
-
-
-def segments():
-    """(shmid, creator pid) of every SysV segment."""
-    with open("/proc/sysvipc/shm") as table:
-        next(table)
-        return sorted((int(line.split()[1]), int(line.split()[4])) for line in table)
-
-
-def descendants(root=None):
-    root = os.getpid() if root is None else root
-    parent = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as stat:
-                    parent[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                pass
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
-        found |= frontier
-    return found
-
-
-def snapshot():
-    return {"segments": set(segments()), "dev_shm": set(os.listdir("/dev/shm")),
-            "processes": descendants()}
-
-
-@pytest.fixture
-def no_leaks():
-    """After the test, the segments, /dev/shm entries and processes are those of before.
-    Processes are this test's descendants, so they are compared at once; segments and /dev/shm
-    are shared with the rest of the host, so a new one is a leak only if it is still there
-    after two seconds (another sharespec run on the host may be in the middle of a case)."""
-    before = snapshot()
-    yield
-    assert snapshot()["processes"] == before["processes"]
-    deadline = time.monotonic() + 2
-    while True:
-        after = snapshot()
-        new = {kind: after[kind] - before[kind] for kind in after}
-        if not any(new.values()) or time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
-    assert new == {"segments": set(), "dev_shm": set(), "processes": set()}
-
 
 # A case that leaves behind everything it can, if nobody cleans up: a keyed and a private
 # segment (attached in two processes, never removed), a POSIX shm object, a file, a memfd

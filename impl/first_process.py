@@ -1,0 +1,175 @@
+"""A case's first process, and what the executor sets up once to make them.
+
+The first process is forked from the executor before its case is known (Executor.prepare,
+so that the fork overlaps the judging of the last case) or made to measure for a big case,
+and kept from one case to the next while its cases end well (CaseRun.recycled). It leads
+its own process group, dies with the executor, and is the subreaper of the case's other
+processes; its model thread T0 is served by its leader thread (worker.run_process).
+"""
+import os
+import select
+import signal
+
+from . import addresses, hygiene, syscalls, worker
+
+
+class CaseFailure(Exception):
+    """The implementation could not run the case (environment or internal error)."""
+
+
+ONCE = {"ready": False, "reserved": 0}    # set-up done once per executor process
+SPARE_THREADS = 6          # the pipes a pre-started first process carries: enough for most
+SPARE_PROCESSES = 6        # cases; a bigger case gets a first process made to measure
+ARENA_RESERVED_SLOTS = 4096
+# The case window: the part of the arena a recycled first process unmaps whole. A case whose
+# steps reach outside it (a huge length, say) is not recycled.
+WINDOW = (addresses.ARENA_BASE, ARENA_RESERVED_SLOTS * addresses.SLOT_BYTES)
+
+
+def set_up_executor():
+    """Once per executor: become the subreaper of every case process, and hold the slot arena
+    (PROT_NONE, MADV_DONTFORK) so that nothing of this process ever lands in it and no first
+    process inherits it: the arena is free in every case without reading /proc/self/maps."""
+    if ONCE["ready"]:
+        return
+    syscalls.set_child_subreaper()
+    syscalls.access_window(*WINDOW)
+    size = ARENA_RESERVED_SLOTS * addresses.SLOT_BYTES
+    if syscalls.reserve(addresses.ARENA_BASE, size) or already_reserved(size):
+        ONCE["reserved"] = ARENA_RESERVED_SLOTS
+    ONCE["ready"] = True
+
+
+def already_reserved(size):
+    """Whether this process holds the arena already: another copy of this package loaded in
+    the same process (as sharespec.impl and as impl, say) made the very same reservation."""
+    start = addresses.ARENA_BASE
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            low, high = (int(x, 16) for x in fields[0].split("-"))
+            if low < start + size and start < high:
+                return (low, high, fields[1], fields[4]) == (start, start + size, "---p", "0")
+    return False
+
+
+class FirstProcess:
+    """A case's first process, started before the case is known (so that forking it overlaps
+    the judging of the previous case), or recycled from the last case: leader of its own
+    process group, subreaper of the case's other processes, with model thread T0 waiting on
+    command pipe 0, and the case ends of `threads` command pipes and `processes` result
+    pipes, of which a case uses the first ones it needs. Each pipe is a pair (read end,
+    write end); the read end of a command pipe and the write end of a result pipe are the
+    case's (numbers in the first process), the others the executor's (numbers here)."""
+
+    def __init__(self, threads, processes):
+        self.fresh = True             # its hello is still to be read
+        self.pending_close = []       # its copies of executor ends, to close at the next begin
+        self.command_pipes = [pipe(reader_is_case=True) for _ in range(threads)]
+        self.result_pipes = [pipe(reader_is_case=False) for _ in range(processes)]
+        case_ends = self.case_ends()
+        mine = self.executor_ends()
+        if max(case_ends + mine) >= addresses.FD_BASE:
+            self.pid = None
+            self.close(case_ends + mine)
+            raise CaseFailure("too many descriptors open to run the case")
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self.become(mask, case_ends)      # never returns
+        except OSError:
+            self.pid = None
+            self.close(case_ends + mine)
+            raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        self.pid = pid
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass                      # the child did it first
+        self.close(case_ends)
+        self.pidfd = os.pidfd_open(pid)
+
+    @property
+    def threads(self):
+        return len(self.command_pipes)
+
+    @property
+    def processes(self):
+        return len(self.result_pipes)
+
+    def case_ends(self):
+        return [r for r, _ in self.command_pipes] + [w for _, w in self.result_pipes]
+
+    def executor_ends(self):
+        return [w for _, w in self.command_pipes] + [r for r, _ in self.result_pipes]
+
+    def become(self, mask, case_ends):
+        """In the fork: the first process. It dies with the executor (PR_SET_PDEATHSIG, and
+        end-of-file on its command pipes), so a killed executor leaves no case running. It
+        keeps no descriptor but the standard ones and its case ends, and is the subreaper of
+        the case's processes (so that, recycled, having no child means none is left)."""
+        try:
+            parent = os.getppid()
+            os.setpgid(0, 0)
+            syscalls.set_death_signal(signal.SIGKILL)
+            if os.getppid() != parent:
+                os._exit(70)
+            syscalls.set_child_subreaper()
+            worker.setup_process()
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            keep = set(case_ends) | {0, 1, 2}
+            for fd in map(int, os.listdir("/proc/self/fd")):
+                if fd not in keep:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass          # listdir's own descriptor
+            worker.STATE["standard"] = {fd for fd in (0, 1, 2) if is_open(fd)}
+            worker.start_process(self.result_pipes[0][1], self.command_pipes[0][0],
+                                 {"hello": os.getpid()})
+            worker.run_process(self.command_pipes[0][0])
+        except BaseException:
+            pass
+        os._exit(70)
+
+    def fits(self, plan):
+        return len(plan.process_of) <= self.threads and len(plan.parent) <= self.processes
+
+    def alive(self):
+        return not select.select([self.pidfd], [], [], 0)[0]
+
+    def discard(self):
+        """Kill and reap it, close its pipes (a spare that no case used)."""
+        if self.pid is None:
+            return
+        hygiene.kill_case(self.pid, [self.pidfd])
+        hygiene.reap_case(self.pid)
+        self.close([self.pidfd] + self.executor_ends())
+        self.pid = None
+
+    @staticmethod
+    def close(fds):
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def is_open(fd):
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def pipe(reader_is_case):
+    """A pipe whose case end is inherited across exec and whose executor end is not."""
+    read_end, write_end = os.pipe2(0)
+    os.set_inheritable(write_end if reader_is_case else read_end, False)
+    return read_end, write_end

@@ -1,0 +1,38 @@
+"""Consecutive steps of one thread go to it as one batch (executor.CaseRun.perform_steps): the
+results must be those of steps made one at a time. These cases put in one batch what a batch
+could get wrong: a segment used in the batch of the shmget that made it (or failed to), a
+process that dies in the middle of a batch after answers it held back, and a stat whose
+value depends on the steps before it in the same batch."""
+from impl_cases import anon, case, read, rmid, run, run_case, shmat, shmget, stat, step, write
+
+
+def test_a_segment_made_earlier_in_the_batch_is_the_one_used():
+    assert run([shmget("T0", "S0", key="k", excl=True), shmget("T0", "S1", key="k", excl=True),
+                shmat("T0", "A0", "S0"), shmat("T0", "A1", "S1"), write("T0", "A0", 9),
+                stat("T0", "S0"), rmid("T0", "S0")]) == [
+        "new", "EEXIST", "ok", "EINVAL", "ok", "stat(nattch=1,segsz=4096,dest=0,key=k)", "ok"]
+
+
+def test_a_process_that_dies_mid_batch_has_its_earlier_answers_and_later_steps_dead():
+    assert run([anon("T0", "M0", length=8192), write("T0", "M0", 1),
+                step("T0", "mprotect", at="M0", length=4096, prot="r"), read("T0", "M0"),
+                write("T0", "M0", 2), read("T0", ("M0", 1)), step("T0", "fork", "T1")]) == [
+        "ok", "ok", "ok", "1", "SIGSEGV", "dead", "dead"]
+
+
+def test_batches_of_two_threads_and_two_processes_interleave_in_case_order():
+    assert run([anon("T0", "M0", shared=True), step("T0", "spawn", "T1"),
+                write("T1", "M0", 3), step("T1", "fork", "T2"), read("T2", "M0"),
+                write("T2", "M0", 4), step("T2", "exit"), read("T1", "M0"), read("T0", "M0"),
+                step("T1", "thread_exit"), read("T0", "M0")]) == [
+        "ok", "ok", "ok", "ok", "3", "ok", "ok", "4", "4", "ok", "4"]
+
+
+def test_a_step_beyond_the_case_window_is_made_alone_and_the_rest_still_runs():
+    observation = run_case(case([anon("T0", "M0"), write("T0", "M0", 5),
+                                 step("T0", "madvise", at="M0", length=2 ** 40,
+                                      advice="dontneed"),
+                                 read("T0", "M0")]), 10)
+    assert observation["status"] == "done"
+    assert observation["results"][:2] == ["ok", "ok"]
+    assert observation["results"][2] in ("ENOMEM", "EINVAL", "ok")
