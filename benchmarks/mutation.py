@@ -1,7 +1,7 @@
 """The mutation score: how many deliberately broken implementations each source of cases kills.
 
     python benchmarks/mutation.py [--sources default,exhaustive,random,hypothesis,z3-coverage,distinguish]
-                                  [--limit N] [--no-shrink] [--mutants a,b,...]
+                                  [--limit N] [--no-shrink] [--mutants a,b,...] [--timeout S]
 
 For every source that exists and every mutant (sharespec/mutants), the cases of the source run
 in order against the mutant until the first FAIL (a kill). Printed per source: mutants killed
@@ -9,6 +9,10 @@ out of the total, and per mutant the cases run and seconds until the kill, and t
 the shrunk counterexample (shrunk against the same mutant, kit.shrink_result). A source that
 does not exist yet (an absent generator module) is reported as such. The goal: the default
 suite kills every mutant, each with a counterexample of a few steps.
+
+--timeout is the seconds a case may take (default 3: a case takes milliseconds, and a
+mutant's bug can make one hang: threads-as-processes waits forever for a "thread" that
+faulted in its own process, and shrinking meets several such candidates).
 """
 from __future__ import annotations
 
@@ -71,11 +75,11 @@ SOURCES = {"default": source_default, "exhaustive": source_exhaustive, "random":
            "distinguish": source_distinguish}
 
 
-def hunt(mutant, cases, shrink):
+def hunt(mutant, cases, shrink, timeout=3.0):
     """(cases run, seconds, shrunk length or None) until the first FAIL; None if it survives."""
     from sharespec.kit import CommandSession, shrink_result
     from sharespec.runner import resolve_impl
-    session = CommandSession(resolve_impl(f"mutant:{mutant}"), "linux", 10.0)
+    session = CommandSession(resolve_impl(f"mutant:{mutant}", timeout), "linux", timeout)
     start = time.monotonic()
     try:
         for count, case in enumerate(cases, 1):
@@ -84,7 +88,7 @@ def hunt(mutant, cases, shrink):
                 seconds = time.monotonic() - start
                 length = None
                 if shrink:
-                    small, _ = shrink_result(f"mutant:{mutant}", result, "linux")
+                    small, _ = shrink_result(f"mutant:{mutant}", result, "linux", timeout)
                     length = len(small.steps)
                 return count, seconds, length, result.case.name
     finally:
@@ -99,6 +103,7 @@ def main(argv=None) -> int:
     parser.add_argument("--limit", type=int, default=200, help="cases per generated source")
     parser.add_argument("--no-shrink", action="store_true")
     parser.add_argument("--mutants", default=",".join(sorted(MUTANTS)))
+    parser.add_argument("--timeout", type=float, default=3.0, help="seconds per case")
     args = parser.parse_args(argv)
     mutants = [m for m in args.mutants.split(",") if m]
     unknown = [m for m in mutants if m not in MUTANTS]
@@ -122,7 +127,7 @@ def main(argv=None) -> int:
         print(f"{'mutant':<28} {'killed':>6} {'cases':>6} {'seconds':>8} {'shrunk':>6}  by")
         kills = []
         for mutant in mutants:
-            got = hunt(mutant, cases, not args.no_shrink)
+            got = hunt(mutant, cases, not args.no_shrink, args.timeout)
             if got is None:
                 print(f"{mutant:<28} {'no':>6} {len(cases):>6} {'-':>8} {'-':>6}  SURVIVED")
                 continue

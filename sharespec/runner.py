@@ -21,6 +21,7 @@ import select
 import shlex
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -79,10 +80,15 @@ class ImplementationProcess:
     The bundled implementation keeps a ledger (the pids of the case it is running) in a
     folder of this process's own; whenever it ends, above all when it was killed in the middle
     of a case, the ledger is swept: what that case left (processes, segments, /dev/shm names)
-    is removed, and nothing else (sharespec.impl.hygiene.sweep_ledger)."""
+    is removed, and nothing else (sharespec.impl.hygiene.sweep_ledger). The folder also
+    names the implementation's pid (file "executor"), so that if this process itself is
+    killed, whoever made ``ledger_parent`` can end the implementation and sweep its ledger
+    (sweep_orphaned: the main process of -j N does it for a killed worker)."""
 
-    def __init__(self, command: Optional[str], case_timeout: float):
+    def __init__(self, command: Optional[str], case_timeout: float,
+                 ledger_parent: Optional[str] = None):
         self.bundled = not command
+        self.ledger_parent = ledger_parent   # where ledger folders go (None: the temp folder)
         if command:
             self.argv, self.env = shlex.split(command), dict(os.environ)
         else:
@@ -97,11 +103,21 @@ class ImplementationProcess:
     def start(self) -> None:
         argv = self.argv
         if self.bundled:
-            import tempfile
-            self.ledger_dir = tempfile.mkdtemp(prefix="sharespec-ledger-")
+            self.ledger_dir = tempfile.mkdtemp(prefix="sharespec-ledger-", dir=self.ledger_parent)
             argv = argv + ["--ledger", os.path.join(self.ledger_dir, "ledger")]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=self.env, bufsize=0)
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, env=self.env, bufsize=0)
+        except BaseException:
+            if self.ledger_dir is not None:
+                import shutil
+                shutil.rmtree(self.ledger_dir, ignore_errors=True)
+                self.ledger_dir = None
+            raise
+        if self.ledger_dir is not None:
+            # whoever finds this folder orphaned (its owner killed) sweeps it: sweep_orphaned
+            with open(os.path.join(self.ledger_dir, "executor"), "w") as f:
+                f.write(str(self.proc.pid))
         self._pending = b""
 
     def close(self) -> None:
@@ -202,6 +218,60 @@ class ImplementationProcess:
             import signal
             how += f", killed by {signal.Signals(-status).name}" if -status in signal.valid_signals() else ""
         return f"{what} ({how}){': ' + ' / '.join(tail) if tail else ''}"
+
+
+def sweep_orphaned(parent: str) -> list:
+    """Remove ``parent``, a folder of ledger folders whose owner (a worker process of -j N)
+    was killed, leaving the implementations it had started without a runner. Each is ended
+    (SIGTERM: the bundled implementation kills its case and cleans up; SIGKILL if it has not
+    ended within 10 s), then its ledger is swept (hygiene.sweep_ledger: what a killed
+    executor's case left) and its folder removed. Returns what the sweeps removed."""
+    import shutil
+
+    from sharespec.impl.hygiene import sweep_ledger
+    removed: list = []
+    for entry in (os.listdir(parent) if os.path.isdir(parent) else []):
+        folder = os.path.join(parent, entry)
+        ledger = os.path.join(folder, "ledger")
+        try:
+            with open(os.path.join(folder, "executor")) as f:
+                pid = int(f.read())
+        except (OSError, ValueError):
+            pid = None          # killed before it was written: no case was sent to it
+        if pid is not None:
+            _end_orphan(pid, ledger)
+            removed += sweep_ledger(ledger, pid)
+        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(parent, ignore_errors=True)
+    return removed
+
+
+def _end_orphan(pid: int, ledger: str) -> None:
+    """End the implementation ``pid`` if it is still the one keeping ``ledger`` (its command
+    line names the ledger: checked after opening a pidfd, so the pid cannot be reused in
+    between); a dead one (a zombie's command line is empty) is left as it is."""
+    import signal
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                ours = ledger.encode() in f.read()
+        except OSError:
+            ours = False
+        for number, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)) if ours else ():
+            signal.pidfd_send_signal(pidfd, number)
+            if select.select([pidfd], [], [], wait)[0]:
+                break
+        if ours:
+            try:      # reaped here when this process is its subreaper, else by init
+                os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
+            except ChildProcessError:
+                pass
+    finally:
+        os.close(pidfd)
 
 
 def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> CaseResult:
@@ -307,7 +377,7 @@ def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue") 
         impl.close()
 
 
-def _process_worker(conn, command, timeout, profile) -> None:
+def _process_worker(conn, command, timeout, profile, ledger_parent=None) -> None:
     """A worker process of -j N (N >= 2): judging is CPU-bound Python, so parallel workers are
     processes, not threads. It takes (index, case, line) from conn and sends back (index,
     the result's fields); None or end-of-file ends it. Ctrl-C is the main process's to handle;
@@ -316,7 +386,7 @@ def _process_worker(conn, command, timeout, profile) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
-    impl = ImplementationProcess(command, timeout)
+    impl = ImplementationProcess(command, timeout, ledger_parent)
     try:
         while True:
             try:
@@ -335,71 +405,130 @@ def _process_worker(conn, command, timeout, profile) -> None:
 _RESULT_FIELDS = [f for f in CaseResult.__dataclass_fields__ if f != "case"]
 
 
+# Cases queued per worker process: the next one waits in the worker's pipe, so that the worker
+# goes on to it without waiting for the main process (which is busy with the results, or not
+# even running: both cores are the workers' implementations'). Two are enough.
+IN_FLIGHT = 2
+
+
 def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], jobs: int,
                       timeout: float) -> Iterator[CaseResult]:
-    """run_cases for jobs >= 2: one case in flight per worker process, results in case order.
-    A worker that dies (killed by someone) makes its case an ERROR and is replaced."""
+    """run_cases for jobs >= 2: IN_FLIGHT cases queued per worker process, results in case
+    order. A worker that dies (killed by someone) makes the case it was running an ERROR
+    (the cases queued behind it, not begun, go to another worker) and is replaced; the
+    implementation it leaves behind is ended and its ledger swept (sweep_orphaned)."""
+    import collections
     import multiprocessing
     import multiprocessing.connection
 
     context = multiprocessing.get_context("fork")
 
     def start() -> list:
+        # A worker's implementations keep their ledgers in a folder the run made for it, so
+        # that if someone kills the worker they are still found and swept (sweep_orphaned).
+        ledgers = None if impl else tempfile.mkdtemp(prefix="sharespec-ledger-")
         mine, theirs = context.Pipe()
-        process = context.Process(target=_process_worker, args=(theirs, impl, timeout, profile),
-                                  daemon=True)
-        process.start()
-        theirs.close()
-        return [process, mine, None]          # the process, its pipe, (index, case) in flight
+        try:
+            process = context.Process(target=_process_worker,
+                                      args=(theirs, impl, timeout, profile, ledgers), daemon=True)
+            process.start()
+        except BaseException:
+            mine.close()
+            if ledgers:
+                os.rmdir(ledgers)
+            raise
+        finally:
+            theirs.close()
+        # the process, its pipe, the (index, case, line) sent to it in order, its ledgers,
+        # whether it was told to end
+        return [process, mine, collections.deque(), ledgers, False]
 
     workers = [start() for _ in range(jobs)]
     source = iter(cases)
+    again: collections.deque = collections.deque()     # sent to a worker that died first
     exhausted, sent, next_out, waiting = False, 0, 0, {}
+
+    def replace(slot: int) -> None:
+        """The worker in ``slot`` died: a new one takes its place. A worker takes a case only
+        once it has answered the one before, so only its first unanswered case can have
+        begun: that one is an ERROR, the others go to another worker."""
+        process, pipe, queued, ledgers, _ = workers[slot]
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        pipe.close()
+        if queued:
+            index, case, _ = queued.popleft()
+            waiting[index] = CaseResult(case, "ERROR", "the runner's worker process died "
+                                        f"(exit status {process.exitcode})")
+            again.extend(queued)
+        if ledgers:
+            sweep_orphaned(ledgers)
+        workers[slot] = start()
+
     try:
         while True:
+            for slot in range(len(workers)):
+                while (not workers[slot][4] and len(workers[slot][2]) < IN_FLIGHT
+                       and (again or not exhausted)):
+                    if again:
+                        item = again.popleft()
+                    else:
+                        case = next(source, None)
+                        if case is None:
+                            exhausted = True
+                            break
+                        item = (sent, case, json.dumps(case_to_json(case), separators=(",", ":")))
+                        sent += 1
+                    try:
+                        workers[slot][1].send(item)
+                    except OSError:               # it died since its last answer
+                        again.appendleft(item)
+                        replace(slot)
+                        continue
+                    workers[slot][2].append(item)
             for worker in workers:
-                if worker[2] is None and not exhausted:
-                    case = next(source, None)
-                    if case is None:
-                        exhausted = True
-                        break
-                    line = json.dumps(case_to_json(case), separators=(",", ":"))
-                    worker[1].send((sent, case, line))
-                    worker[2] = (sent, case)
-                    sent += 1
-            busy = [w for w in workers if w[2] is not None]
+                if exhausted and not again and not worker[2] and not worker[4]:
+                    # nothing left for it: it ends (and stops its implementation) while the
+                    # others finish their last cases, not after them
+                    worker[4] = True
+                    try:
+                        worker[1].send(None)
+                    except OSError:
+                        pass
+            busy = [w for w in workers if w[2]]
             if not busy:
                 break
             ready = multiprocessing.connection.wait([w[1] for w in busy] + [w[0].sentinel for w in busy])
             for slot, worker in enumerate(workers):
-                if worker[2] is None or (worker[1] not in ready and worker[0].sentinel not in ready):
+                if not worker[2] or (worker[1] not in ready and worker[0].sentinel not in ready):
                     continue
-                index, case = worker[2]
                 try:
-                    _, fields = worker[1].recv()
-                    waiting[index] = CaseResult(case, **fields)
-                    worker[2] = None
+                    while worker[2] and worker[1].poll():
+                        _, fields = worker[1].recv()
+                        index, case, _ = worker[2].popleft()
+                        waiting[index] = CaseResult(case, **fields)
                 except (EOFError, OSError):
-                    worker[0].join(5)
-                    waiting[index] = CaseResult(case, "ERROR", "the runner's worker process died "
-                                                f"(exit status {worker[0].exitcode})")
-                    worker[1].close()
-                    workers[slot] = start()
+                    replace(slot)
             while next_out in waiting:
                 yield waiting.pop(next_out)
                 next_out += 1
     finally:
         for worker in workers:
             try:
-                worker[1].send(None)
+                if not worker[4]:
+                    worker[1].send(None)
             except (OSError, ValueError):
                 pass
         for worker in workers:
-            worker[0].join(timeout + 15)
+            worker[0].join(timeout * IN_FLIGHT + 15)
             if worker[0].is_alive():
                 worker[0].terminate()
                 worker[0].join(10)
             worker[1].close()
+            if worker[3]:
+                sweep_orphaned(worker[3])     # empty unless the worker was killed
 
 
 def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str] = None,

@@ -19,7 +19,7 @@ def main(argv):
     try:
         impl_main = importlib.import_module(package + ".__main__")
         modules = {name: importlib.import_module("%s.%s" % (package, name))
-                   for name in ("syscalls", "worker", "addresses")}
+                   for name in ("syscalls", "worker", "addresses", "hygiene")}
     except ImportError as error:
         print("mutants: cannot import the implementation %r: %s" % (package, error), file=sys.stderr)
         return 3

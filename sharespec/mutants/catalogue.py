@@ -6,6 +6,9 @@ modules. Patch points are at the system-call layer (impl/syscalls.py) wherever t
 expressed there, since that layer changes least; the few bugs about processes and threads
 (fork, spawn, thread_exit, exec) patch impl/worker.py. Every patch goes through
 ``patching.replace``, which checks that the function and its parameters are still there.
+A mutant must leave nothing behind either: one whose bug makes processes the executor is
+not told of (threads-as-processes) also widens the executor's clean-up to them
+(``patching.widen_in_executor``), which changes nothing the case can observe.
 
 A patch lives in the memory of the implementation's process, so every case process forked
 from it carries the bug; an ``exec`` step starts the unmutated implementation afresh (the new
@@ -16,9 +19,11 @@ Standard library only; ``impl`` is the namespace of the implementation's modules
 import ctypes
 import fcntl
 import os
+import select
+import signal
 from collections import namedtuple
 
-from .patching import constant, replace
+from .patching import constant, replace, widen_in_executor
 
 # variant: the named variant of the specification (model/variants.py) the mutant behaves
 # like, when there is one: the diagnosis of its failures should name it.
@@ -401,6 +406,58 @@ def _threads_as_processes(impl):
             return {"r": "ok"}
         return patched
     replace(worker, "perform", make, ("command", "command_fd"))
+    # The executor knows the pids of the case's processes, not of these forked "threads":
+    # a segment one of them creates would outlive the case (its creator is no case process
+    # the executor knows). Its clean-up is widened to every process of the case's group.
+    creator = constant(impl.syscalls, "shm_creator")
+    widen_in_executor(impl.hygiene, "remove_segments",
+                      lambda remove: _with_unreported_processes(remove, creator), ("pids", "known"))
+
+
+def _with_unreported_processes(remove_segments, creator):
+    """remove_segments(pids, known) that first ends the case's other processes: those of the
+    case's process group the executor was never told of (the forked "threads"). Each is
+    killed, if the executor has not killed it already (it kills the group, or, when it
+    recycles the first process, only the processes it knows), and waited for until it is
+    dead (not reaped: its pid still names it), so that it creates nothing after the segments
+    are removed; then the segments of all of them are removed."""
+    def widened(pids, known=None):
+        if known is not None and all(creator(ident) in pids for ident in known):
+            return remove_segments(pids, known)     # no segment of an unreported process
+        groups = {group for group in map(_process_group, pids) if group is not None}
+        groups.discard(os.getpgrp())                # never the executor's own group
+        others, dying = set(), []
+        for pid in (int(entry) for entry in os.listdir("/proc") if entry.isdigit()):
+            if pid in pids or _process_group(pid) not in groups:
+                continue
+            try:
+                pidfd = os.pidfd_open(pid)
+            except OSError:
+                continue                            # reaped already
+            if _process_group(pid) in groups:       # checked again: the pidfd is that one
+                others.add(pid)
+                try:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass                            # dead already
+                dying.append(pidfd)
+            else:
+                os.close(pidfd)
+        for pidfd in dying:
+            try:
+                select.select([pidfd], [], [], 5)   # readable once it is dead (a zombie)
+            finally:
+                os.close(pidfd)
+        return remove_segments(set(pids) | others, known)
+    return widened
+
+
+def _process_group(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @mutant("fork-fresh-process", "R09 R10 R11", "r10-shared-anon-fork")

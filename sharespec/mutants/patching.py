@@ -56,6 +56,27 @@ def replace(module, name, make, params=()):
     return before
 
 
+def widen_in_executor(module, name, make, params=()):
+    """Set ``module.name`` to ``make(original_function)`` in the implementation's executor
+    only (case processes keep the original); returns the original.
+
+    Not a bug: this is how a mutant whose bug adds case processes the executor is never told
+    about (threads-as-processes) extends the executor's clean-up to them, so that what they
+    create is removed after the case like everything else."""
+    before = original(module, name, params)
+    widened = make(before)
+    executor = os.getpid()
+
+    def after(*args, **kwargs):
+        if os.getpid() == executor:
+            return widened(*args, **kwargs)
+        return before(*args, **kwargs)
+    after.__name__ = getattr(before, "__name__", name)
+    after.__wrapped__ = before
+    setattr(module, name, after)
+    return before
+
+
 def constant(module, name):
     """A module-level constant the mutant needs (for example a flag value), checked to exist."""
     if not hasattr(module, name):
