@@ -71,7 +71,10 @@ def bundled_impl_command() -> tuple:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(impl_dir.parent)
     env.pop("PYTHONFAULTHANDLER", None)
-    return [sys.executable, "-S", "-m", impl_dir.name], env
+    # -P: with -m, Python would otherwise put the current folder first on the path, and an
+    # impl/ folder there would silently replace the bundled implementation (3.11+).
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, "-S", *safe_path, "-m", impl_dir.name], env
 
 
 class ImplementationProcess:

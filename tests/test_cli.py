@@ -104,3 +104,15 @@ def test_protocol_error_is_error_not_fail(tmp_path):
     r = sharespec("run", "--case", str(f), "--impl", f"{sys.executable} {junk}")
     assert r.returncode == 1
     assert "ERROR" in r.stdout and "not JSON" in r.stdout and "hello" in r.stdout
+
+
+def test_an_impl_folder_in_the_current_folder_does_not_replace_the_bundled_implementation(tmp_path):
+    # python -m puts the current folder first on the import path unless -P (runner.py)
+    if sys.version_info < (3, 11):
+        pytest.skip("-P needs Python 3.11")
+    (tmp_path / "impl").mkdir()
+    (tmp_path / "impl" / "__init__.py").write_text("")
+    (tmp_path / "impl" / "__main__.py").write_text("raise SystemExit('an impostor ran')\n")
+    (tmp_path / "good.case").write_text(GOOD)
+    r = sharespec("run", "--case", "good.case", "--no-shrink", cwd=tmp_path)
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
