@@ -25,7 +25,7 @@ from sharespec.model.symbolic.coverage import GoalResult, shortest_programs
 
 from .frame_observations import with_frame_observations
 
-DEFAULT_SCOPE = SymbolicScope(processes=3, threads=3, mappings=2, pages=2, segments=2)
+DEFAULT_SCOPE = SymbolicScope(processes=3, threads=3, mappings=2, pages=2, segments=2, objects=2)
 
 
 class EncodingDisagreement(Exception):

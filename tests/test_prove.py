@@ -6,7 +6,9 @@ from __future__ import annotations
 import z3
 
 from sharespec.cli import main as cli_main
-from sharespec.model.symbolic.core import KIND_PRIVATE, OPS, R, SymbolicScope
+from sharespec.model.symbolic.core import KIND_OBJ_PRIVATE, KIND_PRIVATE, OPS, R, SymbolicScope
+from sharespec.model.symbolic.encoding import select
+from sharespec.model.symbolic.predicates import fd_object, object_page
 from sharespec.model.symbolic.induction import (PROPERTIES, SymbolicProperty, is_value, prove_lemmas,
                                                 prove_property)
 
@@ -29,7 +31,7 @@ def test_every_property_is_proved_with_a_witness():
         names.add(prop.name)
     assert names == {"isolation", "visibility", "thread sharing", "copy-on-write (child writes)",
                      "copy-on-write (parent writes)", "segment lifetime", "zero fill",
-                     "protection", "attach accounting", "exec"}
+                     "protection", "attach accounting", "exec", "object lifetime", "sealing"}
 
 
 def _leaky(w):
@@ -80,3 +82,37 @@ def test_with_two_pages_per_slot_mremap_keeps_the_proofs():
         prop = next(p for p in PROPERTIES if p.name == name)
         report = prove_property(prop, scope, "linux", witness_bound=4)
         assert report.status == "proved", [(o.what, o.status, o.detail) for o in report.outcomes]
+
+
+def test_object_properties_under_posix_and_without_objects():
+    """POSIX has shm_unlink but no memfd seals (nor madvise): the lifetime after unlink is
+    proved with a witness, sealing is not applicable (claimed neither way); a scope without
+    objects has no
+    witness for them, so they are vacuous there, never proved."""
+    lifetime, sealing = (next(p for p in PROPERTIES if p.name == n) for n in ("object lifetime", "sealing"))
+    report = prove_property(lifetime, SMALL, "posix", witness_bound=6)
+    assert report.status == "proved", [(o.what, o.status, o.detail) for o in report.outcomes]
+    assert "shm_unlink(obj)" in next(o for o in report.outcomes if o.what == "witness").detail
+    assert prove_property(sealing, SMALL, "posix").status == "not applicable"
+    # zero fill holds under posix too; only its MADV_REMOVE clause (Linux-only) is not claimed
+    zero = prove_property(next(p for p in PROPERTIES if p.name == "zero fill"), SMALL, "posix")
+    assert zero.status == "proved" and [o.status for o in zero.outcomes].count("not applicable") == 1
+    bare = SymbolicScope(processes=2, threads=2, mappings=2, pages=1, segments=1, objects=0)
+    assert prove_property(lifetime, bare, "linux", witness_bound=2).status == "vacuous"
+
+
+def test_a_false_object_claim_fails():
+    """Not vacuous for objects: 'a private object page always reads what pwrite stored' is
+    false (a private copy keeps its own byte, R12) and the proof says so."""
+    def claim(w):
+        """A private object page reads what pwrite stored."""
+        a0, a1 = w.args
+        s1 = w.states[1]
+        hyp = z3.And(a0.op == OPS["pwrite"], w.results[0].code == R["ok"], a1.op == OPS["read"],
+                     w.kind(1) == KIND_OBJ_PRIVATE, w.results[1].code == R["value"],
+                     select(s1.slot_obj, a1.slot) == fd_object(w.states[0], w.sc, a0.fd),
+                     object_page(s1, a1.slot, a1.page) == a0.page)
+        return hyp, is_value(w.results[1], a0.value)
+    report = prove_property(SymbolicProperty("follows", "false", steps=((2, claim),)), SMALL, "linux")
+    assert report.status == "failed"
+    assert "copy" in next(o for o in report.outcomes if o.status == "failed").detail

@@ -8,50 +8,69 @@ so that a program outside the core is never silently treated as agreeing.
 The core (every flag and argument not listed is at its default):
 
 - processes and threads: ``fork``, ``spawn``, ``thread_exit``, ``exit``, ``exec`` (R29: a
-  fresh address space, the other threads of the process gone);
+  fresh address space, the other threads of the process gone, its descriptors closed);
 - anonymous memory: ``mmap(anon, shared|private, rw|r|none, pages*4096)`` at its handle's slot
-  (no ``at``/``fixed``, no descriptor);
+  (no ``at``/``fixed``);
 - SysV: ``shmget(private|K, size, [creat], [excl])`` with one key name and sizes 100 or a whole
   number of pages up to ``scope.pages``; ``shmat(S, [rdonly])`` at its handle's slot;
   ``shmdt(M[p])``; ``shmctl(S, rmid|stat)``;
+- backing objects (at most ``scope.objects`` descriptor handles, so at most that many objects):
+  ``open(file|shm, NAME, [creat], [excl], [rdonly])`` with one name per kind (the file and the
+  POSIX shm object may share the name; they are different namespaces), ``open(memfd)`` without
+  flags (Linux only); ``close(F)``; ``ftruncate(F, pages*4096)`` with 0..``scope.pages`` whole
+  pages; ``pread(F, p*4096)`` (p 0..``scope.pages``) and ``pwrite(F, p*4096, v)`` (p below
+  ``scope.pages``): byte 0 of a page, as for ``read``/``write``; ``shm_unlink(NAME)``;
+  ``seal(F, write)`` (Linux only); ``mmap(F, shared|private, rw|r|none, pages*4096)`` with
+  offset 0, at its handle's slot. Objects are never larger than ``scope.pages`` pages. With
+  byte-0 accesses only and whole-page lengths, an object's size is exactly its number of pages
+  (no access ever lands in the slack of a partial last page, R07);
 - ``munmap``, ``mprotect``, ``madvise`` (dontneed, dontfork, dofork, wipeonfork, keeponfork,
   remove (R39), free (C05)) of ``M[p]`` and a whole number of pages;
 - ``read(M[p])``, ``write(M[p], v)``: byte 0 of a page (one byte per page is enough to tell
   who shares a frame with whom);
 - ``mremap`` (Linux only, R42-R44): grow (or shrink) in place, move and alias of ``M[p]``
   with old and new sizes in whole pages that stay inside the scope's pages of a slot (an
-  alias has old size 0, grow and move do not).
+  alias has old size 0, grow and move do not); a move that keeps the size may span several
+  records and the gaps between them (Linux 6.17+), except in a SysV attach.
 
 A page of the address space is a *cell* (process, slot, page). A slot's pages map its object
 from a page offset on (``slot_pgoff``: 0, except for the destination of a move or an alias),
-and a slot names its object (the shared anonymous object of the slot that created it, or a
-segment): mremap copies cells from one slot to another, and the encoding stays flat.
+and a slot names its object (the shared anonymous object of the slot that created it, a
+segment, or a backing object): mremap copies cells from one slot to another, and the encoding
+stays flat.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
-from ..ops import (PAGE_SIZE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Read, ShmAt,
-                   ShmCtl, ShmDt, ShmGet, Spawn, Step, ThreadExit, Write)
+from ..ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap,
+                   Munmap, Open, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink,
+                   Spawn, Step, ThreadExit, Write)
 from ..scope import Scope
 
 # Operation kinds of the encoding; NOP pads a program shorter than the unrolling.
 OP_NAMES = ("nop", "mmap", "shmat", "shmget", "shmdt", "shmctl", "munmap", "mprotect", "madvise",
-            "read", "write", "fork", "spawn", "thread_exit", "exit", "exec", "mremap")
+            "read", "write", "fork", "spawn", "thread_exit", "exit", "exec", "mremap",
+            "open", "close", "ftruncate", "pread", "pwrite", "shm_unlink", "seal")
 OPS = {name: i for i, name in enumerate(OP_NAMES)}
 PROTS = ("rw", "r", "none")
 ADVICES = ("dontneed", "dontfork", "dofork", "wipeonfork", "keeponfork", "remove", "free")
 MREMAP_MODES = ("grow", "move", "alias")
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
+OBJECT_NAME = "obj"       # the one file name and the one POSIX shm name of the core
+OBJECT_KINDS = ("file", "memfd", "shm")   # an object's kind (index); ops.Open's kinds
+OBJ_FILE, OBJ_MEMFD, OBJ_SHM = 0, 1, 2
 
-# Slot kinds (what the mapping bound to a handle is).
-KIND_NONE, KIND_PRIVATE, KIND_ANON, KIND_SYSV = 0, 1, 2, 3
-KIND_NAMES = ("none", "private anonymous", "shared anonymous", "SysV")
+# Slot kinds (what the mapping bound to a handle is). An object mapping maps a backing
+# object (file, memfd, POSIX shm): shared, or private (copy on write of the object's pages).
+KIND_NONE, KIND_PRIVATE, KIND_ANON, KIND_SYSV, KIND_OBJ_SHARED, KIND_OBJ_PRIVATE = range(6)
+KIND_NAMES = ("none", "private anonymous", "shared anonymous", "SysV", "shared object",
+              "private object")
 
 # Result codes of the encoding.
 RESULT_NAMES = ("ok", "value", "new", "same", "stat", "dead", "SIGSEGV", "EINVAL", "ENOENT",
-                "EEXIST", "EACCES", "ENOMEM", "SIGBUS", "EFAULT")
+                "EEXIST", "EACCES", "ENOMEM", "SIGBUS", "EFAULT", "eof", "EBADF", "EPERM", "EBUSY")
 R = {name: i for i, name in enumerate(RESULT_NAMES)}
 
 
@@ -62,7 +81,8 @@ class OutsideCore(Exception):
 @dataclass(frozen=True)
 class SymbolicScope:
     """The bounds of the encoding: processes created in all, threads bound in all, mapping
-    handles, pages per mapping, segment handles, bytes a write may store, steps unrolled."""
+    handles, pages per mapping (and per backing object), segment handles, bytes a write may
+    store, steps unrolled, descriptor handles (``open`` steps, so also backing objects)."""
     processes: int = 3
     threads: int = 3
     mappings: int = 2
@@ -70,9 +90,10 @@ class SymbolicScope:
     segments: int = 2
     values: tuple = (1, 2)
     steps: int = 6
+    objects: int = 2
 
     def __post_init__(self):
-        for name in ("processes", "threads", "mappings", "pages", "segments", "steps"):
+        for name in ("processes", "threads", "mappings", "pages", "segments", "steps", "objects"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"scope: {name} must be a whole number >= 0, not {v!r}")
@@ -80,9 +101,9 @@ class SymbolicScope:
             raise ValueError("scope: at least one process and one thread")
         if not 1 <= self.pages <= 6:
             raise ValueError("scope: the encoding handles 1..6 pages per mapping")
-        if max(self.processes, self.threads, self.mappings, self.segments) > 7:
+        if max(self.processes, self.threads, self.mappings, self.segments, self.objects) > 7:
             raise ValueError("scope: the encoding handles at most 7 processes, threads, "
-                             "mappings and segments")
+                             "mappings, segments and objects")
         if (self.mappings - 1) * (self.pages - 1) + 2 * self.pages > 15:
             raise ValueError("scope: too many mappings and pages for the encoding's 4-bit object "
                              "page numbers (an object page after mremap moves is at most "
@@ -99,13 +120,12 @@ class SymbolicScope:
     def from_scope(scope: Scope, steps: Optional[int] = None) -> "SymbolicScope":
         return SymbolicScope(processes=scope.processes, threads=scope.threads,
                              mappings=max(1, scope.mappings), pages=max(1, min(scope.pages, 6)),
-                             segments=scope.segments,
+                             segments=scope.segments, objects=min(scope.objects, 7),
                              values=tuple(v for v in scope.values if v) or (1,),
                              steps=scope.steps if steps is None else steps)
 
     def with_steps(self, steps: int) -> "SymbolicScope":
-        return SymbolicScope(self.processes, self.threads, self.mappings, self.pages,
-                             self.segments, self.values, steps)
+        return replace(self, steps=steps)
 
 
 def parse_symbolic_scope(text: str, base: SymbolicScope = SymbolicScope()) -> SymbolicScope:
@@ -117,7 +137,7 @@ def parse_symbolic_scope(text: str, base: SymbolicScope = SymbolicScope()) -> Sy
         name, value = (s.strip() for s in part.split("=", 1))
         if name not in SymbolicScope.__dataclass_fields__ or name == "values":
             raise ValueError(f"scope: unknown bound {name!r} (known: processes, threads, "
-                             "mappings, pages, segments, steps)")
+                             "mappings, pages, segments, objects, steps)")
         try:
             fields[name] = int(value)
         except ValueError:
@@ -148,6 +168,9 @@ class StepArgs:
     rmid: bool = False
     mode: int = 0             # mremap: index into MREMAP_MODES
     old: int = 0              # mremap: old size in pages (0: alias)
+    fd: int = 0               # a descriptor handle (open binds the next one)
+    okind: int = 0            # open: index into OBJECT_KINDS
+    fdmap: bool = False       # mmap of the descriptor ``fd`` (else anonymous memory)
 
 
 def _pages(length: int) -> int:
@@ -163,7 +186,9 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
     threads = {"T0": 0}
     maps: dict = {}
     segs: dict = {}
+    fds: dict = {}
     keys: set = set()
+    names: dict = {}          # object kind -> the one name the program uses for it
     processes = 1
     out = []
 
@@ -185,6 +210,20 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
             fail(i, f"length {n}: the core takes 1..{scope.pages} pages")
         return pages
 
+    def fd(i, handle):
+        if handle not in fds:
+            fail(i, f"descriptor {handle} is not bound")
+        return fds[handle]
+
+    def name(i, kind, n):
+        if names.setdefault(kind, n) != n:
+            fail(i, f"a second {kind} name {n!r} (the core has one per kind)")
+
+    def file_page(i, offset, last):
+        if offset % PAGE_SIZE or not 0 <= offset // PAGE_SIZE <= last:
+            fail(i, f"offset {offset}: the core takes byte 0 of pages 0..{last}")
+        return offset // PAGE_SIZE
+
     for i, st in enumerate(steps):
         op = st.op
         if st.thread not in threads:
@@ -204,13 +243,43 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
             case ThreadExit() | Exit() | Exec():
                 a["op"] = OPS[op.OP]
             case Mmap():
-                if op.fd is not None or op.offset or op.at is not None or op.fixed != "none":
-                    fail(i, "mmap of a descriptor, with an offset or at a fixed place")
+                if op.offset or op.at is not None or op.fixed != "none":
+                    fail(i, "mmap with an offset or at a fixed place")
                 if len(maps) >= scope.mappings:
                     fail(i, f"more than {scope.mappings} mappings")
                 a.update(op=OPS["mmap"], shared=op.shared, prot=PROTS.index(op.prot),
                          length=length(i, op.length), slot=len(maps))
+                if op.fd is not None:
+                    a.update(fdmap=True, fd=fd(i, op.fd))
                 maps[st.bind] = len(maps)
+            case Open():
+                if len(fds) >= scope.objects:
+                    fail(i, f"more than {scope.objects} descriptors")
+                if op.kind == "memfd" and (op.creat or op.excl or op.rdonly):
+                    fail(i, "open(memfd) with flags (memfd_create takes none)")
+                if op.kind != "memfd":
+                    name(i, op.kind, op.name)
+                a.update(op=OPS["open"], okind=OBJECT_KINDS.index(op.kind), creat=op.creat,
+                         excl=op.excl, rdonly=op.rdonly, fd=len(fds))
+                fds[st.bind] = len(fds)
+            case Close():
+                a.update(op=OPS["close"], fd=fd(i, op.fd))
+            case Ftruncate():
+                if op.length % PAGE_SIZE or op.length > scope.pages * PAGE_SIZE:
+                    fail(i, f"ftruncate to {op.length}: the core takes 0..{scope.pages} whole pages")
+                a.update(op=OPS["ftruncate"], fd=fd(i, op.fd), length=op.length // PAGE_SIZE)
+            case Pread():
+                a.update(op=OPS["pread"], fd=fd(i, op.fd), page=file_page(i, op.offset, scope.pages))
+            case Pwrite():
+                a.update(op=OPS["pwrite"], fd=fd(i, op.fd),
+                         page=file_page(i, op.offset, scope.pages - 1), value=op.value)
+            case ShmUnlink():
+                name(i, "shm", op.name)
+                a.update(op=OPS["shm_unlink"])
+            case Seal():
+                if op.seal != "write":
+                    fail(i, f"seal {op.seal} (the core has write)")
+                a.update(op=OPS["seal"], fd=fd(i, op.fd))
             case ShmGet():
                 if len(segs) >= scope.segments:
                     fail(i, f"more than {scope.segments} segment handles")

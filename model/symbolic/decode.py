@@ -6,16 +6,18 @@ from typing import Sequence
 
 import z3
 
-from ..ops import (PAGE_SIZE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Place, Read,
-                   ShmAt, ShmCtl, ShmDt, ShmGet, Spawn, Step, ThreadExit, Write)
-from ..results import DEAD, OK, Errno, Fault, Result, SegmentId, Stat, Value
-from .core import ADVICES, KEY_NAME, MREMAP_MODES, OP_NAMES, PROTS, RESULT_NAMES, StepArgs, SymbolicScope
-from .unrolling import Unrolling, args_from_model, result_from_model
+from ..ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap,
+                   Munmap, Open, Place, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl, ShmDt, ShmGet,
+                   ShmUnlink, Spawn, Step, ThreadExit, Write)
+from ..results import DEAD, EOF, OK, Errno, Fault, Result, SegmentId, Stat, Value
+from .core import (ADVICES, KEY_NAME, MREMAP_MODES, OBJECT_KINDS, OBJECT_NAME, OP_NAMES, PROTS,
+                   RESULT_NAMES, StepArgs, SymbolicScope)
+from .unrolling import Unrolling
 
 
 def steps_from_args(program: Sequence[StepArgs], scope: SymbolicScope, key_name: str = KEY_NAME) -> tuple:
-    """The program these arguments mean; handles are named by order of binding (T1, M0, S0)."""
-    threads, maps, segs = 1, 0, 0
+    """The program these arguments mean; handles are named by order of binding (T1, M0, S0, F0)."""
+    threads, maps, segs, fds = 1, 0, 0, 0
     out = []
     for a in program:
         name = OP_NAMES[a.op]
@@ -35,8 +37,27 @@ def steps_from_args(program: Sequence[StepArgs], scope: SymbolicScope, key_name:
             case "exec":
                 op = Exec()
             case "mmap":
-                op, bind = Mmap(shared=a.shared, prot=PROTS[a.prot], length=a.length * PAGE_SIZE), f"M{maps}"
+                op, bind = Mmap(shared=a.shared, prot=PROTS[a.prot], length=a.length * PAGE_SIZE,
+                                fd=f"F{a.fd}" if a.fdmap else None), f"M{maps}"
                 maps += 1
+            case "open":
+                kind = OBJECT_KINDS[a.okind]
+                op = Open(kind, "" if kind == "memfd" else OBJECT_NAME, creat=a.creat, excl=a.excl,
+                          rdonly=a.rdonly)
+                bind = f"F{fds}"
+                fds += 1
+            case "close":
+                op = Close(f"F{a.fd}")
+            case "ftruncate":
+                op = Ftruncate(f"F{a.fd}", a.length * PAGE_SIZE)
+            case "pread":
+                op = Pread(f"F{a.fd}", a.page * PAGE_SIZE)
+            case "pwrite":
+                op = Pwrite(f"F{a.fd}", a.page * PAGE_SIZE, a.value)
+            case "shm_unlink":
+                op = ShmUnlink(OBJECT_NAME)
+            case "seal":
+                op = Seal(f"F{a.fd}")
             case "shmat":
                 op, bind = ShmAt(f"S{a.handle}", rdonly=a.rdonly), f"M{maps}"
                 maps += 1
@@ -87,6 +108,8 @@ def result_from_vector(vec: tuple, scope: SymbolicScope, key_name: str = KEY_NAM
                         key=key_name if key else "private")
         case "dead":
             return DEAD
+        case "eof":
+            return EOF
         case "SIGSEGV" | "SIGBUS":
             return Fault(name)
     return Errno(name)
@@ -94,8 +117,9 @@ def result_from_vector(vec: tuple, scope: SymbolicScope, key_name: str = KEY_NAM
 
 def program_from_model(m: z3.ModelRef, u: Unrolling, length: int) -> tuple:
     """(steps, results) of the first ``length`` steps of a model of the unrolling."""
-    args = [args_from_model(m, a) for a in u.args[:length]]
-    vecs = [result_from_model(m, r) for r in u.results[:length]]
+    values = u.values(m, length)
+    args = [a for a, _ in values]
+    vecs = [v for _, v in values]
     return (steps_from_args(args, u.scope),
             tuple(result_from_vector(v, u.scope) for v in vecs))
 

@@ -13,6 +13,9 @@ slot; grow: the same) copies cells between slots and records the offset; an acce
 object's size (``anon_size``, the segment's size) is SIGBUS (R43). A record boundary is the
 ``start`` flag of a cell: kept for SysV attaches (their records never merge, R30), derived
 from the neighbouring cell's attributes for other memory (records merge again, merged()).
+Backing objects (files, memfds, POSIX shm objects) and descriptors are objects.py's part of the
+state; a slot that maps one names it (``slot_obj``), and a private page of it has a copy of its
+own once written (the cell's ``cow``).
 
 ``transition(cur, args, nxt, res, scope, profile)`` returns the constraints tying one step to
 the next state and the result. The rules cite the catalogue as semantics.py does; each mirrors
@@ -25,12 +28,16 @@ from dataclasses import dataclass, field
 import z3
 
 from ..profiles import Profile
-from .core import ADVICES, KIND_ANON, KIND_NONE, KIND_PRIVATE, KIND_SYSV, OPS, R, SymbolicScope
+from .core import (ADVICES, KIND_ANON, KIND_NONE, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE,
+                   KIND_SYSV, OBJ_MEMFD, OPS, R, SymbolicScope)
+from .objects import object_constraints, object_step, object_value
 
 IDX = 4     # bits of an index or a count
 VAL = 8     # bits of a byte
 CNT = 8     # bits of an attach count
 OPB = 5     # bits of an operation code (core.OP_NAMES)
+KB = 3      # bits of a slot kind (core.KIND_NAMES)
+RC = 5      # bits of a result code (core.RESULT_NAMES)
 
 
 def bv(name: str, bits: int = IDX):
@@ -64,9 +71,10 @@ class Cell:
     wipe: z3.BoolRef
     val: z3.BitVecRef         # the byte of a private page (0: no copy, or a copy holding 0)
     lazy: z3.BoolRef          # MADV_FREE: the private copy may be reclaimed (C05)
+    cow: z3.BoolRef           # a private page of an object has a copy of its own (R11, R13)
 
 
-CELL_FIELDS = ("mapped", "prot", "start", "dontfork", "wipe", "val", "lazy")
+CELL_FIELDS = ("mapped", "prot", "start", "dontfork", "wipe", "val", "lazy", "cow")
 
 
 @dataclass
@@ -95,6 +103,18 @@ class SymState:
     seg_destroyed: list
     seg_size: list
     seg_page: list            # seg_page[g][q]
+    # backing objects and descriptors (objects.py)
+    nfds: z3.BitVecRef
+    nobjs: z3.BitVecRef
+    fd_obj: list
+    fd_rdonly: list
+    fd_open: list             # fd_open[p][h]
+    obj_kind: list
+    obj_named: list
+    obj_size: list            # in pages
+    obj_sealed: list
+    obj_page: list            # obj_page[o][q]
+    slot_obj: list            # the object a KIND_OBJ_* slot maps
     # ghosts
     npprocs: z3.BitVecRef = None
     t_pproc: list = field(default_factory=list)
@@ -106,10 +126,12 @@ class SymState:
     slot_alias: list = field(default_factory=list)
     slot_remap: list = field(default_factory=list)  # the slot was moved, aliased or grown
     handle_bykey: list = field(default_factory=list)
+    fd_byname: list = field(default_factory=list)   # open found an existing object by name
+    obj_by_fd: list = field(default_factory=list)   # obj_by_fd[o][q]: last stored by pwrite
 
 
 def fresh_state(prefix: str, sc: SymbolicScope) -> SymState:
-    P, T, M, Q, G = sc.processes, sc.threads, sc.mappings, sc.pages, sc.segments
+    P, T, M, Q, G, O = sc.processes, sc.threads, sc.mappings, sc.pages, sc.segments, sc.objects
     b, v = z3.Bool, bv
     return SymState(
         nthreads=v(f"{prefix}nthreads"), nprocs=v(f"{prefix}nprocs"), nslots=v(f"{prefix}nslots"),
@@ -120,10 +142,10 @@ def fresh_state(prefix: str, sc: SymbolicScope) -> SymState:
         cells=[[[Cell(b(f"{prefix}c{p}_{k}_{q}_m"), v(f"{prefix}c{p}_{k}_{q}_prot", 2),
                       b(f"{prefix}c{p}_{k}_{q}_start"), b(f"{prefix}c{p}_{k}_{q}_df"),
                       b(f"{prefix}c{p}_{k}_{q}_wf"), v(f"{prefix}c{p}_{k}_{q}_val", VAL),
-                      b(f"{prefix}c{p}_{k}_{q}_lz"))
+                      b(f"{prefix}c{p}_{k}_{q}_lz"), b(f"{prefix}c{p}_{k}_{q}_cow"))
                  for q in range(Q)] for k in range(M)] for p in range(P)],
         anon=[[v(f"{prefix}a{k}_{q}", VAL) for q in range(Q)] for k in range(M)],
-        slot_kind=[v(f"{prefix}k{k}_kind", 2) for k in range(M)],
+        slot_kind=[v(f"{prefix}k{k}_kind", KB) for k in range(M)],
         slot_seg=[v(f"{prefix}k{k}_seg") for k in range(M)],
         slot_rdonly=[b(f"{prefix}k{k}_rdonly") for k in range(M)],
         slot_pgoff=[v(f"{prefix}k{k}_pgoff") for k in range(M)],
@@ -135,6 +157,16 @@ def fresh_state(prefix: str, sc: SymbolicScope) -> SymState:
         seg_destroyed=[b(f"{prefix}g{g}_destroyed") for g in range(G)],
         seg_size=[v(f"{prefix}g{g}_size") for g in range(G)],
         seg_page=[[v(f"{prefix}g{g}_{q}", VAL) for q in range(Q)] for g in range(G)],
+        nfds=v(f"{prefix}nfds"), nobjs=v(f"{prefix}nobjs"),
+        fd_obj=[v(f"{prefix}f{h}_obj") for h in range(O)],
+        fd_rdonly=[b(f"{prefix}f{h}_rdonly") for h in range(O)],
+        fd_open=[[b(f"{prefix}f{h}_open{p}") for h in range(O)] for p in range(P)],
+        obj_kind=[v(f"{prefix}o{o}_kind", 2) for o in range(O)],
+        obj_named=[b(f"{prefix}o{o}_named") for o in range(O)],
+        obj_size=[v(f"{prefix}o{o}_size") for o in range(O)],
+        obj_sealed=[b(f"{prefix}o{o}_sealed") for o in range(O)],
+        obj_page=[[v(f"{prefix}o{o}_{q}", VAL) for q in range(Q)] for o in range(O)],
+        slot_obj=[v(f"{prefix}k{k}_obj") for k in range(M)],
         npprocs=v(f"{prefix}npprocs"),
         t_pproc=[v(f"{prefix}t{t}_pproc") for t in range(T)],
         t_ended=[b(f"{prefix}t{t}_ended") for t in range(T)],
@@ -145,6 +177,8 @@ def fresh_state(prefix: str, sc: SymbolicScope) -> SymState:
         slot_alias=[b(f"{prefix}k{k}_alias") for k in range(M)],
         slot_remap=[b(f"{prefix}k{k}_remap") for k in range(M)],
         handle_bykey=[b(f"{prefix}h{h}_bykey") for h in range(G)],
+        fd_byname=[b(f"{prefix}f{h}_byname") for h in range(O)],
+        obj_by_fd=[[b(f"{prefix}o{o}_{q}_byfd") for q in range(Q)] for o in range(O)],
     )
 
 
@@ -152,7 +186,7 @@ def initial_constraints(s: SymState, sc: SymbolicScope) -> list:
     """semantics.initial(): one process with one thread, T0, and nothing mapped."""
     F, Z = z3.BoolVal(False), num(0)
     cs = [s.nthreads == 1, s.nprocs == 1, s.nslots == 0, s.nhandles == 0, s.nsegs == 0,
-          s.npprocs == 1]
+          s.npprocs == 1, s.nfds == 0, s.nobjs == 0]
     for t in range(sc.threads):
         cs += [s.t_alive[t] == (t == 0), s.t_proc[t] == Z, s.t_pproc[t] == Z, s.t_ended[t] == F]
     for p in range(sc.processes):
@@ -161,17 +195,23 @@ def initial_constraints(s: SymState, sc: SymbolicScope) -> list:
             cs.append(s.depth[p][k] == 0)
             for c in s.cells[p][k]:
                 cs += [c.mapped == F, c.prot == 0, c.start == F, c.dontfork == F, c.wipe == F,
-                       c.val == 0, c.lazy == F]
+                       c.val == 0, c.lazy == F, c.cow == F]
     for k in range(sc.mappings):
         cs += [s.slot_kind[k] == KIND_NONE, s.slot_seg[k] == 0, s.slot_rdonly[k] == F,
                s.slot_thread[k] == 0, s.slot_bykey[k] == F, s.slot_rmid[k] == F,
                s.slot_alias[k] == F, s.slot_remap[k] == F, s.slot_pgoff[k] == Z,
-               s.slot_anon[k] == Z, s.anon_size[k] == Z] + [a == 0 for a in s.anon[k]]
+               s.slot_anon[k] == Z, s.anon_size[k] == Z, s.slot_obj[k] == Z] + [a == 0 for a in s.anon[k]]
     for h in range(sc.segments):
         cs += [s.handle_seg[h] == sc.segments, s.handle_bykey[h] == F]
     for g in range(sc.segments):
         cs += [s.seg_key[g] == F, s.seg_removed[g] == F, s.seg_destroyed[g] == F,
                s.seg_size[g] == 0] + [x == 0 for x in s.seg_page[g]]
+    for h in range(sc.objects):
+        cs += [s.fd_obj[h] == sc.objects, s.fd_rdonly[h] == F, s.fd_byname[h] == F]
+        cs += [s.fd_open[p][h] == F for p in range(sc.processes)]
+    for o in range(sc.objects):
+        cs += [s.obj_kind[o] == 0, s.obj_named[o] == F, s.obj_size[o] == 0, s.obj_sealed[o] == F]
+        cs += [x == 0 for x in s.obj_page[o]] + [x == F for x in s.obj_by_fd[o]]
     return cs
 
 
@@ -196,13 +236,25 @@ class SymArgs:
     nd: z3.BoolRef            # POSIX: take the optional failure where one is allowed
     mode: z3.BitVecRef = None  # mremap: index into core.MREMAP_MODES
     old: z3.BitVecRef = None   # mremap: old size in pages
+    fd: z3.BitVecRef = None    # a descriptor handle
+    okind: z3.BitVecRef = None  # open: index into core.OBJECT_KINDS
+    fdmap: z3.BoolRef = None   # mmap of the descriptor (else anonymous)
+    # POSIX (R13): snap[p][k][q]: before a store into an object page, this unwritten private
+    # page of it takes a copy of its own (one explicit choice per cell; empty under linux)
+    snap: list = None
 
     FIELDS = ("op", "actor", "slot", "page", "length", "value", "shared", "prot", "handle", "key",
-              "size", "creat", "excl", "rdonly", "advice", "rmid", "mode", "old")
+              "size", "creat", "excl", "rdonly", "advice", "rmid", "mode", "old", "fd", "okind",
+              "fdmap")
 
 
-def fresh_args(prefix: str) -> SymArgs:
+def fresh_args(prefix: str, sc: SymbolicScope = None, profile: Profile = None) -> SymArgs:
+    """A step's arguments; the per-cell snapshot choices only for a scope and a profile that
+    lets private object pages snapshot (POSIX, R13)."""
     b = z3.Bool
+    snaps = sc is not None and profile is not None and profile.private_file_may_snapshot
+    snap = [[[b(f"{prefix}snap{p}_{k}_{q}") for q in range(sc.pages)] for k in range(sc.mappings)]
+            for p in range(sc.processes)] if snaps else []
     return SymArgs(op=bv(f"{prefix}op", OPB), actor=bv(f"{prefix}actor"), slot=bv(f"{prefix}slot"),
                    page=bv(f"{prefix}page"), length=bv(f"{prefix}length"),
                    value=bv(f"{prefix}value", VAL), shared=b(f"{prefix}shared"),
@@ -210,7 +262,8 @@ def fresh_args(prefix: str) -> SymArgs:
                    size=bv(f"{prefix}size"), creat=b(f"{prefix}creat"), excl=b(f"{prefix}excl"),
                    rdonly=b(f"{prefix}rdonly"), advice=bv(f"{prefix}advice", 3),
                    rmid=b(f"{prefix}rmid"), nd=b(f"{prefix}nd"), mode=bv(f"{prefix}mode", 2),
-                   old=bv(f"{prefix}old"))
+                   old=bv(f"{prefix}old"), fd=bv(f"{prefix}fd"), okind=bv(f"{prefix}okind", 2),
+                   fdmap=b(f"{prefix}fdmap"), snap=snap)
 
 
 @dataclass
@@ -227,7 +280,7 @@ class SymResult:
 
 
 def fresh_result(prefix: str) -> SymResult:
-    return SymResult(bv(f"{prefix}rcode"), bv(f"{prefix}rarg", VAL), bv(f"{prefix}nattch", CNT),
+    return SymResult(bv(f"{prefix}rcode", RC), bv(f"{prefix}rarg", VAL), bv(f"{prefix}nattch", CNT),
                      bv(f"{prefix}segsz"), z3.Bool(f"{prefix}dest"), z3.Bool(f"{prefix}rkey"))
 
 
@@ -266,11 +319,26 @@ def valid_args(s: SymState, a: SymArgs, sc: SymbolicScope, profile: Profile,
               z3.ULE(a.page + a.old, sc.pages),
               z3.Implies(a.mode == 0, z3.ULE(a.page + a.length, sc.pages)),
               z3.Implies(a.mode != 0, z3.ULT(s.nslots, sc.mappings))))]
+    # descriptors (core.py): handles bound before use; open binds the next one; memfd_create
+    # takes no flags; ftruncate to 0..pages pages; pread of pages 0..pages, pwrite below
+    uses_fd = z3.Or(is_["close"], is_["ftruncate"], is_["pread"], is_["pwrite"], is_["seal"],
+                    z3.And(is_["mmap"], a.fdmap))
+    cs += [z3.Implies(uses_fd, z3.ULT(a.fd, s.nfds)),
+           z3.Implies(is_["open"], z3.And(z3.ULT(s.nfds, sc.objects), a.fd == s.nfds,
+                                          z3.ULE(a.okind, 2),
+                                          z3.Implies(a.okind == OBJ_MEMFD,
+                                                     z3.Not(z3.Or(a.creat, a.excl, a.rdonly))))),
+           z3.Implies(is_["ftruncate"], z3.ULE(a.length, sc.pages)),
+           z3.Implies(is_["pread"], z3.ULE(a.page, sc.pages)),
+           z3.Implies(is_["pwrite"], z3.ULT(a.page, sc.pages))]
     if free_values:
-        cs.append(z3.Implies(is_["write"], z3.Or([a.value == v for v in sc.values])))
+        cs.append(z3.Implies(z3.Or(is_["write"], is_["pwrite"]),
+                             z3.Or([a.value == v for v in sc.values])))
     if not profile.linux_interfaces:
         cs.append(z3.Not(is_["madvise"]))  # madvise is not applicable under posix
         cs.append(z3.Not(is_["mremap"]))   # nor is mremap
+        cs.append(z3.Not(is_["seal"]))     # nor are memfds and their seals
+        cs.append(z3.Not(z3.And(is_["open"], a.okind == OBJ_MEMFD)))
     return cs
 
 
@@ -283,6 +351,9 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     is_ = {name: a.op == i for name, i in OPS.items()}
     NONE_SEG = num(G)
 
+    def rc(name):
+        return num(R[name], RC)
+
     live = select(s.t_alive, a.actor)
     pid = select(s.t_proc, a.actor)
     dead = And(Not(is_["nop"]), Not(live))
@@ -291,7 +362,9 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     slot_eq = [a.slot == k for k in range(M)]
     kind = select(s.slot_kind, a.slot)
     slot_seg = select(s.slot_seg, a.slot)
-    rdonly = select(s.slot_rdonly, a.slot)
+    rdonly = select(s.slot_rdonly, a.slot)      # the mapping may never write its memory
+    slot_obj = select(s.slot_obj, a.slot)
+    maps_object = Or(kind == KIND_OBJ_SHARED, kind == KIND_OBJ_PRIVATE)
     end = a.page + a.length
     in_range = [And(z3.ULE(a.page, q), z3.ULT(q, end)) for q in range(Q)]
     beyond = z3.UGT(end, Q)                       # the range runs past the cells (unmapped)
@@ -308,6 +381,7 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     acc_prot = select([c.prot for c in here], a.page, num(0, 2))
     acc_private = select([c.val for c in here], a.page, num(0, VAL))
     acc_lazy = And(kind == KIND_PRIVATE, select([c.lazy for c in here], a.page, F_))
+    acc_cow = select([c.cow for c in here], a.page, F_)
     # the object page the accessed page maps, and whether it lies past the object's end
     pgoff = select(s.slot_pgoff, a.slot)
     anon_obj = select(s.slot_anon, a.slot)
@@ -316,19 +390,42 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                       num(0, VAL))
     acc_seg = select([select([s.seg_page[g][o] for g in range(G)], slot_seg, num(0, VAL))
                       for o in range(Q)], acc_opg, num(0, VAL)) if G else num(0, VAL)
-    acc_value = If(kind == KIND_PRIVATE, acc_private, If(kind == KIND_ANON, acc_anon, acc_seg))
+    # an object page: the private copy once there is one (R11, R12), else the object's (R13)
+    acc_object = If(And(kind == KIND_OBJ_PRIVATE, acc_cow), acc_private,
+                    object_value(s, sc, slot_obj, acc_opg))
+    acc_value = If(kind == KIND_PRIVATE, acc_private, If(kind == KIND_ANON, acc_anon,
+                                                         If(kind == KIND_SYSV, acc_seg, acc_object)))
     seg_size_of_slot = select(s.seg_size, slot_seg, num(0)) if G else num(0)
+    obj_size_of_slot = select(s.obj_size, slot_obj, num(0))
+    # past the end of the object: of a shared anonymous object or a segment (after mremap grew
+    # the mapping, R43), of a backing object (R06, R08: also a private page, copied or not)
     acc_beyond = Or(And(kind == KIND_ANON, z3.UGE(acc_opg, select(s.anon_size, anon_obj))),
-                    And(kind == KIND_SYSV, z3.UGE(acc_opg, seg_pages(seg_size_of_slot))))
+                    And(kind == KIND_SYSV, z3.UGE(acc_opg, seg_pages(seg_size_of_slot))),
+                    And(maps_object, z3.UGE(acc_opg, obj_size_of_slot)))
 
     # --- read / write (memory.read, memory.write): R02, R09-R11, R14, R15, R24, R32, R33;
     # past the end of the object (after mremap grew a shared mapping): SIGBUS (R43)
     read_fault = Not(And(acc_mapped, acc_prot != 2))
     write_fault = Not(And(acc_mapped, acc_prot == 0))
-    read_bus = And(Not(read_fault), acc_beyond)
+    # R08 (POSIX): a private copy past the new end of a truncated object may also be read; nd
+    survives = (And(kind == KIND_OBJ_PRIVATE, acc_cow, a.nd)
+                if profile.private_copy_beyond_eof_may_survive else F_)
+    read_bus = And(Not(read_fault), acc_beyond, Not(survives))
     write_bus = And(Not(write_fault), acc_beyond)
     fault = Or(And(L["read"], Or(read_fault, read_bus)), And(L["write"], Or(write_fault, write_bus)))
     write_ok = And(L["write"], Not(write_fault), Not(write_bus))
+    # descriptors and objects (objects.py); a store through a shared object mapping is theirs
+    obj = object_step(s, a, sc, profile, pid=pid, L=L,
+                      map_store=And(write_ok, kind == KIND_OBJ_SHARED), map_store_obj=slot_obj,
+                      map_store_page=acc_opg)
+    mmap_ok = And(L["mmap"], Or(Not(a.fdmap), obj.map_ok))
+    # POSIX (R13): before a store into an object page, its unwritten private pages may copy it
+    snapshot_value = object_value(s, sc, obj.store_obj, obj.store_page)
+
+    def may_snapshot(p, k, q):
+        c = s.cells[p][k][q]
+        return And(obj.store, c.mapped, Not(c.cow), s.slot_kind[k] == KIND_OBJ_PRIVATE,
+                   s.slot_obj[k] == obj.store_obj, s.slot_pgoff[k] + q == obj.store_page)
     # C05: a read of a MADV_FREE page may find it reclaimed (zero); nd takes that path
     read_drop = And(L["read"], Not(read_fault), acc_lazy, a.nd)
     read_value = If(read_drop, num(0, VAL), acc_value)
@@ -404,19 +501,20 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     # mprotect (R24, R30, R33, C01): EACCES, else change up to the first hole (ENOMEM)
     range_mapped = [And(in_range[q], here[q].mapped) for q in range(Q)]
     hole = Or(beyond, Or([And(in_range[q], Not(here[q].mapped)) for q in range(Q)]))
-    pr_eacces = And(a.prot == 0, rdonly, kind == KIND_SYSV, Or(range_mapped))
+    pr_eacces = And(a.prot == 0, rdonly, Or(range_mapped))
     pr_ok = And(L["mprotect"], Not(pr_eacces))
     before_hole = [And([Or(z3.ULT(q2, a.page), here[q2].mapped) for q2 in range(q + 1)])
                    for q in range(Q)]
 
-    # madvise (R35, R36, R39, R40, R41, C05): EINVAL for wipeonfork or free of non-private
-    # memory and for remove of private anonymous memory; EACCES for remove of a mapping that
-    # may not write its object (a read-only attach)
+    # madvise (R35, R36, R37, R39, R40, R41, C05): EINVAL for wipeonfork or free of anything
+    # but private anonymous memory and for remove of private anonymous memory; EACCES for
+    # remove of a mapping that is not shared or may not write its object (a private object
+    # mapping, a read-only attach, a shared mapping of a read-only descriptor or sealed memfd)
     adv = {name: a.advice == i for i, name in enumerate(ADVICES)}
     any_mapped = Or(range_mapped)
     md_einval = And(any_mapped, Or(And(Or(adv["wipeonfork"], adv["free"]), kind != KIND_PRIVATE),
                                    And(adv["remove"], kind == KIND_PRIVATE)))
-    md_eacces = And(any_mapped, adv["remove"], kind == KIND_SYSV, rdonly, Not(md_einval))
+    md_eacces = And(any_mapped, adv["remove"], Or(kind == KIND_OBJ_PRIVATE, rdonly), Not(md_einval))
     md_ok = And(L["madvise"], Not(md_einval), Not(md_eacces))
     sets_flag = Or(adv["dontfork"], adv["dofork"], adv["wipeonfork"], adv["keeponfork"])
 
@@ -438,21 +536,24 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     trunc = And(mode_move, z3.UGT(old_len, new_len))
     old_eff = If(trunc, new_len, old_len)
     mr_range_efault = z3.UGT(a.page + old_eff, rec_end)
-    al_einval = kind == KIND_PRIVATE              # only a shared record can be duplicated
+    al_einval = Or(kind == KIND_PRIVATE, kind == KIND_OBJ_PRIVATE)   # only shared ones duplicate
     gr_enomem = Or(a.page + old_len != rec_end,
                    Or([And(z3.ULE(a.page + old_len, q), z3.ULT(q, a.page + new_len), here[q].mapped)
                        for q in range(Q)]))
-    mr_efault = And(Not(shrink), Not(mode_alias), Or(mr_efault0, mr_range_efault))
+    # a move that keeps the size may span several records and gaps (Linux 6.17+); not a SysV
+    # attach, whose range must lie in one record (semantics.mremap)
+    spans = And(mode_move, old_len == new_len, kind != KIND_SYSV)
+    mr_efault = And(Not(shrink), Not(mode_alias), Or(mr_efault0, And(mr_range_efault, Not(spans))))
     mr_einval = And(mode_alias, Not(mr_efault0), al_einval)
     mr_enomem = And(mode_grow, Not(shrink), Not(mr_efault), gr_enomem)
     mr_started = And(mr, Not(mr_efault0))
     mr_cut = And(mr_started, Or(shrink, trunc))   # the tail [page+new, page+old) goes
-    move_ok = And(mr_started, mode_move, Not(mr_range_efault))
+    move_ok = And(mr_started, mode_move, Or(spans, Not(mr_range_efault)))
     alias_ok = And(mr_started, mode_alias, Not(al_einval))
     grow_ok = And(mr_started, mode_grow, Not(shrink), Not(mr_enomem), Not(mr_efault))
     mr_binds_ok = Or(move_ok, alias_ok)
-    mr_code = If(Or(mr_efault0, mr_efault), num(R["EFAULT"]), If(mr_einval, num(R["EINVAL"]),
-                 If(mr_enomem, num(R["ENOMEM"]), num(R["ok"]))))
+    mr_code = If(Or(mr_efault0, mr_efault), rc("EFAULT"), If(mr_einval, rc("EINVAL"),
+                 If(mr_enomem, rc("ENOMEM"), rc("ok"))))
     rec = Cell(*(select([getattr(c, f) for c in here], a.page)
                  for f in CELL_FIELDS))    # the attributes of the record at the place
     src = [Cell(*(select([getattr(c, f) for c in here], a.page + q, getattr(here[-1], f))
@@ -478,10 +579,12 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                 # the parent's cell, for a fork child
                 par = Cell(*(select([getattr(s.cells[pp][k][q], f) for pp in range(P)], pid)
                              for f in CELL_FIELDS))
-                mk = And(new_slot, Or(And(L["mmap"], z3.ULT(q, a.length)),
+                mk = And(new_slot, Or(And(mmap_ok, z3.ULT(q, a.length)),
                                       And(attach, z3.ULT(q, at_pages))))
                 # mremap: the destination slot's cell (a moved page, or a new tail page)
-                mr_mk = And(new_slot, mr_binds_ok, z3.ULT(q, new_len))
+                src_q = src[q]
+                # (a move spanning records leaves the gaps between them gaps)
+                mr_mk = And(new_slot, mr_binds_ok, z3.ULT(q, new_len), Or(Not(spans), src_q.mapped))
                 mr_from_src = And(move_ok, z3.ULT(q, old_eff))
                 grown = And(grow_ok, act, z3.ULE(a.page + old_len, q), z3.ULT(q, a.page + new_len))
                 mr_gone = And(act, Or(
@@ -504,7 +607,8 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                 made = Or(mk, mr_mk)
                 mapped = If(gone, F_, If(made, T_, If(child, copied, Or(grown, c.mapped))))
                 cs.append(nc.mapped == mapped)
-                new_prot = If(L["mmap"], a.prot, If(L["mremap"], rec.prot,
+                moved = lambda f: If(mr_from_src, getattr(src_q, f), getattr(rec, f))
+                new_prot = If(L["mmap"], a.prot, If(L["mremap"], moved("prot"),
                                                     If(a.rdonly, num(1, 2), num(0, 2))))
                 cs.append(nc.prot == If(gone, num(0, 2), If(made, new_prot, If(child, If(copied, par.prot, num(0, 2)),
                                         If(grown, rec.prot, If(prot_here, a.prot, c.prot))))))
@@ -518,23 +622,34 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                     prev.wipe != nc.wipe))
                 cs.append(nc.start == If(n.slot_kind[k] == KIND_SYSV, sticky, derived))
                 cs.append(nc.dontfork == If(Or(gone, mk, child), F_,
-                                            If(Or(mr_mk, grown), rec.dontfork,
+                                            If(mr_mk, moved("dontfork"), If(grown, rec.dontfork,
                                             If(And(flag_here, adv["dontfork"]), T_,
-                                               If(And(flag_here, adv["dofork"]), F_, c.dontfork)))))
+                                               If(And(flag_here, adv["dofork"]), F_, c.dontfork))))))
                 cs.append(nc.wipe == If(Or(gone, mk), F_, If(child, And(copied, par.wipe),
-                                        If(Or(mr_mk, grown), rec.wipe,
+                                        If(mr_mk, moved("wipe"), If(grown, rec.wipe,
                                         If(And(flag_here, adv["wipeonfork"]), T_,
-                                           If(And(flag_here, adv["keeponfork"]), F_, c.wipe))))))
-                src_q = src[q]
+                                           If(And(flag_here, adv["keeponfork"]), F_, c.wipe)))))))
+                here_write = And(write_ok, act, a.page == q, kind == KIND_PRIVATE)
+                # a private object page: written, it has its own copy (R11, R12); MADV_DONTNEED
+                # (R37) and a truncation past it (R08) throw the copy away; POSIX may copy it
+                # before a store into its object page (R13, the explicit choice a.snap)
+                copy_written = And(write_ok, act, a.page == q, kind == KIND_OBJ_PRIVATE)
+                truncated = And(obj.trunc_drops, s.slot_kind[k] == KIND_OBJ_PRIVATE,
+                                s.slot_obj[k] == obj.fd_obj, z3.UGE(s.slot_pgoff[k] + q, a.length))
+                snapshot = And(may_snapshot(p, k, q), a.snap[p][k][q]) if a.snap else F_
+                dropped = Or(And(flag_here, adv["dontneed"]), truncated)
                 cs.append(nc.val == If(Or(gone, mk, grown), num(0, VAL),
                                        If(mr_mk, If(mr_from_src, src_q.val, num(0, VAL)),
                                        If(child, If(And(copied, Not(par.wipe)), par.val, num(0, VAL)),
-                                          If(And(write_ok, act, a.page == q, kind == KIND_PRIVATE),
-                                             a.value,
-                                             If(Or(And(flag_here, adv["dontneed"]),
-                                                   And(read_drop, act, a.page == q)),
-                                                num(0, VAL), c.val))))))
-                here_write = And(write_ok, act, a.page == q, kind == KIND_PRIVATE)
+                                          If(Or(here_write, copy_written), a.value,
+                                             If(snapshot, snapshot_value,
+                                                If(Or(dropped, And(read_drop, act, a.page == q)),
+                                                   num(0, VAL), c.val)))))))
+                cs.append(nc.cow == If(Or(gone, mk, grown), F_,
+                                       If(mr_mk, And(mr_from_src, src_q.cow),
+                                       If(child, And(copied, par.cow),
+                                          If(Or(copy_written, snapshot), T_,
+                                             If(dropped, F_, c.cow))))))
                 cs.append(nc.lazy == If(Or(gone, mk, grown), F_,
                                         If(mr_mk, And(mr_from_src, src_q.lazy),
                                         If(child, And(copied, Not(par.wipe), par.lazy),
@@ -542,7 +657,7 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                                                  And(flag_here, adv["dontneed"])), F_,
                                               If(And(flag_here, adv["free"]), T_, c.lazy))))))
             # ghost: forks since the slot was mapped into this process
-            cs.append(n.depth[p][k] == If(And(new_slot, Or(L["mmap"], attach, mr_binds_ok)), num(0, 2),
+            cs.append(n.depth[p][k] == If(And(new_slot, Or(mmap_ok, attach, mr_binds_ok)), num(0, 2),
                                           If(child_here[p], If(select([s.depth[pp][k] for pp in range(P)], pid) == 2,
                                                                num(2, 2),
                                                                select([s.depth[pp][k] for pp in range(P)], pid) + 1),
@@ -571,30 +686,50 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
             punched = And(removing, mine_obj, punch[o])
             cs.append(n.seg_page[g][o] == If(born, num(0, VAL), If(hit, a.value,
                                              If(punched, num(0, VAL), s.seg_page[g][o]))))
+    # backing objects and descriptors (objects.py); fork copies the descriptors, exit, a
+    # fatal signal and exec close them
+    cs += object_constraints(
+        s, a, n, sc, obj, is_=is_, pid=pid, pid_eq=pid_eq, child_here=child_here,
+        closes=[Or(dies[p], execs[p]) for p in range(P)],
+        punched=lambda o, q: And(removing, kind == KIND_OBJ_SHARED, slot_obj == o, punch[q]))
 
     # --- slots
-    new_kind = If(L["mmap"], If(a.shared, num(KIND_ANON, 2), num(KIND_PRIVATE, 2)),
-                  If(attach, num(KIND_SYSV, 2), If(mr_binds_ok, kind, num(KIND_NONE, 2))))
+    mapped_kind = If(a.fdmap, If(a.shared, num(KIND_OBJ_SHARED, KB), num(KIND_OBJ_PRIVATE, KB)),
+                     If(a.shared, num(KIND_ANON, KB), num(KIND_PRIVATE, KB)))
+    new_kind = If(mmap_ok, mapped_kind,
+                  If(attach, num(KIND_SYSV, KB), If(mr_binds_ok, kind, num(KIND_NONE, KB))))
+    # ghost: the process already maps the segment, or the object, elsewhere (R14)
     alias_now = Or([And(mine[k][q].mapped, s.slot_kind[k] == KIND_SYSV, s.slot_seg[k] == sid)
                     for k in range(M) for q in range(Q)])
+    alias_obj_now = Or([And(mine[k][q].mapped, Or(s.slot_kind[k] == KIND_OBJ_SHARED,
+                                                  s.slot_kind[k] == KIND_OBJ_PRIVATE),
+                            s.slot_obj[k] == obj.fd_obj) for k in range(M) for q in range(Q)])
+    fd_byname = select(s.fd_byname, a.fd, F_)
+    anon_made = And(mmap_ok, a.shared, Not(a.fdmap))
+    obj_made = And(mmap_ok, a.fdmap)
     for k in range(M):
         b = And(binds_slot, s.nslots == k)
         cs += [n.slot_kind[k] == If(b, new_kind, s.slot_kind[k]),
                n.slot_seg[k] == If(b, If(attach, sid, If(And(mr_binds_ok, kind == KIND_SYSV), slot_seg,
                                                           num(0))), s.slot_seg[k]),
-               n.slot_rdonly[k] == If(b, Or(And(attach, a.rdonly), And(mr_binds_ok, rdonly)),
-                                      s.slot_rdonly[k]),
+               n.slot_rdonly[k] == If(b, Or(And(attach, a.rdonly), And(obj_made, obj.map_nowrite),
+                                         And(mr_binds_ok, rdonly)), s.slot_rdonly[k]),
+               n.slot_obj[k] == If(b, If(obj_made, obj.fd_obj,
+                                         If(And(mr_binds_ok, maps_object), slot_obj, num(0))),
+                                   s.slot_obj[k]),
                n.slot_pgoff[k] == If(b, If(mr_binds_ok, pgoff + a.page, num(0)), s.slot_pgoff[k]),
                n.slot_anon[k] == If(b, If(And(mr_binds_ok, kind == KIND_ANON), anon_obj,
-                                          If(And(L["mmap"], a.shared), num(k), num(0))),
+                                          If(anon_made, num(k), num(0))),
                                     s.slot_anon[k]),
-               n.anon_size[k] == If(b, If(And(L["mmap"], a.shared), a.length, num(0)), s.anon_size[k]),
+               n.anon_size[k] == If(b, If(anon_made, a.length, num(0)), s.anon_size[k]),
                n.slot_remap[k] == If(b, mr_binds_ok, Or(s.slot_remap[k], And(grow_ok, a.slot == k))),
                n.slot_thread[k] == If(b, a.actor, s.slot_thread[k]),
-               n.slot_bykey[k] == If(b, And(attach, select(s.handle_bykey, a.handle, F_) if G else F_),
-                                     s.slot_bykey[k]),
+               # through the key (a segment) or the name (an object) another open found
+               n.slot_bykey[k] == If(b, Or(And(attach, select(s.handle_bykey, a.handle, F_) if G else F_),
+                                           And(obj_made, fd_byname)), s.slot_bykey[k]),
                n.slot_rmid[k] == If(b, And(attach, sid_removed), s.slot_rmid[k]),
-               n.slot_alias[k] == If(b, And(attach, alias_now), s.slot_alias[k])]
+               n.slot_alias[k] == If(b, Or(And(attach, alias_now), And(obj_made, alias_obj_now)),
+                                     s.slot_alias[k])]
     cs.append(n.nslots == If(binds_slot, s.nslots + 1, s.nslots))
 
     # --- segment handles and segments (R17, R18, R20: destroyed at the last detach)
@@ -638,34 +773,46 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
         cs.append(n.p_alive[p] == If(child_here[p], T_, And(s.p_alive[p], Not(dies[p]))))
 
     # --- the result
-    def res(code, arg=None):
-        return code, arg
-    code = If(is_["nop"], num(R["ok"]), If(dead, num(R["dead"]),
-           If(is_["read"], If(read_fault, num(R["SIGSEGV"]), If(read_bus, num(R["SIGBUS"]), num(R["value"]))),
-           If(is_["write"], If(write_fault, num(R["SIGSEGV"]), If(write_bus, num(R["SIGBUS"]), num(R["ok"]))),
+    code = If(is_["nop"], rc("ok"), If(dead, rc("dead"),
+           If(is_["read"], If(read_fault, rc("SIGSEGV"), If(read_bus, rc("SIGBUS"), rc("value"))),
+           If(is_["write"], If(write_fault, rc("SIGSEGV"), If(write_bus, rc("SIGBUS"), rc("ok"))),
            If(is_["mremap"], mr_code,
-           If(is_["shmget"], If(get_enoent, num(R["ENOENT"]), If(get_eexist, num(R["EEXIST"]),
-                             If(get_einval, num(R["EINVAL"]), If(get_same, num(R["same"]), num(R["new"]))))),
-           If(is_["shmat"], If(at_fail, num(R["EINVAL"]), num(R["ok"])),
-           If(is_["shmdt"], If(dt_ok, num(R["ok"]), num(R["EINVAL"])),
-           If(is_["shmctl"], If(ctl_einval, num(R["EINVAL"]), If(a.rmid, num(R["ok"]), num(R["stat"]))),
-           If(is_["munmap"], If(un_einval, num(R["EINVAL"]), num(R["ok"])),
-           If(is_["mprotect"], If(pr_eacces, num(R["EACCES"]), If(hole, num(R["ENOMEM"]), num(R["ok"]))),
-           If(is_["madvise"], If(md_einval, num(R["EINVAL"]), If(md_eacces, num(R["EACCES"]),
+           If(is_["shmget"], If(get_enoent, rc("ENOENT"), If(get_eexist, rc("EEXIST"),
+                             If(get_einval, rc("EINVAL"), If(get_same, rc("same"), rc("new"))))),
+           If(is_["shmat"], If(at_fail, rc("EINVAL"), rc("ok")),
+           If(is_["shmdt"], If(dt_ok, rc("ok"), rc("EINVAL")),
+           If(is_["shmctl"], If(ctl_einval, rc("EINVAL"), If(a.rmid, rc("ok"), rc("stat"))),
+           If(is_["munmap"], If(un_einval, rc("EINVAL"), rc("ok")),
+           If(is_["mprotect"], If(pr_eacces, rc("EACCES"), If(hole, rc("ENOMEM"), rc("ok"))),
+           If(is_["madvise"], If(md_einval, rc("EINVAL"), If(md_eacces, rc("EACCES"),
                                  If(Or(beyond, Or([And(in_range[q], Not(here[q].mapped)) for q in range(Q)])),
-                                    num(R["ENOMEM"]), num(R["ok"])))),
-           num(R["ok"])))))))))))))
+                                    rc("ENOMEM"), rc("ok")))),
+           If(is_["mmap"], If(a.fdmap, obj.code["mmap"], rc("ok")),
+           If(is_["open"], obj.code["open"],
+           If(is_["close"], obj.code["close"],
+           If(is_["ftruncate"], obj.code["ftruncate"],
+           If(is_["pread"], obj.code["pread"],
+           If(is_["pwrite"], obj.code["pwrite"],
+           If(is_["shm_unlink"], obj.code["shm_unlink"],
+           If(is_["seal"], obj.code["seal"],
+           rc("ok")))))))))))))))))))))
     cs.append(r.code == code)
     cs.append(r.arg == If(And(is_["read"], live), read_value,
-                          If(And(is_["shmget"], live, get_same), z3.ZeroExt(VAL - IDX, first_handle),
-                             num(0, VAL))))
+                          If(And(is_["pread"], live), obj.value,
+                             If(And(is_["shmget"], live, get_same), z3.ZeroExt(VAL - IDX, first_handle),
+                                num(0, VAL)))))
     stat = And(live, is_["shmctl"], Not(a.rmid), Not(ctl_einval))
     cs += [r.nattch == If(stat, nattch, num(0, CNT)),
            r.segsz == If(stat, select(s.seg_size, sid, num(0)) if G else num(0), num(0)),
            r.dest == And(stat, sid_removed),
            r.key == And(stat, select(s.seg_key, sid, F_) if G else F_)]
-    # the explicit argument nd only matters where the profile allows a choice
-    cs.append(z3.Implies(Not(Or(And(L["shmctl"], Not(a.rmid), sid_live, sid_removed),
-                                And(L["munmap"], splits),
-                                And(L["read"], Not(read_fault), acc_lazy))), Not(a.nd)))
+    # the explicit arguments nd and snap only matter where the profile allows a choice
+    survival = ([And(L["ftruncate"], obj.trunc_ok, obj.trunc_shrinks),
+                 And(L["read"], Not(read_fault), acc_beyond, kind == KIND_OBJ_PRIVATE, acc_cow)]
+                if profile.private_copy_beyond_eof_may_survive else [])
+    cs.append(z3.Implies(Not(Or([And(L["shmctl"], Not(a.rmid), sid_live, sid_removed),
+                                 And(L["munmap"], splits),
+                                 And(L["read"], Not(read_fault), acc_lazy)] + survival)), Not(a.nd)))
+    for p, k, q in ((p, k, q) for p in range(P) for k in range(M) for q in range(Q) if a.snap):
+        cs.append(z3.Implies(Not(may_snapshot(p, k, q)), Not(a.snap[p][k][q])))
     return cs

@@ -23,9 +23,14 @@ from typing import Callable, Optional
 import z3
 
 from ..profiles import Profile, get_profile
-from .core import ADVICES, KIND_ANON, KIND_NONE, KIND_PRIVATE, KIND_SYSV, OPS, R, SymbolicScope
+from .core import (ADVICES, KIND_ANON, KIND_NONE, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE,
+                   KIND_SYSV, OBJ_MEMFD, OPS, R, SymbolicScope)
 from .encoding import (SymState, fresh_args, fresh_result, fresh_state, initial_constraints, num,
                        seg_pages, select, transition, valid_args)
+from .objects import object_value, writably_mapped
+from .predicates import (cell_field, follows_object, is_value, object_page, private_val,
+                         readable)
+from . import object_properties as op
 from .unrolling import Unrolling, args_from_model, new_solver
 
 And, Or, Not, Implies, If = z3.And, z3.Or, z3.Not, z3.Implies, z3.If
@@ -38,13 +43,18 @@ def attached(s: SymState, sc: SymbolicScope, g: int):
                for p in range(sc.processes) for k in range(sc.mappings) for q in range(sc.pages)])
 
 
+def maps_object(s: SymState, k: int):
+    return Or(s.slot_kind[k] == KIND_OBJ_SHARED, s.slot_kind[k] == KIND_OBJ_PRIVATE)
+
+
 def lemmas(s: SymState, sc: SymbolicScope) -> list:
     """Well-formedness of an encoded state; named so a failure says which."""
-    P, T, M, Q, G = sc.processes, sc.threads, sc.mappings, sc.pages, sc.segments
+    P, T, M, Q, G, O = sc.processes, sc.threads, sc.mappings, sc.pages, sc.segments, sc.objects
     out = [("counts in range", And(z3.UGE(s.nthreads, 1), z3.ULE(s.nthreads, T), z3.UGE(s.nprocs, 1),
                                    z3.ULE(s.nprocs, s.npprocs), z3.ULE(s.npprocs, P),
                                    z3.ULE(s.nslots, M), z3.ULE(s.nhandles, G),
-                                   z3.ULE(s.nsegs, s.nhandles)))]
+                                   z3.ULE(s.nsegs, s.nhandles), z3.ULE(s.nfds, O),
+                                   z3.ULE(s.nobjs, s.nfds)))]
     for t in range(T):
         out.append((f"thread {t}: unbound threads are dead; a live thread runs in a live process",
                     And(Implies(z3.UGE(t, s.nthreads), Not(s.t_alive[t])),
@@ -58,10 +68,14 @@ def lemmas(s: SymState, sc: SymbolicScope) -> list:
                 pred_unmapped = z3.BoolVal(True) if q == 0 else Not(s.cells[p][k][q - 1].mapped)
                 out.append((f"cell {p},{k},{q} well formed", And(
                     Implies(Not(c.mapped), And(c.prot == 0, Not(c.start), Not(c.dontfork),
-                                                Not(c.wipe), c.val == 0, Not(c.lazy))),
+                                                Not(c.wipe), c.val == 0, Not(c.lazy), Not(c.cow))),
                     Implies(c.mapped, And(z3.ULE(c.prot, 2), s.p_alive[p], z3.ULT(k, s.nslots),
                                           kind != KIND_NONE)),
-                    Implies(kind != KIND_PRIVATE, And(c.val == 0, Not(c.wipe), Not(c.lazy))),
+                    Implies(kind != KIND_PRIVATE, And(Not(c.wipe), Not(c.lazy))),
+                    # a private object page holds a byte of its own only once it has a copy
+                    Implies(kind != KIND_OBJ_PRIVATE, Not(c.cow)),
+                    Implies(Not(Or(kind == KIND_PRIVATE, c.cow)), c.val == 0),
+                    Implies(And(c.mapped, maps_object(s, k)), z3.ULT(s.slot_obj[k], s.nobjs)),
                     Implies(And(c.mapped, kind == KIND_SYSV),
                             And(z3.ULT(s.slot_seg[k], s.nsegs),
                                 Not(select(s.seg_destroyed, s.slot_seg[k], z3.BoolVal(True))))),
@@ -71,13 +85,23 @@ def lemmas(s: SymState, sc: SymbolicScope) -> list:
                         s.cells[p][k][q - 1].prot == c.prot,
                         s.cells[p][k][q - 1].dontfork == c.dontfork,
                         s.cells[p][k][q - 1].wipe == c.wipe)),
-                    Implies(And(c.mapped, s.slot_rdonly[k]), c.prot != 0))))
+                    Implies(And(c.mapped, s.slot_rdonly[k]), c.prot != 0),
+                    # (ghost) only mremap puts a page of a slot past its shared anonymous
+                    # object's or segment's end (R43): grown, or moved or aliased there
+                    Implies(And(c.mapped, Or(
+                        And(kind == KIND_ANON, z3.UGE(s.slot_pgoff[k] + q,
+                                                      select(s.anon_size, s.slot_anon[k], num(0)))),
+                        And(kind == KIND_SYSV, z3.UGE(s.slot_pgoff[k] + q, seg_pages(
+                            select(s.seg_size, s.slot_seg[k], num(0))))))), s.slot_remap[k]))))
             out.append((f"process {p} beyond the count is dead",
                         Implies(z3.UGE(p, s.nprocs), Not(s.p_alive[p]))))
     for k in range(M):
         out.append((f"slot {k} well formed", And(
+            z3.ULE(s.slot_kind[k], KIND_OBJ_PRIVATE),
             Implies(z3.UGE(k, s.nslots), s.slot_kind[k] == KIND_NONE),
-            Implies(s.slot_rdonly[k], s.slot_kind[k] == KIND_SYSV),
+            Implies(s.slot_rdonly[k], Or(s.slot_kind[k] == KIND_SYSV,
+                                         s.slot_kind[k] == KIND_OBJ_SHARED)),
+            Implies(maps_object(s, k), z3.ULT(s.slot_obj[k], s.nobjs)),
             Implies(s.slot_kind[k] == KIND_SYSV, z3.ULT(s.slot_seg[k], G)),
             # a move or alias adds at most Q-1 to its source slot's offset (no overflow)
             z3.ULE(s.slot_pgoff[k], k * (Q - 1)),
@@ -99,6 +123,25 @@ def lemmas(s: SymState, sc: SymbolicScope) -> list:
         for g2 in range(g + 1, G):
             out.append((f"one live segment per key ({g}, {g2})",
                         Not(And(s.seg_key[g], s.seg_key[g2]))))
+    for h in range(O):
+        out.append((f"descriptor {h} names nothing or an object; only live processes hold it", And(
+            Implies(z3.UGE(h, s.nfds), And(s.fd_obj[h] == O, Not(s.fd_rdonly[h]))),
+            Or(s.fd_obj[h] == O, z3.ULT(s.fd_obj[h], s.nobjs)),
+            # memfd_create gives a writable descriptor; only open() a read-only one
+            Implies(s.fd_rdonly[h], select(s.obj_kind, s.fd_obj[h], num(OBJ_MEMFD, 2)) != OBJ_MEMFD),
+            And([Implies(s.fd_open[p][h], And(s.p_alive[p], s.fd_obj[h] != O)) for p in range(P)]))))
+    for o in range(O):
+        out.append((f"object {o} well formed", And(
+            Implies(z3.UGE(o, s.nobjs), And(Not(s.obj_named[o]), Not(s.obj_sealed[o]))),
+            z3.ULE(s.obj_kind[o], 2), z3.ULE(s.obj_size[o], Q),
+            # R03, R08: nothing is kept at or past the size
+            And([Implies(z3.UGE(q, s.obj_size[o]), s.obj_page[o][q] == 0) for q in range(Q)]),
+            Implies(s.obj_named[o], s.obj_kind[o] != OBJ_MEMFD),
+            Implies(s.obj_sealed[o], And(s.obj_kind[o] == OBJ_MEMFD,
+                                         Not(writably_mapped(s, sc, num(o))))))))
+        for o2 in range(o + 1, O):
+            out.append((f"one object per name ({o}, {o2})",
+                        Not(And(s.obj_named[o], s.obj_named[o2], s.obj_kind[o] == s.obj_kind[o2]))))
     return out
 
 
@@ -149,7 +192,7 @@ class Window:
         self.args, self.results, self.constraints = [], [], []
         self.constraints += [c for _, c in lemmas(self.states[0], sc)]
         for i in range(length):
-            a, r = fresh_args(f"{prefix}a{i}_"), fresh_result(f"{prefix}r{i}_")
+            a, r = fresh_args(f"{prefix}a{i}_", sc, profile), fresh_result(f"{prefix}r{i}_")
             n = fresh_state(f"{prefix}s{i + 1}_", sc)
             self.constraints += valid_args(self.states[-1], a, sc, profile, free_values=False)
             self.constraints += [a.op != OPS["nop"]]
@@ -168,35 +211,16 @@ class Window:
         return select(self.states[i].slot_seg, self.args[i].slot)
 
 
-def is_value(r, v):
-    return And(r.code == R["value"], r.arg == v)
-
-
-def private_val(s: SymState, sc, pid, slot, page):
-    return select([select([select([s.cells[p][k][q].val for p in range(sc.processes)], pid)
-                           for k in range(sc.mappings)], slot) for q in range(sc.pages)], page)
-
-
-def readable(s: SymState, sc, pid, slot, page):
-    """The page is mapped and not PROT_NONE (a read does not fault)."""
-    return And(z3.ULT(page, sc.pages), cell_field(s, sc, pid, slot, page, "mapped"),
-               cell_field(s, sc, pid, slot, page, "prot") != 2)
-
-
-def cell_field(s: SymState, sc, pid, slot, page, f):
-    return select([select([select([getattr(s.cells[p][k][q], f) for p in range(sc.processes)], pid)
-                           for k in range(sc.mappings)], slot) for q in range(sc.pages)], page)
-
-
 # Each step property: function(window) -> (hypothesis, conclusion), both Bools over the window;
 # proved: hypothesis & not conclusion is unsat; not vacuous: the hypothesis is satisfiable.
 
 def sp_isolation(w: Window):
-    """A write through a private page changes nothing another process can read, and no other
-    page of its own process."""
+    """A write through a private page (anonymous, or of a file, memfd or POSIX shm object:
+    R12) changes nothing another process can read, and no other page of its own process."""
     sc, s0, s1, a = w.sc, w.states[0], w.states[1], w.args[0]
     pid = w.pid(0)
-    hyp = And(a.op == OPS["write"], w.results[0].code == R["ok"], w.kind(0) == KIND_PRIVATE)
+    hyp = And(a.op == OPS["write"], w.results[0].code == R["ok"],
+              Or(w.kind(0) == KIND_PRIVATE, w.kind(0) == KIND_OBJ_PRIVATE))
     same = []
     for p in range(sc.processes):
         for k in range(sc.mappings):
@@ -204,17 +228,20 @@ def sp_isolation(w: Window):
                 c0, c1 = s0.cells[p][k][q], s1.cells[p][k][q]
                 written = And(pid == p, a.slot == k, a.page == q)
                 same.append(Or(written, And(c0.mapped == c1.mapped, c0.prot == c1.prot,
-                                            c0.val == c1.val)))
+                                            c0.val == c1.val, c0.cow == c1.cow)))
     objects_same = And([s0.anon[k][q] == s1.anon[k][q] for k in range(sc.mappings)
                         for q in range(sc.pages)] +
                        [s0.seg_page[g][q] == s1.seg_page[g][q] for g in range(sc.segments)
-                        for q in range(sc.pages)])
+                        for q in range(sc.pages)] +
+                       [And(s0.obj_page[o][q] == s1.obj_page[o][q], s0.obj_size[o] == s1.obj_size[o])
+                        for o in range(sc.objects) for q in range(sc.pages)])
     return hyp, And(And(same), objects_same)
 
 
 def sp_visibility(w: Window):
     """After a write of v, a read through any page reaching the same frame returns v: the same
-    page of the same process, or a shared page of the same object page (any process)."""
+    page of the same process, or a shared page of the same object page (any process; for a
+    backing object also a private page that has no copy of its own, R12, R13)."""
     s0, s1, a0, a1 = w.states[0], w.states[1], w.args[0], w.args[1]
     k0, k1 = w.kind(0), select(s1.slot_kind, a1.slot)
     # the object page each maps (a slot maps its object from slot_pgoff on: mremap)
@@ -224,7 +251,10 @@ def sp_visibility(w: Window):
                     And(k0 == KIND_ANON, k1 == KIND_ANON, opg0 == opg1,
                         select(s0.slot_anon, a0.slot) == select(s1.slot_anon, a1.slot)),
                     And(k0 == KIND_SYSV, k1 == KIND_SYSV, opg0 == opg1,
-                        w.seg(0) == select(s1.slot_seg, a1.slot)))
+                        w.seg(0) == select(s1.slot_seg, a1.slot)),
+                    And(k0 == KIND_OBJ_SHARED, opg0 == opg1,
+                        follows_object(s1, w.sc, w.pid(1), a1.slot, a1.page,
+                                       select(s0.slot_obj, a0.slot))))
     hyp = And(a0.op == OPS["write"], w.results[0].code == R["ok"], a1.op == OPS["read"],
               same_frame, readable(s1, w.sc, w.pid(1), a1.slot, a1.page),
               select(s1.t_alive, a1.actor))
@@ -245,13 +275,18 @@ def _cow(w: Window, child_writes: bool):
     a0, a1, a2 = w.args
     child = s0.nthreads  # the thread fork binds
     writer, reader = (child, a0.actor) if child_writes else (a0.actor, child)
-    old = private_val(s0, w.sc, w.pid(0), a1.slot, a1.page)
+    # what the page held at the fork: its own copy, or (a private object page without one,
+    # R13) the object's page, which a private write does not change
+    copied = cell_field(s0, w.sc, w.pid(0), a1.slot, a1.page, "cow")
+    obj_value = object_value(s0, w.sc, select(s0.slot_obj, a1.slot), object_page(s0, a1.slot, a1.page))
+    old = If(And(w.kind(1) == KIND_OBJ_PRIVATE, Not(copied)), obj_value,
+             private_val(s0, w.sc, w.pid(0), a1.slot, a1.page))
     wipe = cell_field(s0, w.sc, w.pid(0), a1.slot, a1.page, "wipe")
     # C05: a page under MADV_FREE may have been reclaimed before the fork: the reader may see 0
     lazy = cell_field(s0, w.sc, w.pid(0), a1.slot, a1.page, "lazy")
     hyp = And(a0.op == OPS["fork"], w.results[0].code == R["ok"],
               a1.op == OPS["write"], a1.actor == writer, w.results[1].code == R["ok"],
-              w.kind(1) == KIND_PRIVATE,
+              Or(w.kind(1) == KIND_PRIVATE, w.kind(1) == KIND_OBJ_PRIVATE),
               a2.op == OPS["read"], a2.actor == reader, a2.slot == a1.slot, a2.page == a1.page,
               readable(w.states[2], w.sc, w.pid(2), a2.slot, a2.page),
               select(w.states[2].t_alive, a2.actor))
@@ -260,7 +295,8 @@ def _cow(w: Window, child_writes: bool):
 
 
 def sp_cow_child_writes(w):
-    """R11: after fork, the child's write to private memory is not seen by the parent."""
+    """R11: after fork, the child's write to private memory (anonymous or of an object) is not
+    seen by the parent."""
     return _cow(w, True)
 
 
@@ -287,7 +323,7 @@ def sp_lifetime_after_rmid(w: Window):
 def sp_zero_fill_mmap(w: Window):
     """R02: every page of a new anonymous mapping reads 0."""
     a0, a1 = w.args
-    hyp = And(a0.op == OPS["mmap"], w.results[0].code == R["ok"], a1.op == OPS["read"],
+    hyp = And(a0.op == OPS["mmap"], Not(a0.fdmap), w.results[0].code == R["ok"], a1.op == OPS["read"],
               a1.actor == a0.actor, a1.slot == a0.slot, z3.ULT(a1.page, a0.length), a0.prot != 2)
     return hyp, is_value(w.results[1], num(0, 8))
 
@@ -304,13 +340,16 @@ def sp_zero_fill_segment(w: Window):
 
 def sp_zero_fill_remove(w: Window):
     """R39: after MADV_REMOVE of shared memory, its pages read 0 through every mapping of the
-    same frames (any process, any slot mapping the same object page; SIGBUS past the object's
-    end, R43)."""
+    same frames (any process, any slot mapping the same object page, a private page of a
+    backing object without a copy of its own; SIGBUS past the object's end, R06, R43)."""
     s0, s1, a0, a1 = w.states[0], w.states[1], *w.args
     k0, k1 = w.kind(0), select(s1.slot_kind, a1.slot)
     same_object = Or(And(k0 == KIND_ANON, k1 == KIND_ANON,
                          select(s0.slot_anon, a0.slot) == select(s1.slot_anon, a1.slot)),
-                     And(k0 == KIND_SYSV, k1 == KIND_SYSV, w.seg(0) == select(s1.slot_seg, a1.slot)))
+                     And(k0 == KIND_SYSV, k1 == KIND_SYSV, w.seg(0) == select(s1.slot_seg, a1.slot)),
+                     And(k0 == KIND_OBJ_SHARED,
+                         follows_object(s1, w.sc, w.pid(1), a1.slot, a1.page,
+                                        select(s0.slot_obj, a0.slot))))
     read_opg = object_page(s1, a1.slot, a1.page)
     punched = Or([And(z3.ULE(a0.page, q), z3.ULT(q, a0.page + a0.length),
                       cell_field(s0, w.sc, w.pid(0), a0.slot, num(q), "mapped"),
@@ -321,9 +360,7 @@ def sp_zero_fill_remove(w: Window):
     return hyp, Or(is_value(w.results[1], num(0, 8)), w.results[1].code == R["SIGBUS"])
 
 
-def object_page(s: SymState, slot, page):
-    """The object page a page of a slot maps (its slot's offset: mremap move and alias)."""
-    return select(s.slot_pgoff, slot) + page
+sp_zero_fill_remove.linux_only = True     # madvise
 
 
 def sp_exec_fresh(w: Window):
@@ -354,10 +391,12 @@ def sp_write_faults(w: Window):
 
 
 def sp_rdonly_stays_rdonly(w: Window):
-    """R24: mprotect(rw) over a read-only attach fails with EACCES."""
+    """R24, C01, R47: mprotect(rw) over a mapping that may not write its memory (a read-only
+    attach, a shared mapping of a read-only descriptor or of a sealed memfd) fails with
+    EACCES."""
     s0, a0 = w.states[0], w.args[0]
     hyp = And(select(s0.t_alive, a0.actor), a0.op == OPS["mprotect"], a0.prot == 0,
-              w.kind(0) == KIND_SYSV, select(s0.slot_rdonly, a0.slot),
+              select(s0.slot_rdonly, a0.slot),
               Or([And(z3.ULE(a0.page, q), z3.ULT(q, a0.page + a0.length),
                       cell_field(s0, w.sc, w.pid(0), a0.slot, num(q), "mapped"))
                   for q in range(w.sc.pages)]))
@@ -485,13 +524,17 @@ class SymbolicProperty:
     steps: tuple = ()                               # ((window length, P(window)), ...)
     witness: Optional[Callable] = None              # goal(unrolling, i)
     needs_segments: bool = False
+    needs_objects: bool = False
+    linux_only: bool = False                        # about an interface only Linux has
 
 
 PROPERTIES = (
     SymbolicProperty("isolation", "no write through a private page is seen through another "
                      "process's page", steps=((1, sp_isolation),), witness=w_isolation),
     SymbolicProperty("visibility", "a read through any page that reaches a frame returns that "
-                     "frame's last write", steps=((2, sp_visibility),), witness=w_visibility),
+                     "frame's last write", steps=((2, sp_visibility),
+                                                  (2, op.sp_visibility_descriptor)),
+                     witness=w_visibility),
     SymbolicProperty("thread sharing", "threads of a process see each other's writes",
                      invariant=inv_thread_sharing, steps=((2, sp_thread_sharing),),
                      witness=w_thread_sharing),
@@ -504,15 +547,25 @@ PROPERTIES = (
                      steps=((3, sp_lifetime_after_rmid),), witness=w_lifetime, needs_segments=True),
     SymbolicProperty("zero fill", "new memory reads 0",
                      steps=((2, sp_zero_fill_mmap), (3, sp_zero_fill_segment),
-                            (2, sp_zero_fill_remove)), witness=w_zero_fill, needs_segments=True),
-    SymbolicProperty("exec", "exec leaves a fresh address space and no other thread",
-                     steps=((2, sp_exec_fresh), (2, sp_exec_ends_other_threads)), witness=w_exec),
+                            (2, sp_zero_fill_remove), (2, op.sp_zero_fill_truncate)),
+                     witness=w_zero_fill, needs_segments=True),
+    SymbolicProperty("exec", "exec leaves a fresh address space, no other thread and no "
+                     "descriptor",
+                     steps=((2, sp_exec_fresh), (2, sp_exec_ends_other_threads),
+                            (2, op.sp_exec_closes_descriptors)), witness=w_exec),
     SymbolicProperty("protection", "a page that may not be written faults when written",
                      invariant=inv_protection, steps=((1, sp_write_faults), (1, sp_rdonly_stays_rdonly)),
                      witness=w_protection, needs_segments=True),
     SymbolicProperty("attach accounting", "nattch counts attaches; only live processes map memory",
                      invariant=inv_attach_accounting, steps=((3, sp_attach_accounting),),
                      witness=w_attach_accounting, needs_segments=True),
+    SymbolicProperty("object lifetime", "after shm_unlink the name finds nothing and the object "
+                     "lives on, shared, for whoever maps it",
+                     steps=((2, op.sp_unlink_name_gone), (3, op.sp_unlink_stays_shared)),
+                     witness=op.w_unlink, needs_objects=True),
+    SymbolicProperty("sealing", "a write-sealed memfd changes only by truncation",
+                     steps=((1, op.sp_sealed_unchanged), (1, op.sp_sealed_refuses)),
+                     witness=op.w_sealed, needs_objects=True, linux_only=True),
 )
 
 
@@ -534,11 +587,15 @@ class PropertyReport:
 
     @property
     def status(self) -> str:
+        """"proved" only if every obligation is; "not applicable" for a property about an
+        interface the profile does not have (nothing is claimed about it)."""
         statuses = {o.status for o in self.outcomes}
         for s in ("failed", "unknown", "vacuous"):
             if s in statuses:
                 return s
-        return "proved"
+        if statuses == {"not applicable"}:
+            return "not applicable"
+        return "proved" if statuses <= {"proved", "not applicable"} else "unknown"
 
     @property
     def seconds(self) -> float:
@@ -559,24 +616,29 @@ def _check(solver, what, query_lits=(), describe=None) -> Outcome:
 def describe_state(m, s: SymState, sc: SymbolicScope) -> str:
     ev = lambda x: m.eval(x, model_completion=True)
     val = lambda x: (z3.is_true(ev(x)) if z3.is_bool(x) else ev(x).as_long())
-    from .core import KIND_NAMES, PROTS
+    from .core import KIND_NAMES, OBJECT_KINDS, PROTS
     lines = [f"threads bound {val(s.nthreads)}, processes {val(s.nprocs)}, mappings "
-             f"{val(s.nslots)}, segment handles {val(s.nhandles)}, segments {val(s.nsegs)}"]
+             f"{val(s.nslots)}, segment handles {val(s.nhandles)}, segments {val(s.nsegs)}, "
+             f"descriptors {val(s.nfds)}, objects {val(s.nobjs)}"]
     for t in range(sc.threads):
         if val(s.t_alive[t]):
             lines.append(f"  T{t} alive in P{val(s.t_proc[t])}")
     for k in range(sc.mappings):
         kind = val(s.slot_kind[k])
-        extra = f" segment {val(s.slot_seg[k])}{' rdonly' if val(s.slot_rdonly[k]) else ''}" \
-            if kind == KIND_SYSV else ""
-        lines.append(f"  M{k}: {KIND_NAMES[kind]}{extra}")
+        extra = (f" segment {val(s.slot_seg[k])}" if kind == KIND_SYSV else
+                 f" object {val(s.slot_obj[k])}" if kind in (KIND_OBJ_SHARED, KIND_OBJ_PRIVATE) else "")
+        extra += " rdonly" if val(s.slot_rdonly[k]) else ""
+        extra += f" from object page {val(s.slot_pgoff[k])}" if val(s.slot_pgoff[k]) else ""
+        name = KIND_NAMES[kind] if kind < len(KIND_NAMES) else f"kind {kind}?"
+        lines.append(f"  M{k}: {name}{extra}")
         for p in range(sc.processes):
             cells = [s.cells[p][k][q] for q in range(sc.pages)]
             if any(val(c.mapped) for c in cells):
                 shown = ", ".join(
                     (f"[{q}] {PROTS[val(c.prot)] if val(c.prot) < 3 else '?'} val={val(c.val)}"
                      f"{' start' if val(c.start) else ''}{' dontfork' if val(c.dontfork) else ''}"
-                     f"{' wipe' if val(c.wipe) else ''}{' lazyfree' if val(c.lazy) else ''}")
+                     f"{' wipe' if val(c.wipe) else ''}{' lazyfree' if val(c.lazy) else ''}"
+                     f"{' copy' if val(c.cow) else ''}")
                     if val(c.mapped) else f"[{q}] -"
                     for q, c in enumerate(cells))
                 lines.append(f"    P{p}{'' if val(s.p_alive[p]) else ' (dead)'}: {shown}")
@@ -584,6 +646,15 @@ def describe_state(m, s: SymState, sc: SymbolicScope) -> str:
         lines.append(f"  segment {g}: key={val(s.seg_key[g])} removed={val(s.seg_removed[g])} "
                      f"destroyed={val(s.seg_destroyed[g])} size={val(s.seg_size[g])} pages="
                      f"{[val(x) for x in s.seg_page[g]]}")
+    for h in range(sc.objects):
+        holders = [p for p in range(sc.processes) if val(s.fd_open[p][h])]
+        lines.append(f"  F{h}: object {val(s.fd_obj[h])}{' rdonly' if val(s.fd_rdonly[h]) else ''}"
+                     f", open in {', '.join(f'P{p}' for p in holders) or 'no process'}")
+    for o in range(sc.objects):
+        kind = val(s.obj_kind[o])
+        lines.append(f"  object {o}: {OBJECT_KINDS[kind] if kind < 3 else '?'} named="
+                     f"{val(s.obj_named[o])} sealed={val(s.obj_sealed[o])} size={val(s.obj_size[o])}"
+                     f" pages={[val(x) for x in s.obj_page[o]]}")
     return "\n".join(lines)
 
 
@@ -629,6 +700,9 @@ def prove_property(prop: SymbolicProperty, sc: SymbolicScope, profile, witness_b
                    timeout_ms: int = 60000) -> PropertyReport:
     profile = get_profile(profile)
     report = PropertyReport(prop.name)
+    if prop.linux_only and not profile.linux_interfaces:
+        report.outcomes.append(Outcome(f"{profile.name} has no such interface", "not applicable", 0.0))
+        return report
     if prop.invariant is not None:
         s0 = fresh_state("pi_", sc)
         solver = new_solver(timeout_ms)
@@ -641,9 +715,13 @@ def prove_property(prop: SymbolicProperty, sc: SymbolicScope, profile, witness_b
         report.outcomes.append(_check(solver, "every step preserves the invariant",
                                       describe=_describe_window(w)))
     for n, (length, fn) in enumerate(prop.steps):
+        what = " ".join(fn.__doc__.split(".")[0].split())
+        if getattr(fn, "linux_only", False) and not profile.linux_interfaces:
+            report.outcomes.append(Outcome(f"{what}: {profile.name} has no such interface",
+                                           "not applicable", 0.0))
+            continue
         w = Window(sc, profile, length, f"ps{n}_")
         hyp, conclusion = fn(w)
-        what = " ".join(fn.__doc__.split(".")[0].split())
         solver = new_solver(timeout_ms)
         solver.add(w.constraints + [hyp, Not(conclusion)])
         report.outcomes.append(_check(solver, f"{what} (from any well-formed state)",
@@ -670,6 +748,8 @@ def find_witness(prop: SymbolicProperty, sc: SymbolicScope, profile, bound: int,
     started = time.perf_counter()
     if prop.needs_segments and sc.segments == 0:
         return Outcome("witness", "vacuous", 0.0, "the scope has no segments")
+    if prop.needs_objects and sc.objects == 0:
+        return Outcome("witness", "vacuous", 0.0, "the scope has no objects")
     u = Unrolling(sc.with_steps(bound), profile, timeout_ms=timeout_ms)
     for length in range(1, bound + 1):
         goal = Or([prop.witness(u, i) for i in range(length)])

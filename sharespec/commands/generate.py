@@ -5,7 +5,7 @@ Strategies:
 - ``exhaustive``: every program up to ``--bound`` steps within the scope, one case per
   reachable (state, result) class (generators/exhaustive.py says which program is chosen);
 - ``z3``: the cases the z3 side chooses to cover the rules (``generators/z3_coverage.py``),
-  within its own symbolic scope (``--scope`` names its bounds; it has no descriptors);
+  within its own symbolic scope (``--scope`` names its bounds; ``objects`` counts descriptors);
 - ``random``: ``--count`` random walks from ``--seed`` (the generator of the default suite).
 
 The bound is the program length (the scope's ``steps``). The scope defaults to the model's
@@ -92,7 +92,7 @@ def scope_for(strategy: str, text, bound):
 
 def z3_cases(text, bound, profile, frames: bool = True):
     """(scope, cases) of the z3 strategy, whose scope is the symbolic encoding's own
-    (model/symbolic: no descriptors); a UsageError (exit 2) if the z3 side cannot be imported."""
+    (model/symbolic/core.py); a UsageError (exit 2) if the z3 side cannot be imported."""
     from dataclasses import asdict, replace
 
     try:

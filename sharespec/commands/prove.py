@@ -9,8 +9,8 @@ HELP = "prove the sharing properties for programs of every length (z3, by induct
 
 def add_arguments(parser) -> None:
     parser.add_argument("--scope", default="", metavar="NAME=N,...",
-                        help="processes, threads, mappings, pages, segments (default "
-                             "processes=3,threads=3,mappings=2,pages=2,segments=2)")
+                        help="processes, threads, mappings, pages, segments, objects (default "
+                             "processes=3,threads=3,mappings=2,pages=2,segments=2,objects=2)")
     parser.add_argument("--profile", default="linux", help="linux (default) or posix")
     parser.add_argument("--bound", type=int, default=4, metavar="K",
                         help="steps of the bounded cross-check and of the witnesses (default 4; "
@@ -44,7 +44,8 @@ def main(args) -> int:
         chosen = [p for p in PROPERTIES if p.name in args.property]
     timeout_ms = int(args.timeout * 1000)
     print(f"scope: processes={scope.processes} threads={scope.threads} mappings={scope.mappings} "
-          f"pages={scope.pages} segments={scope.segments}; profile {profile}; programs of every "
+          f"pages={scope.pages} segments={scope.segments} objects={scope.objects}; profile "
+          f"{profile}; programs of every "
           f"length (induction), cross-checked to {args.bound} steps")
 
     lemmas = prove_lemmas(scope, profile, timeout_ms)
@@ -56,6 +57,9 @@ def main(args) -> int:
     for prop in chosen:
         report = prove_property(prop, scope, profile, max(args.bound, 6), timeout_ms)
         status = report.status if lemmas.status == "proved" else "unproved (the lemmas are not)"
+        if report.status == "not applicable":   # about an interface the profile does not have
+            print(f"{'N/A':8} {prop.name}: {prop.doc} (not under {profile})")
+            continue
         print(f"{status.upper():8} {prop.name}: {prop.doc} ({report.seconds:.2f} s)")
         for o in report.outcomes:
             if args.verbose or o.status != "proved" or o.what == "witness":

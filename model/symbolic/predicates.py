@@ -1,0 +1,56 @@
+"""Named predicates over encoded states and results, shared by the properties (induction.py,
+object_properties.py): what a page holds, whether it can be read, which object page it maps,
+which descriptor a process holds."""
+from __future__ import annotations
+
+import z3
+
+from .core import KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, R
+from .encoding import SymState, select
+
+And, Or, Not = z3.And, z3.Or, z3.Not
+F_ = z3.BoolVal(False)
+
+
+def is_value(r, v):
+    return And(r.code == R["value"], r.arg == v)
+
+
+def cell_field(s: SymState, sc, pid, slot, page, f):
+    return select([select([select([getattr(s.cells[p][k][q], f) for p in range(sc.processes)], pid)
+                           for k in range(sc.mappings)], slot) for q in range(sc.pages)], page)
+
+
+def private_val(s: SymState, sc, pid, slot, page):
+    return cell_field(s, sc, pid, slot, page, "val")
+
+
+def readable(s: SymState, sc, pid, slot, page):
+    """The page is mapped and not PROT_NONE (a read does not fault)."""
+    return And(z3.ULT(page, sc.pages), cell_field(s, sc, pid, slot, page, "mapped"),
+               cell_field(s, sc, pid, slot, page, "prot") != 2)
+
+
+def object_page(s: SymState, slot, page):
+    """The object page a page of a slot maps (its slot's offset: mremap move and alias)."""
+    return select(s.slot_pgoff, slot) + page
+
+
+def follows_object(s: SymState, sc, pid, slot, page, obj):
+    """The page reaches object ``obj``'s page: a shared mapping of it, or a private one with
+    no copy of its own yet (R13)."""
+    kind = select(s.slot_kind, slot)
+    return And(select(s.slot_obj, slot) == obj,
+               Or(kind == KIND_OBJ_SHARED,
+                  And(kind == KIND_OBJ_PRIVATE, Not(cell_field(s, sc, pid, slot, page, "cow")))))
+
+
+def fd_object(s: SymState, sc, fd):
+    """The object a descriptor handle names (scope.objects: none)."""
+    return select(s.fd_obj, fd, z3.BitVecVal(sc.objects, 4))
+
+
+def holds_fd(s: SymState, sc, pid, fd):
+    """Process ``pid`` has descriptor ``fd`` open."""
+    return select([select([s.fd_open[p][h] for p in range(sc.processes)], pid, F_)
+                   for h in range(sc.objects)], fd, F_)
