@@ -491,8 +491,14 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         old_pages = new_pages
         proc = state.processes[pid]
         vma = proc.vma_at(start)
-    if start + old_pages > vma.end:
-        return [(failed, EFAULT)]  # the old range is one mapping
+    # A move that keeps the size (MREMAP_FIXED, old == new) may span several records and the
+    # gaps between them, each record moving by the same distance (Linux 6.17+, mm/mremap.c
+    # remap_move; observed, Linux 6.18). A record whose file picks its own addresses (a SysV
+    # attach: vma_multi_allowed) moves only alone: first, it must hold the whole range; later,
+    # it stops the move with EFAULT, the records before it already moved.
+    spans = op.mode == "move" and old_pages == new_pages and vma.segment is None
+    if start + old_pages > vma.end and not spans:
+        return [(failed, EFAULT)]  # the old range is one mapping (R44)
     if op.mode == "grow":
         if start + old_pages != vma.end or \
                 not aspace.is_range_free(proc, vma.end, start + new_pages):
@@ -502,20 +508,27 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     # move: MREMAP_MAYMOVE | MREMAP_FIXED to the bound handle's slot (R44)
     dest = state.next_slot_base()
     state = _bind_slot(state, bind, dest)
-    moved_private = {dest + (vpn - start): fid for vpn, fid in proc.private.items()
-                     if start <= vpn < start + old_pages}
-    moved_lazy = {dest + (vpn - start) for vpn in proc.lazyfree if start <= vpn < start + old_pages}
-    piece = replace(vma, start=dest, end=dest + new_pages, pgoff=vma.object_page(start))
+    end, refused = start + old_pages, None
+    if spans:
+        inside = aspace.split_at(proc.vmas, start, end)[1]
+        refused = next((n for n, v in enumerate(inside) if n and v.segment is not None), None)
+        moving = inside if refused is None else inside[:refused]
+        end = moving[-1].end
+        pieces = [replace(v, start=v.start + dest - start, end=v.end + dest - start) for v in moving]
+    else:
+        pieces = [replace(vma, start=dest, end=dest + new_pages, pgoff=vma.object_page(start))]
+    moved_private = {dest + (vpn - start): fid for vpn, fid in proc.private.items() if start <= vpn < end}
+    moved_lazy = {dest + (vpn - start) for vpn in proc.lazyfree if start <= vpn < end}
     # The record moves: it is not a new attach, so the origin and the segment stay.
-    state = aspace.unmap(state, pid, dest, dest + new_pages, profile)
+    for piece in pieces:
+        state = aspace.unmap(state, pid, piece.start, piece.end, profile)
     proc = state.processes[pid]
-    outside, _ = aspace.split_at(proc.vmas, start, start + old_pages)
-    kept_private = proc.private.remove(*[v for v in proc.private if start <= v < start + old_pages])
-    proc = replace(proc, vmas=aspace.merged(outside + [piece]),
+    outside, _ = aspace.split_at(proc.vmas, start, end)
+    kept_private = proc.private.remove(*[v for v in proc.private if start <= v < end])
+    proc = replace(proc, vmas=aspace.merged(outside + pieces),
                    private=kept_private.update(moved_private),
-                   lazyfree=(proc.lazyfree - {v for v in proc.lazyfree if start <= v < start + old_pages})
-                   | moved_lazy)
-    return [(state.with_process(pid, proc), OK)]
+                   lazyfree=(proc.lazyfree - {v for v in proc.lazyfree if start <= v < end}) | moved_lazy)
+    return [(state.with_process(pid, proc), OK if refused is None else EFAULT)]
 
 
 # --- backing objects --------------------------------------------------------------------
