@@ -60,7 +60,7 @@ def z3_corpus(bound: int, scope: Optional[SymbolicScope] = None, profile="linux"
     """One case (origin "z3") per coverage goal reachable within ``bound`` steps.
 
     ``frames``: with frames steps observing the pages the program touched (after forks, after
-    the first write after a fork, at the end; frame_observations.py; not under posix). The z3
+    the first write after a fork, at the end; frame_observations.py; under posix they check what the values imply). The z3
     encoding does not model page tables: z3 chooses the program, its value results are checked
     against the explicit semantics (case_for), and the explicit oracle alone supplies what the
     frames steps expect. ``bound`` counts the program's own steps, not the observations."""
