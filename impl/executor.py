@@ -84,9 +84,15 @@ class Executor:
         if not isinstance(plan, protocol.Plan):
             return protocol.observation(name, "error", [], plan)
         self.settle()
-        spare, self.spare = self.spare, None
-        run = CaseRun(plan, self.timeout, spare, self.ledger, recycle=True)
-        self.unsettled = run
+        # SIGINT/SIGTERM wait until the first process is held by the new case: between the
+        # two, an interrupt would leave it in neither place, and close() would not end it
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            spare, self.spare = self.spare, None
+            run = CaseRun(plan, self.timeout, spare, self.ledger, recycle=True)
+            self.unsettled = run
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
         observation = run.run(settle=False)
         return observation
 
@@ -94,7 +100,11 @@ class Executor:
         """Finish the clean-up of the last case (its processes were killed when it ended, and
         have been dying while its observation went out), keeping its first process for the
         next case when it could be recycled."""
-        if self.unsettled is not None:
+        if self.unsettled is None:
+            return
+        # SIGINT/SIGTERM wait until a kept first process is the spare (else close() misses it)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
             run, self.unsettled = self.unsettled, None
             was_recycling = run.recycling
             kept = run.settle(recycle)
@@ -104,6 +114,8 @@ class Executor:
                 kept.discard()
             elif was_recycling and recycle:
                 self.prepare()        # recycling failed: start the next one now
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def prepare(self):
         """Start the next case's first process now, while the runner judges the last one
