@@ -232,7 +232,7 @@ def sweep_ledger(path, executor_pid):
             pidfd = os.pidfd_open(pid)
         except OSError:
             continue                  # gone already
-        if _process_group(pid) == pgid:      # checked after opening: the pidfd is that process
+        if process_group(pid) == pgid:      # checked after opening: the pidfd is that process
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
             removed.append(("process", str(pid)))
             dying.append(pidfd)
@@ -270,7 +270,8 @@ def sweep_ledger(path, executor_pid):
     return removed
 
 
-def _process_group(pid):
+def process_group(pid):
+    """The process group of a pid, from /proc (None if it is gone)."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as stat:
             return int(stat.read().rsplit(b")", 1)[1].split()[2])

@@ -410,11 +410,13 @@ def _threads_as_processes(impl):
     # a segment one of them creates would outlive the case (its creator is no case process
     # the executor knows). Its clean-up is widened to every process of the case's group.
     creator = constant(impl.syscalls, "shm_creator")
+    group_of = impl.hygiene.process_group
     widen_in_executor(impl.hygiene, "remove_segments",
-                      lambda remove: _with_unreported_processes(remove, creator), ("pids", "known"))
+                      lambda remove: _with_unreported_processes(remove, creator, group_of),
+                      ("pids", "known"))
 
 
-def _with_unreported_processes(remove_segments, creator):
+def _with_unreported_processes(remove_segments, creator, process_group):
     """remove_segments(pids, known) that first ends the case's other processes: those of the
     case's process group the executor was never told of (the forked "threads"). Each is
     killed, if the executor has not killed it already (it kills the group, or, when it
@@ -424,17 +426,17 @@ def _with_unreported_processes(remove_segments, creator):
     def widened(pids, known=None):
         if known is not None and all(creator(ident) in pids for ident in known):
             return remove_segments(pids, known)     # no segment of an unreported process
-        groups = {group for group in map(_process_group, pids) if group is not None}
+        groups = {group for group in map(process_group, pids) if group is not None}
         groups.discard(os.getpgrp())                # never the executor's own group
         others, dying = set(), []
         for pid in (int(entry) for entry in os.listdir("/proc") if entry.isdigit()):
-            if pid in pids or _process_group(pid) not in groups:
+            if pid in pids or process_group(pid) not in groups:
                 continue
             try:
                 pidfd = os.pidfd_open(pid)
             except OSError:
                 continue                            # reaped already
-            if _process_group(pid) in groups:       # checked again: the pidfd is that one
+            if process_group(pid) in groups:       # checked again: the pidfd is that one
                 others.add(pid)
                 try:
                     signal.pidfd_send_signal(pidfd, signal.SIGKILL)
@@ -451,13 +453,6 @@ def _with_unreported_processes(remove_segments, creator):
         return remove_segments(set(pids) | others, known)
     return widened
 
-
-def _process_group(pid):
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as stat:
-            return int(stat.read().rsplit(b")", 1)[1].split()[2])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 @mutant("fork-fresh-process", "R09 R10 R11", "r10-shared-anon-fork")
