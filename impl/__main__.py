@@ -17,7 +17,7 @@ import signal
 import sys
 
 from . import protocol, worker
-from .executor import Executor
+from .executor import Executor, interrupts_held
 
 
 class Interrupted(BaseException):
@@ -80,10 +80,9 @@ def main(argv):
                 observation = protocol.observation("", "error", [], "invalid case: %s" % error)
             else:
                 observation = executor.run(case)
-            old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-            stdout.write((protocol.dumps(observation) + "\n").encode())
-            stdout.flush()
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            with interrupts_held():
+                stdout.write((protocol.dumps(observation) + "\n").encode())
+                stdout.flush()
             executor.prepare()
             if not stdin.ready():
                 executor.settle()     # nothing to do: finish cleaning up now, not at the next case

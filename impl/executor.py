@@ -19,6 +19,7 @@ recycled instead of killed (CaseRun.start_recycling, CaseRun.recycled): forking 
 costs about a millisecond here, most of it in copy-on-write faults of both processes, while
 a recycled first process is made as good as new, and checked to be, in a few system calls.
 """
+import contextlib
 import os
 import select
 import signal
@@ -57,6 +58,17 @@ def run_case(case, timeout=10.0):
     return CaseRun(plan, timeout).run()
 
 
+@contextlib.contextmanager
+def interrupts_held():
+    """SIGINT and SIGTERM wait (blocked, not lost) until the block ends: the interrupt handler
+    raises, so it must not run while what a clean-up needs is between two places."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class Executor:
     """The command line's executor: runs cases one after another, and between two cases keeps
     a first process ready: the last case's, recycled (CaseRun.recycled), or else one started
@@ -86,13 +98,10 @@ class Executor:
         self.settle()
         # SIGINT/SIGTERM wait until the first process is held by the new case: between the
         # two, an interrupt would leave it in neither place, and close() would not end it
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        try:
+        with interrupts_held():
             spare, self.spare = self.spare, None
             run = CaseRun(plan, self.timeout, spare, self.ledger, recycle=True)
             self.unsettled = run
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
         observation = run.run(settle=False)
         return observation
 
@@ -103,8 +112,7 @@ class Executor:
         if self.unsettled is None:
             return
         # SIGINT/SIGTERM wait until a kept first process is the spare (else close() misses it)
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        try:
+        with interrupts_held():
             run, self.unsettled = self.unsettled, None
             was_recycling = run.recycling
             kept = run.settle(recycle)
@@ -114,28 +122,21 @@ class Executor:
                 kept.discard()
             elif was_recycling and recycle:
                 self.prepare()        # recycling failed: start the next one now
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def prepare(self):
         """Start the next case's first process now, while the runner judges the last one
         (unless the last case's first process is being recycled for it)."""
         if self.spare is not None or (self.unsettled is not None and self.unsettled.recycling):
             return
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-        try:
-            set_up_executor()
-            self.spare = FirstProcess(SPARE_THREADS, SPARE_PROCESSES)
-        except (OSError, CaseFailure):
-            self.spare = None         # the next case starts its own, and says why if it fails
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        with interrupts_held():
+            try:
+                set_up_executor()
+                self.spare = FirstProcess(SPARE_THREADS, SPARE_PROCESSES)
+            except (OSError, CaseFailure):
+                self.spare = None         # the next case starts its own, and says why if it fails
 
     def close(self):
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-        try:
+        with interrupts_held():
             if self.spare is not None:
                 self.spare.discard()
                 self.spare = None
@@ -143,8 +144,6 @@ class Executor:
             if self.ledger is not None:
                 os.close(self.ledger)
                 self.ledger = None
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class Reader:
@@ -334,9 +333,7 @@ class CaseRun:
     def release(self):
         """The first half of the clean-up, quick: SIGKILL to the case's process group and
         close its pipes. The processes die meanwhile (on another core, if there is one)."""
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-        try:
+        with interrupts_held():
             if self.spare is not None:
                 self.spare.discard()
                 self.spare = None
@@ -347,8 +344,6 @@ class CaseRun:
                     pass
             FirstProcess.close(self.own_fds)
             self.own_fds = set()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def settle(self, recycle=True):
         """The second half: once every case process is dead, remove the segments they made
@@ -356,9 +351,7 @@ class CaseRun:
         empty the ledger. SIGINT and SIGTERM wait until this is done. When the first process
         was set to recycle, returns it, recycled, if it proves clean (else it is killed too,
         and None returned)."""
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-        try:
+        with interrupts_held():
             if self.recycling:
                 self.recycling = False
                 if recycle:
@@ -384,8 +377,6 @@ class CaseRun:
             if self.ledger is not None:
                 os.ftruncate(self.ledger, 0)
             return None
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     # --- recycling the first process -----------------------------------------------------
 
@@ -403,28 +394,25 @@ class CaseRun:
             return False
         running = [thread for thread in self.plan.threads_of[0]
                    if thread != "T0" and thread not in self.ended]
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-        try:
-            for process, state in self.state.items():
-                if process != 0 and state == "alive":
-                    signal.pidfd_send_signal(self.pidfd[process], signal.SIGKILL)
-            for thread in running:
-                if thread in self.command_pipes:
-                    self.send(thread, {"op": "end"})
-            made_here = {step.op for step in self.plan.steps
-                         if self.plan.process_of[step.thread] == 0}
-            reset = {"op": "reset", "window": list(WINDOW), "forked": "fork" in made_here,
-                     "spawned": "spawn" in made_here,
-                     "opened": bool(made_here & {"open", "fork"}),
-                     "descriptors": [addresses.FD_BASE,
-                                     addresses.FD_BASE + len(self.plan.fd_numbers)],
-                     "fds": sorted(self.holding[0])}
-            self.send("T0", reset)
-        except OSError:
-            return False
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        with interrupts_held():
+            try:
+                for process, state in self.state.items():
+                    if process != 0 and state == "alive":
+                        signal.pidfd_send_signal(self.pidfd[process], signal.SIGKILL)
+                for thread in running:
+                    if thread in self.command_pipes:
+                        self.send(thread, {"op": "end"})
+                made_here = {step.op for step in self.plan.steps
+                             if self.plan.process_of[step.thread] == 0}
+                reset = {"op": "reset", "window": list(WINDOW), "forked": "fork" in made_here,
+                         "spawned": "spawn" in made_here,
+                         "opened": bool(made_here & {"open", "fork"}),
+                         "descriptors": [addresses.FD_BASE,
+                                         addresses.FD_BASE + len(self.plan.fd_numbers)],
+                         "fds": sorted(self.holding[0])}
+                self.send("T0", reset)
+            except OSError:
+                return False
         self.recycling = True
         return True
 

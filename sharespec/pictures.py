@@ -171,6 +171,19 @@ def closest_prediction(allowed, observed: Optional[FrameReport]) -> Optional[Fra
     return min(reports, key=lambda r: len(frame_disagreements(r, observed)))
 
 
+def _frames_cluster_start(legend: str, observed: Optional[FrameReport]) -> list:
+    if observed is not None and observed.classes is None:
+        legend += " (observed partition hidden: flags only)"
+    return ["  subgraph cluster_frames {", f'    label="{_escape(legend)}";']
+
+
+def _place_node(i: int, parts: list, wrong: bool) -> str:
+    attrs = ['label="' + "\\n".join(_escape(p) for p in parts) + '"', "shape=box"]
+    if wrong:
+        attrs += ["color=red", "fontcolor=red", "penwidth=2"]
+    return f'    "frames_{LETTERS[i]}" [{", ".join(attrs)}];'
+
+
 def frames_cluster(places, predicted: Optional[FrameReport],
                    observed: Optional[FrameReport]) -> list:
     """DOT lines of the "frames" cluster: the places, predicted and observed same-frame edges,
@@ -179,19 +192,14 @@ def frames_cluster(places, predicted: Optional[FrameReport],
     pred_pairs, obs_pairs = _same_frame_pairs(predicted), _same_frame_pairs(observed)
     legend = "frames: black = same frame, predicted and observed; red dashed = predicted only; " \
              "red solid = observed only; red place = disagrees"
-    if observed is not None and observed.classes is None:
-        legend += " (observed partition hidden: flags only)"
-    lines = ["  subgraph cluster_frames {", f'    label="{_escape(legend)}";']
+    lines = _frames_cluster_start(legend, observed)
     for i, place in enumerate(places):
         parts = [f"{LETTERS[i]}  {place.thread}:{place.mapping}[{place.page}]"]
         if predicted is not None and i < len(predicted.flags):
             parts.append(f"predicted {predicted.flags[i]}")
         if observed is not None and i < len(observed.flags):
             parts.append(f"observed {observed.flags[i]}")
-        attrs = ['label="' + "\\n".join(_escape(p) for p in parts) + '"', "shape=box"]
-        if i in wrong:
-            attrs += ["color=red", "fontcolor=red", "penwidth=2"]
-        lines.append(f'    "frames_{LETTERS[i]}" [{", ".join(attrs)}];')
+        lines.append(_place_node(i, parts, i in wrong))
     for a, b in sorted(pred_pairs | obs_pairs):
         if (a, b) in pred_pairs and (a, b) in obs_pairs:
             style = 'label="predicted and observed same frame", color=black'
@@ -212,19 +220,14 @@ def values_cluster(places, allowed: FramesByValues, observed: Optional[FrameRepo
     wrong = allowed.wrong_places(observed) if observed is not None else set()
     legend = "frames (posix: any partition joining only places that hold the same values): " \
              "black = observed same frame; red = breaks a rule"
-    if observed is not None and observed.classes is None:
-        legend += " (observed partition hidden: flags only)"
-    lines = ["  subgraph cluster_frames {", f'    label="{_escape(legend)}";']
+    lines = _frames_cluster_start(legend, observed)
     for i, place in enumerate(places):
         held = allowed.held[i] if i < len(allowed.held) else None
         parts = [f"{LETTERS[i]}  {place.thread}:{place.mapping}[{place.page}]",
                  "no memory" if held is None else f"holds {held.text()}"]
         if observed is not None and i < len(observed.flags):
             parts.append(f"observed {observed.flags[i]}")
-        attrs = ['label="' + "\\n".join(_escape(p) for p in parts) + '"', "shape=box"]
-        if i in wrong:
-            attrs += ["color=red", "fontcolor=red", "penwidth=2"]
-        lines.append(f'    "frames_{LETTERS[i]}" [{", ".join(attrs)}];')
+        lines.append(_place_node(i, parts, i in wrong))
     for a, b in sorted(_same_frame_pairs(observed)):
         colour = "red" if a in wrong and b in wrong else "black"
         lines.append(f'    "frames_{LETTERS[a]}" -> "frames_{LETTERS[b]}" '
