@@ -9,10 +9,15 @@ writes, the first reads, shmdt, IPC_RMID), the median microseconds per case of
   bare `python -S`: the same case done directly (ctypes, os.fork or _thread, no protocol, no
   executor), and the bare fork+_exit+waitpid or thread start+join; each also in a Python that
   has imported the bundled implementation's modules (its executor is that big when it forks);
+and, served: the same case done directly in a server process forked from that bare Python,
+which reads the case's JSON line and writes an observation line (json in, json out, no
+validation, no step interpreted, no clean-up checked: the least that an implementation of
+docs/protocol.md which isolates its cases in another process pays);
 and every figure's ratio to native C: the bundled implementation's is what the goal (4x) is
 about, the floor's is the best that any CPython implementation could reach on this machine.
 Then cases per second for the whole default suite and for a generated corpus through the
-runner (judging included) at -j 1 and -j 2.
+runner (judging included) at -j 1 and -j 2, and the parallelism the machine offers before
+and after those runs (two CPU-bound processes against one: the ceiling of any -j 2 speed-up).
 
     python benchmarks/throughput.py [--repeats N] [--corpus N] [--no-suite]
 """
@@ -31,6 +36,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from parallel_scaling import parallelism  # noqa: E402  (a script beside this one)
 
 FORK_CASE = """\
 case bench-fork
@@ -89,6 +96,7 @@ def case(use_thread):
     libc.shmctl(ident, 0, None)
     if value != 7:
         raise SystemExit("the case went wrong")
+    return value
 
 def bare(use_thread):
     if use_thread:
@@ -102,14 +110,50 @@ def bare(use_thread):
             os._exit(0)
         os.waitpid(pid, 0)
 
+def served(use_thread):
+    # a server process, forked now, that reads case lines, does each case directly and
+    # writes its observation line; the work measured: one case line in, its observation out
+    import json
+    line = os.environ["SHARESPEC_BENCH_LINE"].encode() + b"\n"
+    requests_r, requests_w = os.pipe()
+    replies_r, replies_w = os.pipe()
+    server = os.fork()
+    if server == 0:
+        os.close(requests_w)
+        os.close(replies_r)
+        for request in os.fdopen(requests_r, "rb"):
+            name = json.loads(request)["name"]
+            value = case(use_thread)
+            os.write(replies_w, (json.dumps({
+                "format": "sharespec-observation", "version": 1, "case": name, "status": "done",
+                "results": ["new", "ok", "ok", "ok", "ok", str(value), "ok", "ok"],
+                "detail": ""}) + "\n").encode())
+        os._exit(0)
+    os.close(requests_r)
+    os.close(replies_w)
+    replies = os.fdopen(replies_r, "rb")
+    SERVERS.append((server, requests_w))
+
+    def one():
+        os.write(requests_w, line)
+        if json.loads(replies.readline())["results"][5] != "7":
+            raise SystemExit("the served case went wrong")
+    return one
+
+SERVERS = []
 work = {"fork-case": lambda: case(False), "thread-case": lambda: case(True),
-        "fork": lambda: bare(False), "thread": lambda: bare(True)}[kind]
+        "fork": lambda: bare(False), "thread": lambda: bare(True)}.get(kind)
+if work is None:
+    work = served(kind == "thread-served")
 times = []
 for i in range(n + 20):
     t0 = time.perf_counter()
     work()
     if i >= 20:
         times.append(time.perf_counter() - t0)
+for server, requests in SERVERS:
+    os.close(requests)
+    os.waitpid(server, 0)
 times.sort()
 print("%.1f" % (times[len(times) // 2] * 1e6))
 """
@@ -129,23 +173,28 @@ def native(kind: str, repeats: int):
         exe.unlink(missing_ok=True)
 
 
-def floor(kind: str, repeats: int, modules=()) -> float:
-    """The median of FLOOR's `kind` in a fresh `python -S`, with `modules` imported first."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def floor(kind: str, repeats: int, modules=(), line: str = "") -> float:
+    """The median of FLOOR's `kind` in a fresh `python -S`, with `modules` imported first
+    (`line`: the case's JSON line, for the served kinds)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SHARESPEC_BENCH_LINE=line)
     env.pop("PYTHONFAULTHANDLER", None)
     out = subprocess.run([sys.executable, "-S", "-c", FLOOR, kind, str(repeats), *modules],
                          check=True, capture_output=True, text=True, env=env)
     return float(out.stdout)
 
 
+def case_line(case_text: str) -> str:
+    from sharespec.model.case_json import dumps_case
+    from sharespec.model.case_text import case_from_text
+    return dumps_case(case_from_text(case_text, "<bench>"))
+
+
 def bundled(case_text: str, repeats: int) -> float:
     """The median time from writing a case line to reading its observation, as the runner
     starts the bundled implementation (with a ledger)."""
-    from sharespec.model.case_json import dumps_case
-    from sharespec.model.case_text import case_from_text
     from sharespec.runner import bundled_impl_command
 
-    line = (dumps_case(case_from_text(case_text, "<bench>")) + "\n").encode()
+    line = (case_line(case_text) + "\n").encode()
     argv, env = bundled_impl_command()
     ledger_dir = tempfile.mkdtemp(prefix="sharespec-bench-")
     argv = argv + ["--ledger", os.path.join(ledger_dir, "ledger")]
@@ -185,6 +234,8 @@ def per_case(kind: str, text: str, repeats: int) -> None:
             ("floor: the case done directly, python -S", floor(kind + "-case", repeats)),
             ("  the same, executor's modules imported",
              floor(kind + "-case", repeats, EXECUTOR_MODULES)),
+            ("  the same, served: case line in, observation out",
+             floor(kind + "-served", repeats, line=case_line(text))),
             ("floor: bare " + ("fork+_exit+waitpid" if kind == "fork" else "thread start+join")
              + ", python -S", floor(kind, repeats)),
             ("  the same, executor's modules imported", floor(kind, repeats, EXECUTOR_MODULES))]
@@ -194,7 +245,7 @@ def per_case(kind: str, text: str, repeats: int) -> None:
         print(f"{kind} case: native C {c:8.1f} us")
     for label, us in rows:
         ratio = f"   {us / c:6.1f}x native" if c else ""
-        print(f"  {label:<44} {us:8.1f} us{ratio}")
+        print(f"  {label:<52} {us:8.1f} us{ratio}")
 
 
 def main() -> None:
@@ -215,11 +266,15 @@ def main() -> None:
     from sharespec.suite import builtin_cases
     suite = builtin_cases()
     corpus = list(random_cases(seed=7, count=args.corpus))
+    offered = [statistics.median(parallelism() for _ in range(3))]
     for name, cases in (("default suite", suite), (f"{len(corpus)}-case corpus", corpus)):
         r1 = suite_rate(cases, 1)
         r2 = suite_rate(cases, 2)
         print(f"{name:>16} ({len(cases)} cases): -j 1 {r1:7.1f} cases/s   -j 2 {r2:7.1f} cases/s   "
               f"speed-up {r2 / r1:4.2f}x")
+    offered.append(statistics.median(parallelism() for _ in range(3)))
+    print("parallelism this machine offered, before and after those runs: two CPU-bound "
+          "processes ran %.2fx and %.2fx as fast as one (no -j 2 speed-up can be more)" % tuple(offered))
 
 
 if __name__ == "__main__":
