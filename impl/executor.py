@@ -1,9 +1,10 @@
 """Run one case for real: its processes, its threads, its steps in order, and its cleanup.
 
-The executor (this process, a child subreaper) forks the case's first process, which forks
-the others as the case says (worker.fork: a plain fork; the first process is the subreaper
-of the case's processes, the executor of the first process's). Every model thread is a real
-thread blocked on its own command pipe; every case process writes to its own result pipe.
+The executor (this process, a child subreaper) has its zygote (zygote.py) fork the case's
+first process, which forks the others as the case says (worker.fork: a plain fork; the first
+process is the subreaper of the case's processes, the zygote of the first process's). Every
+model thread is a real thread blocked on its own command pipe; every case process writes to
+its own result pipe.
 The pipes are made before the first process is forked, as many as the case needs (at least
 SPARE_THREADS and SPARE_PROCESSES); at each fork the child closes the descriptors that belong
 to other processes and the parent closes the child's, so a process's death shows as
@@ -18,6 +19,8 @@ Between the cases of the command line (Executor), a first process whose case end
 recycled instead of killed (CaseRun.start_recycling, CaseRun.recycled): forking a Python
 costs about a millisecond here, most of it in copy-on-write faults of both processes, while
 a recycled first process is made as good as new, and checked to be, in a few system calls.
+Other first processes are forked ahead by the zygote (Executor.prepare), so the executor
+never forks, and never pays the copy-on-write faults of a process it shares its pages with.
 """
 import contextlib
 import os
@@ -26,10 +29,21 @@ import signal
 import time
 
 from . import addresses, hygiene, pagemap, protocol, syscalls, worker
-from .first_process import (ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, CaseFailure,
+from .first_process import (ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, ZYGOTE, CaseFailure,
                             FirstProcess, set_up_executor)
 
 HANG_VARIABLE = "SHARESPEC_IMPL_TEST_HANG"     # tests only: the index of a step that hangs
+# Tests only: a file to which the executor adds "case PID" for each case's first process and
+# "settled" once the clean-up after a case is over (which of its spares is which cannot be
+# told from outside).
+FIRSTS_VARIABLE = "SHARESPEC_IMPL_TEST_FIRSTS"
+
+
+def test_note(line):
+    path = os.environ.get(FIRSTS_VARIABLE)
+    if path:
+        with open(path, "a") as notes:
+            notes.write(line + "\n")
 
 
 class Timeout(Exception):
@@ -55,7 +69,10 @@ def run_case(case, timeout=10.0):
     plan = protocol.plan_or_error(case)
     if not isinstance(plan, protocol.Plan):
         return protocol.observation(name, "error", [], plan)
-    return CaseRun(plan, timeout).run()
+    try:
+        return CaseRun(plan, timeout).run()
+    finally:
+        ZYGOTE.close()              # one case: nothing of it stays, the zygote included
 
 
 @contextlib.contextmanager
@@ -69,20 +86,24 @@ def interrupts_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+SPARES = 2      # first processes the executor keeps ready or starting (Executor.prepare)
+
+
 class Executor:
-    """The command line's executor: runs cases one after another, and between two cases keeps
-    a first process ready: the last case's, recycled (CaseRun.recycled), or else one started
-    beforehand (prepare), so that forking it overlaps the judging of the last case. A case's
-    processes are killed as soon as it ends, the rest of its clean-up (settle) waits until its
-    observation is out and the next first process is ready, so that they die meanwhile;
-    settle() comes before the next case or when there is none to run. With a ledger (a file
-    the runner named), every case process's pid is written there before it can create
-    anything, so that a runner whose executor was killed can find what the case left
-    (hygiene: sweep_ledger); the ledger is emptied after each clean case."""
+    """The command line's executor: runs cases one after another, and keeps first processes
+    ready for the next ones: the last case's, recycled (CaseRun.recycled), and others the
+    zygote forked beforehand (prepare), up to SPARES, so that forking them, and the
+    copy-on-write faults of their first steps, overlap the case before and the judging of
+    the last one. A case's processes are killed as soon as it ends, the rest of its clean-up
+    (settle) waits until its observation is out, so that they die meanwhile; settle() comes
+    before the next case or when there is none to run. With a ledger (a file the runner
+    named), every case process's pid is written there before it can create anything, so
+    that a runner whose executor was killed can find what the case left (hygiene:
+    sweep_ledger); the ledger is emptied after each clean case."""
 
     def __init__(self, timeout, ledger=None):
         self.timeout = timeout
-        self.spare = None
+        self.spares = []            # first processes ready or starting; the next case's first
         self.unsettled = None       # the last case, killed (or being recycled), not cleaned up
         self.ledger = None
         if ledger:
@@ -99,11 +120,11 @@ class Executor:
         # SIGINT/SIGTERM wait until the first process is held by the new case: between the
         # two, an interrupt would leave it in neither place, and close() would not end it
         with interrupts_held():
-            spare, self.spare = self.spare, None
+            spare = self.spares.pop(0) if self.spares else None
             run = CaseRun(plan, self.timeout, spare, self.ledger, recycle=True)
             self.unsettled = run
-        observation = run.run(settle=False)
-        return observation
+        self.prepare()              # the zygote forks the next ones while this case runs
+        return run.run(settle=False)
 
     def settle(self, recycle=True):
         """Finish the clean-up of the last case (its processes were killed when it ended, and
@@ -111,36 +132,35 @@ class Executor:
         next case when it could be recycled."""
         if self.unsettled is None:
             return
-        # SIGINT/SIGTERM wait until a kept first process is the spare (else close() misses it)
+        # SIGINT/SIGTERM wait until a kept first process is a spare (else close() misses it)
         with interrupts_held():
             run, self.unsettled = self.unsettled, None
-            was_recycling = run.recycling
             kept = run.settle(recycle)
-            if kept is not None and self.spare is None:
-                self.spare = kept
-            elif kept is not None:
-                kept.discard()
-            elif was_recycling and recycle:
-                self.prepare()        # recycling failed: start the next one now
+            if kept is not None:
+                self.spares.insert(0, kept)     # warm: its pages are its own already
+        if recycle:
+            self.prepare()
+        test_note("settled")
 
     def prepare(self):
-        """Start the next case's first process now, while the runner judges the last one
-        (unless the last case's first process is being recycled for it)."""
-        if self.spare is not None or (self.unsettled is not None and self.unsettled.recycling):
-            return
+        """Have the zygote start first processes until SPARES are ready or starting (one
+        being recycled counts), while the runner judges the last case."""
+        recycling = self.unsettled is not None and self.unsettled.recycling
         with interrupts_held():
-            try:
-                set_up_executor()
-                self.spare = FirstProcess(SPARE_THREADS, SPARE_PROCESSES)
-            except (OSError, CaseFailure):
-                self.spare = None         # the next case starts its own, and says why if it fails
+            while len(self.spares) + recycling < SPARES:
+                try:
+                    set_up_executor()
+                    self.spares.append(FirstProcess(SPARE_THREADS, SPARE_PROCESSES))
+                except (OSError, CaseFailure):
+                    return                # the next case starts its own, and says why if it fails
 
     def close(self):
         with interrupts_held():
-            if self.spare is not None:
-                self.spare.discard()
-                self.spare = None
+            for spare in self.spares:
+                spare.discard()
+            self.spares = []
             self.settle(recycle=False)
+            ZYGOTE.close()
             if self.ledger is not None:
                 os.close(self.ledger)
                 self.ledger = None
@@ -284,8 +304,11 @@ class CaseRun:
     def adopt(self, first):
         """Make a first process this case's: its pipes become the case's threads' and
         processes' pipes in order (the rest stay its own, unused). False if it died."""
+        if not first.started():
+            return False
         self.first = first
         self.pgid = self.pid[0] = first.pid
+        test_note("case %d" % first.pid)
         self.pidfd[0] = first.pidfd
         self.note("case %d %d" % (int(time.time()), first.pid))
         threads, processes = list(self.plan.process_of), list(self.plan.parent)
@@ -370,7 +393,7 @@ class CaseRun:
                 known = [i for i in set(self.segment_ids.values()) if i >= 0]
             hygiene.remove_segments(pids, known)
             self.names.remove()
-            hygiene.reap_case(self.pgid)
+            ZYGOTE.reap(self.pgid)
             FirstProcess.close(self.pidfd.values())
             self.pidfd = {}
             self.pgid = None

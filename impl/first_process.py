@@ -1,16 +1,19 @@
 """A case's first process, and what the executor sets up once to make them.
 
-The first process is forked from the executor before its case is known (Executor.prepare,
-so that the fork overlaps the judging of the last case) or made to measure for a big case,
-and kept from one case to the next while its cases end well (CaseRun.recycled). It leads
-its own process group, dies with the executor, and is the subreaper of the case's other
+The first process is forked by the zygote (zygote.py) before its case is known
+(Executor.prepare, so that the fork and its first copy-on-write faults overlap the case before
+and the judging of the last one) or made to measure for a big case, and kept from one case
+to the next while its cases end well (CaseRun.recycled). It leads its own process group,
+dies with the zygote, which dies with the executor, and is the subreaper of the case's other
 processes; its model thread T0 is served by its leader thread (worker.run_process).
 """
+import fcntl
 import os
 import select
 import signal
 
 from . import addresses, hygiene, syscalls, worker
+from .zygote import Zygote, ZygoteGone
 
 
 class CaseFailure(Exception):
@@ -18,6 +21,7 @@ class CaseFailure(Exception):
 
 
 ONCE = {"ready": False, "reserved": 0}    # set-up done once per executor process
+ZYGOTE = Zygote()          # the executor's zygote, which forks its first processes
 SPARE_THREADS = 6          # the pipes a pre-started first process carries: enough for most
 SPARE_PROCESSES = 6        # cases; a bigger case gets a first process made to measure
 ARENA_RESERVED_SLOTS = 4096
@@ -54,9 +58,10 @@ def already_reserved(size):
 
 
 class FirstProcess:
-    """A case's first process, started before the case is known (so that forking it overlaps
-    the judging of the previous case), or recycled from the last case: leader of its own
-    process group, subreaper of the case's other processes, with model thread T0 waiting on
+    """A case's first process, started by the zygote before the case is known (so that forking
+    it overlaps the case before and the judging of the last one: its pid is read when it is
+    needed, started), or recycled from the last case: leader of its own process group,
+    subreaper of the case's other processes, with model thread T0 waiting on
     command pipe 0, and the case ends of `threads` command pipes and `processes` result
     pipes, of which a case uses the first ones it needs. Each pipe is a pair (read end,
     write end); the read end of a command pipe and the write end of a result pipe are the
@@ -67,31 +72,53 @@ class FirstProcess:
         self.pending_close = []       # its copies of executor ends, to close at the next begin
         self.command_pipes = [pipe(reader_is_case=True) for _ in range(threads)]
         self.result_pipes = [pipe(reader_is_case=False) for _ in range(processes)]
+        self._pid = self._pidfd = None
+        self.ticket = None
         case_ends = self.case_ends()
         mine = self.executor_ends()
         if max(case_ends + mine) >= addresses.FD_BASE:
-            self.pid = None
             self.close(case_ends + mine)
             raise CaseFailure("too many descriptors open to run the case")
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        request = {"op": "fork", "targets": case_ends, "command": self.command_pipes[0][0],
+                   "result": self.result_pipes[0][1]}
         try:
-            pid = os.fork()
-            if pid == 0:
-                self.become(mask, case_ends)      # never returns
-        except OSError:
-            self.pid = None
+            self.ticket = ZYGOTE.start(request, case_ends)
+        except ZygoteGone as error:
             self.close(case_ends + mine)
-            raise
+            raise CaseFailure(str(error))
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        self.pid = pid
-        try:
-            os.setpgid(pid, pid)
-        except OSError:
-            pass                      # the child did it first
-        self.close(case_ends)
-        self.pidfd = os.pidfd_open(pid)
+            self.close(case_ends)     # sent: the zygote has its own copies
+
+    def started(self):
+        """Wait for the zygote's word that this first process is forked; False if it is not
+        (or no more: discarded), and its pipes are then closed."""
+        if self.ticket is not None:
+            ticket, self.ticket = self.ticket, None
+            try:
+                reply = ZYGOTE.result(ticket)
+            except ZygoteGone:
+                reply = {}
+            if "pid" not in reply:
+                self.close(self.executor_ends())
+                return False
+            self._pid = reply["pid"]
+            try:
+                self._pidfd = os.pidfd_open(self._pid)
+            except OSError:
+                self._pid = None     # cannot be: it is the zygote's, unreaped; say it died
+                self.close(self.executor_ends())
+                return False
+        return self._pid is not None
+
+    @property
+    def pid(self):
+        self.started()
+        return self._pid
+
+    @property
+    def pidfd(self):
+        self.started()
+        return self._pidfd
 
     @property
     def threads(self):
@@ -107,49 +134,20 @@ class FirstProcess:
     def executor_ends(self):
         return [w for _, w in self.command_pipes] + [r for r, _ in self.result_pipes]
 
-    def become(self, mask, case_ends):
-        """In the fork: the first process. It dies with the executor (PR_SET_PDEATHSIG, and
-        end-of-file on its command pipes), so a killed executor leaves no case running. It
-        keeps no descriptor but the standard ones and its case ends, and is the subreaper of
-        the case's processes (so that, recycled, having no child means none is left)."""
-        try:
-            parent = os.getppid()
-            os.setpgid(0, 0)
-            syscalls.set_death_signal(signal.SIGKILL)
-            if os.getppid() != parent:
-                os._exit(70)
-            syscalls.set_child_subreaper()
-            worker.setup_process()
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            keep = set(case_ends) | {0, 1, 2}
-            for fd in map(int, os.listdir("/proc/self/fd")):
-                if fd not in keep:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass          # listdir's own descriptor
-            worker.STATE["standard"] = {fd for fd in (0, 1, 2) if is_open(fd)}
-            worker.start_process(self.result_pipes[0][1], self.command_pipes[0][0],
-                                 {"hello": os.getpid()})
-            worker.run_process(self.command_pipes[0][0])
-        except BaseException:
-            pass
-        os._exit(70)
-
     def fits(self, plan):
         return len(plan.process_of) <= self.threads and len(plan.parent) <= self.processes
 
     def alive(self):
-        return not select.select([self.pidfd], [], [], 0)[0]
+        return self.started() and not select.select([self._pidfd], [], [], 0)[0]
 
     def discard(self):
         """Kill and reap it, close its pipes (a spare that no case used)."""
-        if self.pid is None:
+        if not self.started():
             return
-        hygiene.kill_case(self.pid, [self.pidfd])
-        hygiene.reap_case(self.pid)
-        self.close([self.pidfd] + self.executor_ends())
-        self.pid = None
+        hygiene.kill_case(self._pid, [self._pidfd])
+        ZYGOTE.reap(self._pid)
+        self.close([self._pidfd] + self.executor_ends())
+        self._pid = self._pidfd = None
 
     @staticmethod
     def close(fds):
@@ -158,6 +156,40 @@ class FirstProcess:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def become_first(parent, fds, request):
+    """In the zygote's fork: the first process. It dies with the zygote, which dies with the
+    executor (PR_SET_PDEATHSIG, and end-of-file on its command pipes), so a killed executor
+    leaves no case running. It keeps no descriptor but the standard ones and its case ends,
+    at the numbers the executor knows them by (request["targets"]: those of the executor's
+    copies, closed there once sent), and is the subreaper of the case's processes (so that,
+    recycled, having no child means none is left). Never returns."""
+    try:
+        targets = request["targets"]
+        os.setpgid(0, 0)
+        syscalls.set_death_signal(signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(70)
+        syscalls.set_child_subreaper()
+        worker.setup_process()
+        above = max(targets + fds + [2]) + 1      # out of the way of every target number
+        moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, above) for fd in fds]
+        for fd in map(int, os.listdir("/proc/self/fd")):
+            if fd not in moved and fd > 2:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass          # listdir's own descriptor
+        for fd, target in zip(moved, targets):
+            os.dup2(fd, target)   # inheritable: the case ends outlive an exec
+            os.close(fd)
+        worker.STATE["standard"] = {fd for fd in (0, 1, 2) if is_open(fd)} - set(targets)
+        worker.start_process(request["result"], request["command"], {"hello": os.getpid()})
+        worker.run_process(request["command"])
+    except BaseException:
+        pass
+    os._exit(70)
 
 
 def is_open(fd):

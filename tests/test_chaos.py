@@ -302,7 +302,10 @@ def test_case_process_killed_from_outside_is_inconclusive_never_fail(tmp_path):
     deadline = time.monotonic() + 30
     while True:           # the child (process 1) hangs at step 9: kill it then
         now = watch.look(runner.pid)
-        hung = [p for p, (ppid, pgid) in now.items() if is_implementation(ppid) and p != pgid]
+        # a case process that does not lead its group (the first process does), in a group
+        # whose leader is the implementation's (its zygote's) child: not the zygote itself
+        hung = [p for p, (ppid, pgid) in now.items() if is_implementation(ppid) and p != pgid
+                and pgid in now and is_implementation(now[pgid][0])]
         if hung and len([c for c in segments().values() if c in now]) >= 3:
             break
         assert time.monotonic() < deadline and runner.poll() is None, "the case never got going"
