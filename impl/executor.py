@@ -22,6 +22,7 @@ a recycled first process is made as good as new, and checked to be, in a few sys
 Other first processes are forked ahead by the zygote (Executor.prepare), so the executor
 never forks, and never pays the copy-on-write faults of a process it shares its pages with.
 """
+import _signal       # signal.pthread_sigmask without the enum conversions: 8 calls a case
 import contextlib
 import os
 import select
@@ -60,6 +61,7 @@ class NotRecyclable(Exception):
 
 
 FAULTS = (signal.SIGSEGV, signal.SIGBUS)     # the only signals a step can die of
+INTERRUPTS = {int(signal.SIGINT), int(signal.SIGTERM)}
 
 
 def run_case(case, timeout=10.0):
@@ -79,11 +81,11 @@ def run_case(case, timeout=10.0):
 def interrupts_held():
     """SIGINT and SIGTERM wait (blocked, not lost) until the block ends: the interrupt handler
     raises, so it must not run while what a clean-up needs is between two places."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    old = _signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 SPARES = 2      # first processes the executor keeps ready or starting (Executor.prepare)
