@@ -24,6 +24,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import test_chaos as T  # noqa: E402
 
 
+# -j 2, two cases queued per worker, and the one being written: what may still come after a
+# signal that stops the run
+IN_FLIGHT_AT_SIGNAL = 6
+
+
+def reported_so_far(folder: Path) -> int:
+    """Cases reported in the run's partial JSON report (the runner renames it when done)."""
+    count = 0
+    for partial in folder.glob(".sharespec-*.partial"):
+        try:
+            count += sum(1 for line in partial.read_text().splitlines() if '"verdict"' in line)
+        except OSError:
+            pass
+    return count
+
+
 def one_round(number: int, rng: random.Random, kills_per_second: float, interrupt) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="sharespec-chaos-"))
     watch = T.Watch()
@@ -32,6 +48,7 @@ def one_round(number: int, rng: random.Random, kills_per_second: float, interrup
                               timeout=str(rng.choice([0.5, 1, 2])))
     kills = {"executor": 0, "case process": 0}
     stop_at = time.monotonic() + rng.uniform(1.0, 4.0) if interrupt else None
+    reported_before_signal = None
     deadline = time.monotonic() + 600
     while runner.poll() is None and time.monotonic() < deadline:
         time.sleep(rng.expovariate(kills_per_second))
@@ -39,6 +56,7 @@ def one_round(number: int, rng: random.Random, kills_per_second: float, interrup
         if what:
             kills[what] += 1
         if stop_at is not None and time.monotonic() > stop_at:
+            reported_before_signal = reported_so_far(folder)
             runner.send_signal(interrupt)
             stop_at = None
     stdout, stderr = runner.communicate(timeout=120)
@@ -55,8 +73,15 @@ def one_round(number: int, rng: random.Random, kills_per_second: float, interrup
             problems.append(f"FAIL {record['case']}: {record['detail'][:200]}")
         if record["verdict"] in ("ERROR", "INCONCLUSIVE") and not record["detail"]:
             problems.append(f"{record['verdict']} without a reason: {record['case']}")
-    if interrupt and summary and summary.get("complete") is not False and runner.returncode != 0:
-        problems.append("interrupted, but the report does not say it is partial")
+    stopped = runner.returncode in (130, -signal.SIGINT, -signal.SIGTERM)
+    if reported_before_signal is not None and summary:
+        # A signal that comes as the run ends finds it complete: that run is right to say so
+        # and to end as usual; one that comes earlier must stop it within the cases in flight
+        if stopped and summary.get("complete") is not False:
+            problems.append("interrupted, but the report does not say it is partial")
+        if not stopped and len(cases) - reported_before_signal > IN_FLIGHT_AT_SIGNAL:
+            problems.append(f"the run went on after the signal: {reported_before_signal} cases "
+                            f"were reported then, {len(cases)} in the end")
     if not interrupt and summary.get("complete") is not True:
         problems.append(f"not complete (exit status {runner.returncode}): {stderr[-500:]}")
     left = watch.leftovers(runner.pid)
