@@ -21,6 +21,15 @@ def parent_of(pid):
         return int(stat.read().rsplit(")", 1)[1].split()[1])
 
 
+def state(pid):
+    """The state letter of /proc/PID/stat (Z: dead, not yet reaped), None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def children(pid):
     return {p for p in descendants(pid) if parent_of_or_none(p) == pid}
 
@@ -82,13 +91,19 @@ def test_a_killed_zygote_is_replaced_and_nothing_is_left(no_leaks):
         zygote = the_zygote(cli)
         firsts = children(zygote)
         os.kill(zygote, signal.SIGKILL)
-        # its first processes die with it (PR_SET_PDEATHSIG); the next cases get new ones
+        # its first processes die with it (PR_SET_PDEATHSIG), the recycled one among them;
+        # kill() is asynchronous, and one killed during the next case would rightly make that
+        # case an error (killed from outside), so the cases are sent once all are dead
+        deadline = time.monotonic() + 10
+        while any(state(p) not in ("Z", "X", None) for p in firsts | {zygote}):
+            assert time.monotonic() < deadline, "the zygote's first processes do not die"
+            time.sleep(0.001)
         for _ in range(3):
             observation = cli.run(THREAD_CASE)
             assert observation["status"] == "done", observation
             assert observation["results"][5] == "7"
         assert the_zygote(cli) != zygote
-        assert not any(parent_of_or_none(p) is not None for p in firsts)
+        assert all(state(p) is None for p in firsts)      # and reaped
     finally:
         cli.close()
     assert descendants(cli.proc.pid) == set()
