@@ -84,10 +84,10 @@ class FirstProcess:
         try:
             self.ticket = ZYGOTE.start(request, case_ends)
         except ZygoteGone as error:
-            self.close(case_ends + mine)
+            self.close(mine)
             raise CaseFailure(str(error))
         finally:
-            self.close(case_ends)     # sent: the zygote has its own copies
+            self.close(case_ends)     # sent (the zygote has its own copies), or useless
 
     def started(self):
         """Wait for the zygote's word that this first process is forked; False if it is not
