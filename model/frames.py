@@ -310,7 +310,8 @@ def track(before: State, after: State, pid: int, st: Step, result, tracked: bool
     elif isinstance(op, Madvise) and op.advice == "dontneed" and str(result) in ("ok", "ENOMEM"):
         start = before.mapping_handles[op.at.mapping] + op.at.page
         state = _zap(state, pid, range(start, start + -(-op.length // PAGE_SIZE)))
-    elif isinstance(op, Mremap) and op.mode != "grow" and op.old_length and str(result) == "ok":
+    elif isinstance(op, Mremap) and op.mode != "grow" and op.old_length and \
+            str(result) in ("ok", "EFAULT"):
         state = _move_entries(before, state, pid, op, st.bind)
     if after.origins > before.origins and str(result) == "ok":
         # A new mapping (mmap, shmat, mremap alias) starts with no entries, even over old ones.
@@ -381,12 +382,18 @@ def _zap(state: State, pid: int, vpns) -> State:
 
 
 def _move_entries(before: State, state: State, pid: int, op: Mremap, bind: str) -> State:
+    """A move carries the entries of what it moved (R44). It moved up to the last page now
+    mapped at the destination: all of it, or, when a SysV attach later in the range stopped
+    it with EFAULT, the mappings before that attach (nothing, if it failed at once)."""
     start = before.mapping_handles[op.at.mapping] + op.at.page
-    dest = state.mapping_handles[bind]
-    moved = min(-(-op.old_length // PAGE_SIZE), -(-op.new_length // PAGE_SIZE))
+    dest = state.mapping_handles.get(bind)
+    if dest is None:
+        return state
+    proc = state.processes[pid]
+    span = min(-(-op.old_length // PAGE_SIZE), -(-op.new_length // PAGE_SIZE))
+    moved = max((i + 1 for i in range(span) if proc.vma_at(dest + i) is not None), default=0)
     old = before.processes[pid].present
     carried = {dest + i for i in range(moved) if start + i in old}
-    proc = state.processes[pid]
     kept = {v for v in proc.present if not (start <= v < start + moved)}
     return state.with_process(pid, replace(proc, present=frozenset(kept | carried)))
 

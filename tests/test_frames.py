@@ -82,6 +82,11 @@ def test_a_different_partition_fails_and_a_hidden_one_is_unjudged():
     ("T0: M0 = mmap(anon, private, rw, 4096)\nT0: write(M0, 1)\n"
      "T0: M1 = mremap(M0, 4096, 4096, move)\nT0: frames(T0:M0, T0:M1)\n", 3,
      "frames(A/B;A=-,B=pe)"),
+    # R44: a move that an attach stops with EFAULT part-way carries what it moved.
+    ("T0: M0 = mmap(anon, private, rw, 8192)\nT0: munmap(M0[1], 4096)\n"
+     "T0: S0 = shmget(private, 4096, creat)\nT0: A0 = shmat(S0, at=M0[1])\nT0: write(M0, 5)\n"
+     "T0: M1 = mremap(M0, 8192, 8192, move)\nT0: frames(T0:M0, T0:M1)\n", 6,
+     "frames(A/B;A=-,B=pe)"),
     # R39: MADV_REMOVE zaps every entry of the punched page, in every mapping.
     ("T0: F0 = open(memfd)\nT0: ftruncate(F0, 4096)\nT0: M0 = mmap(F0, shared, rw, 4096)\n"
      "T0: M1 = mmap(F0, private, rw, 4096)\nT0: read(M0)\nT0: read(M1)\n"
