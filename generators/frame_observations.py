@@ -33,8 +33,8 @@ case are recomputed with ``model.oracle.allowed_per_step`` (the inserted steps c
 but MADV_FREE reclaim, C05, which the oracle accounts for).
 
 Under ``posix`` the same points are observed: there a frames step checks only what the values
-imply (model/frames.py, FramesByValues: no class joins places holding different bytes; a place
-with no memory is "-"). A program the profile does not cover (a Linux-only call under posix)
+imply (model/frames_posix.py, FramesByValues: no class joins places holding different bytes; a
+place with no memory is "-"). A program the profile does not cover (a Linux-only call under posix)
 is returned unchanged: its case is NOT_APPLICABLE anyway.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ works on *sets* of states: after each step it keeps exactly the states consisten
 was observed, and a run fails at the first step whose observation no kept state allows.
 
 One allowed result is a set itself: under posix a frames step allows every report consistent
-with the values (frames.FramesByValues), too many to list, so that step's allowed result is
+with the values (frames_posix.FramesByValues), too many to list, so that step's allowed result is
 the predicate, and an observation agrees with it when the predicate admits it (``outcomes``).
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .frames import by_values, consistent_states, judged_in_part, why_not_allowed
+from .frames import consistent_states, judged_in_part, why_not_allowed
+from .frames_posix import by_values
 from .ops import Frames, Step
 from .profiles import Profile, get_profile
 from .results import Result
@@ -47,7 +48,7 @@ class Judgement:
 def outcomes(state: State, st: Step, profile: Profile) -> list:
     """The (next state, allowed result) pairs of one step: ``semantics.step``, except a frames
     step under a profile that predicts no frames (posix), whose one allowed result is the set
-    of reports consistent with the state's values, the state unchanged (model/frames.py)."""
+    of reports consistent with the state's values, the state unchanged (model/frames_posix.py)."""
     if isinstance(st.op, Frames) and not profile.linux_interfaces:
         thread = state.threads.get(st.thread)
         if thread is not None and thread.alive:      # a dead thread's step: DEAD, as always

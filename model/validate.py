@@ -23,7 +23,7 @@ from .ops import (
     SHMCTL_COMMANDS, Exec, Exit, Fork, Mmap, Mremap, Open, Place, ShmCtl, Spawn, Step,
     ThreadExit,
 )
-from .frames import FramesByValues
+from .frames_posix import FramesByValues
 from .results import Dead, Eof, Errno, Fault, FrameReport, Ok, SegmentId, Stat, Value
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -394,7 +394,7 @@ class _ProgramChecker:
                     return f"only frames reports frames, not {op.OP} ({result})"
                 if len(result.flags) != len(op.places):
                     return f"{result}: {len(result.flags)} places reported, the step names {len(op.places)}"
-            case FramesByValues():   # what posix allows at a frames step (model/frames.py)
+            case FramesByValues():   # what posix allows at a frames step (model/frames_posix.py)
                 if op.OP != "frames":
                     return f"only frames allows frames reports, not {op.OP} ({result})"
                 if len(result.held) != len(op.places):

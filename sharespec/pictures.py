@@ -33,7 +33,8 @@ from typing import Optional, Sequence
 import networkx as nx
 
 from sharespec.model.graph import aliases, page_node, sharing_graph, to_dot
-from sharespec.model.frames import LETTERS, FramesByValues, matches
+from sharespec.model.frames import LETTERS, matches
+from sharespec.model.frames_posix import FramesByValues
 from sharespec.model.ops import Frames, Place
 from sharespec.model.results import FrameReport
 from sharespec.model.profiles import get_profile
@@ -286,7 +287,7 @@ def step_picture(case, index: int, observed: Sequence[str] = ()) -> StepPicture:
         if not isinstance(seen_report, FrameReport):
             seen_report = None
         by_values = sorted((res for res, _ in outcomes if isinstance(res, FramesByValues)), key=str)
-        if by_values:       # posix: no one prediction; the values decide (model/frames.py)
+        if by_values:       # posix: no one prediction; the values decide (model/frames_posix.py)
             closest = by_values[0] if seen_report is None else \
                 min(by_values, key=lambda v: len(v.wrong_places(seen_report)))
             lines += values_cluster(st.op.places, closest, seen_report)

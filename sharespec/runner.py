@@ -292,7 +292,7 @@ def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> Ca
         parsed = [parse_result(r) for r in results]
     except ValueError as e:
         return CaseResult(case, "ERROR", f"bad result: {e}", results=tuple(results), seconds=seconds)
-    from .model.frames import FramesByValues   # a set of allowed reports, never an observation
+    from .model.frames_posix import FramesByValues   # a set of allowed reports, never an observation
     if any(isinstance(r, FramesByValues) for r in parsed):
         return CaseResult(case, "ERROR", "bad result: frames(values:...) names what a profile "
                           "allows; a frames step reports frames(CLASSES;FLAGS)",

@@ -1,4 +1,4 @@
-"""Frame observations under posix (model/frames.py, FramesByValues): frame identity is
+"""Frame observations under posix (model/frames_posix.py, FramesByValues): frame identity is
 unspecified beyond what the values imply. Every report consistent with the values is allowed
 (no sharing at all included); a class joining places that hold different bytes is not; a place
 with no memory is "-"; "z" needs zeros; one set of flags per class. Catalogue ids in the names.
@@ -16,7 +16,8 @@ from sharespec.casefiles import with_expectations
 from sharespec.model.case import CaseError
 from sharespec.model.case_json import case_from_json, case_to_json
 from sharespec.model.case_text import case_from_text, case_to_text
-from sharespec.model.frames import FramesByValues, parse_report
+from sharespec.model.frames import parse_report
+from sharespec.model.frames_posix import FramesByValues
 from sharespec.model.oracle import allowed_per_step, judge
 from sharespec.model.ops import Frames
 from sharespec.model.results import FrameReport, parse_result
