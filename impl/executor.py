@@ -119,6 +119,7 @@ class Executor:
         if not isinstance(plan, protocol.Plan):
             return protocol.observation(name, "error", [], plan)
         self.settle()
+        self.prune()
         # SIGINT/SIGTERM wait until the first process is held by the new case: between the
         # two, an interrupt would leave it in neither place, and close() would not end it
         with interrupts_held():
@@ -148,6 +149,7 @@ class Executor:
         """Have the zygote start first processes until SPARES are ready or starting (one
         being recycled counts), while the runner judges the last case."""
         recycling = self.unsettled is not None and self.unsettled.recycling
+        self.prune()
         with interrupts_held():
             while len(self.spares) + recycling < SPARES:
                 try:
@@ -155,6 +157,14 @@ class Executor:
                     self.spares.append(FirstProcess(SPARE_THREADS, SPARE_PROCESSES))
                 except (OSError, CaseFailure):
                     return                # the next case starts its own, and says why if it fails
+
+    def prune(self):
+        """Discard the spares that died with the zygote that forked them (killed from outside)."""
+        ZYGOTE.check()
+        with interrupts_held():
+            for spare in [s for s in self.spares if not s.of_the_zygote()]:
+                self.spares.remove(spare)
+                spare.discard()
 
     def close(self):
         with interrupts_held():

@@ -83,6 +83,7 @@ class FirstProcess:
                    "result": self.result_pipes[0][1]}
         try:
             self.ticket = ZYGOTE.start(request, case_ends)
+            self.generation = self.ticket[0]
         except ZygoteGone as error:
             self.close(mine)
             raise CaseFailure(str(error))
@@ -133,6 +134,10 @@ class FirstProcess:
 
     def executor_ends(self):
         return [w for _, w in self.command_pipes] + [r for r, _ in self.result_pipes]
+
+    def of_the_zygote(self):
+        """Whether the zygote that forked it is the one running (if not, it died with it)."""
+        return self.generation == ZYGOTE.generation and ZYGOTE.sock is not None
 
     def fits(self, plan):
         return len(plan.process_of) <= self.threads and len(plan.parent) <= self.processes

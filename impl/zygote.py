@@ -26,6 +26,7 @@ in the order of the requests, so the executor may send one (start) and read its 
 """
 import marshal
 import os
+import select
 import signal
 import socket
 
@@ -44,16 +45,23 @@ class ZygoteGone(OSError):
 class Zygote:
     """The executor's end: start(request) sends a request, result(ticket) waits for its reply.
     A ticket names the zygote it was sent to: a zygote started anew (after the last one died)
-    has never heard of the last one's tickets."""
+    has never heard of the last one's tickets.
+
+    Every first process forked is a process group to reap, and stays one until it is reaped
+    (groups), so that its pid cannot be reused while the executor may still signal its group
+    or remove the segments its processes made. Its owner (the case, or the spare that no
+    case used) has it reaped (reap) once that is over: by the zygote that forked it, or, if
+    that zygote died (lost), here, where its processes came back to."""
 
     def __init__(self):
         self.pid = None
+        self.pidfd = None
         self.sock = None
         self.generation = 0
         self.sent = 0           # requests sent to this zygote, replies read from it
         self.read = 0
         self.replies = {}       # ticket -> reply, read while waiting for an earlier one
-        self.groups = set()     # the first processes forked and not reaped yet (process groups)
+        self.groups = {}        # process group not reaped yet -> the zygote (generation) it is of
         self.reaping = {}       # ticket -> the process group that request reaps
 
     def start(self, message, fds=()):
@@ -69,7 +77,7 @@ class Zygote:
                 self.send(message, parts[-1])
                 break
             except OSError as error:
-                self.close()
+                self.lost()
                 if attempt == 2:
                     raise ZygoteGone(error.errno, "the zygote is gone: %s" % error)
         self.sent += 1
@@ -94,7 +102,7 @@ class Zygote:
             except OSError as error:
                 data, reason = b"", error
             if not data:
-                self.close()
+                self.lost()
                 raise ZygoteGone(0, "the zygote is gone: %s" % reason)
             reply = self.took(data)
             if reply is not None:
@@ -102,21 +110,23 @@ class Zygote:
         return self.replies.pop(ticket)
 
     def took(self, data):
-        """A reply read: the first process it names is ours to reap from now on; the group
+        """A reply read: the first process it names is a group to reap from now on; the group
         it says reaped is not."""
         self.read += 1
         reply = marshal.loads(data)
         if "pid" in reply:
-            self.groups.add(reply["pid"])
+            self.groups[reply["pid"]] = self.generation
         reaped = self.reaping.pop((self.generation, self.read), None)
         if reaped is not None:
-            self.groups.discard(reaped)
+            self.groups.pop(reaped, None)
             return None           # nobody waits for it
         return reply
 
-    def drain(self):
-        """Read the replies still to come (a few seconds at most), for the pids they name."""
-        self.sock.settimeout(5)
+    def drain(self, seconds):
+        """Read the replies still to come, waiting at most `seconds` for each, and keep them
+        for the tickets they answer: a first process forked is one to reap even when the
+        zygote died before its owner asked for its pid."""
+        self.sock.settimeout(seconds)
         while self.read < self.sent:
             try:
                 data = self.sock.recv(MESSAGE)
@@ -126,18 +136,28 @@ class Zygote:
                 return
             if not data:
                 return
-            self.took(data)
+            reply = self.took(data)
+            if reply is not None:
+                self.replies[(self.generation, self.read)] = reply
 
     def reap(self, pgid):
-        """Have every process of a case's group reaped (see hygiene.reap_case) by the zygote,
-        whose children they are, without waiting for it (the zygote's answer is read with a
-        later one's, or at close); here, at once, if the zygote is gone (they came back to
-        this subreaper)."""
-        try:
-            self.reaping[self.start({"op": "reap", "pgid": pgid})] = pgid
-        except ZygoteGone:
-            hygiene.reap_case(pgid)
-            self.groups.discard(pgid)
+        """Have every process of a case's group reaped (see hygiene.reap_case): by the zygote
+        that forked its first process, without waiting for it (its answer is read with a
+        later one's, or at close); here, at once, if that zygote is gone (they came back to
+        this subreaper). A group already reaped is left alone: its pid may be another's now."""
+        generation = self.groups.get(pgid)
+        if generation is None:
+            return
+        if generation == self.generation and self.sock is not None:
+            try:
+                self.send({"op": "reap", "pgid": pgid}, [])
+                self.sent += 1
+                self.reaping[(self.generation, self.sent)] = pgid
+                return
+            except OSError:
+                self.lost()
+        hygiene.reap_case(pgid)
+        self.groups.pop(pgid, None)
 
     def launch(self):
         """Fork the zygote from this executor."""
@@ -156,35 +176,51 @@ class Zygote:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         theirs.close()
         ours.settimeout(ANSWER_SECONDS)
-        self.pid, self.sock = pid, ours
+        self.pid, self.sock, self.pidfd = pid, ours, os.pidfd_open(pid)
         self.generation += 1
-        self.sent = self.read = 0
-        self.replies = {}
+        self.sent = self.read = 0       # (the replies kept are named by their generation)
 
-    def close(self):
-        """End the zygote and reap it. Its first processes die with it (PR_SET_PDEATHSIG) and
-        come back to this subreaper with their cases' processes: those not reaped yet are
-        reaped here (the forks it made and had not reported yet are read first)."""
+    def check(self):
+        """Whether the zygote is alive; if it died (killed from outside), end it here (lost)."""
+        if self.pid is not None and select.select([self.pidfd], [], [], 0)[0]:
+            self.lost()
+        return self.pid is not None
+
+    def lost(self):
+        """The zygote died, or does not answer: end it and reap it. Its first processes die
+        with it (PR_SET_PDEATHSIG) and come back here with their cases' processes, where
+        their owners reap them (reap); those it was asked to reap are reaped now (their
+        owners are done with them)."""
         if self.sock is not None:
-            self.drain()
+            self.drain(0)               # what it said before it died is still to be read
             self.sock.close()
             self.sock = None
         if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
             try:
                 os.waitpid(self.pid, 0)
             except ChildProcessError:
                 pass
-            self.pid = None
-        self.replies = {}
-        self.reaping = {}
+            os.close(self.pidfd)
+            self.pid = self.pidfd = None
+        reaping, self.reaping = self.reaping, {}
+        for pgid in sorted(set(reaping.values())):
+            if pgid in self.groups:
+                hygiene.kill_case(pgid, [])
+                hygiene.reap_case(pgid)
+                del self.groups[pgid]
+
+    def close(self):
+        """At the end: end the zygote (after reading the replies still to come, for the pids
+        they name) and reap every group left, whose owners are done."""
+        if self.sock is not None:
+            self.drain(5)
+        self.lost()
         for pgid in sorted(self.groups):
             hygiene.kill_case(pgid, [])
             hygiene.reap_case(pgid)
-        self.groups = set()
+        self.groups = {}
+        self.replies = {}
 
 
 def _fd_bytes(fds):
