@@ -149,7 +149,6 @@ class Executor:
         """Have the zygote start first processes until SPARES are ready or starting (one
         being recycled counts), while the runner judges the last case."""
         recycling = self.unsettled is not None and self.unsettled.recycling
-        self.prune()
         with interrupts_held():
             while len(self.spares) + recycling < SPARES:
                 try:

@@ -137,7 +137,7 @@ class FirstProcess:
 
     def of_the_zygote(self):
         """Whether the zygote that forked it is the one running (if not, it died with it)."""
-        return self.generation == ZYGOTE.generation and ZYGOTE.sock is not None
+        return ZYGOTE.is_current(self.generation)
 
     def fits(self, plan):
         return len(plan.process_of) <= self.threads and len(plan.parent) <= self.processes
@@ -180,12 +180,7 @@ def become_first(parent, fds, request):
         worker.setup_process()
         above = max(targets + fds + [2]) + 1      # out of the way of every target number
         moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, above) for fd in fds]
-        for fd in map(int, os.listdir("/proc/self/fd")):
-            if fd not in moved and fd > 2:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass          # listdir's own descriptor
+        worker.close_all_but({0, 1, 2} | set(moved))
         for fd, target in zip(moved, targets):
             os.dup2(fd, target)   # inheritable: the case ends outlive an exec
             os.close(fd)

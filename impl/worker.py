@@ -52,6 +52,16 @@ def setup_process():
     os.close(null)
 
 
+def close_all_but(keep):
+    """Close every descriptor of this process but those in `keep`."""
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass          # listdir's own descriptor
+
+
 def frame(message):
     """A message between the executor and a case process (a dict of strings, numbers, lists):
     its length in 4 bytes, then marshal's encoding. Both ends run this same Python; marshal

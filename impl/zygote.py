@@ -30,7 +30,7 @@ import select
 import signal
 import socket
 
-from . import hygiene, syscalls
+from . import hygiene, syscalls, worker
 
 MAX_FDS = 250           # descriptors per message (the kernel's SCM_MAX_FD is 253); a first
                         # process made to measure may have more case ends: they go in parts
@@ -64,10 +64,12 @@ class Zygote:
         self.groups = {}        # process group not reaped yet -> the zygote (generation) it is of
         self.reaping = {}       # ticket -> the process group that request reaps
 
-    def start(self, message, fds=()):
+    def start(self, message, fds=(), replace=True):
         """Send a request; returns its ticket. ZygoteGone if no zygote can be reached (one that
-        died is replaced once)."""
+        died is replaced once, unless replace is False)."""
         for attempt in (1, 2):
+            if self.sock is None and not replace:
+                raise ZygoteGone(0, "the zygote is gone")
             if self.sock is None:
                 self.launch()
             try:
@@ -78,10 +80,14 @@ class Zygote:
                 break
             except OSError as error:
                 self.lost()
-                if attempt == 2:
+                if attempt == 2 or not replace:
                     raise ZygoteGone(error.errno, "the zygote is gone: %s" % error)
         self.sent += 1
         return (self.generation, self.sent)
+
+    def is_current(self, generation):
+        """Whether the zygote of that generation is the one running."""
+        return generation == self.generation and self.sock is not None
 
     def send(self, message, fds):
         ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fd_bytes(fds))] if fds else []
@@ -148,14 +154,17 @@ class Zygote:
         generation = self.groups.get(pgid)
         if generation is None:
             return
-        if generation == self.generation and self.sock is not None:
+        if self.is_current(generation):
             try:
-                self.send({"op": "reap", "pgid": pgid}, [])
-                self.sent += 1
-                self.reaping[(self.generation, self.sent)] = pgid
+                self.reaping[self.start({"op": "reap", "pgid": pgid}, replace=False)] = pgid
                 return
-            except OSError:
-                self.lost()
+            except ZygoteGone:
+                pass
+        self.reap_here(pgid)
+
+    def reap_here(self, pgid):
+        """Kill and reap a group whose zygote is gone (its processes came back here)."""
+        hygiene.kill_case(pgid, [])
         hygiene.reap_case(pgid)
         self.groups.pop(pgid, None)
 
@@ -204,11 +213,8 @@ class Zygote:
             os.close(self.pidfd)
             self.pid = self.pidfd = None
         reaping, self.reaping = self.reaping, {}
-        for pgid in sorted(set(reaping.values())):
-            if pgid in self.groups:
-                hygiene.kill_case(pgid, [])
-                hygiene.reap_case(pgid)
-                del self.groups[pgid]
+        for pgid in sorted(set(reaping.values()) & set(self.groups)):
+            self.reap_here(pgid)
 
     def close(self):
         """At the end: end the zygote (after reading the replies still to come, for the pids
@@ -217,9 +223,7 @@ class Zygote:
             self.drain(5)
         self.lost()
         for pgid in sorted(self.groups):
-            hygiene.kill_case(pgid, [])
-            hygiene.reap_case(pgid)
-        self.groups = {}
+            self.reap_here(pgid)
         self.replies = {}
 
 
@@ -244,13 +248,7 @@ def serve(sock, executor, mask):
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)            # the executor's protocol streams are not the zygote's
-        keep = {0, 1, 2, sock.fileno()}
-        for fd in map(int, os.listdir("/proc/self/fd")):
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass          # listdir's own descriptor
+        worker.close_all_but({0, 1, 2, sock.fileno()})
         fds = []
         while True:
             data, ancillary, flags, _ = sock.recvmsg(MESSAGE, socket.CMSG_SPACE(4 * MAX_FDS))
