@@ -30,14 +30,8 @@ IN_FLIGHT_AT_SIGNAL = 6
 
 
 def reported_so_far(folder: Path) -> int:
-    """Cases reported in the run's partial JSON report (the runner renames it when done)."""
-    count = 0
-    for partial in folder.glob(".sharespec-*.partial"):
-        try:
-            count += sum(1 for line in partial.read_text().splitlines() if '"verdict"' in line)
-        except OSError:
-            pass
-    return count
+    """Cases reported in the run's partial JSON report."""
+    return sum(1 for record in T.partial_records(folder) if "verdict" in record)
 
 
 def one_round(number: int, rng: random.Random, kills_per_second: float, interrupt) -> dict:

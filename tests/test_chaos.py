@@ -150,21 +150,24 @@ def kill_one(watch, runner, rng):
     return "executor" if pool is executors else "case process"
 
 
-def short_case_hit(tmp_path, short):
-    """Whether the partial results already show a non-hanging case that did not pass."""
-    for partial in tmp_path.glob(".sharespec-*.partial"):
+def partial_records(folder):
+    """The records of a running run's partial JSON report (the runner renames it when done)."""
+    for partial in folder.glob(".sharespec-*.partial"):
         try:
             lines = partial.read_text().splitlines()
         except OSError:
             continue
         for line in lines:
             try:
-                record = json.loads(line)
+                yield json.loads(line)
             except ValueError:
                 continue  # the line being written
-            if record.get("case") in short and record.get("verdict") not in (None, "PASS"):
-                return True
-    return False
+
+
+def short_case_hit(tmp_path, short):
+    """Whether the partial results already show a non-hanging case that did not pass."""
+    return any(record.get("case") in short and record.get("verdict") not in (None, "PASS")
+               for record in partial_records(tmp_path))
 
 
 # --- the campaign ------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ T0: frames(T0:M0, T1:M0)
 T1: write(M0, 2)
 T0: frames(T0:M0, T1:M0)
 """
+COW_LINUX = ["ok", "ok", "ok", "frames(A,B;A=p,B=p)", "ok", "frames(A/B;A=pe,B=pe)"]
 
 
 def test_r11_cow_shares_a_frame_until_the_first_write():
@@ -49,15 +50,14 @@ def test_r11_cow_shares_a_frame_until_the_first_write():
 
 def test_a_different_partition_fails_and_a_hidden_one_is_unjudged():
     _, case = predicted(COW)
-    ok = ["ok", "ok", "ok", "frames(A,B;A=p,B=p)", "ok", "frames(A/B;A=pe,B=pe)"]
-    assert judge(case.steps, [parse_result(r) for r in ok], "linux").verdict == "PASS"
-    wrong = ok[:3] + ["frames(A/B;A=p,B=p)"] + ok[4:]
+    assert judge(case.steps, [parse_result(r) for r in COW_LINUX], "linux").verdict == "PASS"
+    wrong = COW_LINUX[:3] + ["frames(A/B;A=p,B=p)"] + COW_LINUX[4:]
     verdict = judge(case.steps, [parse_result(r) for r in wrong], "linux")
     assert verdict.verdict == "FAIL" and verdict.step == 3
-    hidden = ok[:3] + ["frames(?;A=p,B=p)", "ok", "frames(?;A=pe,B=pe)"]
+    hidden = COW_LINUX[:3] + ["frames(?;A=p,B=p)", "ok", "frames(?;A=pe,B=pe)"]
     verdict = judge(case.steps, [parse_result(r) for r in hidden], "linux")
     assert verdict.verdict == "PASS" and verdict.unjudged == (3, 5)
-    bad_flags = ok[:3] + ["frames(?;A=pe,B=p)"] + ok[4:]
+    bad_flags = COW_LINUX[:3] + ["frames(?;A=pe,B=p)"] + COW_LINUX[4:]
     assert judge(case.steps, [parse_result(r) for r in bad_flags], "linux").verdict == "FAIL"
 
 

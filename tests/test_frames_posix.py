@@ -18,6 +18,7 @@ from sharespec.model.case_json import case_from_json, case_to_json
 from sharespec.model.case_text import case_from_text, case_to_text
 from sharespec.model.frames import parse_report
 from sharespec.model.frames_posix import FramesByValues
+from test_frames import COW, COW_LINUX
 from sharespec.model.oracle import allowed_per_step, judge
 from sharespec.model.ops import Frames
 from sharespec.model.results import FrameReport, parse_result
@@ -40,17 +41,6 @@ def verdict(case, results, profile: str = "posix"):
 def observation(results) -> dict:
     return {"format": "sharespec-observation", "version": 1, "status": "done",
             "results": list(results), "detail": ""}
-
-
-COW = """\
-T0: M0 = mmap(anon, private, rw, 4096)
-T0: write(M0, 1)
-T0: T1 = fork()
-T0: frames(T0:M0, T1:M0)
-T1: write(M0, 2)
-T0: frames(T0:M0, T1:M0)
-"""
-COW_LINUX = ["ok", "ok", "ok", "frames(A,B;A=p,B=p)", "ok", "frames(A/B;A=pe,B=pe)"]
 
 
 def with_step(results, index, result):

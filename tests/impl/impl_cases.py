@@ -1,7 +1,12 @@
-"""Builders for hand-written cases in the JSON form of docs/case-format.md, and what a test
-sees of the host (segments, processes) to tell that nothing was left (tests only)."""
+"""Builders for hand-written cases in the JSON form of docs/case-format.md, the command line
+a case at a time (Cli), and what a test sees of the host (segments, processes) to tell that
+nothing was left (tests only)."""
+import json
 import os
+import subprocess
 import sys
+import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -81,16 +86,23 @@ def segments():
         return sorted((int(line.split()[1]), int(line.split()[4])) for line in table)
 
 
-def descendants(root=None):
-    root = os.getpid() if root is None else root
-    parent = {}
+def process_table():
+    """pid -> (state letter, parent pid) of every process (Z: dead, not yet reaped)."""
+    table = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open("/proc/%s/stat" % entry) as stat:
-                    parent[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+                    fields = stat.read().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
-                pass
+                continue
+            table[int(entry)] = (fields[0], int(fields[1]))
+    return table
+
+
+def descendants(root=None):
+    root = os.getpid() if root is None else root
+    parent = {pid: ppid for pid, (_, ppid) in process_table().items()}
     found, frontier = set(), {root}
     while frontier:
         frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
@@ -98,6 +110,64 @@ def descendants(root=None):
     return found
 
 
+def children_of(pid, zombies=False):
+    """The children of pid: live ones, and with zombies=True the dead not yet reaped too."""
+    return {child for child, (state, ppid) in process_table().items()
+            if ppid == pid and (zombies or state != "Z")}
+
+
+def process_state(pid):
+    """The state letter of /proc/PID/stat (Z: dead, not yet reaped), None once it is gone."""
+    return process_table().get(pid, (None, None))[0]
+
+
 def snapshot():
     return {"segments": set(segments()), "dev_shm": set(os.listdir("/dev/shm")),
             "processes": descendants()}
+
+
+# --- the command line -----------------------------------------------------------------
+
+# A case that ends well and leaves nothing in its first process, which is recycled after it.
+CLEAN_THREAD = [shmget("T0", "S0"), shmat("T0", "A0", "S0"), step("T0", "spawn", "T1"),
+                write("T1", "A0", 7), step("T1", "thread_exit"), read("T0", "A0"),
+                step("T0", "shmdt", at="A0"), step("T0", "shmctl", segment="S0", cmd="rmid")]
+
+
+class Cli:
+    """The command line, a case at a time; its first process between cases."""
+
+    def __init__(self, ledger=None):
+        extra = ["--ledger", ledger] if ledger else []
+        notes = tempfile.NamedTemporaryFile(prefix="sharespec-test-firsts-", delete=False)
+        notes.close()
+        self.notes = notes.name
+        env = dict(os.environ, PYTHONPATH=ROOT, SHARESPEC_IMPL_TEST_FIRSTS=self.notes)
+        self.proc = subprocess.Popen([sys.executable, "-S", "-m", "impl", "--timeout", "10"]
+                                     + extra, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env=env)
+
+    def run(self, steps, name="test"):
+        self.proc.stdin.write((json.dumps(case(steps, name=name)) + "\n").encode())
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def first_process(self):
+        """The pid of the last case's first process, once the clean-up after that case is
+        over (the executor says which and when: executor.FIRSTS_VARIABLE); if it was recycled,
+        it is alive and has no child left."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with open(self.notes) as notes:
+                lines = notes.read().splitlines()
+            if lines and lines[-1] == "settled":
+                return int([line for line in lines if line.startswith("case ")][-1].split()[1])
+            time.sleep(0.01)
+        raise AssertionError("the command line never settled: %r" % lines[-3:])
+
+    def close(self):
+        self.proc.stdin.close()
+        try:
+            assert self.proc.wait(timeout=30) == 0
+        finally:
+            os.unlink(self.notes)

@@ -5,17 +5,14 @@ results of a fresh run, after a case that left a mapping, an attach, a descripto
 thread and a live child behind), that recycling really happens (the same first process serves
 the next case, so the probes are not vacuous), that a case it cannot be proved clean after is
 not recycled, and that nothing is left behind."""
-import json
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import time
 
 import pytest
 
-from impl_cases import ROOT, anon, case, descendants, read, run_case, shmat, shmget, step, write
+from impl_cases import (CLEAN_THREAD, Cli, anon, case, children_of, descendants, process_state,
+                        read, run_case, shmat, shmget, step, write)
 
 # Leaves in its first process, if nobody cleans up: a SysV attach at slot 0 (the segment never
 # removed), a shared mapping at slot 1, an open memfd descriptor, a thread that ended, and a
@@ -37,65 +34,8 @@ PROBE = [anon("T0", "M0"), anon("T0", "M1", length=8192), read("T0", "M0"),
          step("T0", "close", fd="F0")]
 PROBE_RESULTS = ["ok", "ok", "0", "ok", "ok", "EBADF"]
 
-CLEAN_THREAD = [shmget("T0", "S0"), shmat("T0", "A0", "S0"), step("T0", "spawn", "T1"),
-                write("T1", "A0", 7), step("T1", "thread_exit"), read("T0", "A0"),
-                step("T0", "shmdt", at="A0"), step("T0", "shmctl", segment="S0", cmd="rmid")]
 CLEAN_FORK = [step(s["thread"], s["op"].replace("spawn", "fork").replace("thread_exit", "exit"),
                    s.get("bind"), **s["args"]) for s in CLEAN_THREAD]
-
-
-class Cli:
-    """The command line, a case at a time; its first process between cases."""
-
-    def __init__(self, ledger=None):
-        extra = ["--ledger", ledger] if ledger else []
-        notes = tempfile.NamedTemporaryFile(prefix="sharespec-test-firsts-", delete=False)
-        notes.close()
-        self.notes = notes.name
-        env = dict(os.environ, PYTHONPATH=ROOT, SHARESPEC_IMPL_TEST_FIRSTS=self.notes)
-        self.proc = subprocess.Popen([sys.executable, "-S", "-m", "impl", "--timeout", "10"]
-                                     + extra, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     env=env)
-
-    def run(self, steps, name="test"):
-        self.proc.stdin.write((json.dumps(case(steps, name=name)) + "\n").encode())
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def first_process(self):
-        """The pid of the last case's first process, once the clean-up after that case is
-        over (the executor says which and when: executor.FIRSTS_VARIABLE); if it was recycled,
-        it is alive and has no child left."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with open(self.notes) as notes:
-                lines = notes.read().splitlines()
-            if lines and lines[-1] == "settled":
-                return int([line for line in lines if line.startswith("case ")][-1].split()[1])
-            time.sleep(0.01)
-        raise AssertionError("the command line never settled: %r" % lines[-3:])
-
-    def close(self):
-        self.proc.stdin.close()
-        try:
-            assert self.proc.wait(timeout=30) == 0
-        finally:
-            os.unlink(self.notes)
-
-
-def children_of(pid):
-    """Live (not zombie) children of pid."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
 
 
 @pytest.fixture
@@ -176,15 +116,6 @@ def test_threads_a_case_left_running_are_ended_before_recycling(cli, name):
     observation = cli.run([step("T0", "fork", "T1"), step("T0", "thread_exit"),
                            anon("T1", "M0")])
     assert observation["status"] == "done" and observation["results"] == ["ok", "ok", "ok"]
-
-
-def process_state(pid: int):
-    """The state letter of /proc/PID/stat (Z: dead, not yet reaped), None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
 
 
 def test_a_recycled_process_killed_while_it_waits_is_replaced(cli):
