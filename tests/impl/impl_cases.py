@@ -143,9 +143,13 @@ class Cli:
         notes.close()
         self.notes = notes.name
         env = dict(os.environ, PYTHONPATH=ROOT, SHARESPEC_IMPL_TEST_FIRSTS=self.notes)
-        self.proc = subprocess.Popen([sys.executable, "-S", "-m", "impl", "--timeout", "10"]
-                                     + extra, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     env=env)
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-S", "-m", "impl", "--timeout", "10"]
+                                         + extra, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         env=env)
+        except BaseException:
+            os.unlink(self.notes)
+            raise
 
     def run(self, steps, name="test"):
         self.proc.stdin.write((json.dumps(case(steps, name=name)) + "\n").encode())
