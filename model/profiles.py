@@ -6,7 +6,7 @@ outcome, and a case that uses a Linux-only interface is not applicable to it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,23 @@ POSIX = Profile(
 PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, POSIX)}
 
 
+# Settings of a system that change its rules, written after the profile's name with a colon
+# (``linux:shm_rmid_forced``): what a host is configured to do, not a variant of the rules.
+SETTINGS = {"shm_rmid_forced": "R45"}
+
+
 def get_profile(name: "str | Profile") -> Profile:
-    """A profile by name: ``linux``, ``posix``, or a named variant ``linux+VARIANT``."""
+    """A profile by name: ``linux``, ``posix``, a named variant ``linux+VARIANT``, or either
+    with host settings ``linux:shm_rmid_forced``."""
     if isinstance(name, Profile):
         return name
+    if isinstance(name, str) and ":" in name:
+        base, *settings = name.split(":")
+        unknown = [s for s in settings if s not in SETTINGS]
+        if unknown:
+            raise ValueError(f"unknown setting {unknown[0]!r} in profile {name!r} "
+                             f"(known: {', '.join(SETTINGS)})")
+        return replace(get_profile(base), name=name, **{s: True for s in settings})
     if isinstance(name, str) and "+" in name:
         from .variants import variant_profile
         return variant_profile(name)

@@ -252,7 +252,13 @@ def shmat(state: State, pid: int, op: ShmAt, bind: str, profile: Profile) -> lis
     pages = state.objects[seg.obj].page_count()
     proc = state.processes[pid]
     if op.at is not None and not op.remap and not aspace.is_range_free(proc, base, base + pages):
-        return [(failed, EINVAL)]  # R27
+        # R27. R45: do_shmat counts the attach (shm_nattch++) before it checks the range, and
+        # undoes it on the way out (out_nattch, then shm_may_destroy): under shm_rmid_forced
+        # an unattached segment goes with that undo, as if it had been attached and detached.
+        if profile.shm_rmid_forced:
+            failed = aspace.settle_segment(failed.with_segment(sid, replace(seg, ever_attached=True)),
+                                           sid, profile)
+        return [(failed, EINVAL)]
     state = _bind_slot(state, bind, base)
     state, origin = state.next_origin()
     rdonly = op.rdonly and not profile.deviates("rdonly-attach-writable")  # R24
