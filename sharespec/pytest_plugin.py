@@ -18,6 +18,9 @@ from __future__ import annotations
 
 OPTIONS = ("sharespec_impl", "sharespec_corpus", "sharespec_profile")
 
+# An INCONCLUSIVE case is a skip, and a session of skips is green in pytest: the session fails
+# the way `sharespec run` exits 3 when no case passed or too many were inconclusive.
+
 
 def pytest_addoption(parser) -> None:
     group = parser.getgroup("sharespec", "sharespec conformance (memory sharing)")
@@ -32,6 +35,9 @@ def pytest_addoption(parser) -> None:
                     help="the profile to judge under (default linux)")
     group.addoption("--sharespec-timeout", metavar="SECONDS", type=float, default=10.0,
                     help="seconds per case (default 10)")
+    group.addoption("--sharespec-max-inconclusive", metavar="FRACTION", type=float, default=0.10,
+                    help="fail the session when more than this fraction of the judged cases "
+                         "is inconclusive, or when no case passed (default 0.10)")
 
 
 def _active(config) -> bool:
@@ -47,8 +53,11 @@ class SharespecSession:
     """Present only when the plugin is active: adds the cases as items to the session."""
 
     def __init__(self, config):
+        from sharespec.report import Summary
         self.config = config
         self.results = None
+        self.summary = Summary()
+        self.cases = []
 
     def pytest_collection_modifyitems(self, session, config, items) -> None:
         import pytest
@@ -73,6 +82,15 @@ class SharespecSession:
         close = getattr(self.results, "close", None)
         if close is not None:
             close()
+        if self.summary.total < len(self.cases) or session.exitstatus != 0:
+            return          # stopped early or already failing: the counts say nothing more
+        status, why = self.summary.settle(self.config.getoption("sharespec_max_inconclusive"))
+        if status != 0:
+            import pytest
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"sharespec: the session fails: {why}", red=True)
 
     def result_of(self, case):
         if self.results is None:
@@ -86,6 +104,7 @@ class SharespecSession:
         while id(case) not in self.done:
             r = next(self.results)
             self.done[id(r.case)] = r
+            self.summary.add(r)
         return self.done.pop(id(case))
 
 

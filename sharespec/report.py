@@ -6,12 +6,22 @@ import os
 import platform
 import sys
 import tempfile
+import re
 from collections import Counter, defaultdict
 from typing import Optional, TextIO
 
 from sharespec import __version__
 from sharespec.model.rules import HOST_SETTING_RULES, OBSERVABLE_RULES, UNOBSERVABLE_RULES
 from sharespec.runner import VERDICTS, CaseResult
+
+# Exit statuses of run and merge (also in the README and in `sharespec run --help`).
+EXIT_PASSED = 0          # every judged case passed, and enough of them were judged
+EXIT_FAILED = 1          # a case failed, or the implementation broke the protocol
+EXIT_USAGE = 2           # bad usage or input: nothing ran
+EXIT_UNSETTLED = 3       # nothing failed, but too little was learnt: no case passed, or more
+                         # than --max-inconclusive of the judged cases were inconclusive
+EXIT_INTERRUPTED = 130   # SIGINT or SIGTERM: a partial report was printed
+DEFAULT_MAX_INCONCLUSIVE = 0.10
 
 
 def environment(profile: str, seed: int) -> dict:
@@ -27,6 +37,7 @@ class Summary:
         self.verdicts: Counter = Counter()
         self.by_rule: dict = defaultdict(Counter)
         self.failures: list = []   # (name, detail): small, only the failing ones
+        self.inconclusive_reasons: Counter = Counter()
 
     def add(self, result: CaseResult) -> None:
         self.verdicts[result.verdict] += 1
@@ -34,13 +45,41 @@ class Summary:
             self.by_rule[rule][result.verdict] += 1
         if result.verdict in ("FAIL", "ERROR"):
             self.failures.append((result.case.name, result.detail))
+        if result.verdict == "INCONCLUSIVE":
+            self.inconclusive_reasons[_reason_kind(result.detail)] += 1
 
     @property
     def total(self) -> int:
         return sum(self.verdicts.values())
 
-    def exit_status(self) -> int:
-        return 1 if self.verdicts["FAIL"] or self.verdicts["ERROR"] else 0
+    def exit_status(self, max_inconclusive: float = DEFAULT_MAX_INCONCLUSIVE) -> int:
+        return self.settle(max_inconclusive)[0]
+
+    def settle(self, max_inconclusive: float = DEFAULT_MAX_INCONCLUSIVE) -> "tuple[int, str]":
+        """(exit status, the line that says why when it is not 0). A run that learnt nothing
+        must not look green: an implementation that answers "error" to every case, or one that
+        cannot even start under an emulator, gets EXIT_UNSETTLED, never EXIT_PASSED."""
+        v = self.verdicts
+        if v["FAIL"] or v["ERROR"]:
+            return EXIT_FAILED, (f"{v['FAIL']} case(s) failed and {v['ERROR']} broke the protocol")
+        judged = self.total - v["NOT_APPLICABLE"]
+        if not v["PASS"]:
+            why = "no case was run" if not self.total else (
+                f"no case passed ({v['INCONCLUSIVE']} inconclusive, {v['NOT_APPLICABLE']} "
+                "not applicable): nothing was learnt about the implementation")
+            return EXIT_UNSETTLED, why + self._top_reasons()
+        if judged and v["INCONCLUSIVE"] > max_inconclusive * judged:
+            return EXIT_UNSETTLED, (
+                f"{v['INCONCLUSIVE']} of {judged} judged cases ({v['INCONCLUSIVE'] / judged:.0%}) "
+                f"were inconclusive, more than --max-inconclusive {max_inconclusive:.0%}"
+                + self._top_reasons())
+        return EXIT_PASSED, ""
+
+    def _top_reasons(self) -> str:
+        if not self.inconclusive_reasons:
+            return ""
+        top = "; ".join(f"{n} x {reason}" for reason, n in self.inconclusive_reasons.most_common(3))
+        return f"; most common: {top}"
 
     def covered_rules(self) -> list:
         return sorted(r for r, c in self.by_rule.items() if c["PASS"])
@@ -65,6 +104,13 @@ class Summary:
         v = self.verdicts
         return (f"{v['PASS']} passed, {v['FAIL']} failed, {v['INCONCLUSIVE']} inconclusive, "
                 f"{v['NOT_APPLICABLE']} not applicable, {v['ERROR']} errors ({self.total} cases)")
+
+
+def _reason_kind(detail: str) -> str:
+    """An inconclusive detail without what varies from case to case (step numbers, counts,
+    quoted output), so that the same reason is counted once: "step 3: ..." -> "step N: ..."."""
+    kind = re.sub(r"\b\d+\b", "N", detail.split(" [")[0])
+    return kind[:160]
 
 
 def describe(result: CaseResult) -> str:

@@ -31,17 +31,9 @@ from typing import Iterable, Iterator, Optional
 from sharespec.model.case import Case
 from sharespec.model.case_json import case_to_json
 from sharespec.model.oracle import StateExplosion, judge
-from sharespec.model.results import Errno, parse_result
+from sharespec.model.results import parse_result
 
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "ERROR")
-
-# Calls that take resources from the system: an errno the model does not allow from one of
-# these, and that names a limit or a permission, is the environment refusing, not a deviation.
-RESOURCE_OPS = frozenset({"shmget", "shmat", "mmap", "mremap", "open", "fork", "spawn", "ftruncate",
-                          "pwrite"})
-ENVIRONMENT_ERRNOS = frozenset({"ENOSPC", "ENOMEM", "EPERM", "EACCES", "EAGAIN", "EMFILE",
-                                "ENFILE", "EDQUOT", "ENOSYS"})
-
 
 @dataclass
 class CaseResult:
@@ -54,6 +46,9 @@ class CaseResult:
     rules: tuple = ()
     results: tuple = ()
     seconds: float = 0.0
+    # A FAIL whose observed result is a refusal a limit could cause (sharespec/evidence.py):
+    # it stands only once the evidence is weighed (_one_case), else it becomes INCONCLUSIVE.
+    refusal: bool = False
 
     def record(self) -> dict:
         """The JSON record of one case (``sharespec run --json``)."""
@@ -91,6 +86,7 @@ class ImplementationProcess:
     def __init__(self, command: Optional[str], case_timeout: float,
                  ledger_parent: Optional[str] = None):
         self.bundled = not command
+        self.command = command
         self.ledger_parent = ledger_parent   # where ledger folders go (None: the temp folder)
         if command:
             self.argv, self.env = shlex.split(command), dict(os.environ)
@@ -319,12 +315,11 @@ def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> Ca
         st = case.steps[verdict.step]
         obs_r = verdict.observed
         allowed = tuple(sorted(map(str, verdict.allowed)))
-        if (isinstance(obs_r, Errno) and obs_r.name in ENVIRONMENT_ERRNOS
-                and st.op.OP in RESOURCE_OPS):
-            return CaseResult(case, "INCONCLUSIVE",
-                              f"step {verdict.step + 1}: the environment refused {st.op.OP} with "
-                              f"{obs_r.name}", step=verdict.step, allowed=allowed,
-                              observed=str(obs_r), results=tuple(results), seconds=seconds)
+        from .evidence import is_refusal
+        if is_refusal(st.op, obs_r):
+            return CaseResult(case, "FAIL", verdict.reason, step=verdict.step, allowed=allowed,
+                              observed=str(obs_r), rules=verdict.rules, results=tuple(results),
+                              seconds=seconds, refusal=True)
         from .model.frames import FrameReport, environment_doubt
         if isinstance(obs_r, FrameReport) and environment_doubt(detail):
             return CaseResult(case, "INCONCLUSIVE", f"step {verdict.step + 1}: {verdict.reason}; "
@@ -362,9 +357,51 @@ def _one_case(impl: ImplementationProcess, case: Case, line: str, profile: str) 
         return CaseResult(case, "ERROR", f"observation for {obs.get('case')!r}, expected {case.name!r}",
                           seconds=seconds)
     try:
-        return judge_observation(case, obs, profile, seconds)
+        result = judge_observation(case, obs, profile, seconds)
     except Exception as e:  # a bug of ours must not look like the implementation's
         return CaseResult(case, "ERROR", f"internal error judging: {e!r}", seconds=seconds)
+    if result.refusal:
+        result = weigh_refusal(result, impl, line, profile)
+    return result
+
+
+def weigh_refusal(result: CaseResult, impl: "ImplementationProcess", line: str,
+                  profile: str) -> CaseResult:
+    """A FAIL whose observation is a refusal a limit could cause: a limit that explains it, or
+    a re-run alone that does not repeat it, makes it INCONCLUSIVE; otherwise the FAIL stands,
+    saying it was repeatable with headroom (sharespec/evidence.py)."""
+    import dataclasses
+
+    from .evidence import Limits, weigh
+
+    def rerun():
+        fresh = ImplementationProcess(impl.command, impl.case_timeout, impl.ledger_parent)
+        try:
+            obs, _ = fresh.exchange(line)
+            if fresh.proc is not None:
+                pids.append(fresh.proc.pid)
+        finally:
+            fresh.close()
+        if obs is None:
+            return None, None
+        again = judge_observation(result.case, obs, profile, 0.0)
+        return (again.step, again.observed) if again.verdict == "FAIL" else (None, None)
+
+    def read_limits():
+        # the implementation's own rlimits where they can be read (a wrapper may lower them)
+        alive = [p for p in ([impl.proc.pid] if impl.proc is not None else []) + pids]
+        return Limits.read(alive[0] if alive else None)
+
+    pids: list = []
+    op = result.case.steps[result.step].op
+    observed = parse_result(result.observed)
+    earlier = [s.op for s in result.case.steps[:result.step]]
+    weighing = weigh(op, observed, result.step, rerun, read_limits, earlier)
+    if weighing.environment:
+        return dataclasses.replace(result, verdict="INCONCLUSIVE", detail=weighing.sentence,
+                                   rules=(), refusal=False)
+    return dataclasses.replace(result, detail=f"{result.detail}: {weighing.sentence}",
+                               refusal=False)
 
 
 def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue") -> None:

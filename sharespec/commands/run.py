@@ -1,6 +1,7 @@
 """``sharespec run``: run conformance cases against an implementation (default: this host)."""
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 
@@ -36,6 +37,35 @@ def add_arguments(run) -> None:
                      help="do not shrink failures to minimal cases and reproducers")
     run.add_argument("--out", default="sharespec-failures", metavar="DIR",
                      help="where shrunk failures are written (default ./sharespec-failures)")
+    run.add_argument("--max-inconclusive", type=_fraction, default=0.10, metavar="FRACTION",
+                     help="exit 3 when more than this fraction of the judged cases is "
+                          "inconclusive (default 0.10; 10%% works too)")
+    run.add_argument("--shm-rmid-forced", choices=("auto", "0", "1"), default="auto",
+                     help="judge with kernel.shm_rmid_forced (R45) set or not; auto (default): "
+                          "as this machine's IPC namespace has it (say 0 for an implementation "
+                          "that does not run on this kernel)")
+    run.epilog = EXIT_STATUSES
+    run.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+EXIT_STATUSES = """exit status:
+  0    every judged case passed (and at most --max-inconclusive were inconclusive)
+  1    a case failed, or the implementation broke the protocol (ERROR)
+  2    bad usage or input (the message names the file, the place and the problem); nothing ran
+  3    nothing failed, but too little was learnt: no case passed, or more than
+       --max-inconclusive of the judged cases were inconclusive (the last line says why)
+  130  interrupted (SIGINT or SIGTERM); a partial report was printed"""
+
+
+def _fraction(text: str) -> float:
+    """0.1, or 10%: a fraction between 0 and 1."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a fraction: {text!r}") from None
+    if not 0 <= value <= 1:       # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (or 0% and 100%): {text!r}")
+    return value
 
 
 def main(args) -> int:
@@ -77,6 +107,7 @@ def main(args) -> int:
         sources = [{"default_suite": {"seed": args.seed, "generated": count, "z3_bound": args.z3_bound}}]
     selection = Selection.of(cases, shard, sources)
     cases = selection.cases
+    judged_under = with_host_settings(profile, args.shm_rmid_forced)
 
     out = sys.stdout
     json_out = (JsonResults(args.json, environment(profile, args.seed) | selection.record())
@@ -92,7 +123,10 @@ def main(args) -> int:
     # SIGTERM ends a run the way Ctrl-C does: the current cases stop, a partial report is kept.
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        for result in run_cases(cases, profile=profile, impl=args.impl, jobs=args.jobs,
+        if judged_under != profile:
+            print(f"sharespec: kernel.shm_rmid_forced is 1 here: judging under {judged_under} "
+                  "(R45: a segment goes when its last attach does)", file=sys.stderr)
+        for result in run_cases(cases, profile=judged_under, impl=args.impl, jobs=args.jobs,
                                 timeout=args.timeout):
             summary.add(result)
             if json_out:
@@ -102,7 +136,7 @@ def main(args) -> int:
                 print(describe(result), file=text_out)
             diagnosis.add(result)
             if result.verdict == "FAIL" and not args.no_shrink:
-                shrink_failure(result, args.impl, profile, args.timeout, args.out, text_out)
+                shrink_failure(result, args.impl, judged_under, args.timeout, args.out, text_out)
             if result.verdict == "FAIL" and diagnosis.current():
                 print(f"    {diagnosis.current().sentence()}", file=text_out)
             progress.update(summary)
@@ -122,7 +156,18 @@ def main(args) -> int:
         print(diagnosis.current().sentence(), file=text_out)
     if not complete:
         return 130
-    return summary.exit_status()
+    status, why = summary.settle(args.max_inconclusive)
+    if why:
+        print(f"sharespec: exit {status}: {why}", file=text_out)
+    return status
+
+
+def with_host_settings(profile: str, shm_rmid_forced: str) -> str:
+    """The profile the run judges under: ``profile`` with the settings of this machine that
+    change the rules (kernel.shm_rmid_forced, R45), as ``linux:shm_rmid_forced``."""
+    from sharespec.evidence import host_shm_rmid_forced
+    forced = host_shm_rmid_forced() if shm_rmid_forced == "auto" else shm_rmid_forced == "1"
+    return f"{profile}:shm_rmid_forced" if forced and profile == "linux" else profile
 
 
 def shrink_failure(result, impl, profile, timeout, out_dir, out) -> "dict":
