@@ -369,8 +369,8 @@ class SameFailure:
             return False
         if not self.want.variants:
             return True
-        from sharespec.diagnosis import allows, observation_of
-        observation = observation_of(result)
+        from sharespec.diagnosis import allows, failure_observation
+        observation = failure_observation(result)
         return any(allows(v, observation, self.base) for v in sorted(self.want.variants))
 
     def many(self, cases: list) -> list:

@@ -1,7 +1,7 @@
 """Diagnosis: which named variants of the specification explain what an implementation did.
 
 Each FAIL of ``sharespec run`` is diagnosed on its own (``diagnose_failure``): the variants
-consistent with *that* case's observation. (Adding up every observation of a run said
+consistent with *that* case's observation, up to its failing step. (Adding up every observation of a run said
 "consistent with none" as soon as two different bugs had been seen, for every case after.) The
 run ends with a table, variant -> the failures it explains (``DiagnosisTable``); a failure no
 variant explains gets one line saying which rules it breaks and what was observed
@@ -195,11 +195,21 @@ class FailureDiagnosis:
                 f"it {self.unexplained}")
 
 
+def failure_observation(result) -> Optional[Observation]:
+    """What a FAIL observed up to and including its failing step: what a variant must
+    explain. (Its later results may show another bug: an implementation with two bugs would
+    otherwise be explained by no variant at all.)"""
+    if result.verdict != "FAIL" or result.step is None or len(result.results) <= result.step:
+        return None
+    return Observation(result.case, tuple(result.results[:result.step + 1]), True)
+
+
 def diagnose_failure(result, base: str = "linux", deadline: Optional[float] = None,
                      candidates: Optional[Sequence[VariantInfo]] = None) -> Optional[FailureDiagnosis]:
-    """The variants consistent with one FAIL's own observation; None for anything else."""
-    observation = observation_of(result)
-    if result.verdict != "FAIL" or observation is None or result.step is None:
+    """The variants consistent with one FAIL's own observation, up to its failing step
+    (``failure_observation``); None for anything else."""
+    observation = failure_observation(result)
+    if observation is None:
         return None
     catalogue = variant_catalogue() if candidates is None else list(candidates)
     left, complete = narrow_until(catalogue, [observation], base, deadline)
