@@ -60,8 +60,11 @@ class Replay:
         words = ["sharespec", "run"]
         if self.impl:
             words += ["--impl", self.impl]
-        if self.profile != "linux":
-            words += ["--profile", self.profile]
+        profile, _, settings = self.profile.partition(":")   # linux:shm_rmid_forced
+        if profile != "linux":
+            words += ["--profile", profile]
+        if "shm_rmid_forced" in settings.split(":"):
+            words += ["--shm-rmid-forced", "1"]
         if self.timeout != 10.0:
             words += ["--timeout", f"{self.timeout:g}"]
         words += ["--case", case_file]

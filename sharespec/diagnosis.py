@@ -90,9 +90,11 @@ def observation_of(result) -> Optional[Observation]:
 def allows(variant: str, observation: Observation, base: str = "linux") -> bool:
     """Whether profile ``base+variant`` allows every result of ``observation``."""
     steps = observation.case.steps[:len(observation.results)]
+    # host settings stay last: linux:shm_rmid_forced -> linux+NAME:shm_rmid_forced
+    name, colon, settings = base.partition(":")
     try:
         parsed = [parse_result(r) for r in observation.results]
-        return judge(steps, parsed, f"{base}+{variant}").verdict != "FAIL"
+        return judge(steps, parsed, f"{name}+{variant}{colon}{settings}").verdict != "FAIL"
     except (StateExplosion, NotApplicable):
         return True          # the model cannot tell: not evidence against the variant
     except ValueError:

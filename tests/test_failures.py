@@ -308,3 +308,19 @@ def test_a_posix_failure_is_written_under_posix_and_replays_on_the_implementatio
     assert "performs the case on THIS HOST" in first and "not on the implementation" in first
     assert repro.stdout.splitlines()[1] == f"the failure was observed on: {liar()}"
     assert repro.returncode == 0, repro.stdout + repro.stderr     # the host is right
+
+
+def test_host_settings_in_the_profile_reach_the_diagnosis_and_the_replay_command():
+    from sharespec.diagnosis import diagnose_failure
+    from sharespec.generators.reproducer import Replay
+    from sharespec.runner import resolve_impl, run_cases
+    from sharespec.suite import builtin_cases
+    case = next(c for c in builtin_cases() if c.name == "r41-wipeonfork")
+    (failed,) = run_cases([case], profile="linux:shm_rmid_forced",
+                          impl=resolve_impl("mutant:wipeonfork-ignored"))
+    assert failed.verdict == "FAIL"
+    assert "wipeonfork-ignored" in diagnose_failure(failed, "linux:shm_rmid_forced").names
+    command = Replay("./impl", "linux:shm_rmid_forced").command("F.case")
+    assert command == "sharespec run --impl ./impl --shm-rmid-forced 1 --case F.case"
+    assert Replay(None, "posix", 3.0).command("F.case") == \
+        "sharespec run --profile posix --timeout 3 --case F.case"
