@@ -14,7 +14,8 @@ For every FAIL, as it streams past:
    ``total`` (diagnoses count against the total too). When the budget runs out, the
    smallest failing case found so far is kept and the report says so; when the total is
    spent, failures of new kinds are written as they are, unshrunk;
-4. its folder is written (generators/reproducer.py ``write_failure``, and the pictures), under
+4. its folder is written (generators/reproducer.py ``write_failure``, and the pictures; not
+   with --no-shrink), under
    the profile the run judged it under, with the command that replays it on the
    implementation.
 
@@ -142,12 +143,13 @@ class Failures:
         kind = next((k for k in self.kinds if k.fingerprint.same_kind(fingerprint)), None)
         if kind is not None:
             kind.others.append(result.case.name)
-            print(f"    same failure as {kind.first} ({fingerprint.text()}): "
-                  f"see {kind.paths.get('folder', '?')}", file=self.out)
+            where = f": see {kind.paths['folder']}" if kind.paths else ""
+            print(f"    same failure as {kind.first} ({fingerprint.text()}){where}", file=self.out)
         else:
             kind = FailureKind(fingerprint, result.case.name, original_steps=len(result.case.steps))
             self.kinds.append(kind)
-            self._shrink_and_write(result, kind)
+            if self.shrink_enabled:       # --no-shrink: no folder either, as before
+                self._shrink_and_write(result, kind)
         if diagnosis is not None:
             print(f"    {diagnosis.sentence()}", file=self.out)
         else:
@@ -181,7 +183,7 @@ class Failures:
         stats: dict = {"tries": 0, "budget_exhausted": False}
         small, final = case, result
         left = self.budget.left()
-        shrinking = self.shrink_enabled and (left is None or left > 0)
+        shrinking = left is None or left > 0
         deadline = self.budget.deadline(self.budget.per_failure, start)
         budget_seconds = None if deadline is None else deadline - start
         if shrinking:
@@ -226,9 +228,8 @@ class Failures:
             print(f"    shrunk {len(result.case.steps)} -> {len(small.steps)} steps "
                   f"({stats['tries']} runs, {seconds:.1f} s{note}): {paths['case']}", file=out)
         else:
-            why = "--no-shrink" if not self.shrink_enabled else \
-                f"the total shrinking budget ({self.budget.total:g} s) is spent"
-            print(f"    not shrunk ({why}): {paths['case']}", file=out)
+            print(f"    not shrunk (the total shrinking budget ({self.budget.total:g} s) is "
+                  f"spent): {paths['case']}", file=out)
         print(f"    replay on the implementation: {replay.command(str(paths['case']))}", file=out)
         print(f"    reproducer (performs the case on this host): python3 -S {paths['reproducer']}",
               file=out)
@@ -250,8 +251,8 @@ class Failures:
                 if kind.budget_ran_out:
                     shrunk += " (budget ran out)"
             same = f", and {len(kind.others)} more the same" if kind.others else ""
-            lines.append(f"  {kind.first}{same}: {kind.fingerprint.text()}{shrunk}: "
-                         f"{kind.paths.get('folder', '?')}")
+            where = f": {kind.paths['folder']}" if kind.paths else ""
+            lines.append(f"  {kind.first}{same}: {kind.fingerprint.text()}{shrunk}{where}")
         if self.table:
             lines += self.table.lines()
         return lines

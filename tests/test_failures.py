@@ -127,6 +127,7 @@ def test_maxfail_stops_the_run_with_a_partial_report(tmp_path, liar):
     assert "stopped after 1 failure(s) (--maxfail 1); 2 case(s) not run" in run.stdout
     assert "0 passed, 1 failed" in run.stdout
     assert json.loads((tmp_path / "r.jsonl").read_text().splitlines()[-1])["complete"] is False
+    assert not (tmp_path / "failures").exists()           # --no-shrink writes no folder
     assert sharespec("run", "--case", cases[0], "--maxfail", "0").returncode == 2
 
 

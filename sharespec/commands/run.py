@@ -34,7 +34,7 @@ def add_arguments(run) -> None:
     run.add_argument("--timeout", type=float, default=10.0, help="seconds per case (default 10)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
     run.add_argument("--no-shrink", action="store_true",
-                     help="do not shrink failures to minimal cases (their folders are still written)")
+                     help="do not shrink failures nor write their folders (each is still diagnosed)")
     add_shrink_arguments(run)
     run.add_argument("--maxfail", type=int, default=None, metavar="N",
                      help="stop after N failures: the report is partial, the exit status 1")
@@ -154,8 +154,9 @@ def main(args) -> int:
         if judged_under != profile:
             print(f"sharespec: kernel.shm_rmid_forced is 1 here: judging under {judged_under} "
                   "(R45: a segment goes when its last attach does)", file=sys.stderr)
-        for result in run_cases(cases, profile=judged_under, impl=args.impl, jobs=args.jobs,
-                                timeout=args.timeout):
+        results = run_cases(cases, profile=judged_under, impl=args.impl, jobs=args.jobs,
+                            timeout=args.timeout)
+        for result in results:
             summary.add(result)
             if json_out:
                 json_out.write(result.record())
@@ -166,6 +167,7 @@ def main(args) -> int:
                 failures.add(result)
                 if args.maxfail is not None and failures.count >= args.maxfail:
                     stopped = True
+                    results.close()      # its workers stop now, their implementations too
                     break
             progress.update(summary)
         complete = not stopped
