@@ -114,7 +114,7 @@ def narrow_until(candidates: Sequence[VariantInfo], observations: Iterable[Obser
     left = list(candidates)
     for observation in observations:
         kept = []
-        for i, v in enumerate(left):
+        for v in left:
             if deadline is not None and time.monotonic() >= deadline:
                 return kept, False
             if allows(v.name, observation, base):

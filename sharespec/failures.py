@@ -120,7 +120,6 @@ class Failures:
         self.kinds: list = []
         self.table = DiagnosisTable()
         self.count = 0
-        self.first_written: Optional[float] = None     # time.monotonic() of the first folder
 
     def close(self) -> None:
         self.pool.close()
@@ -214,8 +213,6 @@ class Failures:
         self.budget.spent += time.monotonic() - start
         kind.paths, kind.shrunk_steps = paths, len(small.steps)
         kind.budget_ran_out = stats["budget_exhausted"]
-        if self.first_written is None:
-            self.first_written = time.monotonic()
         self._print_written(result, small, paths, replay, stats, seconds, shrinking)
 
     def _print_written(self, result, small, paths, replay, stats, seconds, shrinking) -> None:
