@@ -2,6 +2,10 @@
 # A standalone reproducer written by sharespec (generators/reproducer.py). Standard library
 # only: it runs with `python3 -S` on Linux x86-64, without sharespec installed.
 #
+# It performs the case ON THIS HOST, with this host's kernel: it replays the host, NOT the
+# implementation under test, whose failure it was written for. `REPLAY` below names that
+# implementation and the command that replays the case on it (the folder's replay.sh).
+#
 # It performs the steps of the case below, in order, with the addresses of the case format
 # (docs/case-format.md): the k-th mapping handle owns a 1 MiB slot at ARENA + k MiB, the same
 # in every process; every process of the case is a child of this script (a subreaper, with a
@@ -11,6 +15,7 @@
 import ctypes, errno, json, os, queue, select, signal, struct, sys, tempfile, threading, time
 
 CASE = json.loads(r'''__CASE__''')
+REPLAY = json.loads(r'''__REPLAY__''')
 PAGE, ARENA, FD_BASE, SHMLBA = 4096, 0x100000000000, 700, 4096
 libc = ctypes.CDLL(None, use_errno=True)
 vp, sz, ci, cl = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_long
@@ -174,8 +179,21 @@ def serve_one(c):
 
 # --- the coordinator -----------------------------------------------------------------
 
+def announce():
+    """The first lines printed: what this script replays, and what it does not."""
+    print("sharespec reproducer of case %s (profile %s): it performs the case on THIS HOST "
+          "(%s %s), not on the implementation under test" % (CASE["name"], CASE["profile"],
+                                                               os.uname().sysname, os.uname().release))
+    if REPLAY.get("impl"):
+        print("the failure was observed on: %s" % REPLAY["impl"])
+    if REPLAY.get("command"):
+        print("to replay the case on that implementation: %s" % REPLAY["command"])
+    sys.stdout.flush()
+
+
 def main():
     global RESULT_W, CMD
+    announce()
     steps = CASE["steps"]
     libc.prctl(36, 1, 0, 0, 0)                 # PR_SET_CHILD_SUBREAPER
     run = "%d" % os.getpid()

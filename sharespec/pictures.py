@@ -339,9 +339,12 @@ def write_picture(dot_text: str, path: "str | Path") -> Path:
 
 
 def write_failure_pictures(case, result, out_dir) -> dict:
-    """Beside a shrunk counterexample NAME.case: NAME.dot always, NAME.svg when Graphviz is
-    installed, and NAME.observation.json (what was observed, which ``sharespec explain NAME.case``
-    reads). Returns {"observation", "dot"[, "svg"]} -> path; nothing when the failure has no step."""
+    """In the failure's folder, beside its NAME.case: NAME.dot always, NAME.svg when Graphviz
+    is installed, and NAME.observation.json (what was observed, which ``sharespec explain
+    NAME.case`` reads). The picture is drawn under ``case.profile``, which must be the profile
+    the failure was judged under (else an observation that profile refuses can be drawn "as
+    allowed" by another). Returns {"observation", "dot"[, "svg"]} -> path; nothing when the
+    failure has no step."""
     if result.verdict != "FAIL" or result.step is None:
         return {}
     picture = step_picture(case, result.step, list(result.results))

@@ -1,7 +1,8 @@
 """Diagnosis: the named variant a mutant behaves like is named; a plain deviation gets none."""
 import pytest
 
-from sharespec.diagnosis import Observation, RunDiagnosis, diagnose, variant_catalogue
+from sharespec.diagnosis import (DiagnosisTable, Observation, diagnose, diagnose_failure,
+                                 variant_catalogue)
 from sharespec.mutants import MUTANTS
 from sharespec.runner import resolve_impl, run_cases
 from sharespec.suite import builtin_cases
@@ -33,17 +34,41 @@ def test_a_deviation_no_variant_explains_gets_none():
     assert "consistent with none" in diagnosis.sentence()
 
 
-def test_run_diagnosis_waits_for_a_failure_and_uses_every_observation():
-    good = list(run_cases([CASES["r40-dontfork"], CASES["r10-shared-anon-fork"]]))
-    run = RunDiagnosis()
-    for r in good:
-        run.add(r)
-    assert run.current() is None             # nothing failed: no diagnosis
-    (bad,) = run_cases([CASES["r41-wipeonfork"]], impl=resolve_impl("mutant:wipeonfork-ignored"))
-    run.add(bad)
-    assert run.current().names == ("wipeonfork-ignored",)
-    assert run.current().observations == 3
-    # A correct r41 observation contradicts the variant: nothing explains both.
-    (correct,) = run_cases([CASES["r41-wipeonfork"]])
-    run.add(correct)
-    assert run.current().names == ()
+def test_each_failure_is_diagnosed_on_its_own_observation():
+    # Two different bugs in one run (R41 and R10): together nothing explains both, which the
+    # old run-wide diagnosis then said of every case; each on its own is named, and the
+    # table maps each variant to its failure.
+    (wipe,) = run_cases([CASES["r41-wipeonfork"]], impl=resolve_impl("mutant:wipeonfork-ignored"))
+    (dontfork,) = run_cases([CASES["r40-dontfork"]], impl=resolve_impl("mutant:dontfork-ignored"))
+    assert wipe.verdict == dontfork.verdict == "FAIL"
+    assert diagnose([wipe, dontfork]).names == ()
+    table = DiagnosisTable()
+    for result, variant in ((wipe, "wipeonfork-ignored"), (dontfork, "dontfork-ignored")):
+        diagnosis = diagnose_failure(result)
+        assert variant in diagnosis.names and diagnosis.complete, diagnosis.sentence()
+        table.add(result.case.name, diagnosis)
+    text = "\n".join(table.lines())
+    assert "wipeonfork-ignored (R41): 1 failure(s): r41-wipeonfork" in text
+    assert "dontfork-ignored (R40): 1 failure(s): r40-dontfork" in text
+
+
+def test_a_failure_no_variant_explains_says_the_rule_and_what_was_observed():
+    from sharespec.runner import CaseResult
+    case = CASES["r10-shared-anon-fork"]
+    last = len(case.steps) - 1
+    results = ["ok"] * last + ["ok"]         # the last step, a read, answered "ok"
+    failed = CaseResult(case, "FAIL", step=last, observed="ok", allowed=("7",),
+                        results=tuple(results))
+    diagnosis = diagnose_failure(failed)
+    assert diagnosis.names == ()
+    # R10 is the case's rule among the read's; the observation and the allowed result follow
+    assert diagnosis.unexplained.startswith(f"breaks R10 at step {last + 1} (")
+    assert "observed ok, allowed 7" in diagnosis.unexplained
+    assert "no named variant" in diagnosis.sentence() and "\n" not in diagnosis.sentence()
+
+
+def test_a_diagnosis_past_its_deadline_is_incomplete_and_rules_nothing_out():
+    (wipe,) = run_cases([CASES["r41-wipeonfork"]], impl=resolve_impl("mutant:wipeonfork-ignored"))
+    diagnosis = diagnose_failure(wipe, deadline=0.0)      # already past
+    assert not diagnosis.complete and diagnosis.considered >= 20
+    assert "cut short" in diagnosis.sentence()

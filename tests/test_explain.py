@@ -52,11 +52,11 @@ def test_a_failing_run_writes_pictures_and_a_diagnosis(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "shrunk 5 -> " in done.stdout and "behaves like wipeonfork-ignored" in done.stdout
-    dot = (out / "small-wipe.dot").read_text()
+    dot = (out / "small-wipe" / "small-wipe.dot").read_text()
     assert "observed 1 (NOT ALLOWED)" in dot and "color=red" in dot
     # explain reads the observation written beside the shrunk case
     picture = tmp_path / "again.dot"
-    assert main(["explain", str(out / "small-wipe.case"), "--out", str(picture)]) == 0
+    assert main(["explain", str(out / "small-wipe" / "small-wipe.case"), "--out", str(picture)]) == 0
     assert "NOT ALLOWED" in picture.read_text()
 
 

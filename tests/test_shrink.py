@@ -164,7 +164,8 @@ def test_cli_shrink_with_a_lying_implementation(tmp_path):
                           "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "shrunk 6 ->" in run.stdout
-    written = sorted(p.name for p in out.iterdir())
-    assert any(n.endswith(".repro.py") for n in written) and any(n.endswith(".json") for n in written)
-    small = case_from_text(next(out.glob("*.case")).read_text())
+    (folder,) = out.iterdir()          # one failure, one folder
+    written = sorted(p.name for p in folder.iterdir())
+    assert {"repro.py", "replay.sh", "outcome.txt", "cli-long.case", "cli-long.json"} <= set(written)
+    small = case_from_text(next(folder.glob("*.case")).read_text())
     assert len(small.steps) <= 4

@@ -34,9 +34,12 @@ def add_arguments(run) -> None:
     run.add_argument("--timeout", type=float, default=10.0, help="seconds per case (default 10)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
     run.add_argument("--no-shrink", action="store_true",
-                     help="do not shrink failures to minimal cases and reproducers")
+                     help="do not shrink failures nor write their folders (each is still diagnosed)")
+    add_shrink_arguments(run)
+    run.add_argument("--maxfail", type=int, default=None, metavar="N",
+                     help="stop after N failures: the report is partial, the exit status 1")
     run.add_argument("--out", default="sharespec-failures", metavar="DIR",
-                     help="where shrunk failures are written (default ./sharespec-failures)")
+                     help="where failures are written, a folder each (default ./sharespec-failures)")
     run.add_argument("--max-inconclusive", type=_fraction, default=0.10, metavar="FRACTION",
                      help="exit 3 when more than this fraction of the judged cases is "
                           "inconclusive (default 0.10; 10%% works too)")
@@ -68,6 +71,25 @@ def _fraction(text: str) -> float:
     return value
 
 
+def add_shrink_arguments(parser) -> None:
+    parser.add_argument("--shrink-budget", type=float, default=10.0, metavar="SECONDS",
+                        help="seconds to shrink one failure (default 10); when they run out, "
+                             "the smallest failing case found so far is kept")
+    parser.add_argument("--shrink-total", type=float, default=60.0, metavar="SECONDS",
+                        help="seconds to shrink and diagnose all the failures of a run "
+                             "(default 60); then failures are written unshrunk")
+
+
+def shrink_budget(args):
+    """The Budget of --shrink-budget and --shrink-total (0 or less: UsageError)."""
+    from sharespec.failures import Budget
+    for option, value in (("--shrink-budget", args.shrink_budget),
+                          ("--shrink-total", args.shrink_total)):
+        if not value > 0:
+            raise UsageError(f"{option} must be a positive number of seconds")
+    return Budget(args.shrink_budget, args.shrink_total)
+
+
 def main(args) -> int:
     from sharespec.casefiles import read_case_paths
     from sharespec.corpus import Selection, parse_shard, read_corpus
@@ -80,7 +102,11 @@ def main(args) -> int:
         raise UsageError("--jobs must be at least 1")
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    if args.maxfail is not None and args.maxfail < 1:
+        raise UsageError("--maxfail must be at least 1")
+    budget = shrink_budget(args)
     from sharespec.runner import resolve_impl   # --impl mutant:NAME (sharespec/mutants)
+    impl_spec = args.impl
     try:
         args.impl = resolve_impl(args.impl, args.timeout)
     except ValueError as e:
@@ -114,47 +140,58 @@ def main(args) -> int:
                 if args.json else None)
     text_out = sys.stderr if args.json == "-" else out
     summary = Summary()
-    from sharespec.diagnosis import RunDiagnosis
-    diagnosis = RunDiagnosis(profile)
+    from sharespec.failures import Failures, ShrinkProgress
+    failures = Failures(args.impl, judged_under, args.timeout, args.out, text_out, impl_spec=impl_spec,
+                        jobs=args.jobs, shrink=not args.no_shrink, budget=budget,
+                        progress=ShrinkProgress(sys.stderr, args.quiet))
     progress = Progress(text_out, len(cases))
     if shard is not None:
         print(f"shard {shard}: {len(cases)} of {selection.total} cases", file=text_out)
-    complete = False
+    complete, stopped = False, False
     # SIGTERM ends a run the way Ctrl-C does: the current cases stop, a partial report is kept.
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         if judged_under != profile:
             print(f"sharespec: kernel.shm_rmid_forced is 1 here: judging under {judged_under} "
                   "(R45: a segment goes when its last attach does)", file=sys.stderr)
-        for result in run_cases(cases, profile=judged_under, impl=args.impl, jobs=args.jobs,
-                                timeout=args.timeout):
+        results = run_cases(cases, profile=judged_under, impl=args.impl, jobs=args.jobs,
+                            timeout=args.timeout)
+        for result in results:
             summary.add(result)
             if json_out:
                 json_out.write(result.record())
             if not args.quiet or result.verdict not in ("PASS", "NOT_APPLICABLE"):
                 progress.clear()
                 print(describe(result), file=text_out)
-            diagnosis.add(result)
-            if result.verdict == "FAIL" and not args.no_shrink:
-                shrink_failure(result, args.impl, judged_under, args.timeout, args.out, text_out)
-            if result.verdict == "FAIL" and diagnosis.current():
-                print(f"    {diagnosis.current().sentence()}", file=text_out)
+            if result.verdict == "FAIL":
+                failures.add(result)
+                if args.maxfail is not None and failures.count >= args.maxfail:
+                    stopped = True
+                    results.close()      # its workers stop now, their implementations too
+                    break
             progress.update(summary)
-        complete = True
+        complete = not stopped
     except KeyboardInterrupt:
         progress.clear()
         print("sharespec: interrupted; partial report follows", file=text_out)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        failures.close()
         if json_out:
             json_out.close(summary, complete)
     progress.clear()
+    if stopped:
+        print(f"sharespec: stopped after {failures.count} failure(s) (--maxfail {args.maxfail}); "
+              f"{len(cases) - summary.total} case(s) not run; partial report follows",
+              file=text_out)
+    report = failures.report_lines()
+    if report:
+        print("", file=text_out)
+        print("\n".join(report), file=text_out)
     print("", file=text_out)
     print(summary.table(), file=text_out)
     print(summary.closing_line(), file=text_out)
-    if diagnosis.current():
-        print(diagnosis.current().sentence(), file=text_out)
-    if not complete:
+    if not complete and not stopped:
         return 130
     status, why = summary.settle(args.max_inconclusive)
     if why:
@@ -170,25 +207,11 @@ def with_host_settings(profile: str, shm_rmid_forced: str) -> str:
     return f"{profile}:shm_rmid_forced" if forced and profile == "linux" else profile
 
 
-def shrink_failure(result, impl, profile, timeout, out_dir, out) -> "dict":
-    """Shrink one FAIL and write its files; prints where. Returns the paths written."""
-    import time
-
-    from sharespec.generators.reproducer import write_failure
-    from sharespec.generators.shrink import fails_the_same_way, shrink
-    from sharespec.runner import run_cases
-
-    t0 = time.monotonic()
-    stats: dict = {}
-    small = shrink(result.case, fails_the_same_way(result, impl, profile, timeout), stats)
-    (final,) = list(run_cases([small], profile=profile, impl=impl, timeout=timeout))
-    paths = write_failure(small, final, out_dir)
-    from sharespec.pictures import write_failure_pictures
-    paths.update(write_failure_pictures(small, final, out_dir))
-    print(f"    shrunk {len(result.case.steps)} -> {len(small.steps)} steps "
-          f"({stats['tries']} runs, {time.monotonic() - t0:.1f} s): {paths['case']}", file=out)
-    print(f"    reproducer: python3 -S {paths['reproducer']}", file=out)
-    if "dot" in paths:
-        print(f"    picture: {paths.get('svg', paths['dot'])} (sharespec explain {paths['case']} "
-              f"--out FILE.svg)", file=out)
-    return paths
+def shrink_failure(result, impl, profile, timeout, out_dir, out, *, impl_spec=None,
+                   budget=None, jobs: int = 1, quiet: bool = False) -> "dict":
+    """Diagnose, shrink and write one FAIL (``sharespec shrink``); prints where. Returns the
+    paths written."""
+    from sharespec.failures import Failures, ShrinkProgress
+    with Failures(impl, profile, timeout, out_dir, out, impl_spec=impl_spec, jobs=jobs,
+                  budget=budget, progress=ShrinkProgress(sys.stderr, quiet)) as failures:
+        return failures.add(result)

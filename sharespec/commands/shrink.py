@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from sharespec.commands.common import check_profile
-from sharespec.commands.run import shrink_failure
+from sharespec.commands.common import UsageError, check_profile
+from sharespec.commands.run import add_shrink_arguments, shrink_budget, shrink_failure
 
 HELP = "shrink a failing case to a minimal one, with a reproducer"
 
@@ -17,6 +17,10 @@ def add_arguments(shrink) -> None:
                         help="where the outputs go (default ./sharespec-failures)")
     shrink.add_argument("--profile", default=None, help="override the case's profile")
     shrink.add_argument("--timeout", type=float, default=10.0, help="seconds per case (default 10)")
+    shrink.add_argument("-j", "--jobs", type=int, default=1,
+                        help="implementation processes trying candidates at once (default 1)")
+    shrink.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    add_shrink_arguments(shrink)
 
 
 def main(args) -> int:
@@ -25,16 +29,26 @@ def main(args) -> int:
     from sharespec.casefiles import read_case_file, with_expectations
     from sharespec.runner import run_cases
 
+    from sharespec.runner import resolve_impl
+    budget = shrink_budget(args)
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    impl_spec = args.impl
+    try:
+        impl = resolve_impl(args.impl, args.timeout)   # --impl mutant:NAME
+    except ValueError as e:
+        raise UsageError(f"--impl: {e}") from None
     cases = read_case_file(args.case)
     case = cases[0]
     if args.profile:
         case = replace(case, profile=check_profile(args.profile), allowed=None)
     case = with_expectations(case, args.case)
-    (result,) = list(run_cases([case], profile=case.profile, impl=args.impl, timeout=args.timeout))
+    (result,) = list(run_cases([case], profile=case.profile, impl=impl, timeout=args.timeout))
     if result.verdict != "FAIL":
         print(f"{case.name}: {result.verdict}, nothing to shrink"
               + (f" ({result.detail})" if result.detail else ""))
         return 0 if result.verdict in ("PASS", "NOT_APPLICABLE") else 1
     print(f"{case.name}: FAIL: {result.detail}")
-    shrink_failure(result, args.impl, case.profile, args.timeout, args.out, sys.stdout)
+    shrink_failure(result, impl, case.profile, args.timeout, args.out, sys.stdout,
+                   impl_spec=impl_spec, budget=budget, jobs=args.jobs, quiet=args.quiet)
     return 1
