@@ -29,7 +29,7 @@ from sharespec.model.case import Case
 from sharespec.model.oracle import allowed_per_step
 from sharespec.model.profiles import get_profile
 from sharespec.model.symbolic.core import SymbolicScope
-from sharespec.model.symbolic.coverage import GoalResult, shortest_programs
+from sharespec.model.symbolic.coverage import INDUCTION_AFTER, GoalResult, shortest_programs
 from sharespec.model.symbolic.unrolling import Unrolling
 
 from .frame_observations import with_frame_observations
@@ -72,6 +72,9 @@ class _ReportingUnrolling(Unrolling):
         if self._progress is not None and steps > self.built:
             self._progress.phase(f"shortest programs of {steps} step{'s' * (steps > 1)}",
                                  step=steps)
+            if steps == INDUCTION_AFTER:   # after this step's search, shortest_programs tries
+                self._progress.stalled_hint = ("the goals still open tried by induction, or "
+                                               "one long z3 question")
         super().extend_to(steps)
 
 
