@@ -112,10 +112,7 @@ def main(argv=None) -> int:
         if not written:
             print("the shipped z3 corpus files are current")
         return 0
-    if args.parent is not None:
-        import signal
-        # the run that started us handles Ctrl-C (a terminal sends it to us too) and kills us
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if args.parent is not None:      # started by a run, which kills us when it is interrupted
         z3_suite.die_with_parent(args.parent)
     print(z3_suite.build_into_cache(args.profile, args.bound, args.quiet))
     return 0

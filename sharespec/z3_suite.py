@@ -240,25 +240,35 @@ def z3_suite_cases(profile: str, bound: int, stream: Optional[TextIO] = None,
         return read_corpus_file(cached, key)
     except CorpusOutdated:
         pass
-    if stream is not None:
-        print(f"sharespec: the shipped z3 coverage corpus is not the current model's ({why}); "
-              f"rebuilding it into {cached} (20-60 s, once)", file=stream, flush=True)
-    rebuild_in_child(profile, bound, cached, stream if not quiet else None)
+    if (profile, bound) not in SHIPPED:
+        why = (f"sharespec ships it for {', '.join(f'{p} at {b} steps' for p, b in SHIPPED)}, "
+               f"not for {profile} at {bound} steps")
+    else:
+        why = f"the shipped one is not the current model's: {why}"
+    said = (f"sharespec: z3 coverage corpus: {why}; rebuilding it into {cached} "
+            "(20-60 s at 4 steps, once)")
+    rebuild_in_child(profile, bound, cached, stream, quiet, said)
     return read_corpus_file(cached, key)
 
 
-def rebuild_in_child(profile: str, bound: int, path: Path, stream: Optional[TextIO]) -> None:
-    """Run the rebuild in a child process and wait for it. Interrupted (KeyboardInterrupt,
-    which SIGTERM also raises in ``sharespec run``), the child is killed and its temporary
-    file removed; the child also dies with this process (PR_SET_PDEATHSIG)."""
+def rebuild_in_child(profile: str, bound: int, path: Path, stream: Optional[TextIO],
+                     quiet: bool, said: str) -> None:
+    """Run the rebuild in a child process, say ``said`` on ``stream`` once it has started, and
+    wait for it. Interrupted (KeyboardInterrupt, which SIGTERM also raises in ``sharespec
+    run``), the child is killed and its temporary file removed; the child also dies with this
+    process however it ends (PR_SET_PDEATHSIG)."""
     argv = [sys.executable, "-m", "sharespec.suite", "--build-cache", "--profile", profile,
             "--bound", str(bound), "--parent", str(os.getpid())]
-    if stream is None:
+    if stream is None or quiet:
         argv.append("--quiet")
-    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL,
-                             stderr=None if stream is sys.stderr else subprocess.DEVNULL)
+    # its own session: a terminal's Ctrl-C is this process's to handle (it kills the child),
+    # never a traceback from a child caught half-started
+    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=None if stream is sys.stderr else subprocess.DEVNULL,
+                             start_new_session=True)
     try:
+        if stream is not None:
+            print(said, file=stream, flush=True)
         status = child.wait()
     finally:
         if child.poll() is None:
