@@ -27,13 +27,15 @@ def builtin_case_files() -> list:
 
 def builtin_cases() -> list:
     """Every hand-written case, with its allowed results checked against the model."""
+    return list(iter_builtin_cases())
+
+
+def iter_builtin_cases() -> Iterator[Case]:
     from sharespec.casefiles import with_expectations
     from sharespec.model.case_text import case_from_text
-    cases = []
     for f in builtin_case_files():
         source = f"sharespec/cases/{f.name}"
-        cases.append(with_expectations(case_from_text(f.read_text(encoding="utf-8"), source), source))
-    return cases
+        yield with_expectations(case_from_text(f.read_text(encoding="utf-8"), source), source)
 
 
 def generated_cases(seed: int, count: int = GENERATED_PER_RUN, profile: str = "linux") -> Iterator[Case]:
@@ -55,9 +57,12 @@ def z3_cases_ready(bound: int = Z3_BOUND, profile: str = "linux") -> bool:
     """Whether z3_cases will be quick (shipped or cached), not a rebuild."""
     if bound <= 0:
         return True
-    from sharespec.z3_suite import cache_path, corpus_key, read_header, shipped_path
+    from sharespec.z3_suite import cache_path, corpus_key, read_header, shipped_ignored, shipped_path
     key = corpus_key(profile, bound)
-    for path in (shipped_path(profile, bound), cache_path(profile, bound, key)):
+    paths = [cache_path(profile, bound, key)]
+    if not shipped_ignored():
+        paths.insert(0, shipped_path(profile, bound))
+    for path in paths:
         try:
             if read_header(path).get("key") == key:
                 return True
@@ -78,7 +83,7 @@ def default_suite_stream(seed: int = 0, profile: str = "linux", generated: int =
     """The default suite in its order, each part made when it is reached: a run judges the
     hand-written cases while the random ones are drawn and the z3 corpus is loaded (or
     rebuilt, when the model changed)."""
-    yield from builtin_cases()
+    yield from iter_builtin_cases()
     yield from generated_cases(seed, generated, profile)
     yield from z3_cases(z3_bound, profile, stream, quiet)
 

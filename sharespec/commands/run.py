@@ -199,11 +199,12 @@ def _interrupt(signum, frame):
 
 def cases_to_run(args, profile: str, shard) -> tuple:
     """(cases, sources, streamed): the cases asked for, read whole first (bad input runs
-    nothing), or the default suite. That one is streamed (judged as it is made) when the z3
-    corpus has to be rebuilt and nothing needs the whole set first (--shard, --json)."""
+    nothing), or the default suite. That one is streamed (judged as it is made: the first
+    verdict comes before the rest is read, or rebuilt when the model changed) unless something
+    needs the whole set first (--shard, and --json, whose first record names the set)."""
     from sharespec.casefiles import read_case_paths
     from sharespec.corpus import read_corpus
-    from sharespec.suite import GENERATED_PER_RUN, default_suite, default_suite_stream, z3_cases_ready
+    from sharespec.suite import GENERATED_PER_RUN, default_suite, default_suite_stream
     if args.case or args.corpus:
         cases = list(read_case_paths(args.case))
         sources = [{"case": c} for c in args.case]
@@ -219,7 +220,7 @@ def cases_to_run(args, profile: str, shard) -> tuple:
         raise UsageError("--z3-bound must be >= 0")
     sources = [{"default_suite": {"seed": args.seed, "generated": count, "z3_bound": args.z3_bound}}]
     suite = (args.seed, profile, count, args.z3_bound, sys.stderr, args.quiet)
-    if shard is None and not args.json and not z3_cases_ready(args.z3_bound, profile):
+    if shard is None and not args.json:
         return default_suite_stream(*suite), sources, True
     return default_suite(*suite), sources, False
 
