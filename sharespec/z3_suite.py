@@ -226,7 +226,8 @@ def build(profile: str, bound: int, stream: Optional[TextIO] = None) -> list:
     """The corpus, from z3 (20-60 s), with progress on ``stream`` (None: silent)."""
     from sharespec.generators.z3_coverage import z3_corpus
     from sharespec.generators.z3_progress import CoverageProgress
-    progress = CoverageProgress(stream, f"z3 coverage ({profile}, {bound} steps)") if stream else None
+    label = f"z3 coverage ({profile}, {bound} step{'s' * (bound != 1)})"
+    progress = CoverageProgress(stream, label) if stream else None
     return list(z3_corpus(bound, profile=profile, progress=progress))
 
 

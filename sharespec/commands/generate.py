@@ -125,7 +125,8 @@ def z3_cases(text, bound, profile, frames: bool = True, quiet: bool = True):
         import sys
 
         from sharespec.generators.z3_progress import CoverageProgress
-        extra["progress"] = CoverageProgress(sys.stderr, f"z3 coverage ({profile}, {bound} steps)")
+        extra["progress"] = CoverageProgress(sys.stderr, f"z3 coverage ({profile}, {bound} step"
+                                             f"{'s' * (bound != 1)})")
     return asdict(scope), z3_corpus(bound, scope=scope, profile=profile, **extra)
 
 
