@@ -102,6 +102,7 @@ def main(argv=None) -> int:
                       help="build one corpus into the cache ($XDG_CACHE_HOME/sharespec)")
     p.add_argument("--profile", default="linux")
     p.add_argument("--bound", type=int, default=Z3_BOUND)
+    p.add_argument("--into", default=None, help=argparse.SUPPRESS)   # the file a run reads
     p.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     args = p.parse_args(argv)
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
         return 0
     if args.parent is not None:      # started by a run, which kills us when it is interrupted
         z3_suite.die_with_parent(args.parent)
-    print(z3_suite.build_into_cache(args.profile, args.bound, args.quiet))
+    print(z3_suite.build_into_cache(args.profile, args.bound, args.quiet, args.into))
     return 0
 
 

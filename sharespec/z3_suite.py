@@ -33,11 +33,14 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Optional, TextIO
 
+from sharespec.commands.common import UsageError
 from sharespec.model.case import Case
 
 FORMAT = "sharespec z3 coverage corpus"
@@ -50,6 +53,10 @@ NOT_IN_KEY = frozenset({"sharespec.generators.z3_progress"})
 
 class CorpusOutdated(Exception):
     """A corpus file is not the one the current source would build."""
+
+
+class CorpusUnavailable(UsageError):
+    """The corpus could not be rebuilt (z3 missing or failing): exit 2 with what to do."""
 
 
 # --- the key -----------------------------------------------------------------------------------
@@ -254,10 +261,24 @@ def z3_suite_cases(profile: str, bound: int, stream: Optional[TextIO] = None,
                f"not for {profile} at {bound} steps")
     else:
         why = f"the shipped one is not the current model's: {why}"
-    said = (f"sharespec: z3 coverage corpus: {why}; rebuilding it into {cached} "
+    target, scratch = cached, None
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(cached.parent, os.W_OK | os.X_OK)
+    except OSError:
+        writable = False
+    if not writable:      # no cache to keep it in: rebuilt for this run alone
+        scratch = Path(tempfile.mkdtemp(prefix="sharespec-z3-"))
+        target = scratch / cached.name
+        why += f" (the cache folder {cached.parent} cannot be written: for this run only)"
+    said = (f"sharespec: z3 coverage corpus: {why}; rebuilding it into {target} "
             "(20-60 s at 4 steps, once)")
-    rebuild_in_child(profile, bound, cached, stream, quiet, said)
-    return read_corpus_file(cached, key)
+    try:
+        rebuild_in_child(profile, bound, target, stream, quiet, said)
+        return read_corpus_file(target, key)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def rebuild_in_child(profile: str, bound: int, path: Path, stream: Optional[TextIO],
@@ -267,7 +288,7 @@ def rebuild_in_child(profile: str, bound: int, path: Path, stream: Optional[Text
     run``), the child is killed and its temporary file removed; the child also dies with this
     process however it ends (PR_SET_PDEATHSIG)."""
     argv = [sys.executable, "-m", "sharespec.suite", "--build-cache", "--profile", profile,
-            "--bound", str(bound), "--parent", str(os.getpid())]
+            "--bound", str(bound), "--into", str(path), "--parent", str(os.getpid())]
     if stream is None or quiet:
         argv.append("--quiet")
     # its own session: a terminal's Ctrl-C is this process's to handle (it kills the child),
@@ -288,9 +309,10 @@ def rebuild_in_child(profile: str, bound: int, path: Path, stream: Optional[Text
         except OSError:
             pass
     if status != 0:
-        raise RuntimeError(f"rebuilding the z3 coverage corpus failed (exit status {status}; "
-                           f"run python -m sharespec.suite --build-cache --profile {profile} "
-                           f"--bound {bound} to see why)")
+        raise CorpusUnavailable(
+            f"rebuilding the z3 coverage corpus failed (exit status {status}); to see why: "
+            f"python -m sharespec.suite --build-cache --profile {profile} --bound {bound}; "
+            "to run without it: --z3-bound 0")
 
 
 def die_with_parent(parent: int) -> None:
@@ -306,10 +328,11 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def build_into_cache(profile: str, bound: int, quiet: bool) -> Path:
+def build_into_cache(profile: str, bound: int, quiet: bool, into: Optional[str] = None) -> Path:
+    """Build one corpus into the cache (or the file ``into``); the path written."""
     key = corpus_key(profile, bound)
     cases = build(profile, bound, None if quiet else sys.stderr)
-    path = cache_path(profile, bound, key)
+    path = Path(into) if into else cache_path(profile, bound, key)
     write_corpus_file(path, cases, profile, bound, key)
     return path
 

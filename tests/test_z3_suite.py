@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 
 import pytest
 
@@ -92,3 +93,18 @@ def test_a_file_of_another_key_or_cut_short_is_refused(tmp_path):
         z3_suite.read_corpus_file(path, "1" * 64)
     with pytest.raises(z3_suite.CorpusOutdated, match="missing"):
         z3_suite.read_corpus_file(tmp_path / "none.jsonl.gz", "1" * 64)
+
+
+def test_a_cache_that_cannot_be_written_rebuilds_for_the_run_alone(tmp_path, monkeypatch):
+    import re
+    shipped = tmp_path / "shipped.jsonl.gz"
+    _stale_copy(shipped, "linux", 1)
+    monkeypatch.setattr(z3_suite, "shipped_path", lambda profile, bound: shipped)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    said = io.StringIO()
+    cases = z3_suite.z3_suite_cases("linux", 1, said, quiet=True)
+    assert cases and "cannot be written: for this run only" in said.getvalue()
+    scratch = re.search(r"rebuilding it into (\S+)", said.getvalue()).group(1)
+    assert not os.path.exists(scratch) and not os.path.exists(os.path.dirname(scratch))
