@@ -189,6 +189,7 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=900.0,
                    help="seconds before one run is killed (default 900)")
     args = p.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)      # each figure as soon as it is measured
     load = os.getloadavg()
     print(f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
           f"(figures on a loaded machine are upper bounds)\n")
