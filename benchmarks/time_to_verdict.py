@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -56,11 +57,12 @@ class Timed:
         self.stderr_tail = ""
         started = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-m", "sharespec", *argv], cwd=folder, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         errors: list = []
         reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
         reader.start()
-        timer = threading.Timer(timeout, proc.kill)
+        timer = threading.Timer(timeout, self._stop, (proc,))
         timer.start()
         try:
             for line in proc.stdout:
@@ -78,6 +80,21 @@ class Timed:
         self.total = time.monotonic() - started
         self.timed_out = self.total >= timeout
         self.stderr_tail = (errors[0] if errors else "")[-600:]
+
+
+    @staticmethod
+    def _stop(proc) -> None:
+        """Out of time: SIGTERM (the run stops with a partial report and ends what it
+        started), then SIGKILL to its whole group (its implementations hold its output open)."""
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def seconds(value) -> str:
