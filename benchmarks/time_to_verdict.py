@@ -21,7 +21,9 @@ Prints, in one run:
    FAILs by rule, and time.
 
 Each run is a fresh ``python -m sharespec`` in a temporary folder with its own XDG_CACHE_HOME,
-its output unbuffered so that a line's time is when it was printed. Goals (issue 12): first
+its output unbuffered so that a line's time is when it was printed; the CPU time of the run
+and of the processes it waited for is printed beside the total of the default runs (on a
+loaded machine the total is mostly waiting for a core). Goals (issue 12): first
 verdict <= 2 s and whole default run <= 10 s on 2 cores; every mutant run <= 120 s with a first
 shrunk counterexample <= 10 s; <= 10% INCONCLUSIVE under qemu-user. The figures depend on the
 machine and its load: run it on a quiet machine, and say how loaded it was (printed first).
@@ -32,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -55,6 +58,7 @@ class Timed:
         self.first_verdict = self.first_shrunk = None
         self.closing = ""
         self.stderr_tail = ""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-m", "sharespec", *argv], cwd=folder, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -78,6 +82,10 @@ class Timed:
             timer.cancel()
         reader.join()
         self.total = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # the CPU the run and everything it waited for used: what the total would be on an
+        # idle machine with one core, whatever the load while it was measured
+        self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         self.timed_out = self.total >= timeout
         self.stderr_tail = (errors[0] if errors else "")[-600:]
 
@@ -120,7 +128,7 @@ def default_runs(work: Path, jobs: int, timeout: float) -> None:
         r = Timed(["run", "--no-shrink", *extra], work, environment(run_cache, **extra_env),
                   timeout)
         print(f"   {what:<42} first verdict {seconds(r.first_verdict):>9}   total "
-              f"{seconds(r.total):>9}   exit {r.status}   {r.closing}")
+              f"{seconds(r.total):>9} (CPU {r.cpu:.1f} s)   exit {r.status}   {r.closing}")
         if r.status not in (0, 1, 3):
             print(f"      stderr: {r.stderr_tail.strip()[-300:]}")
 
