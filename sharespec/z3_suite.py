@@ -16,9 +16,10 @@ on every ``sharespec run``. So:
 - at run time (``z3_suite_cases``) the shipped file is used when its key is the current one;
   otherwise the cache, ``$XDG_CACHE_HOME/sharespec`` (default ``~/.cache/sharespec``), holds a
   file named by the key; otherwise it is rebuilt there, and stderr says so. The rebuild runs in
-  a child process (``python -m sharespec.suite --build-cache``): z3 holds a check for seconds,
-  so the run stays interruptible at any moment (the child is killed), and the child writes a
-  temporary file of its own and renames it, so that two runs racing each leave a whole file.
+  a child process (``python -m sharespec.suite --build-cache``): z3 catches SIGINT during a
+  check and can hold one for seconds, so the run does the waiting and stays interruptible at
+  any moment (it kills the child); the child writes a temporary file of its own and renames
+  it, so that two runs racing each leave a whole file.
 
 A file that cannot be read (truncated, another format) counts as missing: it is rebuilt.
 ``SHARESPEC_IGNORE_SHIPPED_CORPUS=1`` in the environment ignores the shipped files, as after a
@@ -41,7 +42,6 @@ from pathlib import Path
 from typing import Optional, TextIO
 
 from sharespec.commands.common import UsageError
-from sharespec.model.case import Case
 
 FORMAT = "sharespec z3 coverage corpus"
 VERSION = 1
