@@ -1,10 +1,18 @@
 """The default suite: the hand-written cases, one or more per observable catalogue rule, plus
 cases the model generates: random walks over the explicit semantics (from ``--seed``) and the
-z3 coverage corpus (the shortest program for every reachable coverage goal, up to a bound)."""
+z3 coverage corpus (the shortest program for every reachable coverage goal, up to a bound).
+
+The z3 corpus is shipped with sharespec and rebuilt only when the model changed
+(sharespec/z3_suite.py). After changing the model, rebuild the shipped files with
+
+    python -m sharespec.suite --rebuild         # --check: exit 1 if they are not current
+"""
 from __future__ import annotations
 
+import argparse
+import sys
 from importlib import resources
-from typing import Iterator
+from typing import Iterator, Optional, TextIO
 
 from sharespec.model.case import Case
 
@@ -19,13 +27,15 @@ def builtin_case_files() -> list:
 
 def builtin_cases() -> list:
     """Every hand-written case, with its allowed results checked against the model."""
+    return list(iter_builtin_cases())
+
+
+def iter_builtin_cases() -> Iterator[Case]:
     from sharespec.casefiles import with_expectations
     from sharespec.model.case_text import case_from_text
-    cases = []
     for f in builtin_case_files():
         source = f"sharespec/cases/{f.name}"
-        cases.append(with_expectations(case_from_text(f.read_text(encoding="utf-8"), source), source))
-    return cases
+        yield with_expectations(case_from_text(f.read_text(encoding="utf-8"), source), source)
 
 
 def generated_cases(seed: int, count: int = GENERATED_PER_RUN, profile: str = "linux") -> Iterator[Case]:
@@ -33,14 +43,86 @@ def generated_cases(seed: int, count: int = GENERATED_PER_RUN, profile: str = "l
     return random_cases(seed, count, profile=profile)
 
 
-def z3_cases(bound: int = Z3_BOUND, profile: str = "linux") -> list:
-    """The z3 coverage corpus, with the explicit oracle's expectations."""
+def z3_cases(bound: int = Z3_BOUND, profile: str = "linux", stream: Optional[TextIO] = None,
+             quiet: bool = False) -> list:
+    """The z3 coverage corpus, with the explicit oracle's expectations: shipped, cached, or
+    rebuilt into the cache (``stream`` hears about a rebuild; sharespec/z3_suite.py)."""
     if bound <= 0:
         return []
-    from sharespec.generators.z3_coverage import z3_corpus
-    return list(z3_corpus(bound, profile=profile))
+    from sharespec.z3_suite import z3_suite_cases
+    return z3_suite_cases(profile, bound, stream, quiet)
+
+
+def z3_cases_ready(bound: int = Z3_BOUND, profile: str = "linux") -> bool:
+    """Whether z3_cases will be quick (shipped or cached), not a rebuild."""
+    if bound <= 0:
+        return True
+    from sharespec.z3_suite import cache_path, corpus_key, read_header, shipped_ignored, shipped_path
+    key = corpus_key(profile, bound)
+    paths = [cache_path(profile, bound, key)]
+    if not shipped_ignored():
+        paths.insert(0, shipped_path(profile, bound))
+    for path in paths:
+        try:
+            if read_header(path).get("key") == key:
+                return True
+        except (OSError, ValueError, EOFError, AttributeError):
+            pass
+    return False
 
 
 def default_suite(seed: int = 0, profile: str = "linux", generated: int = GENERATED_PER_RUN,
-                  z3_bound: int = Z3_BOUND) -> list:
-    return builtin_cases() + list(generated_cases(seed, generated, profile)) + z3_cases(z3_bound, profile)
+                  z3_bound: int = Z3_BOUND, stream: Optional[TextIO] = None,
+                  quiet: bool = False) -> list:
+    return list(default_suite_stream(seed, profile, generated, z3_bound, stream, quiet))
+
+
+def default_suite_stream(seed: int = 0, profile: str = "linux", generated: int = GENERATED_PER_RUN,
+                         z3_bound: int = Z3_BOUND, stream: Optional[TextIO] = None,
+                         quiet: bool = False) -> Iterator[Case]:
+    """The default suite in its order, each part made when it is reached: a run judges the
+    hand-written cases while the random ones are drawn and the z3 corpus is loaded (or
+    rebuilt, when the model changed)."""
+    yield from iter_builtin_cases()
+    yield from generated_cases(seed, generated, profile)
+    yield from z3_cases(z3_bound, profile, stream, quiet)
+
+
+def main(argv=None) -> int:
+    """``python -m sharespec.suite --rebuild | --check`` (release time), and ``--build-cache``
+    (the child process a run starts to rebuild the corpus into the cache)."""
+    from sharespec import z3_suite
+    p = argparse.ArgumentParser(prog="python -m sharespec.suite", description=main.__doc__)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--rebuild", action="store_true",
+                      help="rebuild the shipped z3 corpus files that are not current (sharespec/data/)")
+    what.add_argument("--check", action="store_true",
+                      help="exit 1 if a shipped z3 corpus file is not the current source's")
+    what.add_argument("--build-cache", action="store_true",
+                      help="build one corpus into the cache ($XDG_CACHE_HOME/sharespec)")
+    p.add_argument("--profile", default="linux")
+    p.add_argument("--bound", type=int, default=Z3_BOUND)
+    p.add_argument("--into", default=None, help=argparse.SUPPRESS)   # the file a run reads
+    p.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    args = p.parse_args(argv)
+    if args.check:
+        problems = z3_suite.outdated_shipped()
+        for path, why in problems:
+            print(f"{path}: {why}; rebuild with: python -m sharespec.suite --rebuild", file=sys.stderr)
+        return 1 if problems else 0
+    if args.rebuild:
+        written = z3_suite.rebuild_shipped(None if args.quiet else sys.stderr)
+        for path in written:
+            print(f"wrote {path}")
+        if not written:
+            print("the shipped z3 corpus files are current")
+        return 0
+    if args.parent is not None:      # started by a run, which kills us when it is interrupted
+        z3_suite.die_with_parent(args.parent)
+    print(z3_suite.build_into_cache(args.profile, args.bound, args.quiet, args.into))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

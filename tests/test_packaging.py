@@ -22,7 +22,7 @@ def expected_packages():
     return wanted
 
 
-def test_wheel_contains_every_subpackage_and_the_cases(tmp_path):
+def test_wheel_contains_every_subpackage_the_cases_and_the_z3_corpus(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True, timeout=600)
     wheel = next(tmp_path.glob("sharespec-*.whl"))
@@ -33,6 +33,9 @@ def test_wheel_contains_every_subpackage_and_the_cases(tmp_path):
     cases = [n for n in names if n.startswith("sharespec/cases/") and n.endswith(".case")]
     assert len(cases) == len(list((ROOT / "sharespec" / "cases").glob("*.case")))
     assert "sharespec/impl/__main__.py" in names
+    # the z3 corpus of the default suite ships, so that a run needs no z3 search (z3_suite.py)
+    from sharespec.z3_suite import SHIPPED, file_name
+    assert {f"sharespec/data/{file_name(p, b)}" for p, b in SHIPPED} <= set(names)
 
 
 def test_importing_sharespec_is_light():

@@ -62,9 +62,20 @@ def test_the_command_proves_and_exits_0(capsys):
                        "--property", "isolation", "--property", "segment lifetime", "--bound", "3"])
     out = capsys.readouterr().out
     assert status == 0, out
-    assert "PROVED   isolation" in out and "PROVED   segment lifetime" in out
+    # named without spaces when printed; the old spelling ("segment lifetime") still accepted
+    assert "PROVED   isolation" in out and "PROVED   segment-lifetime" in out
     assert "shmctl(S0, rmid)" in out  # the lifetime witness: sharing after IPC_RMID
     assert "all properties proved" in out
+
+
+def test_property_names_have_no_spaces_and_both_spellings_choose_the_same():
+    from sharespec.commands.prove import chosen_properties, property_name
+    names = [property_name(p.name) for p in PROPERTIES]
+    assert all(" " not in n and "(" not in n for n in names), names
+    assert "zero-fill" in names and "copy-on-write-child-writes" in names
+    assert len(set(names)) == len(PROPERTIES)
+    assert (chosen_properties(["zero-fill", "copy-on-write (parent writes)"], PROPERTIES)
+            == chosen_properties(["zero fill", "copy-on-write-parent-writes"], PROPERTIES))
 
 
 def test_bad_usage_exits_2(capsys):

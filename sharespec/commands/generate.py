@@ -49,6 +49,8 @@ def add_arguments(gen) -> None:
                           "of the pages the program touched (generators/frame_observations.py)")
     gen.add_argument("--json", action="store_true",
                      help="also write the cases as JSON lines (DIR/cases.jsonl)")
+    gen.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress lines on stderr (z3: one per phase, a bar on a terminal)")
     gen.add_argument("--out", required=True, metavar="DIR",
                      help="the corpus folder (created; an existing corpus there is replaced)")
 
@@ -90,7 +92,7 @@ def scope_for(strategy: str, text, bound):
         raise UsageError(f"--scope: {e}") from None
 
 
-def z3_cases(text, bound, profile, frames: bool = True):
+def z3_cases(text, bound, profile, frames: bool = True, quiet: bool = True):
     """(scope, cases) of the z3 strategy, whose scope is the symbolic encoding's own
     (model/symbolic/core.py); a UsageError (exit 2) if the z3 side cannot be imported."""
     from dataclasses import asdict, replace
@@ -119,6 +121,12 @@ def z3_cases(text, bound, profile, frames: bool = True):
         raise UsageError(f"--scope: {e}") from None
     # frames=False only when asked: a z3 side without the option still works by default
     extra = {} if frames else {"frames": False}
+    if not quiet:
+        import sys
+
+        from sharespec.generators.z3_progress import CoverageProgress
+        extra["progress"] = CoverageProgress(sys.stderr, f"z3 coverage ({profile}, {bound} step"
+                                             f"{'s' * (bound != 1)})")
     return asdict(scope), z3_corpus(bound, scope=scope, profile=profile, **extra)
 
 
@@ -165,7 +173,7 @@ def main(args) -> int:
         produced = exhaustive_cases(scope, profile, exploration, frames=not args.no_frames)
     else:
         about["scope"], produced = z3_cases(args.scope, scope.steps, profile,
-                                            frames=not args.no_frames)
+                                            frames=not args.no_frames, quiet=args.quiet)
     cases = (as_case(item, args.strategy, profile, i) for i, item in enumerate(produced))
     unique = deduplicate(cases)
     if args.count is not None and args.strategy != "random" and len(unique.cases) > args.count:

@@ -1,6 +1,13 @@
 """``sharespec prove``: prove the named properties over the z3 encoding, for programs of every
-length in the scope (induction), with witnesses and a bounded cross-check."""
+length in the scope (induction), with witnesses and a bounded cross-check.
+
+Properties are named on the command line and in what it prints without spaces (``zero-fill``,
+``copy-on-write-child-writes``: ``property_name``); the model's own spelling (``"zero fill"``)
+is accepted too.
+"""
 from __future__ import annotations
+
+import re
 
 from sharespec.commands.common import UsageError, check_profile
 
@@ -16,9 +23,29 @@ def add_arguments(parser) -> None:
                         help="steps of the bounded cross-check and of the witnesses (default 4; "
                              "witnesses take at least 6)")
     parser.add_argument("--property", action="append", default=[], metavar="NAME",
-                        help="prove only this property (repeatable)")
+                        help="prove only this property (repeatable; names: sharespec list "
+                             "properties)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per solver query")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every obligation")
+
+
+def property_name(name: str) -> str:
+    """The name of a property as the command line writes it: lower case, words joined by
+    hyphens ("copy-on-write (child writes)" -> "copy-on-write-child-writes")."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def chosen_properties(names: list, properties) -> list:
+    """The properties named (either spelling), in the model's order; UsageError for a name
+    that is not one."""
+    if not names:
+        return list(properties)
+    known = {property_name(p.name): p for p in properties}
+    wanted = [property_name(n) for n in names]
+    unknown = [n for n, w in zip(names, wanted) if w not in known]
+    if unknown:
+        raise UsageError(f"unknown property {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    return [p for p in properties if property_name(p.name) in wanted]
 
 
 def main(args) -> int:
@@ -26,6 +53,10 @@ def main(args) -> int:
     from sharespec.model.symbolic.induction import (PROPERTIES, bounded_check, prove_lemmas,
                                                     prove_property)
 
+    import z3
+    # z3 would catch Ctrl-C during a check and answer "unknown" (a property silently
+    # unproved); off, Python's handler stops the command when the check returns
+    z3.set_param("ctrl_c", False)
     profile = check_profile(args.profile)
     try:
         scope = parse_symbolic_scope(args.scope, SymbolicScope())
@@ -35,13 +66,7 @@ def main(args) -> int:
         raise UsageError("--bound must be at least 1")
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
-    chosen = PROPERTIES
-    if args.property:
-        known = {p.name for p in PROPERTIES}
-        unknown = [n for n in args.property if n not in known]
-        if unknown:
-            raise UsageError(f"unknown property {unknown[0]!r} (known: {', '.join(sorted(known))})")
-        chosen = [p for p in PROPERTIES if p.name in args.property]
+    chosen = chosen_properties(args.property, PROPERTIES)
     timeout_ms = int(args.timeout * 1000)
     print(f"scope: processes={scope.processes} threads={scope.threads} mappings={scope.mappings} "
           f"pages={scope.pages} segments={scope.segments} objects={scope.objects}; profile "
@@ -58,9 +83,9 @@ def main(args) -> int:
         report = prove_property(prop, scope, profile, max(args.bound, 6), timeout_ms)
         status = report.status if lemmas.status == "proved" else "unproved (the lemmas are not)"
         if report.status == "not applicable":   # about an interface the profile does not have
-            print(f"{'N/A':8} {prop.name}: {prop.doc} (not under {profile})")
+            print(f"{'N/A':8} {property_name(prop.name)}: {prop.doc} (not under {profile})")
             continue
-        print(f"{status.upper():8} {prop.name}: {prop.doc} ({report.seconds:.2f} s)")
+        print(f"{status.upper():8} {property_name(prop.name)}: {prop.doc} ({report.seconds:.2f} s)")
         for o in report.outcomes:
             if args.verbose or o.status != "proved" or o.what == "witness":
                 print(f"    {o.status:8} {o.what} ({o.seconds:.2f} s)")

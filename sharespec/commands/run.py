@@ -91,11 +91,9 @@ def shrink_budget(args):
 
 
 def main(args) -> int:
-    from sharespec.casefiles import read_case_paths
-    from sharespec.corpus import Selection, parse_shard, read_corpus
+    from sharespec.corpus import Selection, parse_shard
     from sharespec.report import JsonResults, Progress, Summary, describe, environment
     from sharespec.runner import run_cases
-    from sharespec.suite import GENERATED_PER_RUN, default_suite
 
     profile = check_profile(args.profile)
     if args.jobs < 1:
@@ -115,24 +113,20 @@ def main(args) -> int:
         shard = parse_shard(args.shard) if args.shard is not None else None
     except ValueError as e:
         raise UsageError(f"--shard: {e}") from None
-    if args.case or args.corpus:
-        # read them all first: bad input runs nothing
-        cases = list(read_case_paths(args.case))
-        sources = [{"case": c} for c in args.case]
-        for folder in args.corpus:
-            corpus = read_corpus(folder)
-            cases += corpus.cases
-            sources.append({"corpus": folder, "digest": corpus.digest})
-    else:
-        count = GENERATED_PER_RUN if args.generated is None else args.generated
-        if count < 0:
-            raise UsageError("--generated must be >= 0")
-        if args.z3_bound < 0:
-            raise UsageError("--z3-bound must be >= 0")
-        cases = default_suite(args.seed, profile, count, args.z3_bound)
-        sources = [{"default_suite": {"seed": args.seed, "generated": count, "z3_bound": args.z3_bound}}]
-    selection = Selection.of(cases, shard, sources)
-    cases = selection.cases
+    # SIGTERM ends a run the way Ctrl-C does, from here on: the start too (reading the cases,
+    # loading or rebuilding the z3 corpus) stops with a partial report and exit 130.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        cases, sources, streamed = cases_to_run(args, profile, shard)
+        selection = None if streamed else Selection.of(cases, shard, sources)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGTERM, previous)
+        return interrupted_at_start(args, profile)
+    except BaseException:
+        signal.signal(signal.SIGTERM, previous)
+        raise
+    if selection is not None:
+        cases = selection.cases
     judged_under = with_host_settings(profile, args.shm_rmid_forced)
 
     out = sys.stdout
@@ -144,12 +138,11 @@ def main(args) -> int:
     failures = Failures(args.impl, judged_under, args.timeout, args.out, text_out, impl_spec=impl_spec,
                         jobs=args.jobs, shrink=not args.no_shrink, budget=budget,
                         progress=ShrinkProgress(sys.stderr, args.quiet))
-    progress = Progress(text_out, len(cases))
+    progress = Progress(text_out, None if streamed else len(cases))
+    progress.enabled = progress.enabled and not args.quiet
     if shard is not None:
         print(f"shard {shard}: {len(cases)} of {selection.total} cases", file=text_out)
     complete, stopped = False, False
-    # SIGTERM ends a run the way Ctrl-C does: the current cases stop, a partial report is kept.
-    previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         if judged_under != profile:
             print(f"sharespec: kernel.shm_rmid_forced is 1 here: judging under {judged_under} "
@@ -181,15 +174,16 @@ def main(args) -> int:
             json_out.close(summary, complete)
     progress.clear()
     if stopped:
+        left = "the rest" if streamed else f"{len(cases) - summary.total} case(s)"
         print(f"sharespec: stopped after {failures.count} failure(s) (--maxfail {args.maxfail}); "
-              f"{len(cases) - summary.total} case(s) not run; partial report follows",
-              file=text_out)
+              f"{left} not run; partial report follows", file=text_out)
     report = failures.report_lines()
     if report:
         print("", file=text_out)
         print("\n".join(report), file=text_out)
-    print("", file=text_out)
-    print(summary.table(), file=text_out)
+    if not args.quiet:    # -q: only failures and the closing lines
+        print("", file=text_out)
+        print(summary.table(), file=text_out)
     print(summary.closing_line(), file=text_out)
     if not complete and not stopped:
         return 130
@@ -197,6 +191,54 @@ def main(args) -> int:
     if why:
         print(f"sharespec: exit {status}: {why}", file=text_out)
     return status
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def cases_to_run(args, profile: str, shard) -> tuple:
+    """(cases, sources, streamed): the cases asked for, read whole first (bad input runs
+    nothing), or the default suite. That one is streamed (judged as it is made: the first
+    verdict comes before the rest is read, or rebuilt when the model changed) unless something
+    needs the whole set first (--shard, and --json, whose first record names the set)."""
+    from sharespec.casefiles import read_case_paths
+    from sharespec.corpus import read_corpus
+    from sharespec.suite import GENERATED_PER_RUN, default_suite, default_suite_stream
+    if args.case or args.corpus:
+        cases = list(read_case_paths(args.case))
+        sources = [{"case": c} for c in args.case]
+        for folder in args.corpus:
+            corpus = read_corpus(folder)
+            cases += corpus.cases
+            sources.append({"corpus": folder, "digest": corpus.digest})
+        return cases, sources, False
+    count = GENERATED_PER_RUN if args.generated is None else args.generated
+    if count < 0:
+        raise UsageError("--generated must be >= 0")
+    if args.z3_bound < 0:
+        raise UsageError("--z3-bound must be >= 0")
+    sources = [{"default_suite": {"seed": args.seed, "generated": count, "z3_bound": args.z3_bound}}]
+    suite = (args.seed, profile, count, args.z3_bound, sys.stderr, args.quiet)
+    if shard is None and not args.json:
+        return default_suite_stream(*suite), sources, True
+    return default_suite(*suite), sources, False
+
+
+def interrupted_at_start(args, profile: str) -> int:
+    """Interrupted before any case was judged: the (empty) partial report, exit 130."""
+    from sharespec.report import JsonResults, Summary, environment
+    text_out = sys.stderr if args.json == "-" else sys.stdout
+    print("sharespec: interrupted while preparing the cases; partial report follows", file=text_out)
+    summary = Summary()
+    if args.json:
+        try:
+            JsonResults(args.json, environment(profile, args.seed) | {"selection": None}).close(
+                summary, False)
+        except OSError as e:
+            print(f"sharespec: could not write {args.json}: {e}", file=sys.stderr)
+    print(summary.closing_line(), file=text_out)
+    return 130
 
 
 def with_host_settings(profile: str, shm_rmid_forced: str) -> str:
