@@ -55,6 +55,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("sharespec: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`sharespec list | head`): stop quietly, as cat does; stdout is
+        # pointed at /dev/null so that flushing it at exit does not raise again
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
