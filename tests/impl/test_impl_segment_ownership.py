@@ -1,0 +1,226 @@
+"""Clean-up removes only the segments a case provably made (impl/segments.py), never by
+creator pid alone: a pid is reused, and a segment outlives its creator (issue 13, security)."""
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from impl_cases import ROOT
+from impl import hygiene, segments
+
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT, IPC_RMID = 0o1000, 0
+
+
+def exists(ident):
+    with open("/proc/sysvipc/shm") as table:
+        return any(int(line.split()[1]) == ident for line in table.readlines()[1:])
+
+
+class HeldProcess:
+    """A child standing in for a case process: it makes a private segment each time it is
+    told to (and says its id), and is not reaped until close(), so its pid stays its own."""
+
+    def __init__(self):
+        self.commands_r, self.commands_w = os.pipe()
+        self.ids_r, self.ids_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                while os.read(self.commands_r, 1) == b"m":
+                    ident = libc.shmget(0, 4096, IPC_CREAT | 0o600)
+                    os.write(self.ids_w, ident.to_bytes(4, "little", signed=True))
+            finally:
+                os._exit(0)
+        self.made = []
+
+    def make(self):
+        os.write(self.commands_w, b"m")
+        ident = int.from_bytes(os.read(self.ids_r, 4), "little", signed=True)
+        assert ident >= 0, os.strerror(ctypes.get_errno())
+        self.made.append(ident)
+        return ident
+
+    def end(self):
+        """It exits but is not reaped: a zombie, as a case process before its clean-up."""
+        os.write(self.commands_w, b"x")
+        os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+
+    def close(self):
+        for ident in self.made:
+            libc.shmctl(ident, IPC_RMID, None)
+        os.waitpid(self.pid, 0)
+        for fd in (self.commands_r, self.commands_w, self.ids_r, self.ids_w):
+            os.close(fd)
+
+
+@pytest.fixture
+def held():
+    process = HeldProcess()
+    try:
+        yield process
+    finally:
+        process.close()
+
+
+def test_a_segment_there_before_the_first_shmget_went_to_its_creator_pid_is_left(held):
+    """The search after an unanswered shmget: a segment with a case pid as creator that was in
+    the table before the first shmget command went to that process was made by an earlier
+    holder of the pid (someone else): left. One made after it is the case's: removed."""
+    foreign = held.make()                 # as if made by a dead process whose pid it now has
+    made = segments.CaseSegments({})
+    made.sending(held.pid, 1)             # the table before the case's first shmget there
+    ours = held.make()                    # made, never answered (the process was killed)
+    held.end()
+    assert made.unanswered == 1
+    assert hygiene.remove_segments({held.pid}, made) == []
+    assert exists(foreign) and not exists(ours)
+
+
+def test_without_an_unanswered_shmget_only_known_ids_are_removed(held):
+    """Every answer was read: only the ids the case's shmgets returned are looked at."""
+    other = held.make()
+    made = segments.CaseSegments({})
+    made.sending(held.pid, 1)
+    ours = held.make()
+    made.answered(held.pid, ours)
+    held.end()
+    assert hygiene.remove_segments({held.pid}, made) == []
+    assert exists(other) and not exists(ours)
+
+
+def test_a_process_that_never_got_a_shmget_made_nothing(held):
+    """A segment whose creator is a case pid to which no shmget was ever sent is not the
+    case's (its pid was someone else's when it was made), even when the case searches."""
+    foreign = held.make()
+    made = segments.CaseSegments({})
+    made.unanswered = 1                   # some other process of the case was cut short
+    held.end()
+    assert hygiene.remove_segments({held.pid}, made) == []
+    assert exists(foreign)
+
+
+def test_a_known_id_now_someone_elses_is_left(held):
+    """An id the case got, whose segment now shows a creator outside the case, is left."""
+    foreign = held.make()
+    made = segments.CaseSegments({})
+    made.answered(12345678, foreign)      # "returned to case process 12345678"
+    held.end()
+    assert hygiene.remove_segments({12345678}, made) == []
+    assert exists(foreign)
+
+
+def test_a_removal_that_fails_is_retried_and_reported(held, monkeypatch):
+    """shmctl(IPC_RMID) failing (EINVAL, say, from a fault injected) is never silent: the
+    table shows the segment still there, so it is tried again, then reported."""
+    made = segments.CaseSegments({})
+    made.sending(held.pid, 1)
+    ours = held.make()
+    made.answered(held.pid, ours)
+    held.end()
+    calls = []
+    monkeypatch.setattr(segments.syscalls, "shmctl_rmid", lambda ident: calls.append(ident)
+                        or "EINVAL")
+    problems = hygiene.remove_segments({held.pid}, made)
+    assert calls == [ours] * segments.RMID_ATTEMPTS
+    assert problems == ["segment %d left: shmctl(IPC_RMID) failed %d times (EINVAL)"
+                        % (ours, segments.RMID_ATTEMPTS)]
+    assert exists(ours)                   # (removed by the fixture)
+
+
+# --- the campaign's reproduction, in namespaces of its own --------------------------------
+
+REPRODUCTION = textwrap.dedent("""\
+    import ctypes, json, os, sys
+    sys.path.insert(0, sys.argv[1])
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def table():
+        with open("/proc/sysvipc/shm") as t:
+            return {int(l.split()[1]): int(l.split()[4]) for l in t.readlines()[1:]}
+
+    for _ in range(400):        # foreign segments, another user's, by short-lived processes
+        pid = os.fork()
+        if pid == 0:
+            if os.getuid() == 0:
+                os.setuid(65534)
+            os._exit(0 if libc.shmget(0, 4096, 0o1000 | 0o600) >= 0 else 1)
+        assert os.waitpid(pid, 0)[1] == 0
+    foreign = table()
+    from impl import executor
+    mapping = {"mapping": "M0", "page": 0, "offset": 0}
+    steps = [{"thread": "T0", "op": "mmap", "bind": "M0", "args": {"prot": "none",
+                                                                    "length": 4096}},
+             {"thread": "T0", "op": "write", "args": {"at": mapping, "value": 1}},
+             {"thread": "T0", "op": "shmget", "bind": "S0",
+              "args": {"key": "private", "size": 4096, "creat": True}}]
+    results = []
+    for _ in range(5):          # the case's processes get the pids of the foreign creators
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(min(foreign.values()) - 1))
+        results.append(executor.run_case({"format": "sharespec-case", "version": 1,
+                                          "name": "faults-then-shmget", "steps": steps}, 10))
+    print(json.dumps({"foreign": len(foreign), "removed": len(set(foreign) - set(table())),
+                      "results": [o["results"] for o in results]}))
+""")
+
+
+def test_a_case_that_faults_before_its_shmget_removes_no_foreign_segment(tmp_path):
+    """Issue 13: 400 private segments of dead processes (another user's), the pid counter set
+    so that the case's processes get their pids, and a case whose process faults before its
+    shmget (which is never answered): no foreign segment is removed, 5 times of 5. In pid and
+    IPC namespaces of its own, so nothing else on the host is seen or touched."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    script = tmp_path / "reproduction.py"
+    script.write_text(REPRODUCTION)
+    done = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "--ipc",
+                           sys.executable, "-S", str(script), ROOT],
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 and ("Operation not permitted" in done.stderr
+                                 or "Permission denied" in done.stderr):
+        pytest.skip("unshare --pid --ipc is not permitted here: " + done.stderr.strip()[-200:])
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["foreign"] == 400
+    assert found["results"] == [["ok", "SIGSEGV", "dead"]] * 5
+    assert found["removed"] == 0
+
+
+# --- the ledger sweep after a killed executor ----------------------------------------------
+
+def test_the_ledger_sweep_removes_only_what_the_ledger_names(held, tmp_path):
+    """After a killed executor its case's pids prove nothing (they may have been reaped and
+    reused): the sweep removes the segments the ledger names, reports one made by a case pid
+    that it does not name (left), and removes /dev/shm entries under the case's run ids only."""
+    named = held.make()
+    unnamed = held.make()
+    held.end()
+    me = os.getpid()
+    runid, other = "%d.0c1ea0u1" % me, "%d.0c1ea0u2" % me
+    ours = os.path.join(hygiene.SHM_DIR, "sharespec-%s-obj" % runid)
+    theirs = os.path.join(hygiene.SHM_DIR, "sharespec-%s-obj" % other)
+    for path in (ours, theirs):
+        open(path, "w").close()
+    ledger = tmp_path / "ledger"
+    ledger.write_text("names %s\ncase %d %d\npid %d\nsegment %d\n"
+                      % (runid, int(time.time()) - 5, 999999999, held.pid, named))
+    try:
+        done = hygiene.sweep_ledger(str(ledger), me)
+        assert ("segment", str(named)) in done
+        assert ("name", "sharespec-%s-obj" % runid) in done
+        problems = [text for kind, text in done if kind == "problem"]
+        assert len(problems) == 1 and "segment %d left" % unnamed in problems[0], done
+        assert not exists(named) and exists(unnamed)
+        assert not os.path.exists(ours) and os.path.exists(theirs)
+        assert not ledger.exists()
+    finally:
+        for path in (ours, theirs):
+            if os.path.exists(path):
+                os.unlink(path)
