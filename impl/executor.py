@@ -260,12 +260,13 @@ class CaseRun:
         process set to recycle) but the rest of the clean-up is left for settle(), which the
         caller must call."""
         self.deadline = time.monotonic() + self.timeout
-        status, detail = "done", ""
+        status, detail, environment = "done", "", ""
         ended_well = False
         try:
             self.start()
             self.perform_steps()
             self.check_alive()
+            environment = hygiene.sigbus_note(self.plan, self.results)   # before clean-up
             ended_well = True
         except Timeout:
             status = "timeout"
@@ -281,8 +282,8 @@ class CaseRun:
                 self.release()
             if settle:
                 self.settle()
-        return protocol.observation(self.plan.name, status, self.results,
-                                    detail or pagemap.run_detail(self))
+        return protocol.observation(self.plan.name, status, self.results, detail or "; ".join(
+            note for note in (pagemap.run_detail(self), environment) if note))
 
     def start(self):
         set_up_executor()

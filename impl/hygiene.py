@@ -113,6 +113,22 @@ class Namespace:
         return [problem for problem in problems if problem]
 
 
+def sigbus_note(plan, results):
+    """When a process of a case with files or shm objects died of SIGBUS: how much room the
+    tmpfs under them had left, read before the clean-up frees it (a full tmpfs cannot give
+    a page to a mapping, and the access dies of SIGBUS: the environment, not a rule)."""
+    if "SIGBUS" not in results or not (plan.file_names or plan.shm_names):
+        return ""
+    try:
+        room = os.statvfs(SHM_DIR)
+    except OSError as error:
+        return "environment: SIGBUS at step %d; statvfs(%s) failed: %s" % (
+            results.index("SIGBUS") + 1, SHM_DIR, describe(error.errno))
+    return "environment: SIGBUS at step %d while %s had %d of %d bytes free" % (
+        results.index("SIGBUS") + 1, SHM_DIR, room.f_bavail * room.f_frsize,
+        room.f_blocks * room.f_frsize)
+
+
 def describe(number):
     """An errno as its name and text: "EROFS (Read-only file system)"."""
     return "%s (%s)" % (errno.errorcode.get(number, "E%d" % number), os.strerror(number))
