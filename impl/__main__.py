@@ -85,7 +85,7 @@ def main(argv):
                 stdout.flush()
             executor.prepare()
             if not stdin.ready():
-                executor.settle()     # nothing to do: finish cleaning up now, not at the next case
+                executor.settle(idle=True)    # nothing to do: clean up now, not at the next case
     except Interrupted as interrupt:
         return 128 + interrupt.number
     finally:

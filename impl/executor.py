@@ -29,7 +29,7 @@ import select
 import signal
 import time
 
-from . import addresses, hygiene, pagemap, protocol, syscalls, worker
+from . import addresses, hygiene, pagemap, protocol, segments, syscalls, worker
 from .first_process import (ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, ZYGOTE, CaseFailure,
                             FirstProcess, set_up_executor)
 
@@ -129,10 +129,11 @@ class Executor:
         self.prepare()              # the zygote forks the next ones while this case runs
         return run.run(settle=False)
 
-    def settle(self, recycle=True):
+    def settle(self, recycle=True, idle=False):
         """Finish the clean-up of the last case (its processes were killed when it ended, and
         have been dying while its observation went out), keeping its first process for the
-        next case when it could be recycled."""
+        next case when it could be recycled (idle: no case is waiting, so what the next one
+        needs is read now)."""
         if self.unsettled is None:
             return
         # SIGINT/SIGTERM wait until a kept first process is a spare (else close() misses it)
@@ -146,6 +147,8 @@ class Executor:
                 kept = None
             if kept is not None:
                 self.spares.insert(0, kept)     # warm: its pages are its own already
+                if idle:    # read now, off the next case's way: it makes nothing until then
+                    kept.table = segments.read_table()
         if recycle:
             self.prepare()
         test_note("settled")
@@ -326,6 +329,8 @@ class CaseRun:
             return False
         self.first = first
         self.pgid = self.pid[0] = first.pid
+        if first.table is not None:       # the SysV table read while it waited (settle)
+            self.segments.before[first.pid], first.table = first.table, None
         test_note("case %d" % first.pid)
         self.pidfd[0] = first.pidfd
         keys = "".join(" %d" % key for key in self.names.keys.values())

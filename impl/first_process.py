@@ -70,6 +70,8 @@ class FirstProcess:
     def __init__(self, threads, processes):
         self.fresh = True             # its hello is still to be read
         self.pending_close = []       # its copies of executor ends, to close at the next begin
+        self.table = None             # the SysV table, read before it makes anything (a
+                                      # recycled one, between cases: segments.CaseSegments)
         self.command_pipes = [pipe(reader_is_case=True) for _ in range(threads)]
         self.result_pipes = [pipe(reader_is_case=False) for _ in range(processes)]
         self._pid = self._pidfd = None

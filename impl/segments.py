@@ -69,7 +69,7 @@ def read_table():
         return None
     try:
         chunks = []
-        while True:
+        while True:                 # until end-of-file: a seq_file's reads are a page or so
             chunk = os.read(fd, 65536)
             if not chunk:
                 return b"".join(chunks)
