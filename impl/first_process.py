@@ -36,6 +36,11 @@ def set_up_executor():
     process inherits it: the arena is free in every case without reading /proc/self/maps."""
     if ONCE["ready"]:
         return
+    # SIGCHLD ignored (inherited from whoever started this process: an ignored signal stays
+    # ignored across fork and exec) would have the kernel reap every case process as it
+    # dies: its pid free for reuse before the clean-up (segments.py relies on it not being),
+    # and how it ended lost. The default keeps the dead as zombies until they are reaped.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     syscalls.set_child_subreaper()
     syscalls.access_window(*WINDOW)
     size = ARENA_RESERVED_SLOTS * addresses.SLOT_BYTES

@@ -4,6 +4,7 @@ import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from impl_cases import ROOT
+from impl_cases import ROOT, case, read, shmat, shmget, step, write
 from impl import hygiene, segments
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -250,3 +251,19 @@ def test_the_table_is_read_whole():
     finally:
         for ident in made:
             libc.shmctl(ident, IPC_RMID, None)
+
+
+def test_case_processes_stay_unreaped_when_started_with_sigchld_ignored():
+    """The proofs above rest on no case process being reaped before the clean-up. Started
+    with SIGCHLD ignored (it stays ignored across fork and exec), the kernel would reap each
+    case process as it died: its pid free for others, and how it ended lost (it was an
+    error, "exited with status -1"). The executor restores the default."""
+    steps = [shmget("T0", "S0"), shmat("T0", "A0", "S0"), step("T0", "fork", "T1"),
+             write("T1", "A0", 7), step("T1", "exit"), read("T0", "A0")]
+    done = subprocess.run([sys.executable, "-S", "-m", "impl"],
+                          input=json.dumps(case(steps)) + "\n", capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=ROOT), timeout=60,
+                          preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+    observation = json.loads(done.stdout)
+    assert observation["status"] == "done", observation
+    assert observation["results"] == ["new", "ok", "ok", "ok", "ok", "7"]
