@@ -197,13 +197,24 @@ def kill_case(pgid, pidfds):
                 continue
 
 
+REAP_SECONDS = 10.0      # how long reap_case waits for the last of a group to come back
+
+
 def reap_case(pgid):
     """Reap every process of the case's group. Case processes never reap each other, so each
     is a zombie until its parent dies and it comes back to this subreaper; the group is empty
-    (killpg finds nobody, zombies included) once all of them are reaped here."""
+    (killpg finds nobody, zombies included) once all of them are reaped here. SIGKILL goes to
+    the group once, first, while its leader is not reaped yet (a group's id is nobody else's
+    while it has a member, zombies included), so no process joins it after; whether anyone
+    is left is then asked with signal 0, which harms nobody, since once the last member is
+    reaped the id may be someone else's."""
     if pgid is None:
         return
-    pause = 0.00005
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    pause, deadline = 0.00005, time.monotonic() + REAP_SECONDS
     while True:
         try:
             while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
@@ -211,9 +222,13 @@ def reap_case(pgid):
         except ChildProcessError:
             pass
         try:
-            os.killpg(pgid, signal.SIGKILL)
+            os.killpg(pgid, 0)
         except ProcessLookupError:
             return
+        except PermissionError:
+            return              # someone else's group now: nobody of the case is left in it
+        if time.monotonic() > deadline:
+            return              # (a member stuck in the kernel stays a zombie of this one)
         time.sleep(pause)
         pause = min(pause * 2, 0.005)
 

@@ -267,3 +267,37 @@ def test_case_processes_stay_unreaped_when_started_with_sigchld_ignored():
     observation = json.loads(done.stdout)
     assert observation["status"] == "done", observation
     assert observation["results"] == ["new", "ok", "ok", "ok", "ok", "7"]
+
+
+def test_reaping_a_group_kills_it_once_then_only_asks(monkeypatch):
+    """hygiene.reap_case sends SIGKILL to the case's group once, while its leader is not
+    reaped (the group's id is then the case's); after that it only asks whether anyone is
+    left (signal 0): once the last member is reaped, the id may be someone else's."""
+    ready_r, ready_w = os.pipe()
+    leader = os.fork()
+    if leader == 0:
+        try:
+            os.setpgid(0, 0)
+            if os.fork() == 0:          # a member that is not this process's child
+                os.write(ready_w, b"x")
+                time.sleep(60)
+            time.sleep(60)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    try:
+        assert os.read(ready_r, 1) == b"x"
+        sent = []
+        real = os.killpg
+        monkeypatch.setattr(os, "killpg", lambda pgid, number: sent.append(number)
+                            or real(pgid, number))
+        hygiene.reap_case(leader)
+        assert sent[0] == signal.SIGKILL and set(sent[1:]) == {0}, sent
+        assert [entry for entry in os.listdir("/proc") if entry == str(leader)] == []
+    finally:
+        os.close(ready_r)
+        monkeypatch.undo()
+        try:
+            os.killpg(leader, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
