@@ -30,8 +30,8 @@ import signal
 import time
 
 from . import addresses, hygiene, pagemap, protocol, segments, syscalls, worker
-from .first_process import (ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, ZYGOTE, CaseFailure,
-                            FirstProcess, set_up_executor)
+from .first_process import (LEDGER, ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, ZYGOTE,
+                            CaseFailure, FirstProcess, set_up_executor)
 
 HANG_VARIABLE = "SHARESPEC_IMPL_TEST_HANG"     # tests only: the index of a step that hangs
 # Tests only: a file to which the executor adds "case PID" for each case's first process and
@@ -111,6 +111,7 @@ class Executor:
         if ledger:
             self.ledger = os.open(ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
                                   0o600)
+            LEDGER["fd"] = self.ledger      # case processes add the segments they make
 
     def run(self, case):
         name = case.get("name", "") if isinstance(case, dict) else ""
@@ -181,6 +182,7 @@ class Executor:
             self.settle(recycle=False)
             ZYGOTE.close()
             if self.ledger is not None:
+                LEDGER["fd"] = None
                 os.close(self.ledger)
                 self.ledger = None
 
@@ -629,8 +631,6 @@ class CaseRun:
         if step.op == "shmget" and "error" not in answer:
             made = answer.get("value") if answer.get("r") == "ok" else None
             self.segments.answered(self.pid[process], made)
-            if made is not None:
-                self.note("segment %d" % made)
         if "error" in answer:
             raise CaseFailure("step %d (%s): %s" % (step.index, step.op, answer["error"]))
         result = answer["r"]
