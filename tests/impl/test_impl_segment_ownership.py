@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from impl_cases import ROOT, case, read, shmat, shmget, step, write
+from impl_cases import ROOT, Cli, case, read, shmat, shmget, step, write
 from impl import hygiene, segments
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -301,3 +301,30 @@ def test_reaping_a_group_kills_it_once_then_only_asks(monkeypatch):
             os.killpg(leader, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_case_process_writes_the_segments_it_makes_to_the_ledger_at_once(tmp_path,
+                                                                          monkeypatch):
+    """The ledger names each segment a case process makes as soon as shmget returns, written
+    by that process (an exec'd one too), not by the executor once it reads the answer: a
+    killed executor never reads it, and the sweep removes only what the ledger names."""
+    monkeypatch.setenv("SHARESPEC_IMPL_TEST_HANG", "2")        # the third step never ends
+    ledger = tmp_path / "ledger"
+    running = Cli(str(ledger))
+    try:
+        line = json.dumps(case([step("T0", "exec"), shmget("T0", "S0"),
+                                step("T0", "shmctl", segment="S0", cmd="stat")]))
+        running.proc.stdin.write((line + "\n").encode())
+        running.proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+                ledger.exists() and "segment " in ledger.read_text()):
+            time.sleep(0.01)
+        named = [int(line.split()[1]) for line in ledger.read_text().splitlines()
+                 if line.startswith("segment ")]
+        assert len(named) == 1 and exists(named[0])
+    finally:
+        running.proc.terminate()        # the executor kills the case and cleans up
+        running.proc.wait(timeout=30)
+        os.unlink(running.notes)
+    assert not exists(named[0])
