@@ -5,10 +5,10 @@
 
 A line that is not a valid case gets an observation with status "error". On SIGINT or
 SIGTERM the current case is killed and cleaned up, its observation is not written, and the
-exit status is 130 or 143. With --ledger, the pids of the running case are kept in FILE
-(see executor.Executor), so that whoever started this process can clean up after it even if
-it is killed with SIGKILL. (``--resume CMD_FD RESULT_FD`` is how exec re-enters a case
-process; it is not for people.)
+exit status is 130 or 143. With --ledger, the pids of the running case (and its keys, names
+and segment ids) are kept in FILE (see executor.Executor), so that whoever started this
+process can clean up after it even if it is killed with SIGKILL. (``--resume CMD_FD
+RESULT_FD [LEDGER_FD]`` is how exec re-enters a case process; it is not for people.)
 """
 import argparse
 import os
@@ -85,7 +85,7 @@ def main(argv):
                 stdout.flush()
             executor.prepare()
             if not stdin.ready():
-                executor.settle()     # nothing to do: finish cleaning up now, not at the next case
+                executor.settle(idle=True)    # nothing to do: clean up now, not at the next case
     except Interrupted as interrupt:
         return 128 + interrupt.number
     finally:

@@ -29,9 +29,9 @@ import select
 import signal
 import time
 
-from . import addresses, hygiene, pagemap, protocol, syscalls, worker
-from .first_process import (ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, ZYGOTE, CaseFailure,
-                            FirstProcess, set_up_executor)
+from . import addresses, hygiene, pagemap, protocol, segments, syscalls, worker
+from .first_process import (LEDGER, ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, ZYGOTE,
+                            CaseFailure, FirstProcess, set_up_executor)
 
 HANG_VARIABLE = "SHARESPEC_IMPL_TEST_HANG"     # tests only: the index of a step that hangs
 # Tests only: a file to which the executor adds "case PID" for each case's first process and
@@ -111,6 +111,7 @@ class Executor:
         if ledger:
             self.ledger = os.open(ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
                                   0o600)
+            LEDGER["fd"] = self.ledger      # case processes add the segments they make
 
     def run(self, case):
         name = case.get("name", "") if isinstance(case, dict) else ""
@@ -129,18 +130,26 @@ class Executor:
         self.prepare()              # the zygote forks the next ones while this case runs
         return run.run(settle=False)
 
-    def settle(self, recycle=True):
+    def settle(self, recycle=True, idle=False):
         """Finish the clean-up of the last case (its processes were killed when it ended, and
         have been dying while its observation went out), keeping its first process for the
-        next case when it could be recycled."""
+        next case when it could be recycled (idle: no case is waiting, so what the next one
+        needs is read now)."""
         if self.unsettled is None:
             return
         # SIGINT/SIGTERM wait until a kept first process is a spare (else close() misses it)
         with interrupts_held():
             run, self.unsettled = self.unsettled, None
-            kept = run.settle(recycle)
+            try:
+                kept = run.settle(recycle)
+            except Exception as error:      # said here, never charged to the next case
+                report("clean-up after case %s failed: %s: %s"
+                       % (run.plan.name or "(unnamed)", type(error).__name__, error))
+                kept = None
             if kept is not None:
                 self.spares.insert(0, kept)     # warm: its pages are its own already
+                if idle:    # read now, off the next case's way: it makes nothing until then
+                    kept.table = segments.read_table()
         if recycle:
             self.prepare()
         test_note("settled")
@@ -173,6 +182,7 @@ class Executor:
             self.settle(recycle=False)
             ZYGOTE.close()
             if self.ledger is not None:
+                LEDGER["fd"] = None
                 os.close(self.ledger)
                 self.ledger = None
 
@@ -234,9 +244,9 @@ class CaseRun:
         self.live_threads = {}      # process -> number of model threads
         self.ended = set()          # threads ended by thread_exit
         self.segment_ids = {}       # segment handle -> id (-1 if shmget failed)
+        self.segments = hygiene.CaseSegments(self.names.keys)   # what clean-up may remove
         self.holding = {}           # process -> the pipe ends it holds now
         self.pgid = None
-        self.shmgets_unanswered = 0     # shmgets sent whose answers have not come (yet)
         self.begin = None           # the begin frame, sent with the first command to T0
         hang = os.environ.get(HANG_VARIABLE, "")
         self.hang_step = int(hang) if hang.isdigit() else None
@@ -246,6 +256,7 @@ class CaseRun:
         self.largest_segment = max([-(-s.args["size"] // addresses.PAGE) * addresses.PAGE
                                     for s in plan.steps if s.op == "shmget"] or [0])
         self.recycling = False
+        self.problems = []          # what the clean-up could not do (report)
 
     # --- the whole case ------------------------------------------------------------------
 
@@ -254,12 +265,13 @@ class CaseRun:
         process set to recycle) but the rest of the clean-up is left for settle(), which the
         caller must call."""
         self.deadline = time.monotonic() + self.timeout
-        status, detail = "done", ""
+        status, detail, environment = "done", "", ""
         ended_well = False
         try:
             self.start()
             self.perform_steps()
             self.check_alive()
+            environment = hygiene.sigbus_note(self.plan, self.results)   # before clean-up
             ended_well = True
         except Timeout:
             status = "timeout"
@@ -275,15 +287,15 @@ class CaseRun:
                 self.release()
             if settle:
                 self.settle()
-        return protocol.observation(self.plan.name, status, self.results,
-                                    detail or pagemap.run_detail(self))
+        return protocol.observation(self.plan.name, status, self.results, detail or "; ".join(
+            note for note in (pagemap.run_detail(self), environment) if note))
 
     def start(self):
         set_up_executor()
         try:
-            self.names.create()
+            self.names.create(lambda runid: self.note("names " + runid))
         except OSError as error:
-            raise CaseFailure("cannot create the case's directory: %s" % error)
+            raise CaseFailure("environment: %s" % (error.strerror or error))
         slots = max(1, len(self.plan.slots))
         if slots > ONCE["reserved"] and self.places.overlaps_arena(mapped_ranges()):
             raise CaseFailure("the slot arena at %#x is not free" % addresses.ARENA_BASE)
@@ -319,9 +331,12 @@ class CaseRun:
             return False
         self.first = first
         self.pgid = self.pid[0] = first.pid
+        if first.table is not None:       # the SysV table read while it waited (settle)
+            self.segments.before[first.pid], first.table = first.table, None
         test_note("case %d" % first.pid)
         self.pidfd[0] = first.pidfd
-        self.note("case %d %d" % (int(time.time()), first.pid))
+        keys = "".join(" %d" % key for key in self.names.keys.values())
+        self.note("case %d %d" % (int(time.time()), first.pid) + ("\nkeys" + keys if keys else ""))
         threads, processes = list(self.plan.process_of), list(self.plan.parent)
         for thread, pair in zip(threads, first.command_pipes):
             self.command_pipes[thread] = pair
@@ -394,23 +409,29 @@ class CaseRun:
                     except Exception:     # NotRecyclable, Timeout, OSError, a bad answer...
                         pass
                 self.release()
-            pids = set(self.pid.values())
-            hygiene.kill_case(self.pgid, list(self.pidfd.values()))
-            if not any(step.op == "shmget" for step in self.plan.steps):
-                known = []
-            elif self.shmgets_unanswered:
-                known = None
-            else:
-                known = [i for i in set(self.segment_ids.values()) if i >= 0]
-            hygiene.remove_segments(pids, known)
-            self.names.remove()
-            ZYGOTE.reap(self.pgid)
-            FirstProcess.close(self.pidfd.values())
-            self.pidfd = {}
-            self.pgid = None
-            if self.ledger is not None:
-                os.ftruncate(self.ledger, 0)
+            problems = []
+            try:
+                hygiene.kill_case(self.pgid, list(self.pidfd.values()))
+                problems += hygiene.remove_segments(set(self.pid.values()), self.segments)
+                problems += self.names.remove()
+            finally:
+                # the rest of the clean-up whatever happened above (said, never raised, so
+                # that nothing of this case is charged to the next one: Executor.settle)
+                ZYGOTE.reap(self.pgid)
+                FirstProcess.close(self.pidfd.values())
+                self.pidfd = {}
+                self.pgid = None
+                if self.ledger is not None:
+                    os.ftruncate(self.ledger, 0)
+                self.report(problems)
             return None
+
+    def report(self, problems):
+        """What the clean-up could not do: on standard error (the observation went out
+        before the clean-up), one line each, and kept for the caller (self.problems)."""
+        self.problems += problems
+        for problem in problems:
+            report("clean-up after case %s: %s" % (self.plan.name or "(unnamed)", problem))
 
     # --- recycling the first process -----------------------------------------------------
 
@@ -474,8 +495,8 @@ class CaseRun:
             result, fields = syscalls.shmctl_stat(ident)
             if result == "ok" and fields["nattch"] != 0:
                 raise NotRecyclable("segment %d is still attached" % ident)
-        hygiene.remove_segments(set(self.pid.values()), known)
-        self.names.remove()
+        self.report(hygiene.remove_segments(set(self.pid.values()), self.segments)
+                    + self.names.remove())
         first = self.first
         lost_commands = [i for i, (r, _) in enumerate(first.command_pipes)
                          if r not in self.holding[0]]
@@ -581,7 +602,9 @@ class CaseRun:
                 self.results.append(pagemap.perform(self, batch[0]))   # read by the executor
             return
         message = commands[0] if len(commands) == 1 else {"op": "batch", "steps": commands}
-        self.shmgets_unanswered += sum(1 for step in batch if step.op == "shmget")
+        shmgets = sum(1 for step in batch if step.op == "shmget")
+        if shmgets:
+            self.segments.sending(self.pid[process], shmgets)
         self.send(batch[0].thread, message)
         for step in batch:
             if self.state.get(process) != "alive":
@@ -606,7 +629,8 @@ class CaseRun:
         if answer is None:
             return self.finish_process(process, None)
         if step.op == "shmget" and "error" not in answer:
-            self.shmgets_unanswered -= 1
+            made = answer.get("value") if answer.get("r") == "ok" else None
+            self.segments.answered(self.pid[process], made)
         if "error" in answer:
             raise CaseFailure("step %d (%s): %s" % (step.index, step.op, answer["error"]))
         result = answer["r"]
@@ -625,6 +649,8 @@ class CaseRun:
             return self.segment_result(step, result, answer.get("value"))
         elif step.op == "shmctl" and result == "ok" and step.args["cmd"] == "stat":
             return self.stat_result(answer["value"])
+        elif step.op == "shmctl" and result == "ok":
+            self.segments.removed.add(self.segment_ids.get(step.args["segment"]))
         if step.bind and result == "ok":
             self.bound_mapping(step)
         return result
@@ -831,6 +857,15 @@ class CaseRun:
             addr = self.places.handle(step.bind)
         return {"addr": addr, "length": args["length"], "prot": syscalls.PROTECTIONS[args["prot"]],
                 "flags": flags, "fd": fd, "offset": args["offset"]}
+
+
+def report(line):
+    """A line on standard error, the implementation's diagnostics (docs/protocol.md); never
+    fatal (a closed standard error loses the line, not the run)."""
+    try:
+        os.write(2, ("sharespec.impl: %s\n" % line).encode(errors="replace"))
+    except OSError:
+        pass
 
 
 def signal_name(number):

@@ -21,6 +21,11 @@ class CaseFailure(Exception):
 
 
 ONCE = {"ready": False, "reserved": 0}    # set-up done once per executor process
+# The executor's ledger (Executor, with --ledger), held by every first process at the same
+# number, so that a case process writes there the id of each segment it makes as soon as it
+# has it: after a killed executor, the ledger names every segment of the case (hygiene.
+# sweep_ledger removes only what it names).
+LEDGER = {"fd": None}
 ZYGOTE = Zygote()          # the executor's zygote, which forks its first processes
 SPARE_THREADS = 6          # the pipes a pre-started first process carries: enough for most
 SPARE_PROCESSES = 6        # cases; a bigger case gets a first process made to measure
@@ -36,6 +41,11 @@ def set_up_executor():
     process inherits it: the arena is free in every case without reading /proc/self/maps."""
     if ONCE["ready"]:
         return
+    # SIGCHLD ignored (inherited from whoever started this process: an ignored signal stays
+    # ignored across fork and exec) would have the kernel reap every case process as it
+    # dies: its pid free for reuse before the clean-up (segments.py relies on it not being),
+    # and how it ended lost. The default keeps the dead as zombies until they are reaped.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     syscalls.set_child_subreaper()
     syscalls.access_window(*WINDOW)
     size = ARENA_RESERVED_SLOTS * addresses.SLOT_BYTES
@@ -70,19 +80,22 @@ class FirstProcess:
     def __init__(self, threads, processes):
         self.fresh = True             # its hello is still to be read
         self.pending_close = []       # its copies of executor ends, to close at the next begin
+        self.table = None             # the SysV table, read before it makes anything (a
+                                      # recycled one, between cases: segments.CaseSegments)
         self.command_pipes = [pipe(reader_is_case=True) for _ in range(threads)]
         self.result_pipes = [pipe(reader_is_case=False) for _ in range(processes)]
         self._pid = self._pidfd = None
         self.ticket = None
         case_ends = self.case_ends()
         mine = self.executor_ends()
-        if max(case_ends + mine) >= addresses.FD_BASE:
+        ledger = [] if LEDGER["fd"] is None else [LEDGER["fd"]]
+        if max(case_ends + mine + ledger) >= addresses.FD_BASE:
             self.close(case_ends + mine)
             raise CaseFailure("too many descriptors open to run the case")
-        request = {"op": "fork", "targets": case_ends, "command": self.command_pipes[0][0],
-                   "result": self.result_pipes[0][1]}
+        request = {"op": "fork", "targets": case_ends + ledger, "ledger": LEDGER["fd"],
+                   "command": self.command_pipes[0][0], "result": self.result_pipes[0][1]}
         try:
-            self.ticket = ZYGOTE.start(request, case_ends)
+            self.ticket = ZYGOTE.start(request, case_ends + ledger)
             self.generation = self.ticket[0]
         except ZygoteGone as error:
             self.close(mine)
@@ -185,6 +198,9 @@ def become_first(parent, fds, request):
             os.dup2(fd, target)   # inheritable: the case ends outlive an exec
             os.close(fd)
         worker.STATE["standard"] = {fd for fd in (0, 1, 2) if is_open(fd)} - set(targets)
+        if request.get("ledger") is not None:
+            worker.STATE["ledger"] = request["ledger"]
+            worker.STATE["standard"].add(request["ledger"])     # open in every case
         worker.start_process(request["result"], request["command"], {"hello": os.getpid()})
         worker.run_process(request["command"])
     except BaseException:

@@ -171,7 +171,8 @@ def shmctl_rmid(ident):
 
 def shmctl_stat(ident):
     """IPC_STAT; returns (result, fields). struct shmid_ds on x86-64: shm_perm.__key at 0,
-    shm_perm.mode at 20, shm_segsz at 48, shm_nattch at 88 (checked against /proc/sysvipc/shm)."""
+    shm_perm.mode at 20, shm_segsz at 48, shm_cpid at 80, shm_nattch at 88 (checked against
+    /proc/sysvipc/shm)."""
     buf = ctypes.create_string_buffer(256)
     if libc.shmctl(ident, IPC_STAT, buf) == -1:
         return _failed(), None
@@ -180,6 +181,7 @@ def shmctl_stat(ident):
         "key": struct.unpack_from("<i", raw, 0)[0],
         "mode": struct.unpack_from("<H", raw, 20)[0],
         "segsz": struct.unpack_from("<Q", raw, 48)[0],
+        "cpid": struct.unpack_from("<i", raw, 80)[0],
         "nattch": struct.unpack_from("<Q", raw, 88)[0],
     }
     return "ok", fields
@@ -196,6 +198,19 @@ def shm_creator(ident):
 def key_exists(key):
     """Whether some segment holds this key now: shmget(key, 0, 0) finds it."""
     return libc.shmget(key, 0, 0) != -1 or ctypes.get_errno() != errno.ENOENT
+
+
+def key_taken(key):
+    """Whether some segment holds this key now: shmget(key, 0, 0) finds it (or EACCES: it is
+    someone else's); OSError if the answer says neither (ENOSPC from a fault injected, say),
+    rather than taking every key for taken and drawing forever."""
+    if libc.shmget(key, 0, 0) != -1:
+        return True
+    number = ctypes.get_errno()
+    if number in (errno.ENOENT, errno.EACCES):
+        return number == errno.EACCES
+    raise OSError(number, "shmget(%#x, 0, 0), which checks that a key is free, failed: %s"
+                  % (key, errno_name(number)))
 
 
 # --- descriptors and objects ---------------------------------------------------------

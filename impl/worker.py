@@ -30,7 +30,7 @@ import time
 
 from . import syscalls
 
-STATE = {"result_fd": -1, "threads": 0, "standard": set()}
+STATE = {"result_fd": -1, "threads": 0, "standard": set(), "ledger": None}
 
 # How exec starts the new image: the same Python, without site and environment, importing this
 # package from its parent directory by its own name and running its __main__ with --resume.
@@ -339,7 +339,8 @@ def execute(command_fd):
     """execve() of the same Python carrying on as this model thread; only the pipes survive
     (the case's descriptors are close-on-exec). Returns only if execve fails."""
     argv = [sys.executable, "-S", "-E", "-c", BOOT, os.path.dirname(PACKAGE_DIR),
-            os.path.basename(PACKAGE_DIR), "--resume", str(command_fd), str(STATE["result_fd"])]
+            os.path.basename(PACKAGE_DIR), "--resume", str(command_fd), str(STATE["result_fd"]),
+            str(-1 if STATE["ledger"] is None else STATE["ledger"])]
     try:
         os.execv(sys.executable, argv)
     except OSError as error:
@@ -349,6 +350,8 @@ def execute(command_fd):
 def resume(arguments):
     """The new image after exec: serve the same model thread on the same pipes."""
     command_fd, result_fd = int(arguments[0]), int(arguments[1])
+    if len(arguments) > 2 and int(arguments[2]) >= 0:
+        STATE["ledger"] = int(arguments[2])
     try:
         setup_process()
         start_process(result_fd, command_fd, {"r": "ok"})
@@ -360,7 +363,16 @@ def resume(arguments):
 # --- the calls, one per command: each returns (result, extra value or None) -----------------
 
 def _shmget(c):
-    return syscalls.shmget(c["key"], c["size"], c["flags"])
+    """shmget; the id of a segment it may have made goes to the executor's ledger at once (a
+    killed executor never reads the answer: the ledger is how its case's segments are found,
+    first_process.LEDGER)."""
+    result, ident = syscalls.shmget(c["key"], c["size"], c["flags"])
+    if result == "ok" and STATE["ledger"] is not None and c["flags"] & syscalls.IPC_CREAT:
+        try:
+            os.write(STATE["ledger"], b"segment %d\n" % ident)
+        except OSError:
+            pass
+    return result, ident
 
 
 def _shmat(c):

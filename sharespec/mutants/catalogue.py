@@ -413,19 +413,19 @@ def _threads_as_processes(impl):
     group_of = impl.hygiene.process_group
     widen_in_executor(impl.hygiene, "remove_segments",
                       lambda remove: _with_unreported_processes(remove, creator, group_of),
-                      ("pids", "known"))
+                      ("pids", "made"))
 
 
 def _with_unreported_processes(remove_segments, creator, process_group):
-    """remove_segments(pids, known) that first ends the case's other processes: those of the
+    """remove_segments(pids, made) that first ends the case's other processes: those of the
     case's process group the executor was never told of (the forked "threads"). Each is
     killed, if the executor has not killed it already (it kills the group, or, when it
     recycles the first process, only the processes it knows), and waited for until it is
     dead (not reaped: its pid still names it), so that it creates nothing after the segments
     are removed; then the segments of all of them are removed."""
-    def widened(pids, known=None):
-        if known is not None and all(creator(ident) in pids for ident in known):
-            return remove_segments(pids, known)     # no segment of an unreported process
+    def widened(pids, made):
+        if all(creator(ident) in pids for ident in made.known):
+            return remove_segments(pids, made)      # no segment of an unreported process
         groups = {group for group in map(process_group, pids) if group is not None}
         groups.discard(os.getpgrp())                # never the executor's own group
         others, dying = set(), []
@@ -450,7 +450,7 @@ def _with_unreported_processes(remove_segments, creator, process_group):
                 select.select([pidfd], [], [], 5)   # readable once it is dead (a zombie)
             finally:
                 os.close(pidfd)
-        return remove_segments(set(pids) | others, known)
+        return remove_segments(set(pids) | others, made)
     return widened
 
 
