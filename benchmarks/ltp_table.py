@@ -103,13 +103,16 @@ def feature_counts(data: dict) -> tuple[Counter, Counter]:
 
 
 def group_counts(data: dict) -> list:
-    """Per feature group: the assertions that need at least one feature of the group."""
+    """Per feature group: the assertions that need at least one feature of the group, and
+    those that need nothing else (the whole group would make them expressible)."""
     groups = data["feature_groups"]
     out = []
     for group, features in groups.items():
-        n = sum(1 for p in data["programs"] for a in p["assertions"]
-                if set(a.get("missing", ())) & set(features))
-        out.append((group, n))
+        missing = [set(a["missing"]) for p in data["programs"] for a in p["assertions"]
+                   if "missing" in a]
+        need = sum(1 for m in missing if m & set(features))
+        within = sum(1 for m in missing if m <= set(features))
+        out.append((group, need, within))
     return out
 
 
@@ -138,13 +141,28 @@ def render(data, rows, totals, verdicts, markdown: bool) -> str:
         lines.append(f"| **total** | **{t['in_scope']}** | **{t['expressible']}** | **{t['agreeing']}** | |")
     lines += ["", summary, ""]
     needs, only = feature_counts(data)
-    lines.append("Missing features, by group (assertions needing at least one feature of the group):")
-    for group, n in group_counts(data):
-        lines.append(f"  {group}: {n}")
+    lines.append("Missing features, by group (assertions needing a feature of the group; of those, "
+                 "needing nothing outside it):")
+    for group, n, within in group_counts(data):
+        lines.append(f"  {group}: {n}; {within}")
         for f in data["feature_groups"][group]:
             if needs[f]:
                 lines.append(f"    {f}: needed by {needs[f]}, the only blocker of {only[f]}")
+    lines += ["", "Expressible if the groups were added in this order (cumulative):"]
+    for group, total in cumulative(data, t["expressible"]):
+        lines.append(f"  + {group}: {total} ({pct(total, t['in_scope'])})")
     return "\n".join(lines)
+
+
+def cumulative(data: dict, expressible_now: int) -> list:
+    """(group, expressible assertions once this group and the ones before it are added)."""
+    added, out = set(), []
+    missing = [set(a["missing"]) for p in data["programs"] for a in p["assertions"]
+               if "missing" in a]
+    for group, features in data["feature_groups"].items():
+        added |= set(features)
+        out.append((group, expressible_now + sum(1 for m in missing if m <= added)))
+    return out
 
 
 def main(argv=None) -> int:
