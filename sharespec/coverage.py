@@ -8,9 +8,9 @@ there (``value``, ``fault``, ``errno``, ``stat``, ``ok``, ...). A step with no a
 classes (fork, exit) has the one cell ``(family, -, kind)``. Each case counts once per cell.
 
 *Reachable* cells are those of every transition of the explicit model's breadth-first
-exploration within the coverage scope (``COVERAGE_SCOPE``, every operation family, model/
-scope.py SMALL's argument classes, up to ``COVERAGE_BOUND`` steps): each is a real program of
-the model, so each is a cell some case could hit. ``witness_cases`` gives, for every reachable
+explorations within the coverage scopes (``COVERAGE_SCOPES``: every family and argument class
+for two steps; the exhaustive scope's classes for three): each is a real program of the model,
+so each is a cell some case could hit. ``witness_cases`` gives, for every reachable
 cell, the first (shortest) program that hits it; the default suite includes those the
 hand-written cases miss, so it hits every reachable cell (sharespec/suite.py).
 """
@@ -24,12 +24,18 @@ from sharespec.model.actions import FAMILIES, classify
 from sharespec.model.case import Case
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Dead, Eof, Errno, Fault, FrameReport, Ok, SegmentId, Stat, Value
-from sharespec.model.scope import SMALL
+from sharespec.model.ops import PAGE_SIZE
+from sharespec.model.scope import SMALL, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
 
-COVERAGE_BOUND = 3
-COVERAGE_SCOPE = replace(SMALL, steps=COVERAGE_BOUND, families=None)
+# Two explorations: every argument class for two steps, and the exhaustive scope's classes
+# (model/scope.SMALL, every family) for three (a read-only attach, then mprotect to rw, ...).
+COVERAGE_SCOPES = (
+    Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1, steps=2,
+          values=(1,), offsets=(0, PAGE_SIZE - 1)),
+    replace(SMALL, steps=3, families=None),
+)
 KINDS = ("ok", "value", "fault", "errno", "stat", "segment", "eof", "dead", "frames")
 
 
@@ -75,20 +81,21 @@ def hits(cases: Iterable[Case]) -> Counter:
     return counts
 
 
-def reachable(profile="linux", scope=COVERAGE_SCOPE) -> dict:
-    """cell -> the first (shortest) program that hits it, over the exploration of ``scope``."""
+def reachable(profile="linux", scopes=COVERAGE_SCOPES) -> dict:
+    """cell -> the first (shortest) program that hits it, over the explorations of ``scopes``."""
     from sharespec.generators.exhaustive import explore
-    ex = explore(scope, profile)
-    g = ex.graph
     first: dict = {}
-    paths = {0: ()}
-    for node in sorted(g.nodes, key=lambda n: (g.nodes[n]["depth"], n)):
-        for _, target, data in g.out_edges(node, data=True):
-            st, result = data["step"], data["result"]
-            program = paths[node] + (st,)
-            paths.setdefault(target, program)
-            for cell in step_cells(g.nodes[node]["state"], st, [result]):
-                first.setdefault(cell, program)
+    for scope in scopes:
+        g = explore(scope, profile).graph
+        paths = {0: ()}
+        for node in sorted(g.nodes, key=lambda n: (g.nodes[n]["depth"], n)):
+            for _, target, data in g.out_edges(node, data=True):
+                st, result = data["step"], data["result"]
+                program = paths[node] + (st,)
+                paths.setdefault(target, program)
+                for cell in step_cells(g.nodes[node]["state"], st, [result]):
+                    if cell not in first or len(program) < len(first[cell]):
+                        first[cell] = program
     return first
 
 
