@@ -38,16 +38,9 @@ from typing import Iterable, Iterator, Optional, Sequence
 from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap,
                   Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl,
                   ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
-from .scope import Scope
+from .scope import FAMILIES, Scope
 from .state import SLOT_PAGES, State
 
-# Operation families, simplest first (a Hypothesis choice shrinks towards the first). A family
-# is an operation, or a distinct use of one (mmap of anonymous memory, of an object, at a
-# fixed place).
-FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open", "ftruncate",
-            "pwrite", "pread", "munmap", "mprotect", "shmdt", "shmctl", "mmap_fd", "mmap_fixed",
-            "madvise", "posix_madvise", "mremap", "close", "shm_unlink", "seal", "thread_exit",
-            "exit", "exec")
 # How often random generators draw each family: accesses often, the steps that end threads
 # rarely (they end the program early).
 FAMILY_WEIGHTS = {

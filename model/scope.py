@@ -17,6 +17,14 @@ from dataclasses import dataclass, fields, replace
 
 from .ops import MADVICES, OBJECT_KINDS
 
+# Operation families, simplest first (a Hypothesis choice shrinks towards the first). A family
+# is an operation, or a distinct use of one (mmap of anonymous memory, of an object, at a
+# fixed place). model/actions.py offers the steps of each.
+FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open", "ftruncate",
+            "pwrite", "pread", "munmap", "mprotect", "shmdt", "shmctl", "mmap_fd", "mmap_fixed",
+            "madvise", "posix_madvise", "mremap", "close", "shm_unlink", "seal", "thread_exit",
+            "exit", "exec")
+
 # Every class an argument bound may name, in order, simplest first (model/actions.py says what
 # each one means for a step).
 CLASSES: dict = {
@@ -81,7 +89,7 @@ class Scope:
     file_offsets: tuple = CLASSES["file_offsets"]
     io_offsets: tuple = CLASSES["io_offsets"]
     fixed: tuple = CLASSES["fixed"]
-    families: tuple = None   # the operation families offered (model/actions.FAMILIES)
+    families: tuple = None   # the operation families offered (FAMILIES; None: all)
 
     def __post_init__(self):
         for name in ("processes", "threads", "pages", "mappings", "segments", "objects", "steps"):
@@ -101,7 +109,6 @@ class Scope:
             if not isinstance(value, tuple) or set(value) - set(known):
                 raise ValueError(f"scope: {name} holds classes of {known}, not {value!r}")
         if self.families is not None:
-            from .actions import FAMILIES
             if not isinstance(self.families, tuple) or set(self.families) - set(FAMILIES):
                 raise ValueError(f"scope: families are some of {FAMILIES}, not {self.families!r}")
 

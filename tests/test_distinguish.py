@@ -99,7 +99,7 @@ def test_cli_distinguish(capsys):
     assert "linux+shmdt-keeps-mapping" in capsys.readouterr().out
     assert main(["distinguish", "linux", "linux+excl-ignored"]) == 0
     out = capsys.readouterr().out
-    assert "shmget(k, 4096, creat, excl)" in out and "EEXIST" in out
+    assert "shmget(K1, 4096, creat, excl)" in out and "EEXIST" in out
     assert main(["distinguish", "linux", "linux+excl-ignored", "--menu", "anon", "--bound", "3"]) == 0
     assert "no program of at most 3 steps" in capsys.readouterr().out
     assert main(["distinguish", "linux", "linux+nope"]) == 2
