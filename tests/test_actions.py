@@ -178,3 +178,15 @@ def test_every_core_action_is_a_valid_step_of_the_encoding():
             assert u.solver.check(*u.fix_program(args)).r == 1, a.label
             checked += 1
     assert checked > 100
+
+
+def test_the_encodings_domains_are_the_menus_classes():
+    """The other direction, by domain: every operation and every protection, advice, mremap
+    mode and object kind the encoding chooses from is one the menu offers."""
+    from sharespec.model.symbolic.core import ADVICES, MREMAP_MODES, OBJECT_KINDS, OP_NAMES, PROTS
+    assert set(OP_NAMES) - {"nop"} <= set(FAMILIES)
+    assert set(PROTS) == set(CLASSES["map_prots"]) == set(CLASSES["prots"])
+    assert set(ADVICES) == set(CLASSES["advices"])
+    assert set(OBJECT_KINDS) == set(CLASSES["object_kinds"])
+    modes = {"grow": {"grow", "shrink"}, "move": {"move", "move_resize"}, "alias": {"alias"}}
+    assert set().union(*(modes[m] for m in MREMAP_MODES)) == set(CLASSES["remaps"])
