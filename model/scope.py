@@ -67,7 +67,7 @@ class Scope:
     objects: int = 2         # descriptors opened
     steps: int = 8           # program length
     values: tuple = (1, 2)   # bytes written
-    offsets: tuple = (0, 1)  # byte offsets in a page
+    offsets: tuple = (0, 1, 4095)  # byte offsets in a page: the start, near it, the last byte
     # which classes of each argument (CLASSES); None for ``families``: every operation family
     map_prots: tuple = CLASSES["map_prots"]
     prots: tuple = CLASSES["prots"]

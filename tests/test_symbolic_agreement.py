@@ -43,9 +43,10 @@ def unrolling(request):
 def into_core(program, data=None):
     """Adapt a drawn program to the core: shmat at the system's choice (the strategy also
     draws placed attaches); mremap's place and sizes redrawn (with ``data``) inside a slot's
-    cells, shrinking grows included (the strategy only grows); one object name ("obj") for
-    files and POSIX shm, memfd_create without flags, descriptor mappings at offset 0 and
-    ftruncate to whole pages (100 bytes: one page). Everything else as drawn."""
+    cells; one object name ("obj") for files and POSIX shm, memfd_create without flags,
+    descriptor mappings at offset 0, ftruncate to whole pages (100 bytes: one page); ranges
+    and places within a slot's cells, pread/pwrite at the start of a page. Everything else as
+    drawn."""
     out = []
     q = SYMBOLIC_SCOPE.pages
     for st_ in program:
@@ -60,6 +61,16 @@ def into_core(program, data=None):
             op = replace(op, offset=0)
         if isinstance(op, Ftruncate):
             op = replace(op, length=min(pages_of(op.length) if op.length else 0, q) * PAGE_SIZE)
+        # the menu's ranges may run past a slot's cells, places lie past them, and pread/pwrite
+        # reach the middle, the last byte and the end of an object: kept within the core
+        if getattr(op, "at", None) is not None and op.at.page > q:
+            op = replace(op, at=replace(op.at, page=q))
+        if isinstance(op, (Munmap, Mprotect, Madvise)):
+            op = replace(op, length=min(pages_of(op.length), q) * PAGE_SIZE)
+        if isinstance(op, Pread):
+            op = replace(op, offset=min(op.offset // PAGE_SIZE, q) * PAGE_SIZE)
+        if isinstance(op, Pwrite):
+            op = replace(op, offset=min(op.offset // PAGE_SIZE, q - 1) * PAGE_SIZE)
         if isinstance(op, Mremap):
             if data is None:
                 page = min(op.at.page, q - 1)
