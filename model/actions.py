@@ -14,7 +14,7 @@ that can change an outcome, as far as the scope's class bounds allow (model/scop
 - object sizes, offsets into objects (start, middle, last byte, end), SysV keys and flags.
 
 Each action carries its family and its argument classes (``Action.classes``), which is how
-coverage is counted (sharespec/commands/coverage.py). Every engine draws from this one menu:
+coverage is counted (sharespec/coverage.py). Every engine draws from this one menu:
 the exhaustive enumerator, the random walk, the Hypothesis strategies and the distinguishing
 search; the z3 encoding's argument domain (symbolic/encoding.valid_args) is checked against it
 by tests/test_actions.py. A new operation or argument class is added here (and in the scope's
@@ -395,7 +395,7 @@ def classify(state: State, st: Step) -> Action:
     """The family and argument classes of any step, taken from ``state`` (the state before it):
     where a place or range lies in its mapping as the actor's process sees it, how long a length
     is against that mapping, which object a descriptor names. The classes of the actions of
-    ``actions`` are these; coverage (sharespec/commands/coverage.py) counts programs by them."""
+    ``actions`` are these; coverage (sharespec/coverage.py) counts programs by them."""
     thread = state.threads.get(st.thread)
     proc = state.processes[thread.process] if thread is not None and thread.alive else None
     op = st.op
