@@ -17,35 +17,30 @@ renamed on its own, which is sound because no result names an internal id) are e
 Menus
 -----
 The operations come from small *menus*, one per area of the semantics; a program uses one
-menu. Every menu is searched to the same length before any searches further, so across menus
-the first hit is still a shortest program. Small menus keep the search fast (a mixed menu of
-every operation grows ~10x per step); the areas are chosen so that every named variant parts
-from linux within 6 steps. Each menu acts by every live thread; handles are named by count
-(T1, M0, S0, F0), as in the exhaustive enumerator.
+menu. A menu is a scope (model/scope.py) over the model's one action menu (model/actions.py):
+which operation families, how many handles, which argument classes. Every menu is searched to
+the same length before any searches further, so across menus the first hit is still a shortest
+program. Small menus keep the search fast (a mixed menu of every operation grows ~10x per
+step); the areas are chosen so that every named variant parts from linux within 6 steps. Each
+menu acts by every live thread; handles are named by count (T1, M0, S0, F0), as in the
+exhaustive enumerator. Unless said otherwise an area has one process, thread and mapping, one
+page per mapping, the value 1 at byte 0, and the first class of every argument (``_area``):
 
-- ``anon``: one process; ``mmap(anon, shared|private, rw, 4096)`` (two mappings),
-  ``write(M+0, 1)``, ``read(M+0)``, ``munmap(M, 4096)``, ``mprotect(M, 4096, r)``,
-  ``madvise(M, 4096, dontneed)``, ``mmap(anon, private, rw, 4096, at=M0, fixed)``,
-  ``mremap(M, 0, 4096, alias)``.
-- ``threads``: one process, two threads; ``spawn``, ``mmap(anon, shared|private, rw, 4096)``
-  (one mapping), ``write(M+0, 1)``, ``read(M+0)``.
-- ``fork``: two processes; ``fork``, ``mmap(anon, shared|private, rw, 4096)`` (one mapping),
-  ``write(M+0, 1|2)``, ``read(M+0)``, ``madvise(M, 4096, dontfork|wipeonfork)``.
-- ``slack``: one thread; ``shmget(private, 1|8192, creat)`` (one segment), ``shmat(S)``,
-  ``open(shm, o, creat)``, ``ftruncate(F, 1)``, ``mmap(F, shared, rw, 4096)`` (one mapping),
-  ``read(M+1)``, ``write(M+1, 1)``, ``munmap(M[1], 4096)``: the bytes past a segment's size or
-  a file's end, and part of an attach (where POSIX leaves more open than Linux does).
-- ``grandchild``: three processes; ``fork``, ``mmap(anon, private, rw, 4096)`` (one mapping),
-  ``write(M+0, 1)``, ``read(M+0)``, ``madvise(M, 4096, wipeonfork)``.
-- ``sysv``: up to two processes and threads; ``shmget(private, 8192, creat)`` (one segment),
-  ``shmat(S)``, ``shmat(S, rdonly)`` (two mappings), ``shmdt(M)``, ``shmctl(S, rmid|stat)``,
-  ``fork``, ``exit``, ``write(M+0, 1)``, ``read(M+0)``, ``mprotect(M[1], 4096, r)``.
-- ``sysv-keys``: one thread; ``shmget(k, 4096, creat)``, ``shmget(k, 4096, creat, excl)``,
-  ``shmget(k, 4096)``, ``shmget(k, 8192)`` (three segment handles), ``shmat(S)`` (one
-  mapping), ``shmctl(S, rmid|stat)``.
-- ``objects``: one thread; ``open(shm, o, creat)`` (one descriptor), ``ftruncate(F, 0|4096)``,
-  ``mmap(F, shared|private, rw, 4096)`` (one mapping), ``pwrite(F, 0, 1)``, ``pread(F, 0)``,
-  ``shm_unlink(o)``, ``write(M+0, 1)``, ``read(M+0)``.
+- ``anon``: mmap (shared|private, rw, one page; two mappings), write, read, munmap,
+  mprotect(r), madvise(dontneed), mmap at a fixed place, mremap alias.
+- ``sysv-keys``: shmget of a key (one page or two; creat, creat|excl, neither; three segment
+  handles), shmat, shmctl(stat|rmid).
+- ``objects``: open(shm, creat) (one descriptor), ftruncate (0, one page), mmap of it (shared|
+  private), pwrite, pread, shm_unlink, write, read.
+- ``sysv``: two processes and threads; fork, exit, shmget(private, two pages), shmat (and
+  SHM_RDONLY; two mappings), shmctl, write, read, shmdt and mprotect(r) of the first or the
+  last page.
+- ``threads``: two threads; spawn, mmap, write, read.
+- ``fork``: two processes; fork, mmap, write (1|2), read, madvise(dontfork|wipeonfork).
+- ``slack``: shmget(private, 100 bytes or two pages), shmat, open(shm), ftruncate(1 byte),
+  mmap(shared) of it, write and read of byte 2048, munmap of the last page: the bytes past a
+  segment's size or a file's end, and part of an attach (where POSIX leaves more open).
+- ``grandchild``: three processes; fork, mmap(private), write, read, madvise(wipeonfork).
 
 Steps that one side does not cover (a Linux-only call under posix: ``NotApplicable``) are
 left out of the search, and counted.
@@ -56,9 +51,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
-from sharespec.model.ops import (PAGE_SIZE, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap,
-                                 Munmap, Open, Place, Pread, Pwrite, Read, ShmAt, ShmCtl, ShmDt,
-                                 ShmGet, ShmUnlink, Spawn, Step, Write)
+from sharespec.model.actions import actions
+from sharespec.model.scope import Scope
+from sharespec.model.ops import Open, Step
 from sharespec.model.profiles import Profile
 from sharespec.model.results import Result
 from sharespec.model.semantics import NotApplicable, step
@@ -67,147 +62,54 @@ from sharespec.model.variants import VARIANT_BY_NAME, resolve_profile
 
 from .canonical import canonical_state
 
-OBJECT_NAME = "o"
-KEY = "k"
 
 
 @dataclass(frozen=True)
 class Menu:
-    """The operations a search may use, and the bounds on what it may create. Data."""
+    """One area of the search: a name and a scope, whose bounds say how many processes,
+    threads and handles, which operation families and which argument classes of the model's
+    action menu (model/actions.py) a program may use. Data."""
     name: str
-    processes: int = 1
-    threads: int = 1
-    mappings: int = 1
-    segments: int = 0
-    fds: int = 0
-    fork: bool = False
-    spawn: bool = False
-    exit: bool = False
-    shmgets: tuple = ()               # ShmGet operations offered while segment handles remain
-    segment_ops: tuple = ()           # of "shmat", "shmat-rdonly", "rmid", "stat"
-    mmaps: tuple = ()                 # anonymous Mmap operations offered while mappings remain
-    mapping_ops: tuple = ()           # of "read", "write", "munmap", "mprotect", "mprotect-page1",
-                                      # "shmdt", "dontneed", "dontfork", "wipeonfork", "alias",
-                                      # "fixed"
-    opens: tuple = ()                 # Open operations offered while descriptors remain
-    fd_ops: tuple = ()                # of "truncate0", "truncate1", "mmap-shared",
-                                      # "mmap-private", "pread", "pwrite"
-    unlinks: tuple = ()               # shm names offered to shm_unlink
+    scope: Scope
 
     def steps(self, state: State, fds_bound: int, live_threads: Sequence[str]) -> list:
         """Every step this menu offers from ``state``, in a fixed order."""
-        processes = {state.threads[h].process for h in live_threads}
-        thread_name = f"T{len(state.threads)}"
-        mapping_name = f"M{len(state.mapping_handles)}"
-        room_for_mapping = len(state.mapping_handles) < self.mappings
-        out = []
-        for actor in live_threads:
-            pid = state.threads[actor].process
-            ops: list = []
-            if len(state.threads) < self.threads:
-                if self.fork and len(processes) < self.processes:
-                    ops.append((Fork(), thread_name))
-                if self.spawn:
-                    ops.append((Spawn(), thread_name))
-            if self.exit:
-                ops.append((Exit(), None))
-            if len(state.segment_handles) < self.segments:
-                name = f"S{len(state.segment_handles)}"
-                ops.extend((op, name) for op in self.shmgets)
-            for seg in state.segment_handles:
-                if room_for_mapping and "shmat" in self.segment_ops:
-                    ops.append((ShmAt(seg), mapping_name))
-                if room_for_mapping and "shmat-rdonly" in self.segment_ops:
-                    ops.append((ShmAt(seg, rdonly=True), mapping_name))
-                if "rmid" in self.segment_ops:
-                    ops.append((ShmCtl(seg, "rmid"), None))
-                if "stat" in self.segment_ops:
-                    ops.append((ShmCtl(seg, "stat"), None))
-            if room_for_mapping:
-                ops.extend((op, mapping_name) for op in self.mmaps)
-            if fds_bound < self.fds:
-                ops.extend((op, f"F{fds_bound}") for op in self.opens)
-            if pid >= 0 and 0 <= pid < len(state.processes):
-                for fd in state.processes[pid].fds:
-                    ops.extend(self._fd_steps(fd, mapping_name if room_for_mapping else None))
-            ops.extend((ShmUnlink(name), None) for name in self.unlinks)
-            for m in state.mapping_handles:
-                ops.extend(self._mapping_steps(m, mapping_name if room_for_mapping else None))
-            out.extend(Step(actor, op, bind) for op, bind in ops)
-        return out
-
-    def _fd_steps(self, fd: str, new_mapping: Optional[str]) -> Iterable:
-        for what in self.fd_ops:
-            if what == "truncate0":
-                yield Ftruncate(fd, 0), None
-            elif what == "truncate1":
-                yield Ftruncate(fd, PAGE_SIZE), None
-            elif what == "truncate-byte":
-                yield Ftruncate(fd, 1), None
-            elif what == "pread":
-                yield Pread(fd, 0), None
-            elif what == "pwrite":
-                yield Pwrite(fd, 0, 1), None
-            elif what in ("mmap-shared", "mmap-private") and new_mapping:
-                yield Mmap(what == "mmap-shared", "rw", PAGE_SIZE, fd=fd), new_mapping
-
-    def _mapping_steps(self, m: str, new_mapping: Optional[str]) -> Iterable:
-        at = Place(m)
-        for what in self.mapping_ops:
-            if what == "read":
-                yield Read(at), None
-            elif what == "write":
-                yield Write(at, 1), None
-            elif what == "write2":
-                yield Write(at, 2), None
-            elif what == "read-byte1":
-                yield Read(Place(m, 0, 1)), None
-            elif what == "write-byte1":
-                yield Write(Place(m, 0, 1), 1), None
-            elif what == "munmap-page1":
-                yield Munmap(Place(m, 1), PAGE_SIZE), None
-            elif what == "munmap":
-                yield Munmap(at, PAGE_SIZE), None
-            elif what == "mprotect":
-                yield Mprotect(at, PAGE_SIZE, "r"), None
-            elif what == "mprotect-page1":
-                yield Mprotect(Place(m, 1), PAGE_SIZE, "r"), None
-            elif what == "shmdt":
-                yield ShmDt(at), None
-            elif what in ("dontneed", "dontfork", "wipeonfork"):
-                yield Madvise(at, PAGE_SIZE, what), None
-            elif what == "alias" and new_mapping:
-                yield Mremap(at, 0, PAGE_SIZE, "alias"), new_mapping
-            elif what == "fixed" and new_mapping:
-                yield Mmap(False, "rw", PAGE_SIZE, at=at, fixed="replace"), new_mapping
+        return [a.step for a in actions(state, self.scope, fds_bound=fds_bound,
+                                        actors=live_threads)]
 
 
-_ANON = (Mmap(True, "rw", PAGE_SIZE), Mmap(False, "rw", PAGE_SIZE))
+def _area(name: str, families: tuple, **bounds) -> Menu:
+    """An area: one process, one thread, one mapping, nothing else and the first class of every
+    argument, unless ``bounds`` say otherwise."""
+    narrow = dict(processes=1, threads=1, mappings=1, segments=0, objects=0, pages=1,
+                  values=(1,), offsets=(0,), map_prots=("rw",), prots=("r",),
+                  sharing=("shared", "private"), map_lengths=("page",), lengths=("page",),
+                  range_pages=("start",), place_pages=("start",), advices=("dontneed",),
+                  remaps=("alias",), attaches=("slot",), shm_sizes=("page",), keys=("private",),
+                  shm_flags=("creat",), object_kinds=("shm",), opens=("creat",),
+                  object_names=("obj",), truncates=("page",), file_offsets=("start",),
+                  io_offsets=("start",), fixed=("replace",))
+    return Menu(name, Scope(**(narrow | bounds), families=families))
+
 
 MENUS: tuple[Menu, ...] = (
-    Menu("anon", mappings=2, mmaps=_ANON,
-         mapping_ops=("read", "write", "munmap", "mprotect", "dontneed", "fixed", "alias")),
-    Menu("sysv-keys", segments=3, shmgets=(ShmGet(KEY, PAGE_SIZE, creat=True),
-                                           ShmGet(KEY, PAGE_SIZE, creat=True, excl=True),
-                                           ShmGet(KEY, PAGE_SIZE), ShmGet(KEY, 2 * PAGE_SIZE)),
-         segment_ops=("shmat", "rmid", "stat")),
-    Menu("objects", fds=1, opens=(Open("shm", OBJECT_NAME, creat=True),),
-         fd_ops=("truncate0", "truncate1", "mmap-shared", "mmap-private", "pwrite", "pread"),
-         unlinks=(OBJECT_NAME,), mapping_ops=("read", "write")),
-    Menu("sysv", processes=2, threads=2, mappings=2, segments=1, fork=True, exit=True,
-         shmgets=(ShmGet("private", 2 * PAGE_SIZE, creat=True),),
-         segment_ops=("shmat", "shmat-rdonly", "rmid", "stat"),
-         mapping_ops=("read", "write", "shmdt", "mprotect-page1")),
-    Menu("threads", threads=2, mappings=1, spawn=True, mmaps=_ANON, mapping_ops=("read", "write")),
-    Menu("fork", processes=2, threads=2, mappings=1, fork=True, mmaps=_ANON,
-         mapping_ops=("read", "write", "write2", "dontfork", "wipeonfork")),
-    Menu("slack", mappings=1, segments=1, fds=1,
-         shmgets=(ShmGet("private", 1, creat=True), ShmGet("private", 2 * PAGE_SIZE, creat=True)),
-         segment_ops=("shmat",), opens=(Open("shm", OBJECT_NAME, creat=True),),
-         fd_ops=("truncate-byte", "mmap-shared"),
-         mapping_ops=("read-byte1", "write-byte1", "munmap-page1")),
-    Menu("grandchild", processes=3, threads=3, mappings=1, fork=True, mmaps=_ANON[1:],
-         mapping_ops=("read", "write", "wipeonfork")),
+    _area("anon", ("mmap", "write", "read", "munmap", "mprotect", "madvise", "mmap_fixed",
+                   "mremap"), mappings=2),
+    _area("sysv-keys", ("shmget", "shmat", "shmctl"), segments=3, pages=2, keys=("K1",),
+          shm_sizes=("page", "pages"), shm_flags=("creat", "excl", "none")),
+    _area("objects", ("open", "ftruncate", "mmap_fd", "pwrite", "pread", "shm_unlink", "read",
+                      "write"), objects=1, truncates=("zero", "page")),
+    _area("sysv", ("fork", "exit", "shmget", "shmat", "shmctl", "read", "write", "shmdt",
+                   "mprotect"), processes=2, threads=2, mappings=2, segments=1, pages=2,
+          shm_sizes=("pages",), attaches=("slot", "rdonly"), range_pages=("start", "last")),
+    _area("threads", ("spawn", "mmap", "read", "write"), threads=2),
+    _area("fork", ("fork", "mmap", "read", "write", "madvise"), processes=2, threads=2,
+          values=(1, 2), advices=("dontfork", "wipeonfork")),
+    _area("slack", ("shmget", "shmat", "open", "ftruncate", "mmap_fd", "read", "write", "munmap"),
+          segments=1, objects=1, pages=2, shm_sizes=("unaligned", "pages"), truncates=("unaligned",),
+          sharing=("shared",), offsets=(2048,), range_pages=("last",)),
+    _area("grandchild", ("fork", "mmap", "read", "write", "madvise"), processes=3, threads=3,
+          sharing=("private",), advices=("wipeonfork",)),
 )
 MENU_BY_NAME = {m.name: m for m in MENUS}
 

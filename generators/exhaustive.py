@@ -1,21 +1,16 @@
 """Every program up to a bound, explored breadth-first over the explicit semantics.
 
 The engine uses only the model's interface (``initial()``, ``step(state, step, profile)``),
-as stateright's BFS checker does: from each state, every step of a small fixed *menu* by every
-thread alive in that state, and every (next state, result) the profile allows. States equal up
-to renaming of internal ids are explored once (``canonical.canonical_state``; what may be
+as stateright's BFS checker does: from each state, every action of the model's menu
+(model/actions.py: every operation family, by every live thread, one step per argument class
+the scope offers) and every (next state, result) the profile allows. States equal up to
+renaming of internal ids are explored once (``canonical.canonical_state``; what may be
 renamed, and why, is written there). The state graph is a networkx MultiDiGraph whose nodes
 are canonical states and whose edges carry (step, result).
 
-The menu (kept small so that bounds 4..8 stay tractable; bounds come from the Scope):
-
-- ``fork``, ``spawn`` (while the scope has room for processes/threads), ``exit``;
-- ``shmget(private, 4096, creat)``; ``shmat(S)`` of every segment handle; ``shmctl(S, rmid)``;
-- ``mmap(anon, shared|private, rw, pages*4096)``;
-- ``open(memfd)``, ``ftruncate(F, 4096)``, ``mmap(F, shared, rw, 4096)`` for the descriptors
-  of the acting process (only when ``scope.objects`` > 0);
-- for every mapping handle: ``munmap(M, 4096)``, and ``read``/``write`` of every place
-  ``M[p]+o`` with p < scope.pages, o in scope.offsets, values in scope.values.
+The scope bounds how many of each handle and which argument classes; the default one
+(model/scope.SMALL) offers every family with its arguments narrowed so that bounds 3 and 4 stay
+small (mprotect, madvise and mremap included).
 
 A created handle is named after the count of its kind so far (T1, M0, S0, F0 ...): the name
 follows from the state (descriptors: from the count carried beside it), so the program that
@@ -36,8 +31,8 @@ from typing import Iterator, Optional
 import networkx as nx
 
 from sharespec.model.case import Case
-from sharespec.model.ops import (PAGE_SIZE, Exit, Fork, Ftruncate, Mmap, Munmap, Open, Place, Read,
-                                 ShmAt, ShmCtl, ShmGet, Spawn, Step, Write)
+from sharespec.model.actions import actions
+from sharespec.model.ops import Open
 from sharespec.model.oracle import allowed_per_step
 from sharespec.model.profiles import get_profile
 from sharespec.model.scope import Scope
@@ -46,48 +41,6 @@ from sharespec.model.state import State, initial
 
 from .canonical import canonical_state, case_fingerprint, same_up_to_renaming
 from .frame_observations import observe_program
-
-
-def menu(state: State, fds_bound: int, scope: Scope) -> list:
-    """Every step the enumeration tries from ``state``, in a fixed order."""
-    live_threads = [h for h, t in state.threads.items() if t.alive]
-    live_processes = {state.threads[h].process for h in live_threads}
-    thread_name = f"T{len(state.threads)}"
-    mapping_name = f"M{len(state.mapping_handles)}"
-    room_for_mapping = len(state.mapping_handles) < scope.mappings
-    steps = []
-    for actor in live_threads:
-        proc = state.processes[state.threads[actor].process]
-        ops: list = []
-        if len(state.threads) < scope.threads:
-            if len(live_processes) < scope.processes:
-                ops.append((Fork(), thread_name))
-            ops.append((Spawn(), thread_name))
-        ops.append((Exit(), None))
-        if len(state.segment_handles) < scope.segments:
-            ops.append((ShmGet("private", PAGE_SIZE, creat=True), f"S{len(state.segment_handles)}"))
-        for seg in state.segment_handles:
-            if room_for_mapping:
-                ops.append((ShmAt(seg), mapping_name))
-            ops.append((ShmCtl(seg, "rmid"), None))
-        if room_for_mapping:
-            for shared in (True, False):
-                ops.append((Mmap(shared, "rw", PAGE_SIZE * max(1, scope.pages)), mapping_name))
-        if fds_bound < scope.objects:
-            ops.append((Open("memfd"), f"F{fds_bound}"))
-        for fd in proc.fds:
-            ops.append((Ftruncate(fd, PAGE_SIZE), None))
-            if room_for_mapping:
-                ops.append((Mmap(True, "rw", PAGE_SIZE, fd=fd), mapping_name))
-        for m in state.mapping_handles:
-            ops.append((Munmap(Place(m), PAGE_SIZE), None))
-            for page in range(max(1, scope.pages)):
-                for offset in scope.offsets:
-                    place = Place(m, page, offset)
-                    ops.append((Read(place), None))
-                    ops.extend((Write(place, v), None) for v in scope.values)
-        steps.extend(Step(actor, op, bind) for op, bind in ops)
-    return steps
 
 
 @dataclass
@@ -133,7 +86,7 @@ def explore(scope: Scope, profile="linux", symmetry: bool = True, verify: bool =
         depth = g.nodes[node]["depth"]
         if depth >= scope.steps:
             continue
-        for st in menu(state, fds_bound, scope):
+        for st in (a.step for a in actions(state, scope, fds_bound=fds_bound)):
             try:
                 outcomes = step(state, st, prof)
             except NotApplicable:

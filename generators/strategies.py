@@ -39,26 +39,20 @@ Example, in a test::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 from hypothesis import reject
 from hypothesis import strategies as st
 
+from sharespec.model.actions import FAMILIES, FAMILY_WEIGHTS, NEEDS, actions, by_family
 from sharespec.model.case import Case
-from sharespec.model.ops import (
-    MADVICES, PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect,
-    Mremap, Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl, ShmDt,
-    ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write,
-)
+from sharespec.model.ops import Exec, Exit, Open, Read, Step, ThreadExit, Write
 from sharespec.model.oracle import StateExplosion, allowed_per_step
 from sharespec.model.profiles import Profile, get_profile
 from sharespec.model.scope import DEFAULT, Scope
-from sharespec.model.semantics import NotApplicable
+from sharespec.model.semantics import NotApplicable, step
+from sharespec.model.state import initial
 
-# The symbolic names a program may use for SysV keys and for shm/file objects: two of each,
-# so that programs can both share (same name) and not share (another name).
-KEYS = ("private", "K1")
-OBJECT_NAMES = ("obj", "other")
 
 
 class StepChoice(NamedTuple):
@@ -126,37 +120,34 @@ def step_choices(kinds: Optional[tuple] = None) -> st.SearchStrategy[StepChoice]
 
 @dataclass
 class ProgramBuilder:
-    """Interprets step choices one by one against what the program has bound so far.
+    """Interprets step choices one by one against the states the program so far may reach.
 
-    It tracks, as ``validate`` does, each handle's kind and which threads have certainly ended;
     ``interpret`` returns the next ``Step`` (and records it in ``steps``) or None when the
-    choice does not apply. It never consults the semantics: a step that will fail (an
-    unmapped read, a second IPC_RMID) is as good a step as any.
+    choice does not apply. The step is one of the model's action menu (model/actions.py) from a
+    state where the acting thread is alive: ``choice.kind`` picks the operation family,
+    ``choice.arg`` one of its actions (0: the first, simplest class of every argument). A step
+    that will fail (an unmapped read, a second IPC_RMID) is as good a step as any.
     """
     scope: Scope = DEFAULT
     profile: "str | Profile" = "linux"
     steps: list = field(default_factory=list)
-    threads: list = field(default_factory=lambda: ["T0"])
-    process_of: dict = field(default_factory=lambda: {"T0": 0})
-    processes: int = 1
     ended: set = field(default_factory=set)
-    mappings: list = field(default_factory=list)
-    segments: list = field(default_factory=list)
-    fds: list = field(default_factory=list)
     written: list = field(default_factory=list)
     kinds: Optional[tuple] = None
+    fds_bound: int = 0
+
+    MAX_STATES = 64   # the states kept to draw the menu from (the oracle keeps them all)
 
     def __post_init__(self):
         self.profile = get_profile(self.profile)
         self.table = kind_table(self.kinds)
+        self.states = [initial()]
 
     # -- what is alive, and where the scope stops
 
     def live_threads(self) -> list:
-        return [t for t in self.threads if t not in self.ended]
-
-    def live_processes(self) -> int:
-        return len({self.process_of[t] for t in self.live_threads()})
+        return [t for t in self.states[0].threads if t not in self.ended and
+                any(s.threads.get(t) is not None and s.threads[t].alive for s in self.states)]
 
     def full(self) -> bool:
         """True when no further step can be added (the length bound, or nobody is alive)."""
@@ -169,308 +160,66 @@ class ProgramBuilder:
             return None
         live = self.live_threads()
         actor = live[choice.actor % len(live)]
+        here = next(s for s in self.states
+                    if s.threads.get(actor) is not None and s.threads[actor].alive)
+        families = by_family(actions(here, self.scope, fds_bound=self.fds_bound, actors=[actor],
+                                     linux=self.profile.linux_interfaces))
         kind = self.table[choice.kind % len(self.table)]
-        made = _MAKERS[kind](self, choice)
-        if made is None and FALLBACK.get(kind) in self.table:
-            made = _MAKERS[FALLBACK[kind]](self, choice)
-        if made is None:
+        if kind not in families and FALLBACK.get(kind) in self.table:
+            kind = FALLBACK[kind]   # a read before any mapping is an mmap
+        if kind not in families:
             return None
-        op, bind = made
-        st_ = Step(actor, op, bind)
+        options = families[kind]
+        if kind == "read" and self.written and choice.d % 2 == 0:
+            # half the reads look where something was written
+            st_ = Step(actor, Read(self.written[choice.c % len(self.written)]))
+        else:
+            st_ = _pick(options, choice).step
+        try:
+            nxt = list(dict.fromkeys(s2 for s in self.states for s2, _ in step(s, st_, self.profile)))
+        except NotApplicable:
+            return None
+        self.states = nxt[:self.MAX_STATES]
         self._record(st_)
         return st_
 
     def _record(self, st_: Step) -> None:
-        op, actor = st_.op, st_.thread
-        process = self.process_of[actor]
-        match op:
-            case Fork():
-                self.threads.append(st_.bind)
-                self.process_of[st_.bind] = self.processes
-                self.processes += 1
-            case Spawn():
-                self.threads.append(st_.bind)
-                self.process_of[st_.bind] = process
-            case ThreadExit():
-                self.ended.add(actor)
-            case Exit():
-                self.ended.update(t for t in self.threads if self.process_of[t] == process)
-            case Exec():
-                self.ended.update(t for t in self.threads
-                                  if self.process_of[t] == process and t != actor)
-            case ShmGet():
-                self.segments.append(st_.bind)
-            case Open():
-                self.fds.append(st_.bind)
-            case Write(at=at) if at not in self.written:
-                self.written.insert(0, at)  # the newest first: the simplest choice
-            case _ if st_.bind is not None:
-                self.mappings.append(st_.bind)
+        op = st_.op
+        if isinstance(op, Open):
+            self.fds_bound += 1
+        if isinstance(op, Write) and op.at not in self.written:
+            self.written.insert(0, op.at)  # the newest first: the simplest choice
+        if isinstance(op, (ThreadExit, Exit, Exec)):
+            # certainly ended: dead in every state the program may have reached (validate.py)
+            self.ended.update(t for t in self.states[0].threads
+                              if all(t not in s.threads or not s.threads[t].alive
+                                     for s in self.states))
         self.steps.append(st_)
 
-    # -- the domains of the arguments, each a pick by an integer that shrinks to the simplest
 
-    @property
-    def linux(self) -> bool:
-        return self.profile.linux_interfaces
-
-    def can_map(self) -> bool:
-        return len(self.mappings) < self.scope.mappings
-
-    def new_mapping(self) -> str:
-        return f"M{len(self.mappings)}"
-
-    def length(self, n: int) -> int:
-        return PAGE_SIZE * (1 + n % max(1, self.scope.pages))
-
-    def page_index(self, p: int) -> int:
-        """Page 0 half the time (where the other steps are), else any page up to one past
-        the scope's pages (the page after a mapping is how faults are reached)."""
-        return 0 if p % 2 == 0 else p // 2 % (self.scope.pages + 1)
-
-    @staticmethod
-    def prot(n: int) -> str:
-        """Mostly "rw": a mapping that faults at its first access ends its process early."""
-        return ("rw", "rw", "rw", "r", "none")[n % 5]
-
-    def mapping(self, m: int) -> str:
-        """The newest mapping half the time (what the steps just before were about), else any."""
-        return self.mappings[-1] if m % 2 == 0 else self.mappings[m // 2 % len(self.mappings)]
-
-    def place(self, m: int, p: int, o: int) -> Place:
-        """Any byte: a mapping, a page up to one past the scope's pages, an offset of the scope."""
-        offsets = self.scope.offsets
-        return Place(self.mapping(m), self.page_index(p), offsets[o % len(offsets)])
-
-    def page(self, m: int, p: int) -> Place:
-        """A page-aligned place (what munmap, mprotect, madvise, shmdt want)."""
-        return Place(self.mapping(m), self.page_index(p))
-
-    def value(self, n: int) -> int:
-        return self.scope.values[n % len(self.scope.values)]
-
-    def file_offset(self, n: int) -> int:
-        offsets = self.scope.offsets
-        return PAGE_SIZE * (n // len(offsets) % max(1, self.scope.pages)) + offsets[n % len(offsets)]
-
-
-# --- one maker per kind: (op, bind) or None when the choice does not apply --------------------
-
-Made = Optional[tuple]
-
-
-def _mmap(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.can_map():
-        return None
-    return Mmap(shared=c.a % 2 == 0, prot=b.prot(c.b), length=b.length(c.c)), b.new_mapping()
-
-
-def _write(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.mappings:
-        return None
-    return Write(b.place(c.a, c.b, c.c), b.value(c.d)), None
-
-
-def _read(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.mappings:
-        return None
-    if b.written and c.d % 2 == 0:  # half the reads look where something was written
-        return Read(b.written[c.d // 2 % len(b.written)]), None
-    return Read(b.place(c.a, c.b, c.c)), None
-
-
-def _fork(b: ProgramBuilder, c: StepChoice) -> Made:
-    if len(b.threads) >= b.scope.threads or b.live_processes() >= b.scope.processes:
-        return None
-    return Fork(), f"T{len(b.threads)}"
-
-
-def _spawn(b: ProgramBuilder, c: StepChoice) -> Made:
-    if len(b.threads) >= b.scope.threads:
-        return None
-    return Spawn(), f"T{len(b.threads)}"
-
-
-def _shmget(b: ProgramBuilder, c: StepChoice) -> Made:
-    if len(b.segments) >= b.scope.segments:
-        return None
-    sizes = (PAGE_SIZE, 100, PAGE_SIZE * max(1, b.scope.pages))
-    flags = c.c % 3  # 0: IPC_CREAT, 1: IPC_CREAT|IPC_EXCL, 2: neither
-    return (ShmGet(KEYS[c.a % 2], sizes[c.b % 3], creat=flags != 2, excl=flags == 1),
-            f"S{len(b.segments)}")
-
-
-def _shmat(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.segments or not b.can_map():
-        return None
-    segment = b.segments[c.a % len(b.segments)]
-    where = c.c % 4 if b.mappings else 0  # 0: the system's choice; 1: at a page; 2: SHM_RND; 3: SHM_REMAP
-    if where == 3 and not b.linux:
-        where = 1
-    at = None
-    if where:
-        at = b.page(c.d, c.d // 3)
-        if where == 2:
-            at = b.place(c.d, c.d // 3, 1 + c.d)
-    return (ShmAt(segment, at=at, rdonly=c.b % 2 == 1, rnd=where == 2, remap=where == 3),
-            b.new_mapping())
-
-
-def _open(b: ProgramBuilder, c: StepChoice) -> Made:
-    if len(b.fds) >= b.scope.objects:
-        return None
-    kinds = ("shm", "file", "memfd") if b.linux else ("shm", "file")
-    kind = kinds[c.a % len(kinds)]
-    flags = c.c % 3  # 0: O_CREAT, 1: O_CREAT|O_EXCL, 2: neither
-    name = "" if kind == "memfd" else OBJECT_NAMES[c.b % 2]
-    creat, excl = (False, False) if kind == "memfd" else (flags != 2, flags == 1)
-    return Open(kind, name, creat=creat, excl=excl, rdonly=c.d % 4 == 3), f"F{len(b.fds)}"
-
-
-def _fd(b: ProgramBuilder, n: int) -> Optional[str]:
-    return b.fds[n % len(b.fds)] if b.fds else None
-
-
-def _ftruncate(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.fds:
-        return None
-    lengths = (PAGE_SIZE, 0, 100, PAGE_SIZE * max(1, b.scope.pages))
-    return Ftruncate(_fd(b, c.a), lengths[c.b % 4]), None
-
-
-def _pwrite(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.fds:
-        return None
-    return Pwrite(_fd(b, c.a), b.file_offset(c.b), b.value(c.c)), None
-
-
-def _pread(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.fds:
-        return None
-    return Pread(_fd(b, c.a), b.file_offset(c.b)), None
-
-
-def _munmap(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.mappings:
-        return None
-    return Munmap(b.page(c.a, c.b), b.length(c.c)), None
-
-
-def _mprotect(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.mappings:
-        return None
-    return Mprotect(b.page(c.a, c.b), b.length(c.c), ("r", "none", "rw")[c.d % 3]), None
-
-
-def _shmdt(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.mappings:
-        return None
-    return ShmDt(b.page(c.a, c.b)), None
-
-
-def _shmctl(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.segments:
-        return None
-    return ShmCtl(b.segments[c.a % len(b.segments)], ("rmid", "stat")[c.b % 2]), None
-
-
-def _mmap_fd(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.fds or not b.can_map():
-        return None
-    return (Mmap(shared=c.b % 2 == 0, prot=b.prot(c.c), length=b.length(c.d),
-                 fd=_fd(b, c.a), offset=PAGE_SIZE * (c.d // 2 % 2)), b.new_mapping())
-
-
-def _mmap_fixed(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.mappings or not b.can_map():
-        return None
-    fixed = "noreplace" if b.linux and c.d % 2 else "replace"
-    return (Mmap(shared=c.c % 2 == 0, prot="rw", length=b.length(c.c // 2), at=b.page(c.a, c.b),
-                 fixed=fixed), b.new_mapping())
-
-
-def _madvise(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.mappings or not b.linux:
-        return None
-    return Madvise(b.page(c.a, c.b), b.length(c.c), MADVICES[c.d % len(MADVICES)]), None
-
-
-def _posix_madvise(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.mappings:
-        return None
-    return PosixMadvise(b.page(c.a, c.b), b.length(c.c)), None
-
-
-def _mremap(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.mappings or not b.linux:
-        return None
-    mode = ("grow", "move", "alias")[c.d % 3]
-    at = b.page(c.a, 0)
-    if mode == "grow":
-        return Mremap(at, b.length(c.b), b.length(c.b) + PAGE_SIZE, "grow"), None
-    if not b.can_map():
-        return None
-    old = 0 if mode == "alias" else b.length(c.b)
-    return Mremap(at, old, b.length(c.c), mode), b.new_mapping()
-
-
-def _close(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.fds:
-        return None
-    return Close(_fd(b, c.a)), None
-
-
-def _shm_unlink(b: ProgramBuilder, c: StepChoice) -> Made:
-    return ShmUnlink(OBJECT_NAMES[c.a % 2]), None
-
-
-def _seal(b: ProgramBuilder, c: StepChoice) -> Made:
-    if not b.fds or not b.linux:
-        return None
-    return Seal(_fd(b, c.a)), None
-
-
-def _thread_exit(b: ProgramBuilder, c: StepChoice) -> Made:
-    return ThreadExit(), None
-
-
-def _exit(b: ProgramBuilder, c: StepChoice) -> Made:
-    return Exit(), None
-
-
-def _exec(b: ProgramBuilder, c: StepChoice) -> Made:
-    return Exec(), None
-
-
-_MAKERS: dict[str, Callable[[ProgramBuilder, StepChoice], Made]] = {
-    "mmap": _mmap, "write": _write, "read": _read, "fork": _fork, "shmget": _shmget,
-    "shmat": _shmat, "spawn": _spawn, "open": _open, "ftruncate": _ftruncate, "pwrite": _pwrite,
-    "pread": _pread, "munmap": _munmap, "mprotect": _mprotect, "shmdt": _shmdt,
-    "shmctl": _shmctl, "mmap_fd": _mmap_fd, "mmap_fixed": _mmap_fixed, "madvise": _madvise,
-    "posix_madvise": _posix_madvise, "mremap": _mremap, "close": _close,
-    "shm_unlink": _shm_unlink, "seal": _seal, "thread_exit": _thread_exit, "exit": _exit,
-    "exec": _exec,
-}
-# Simplest first (the shrinker lowers a choice's kind towards index 0), each kind repeated by
-# how often it should be drawn: accesses often, the steps that end threads rarely (they also
-# end the program early, as every later choice for a dead thread is skipped).
-KIND_WEIGHTS: dict[str, int] = {
-    "mmap": 3, "write": 5, "read": 5, "fork": 3, "shmget": 2, "shmat": 3, "spawn": 2, "open": 2,
-    "ftruncate": 2, "pwrite": 1, "pread": 1, "munmap": 1, "mprotect": 1, "shmdt": 1, "shmctl": 2,
-    "mmap_fd": 2, "mmap_fixed": 1, "madvise": 1, "posix_madvise": 1, "mremap": 1, "close": 1,
-    "shm_unlink": 1, "seal": 1, "thread_exit": 1, "exit": 1, "exec": 1,
-}
-# A choice of a kind that needs a handle not bound yet makes that handle instead (a read
-# before any mapping is an mmap), so that few choices are wasted; when the fallback does not
-# apply either (the scope's mappings are used up), the choice is skipped.
-FALLBACK: dict[str, str] = {
-    **dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_fixed", "madvise",
-                     "posix_madvise", "mremap"), "mmap"),
-    **dict.fromkeys(("shmat", "shmctl"), "shmget"),
-    **dict.fromkeys(("ftruncate", "pwrite", "pread", "mmap_fd", "close", "seal"), "open"),
-}
-KINDS: tuple[str, ...] = tuple(_MAKERS)
-KIND_TABLE: tuple[str, ...] = tuple(k for k in KINDS for _ in range(KIND_WEIGHTS[k]))
+def _pick(options: list, choice: StepChoice):
+    """One of a family's actions: digits ``a``, ``b``, ``c`` pick the class of its first three
+    arguments (the first class, the simplest, half the time), ``d`` one of the actions left (the handle,
+    the value, the remaining classes). So every argument varies on its own, and each shrinks
+    to its simplest class."""
+    left = options
+    for i, digit in enumerate((choice.a, choice.b, choice.c)):
+        values = list(dict.fromkeys(a.classes[i] for a in left if len(a.classes) > i))
+        if not values:
+            break
+        chosen = values[0 if digit % 2 == 0 else digit // 2 % len(values)]  # the first half the time
+        left = [a for a in left if len(a.classes) > i and a.classes[i] == chosen]
+    return left[choice.d % len(left)]
+
+
+# A choice of a family that needs a handle not bound yet makes that handle instead, so that few
+# choices are wasted; when the fallback does not apply either, the choice is skipped.
+FALLBACK: dict[str, str] = {family: {"mapping": "mmap", "segment": "shmget", "fd": "open"}[need]
+                            for family, need in NEEDS.items()}
+KINDS: tuple[str, ...] = FAMILIES
+# Simplest first (the shrinker lowers a choice's kind towards index 0), each family repeated by
+# how often it should be drawn (model/actions.FAMILY_WEIGHTS).
+KIND_TABLE: tuple[str, ...] = tuple(k for k in KINDS for _ in range(FAMILY_WEIGHTS[k]))
 
 
 def kind_table(kinds: Optional[tuple] = None) -> tuple:

@@ -110,12 +110,66 @@ def insert(state: State, pid: int, vma: Vma, profile: Profile) -> State:
 
 
 def modify(state: State, pid: int, start: int, end: int, change: Callable[[Vma], Vma]) -> State:
-    """Apply ``change`` to the pages [start, end) of a process, splitting records at the edges
-    (so a SysV attach gains a fragment, R30)."""
+    """Apply ``change`` to the pages [start, end) of a process, record by record, as Linux's
+    mprotect_fixup() and madvise_update_vma() do (mm/mprotect.c, mm/madvise.c, mm/vma.c):
+
+    - a record that ``change`` leaves as it is, is left alone: it is not split (the kernel
+      returns early when the new flags equal the old ones), so a SysV attach gains no
+      fragment (R30);
+    - other records are split at the edges of the range and changed, and pieces of one
+      mapping join again (``merged``); except for SysV pieces, see ``_modify_attach``.
+    """
     proc = state.processes[pid]
-    outside, inside = split_at(proc.vmas, start, end)
-    vmas = merged(outside + [change(v) for v in inside])
-    return state.with_process(pid, replace(proc, vmas=vmas))
+    vmas = sorted(proc.vmas, key=lambda v: v.start)
+    out: list[Vma] = []
+    for n, v in enumerate(vmas):
+        if v.end <= start or v.start >= end or change(v) == v:
+            out.append(v)
+            continue
+        if v.segment is not None:
+            following = vmas[n + 1] if n + 1 < len(vmas) else None
+            out, following = _modify_attach(out, v, following, start, end, change)
+            if following is not None:
+                vmas[n + 1] = following
+            continue
+        outside, inside = split_at([v], start, end)
+        out.extend(outside + [change(p) for p in inside])
+    return state.with_process(pid, replace(proc, vmas=merged(out)))
+
+
+def _joins(a: Vma, b: Vma) -> bool:
+    """Two pieces of one SysV attach that the kernel would make one VMA (vma_merge: same
+    file, flags and continuous page offsets; ``origin`` stands for the attach's file)."""
+    return (a.end == b.start and a.segment == b.segment and a.origin == b.origin
+            and a.prot == b.prot and a.may_write == b.may_write and a.dontfork == b.dontfork
+            and a.wipeonfork == b.wipeonfork and a.pgoff + a.pages == b.pgoff)
+
+
+def _modify_attach(out: list, v: Vma, following: Optional[Vma], start: int, end: int,
+                   change: Callable[[Vma], Vma]):
+    """Change the part [start, end) of one SysV piece ``v`` (R30: nattch counts the VMAs).
+
+    vma_merge_existing_range() (mm/vma.c) never removes a VMA whose vm_ops has ->close, and
+    shm_vm_ops has one: a piece changed whole stays one VMA, even beside a piece it now
+    equals. A change at one edge of the piece that makes it equal to its neighbour there
+    moves the boundary instead (the neighbour grows, the piece shrinks: no VMA is created or
+    removed, so nattch stays). Anything else splits. Returns the records so far and the
+    (possibly shrunk) next record."""
+    lo, hi = max(v.start, start), min(v.end, end)
+    changed = change(_piece(v, lo, hi))
+    left_side, right_side = lo == v.start, hi == v.end
+    if left_side and right_side:
+        return out + [changed], following
+    prev = out[-1] if out else None
+    if left_side and prev is not None and _joins(prev, changed):
+        return out[:-1] + [replace(prev, end=hi), _piece(v, hi, v.end)], following
+    if right_side and following is not None and _joins(changed, following):
+        return out + [_piece(v, v.start, lo)], _piece(following, lo, following.end)
+    pieces = [_piece(v, v.start, lo)] if lo > v.start else []
+    pieces.append(changed)
+    if hi < v.end:
+        pieces.append(_piece(v, hi, v.end))
+    return out + pieces, following
 
 
 def teardown(state: State, pid: int, profile: Profile, *, keep_alive: bool) -> State:

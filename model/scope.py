@@ -1,10 +1,60 @@
 """A scope: the bounds within which programs are generated or explored. Data, not code.
 
-The explicit enumerator, the random generator and the Hypothesis strategies all take one.
+Two kinds of bound:
+
+- *how many*: processes, threads, pages, mapping/segment/descriptor handles, program steps;
+- *which classes of each argument* the action menu (model/actions.py) offers: protections,
+  lengths, places in a mapping, madvise advices, mremap kinds, object kinds, ... Each is a tuple
+  of class names (the first is the simplest: generators that shrink go towards it); the names a
+  bound may hold are listed in ``CLASSES``. The default scope offers every class.
+
+Every engine takes one: the explicit enumerator, the random walk, the Hypothesis strategies
+and the distinguishing search (each of its areas is a scope).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+
+from .ops import MADVICES, OBJECT_KINDS
+
+# Operation families, simplest first (a Hypothesis choice shrinks towards the first). A family
+# is an operation, or a distinct use of one (mmap of anonymous memory, of an object, at a
+# fixed place). model/actions.py offers the steps of each.
+FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open", "ftruncate",
+            "pwrite", "pread", "munmap", "mprotect", "shmdt", "shmctl", "mmap_fd", "mmap_fixed",
+            "madvise", "posix_madvise", "mremap", "close", "shm_unlink", "seal", "thread_exit",
+            "exit", "exec")
+
+# Every class an argument bound may name, in order, simplest first (model/actions.py says what
+# each one means for a step).
+CLASSES: dict = {
+    "map_prots": ("rw", "r", "none"),              # mmap's protection
+    "prots": ("r", "none", "rw"),                  # mprotect's new protection
+    "sharing": ("shared", "private"),              # MAP_SHARED / MAP_PRIVATE
+    "map_lengths": ("page", "pages", "unaligned"),  # mmap: one page, scope.pages, a page + 1 byte
+    # munmap, mprotect, madvise, posix_madvise: one page, the rest of the mapping (at least
+    # two pages), one page and one byte, and the rest of the mapping and one page past its end
+    "lengths": ("page", "pages", "unaligned", "past_end"),
+    "range_pages": ("start", "middle", "last"),    # the page a range or shmdt starts at
+    "place_pages": ("start", "middle", "last", "past"),  # the page a read or write touches
+    "advices": MADVICES,
+    # mremap: grow in place, shrink, move whole (MREMAP_MAYMOVE|MREMAP_FIXED), move to a new
+    # size, alias (old_size 0), each of the record at the place
+    "remaps": ("grow", "shrink", "move", "move_resize", "alias"),
+    # shmat: at its slot, SHM_RDONLY, at a page of another mapping, SHM_RND of an unaligned
+    # place, SHM_REMAP over another mapping
+    "attaches": ("slot", "rdonly", "at", "rnd", "remap"),
+    "shm_sizes": ("page", "pages", "unaligned"),
+    "keys": ("private", "K1"),
+    "shm_flags": ("creat", "excl", "none"),
+    "object_kinds": OBJECT_KINDS,
+    "opens": ("creat", "excl", "none", "rdonly"),  # O_CREAT, O_CREAT|O_EXCL, neither, O_RDONLY
+    "object_names": ("obj", "other"),
+    "truncates": ("page", "zero", "unaligned", "pages"),
+    "file_offsets": ("start", "page", "unaligned"),  # mmap's offset into an object
+    "io_offsets": ("start", "middle", "last", "end"),  # pread/pwrite: bytes of the object
+    "fixed": ("replace", "noreplace"),             # MAP_FIXED, MAP_FIXED_NOREPLACE
+}
 
 
 @dataclass(frozen=True)
@@ -17,7 +67,29 @@ class Scope:
     objects: int = 2         # descriptors opened
     steps: int = 8           # program length
     values: tuple = (1, 2)   # bytes written
-    offsets: tuple = (0, 1)  # byte offsets in a page
+    offsets: tuple = (0, 1, 4095)  # byte offsets in a page: the start, near it, the last byte
+    # which classes of each argument (CLASSES); None for ``families``: every operation family
+    map_prots: tuple = CLASSES["map_prots"]
+    prots: tuple = CLASSES["prots"]
+    sharing: tuple = CLASSES["sharing"]
+    map_lengths: tuple = CLASSES["map_lengths"]
+    lengths: tuple = CLASSES["lengths"]
+    range_pages: tuple = CLASSES["range_pages"]
+    place_pages: tuple = CLASSES["place_pages"]
+    advices: tuple = CLASSES["advices"]
+    remaps: tuple = CLASSES["remaps"]
+    attaches: tuple = CLASSES["attaches"]
+    shm_sizes: tuple = CLASSES["shm_sizes"]
+    keys: tuple = CLASSES["keys"]
+    shm_flags: tuple = CLASSES["shm_flags"]
+    object_kinds: tuple = CLASSES["object_kinds"]
+    opens: tuple = CLASSES["opens"]
+    object_names: tuple = CLASSES["object_names"]
+    truncates: tuple = CLASSES["truncates"]
+    file_offsets: tuple = CLASSES["file_offsets"]
+    io_offsets: tuple = CLASSES["io_offsets"]
+    fixed: tuple = CLASSES["fixed"]
+    families: tuple = None   # the operation families offered (FAMILIES; None: all)
 
     def __post_init__(self):
         for name in ("processes", "threads", "pages", "mappings", "segments", "objects", "steps"):
@@ -32,23 +104,48 @@ class Scope:
             raise ValueError("scope: values are bytes, 0..255")
         if not self.offsets or any(not (0 <= o < 4096) for o in self.offsets):
             raise ValueError("scope: offsets lie in a page, 0..4095")
+        for name, known in CLASSES.items():
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or set(value) - set(known):
+                raise ValueError(f"scope: {name} holds classes of {known}, not {value!r}")
+        if self.families is not None:
+            if not isinstance(self.families, tuple) or set(self.families) - set(FAMILIES):
+                raise ValueError(f"scope: families are some of {FAMILIES}, not {self.families!r}")
+
+    def narrowed(self, **bounds) -> "Scope":
+        """This scope with some bounds changed (a ValueError names a bad one)."""
+        return replace(self, **bounds)
 
 
-SMALL = Scope(processes=2, threads=2, pages=1, mappings=2, segments=1, objects=1, steps=4)
+# The exhaustive enumerator's scope: every operation family, each argument narrowed to the
+# classes that tell the most apart, so that bounds 3 and 4 stay small (figures: benchmarks/
+# enumeration.py).
+SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1, steps=4, values=(1,),
+              offsets=(0,), map_prots=("rw",), prots=("r",), sharing=("shared", "private"),
+              map_lengths=("pages",), lengths=("page", "pages"), range_pages=("start",),
+              place_pages=("start", "last"), advices=("dontneed", "dontfork"),
+              remaps=("grow", "move"), attaches=("slot",), shm_sizes=("page",),
+              keys=("private",), shm_flags=("creat",), object_kinds=("memfd",), opens=("none",),
+              truncates=("page",), file_offsets=("start",), io_offsets=("start",),
+              fixed=("replace",),
+              families=("fork", "spawn", "exit", "shmget", "shmat", "shmctl", "mmap", "open",
+                        "ftruncate", "mmap_fd", "munmap", "mprotect", "madvise", "mremap",
+                        "read", "write"))
 DEFAULT = Scope()
 
 
-def parse_scope(text: str) -> Scope:
+def parse_scope(text: str, base: Scope = None) -> Scope:
     """``processes=2,pages=1,steps=6`` -> Scope; ValueError naming the bad part."""
-    fields = {}
+    counted = {f.name for f in fields(Scope) if f.type in ("int", int)}
+    given = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         if "=" not in part:
             raise ValueError(f"scope: expected NAME=NUMBER, got {part!r}")
         name, value = (s.strip() for s in part.split("=", 1))
-        if name not in Scope.__dataclass_fields__ or name in ("values", "offsets"):
+        if name not in counted:
             raise ValueError(f"scope: unknown bound {name!r}")
         try:
-            fields[name] = int(value)
+            given[name] = int(value)
         except ValueError:
             raise ValueError(f"scope: {name} must be a number, not {value!r}") from None
-    return Scope(**fields)
+    return Scope(**given) if base is None else replace(base, **given)

@@ -1,6 +1,8 @@
 """The default suite: the hand-written cases, one or more per observable catalogue rule, plus
-cases the model generates: random walks over the explicit semantics (from ``--seed``) and the
-z3 coverage corpus (the shortest program for every reachable coverage goal, up to a bound).
+cases the model generates: random walks over the explicit semantics (from ``--seed``), the
+z3 coverage corpus (the shortest program for every reachable coverage goal, up to a bound),
+and a witness for every reachable coverage cell (operation x argument class x outcome kind,
+sharespec/coverage.py) that the others miss, so that the suite hits every one.
 
 The z3 corpus is shipped with sharespec and rebuilt only when the model changed
 (sharespec/z3_suite.py). After changing the model, rebuild the shipped files with
@@ -71,6 +73,19 @@ def z3_cases_ready(bound: int = Z3_BOUND, profile: str = "linux") -> bool:
     return False
 
 
+def coverage_witnesses(cases: list, profile: str = "linux") -> list:
+    """The shortest program for every reachable coverage cell that ``cases`` miss."""
+    from sharespec.coverage import hits
+    return missed_cell_witnesses(set(hits(cases)), profile)
+
+
+def missed_cell_witnesses(hit: set, profile: str = "linux") -> list:
+    """The shortest program for every reachable coverage cell not in ``hit``."""
+    from sharespec.coverage import reachable, witness_cases
+    missed = set(reachable(profile)) - hit
+    return witness_cases(missed, profile) if missed else []
+
+
 def default_suite(seed: int = 0, profile: str = "linux", generated: int = GENERATED_PER_RUN,
                   z3_bound: int = Z3_BOUND, stream: Optional[TextIO] = None,
                   quiet: bool = False) -> list:
@@ -82,10 +97,19 @@ def default_suite_stream(seed: int = 0, profile: str = "linux", generated: int =
                          quiet: bool = False) -> Iterator[Case]:
     """The default suite in its order, each part made when it is reached: a run judges the
     hand-written cases while the random ones are drawn and the z3 corpus is loaded (or
-    rebuilt, when the model changed)."""
-    yield from iter_builtin_cases()
-    yield from generated_cases(seed, generated, profile)
-    yield from z3_cases(z3_bound, profile, stream, quiet)
+    rebuilt, when the model changed); last, a witness for each reachable coverage cell that
+    none of them hit."""
+    from sharespec.coverage import case_cells
+    hit: set = set()
+
+    def tracked(cases):
+        for case in cases:
+            hit.update(case_cells(case))
+            yield case
+    yield from tracked(iter_builtin_cases())
+    yield from tracked(generated_cases(seed, generated, profile))
+    yield from tracked(z3_cases(z3_bound, profile, stream, quiet))
+    yield from missed_cell_witnesses(hit, profile)
 
 
 def main(argv=None) -> int:

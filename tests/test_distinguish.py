@@ -99,10 +99,22 @@ def test_cli_distinguish(capsys):
     assert "linux+shmdt-keeps-mapping" in capsys.readouterr().out
     assert main(["distinguish", "linux", "linux+excl-ignored"]) == 0
     out = capsys.readouterr().out
-    assert "shmget(k, 4096, creat, excl)" in out and "EEXIST" in out
+    assert "shmget(K1, 4096, creat, excl)" in out and "EEXIST" in out
     assert main(["distinguish", "linux", "linux+excl-ignored", "--menu", "anon", "--bound", "3"]) == 0
     assert "no program of at most 3 steps" in capsys.readouterr().out
     assert main(["distinguish", "linux", "linux+nope"]) == 2
     assert "unknown variant 'nope'" in capsys.readouterr().err
     assert main(["distinguish", "linux", "linux+excl-ignored", "--scope", "pages=2"]) == 2
     assert main(["distinguish", "linux", "linux+excl-ignored", "--menu", "bogus"]) == 2
+
+
+def test_cli_scope_caps_each_menus_scope(capsys):
+    """--scope caps the bounds of every menu's scope: with one segment handle, IPC_EXCL being
+    ignored cannot be seen (it takes a second shmget of the key)."""
+    from sharespec.cli import main
+    assert main(["distinguish", "linux", "linux+excl-ignored", "--menu", "sysv-keys",
+                 "--scope", "segments=1"]) == 0
+    assert "no program of at most" in capsys.readouterr().out
+    assert main(["distinguish", "linux", "linux+excl-ignored", "--menu", "sysv-keys",
+                 "--scope", "segments=2"]) == 0
+    assert "EEXIST" in capsys.readouterr().out

@@ -530,6 +530,56 @@ def test_R30_posix_nattch_counts_attaches():
     assert [got[3], got[5], got[7]] == [{stat(1, 12288)}, {stat(1, 12288)}, {stat(0, 12288)}]
 
 
+def test_R30_same_protection_or_advice_splits_nothing():
+    """mprotect_fixup() and madvise_update_vma() return early when the flags do not change: no
+    VMA is split, so nattch stays 1 (a large random corpus found the model saying 2)."""
+    got = allowed("""
+        T0: S0 = shmget(private, 8192, creat)
+        T0: A0 = shmat(S0)
+        T0: mprotect(A0, 4096, rw)
+        T0: shmctl(S0, stat)
+        T0: madvise(A0[1], 4096, dofork)
+        T0: madvise(A0, 4096, keeponfork)
+        T0: shmctl(S0, stat)
+    """)
+    assert [got[3], got[6]] == [{stat(1, 8192)}, {stat(1, 8192)}]
+
+
+def test_R30_a_changed_edge_that_matches_its_neighbour_moves_the_boundary():
+    """vma_merge expands the neighbour and shrinks the piece (no VMA made or removed) when a
+    change at one edge of an attach's piece makes it equal the piece beside it; a piece
+    changed whole never merges away (shm VMAs have ->close)."""
+    got = allowed("""
+        T0: S0 = shmget(private, 12288, creat)
+        T0: A0 = shmat(S0)
+        T0: mprotect(A0[1], 8192, r)
+        T0: mprotect(A0[1], 4096, rw)
+        T0: shmctl(S0, stat)
+        T0: mprotect(A0[1], 8192, r)
+        T0: shmctl(S0, stat)
+        T0: mprotect(A0, 8192, none)
+        T0: shmctl(S0, stat)
+        T0: mprotect(A0, 12288, none)
+        T0: shmctl(S0, stat)
+    """)
+    assert [got[4], got[6], got[8], got[10]] == [{stat(2, 12288)}, {stat(2, 12288)},
+                                                 {stat(2, 12288)}, {stat(2, 12288)}]
+
+
+def test_R30_madvise_at_the_edge_of_a_piece_moves_the_boundary():
+    got = allowed("""
+        T0: S0 = shmget(private, 12288, creat)
+        T0: A0 = shmat(S0)
+        T0: madvise(A0[2], 4096, dontfork)
+        T0: madvise(A0[1], 4096, dontfork)
+        T0: shmctl(S0, stat)
+        T0: T1 = fork()
+        T1: read(A0)
+        T1: read(A0[1])
+    """)
+    assert got[4:] == [{stat(2, 12288)}, {"ok"}, {"0"}, {"SIGSEGV"}]
+
+
 R31_PARTIAL = """
 T0: S0 = shmget(private, 8192, creat)
 T0: A0 = shmat(S0)

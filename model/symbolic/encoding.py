@@ -516,7 +516,28 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                                    And(adv["remove"], kind == KIND_PRIVATE)))
     md_eacces = And(any_mapped, adv["remove"], Or(kind == KIND_OBJ_PRIVATE, rdonly), Not(md_einval))
     md_ok = And(L["madvise"], Not(md_einval), Not(md_eacces))
-    sets_flag = Or(adv["dontfork"], adv["dofork"], adv["wipeonfork"], adv["keeponfork"])
+
+    # Which pages an mprotect or a flag-setting madvise changes: a record already as asked is
+    # left alone, never split (mprotect_fixup, madvise_update_vma return early; R30)
+    target_differs = {
+        "dontfork": [Not(c.dontfork) for c in here], "dofork": [c.dontfork for c in here],
+        "wipeonfork": [Not(c.wipe) for c in here], "keeponfork": [c.wipe for c in here]}
+    chg = [Or(And(pr_ok, in_range[q], before_hole[q], here[q].mapped, here[q].prot != a.prot),
+              And(md_ok, in_range[q], here[q].mapped,
+                  Or([And(adv[name], target_differs[name][q]) for name in target_differs])))
+           for q in range(Q)]
+    # A SysV record boundary at q goes when the kernel moves it instead of splitting
+    # (address_space._modify_attach: vma_merge expands one piece and shrinks the other):
+    # (a) the record starting at q is changed from its start to a range end inside it, and the
+    #     record before it then equals it; (b) the record ending at q is changed from inside it
+    #     to its end, and the record after it is unchanged and equals it.
+    ends_inside = [And([z3.ULT(end, Q)] + [Or(z3.ULT(end, j), cont(j)) for j in range(q + 1, Q)])
+                   for q in range(Q)]
+    starts_inside = [And([z3.ULT(0, a.page), z3.ULT(a.page, q)] + [Or(z3.ULT(j, a.page), cont(j)) for j in range(1, q)])
+                     for q in range(Q)]
+    moved_a = [F_] + [And(chg[q], here[q].start, ends_inside[q]) for q in range(1, Q)]
+    moved_b = [F_] + [And(chg[q - 1], Not(chg[q]), here[q].mapped, here[q].start, starts_inside[q])
+                      for q in range(1, Q)]
 
     # mremap (R42-R44), as semantics.mremap: EFAULT without a record at the place; grow to a
     # smaller size unmaps the tail; move first unmaps the tail beyond the new size, then moves
@@ -597,11 +618,9 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                 prot_here = And(pr_ok, act, in_range[q], before_hole[q])
                 flag_here = And(md_ok, act, in_range[q], c.mapped)
                 # a record is split where a range starts or ends inside it (split_at)
-                edge = Or(a.page == q, end == q)
                 split = And(act, c.mapped, Or(
-                    And(prot_here, a.page == q),
-                    And(pr_ok, end == q, Not(hole), z3.UGT(num(q), a.page)),
-                    And(md_ok, sets_flag, edge),
+                    And(chg[q], a.page == q),
+                    And(chg[q - 1], end == q) if q else F_,
                     And(unmap_ok, end == q),
                     And(Or(And(mr_cut, z3.ULT(new_len, old_len)), move_ok), a.page + old_len == q)))
                 made = Or(mk, mr_mk)
@@ -612,11 +631,16 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                                                     If(a.rdonly, num(1, 2), num(0, 2))))
                 cs.append(nc.prot == If(gone, num(0, 2), If(made, new_prot, If(child, If(copied, par.prot, num(0, 2)),
                                         If(grown, rec.prot, If(prot_here, a.prot, c.prot))))))
-                # a SysV attach's records never merge (R30): its record starts are kept; the
-                # records of other memory merge again when equal (address_space.merged)
-                sticky = If(gone, F_, If(made, z3.BoolVal(q == 0),
-                                         If(child, And(copied, par.start), Or(c.start, split))))
+                # a SysV attach's records never merge away (R30): a record start stays unless
+                # the kernel moved that boundary (joined); the records of other memory merge
+                # again when equal (address_space.merged)
                 prev = n.cells[p][k][q - 1] if q else None
+                joined = F_ if q == 0 else And(act, prev.mapped, prev.prot == nc.prot,
+                                               prev.dontfork == nc.dontfork, prev.wipe == nc.wipe,
+                                               Or(moved_a[q], moved_b[q]))
+                sticky = If(gone, F_, If(made, z3.BoolVal(q == 0),
+                                         If(child, And(copied, par.start),
+                                            If(c.start, Not(joined), split))))
                 derived = And(nc.mapped, T_ if q == 0 else Or(
                     Not(prev.mapped), prev.prot != nc.prot, prev.dontfork != nc.dontfork,
                     prev.wipe != nc.wipe))

@@ -40,15 +40,19 @@ def _capped_menus(names, scope_text):
         except ValueError as e:
             raise UsageError(f"--scope: {e}") from None
         caps = {}
-        field_of = {"processes": "processes", "threads": "threads", "mappings": "mappings",
-                    "segments": "segments", "objects": "fds"}
+        capped = ("processes", "threads", "mappings", "segments", "objects")
         for part in filter(None, (p.strip() for p in scope_text.split(","))):
             name, value = (s.strip() for s in part.split("=", 1))
-            if name not in field_of:
+            if name not in capped:
                 raise UsageError(f"--scope: {name!r} does not bound a menu "
-                                 f"(use {', '.join(field_of)}; the length is --bound)")
-            caps[field_of[name]] = int(value)
-        menus = [replace(m, **{f: min(getattr(m, f), v) for f, v in caps.items()}) for m in menus]
+                                 f"(use {', '.join(capped)}; the length is --bound)")
+            caps[name] = int(value)
+        try:   # a menu is a scope (generators/distinguish.py): its bounds are capped
+            menus = [replace(m, scope=replace(m.scope, **{f: min(getattr(m.scope, f), v)
+                                                         for f, v in caps.items()}))
+                     for m in menus]
+        except ValueError as e:
+            raise UsageError(f"--scope: {e}") from None
     return menus
 
 

@@ -1,0 +1,478 @@
+"""The action menu: every step the case language allows from a state, one per argument class.
+
+``actions(state, scope)`` lists, in a fixed order, the steps a program may take next: every
+operation family (``FAMILIES``), by every live thread, and for each argument every *class*
+that can change an outcome, as far as the scope's class bounds allow (model/scope.py):
+
+- protections ``rw``/``r``/``none``; shared or private; anonymous, file, memfd or POSIX shm
+  memory; read-only and read-write opens and attaches;
+- lengths of one page, of the rest of a mapping (several pages), of a page and one byte
+  (unaligned), and past the end of a mapping (into the hole after it);
+- ranges and places at the first, a middle and the last page of a mapping (and, for accesses,
+  the page after it), at the byte offsets of ``scope.offsets``;
+- every madvise advice; mremap grow, shrink, move, move to a new size, alias;
+- object sizes, offsets into objects (start, middle, last byte, end), SysV keys and flags.
+
+Each action carries its family and its argument classes (``Action.classes``), which is how
+coverage is counted (sharespec/coverage.py). Every engine draws from this one menu:
+the exhaustive enumerator, the random walk, the Hypothesis strategies and the distinguishing
+search; the z3 encoding's argument domain (symbolic/encoding.valid_args) is checked against it
+by tests/test_actions.py. A new operation or argument class is added here (and in the scope's
+CLASSES), and every engine reaches it.
+
+Handles are named by count (T1, M0, S0, F0), so the program that reaches a state needs no
+other memory; descriptors are counted beside the state (``fds_bound``), since a closed or
+exited descriptor leaves no trace in it.
+
+    >>> from sharespec.model.state import initial
+    >>> from sharespec.model.scope import Scope
+    >>> [a.label for a in actions(initial(), Scope(families=("mmap",), map_lengths=("page",),
+    ...                                            map_prots=("rw",)))]
+    ['mmap sharing=shared prot=rw length=page', 'mmap sharing=private prot=rw length=page']
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional, Sequence
+
+from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap,
+                  Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl,
+                  ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
+from .scope import FAMILIES, Scope
+from .state import SLOT_PAGES, State
+
+# How often random generators draw each family: accesses often, the steps that end threads
+# rarely (they end the program early).
+FAMILY_WEIGHTS = {
+    "mmap": 3, "write": 5, "read": 5, "fork": 3, "shmget": 2, "shmat": 3, "spawn": 2, "open": 2,
+    "ftruncate": 2, "pwrite": 1, "pread": 1, "munmap": 2, "mprotect": 2, "shmdt": 1, "shmctl": 2,
+    "mmap_fd": 3, "mmap_fixed": 1, "madvise": 2, "posix_madvise": 1, "mremap": 2, "close": 1,
+    "shm_unlink": 1, "seal": 1, "thread_exit": 1, "exit": 1, "exec": 1,
+}
+# Families that name a handle of a kind that must exist first.
+NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_fixed", "madvise",
+                          "posix_madvise", "mremap"), "mapping"),
+         **dict.fromkeys(("shmat", "shmctl"), "segment"),
+         **dict.fromkeys(("ftruncate", "pwrite", "pread", "mmap_fd", "close", "seal"), "fd")}
+# Families that only Linux has (under a profile without the Linux interfaces they are left out).
+LINUX_ONLY = frozenset({"madvise", "mremap", "seal"})
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of the menu, with what it is an instance of."""
+    family: str
+    step: Step
+    classes: tuple = ()          # ((argument, class), ...) in the family's argument order
+
+    @property
+    def label(self) -> str:
+        return " ".join([self.family] + [f"{k}={v}" for k, v in self.classes])
+
+
+def actions(state: State, scope: Scope, *, fds_bound: Optional[int] = None,
+            actors: Optional[Sequence[str]] = None, linux: bool = True,
+            families: Optional[Iterable[str]] = None) -> list:
+    """Every action from ``state`` within ``scope``, in a fixed order: by actor (``actors``, or
+    every live thread), then family (FAMILIES order), then argument classes (scope order).
+
+    ``linux`` False leaves out what only Linux has (madvise, mremap, seals, memfds, SHM_REMAP,
+    MAP_FIXED_NOREPLACE). ``families`` narrows the scope's families further."""
+    if fds_bound is None:
+        fds_bound = len({fd for p in state.processes for fd in p.fds})
+    allowed = set(scope.families or FAMILIES) & set(families or FAMILIES)
+    if not linux:
+        allowed -= LINUX_ONLY
+    live = [h for h, t in state.threads.items() if t.alive]
+    out: list = []
+    for actor in (live if actors is None else actors):
+        menu = _Menu(state, scope, actor, fds_bound, linux)
+        for family in FAMILIES:
+            if family in allowed:
+                seen = set()
+                for op, bind in getattr(menu, family)():
+                    st = Step(actor, op, bind)
+                    if st not in seen:   # two classes that give one step (a 1-page mapping)
+                        seen.add(st)
+                        out.append(Action(family, st, classify(state, st).classes))
+    return out
+
+
+def by_family(acts: Iterable[Action]) -> dict:
+    """family -> its actions, in menu order."""
+    out: dict = {}
+    for a in acts:
+        out.setdefault(a.family, []).append(a)
+    return out
+
+
+class _Menu:
+    """The steps of one actor, one method per family: (op, bind) pairs, one per argument class
+    the scope offers (``classify`` names the classes of each)."""
+
+    def __init__(self, state: State, scope: Scope, actor: str, fds_bound: int, linux: bool):
+        self.state, self.scope, self.actor, self.linux = state, scope, actor, linux
+        thread = state.threads.get(actor)
+        self.proc = state.processes[thread.process] if thread is not None and thread.alive else None
+        self.live_processes = len({t.process for t in state.threads.values() if t.alive})
+        self.fds_bound = fds_bound
+        self.new_thread = f"T{len(state.threads)}"
+        self.new_mapping = (f"M{len(state.mapping_handles)}"
+                            if len(state.mapping_handles) < scope.mappings else None)
+        self.mappings = list(state.mapping_handles)
+        self.segments = list(state.segment_handles)
+        self.fds = list(self.proc.fds) if self.proc is not None else []
+
+    # --- where things are ---------------------------------------------------------------
+
+    def pages_of(self, m: str, classes: tuple) -> Iterator[int]:
+        """The page index of each page class asked for, in mapping ``m`` as the actor sees it."""
+        n = extent(self.state, self.proc, m)
+        at = {"start": 0, "middle": n // 2 if n >= 3 else None, "last": n - 1, "past": n}
+        for name in classes:
+            if at[name] is not None and at[name] < SLOT_PAGES:
+                yield at[name]
+
+    def ranges(self) -> Iterator[tuple]:
+        """(place, length) of every range class of every mapping."""
+        for m in self.mappings:
+            n = extent(self.state, self.proc, m)
+            for page in self.pages_of(m, self.scope.range_pages):
+                rest = max(1, n - page)
+                sizes = {"page": PAGE_SIZE, "pages": max(2, rest) * PAGE_SIZE,
+                         "unaligned": PAGE_SIZE + 1, "past_end": (rest + 1) * PAGE_SIZE}
+                for name in self.scope.lengths:
+                    yield Place(m, page), sizes[name]
+
+    def map_length(self, name: str) -> int:
+        pages = max(1, self.scope.pages)
+        return {"page": PAGE_SIZE, "pages": pages * PAGE_SIZE,
+                "unaligned": PAGE_SIZE + 1 if pages >= 2 else 100}[name]
+
+    def fd_objects(self):
+        for fd in self.fds:
+            yield fd, self.state.objects[self.proc.fds[fd].obj]
+
+    # --- processes and threads -----------------------------------------------------------
+
+    def fork(self):
+        if len(self.state.threads) < self.scope.threads and \
+                self.live_processes < self.scope.processes:
+            yield Fork(), self.new_thread
+
+    def spawn(self):
+        if len(self.state.threads) < self.scope.threads:
+            yield Spawn(), self.new_thread
+
+    def thread_exit(self):
+        yield ThreadExit(), None
+
+    def exit(self):
+        yield Exit(), None
+
+    def exec(self):
+        yield Exec(), None
+
+    # --- SysV ------------------------------------------------------------------------------
+
+    def shmget(self):
+        if len(self.segments) >= self.scope.segments:
+            return
+        name = f"S{len(self.segments)}"
+        sizes = {"page": PAGE_SIZE, "pages": PAGE_SIZE * max(2, self.scope.pages), "unaligned": 100}
+        for key in self.scope.keys:
+            for size in self.scope.shm_sizes:
+                for flags in self.scope.shm_flags:
+                    if key == "private" and flags == "none":
+                        continue   # IPC_PRIVATE always creates: "none" is "creat" again
+                    yield ShmGet(key, sizes[size], creat=flags != "none", excl=flags == "excl"), name
+
+    def shmat(self):
+        if self.new_mapping is None:
+            return
+        for seg in self.segments:
+            for how in self.scope.attaches:
+                if how == "slot":
+                    yield ShmAt(seg), self.new_mapping
+                elif how == "rdonly":
+                    yield ShmAt(seg, rdonly=True), self.new_mapping
+                elif how != "remap" or self.linux:
+                    for m in self.mappings:
+                        for page in self.pages_of(m, ("start", "past")):
+                            place = Place(m, page, 1 if how == "rnd" else 0)
+                            yield (ShmAt(seg, at=place, rnd=how == "rnd", remap=how == "remap"),
+                                   self.new_mapping)
+
+    def shmdt(self):
+        for m in self.mappings:
+            for page in self.pages_of(m, self.scope.range_pages):
+                yield ShmDt(Place(m, page)), None
+
+    def shmctl(self):
+        for seg in self.segments:
+            for cmd in ("stat", "rmid"):
+                yield ShmCtl(seg, cmd), None
+
+    # --- mappings --------------------------------------------------------------------------
+
+    def mmap(self):
+        if self.new_mapping is None:
+            return
+        for sharing in self.scope.sharing:
+            for prot in self.scope.map_prots:
+                for length in self.scope.map_lengths:
+                    yield Mmap(sharing == "shared", prot, self.map_length(length)), self.new_mapping
+
+    def mmap_fd(self):
+        if self.new_mapping is None:
+            return
+        offsets = {"start": 0, "page": PAGE_SIZE, "unaligned": 1}
+        for fd in self.fds:
+            for sharing in self.scope.sharing:
+                for prot in self.scope.map_prots:
+                    for length in self.scope.map_lengths:
+                        for offset in self.scope.file_offsets:
+                            yield (Mmap(sharing == "shared", prot, self.map_length(length), fd=fd,
+                                        offset=offsets[offset]), self.new_mapping)
+
+    def mmap_fixed(self):
+        if self.new_mapping is None:
+            return
+        for m in self.mappings:
+            for page in self.pages_of(m, self.scope.range_pages):
+                for fixed in self.scope.fixed:
+                    if fixed == "noreplace" and not self.linux:
+                        continue
+                    for sharing in self.scope.sharing:
+                        yield (Mmap(sharing == "shared", "rw", PAGE_SIZE, at=Place(m, page),
+                                    fixed=fixed), self.new_mapping)
+
+    def munmap(self):
+        for at, length in self.ranges():
+            yield Munmap(at, length), None
+
+    def mprotect(self):
+        for at, length in self.ranges():
+            for prot in self.scope.prots:
+                yield Mprotect(at, length, prot), None
+
+    def madvise(self):
+        for at, length in self.ranges():
+            for advice in self.scope.advices:
+                yield Madvise(at, length, advice), None
+
+    def posix_madvise(self):
+        for at, length in self.ranges():
+            yield PosixMadvise(at, length), None
+
+    def mremap(self):
+        for m in self.mappings:
+            n = extent(self.state, self.proc, m)
+            for page in self.pages_of(m, self.scope.range_pages):
+                rest = max(1, n - page) * PAGE_SIZE
+                at = Place(m, page)
+                for kind in self.scope.remaps:
+                    if kind == "grow":
+                        yield Mremap(at, rest, rest + PAGE_SIZE, "grow"), None
+                    elif kind == "shrink" and rest > PAGE_SIZE:
+                        yield Mremap(at, rest, rest - PAGE_SIZE, "grow"), None
+                    elif self.new_mapping is None or kind == "shrink":
+                        continue
+                    elif kind == "move":
+                        yield Mremap(at, rest, rest, "move"), self.new_mapping
+                    elif kind == "move_resize":
+                        yield Mremap(at, rest, rest + PAGE_SIZE, "move"), self.new_mapping
+                    else:
+                        yield Mremap(at, 0, rest, "alias"), self.new_mapping
+
+    # --- backing objects -------------------------------------------------------------------
+
+    def open(self):
+        if self.fds_bound >= self.scope.objects:
+            return
+        name = f"F{self.fds_bound}"
+        for kind in self.scope.object_kinds:
+            if kind == "memfd":
+                if self.linux:
+                    yield Open("memfd"), name
+                continue
+            for obj in self.scope.object_names:
+                for how in self.scope.opens:
+                    yield (Open(kind, obj, creat=how in ("creat", "excl", "rdonly"),
+                                excl=how == "excl", rdonly=how == "rdonly"), name)
+
+    def ftruncate(self):
+        sizes = {"page": PAGE_SIZE, "zero": 0, "unaligned": 1,
+                 "pages": PAGE_SIZE * max(2, self.scope.pages)}
+        for fd in self.fds:
+            for size in self.scope.truncates:
+                yield Ftruncate(fd, sizes[size]), None
+
+    def io_offsets(self, size: int):
+        at = {"start": 0, "middle": size // 2, "last": size - 1, "end": size}
+        for name in self.scope.io_offsets:
+            if at[name] >= 0:
+                yield at[name]
+
+    def pwrite(self):
+        for fd, obj in self.fd_objects():
+            for off in self.io_offsets(obj.size):
+                for value in self.scope.values:
+                    yield Pwrite(fd, off, value), None
+
+    def pread(self):
+        for fd, obj in self.fd_objects():
+            for off in self.io_offsets(obj.size):
+                yield Pread(fd, off), None
+
+    def close(self):
+        for fd in self.fds:
+            yield Close(fd), None
+
+    def shm_unlink(self):
+        if "shm" in self.scope.object_kinds:
+            for name in self.scope.object_names:
+                yield ShmUnlink(name), None
+
+    def seal(self):
+        for fd in self.fds:
+            yield Seal(fd), None
+
+    # --- memory accesses -------------------------------------------------------------------
+
+    def places(self):
+        for m in self.mappings:
+            for page in self.pages_of(m, self.scope.place_pages):
+                for offset in self.scope.offsets:
+                    yield Place(m, page, offset)
+
+    def write(self):
+        for place in self.places():
+            for value in self.scope.values:
+                yield Write(place, value), None
+
+    def read(self):
+        for place in self.places():
+            yield Read(place), None
+
+
+# --- the classes of any step --------------------------------------------------------------
+
+def extent(state: State, proc, m: str) -> int:
+    """How many pages of its slot mapping ``m`` reaches in a process (the end of its last
+    record), at least 1 (an unmapped handle still names its first page)."""
+    base = state.mapping_handles.get(m)
+    if base is None or proc is None:
+        return 1
+    ends = [v.end - base for v in proc.vmas if base <= v.start < base + SLOT_PAGES]
+    return max(ends, default=1)
+
+
+def _page_class(page: int, n: int) -> str:
+    if page >= n:
+        return "past"
+    return "start" if page == 0 else "last" if page == n - 1 else "middle"
+
+
+def _length_class(page: int, length: int, n: int) -> str:
+    if length % PAGE_SIZE:
+        return "unaligned"
+    if page + length // PAGE_SIZE > n:
+        return "past_end"
+    return "page" if length == PAGE_SIZE else "pages"
+
+
+def _size_class(size: int) -> str:
+    return ("zero" if size == 0 else "unaligned" if size % PAGE_SIZE else
+            "page" if size == PAGE_SIZE else "pages")
+
+
+def _byte_class(offset: int) -> str:
+    return "start" if offset == 0 else "last" if offset == PAGE_SIZE - 1 else "middle"
+
+
+def classify(state: State, st: Step) -> Action:
+    """The family and argument classes of any step, taken from ``state`` (the state before it):
+    where a place or range lies in its mapping as the actor's process sees it, how long a length
+    is against that mapping, which object a descriptor names. The classes of the actions of
+    ``actions`` are these; coverage (sharespec/coverage.py) counts programs by them."""
+    thread = state.threads.get(st.thread)
+    proc = state.processes[thread.process] if thread is not None and thread.alive else None
+    op = st.op
+
+    def where(place: Place) -> str:
+        return _page_class(place.page, extent(state, proc, place.mapping))
+
+    def obj_kind(fd: Optional[str]) -> str:
+        found = proc.fds.get(fd) if proc is not None else None
+        return state.objects[found.obj].kind if found is not None else "closed"
+
+    def sharing(shared: bool) -> tuple:
+        return ("sharing", "shared" if shared else "private")
+
+    match op:
+        case Mmap(fd=None, fixed="none"):
+            return Action("mmap", st, (sharing(op.shared), ("prot", op.prot),
+                                       ("length", _size_class(op.length))))
+        case Mmap(fixed="none"):
+            offset = ("start" if op.offset == 0 else "unaligned" if op.offset % PAGE_SIZE
+                      else "page")
+            return Action("mmap_fd", st, (("object", obj_kind(op.fd)), sharing(op.shared),
+                                          ("prot", op.prot), ("length", _size_class(op.length)),
+                                          ("offset", offset)))
+        case Mmap():
+            return Action("mmap_fixed", st, (("fixed", op.fixed), sharing(op.shared),
+                                             ("at", where(op.at))))
+        case Munmap() | Mprotect() | Madvise() | PosixMadvise():
+            n = extent(state, proc, op.at.mapping)
+            classes = (("at", _page_class(op.at.page, n)),
+                       ("length", _length_class(op.at.page, op.length, n)))
+            if isinstance(op, Mprotect):
+                classes += (("prot", op.prot),)
+            elif isinstance(op, Madvise):
+                classes += (("advice", op.advice),)
+            return Action(op.OP, st, classes)
+        case Mremap():
+            if op.mode == "alias":
+                kind = "alias"
+            elif op.mode == "grow":
+                kind = "grow" if op.new_length > op.old_length else "shrink"
+            else:
+                kind = "move" if op.new_length == op.old_length else "move_resize"
+            return Action("mremap", st, (("remap", kind), ("at", where(op.at))))
+        case ShmGet():
+            flags = "excl" if op.excl else "creat" if op.creat else "none"
+            return Action("shmget", st, (("key", "private" if op.key == "private" else "K1"),
+                                         ("size", _size_class(op.size)), ("flags", flags)))
+        case ShmAt():
+            how = ("remap" if op.remap else "rnd" if op.rnd else "at" if op.at is not None else
+                   "rdonly" if op.rdonly else "slot")
+            classes = (("attach", how),)
+            if op.at is not None:
+                classes += (("at", where(op.at)),)
+            return Action("shmat", st, classes)
+        case ShmDt():
+            return Action("shmdt", st, (("at", where(op.at)),))
+        case ShmCtl():
+            return Action("shmctl", st, (("cmd", op.cmd),))
+        case Open(kind="memfd"):
+            return Action("open", st, (("object", "memfd"),))
+        case Open():
+            how = ("rdonly" if op.rdonly else "excl" if op.excl else "creat" if op.creat else
+                   "none")
+            return Action("open", st, (("object", op.kind), ("name", op.name), ("open", how)))
+        case Ftruncate():
+            return Action("ftruncate", st, (("object", obj_kind(op.fd)),
+                                            ("length", _size_class(op.length))))
+        case Pread() | Pwrite():
+            found = proc.fds.get(op.fd) if proc is not None else None
+            size = state.objects[found.obj].size if found is not None else 0
+            at = ("end" if op.offset >= size else "start" if op.offset == 0 else
+                  "last" if op.offset == size - 1 else "middle")
+            return Action(op.OP, st, (("object", obj_kind(op.fd)), ("offset", at)))
+        case Seal():
+            return Action("seal", st, (("object", obj_kind(op.fd)),))
+        case Read() | Write():
+            return Action(op.OP, st, (("at", where(op.at)), ("byte", _byte_class(op.at.offset))))
+        case _:
+            return Action(op.OP, st, ())
