@@ -29,7 +29,7 @@ import select
 import signal
 import time
 
-from . import addresses, hygiene, pagemap, protocol, syscalls, worker
+from . import addresses, features, hygiene, pagemap, protocol, syscalls, worker
 from .first_process import (ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, ZYGOTE, CaseFailure,
                             FirstProcess, set_up_executor)
 
@@ -246,6 +246,7 @@ class CaseRun:
         self.largest_segment = max([-(-s.args["size"] // addresses.PAGE) * addresses.PAGE
                                     for s in plan.steps if s.op == "shmget"] or [0])
         self.recycling = False
+        self.began = time.time()
 
     # --- the whole case ------------------------------------------------------------------
 
@@ -254,6 +255,7 @@ class CaseRun:
         process set to recycle) but the rest of the clean-up is left for settle(), which the
         caller must call."""
         self.deadline = time.monotonic() + self.timeout
+        self.began = time.time()
         status, detail = "done", ""
         ended_well = False
         try:
@@ -402,7 +404,8 @@ class CaseRun:
                 known = None
             else:
                 known = [i for i in set(self.segment_ids.values()) if i >= 0]
-            hygiene.remove_segments(pids, known)
+            since = None if features.has("subreaper") else self.began
+            hygiene.remove_segments(pids, known, since)
             self.names.remove()
             ZYGOTE.reap(self.pgid)
             FirstProcess.close(self.pidfd.values())
@@ -424,6 +427,8 @@ class CaseRun:
         outside the case window (self.recycle)."""
         if not self.recycle or self.first is None or self.state.get(0) != "alive":
             return False
+        if len(self.plan.parent) > 1 and not features.has("pidfd_getfd"):
+            return False              # replenish could not take the new pipes' ends
         if self.readers[0].pending:
             return False
         running = [thread for thread in self.plan.threads_of[0]
@@ -577,6 +582,9 @@ class CaseRun:
         if commands is None:
             if self.state.get(process) != "alive":
                 self.results.append("dead")
+            elif not features.has("pagemap"):
+                raise CaseFailure("step %d (frames): %s" % (batch[0].index,
+                                                            features.missing("pagemap")))
             else:
                 self.results.append(pagemap.perform(self, batch[0]))   # read by the executor
             return
@@ -644,6 +652,9 @@ class CaseRun:
         if status is None:
             raise Timeout()
         kind, number = status
+        if kind == "exit" and number == -1 and not features.has("subreaper"):
+            raise CaseFailure("how case process %d ended cannot be told: its parent had ended, "
+                              "so init reaped it (%s)" % (process, features.missing("subreaper")))
         if kind == "signal" and number not in FAULTS:
             raise KilledFromOutside(
                 "case process %d was killed by %s, which no step causes: something outside "
@@ -830,7 +841,8 @@ class CaseRun:
         else:
             addr = self.places.handle(step.bind)
         return {"addr": addr, "length": args["length"], "prot": syscalls.PROTECTIONS[args["prot"]],
-                "flags": flags, "fd": fd, "offset": args["offset"]}
+                "flags": flags, "fd": fd, "offset": args["offset"],
+                "noreplace": args["fixed"] == "noreplace"}
 
 
 def signal_name(number):

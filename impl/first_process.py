@@ -12,7 +12,7 @@ import os
 import select
 import signal
 
-from . import addresses, hygiene, syscalls, worker
+from . import addresses, features, hygiene, syscalls, worker
 from .zygote import Zygote, ZygoteGone
 
 
@@ -36,7 +36,7 @@ def set_up_executor():
     process inherits it: the arena is free in every case without reading /proc/self/maps."""
     if ONCE["ready"]:
         return
-    syscalls.set_child_subreaper()
+    features.probe()          # becomes the subreaper, if the host allows it
     syscalls.access_window(*WINDOW)
     size = ARENA_RESERVED_SLOTS * addresses.SLOT_BYTES
     if syscalls.reserve(addresses.ARENA_BASE, size) or already_reserved(size):
@@ -173,11 +173,17 @@ def become_first(parent, fds, request):
     try:
         targets = request["targets"]
         os.setpgid(0, 0)
-        syscalls.set_death_signal(signal.SIGKILL)
+        if features.has("pdeathsig"):
+            syscalls.set_death_signal(signal.SIGKILL)
         if os.getppid() != parent:
             os._exit(70)
-        syscalls.set_child_subreaper()
+        if features.has("subreaper"):
+            syscalls.set_child_subreaper()
         worker.setup_process()
+        if ONCE["reserved"]:
+            # the executor's arena is MADV_DONTFORK, but an emulator may ignore that (qemu-user
+            # does): whatever is in the window here is that reservation, inherited
+            syscalls.libc.munmap(*WINDOW)
         above = max(targets + fds + [2]) + 1      # out of the way of every target number
         moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, above) for fd in fds]
         worker.close_all_but({0, 1, 2} | set(moved))

@@ -17,7 +17,7 @@ import select
 import signal
 import time
 
-from . import syscalls
+from . import features, syscalls
 
 SHM_DIR = "/dev/shm"
 
@@ -135,13 +135,18 @@ def kill_case(pgid, pidfds):
                 continue
 
 
-def remove_segments(pids, known=None):
+def remove_segments(pids, known=None, since=None):
     """IPC_RMID every segment whose creator (cpid) is one of the case's processes. When the
     executor knows every id the case's shmget calls returned (`known`: no shmget was cut
     short), only those are checked (IPC_STAT: still there, still created by the case);
-    otherwise the whole table is read (a process may have died between shmget and its report)."""
+    otherwise the whole table is read (a process may have died between shmget and its report).
+    Without a subreaper (features.py) a case process whose parent ended was reaped by init,
+    and its pid is free again: the table is then read only for segments created since the
+    case began (`since`, a time.time()), as pids are handed out in turn and one freed during
+    the case is another's only after the kernel has gone round all of pid_max."""
     if known is None:
-        candidates = [ident for ident, cpid in segments() if cpid in pids]
+        candidates = [ident for ident, cpid, ctime in segments()
+                      if cpid in pids and (since is None or ctime >= int(since) - 1)]
     else:
         candidates = [ident for ident in known if syscalls.shm_creator(ident) in pids]
     for ident in candidates:
@@ -149,20 +154,22 @@ def remove_segments(pids, known=None):
 
 
 def segments():
-    """(shmid, cpid) of every SysV segment, from /proc/sysvipc/shm."""
+    """(shmid, cpid, ctime) of every SysV segment, from /proc/sysvipc/shm."""
     found = []
     with open("/proc/sysvipc/shm") as table:
         next(table)
         for line in table:
             fields = line.split()
-            found.append((int(fields[1]), int(fields[4])))
+            found.append((int(fields[1]), int(fields[4]), int(fields[13])))
     return found
 
 
 def reap_case(pgid):
     """Reap every process of the case's group. Case processes never reap each other, so each
     is a zombie until its parent dies and it comes back to this subreaper; the group is empty
-    (killpg finds nobody, zombies included) once all of them are reaped here."""
+    (killpg finds nobody, zombies included) once all of them are reaped here. Without a
+    subreaper (features.py) the orphans of the case went to init, which reaps them: this
+    process reaps its own children of the group, and is done when none is left."""
     if pgid is None:
         return
     pause = 0.00005
@@ -171,7 +178,8 @@ def reap_case(pgid):
             while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
                 pass
         except ChildProcessError:
-            pass
+            if not features.has("subreaper"):
+                return
         try:
             os.killpg(pgid, signal.SIGKILL)
         except ProcessLookupError:
@@ -184,7 +192,10 @@ def ending(pid, pidfd, deadline):
     """How a dead (or dying) case process ended: ("signal", number) or ("exit", code); None if
     it is still alive at the deadline. Its parent is a case process that never waits, so
     the wait status is read where the kernel shows it to anyone allowed to ptrace-read it:
-    exit_code, field 52 of /proc/PID/stat, set before the process becomes a zombie."""
+    exit_code, field 52 of /proc/PID/stat, set before the process becomes a zombie. ("exit",
+    -1) when it cannot be read: without a subreaper (features.py), init may have reaped the
+    process, and its pid may be another's; the pidfd, still answering after the read, shows
+    that what was read was the process's own."""
     remaining = deadline - time.monotonic()
     while True:
         try:
@@ -197,6 +208,8 @@ def ending(pid, pidfd, deadline):
     try:
         with open("/proc/%d/stat" % pid, "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
+        if not features.has("subreaper"):
+            signal.pidfd_send_signal(pidfd, 0)  # ESRCH once reaped (by init)
     except OSError:
         return ("exit", -1)
     status = int(fields[49])

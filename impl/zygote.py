@@ -30,7 +30,7 @@ import select
 import signal
 import socket
 
-from . import hygiene, syscalls, worker
+from . import features, hygiene, syscalls, worker
 
 MAX_FDS = 250           # descriptors per message (the kernel's SCM_MAX_FD is 253); a first
                         # process made to measure may have more case ends: they go in parts
@@ -241,10 +241,12 @@ def serve(sock, executor, mask):
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        syscalls.set_death_signal(signal.SIGKILL)
+        if features.has("pdeathsig"):
+            syscalls.set_death_signal(signal.SIGKILL)
         if os.getppid() != executor:
             os._exit(0)
-        syscalls.set_child_subreaper()
+        if features.has("subreaper"):
+            syscalls.set_child_subreaper()
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)            # the executor's protocol streams are not the zygote's

@@ -1,0 +1,144 @@
+"""The host features the implementation uses beyond plain POSIX and Linux calls, probed once.
+
+A wrapper (an emulator such as qemu-user, a sandbox, an old kernel) may lack some of them. Each
+is probed once, in the executor, before the zygote is forked (so that every process of the
+implementation inherits the answers), and a missing one is replaced by a plainer way of doing
+the same; only a case that truly needs a missing feature gets status "error", naming it.
+
+- ``subreaper``: prctl(PR_SET_CHILD_SUBREAPER). The executor, the zygote and each first process
+  adopt the orphans below them, so that no pid of a case is reaped (and reused) before its
+  segments are removed. Without it orphans go to init: the executor then removes the case's
+  segments while every process still alive is frozen (SIGSTOP), trusts only the pids it can
+  show are still the case's (hygiene.held_pids), and reaps only its own children
+  (hygiene.reap_case stops when none is left).
+- ``pdeathsig``: prctl(PR_SET_PDEATHSIG). The zygote and the first processes die with their
+  parent. Without it they end at end-of-file on their command pipe or socket, as they do
+  anyway; a case process stuck in a step is ended by the executor's clean-up (or by the
+  runner's sweep of the ledger if the executor itself is killed).
+- ``pidfd_getfd``: recycling a first process whose case forked takes the executor's ends of
+  new pipes with pidfd_getfd. Without it such a first process is not recycled but killed, and
+  a new one forked.
+- ``pagemap``: /proc/PID/pagemap gives the frames of a process's pages (the ``frames`` step).
+  Nothing can replace it: a case with a frames step gets status "error" naming it.
+
+SHARESPEC_IMPL_DISABLE=name,name,... (read once, here) makes the named features count as
+missing whatever the host offers: a switch for tests and diagnosis (docs/protocol.md).
+Standard library only.
+"""
+import ctypes
+import os
+
+from . import syscalls
+
+DISABLE_VARIABLE = "SHARESPEC_IMPL_DISABLE"
+NAMES = ("subreaper", "pdeathsig", "pidfd_getfd", "pagemap")
+PR_GET_PDEATHSIG = 2
+
+MISSING = {}            # feature -> why it is missing; filled once by probe()
+_PROBED = []
+
+
+def probe():
+    """Probe every feature once (the first call; later calls do nothing). Setting the
+    subreaper attribute is its own probe: the executor wants it anyway."""
+    if _PROBED:
+        return
+    _PROBED.append(True)
+    disabled = {name.strip() for name in os.environ.get(DISABLE_VARIABLE, "").split(",")}
+    for name in NAMES:
+        if name in disabled:
+            MISSING[name] = "disabled by %s" % DISABLE_VARIABLE
+            continue
+        why = PROBES[name]()
+        if why:
+            MISSING[name] = why
+
+
+def has(name):
+    probe()
+    return name not in MISSING
+
+
+def missing(name):
+    """Why a feature is missing, in a few words for an observation's detail."""
+    probe()
+    return "%s is not available here (%s)" % (DESCRIPTIONS[name], MISSING.get(name, "?"))
+
+
+def summary():
+    """One line naming every missing feature, or "" (for a detail or a diagnostic)."""
+    probe()
+    return "; ".join("%s missing: %s" % (name, MISSING[name]) for name in NAMES if name in MISSING)
+
+
+def _probe_subreaper():
+    try:
+        syscalls.set_child_subreaper()
+    except OSError as error:
+        return _reason(error)
+    return ""
+
+
+def _probe_pdeathsig():
+    """PR_GET_PDEATHSIG answers where PR_SET_PDEATHSIG works; the executor's own parent-death
+    signal is left as it is."""
+    value = ctypes.c_int(0)
+    if syscalls.libc.prctl(PR_GET_PDEATHSIG, ctypes.addressof(value), 0, 0, 0) != 0:
+        return "prctl(PR_GET_PDEATHSIG): %s" % syscalls.errno_name(ctypes.get_errno())
+    return ""
+
+
+def _probe_pidfd_getfd():
+    """A duplicate of one of this process's own descriptors, through a pidfd of itself."""
+    read_end, write_end = os.pipe()
+    pidfd = copy = None
+    try:
+        pidfd = os.pidfd_open(os.getpid())
+        copy = syscalls.pidfd_getfd(pidfd, read_end)
+        if os.fstat(copy).st_ino != os.fstat(read_end).st_ino:
+            return "pidfd_getfd gave another file"
+    except (OSError, AttributeError) as error:
+        return _reason(error)
+    finally:
+        for fd in (read_end, write_end, pidfd, copy):
+            if fd is not None:
+                os.close(fd)
+    return ""
+
+
+def _probe_pagemap():
+    """A page of this process, written (so present), must read as present in
+    /proc/self/pagemap. (Under an emulator the file may read, but the host's page tables at
+    the guest's addresses.)"""
+    from . import pagemap
+    flags = syscalls.MAP_PRIVATE | syscalls.MAP_ANONYMOUS
+    result, address = syscalls.mmap(None, pagemap.PAGE, syscalls.PROT_READ | syscalls.PROT_WRITE,
+                                    flags, -1, 0)
+    if result != "ok":
+        return "mmap for the probe: %s" % result
+    try:
+        syscalls.store(address, 1)
+        entry = pagemap.read_entry("self", address)
+    finally:
+        syscalls.munmap(address, pagemap.PAGE)
+    if entry is None:
+        return "/proc/self/pagemap cannot be read"
+    if not entry.present:
+        return "/proc/self/pagemap shows a page just written as not present"
+    return ""
+
+
+def _reason(error):
+    if isinstance(error, OSError) and error.errno:
+        return "%s: %s" % (error.strerror or error, syscalls.errno_name(error.errno))
+    return str(error)
+
+
+PROBES = {"subreaper": _probe_subreaper, "pdeathsig": _probe_pdeathsig,
+          "pidfd_getfd": _probe_pidfd_getfd, "pagemap": _probe_pagemap}
+DESCRIPTIONS = {
+    "subreaper": "prctl(PR_SET_CHILD_SUBREAPER)",
+    "pdeathsig": "prctl(PR_SET_PDEATHSIG)",
+    "pidfd_getfd": "pidfd_getfd",
+    "pagemap": "/proc/PID/pagemap (frame identity)",
+}
