@@ -16,7 +16,7 @@ import select
 import signal
 import sys
 
-from . import protocol, worker
+from . import features, protocol, worker
 from .executor import Executor, interrupts_held
 
 
@@ -63,6 +63,10 @@ def main(argv):
     parser.add_argument("--ledger", metavar="FILE",
                         help="keep the pids of the running case in FILE (for the runner)")
     options = parser.parse_args(argv)
+    try:
+        features.disabled_by_switch()
+    except features.BadSwitch as error:
+        parser.exit(2, "%s: %s\n" % (parser.prog, error))
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     stdin, stdout = Lines(sys.stdin.fileno()), sys.stdout.buffer

@@ -38,13 +38,29 @@ MISSING = {}            # feature -> why it is missing; filled once by probe()
 _PROBED = []
 
 
+class BadSwitch(ValueError):
+    """SHARESPEC_IMPL_DISABLE names a feature that does not exist (a typo would otherwise
+    test nothing, silently)."""
+
+
+def disabled_by_switch():
+    """The feature names in SHARESPEC_IMPL_DISABLE; BadSwitch for an unknown one."""
+    names = [n.strip() for n in os.environ.get(DISABLE_VARIABLE, "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        raise BadSwitch("%s: unknown feature %s (known: %s)" % (
+            DISABLE_VARIABLE, ", ".join(map(repr, unknown)), ", ".join(NAMES)))
+    return set(names)
+
+
 def probe():
     """Probe every feature once (the first call; later calls do nothing). Setting the
-    subreaper attribute is its own probe: the executor wants it anyway."""
+    subreaper attribute is its own probe: the executor wants it anyway. BadSwitch if
+    SHARESPEC_IMPL_DISABLE names an unknown feature."""
     if _PROBED:
         return
+    disabled = disabled_by_switch()
     _PROBED.append(True)
-    disabled = {name.strip() for name in os.environ.get(DISABLE_VARIABLE, "").split(",")}
     for name in NAMES:
         if name in disabled:
             MISSING[name] = "disabled by %s" % DISABLE_VARIABLE
