@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from impl_cases import (CLEAN_THREAD, ROOT, Cli, anon, children_of, descendants, process_table,
-                        read, step, write)
+from impl_cases import (CLEAN_THREAD, ROOT, Cli, adopted_zombies, anon, children_of, descendants,
+                        process_table, read, step, write)
 from sharespec.runner import run_cases
 from sharespec.suite import builtin_cases
 
@@ -28,18 +28,6 @@ FRAMES = ["r11-frames-cow", "r14-frames-aliases"]
 def impl_command(disabled):
     return "env SHARESPEC_IMPL_DISABLE=%s PYTHONPATH=%s %s -S -m impl" % (
         disabled, shlex.quote(ROOT), shlex.quote(sys.executable))
-
-
-def adopted_zombies(before):
-    """The dead processes that came back to this test (the subreaper of everything it starts,
-    see conftest.py) since `before`: the case processes whose own subreaper was disabled.
-    Reaped here, as init would reap them; their pids are returned."""
-    found = set()
-    for pid in children_of(os.getpid(), zombies=True) - before:
-        if process_table().get(pid, ("", 0))[0] == "Z":
-            os.waitpid(pid, 0)
-            found.add(pid)
-    return found
 
 
 def judged(names, disabled):
