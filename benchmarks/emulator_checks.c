@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -157,6 +158,16 @@ int main(void)
     waitpid(pid, NULL, 0);
     shmdt(p);
 
+    /* R30, R40: MADV_DONTFORK on half of an attach splits it in two: nattch counts both */
+    int big = shmget(IPC_PRIVATE, 2 * PAGE, IPC_CREAT | 0600);
+    p = shmat(big, NULL, 0);
+    madvise(p + PAGE, PAGE, MADV_DONTFORK);
+    shmctl(big, IPC_STAT, &ds);
+    snprintf(text, sizeof text, "%lu", (unsigned long) ds.shm_nattch);
+    report("nattch after DONTFORK of half an attach", "R30", "2", text);
+    shmdt(p);
+    shmctl(big, IPC_RMID, NULL);
+
     /* R27: shmat at an address already mapped, without SHM_REMAP: EINVAL */
     q = map(MAP_PRIVATE, PAGE);
     p = shmat(id, q, 0);
@@ -192,6 +203,27 @@ int main(void)
     q = mremap(p, 0, PAGE, MREMAP_MAYMOVE);
     report("mremap(old_size 0) of a private mapping", "R42", "EINVAL", result(q == MAP_FAILED));
     munmap(p, PAGE);
+
+    /* R42: mremap(old_size 0) where nothing is mapped: EFAULT */
+    p = map(MAP_SHARED, PAGE);
+    munmap(p, PAGE);
+    q = mremap(p, 0, PAGE, MREMAP_MAYMOVE);
+    report("mremap(old_size 0) of an unmapped address", "R42", "EFAULT", result(q == MAP_FAILED));
+
+    /* R39, R07: MADV_REMOVE punches a hole in the file behind a shared mapping */
+    char path[] = "/dev/shm/emulator-check-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    ftruncate(fd, PAGE);
+    p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    p[0] = 5;
+    madvise(p, PAGE, MADV_REMOVE);
+    unsigned char byte = 9;
+    pread(fd, &byte, 1, 0);
+    snprintf(text, sizeof text, "%d", byte);
+    report("file byte after MADV_REMOVE of its mapping", "R39", "0", text);
+    munmap(p, PAGE);
+    close(fd);
 
     /* not memory semantics, but what the bundled implementation uses (impl/features.py) */
     report("prctl(PR_SET_CHILD_SUBREAPER)", "-", "ok",
