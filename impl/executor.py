@@ -29,7 +29,7 @@ import select
 import signal
 import time
 
-from . import addresses, features, hygiene, pagemap, protocol, syscalls, worker
+from . import addresses, features, hygiene, pagemap, processes, protocol, syscalls, worker
 from .first_process import (ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, ZYGOTE, CaseFailure,
                             FirstProcess, set_up_executor)
 
@@ -229,7 +229,7 @@ class CaseRun:
         self.own_fds = set()        # the pipe ends this executor holds for the case
         self.readers = {}           # process -> Reader
         self.pid = {}               # process -> pid
-        self.pidfd = {}             # process -> pidfd
+        self.pidfd = {}             # process -> its processes.Watch (a pidfd, or a stand-in)
         self.state = {}             # process -> "alive", "dead" (killed) or "gone" (exited)
         self.live_threads = {}      # process -> number of model threads
         self.ended = set()          # threads ended by thread_exit
@@ -408,7 +408,7 @@ class CaseRun:
             hygiene.remove_segments(pids, known, since)
             self.names.remove()
             ZYGOTE.reap(self.pgid)
-            FirstProcess.close(self.pidfd.values())
+            processes.close(self.pidfd.values())
             self.pidfd = {}
             self.pgid = None
             if self.ledger is not None:
@@ -437,7 +437,7 @@ class CaseRun:
             try:
                 for process, state in self.state.items():
                     if process != 0 and state == "alive":
-                        signal.pidfd_send_signal(self.pidfd[process], signal.SIGKILL)
+                        self.pidfd[process].send(signal.SIGKILL)
                 for thread in running:
                     if thread in self.command_pipes:
                         self.send(thread, {"op": "end"})
@@ -469,7 +469,7 @@ class CaseRun:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise NotRecyclable("a process of the case does not die")
-            ended, _, _ = select.select(others, [], [], remaining)
+            ended = processes.ended(others, remaining)
             others = [fd for fd in others if fd not in ended]
         answer = self.readers[0].next(deadline)
         if answer is None or answer.get("r") != "clean":
@@ -492,7 +492,7 @@ class CaseRun:
             raise NotRecyclable("pipes were lost without a fork")
         if self.readers[0].pending:
             raise NotRecyclable("the first process said more than it was asked")
-        FirstProcess.close([fd for process, fd in self.pidfd.items() if process != 0])
+        processes.close([w for process, w in self.pidfd.items() if process != 0])
         self.pidfd = {}
         self.own_fds = set()
         self.pgid = None
@@ -516,7 +516,7 @@ class CaseRun:
         taken = []
         try:
             for fd in wanted:
-                taken.append(syscalls.pidfd_getfd(first.pidfd, fd))
+                taken.append(syscalls.pidfd_getfd(first.pidfd.fileno(), fd))
         except OSError as error:
             FirstProcess.close(taken)
             raise NotRecyclable("pidfd_getfd: %s" % error)
@@ -673,7 +673,7 @@ class CaseRun:
         living = [p for p, state in self.state.items() if state == "alive"]
         if not living:
             return
-        ended, _, _ = select.select([self.pidfd[p] for p in living], [], [], 0)
+        ended = processes.ended([self.pidfd[p] for p in living], 0)
         for process in living:
             if self.pidfd[process] in ended:
                 self.finish_process(process, None)
@@ -694,7 +694,7 @@ class CaseRun:
             raise CaseFailure("the fork at step %d named no child" % step.index)
         self.pid[child] = pid
         self.note("pid %d" % pid)
-        self.pidfd[child] = os.pidfd_open(pid)
+        self.pidfd[child] = processes.Watch(pid)
         self.state[child] = "alive"
         self.live_threads[child] = 1
         return "ok"

@@ -15,7 +15,11 @@ the same; only a case that truly needs a missing feature gets status "error", na
   parent. Without it they end at end-of-file on their command pipe or socket, as they do
   anyway; a case process stuck in a step is ended by the executor's clean-up (or by the
   runner's sweep of the ledger if the executor itself is killed).
-- ``pidfd_getfd``: recycling a first process whose case forked takes the executor's ends of
+- ``pidfd``: pidfd_open and pidfd_send_signal. The executor watches the processes it did not
+  fork (the case's, the first processes) through pidfds: readable when the process ends, a
+  signal that reaches that process or none. Without them it names a process by its pid and
+  start time and polls /proc/PID/stat for its end (processes.Watch).
+- ``pidfd_getfd`` (needs ``pidfd``): recycling a first process whose case forked takes the executor's ends of
   new pipes with pidfd_getfd. Without it such a first process is not recycled but killed, and
   a new one forked.
 - ``pagemap``: /proc/PID/pagemap gives the frames of a process's pages (the ``frames`` step).
@@ -27,11 +31,12 @@ Standard library only.
 """
 import ctypes
 import os
+import signal
 
 from . import syscalls
 
 DISABLE_VARIABLE = "SHARESPEC_IMPL_DISABLE"
-NAMES = ("subreaper", "pdeathsig", "pidfd_getfd", "pagemap")
+NAMES = ("subreaper", "pdeathsig", "pidfd", "pidfd_getfd", "pagemap")
 PR_GET_PDEATHSIG = 2
 
 MISSING = {}            # feature -> why it is missing; filled once by probe()
@@ -66,6 +71,8 @@ def probe():
             MISSING[name] = "disabled by %s" % DISABLE_VARIABLE
             continue
         why = PROBES[name]()
+        if name == "pidfd_getfd" and "pidfd" in MISSING:
+            why = "it needs a pidfd"
         if why:
             MISSING[name] = why
 
@@ -101,6 +108,21 @@ def _probe_pdeathsig():
     value = ctypes.c_int(0)
     if syscalls.libc.prctl(PR_GET_PDEATHSIG, ctypes.addressof(value), 0, 0, 0) != 0:
         return "prctl(PR_GET_PDEATHSIG): %s" % syscalls.errno_name(ctypes.get_errno())
+    return ""
+
+
+def _probe_pidfd():
+    """A pidfd of this process, and a null signal through it."""
+    try:
+        pidfd = os.pidfd_open(os.getpid())
+    except (OSError, AttributeError) as error:
+        return "pidfd_open: %s" % _reason(error)
+    try:
+        signal.pidfd_send_signal(pidfd, 0)
+    except (OSError, AttributeError) as error:
+        return "pidfd_send_signal: %s" % _reason(error)
+    finally:
+        os.close(pidfd)
     return ""
 
 
@@ -150,11 +172,12 @@ def _reason(error):
     return str(error)
 
 
-PROBES = {"subreaper": _probe_subreaper, "pdeathsig": _probe_pdeathsig,
+PROBES = {"subreaper": _probe_subreaper, "pdeathsig": _probe_pdeathsig, "pidfd": _probe_pidfd,
           "pidfd_getfd": _probe_pidfd_getfd, "pagemap": _probe_pagemap}
 DESCRIPTIONS = {
     "subreaper": "prctl(PR_SET_CHILD_SUBREAPER)",
     "pdeathsig": "prctl(PR_SET_PDEATHSIG)",
+    "pidfd": "pidfd_open and pidfd_send_signal",
     "pidfd_getfd": "pidfd_getfd",
     "pagemap": "/proc/PID/pagemap (frame identity)",
 }

@@ -9,10 +9,9 @@ processes; its model thread T0 is served by its leader thread (worker.run_proces
 """
 import fcntl
 import os
-import select
 import signal
 
-from . import addresses, features, hygiene, syscalls, worker
+from . import addresses, features, hygiene, processes, syscalls, worker
 from .zygote import Zygote, ZygoteGone
 
 
@@ -104,7 +103,7 @@ class FirstProcess:
                 return False
             self._pid = reply["pid"]
             try:
-                self._pidfd = os.pidfd_open(self._pid)
+                self._pidfd = processes.Watch(self._pid)
             except OSError:
                 self._pid = None     # cannot be: it is the zygote's, unreaped; say it died
                 self.close(self.executor_ends())
@@ -143,7 +142,7 @@ class FirstProcess:
         return len(plan.process_of) <= self.threads and len(plan.parent) <= self.processes
 
     def alive(self):
-        return self.started() and not select.select([self._pidfd], [], [], 0)[0]
+        return self.started() and not self._pidfd.has_ended()
 
     def discard(self):
         """Kill and reap it, close its pipes (a spare that no case used)."""
@@ -151,7 +150,8 @@ class FirstProcess:
             return
         hygiene.kill_case(self._pid, [self._pidfd])
         ZYGOTE.reap(self._pid)
-        self.close([self._pidfd] + self.executor_ends())
+        self._pidfd.close()
+        self.close(self.executor_ends())
         self._pid = self._pidfd = None
 
     @staticmethod

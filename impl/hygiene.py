@@ -17,7 +17,7 @@ import select
 import signal
 import time
 
-from . import features, syscalls
+from . import features, processes, syscalls
 
 SHM_DIR = "/dev/shm"
 
@@ -117,7 +117,7 @@ class KernelRandom:
 random = KernelRandom()
 
 
-def kill_case(pgid, pidfds):
+def kill_case(pgid, watches):
     """SIGKILL the case's process group and wait until each known process is dead, without
     reaping it (so no pid of the case can be reused before the segment sweep)."""
     if pgid is None:
@@ -126,13 +126,8 @@ def kill_case(pgid, pidfds):
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    for pidfd in pidfds:
-        while True:
-            try:
-                select.select([pidfd], [], [])
-                break
-            except InterruptedError:
-                continue
+    for watch in watches:
+        processes.ended([watch])
 
 
 def remove_segments(pids, known=None, since=None):
@@ -188,30 +183,23 @@ def reap_case(pgid):
         pause = min(pause * 2, 0.005)
 
 
-def ending(pid, pidfd, deadline):
+def ending(pid, watch, deadline):
     """How a dead (or dying) case process ended: ("signal", number) or ("exit", code); None if
     it is still alive at the deadline. Its parent is a case process that never waits, so
     the wait status is read where the kernel shows it to anyone allowed to ptrace-read it:
     exit_code, field 52 of /proc/PID/stat, set before the process becomes a zombie. ("exit",
     -1) when it cannot be read: without a subreaper (features.py), init may have reaped the
-    process, and its pid may be another's; the pidfd, still answering after the read, shows
-    that what was read was the process's own."""
-    remaining = deadline - time.monotonic()
-    while True:
-        try:
-            ready, _, _ = select.select([pidfd], [], [], max(0.0, remaining))
-            break
-        except InterruptedError:
-            remaining = deadline - time.monotonic()
-    if not ready:
+    process, and its pid may be another's; the watch (processes.Watch), showing it unreaped
+    after the read, shows that what was read was the process's own."""
+    if not processes.ended([watch], deadline - time.monotonic()):
         return None
     try:
         with open("/proc/%d/stat" % pid, "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
-        if not features.has("subreaper"):
-            signal.pidfd_send_signal(pidfd, 0)  # ESRCH once reaped (by init)
     except OSError:
         return ("exit", -1)
+    if not features.has("subreaper") and not watch.is_unreaped():
+        return ("exit", -1)           # reaped by init: what was read may be another's
     status = int(fields[49])
     if status & 0x7f:
         return ("signal", status & 0x7f)

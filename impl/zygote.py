@@ -26,11 +26,10 @@ in the order of the requests, so the executor may send one (start) and read its 
 """
 import marshal
 import os
-import select
 import signal
 import socket
 
-from . import features, hygiene, syscalls, worker
+from . import features, hygiene, processes, syscalls, worker
 
 MAX_FDS = 250           # descriptors per message (the kernel's SCM_MAX_FD is 253); a first
                         # process made to measure may have more case ends: they go in parts
@@ -185,13 +184,13 @@ class Zygote:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         theirs.close()
         ours.settimeout(ANSWER_SECONDS)
-        self.pid, self.sock, self.pidfd = pid, ours, os.pidfd_open(pid)
+        self.pid, self.sock, self.pidfd = pid, ours, processes.Watch(pid)
         self.generation += 1
         self.sent = self.read = 0       # (the replies kept are named by their generation)
 
     def check(self):
         """Whether the zygote is alive; if it died (killed from outside), end it here (lost)."""
-        if self.pid is not None and select.select([self.pidfd], [], [], 0)[0]:
+        if self.pid is not None and self.pidfd.has_ended():
             self.lost()
         return self.pid is not None
 
@@ -205,12 +204,12 @@ class Zygote:
             self.sock.close()
             self.sock = None
         if self.pid is not None:
-            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            self.pidfd.send(signal.SIGKILL)
             try:
                 os.waitpid(self.pid, 0)
             except ChildProcessError:
                 pass
-            os.close(self.pidfd)
+            self.pidfd.close()
             self.pid = self.pidfd = None
         reaping, self.reaping = self.reaping, {}
         for pgid in sorted(set(reaping.values()) & set(self.groups)):

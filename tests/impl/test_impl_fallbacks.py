@@ -121,9 +121,40 @@ def test_without_pagemap_only_the_frames_cases_are_inconclusive_and_say_why(no_l
     assert {results[n].verdict for n in FORKING[:3]} == {"PASS"}
 
 
+def test_without_pidfds_forking_and_faulting_cases_pass(no_leaks):
+    """Without pidfd_open and pidfd_send_signal the executor watches the case's processes by
+    pid and start time (impl/processes.py): the ends of processes (exit, SIGSEGV), the
+    kill at the clean-up, and recycling all still work; a killed executor leaves nothing."""
+    results = judged(FORKING + ["r32-access-after-munmap", "c04-exec-removes-mappings"], "pidfd")
+    assert {r.verdict for r in results.values()} == {"PASS"}, {
+        n: (r.verdict, r.detail) for n, r in results.items() if r.verdict != "PASS"}
+
+
+def test_without_pidfds_a_first_process_killed_while_it_waits_is_seen(no_leaks):
+    """The recycled first process, killed from outside while it waits for the next case, is
+    seen dead (by polling /proc instead of a pidfd) and replaced: the next case runs."""
+    os.environ["SHARESPEC_IMPL_DISABLE"] = "pidfd"
+    try:
+        cli = Cli()
+    finally:
+        del os.environ["SHARESPEC_IMPL_DISABLE"]
+    try:
+        assert cli.run(CLEAN_THREAD)["status"] == "done"
+        first = cli.first_process()
+        os.kill(first, signal.SIGKILL)
+        while process_table().get(first, ("Z",))[0] != "Z":
+            time.sleep(0.001)
+        observation = cli.run(CLEAN_THREAD)
+        assert observation["status"] == "done", observation
+        assert observation["results"][5] == "7"
+        assert cli.first_process() != first
+    finally:
+        cli.close()
+
+
 def test_everything_disabled_at_once(no_leaks):
     before = children_of(os.getpid(), zombies=True)
-    results = judged(FORKING, "subreaper,pdeathsig,pidfd_getfd,pagemap")
+    results = judged(FORKING, "subreaper,pdeathsig,pidfd,pidfd_getfd,pagemap")
     assert {n: r.verdict for n, r in results.items()} == {n: "PASS" for n in FORKING}
     adopted_zombies(before)
 
