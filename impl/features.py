@@ -22,6 +22,9 @@ the same; only a case that truly needs a missing feature gets status "error", na
 - ``pidfd_getfd`` (needs ``pidfd``): recycling a first process whose case forked takes the executor's ends of
   new pipes with pidfd_getfd. Without it such a first process is not recycled but killed, and
   a new one forked.
+- ``scm_rights``: descriptors passed over a SOCK_SEQPACKET socket pair, to the zygote
+  (zygote.py), which forks the first processes so that the executor never forks. Without it
+  the executor forks them itself (Zygote.serve_here): slower, the same otherwise.
 - ``pagemap``: /proc/PID/pagemap gives the frames of a process's pages (the ``frames`` step).
   Nothing can replace it: a case with a frames step gets status "error" naming it.
 
@@ -36,7 +39,7 @@ import signal
 from . import syscalls
 
 DISABLE_VARIABLE = "SHARESPEC_IMPL_DISABLE"
-NAMES = ("subreaper", "pdeathsig", "pidfd", "pidfd_getfd", "pagemap")
+NAMES = ("subreaper", "pdeathsig", "pidfd", "pidfd_getfd", "scm_rights", "pagemap")
 PR_GET_PDEATHSIG = 2
 
 MISSING = {}            # feature -> why it is missing; filled once by probe()
@@ -144,6 +147,31 @@ def _probe_pidfd_getfd():
     return ""
 
 
+def _probe_scm_rights():
+    """One descriptor sent over a SOCK_SEQPACKET socket pair must arrive as the same file."""
+    import socket
+    read_end, write_end = os.pipe()
+    got = []
+    try:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with ours, theirs:
+            ours.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                   read_end.to_bytes(4, "little", signed=True))])
+            _, ancillary, _, _ = theirs.recvmsg(1, socket.CMSG_SPACE(4))
+            for level, kind, payload in ancillary:
+                if (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS):
+                    got += [int.from_bytes(payload[i:i + 4], "little", signed=True)
+                            for i in range(0, len(payload) - len(payload) % 4, 4)]
+        if len(got) != 1 or os.fstat(got[0]).st_ino != os.fstat(read_end).st_ino:
+            return "SCM_RIGHTS did not carry the descriptor"
+    except OSError as error:
+        return _reason(error)
+    finally:
+        for fd in [read_end, write_end] + got:
+            os.close(fd)
+    return ""
+
+
 def _probe_pagemap():
     """A page of this process, written (so present), must read as present in
     /proc/self/pagemap. (Under an emulator the file may read, but the host's page tables at
@@ -173,11 +201,13 @@ def _reason(error):
 
 
 PROBES = {"subreaper": _probe_subreaper, "pdeathsig": _probe_pdeathsig, "pidfd": _probe_pidfd,
-          "pidfd_getfd": _probe_pidfd_getfd, "pagemap": _probe_pagemap}
+          "pidfd_getfd": _probe_pidfd_getfd, "scm_rights": _probe_scm_rights,
+          "pagemap": _probe_pagemap}
 DESCRIPTIONS = {
     "subreaper": "prctl(PR_SET_CHILD_SUBREAPER)",
     "pdeathsig": "prctl(PR_SET_PDEATHSIG)",
     "pidfd": "pidfd_open and pidfd_send_signal",
     "pidfd_getfd": "pidfd_getfd",
+    "scm_rights": "SCM_RIGHTS over a SOCK_SEQPACKET socket pair",
     "pagemap": "/proc/PID/pagemap (frame identity)",
 }

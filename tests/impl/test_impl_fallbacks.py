@@ -152,9 +152,33 @@ def test_without_pidfds_a_first_process_killed_while_it_waits_is_seen(no_leaks):
         cli.close()
 
 
+def test_without_scm_rights_there_is_no_zygote_and_cases_pass(no_leaks):
+    """Without SCM_RIGHTS no descriptor reaches a zygote: the executor forks its first
+    processes itself, so each of its children leads its own process group (the zygote would
+    be in the executor's); cases pass, first processes are recycled and replaced."""
+    os.environ["SHARESPEC_IMPL_DISABLE"] = "scm_rights"
+    try:
+        cli = Cli()
+    finally:
+        del os.environ["SHARESPEC_IMPL_DISABLE"]
+    try:
+        forked = [anon("T0", "M0", shared=True), step("T0", "fork", "T1"), write("T1", "M0", 7),
+                  read("T0", "M0")]
+        for steps in (CLEAN_THREAD, forked, CLEAN_THREAD, forked):
+            assert cli.run(steps)["status"] == "done"
+        first = cli.first_process()
+        children = children_of(cli.proc.pid)
+        assert first in children
+        assert children and all(os.getpgid(pid) == pid for pid in children), children
+    finally:
+        cli.close()
+    results = judged(FORKING, "scm_rights")
+    assert {n: r.verdict for n, r in results.items()} == {n: "PASS" for n in FORKING}
+
+
 def test_everything_disabled_at_once(no_leaks):
     before = children_of(os.getpid(), zombies=True)
-    results = judged(FORKING, "subreaper,pdeathsig,pidfd,pidfd_getfd,pagemap")
+    results = judged(FORKING, "subreaper,pdeathsig,pidfd,pidfd_getfd,scm_rights,pagemap")
     assert {n: r.verdict for n, r in results.items()} == {n: "PASS" for n in FORKING}
     adopted_zombies(before)
 
