@@ -5,7 +5,9 @@
 
 A line that is not a valid case gets an observation with status "error". On SIGINT or
 SIGTERM the current case is killed and cleaned up, its observation is not written, and the
-exit status is 130 or 143. With --ledger, the pids of the running case are kept in FILE
+exit status is 130 or 143. The host features it uses beyond plain system calls are probed
+once (features.py); SHARESPEC_IMPL_DISABLE=name,... makes some count as missing, for tests
+(an unknown name: exit status 2). With --ledger, the pids of the running case are kept in FILE
 (see executor.Executor), so that whoever started this process can clean up after it even if
 it is killed with SIGKILL. (``--resume CMD_FD RESULT_FD`` is how exec re-enters a case
 process; it is not for people.)

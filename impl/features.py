@@ -7,10 +7,11 @@ the same; only a case that truly needs a missing feature gets status "error", na
 
 - ``subreaper``: prctl(PR_SET_CHILD_SUBREAPER). The executor, the zygote and each first process
   adopt the orphans below them, so that no pid of a case is reaped (and reused) before its
-  segments are removed. Without it orphans go to init: the executor then removes the case's
-  segments while every process still alive is frozen (SIGSTOP), trusts only the pids it can
-  show are still the case's (hygiene.held_pids), and reaps only its own children
-  (hygiene.reap_case stops when none is left).
+  segments are removed. Without it orphans go to init, which reaps them: the implementation
+  reaps only its own children (hygiene.reap_case stops when none is left); when it must
+  search the segment table (a shmget cut short) it takes only segments created since the
+  case began (hygiene.remove_segments); and an exit status that init took first is an error
+  naming the feature (hygiene.ending).
 - ``pdeathsig``: prctl(PR_SET_PDEATHSIG). The zygote and the first processes die with their
   parent. Without it they end at end-of-file on their command pipe or socket, as they do
   anyway; a case process stuck in a step is ended by the executor's clean-up (or by the
@@ -19,9 +20,9 @@ the same; only a case that truly needs a missing feature gets status "error", na
   fork (the case's, the first processes) through pidfds: readable when the process ends, a
   signal that reaches that process or none. Without them it names a process by its pid and
   start time and polls /proc/PID/stat for its end (processes.Watch).
-- ``pidfd_getfd`` (needs ``pidfd``): recycling a first process whose case forked takes the executor's ends of
-  new pipes with pidfd_getfd. Without it such a first process is not recycled but killed, and
-  a new one forked.
+- ``pidfd_getfd`` (needs ``pidfd``): recycling a first process whose case forked takes the
+  executor's ends of new pipes with pidfd_getfd. Without it such a first process is not
+  recycled but killed, and a new one forked.
 - ``scm_rights``: descriptors passed over a SOCK_SEQPACKET socket pair, to the zygote
   (zygote.py), which forks the first processes so that the executor never forks. Without it
   the executor forks them itself (Zygote.serve_here): slower, the same otherwise.

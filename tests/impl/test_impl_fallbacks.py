@@ -31,7 +31,9 @@ def impl_command(disabled):
 
 
 def judged(names, disabled):
-    return {r.case.name: r for r in run_cases([CASES[n] for n in names], impl=impl_command(disabled))}
+    """The runner's verdicts on built-in cases, with these features disabled."""
+    cases = [CASES[n] for n in names]
+    return {r.case.name: r for r in run_cases(cases, impl=impl_command(disabled))}
 
 
 def test_without_a_subreaper_forking_cases_pass_and_their_processes_end(no_leaks):
