@@ -199,16 +199,17 @@ sys.path.insert(0, sys.argv[1])
 from impl import features, hygiene
 features.probe()              # (SHARESPEC_IMPL_DISABLE=subreaper: this is no subreaper)
 assert not features.has("subreaper")
+ready, said = os.pipe()
 child = os.fork()
 if child == 0:
     os.setpgid(0, 0)
     if os.fork() == 0:
+        os.write(said, b"x")          # the grandchild is there, in the child's group
         time.sleep(60)
         os._exit(0)
     time.sleep(60)
     os._exit(0)
-while os.getpgid(child) != child:
-    time.sleep(0.001)
+os.read(ready, 1)
 hygiene.kill_case(child, [])
 hygiene.reap_case(child)      # the grandchild is not this process's to reap: it went to init
 print("returned")
