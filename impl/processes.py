@@ -24,8 +24,7 @@ class Watch:
     """One process, watched. fileno() is its pidfd (None without pidfds)."""
 
     def __init__(self, pid):
-        """OSError if the process is already gone (without pidfds: or already a zombie is not
-        an error; it is seen to have ended)."""
+        """OSError if there is no such process (a zombie is one: it has ended, unreaped)."""
         self.pid = pid
         self.fd = None
         self.start = None
