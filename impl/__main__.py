@@ -64,11 +64,17 @@ def main(argv):
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per case")
     parser.add_argument("--ledger", metavar="FILE",
                         help="keep the pids of the running case in FILE (for the runner)")
+    parser.add_argument("--features", action="store_true",
+                        help="say which host features this host offers (and which fallbacks "
+                        "are used instead), then exit")
     options = parser.parse_args(argv)
     try:
         features.disabled_by_switch()
     except features.BadSwitch as error:
         parser.exit(2, "%s: %s\n" % (parser.prog, error))
+    if options.features:
+        print("\n".join(features.report()))
+        return 0
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     stdin, stdout = Lines(sys.stdin.fileno()), sys.stdout.buffer

@@ -92,10 +92,11 @@ def missing(name):
     return "%s is not available here (%s)" % (DESCRIPTIONS[name], MISSING.get(name, "?"))
 
 
-def summary():
-    """One line naming every missing feature, or "" (for a detail or a diagnostic)."""
+def report():
+    """One line per feature: available, or missing and why (``python -S -m impl --features``)."""
     probe()
-    return "; ".join("%s missing: %s" % (name, MISSING[name]) for name in NAMES if name in MISSING)
+    return ["%-12s %s" % (name, "missing: " + MISSING[name] if name in MISSING else "available")
+            for name in NAMES]
 
 
 def _probe_subreaper():

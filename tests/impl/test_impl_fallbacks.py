@@ -229,3 +229,16 @@ def test_without_a_subreaper_reap_case_reaps_its_own_and_leaves_the_orphans_to_i
     while not adopted_zombies(before):
         assert time.monotonic() < deadline, "the orphan never came back here"
         time.sleep(0.01)          # the grandchild, killed, comes back here
+
+
+def test_features_lists_each_feature_and_what_the_switch_disabled():
+    env = dict(os.environ, PYTHONPATH=ROOT, SHARESPEC_IMPL_DISABLE="pagemap, pidfd")
+    done = subprocess.run([sys.executable, "-S", "-m", "impl", "--features"], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(None, 1) for line in done.stdout.splitlines())
+    assert set(lines) == {"subreaper", "pdeathsig", "pidfd", "pidfd_getfd", "scm_rights",
+                          "pagemap"}
+    assert lines["pagemap"] == lines["pidfd"] == "missing: disabled by SHARESPEC_IMPL_DISABLE"
+    assert lines["pidfd_getfd"] == "missing: it needs a pidfd"
+    assert lines["scm_rights"] == "available"

@@ -45,3 +45,19 @@ def test_built_in_cases_pass_under_qemu_user_and_leave_nothing(no_leaks):
         n: ("PASS", "") for n in PASSING}
     assert children_of(os.getpid()) - before == set(), "a live process was left"
     adopted_zombies(before)       # qemu has no subreaper: the killed orphans came back here
+
+
+def test_under_qemu_user_the_features_found_are_named():
+    """What the implementation finds under qemu-user: qemu 7.2 has no subreaper, and says
+    EINVAL (docs/emulators.md); every feature is named, available or missing with a reason."""
+    import subprocess
+    done = subprocess.run(shlex.split(qemu_command()) + ["--features"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(None, 1) for line in done.stdout.splitlines())
+    assert set(lines) == {"subreaper", "pdeathsig", "pidfd", "pidfd_getfd", "scm_rights",
+                          "pagemap"}
+    assert all(v == "available" or (v.startswith("missing: ") and len(v) > 10)
+               for v in lines.values()), lines
+    if b"version 7.2" in subprocess.run([QEMU, "--version"], capture_output=True).stdout:
+        assert lines["subreaper"] == "missing: prctl(PR_SET_CHILD_SUBREAPER): EINVAL"
