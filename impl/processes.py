@@ -53,7 +53,11 @@ class Watch:
         return fields[0] not in (b"Z", b"X") and int(fields[19]) == self.start
 
     def is_unreaped(self):
-        """Whether the process is still there, alive or a zombie: its pid is still its own."""
+        """Whether the process is still there, alive or a zombie: its pid is still its own.
+        False once the watch is closed (a pidfd watch has no start time to compare: the pid
+        alone would prove nothing)."""
+        if self.fd is None and self.start is None:
+            return False
         if self.fd is not None:
             try:
                 signal.pidfd_send_signal(self.fd, 0)

@@ -211,6 +211,18 @@ def test_without_a_subreaper_a_pid_two_case_processes_had_proves_nothing(held, n
     assert exists(ours) and len(problems) == 1 and "segment %d" % ours in problems[0]
 
 
+def test_a_closed_watch_vouches_for_no_pid():
+    """A watch closed (its pidfd gone) no longer says its process is unreaped, even when the
+    pid is free: segments.py would otherwise take the pid alone as proof."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    watch = processes.Watch(pid)
+    os.waitpid(pid, 0)
+    watch.close()
+    assert not watch.is_unreaped()
+
+
 # --- the campaign's reproduction, in namespaces of its own --------------------------------
 
 REPRODUCTION = textwrap.dedent("""\
