@@ -5,8 +5,10 @@
 
 A line that is not a valid case gets an observation with status "error". On SIGINT or
 SIGTERM the current case is killed and cleaned up, its observation is not written, and the
-exit status is 130 or 143. With --ledger, the pids of the running case (and its keys, names
-and segment ids) are kept in FILE (see executor.Executor), so that whoever started this
+exit status is 130 or 143. The host features it uses beyond plain system calls are probed
+once (features.py); SHARESPEC_IMPL_DISABLE=name,... makes some count as missing, for tests
+(an unknown name: exit status 2). With --ledger, the pids of the running case (and its keys,
+names and segment ids) are kept in FILE (see executor.Executor), so that whoever started this
 process can clean up after it even if it is killed with SIGKILL. (``--resume CMD_FD
 RESULT_FD [LEDGER_FD]`` is how exec re-enters a case process; it is not for people.)
 """
@@ -16,7 +18,7 @@ import select
 import signal
 import sys
 
-from . import protocol, worker
+from . import features, protocol, worker
 from .executor import Executor, interrupts_held
 
 
@@ -62,7 +64,17 @@ def main(argv):
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per case")
     parser.add_argument("--ledger", metavar="FILE",
                         help="keep the pids of the running case in FILE (for the runner)")
+    parser.add_argument("--features", action="store_true",
+                        help="say which host features this host offers (and which fallbacks "
+                        "are used instead), then exit")
     options = parser.parse_args(argv)
+    try:
+        features.disabled_by_switch()
+    except features.BadSwitch as error:
+        parser.exit(2, "%s: %s\n" % (parser.prog, error))
+    if options.features:
+        print("\n".join(features.report()))
+        return 0
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     stdin, stdout = Lines(sys.stdin.fileno()), sys.stdout.buffer

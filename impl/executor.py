@@ -29,7 +29,8 @@ import select
 import signal
 import time
 
-from . import addresses, hygiene, pagemap, protocol, segments, syscalls, worker
+from . import (addresses, features, hygiene, pagemap, processes, protocol, segments, syscalls,
+               worker)
 from .first_process import (LEDGER, ONCE, SPARE_PROCESSES, SPARE_THREADS, WINDOW, ZYGOTE,
                             CaseFailure, FirstProcess, set_up_executor)
 
@@ -239,7 +240,7 @@ class CaseRun:
         self.own_fds = set()        # the pipe ends this executor holds for the case
         self.readers = {}           # process -> Reader
         self.pid = {}               # process -> pid
-        self.pidfd = {}             # process -> pidfd
+        self.pidfd = {}             # process -> its processes.Watch (a pidfd, or a stand-in)
         self.state = {}             # process -> "alive", "dead" (killed) or "gone" (exited)
         self.live_threads = {}      # process -> number of model threads
         self.ended = set()          # threads ended by thread_exit
@@ -335,6 +336,7 @@ class CaseRun:
             self.segments.before[first.pid], first.table = first.table, None
         test_note("case %d" % first.pid)
         self.pidfd[0] = first.pidfd
+        self.segments.watch(first.pid, first.pidfd)
         keys = "".join(" %d" % key for key in self.names.keys.values())
         self.note("case %d %d" % (int(time.time()), first.pid) + ("\nkeys" + keys if keys else ""))
         threads, processes = list(self.plan.process_of), list(self.plan.parent)
@@ -418,7 +420,7 @@ class CaseRun:
                 # the rest of the clean-up whatever happened above (said, never raised, so
                 # that nothing of this case is charged to the next one: Executor.settle)
                 ZYGOTE.reap(self.pgid)
-                FirstProcess.close(self.pidfd.values())
+                processes.close(self.pidfd.values())
                 self.pidfd = {}
                 self.pgid = None
                 if self.ledger is not None:
@@ -445,6 +447,8 @@ class CaseRun:
         outside the case window (self.recycle)."""
         if not self.recycle or self.first is None or self.state.get(0) != "alive":
             return False
+        if len(self.plan.parent) > 1 and not features.has("pidfd_getfd"):
+            return False              # replenish could not take the new pipes' ends
         if self.readers[0].pending:
             return False
         running = [thread for thread in self.plan.threads_of[0]
@@ -453,7 +457,7 @@ class CaseRun:
             try:
                 for process, state in self.state.items():
                     if process != 0 and state == "alive":
-                        signal.pidfd_send_signal(self.pidfd[process], signal.SIGKILL)
+                        self.pidfd[process].send(signal.SIGKILL)
                 for thread in running:
                     if thread in self.command_pipes:
                         self.send(thread, {"op": "end"})
@@ -485,7 +489,7 @@ class CaseRun:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise NotRecyclable("a process of the case does not die")
-            ended, _, _ = select.select(others, [], [], remaining)
+            ended = processes.ended(others, remaining)
             others = [fd for fd in others if fd not in ended]
         answer = self.readers[0].next(deadline)
         if answer is None or answer.get("r") != "clean":
@@ -508,7 +512,7 @@ class CaseRun:
             raise NotRecyclable("pipes were lost without a fork")
         if self.readers[0].pending:
             raise NotRecyclable("the first process said more than it was asked")
-        FirstProcess.close([fd for process, fd in self.pidfd.items() if process != 0])
+        processes.close([w for process, w in self.pidfd.items() if process != 0])
         self.pidfd = {}
         self.own_fds = set()
         self.pgid = None
@@ -532,7 +536,7 @@ class CaseRun:
         taken = []
         try:
             for fd in wanted:
-                taken.append(syscalls.pidfd_getfd(first.pidfd, fd))
+                taken.append(syscalls.pidfd_getfd(first.pidfd.fileno(), fd))
         except OSError as error:
             FirstProcess.close(taken)
             raise NotRecyclable("pidfd_getfd: %s" % error)
@@ -598,6 +602,9 @@ class CaseRun:
         if commands is None:
             if self.state.get(process) != "alive":
                 self.results.append("dead")
+            elif not features.has("pagemap"):
+                raise CaseFailure("step %d (frames): %s" % (batch[0].index,
+                                                            features.missing("pagemap")))
             else:
                 self.results.append(pagemap.perform(self, batch[0]))   # read by the executor
             return
@@ -670,6 +677,9 @@ class CaseRun:
         if status is None:
             raise Timeout()
         kind, number = status
+        if kind == "exit" and number == -1 and not features.has("subreaper"):
+            raise CaseFailure("how case process %d ended cannot be told: its parent had ended, "
+                              "so init reaped it (%s)" % (process, features.missing("subreaper")))
         if kind == "signal" and number not in FAULTS:
             raise KilledFromOutside(
                 "case process %d was killed by %s, which no step causes: something outside "
@@ -688,7 +698,7 @@ class CaseRun:
         living = [p for p, state in self.state.items() if state == "alive"]
         if not living:
             return
-        ended, _, _ = select.select([self.pidfd[p] for p in living], [], [], 0)
+        ended = processes.ended([self.pidfd[p] for p in living], 0)
         for process in living:
             if self.pidfd[process] in ended:
                 self.finish_process(process, None)
@@ -709,7 +719,8 @@ class CaseRun:
             raise CaseFailure("the fork at step %d named no child" % step.index)
         self.pid[child] = pid
         self.note("pid %d" % pid)
-        self.pidfd[child] = os.pidfd_open(pid)
+        self.pidfd[child] = processes.Watch(pid)
+        self.segments.watch(pid, self.pidfd[child])
         self.state[child] = "alive"
         self.live_threads[child] = 1
         return "ok"
@@ -856,7 +867,8 @@ class CaseRun:
         else:
             addr = self.places.handle(step.bind)
         return {"addr": addr, "length": args["length"], "prot": syscalls.PROTECTIONS[args["prot"]],
-                "flags": flags, "fd": fd, "offset": args["offset"]}
+                "flags": flags, "fd": fd, "offset": args["offset"],
+                "noreplace": args["fixed"] == "noreplace"}
 
 
 def report(line):

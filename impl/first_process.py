@@ -9,10 +9,9 @@ processes; its model thread T0 is served by its leader thread (worker.run_proces
 """
 import fcntl
 import os
-import select
 import signal
 
-from . import addresses, hygiene, syscalls, worker
+from . import addresses, features, hygiene, processes, syscalls, worker
 from .zygote import Zygote, ZygoteGone
 
 
@@ -46,7 +45,7 @@ def set_up_executor():
     # dies: its pid free for reuse before the clean-up (segments.py relies on it not being),
     # and how it ended lost. The default keeps the dead as zombies until they are reaped.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    syscalls.set_child_subreaper()
+    features.probe()          # becomes the subreaper, if the host allows it
     syscalls.access_window(*WINDOW)
     size = ARENA_RESERVED_SLOTS * addresses.SLOT_BYTES
     if syscalls.reserve(addresses.ARENA_BASE, size) or already_reserved(size):
@@ -117,7 +116,7 @@ class FirstProcess:
                 return False
             self._pid = reply["pid"]
             try:
-                self._pidfd = os.pidfd_open(self._pid)
+                self._pidfd = processes.Watch(self._pid)
             except OSError:
                 self._pid = None     # cannot be: it is the zygote's, unreaped; say it died
                 self.close(self.executor_ends())
@@ -156,7 +155,7 @@ class FirstProcess:
         return len(plan.process_of) <= self.threads and len(plan.parent) <= self.processes
 
     def alive(self):
-        return self.started() and not select.select([self._pidfd], [], [], 0)[0]
+        return self.started() and not self._pidfd.has_ended()
 
     def discard(self):
         """Kill and reap it, close its pipes (a spare that no case used)."""
@@ -164,7 +163,8 @@ class FirstProcess:
             return
         hygiene.kill_case(self._pid, [self._pidfd])
         ZYGOTE.reap(self._pid)
-        self.close([self._pidfd] + self.executor_ends())
+        self._pidfd.close()
+        self.close(self.executor_ends())
         self._pid = self._pidfd = None
 
     @staticmethod
@@ -186,11 +186,17 @@ def become_first(parent, fds, request):
     try:
         targets = request["targets"]
         os.setpgid(0, 0)
-        syscalls.set_death_signal(signal.SIGKILL)
+        if features.has("pdeathsig"):
+            syscalls.set_death_signal(signal.SIGKILL)
         if os.getppid() != parent:
             os._exit(70)
-        syscalls.set_child_subreaper()
+        if features.has("subreaper"):
+            syscalls.set_child_subreaper()
         worker.setup_process()
+        if ONCE["reserved"]:
+            # the executor's arena is MADV_DONTFORK, but an emulator may ignore that (qemu-user
+            # does): whatever is in the window here is that reservation, inherited
+            syscalls.libc.munmap(*WINDOW)
         above = max(targets + fds + [2]) + 1      # out of the way of every target number
         moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, above) for fd in fds]
         worker.close_all_but({0, 1, 2} | set(moved))

@@ -19,7 +19,7 @@ import select
 import signal
 import time
 
-from . import syscalls
+from . import features, processes, syscalls
 from .segments import CaseSegments, remove_segments, rows  # noqa: F401 (re-exported)
 
 SHM_DIR = "/dev/shm"
@@ -179,7 +179,7 @@ class KernelRandom:
 random = KernelRandom()
 
 
-def kill_case(pgid, pidfds):
+def kill_case(pgid, watches):
     """SIGKILL the case's process group and wait until each known process is dead, without
     reaping it (so no pid of the case can be reused before the segment sweep)."""
     if pgid is None:
@@ -188,13 +188,8 @@ def kill_case(pgid, pidfds):
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    for pidfd in pidfds:
-        while True:
-            try:
-                select.select([pidfd], [], [])
-                break
-            except InterruptedError:
-                continue
+    for watch in watches:
+        processes.ended([watch])
 
 
 REAP_SECONDS = 10.0      # how long reap_case waits for the last of a group to come back
@@ -207,7 +202,9 @@ def reap_case(pgid):
     the group once, first, while its leader is not reaped yet (a group's id is nobody else's
     while it has a member, zombies included), so no process joins it after; whether anyone
     is left is then asked with signal 0, which harms nobody, since once the last member is
-    reaped the id may be someone else's."""
+    reaped the id may be someone else's. Without a subreaper (features.py) the orphans of the
+    case went to init, which reaps them: this process reaps its own children of the group,
+    and is done when none is left."""
     if pgid is None:
         return
     try:
@@ -220,7 +217,8 @@ def reap_case(pgid):
             while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
                 pass
         except ChildProcessError:
-            pass
+            if not features.has("subreaper"):
+                return
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
@@ -233,25 +231,23 @@ def reap_case(pgid):
         pause = min(pause * 2, 0.005)
 
 
-def ending(pid, pidfd, deadline):
+def ending(pid, watch, deadline):
     """How a dead (or dying) case process ended: ("signal", number) or ("exit", code); None if
     it is still alive at the deadline. Its parent is a case process that never waits, so
     the wait status is read where the kernel shows it to anyone allowed to ptrace-read it:
-    exit_code, field 52 of /proc/PID/stat, set before the process becomes a zombie."""
-    remaining = deadline - time.monotonic()
-    while True:
-        try:
-            ready, _, _ = select.select([pidfd], [], [], max(0.0, remaining))
-            break
-        except InterruptedError:
-            remaining = deadline - time.monotonic()
-    if not ready:
+    exit_code, field 52 of /proc/PID/stat, set before the process becomes a zombie. ("exit",
+    -1) when it cannot be read: without a subreaper (features.py), init may have reaped the
+    process, and its pid may be another's; the watch (processes.Watch), showing it unreaped
+    after the read, shows that what was read was the process's own."""
+    if not processes.ended([watch], deadline - time.monotonic()):
         return None
     try:
         with open("/proc/%d/stat" % pid, "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
     except OSError:
         return ("exit", -1)
+    if not features.has("subreaper") and not watch.is_unreaped():
+        return ("exit", -1)           # reaped by init: what was read may be another's
     status = int(fields[49])
     if status & 0x7f:
         return ("signal", status & 0x7f)

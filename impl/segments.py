@@ -23,13 +23,27 @@ What proves a segment the case's own (remove_segments):
   therefore made after it, while P was the case's process: by the case. One that is in it
   was made by an earlier holder of the pid, someone else: it is left alone.
 
+Without a child subreaper (features.py: qemu-user, say) that premise fails: a case
+process whose parent has ended is init's, which reaps it as soon as it dies (and the
+clean-up's SIGKILL to the group ends parents and children together), so its pid may be
+another's before the clean-up. The proof of a segment found by the search above then also
+needs one of: its creator P is still unreaped now, checked after the table is read (P's
+processes.Watch: a pidfd, or the pid and its start time), and no other case process had
+pid P (CaseSegments.watch): P then named that process from its fork until after the read;
+or its key is one of the case's own keys (drawn at random, free when drawn: never
+IPC_PRIVATE). A private segment made by a case process that init has reaped is left, and
+reported: never removed by its creator pid alone. (Ids the executor read need no more: an
+id the case's shmget returned names another segment only once the kernel issues it again,
+after its slot's sequence number has gone round, and that segment's creator would also have
+to hold one of the case's pids, with the case's key or IPC_PRIVATE.)
+
 A removal that fails is checked in /proc/sysvipc/shm (not with IPC_STAT, which can fail the
 same way), retried if the segment is still there, and otherwise reported: the problems are
 returned, for the executor to report.
 """
 import os
 
-from . import syscalls
+from . import features, syscalls
 
 TABLE = "/proc/sysvipc/shm"
 RMID_ATTEMPTS = 3
@@ -44,6 +58,14 @@ class CaseSegments:
         self.removed = set()        # ids whose IPC_RMID step the case made, successfully
         self.before = {}            # pid -> the table (raw) before its first shmget command
         self.unanswered = 0         # shmgets sent whose answers have not been read (yet)
+        self.watches = {}           # pid -> processes.Watch of the case process with that pid
+        self.reused = set()         # pids that named two case processes (reaped by init)
+
+    def watch(self, pid, watch):
+        """A case process begins (the first one, or a fork's child): its pid and its watch."""
+        if pid in self.watches:
+            self.reused.add(pid)    # the earlier holder was reaped (no subreaper): ambiguous
+        self.watches[pid] = watch
 
     def sending(self, pid, shmgets):
         """Before a command with `shmgets` shmget steps goes to case process `pid`."""
@@ -155,11 +177,27 @@ def search(pids, made, table, problems, already):
         earlier = rows(before).get(ident)
         if earlier is not None and earlier[1] == cpid:
             continue            # there before: made by an earlier holder of the pid
+        if not features.has("subreaper") and not still_the_case(made, key, cpid):
+            problems.append("segment %d (creator %d, a pid of the case) left: that process was "
+                            "reaped before the clean-up (no child subreaper here: %s), so the "
+                            "pid may have been another's when the segment was made: not "
+                            "provably the case's" % (ident, cpid, features.missing("subreaper")))
+            continue
         found.append(ident)
     if table.get() is None:
         problems.append("%s cannot be read: segments a case process made without reporting "
                         "them may be left" % TABLE)
     return found
+
+
+def still_the_case(made, key, cpid):
+    """Without a subreaper: whether a segment the search found (its creator a case pid, made
+    after the table of before) is provably the case's (see the module's docstring). Called
+    after the table was read, so an unreaped creator held its pid when the segment was made."""
+    if key != syscalls.IPC_PRIVATE and key in made.keys.values():
+        return True
+    watch = made.watches.get(cpid)
+    return watch is not None and cpid not in made.reused and watch.is_unreaped()
 
 
 def rmid(ident, table):

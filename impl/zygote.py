@@ -26,11 +26,10 @@ in the order of the requests, so the executor may send one (start) and read its 
 """
 import marshal
 import os
-import select
 import signal
 import socket
 
-from . import hygiene, syscalls, worker
+from . import features, hygiene, processes, syscalls, worker
 
 MAX_FDS = 250           # descriptors per message (the kernel's SCM_MAX_FD is 253); a first
                         # process made to measure may have more case ends: they go in parts
@@ -67,6 +66,8 @@ class Zygote:
     def start(self, message, fds=(), replace=True):
         """Send a request; returns its ticket. ZygoteGone if no zygote can be reached (one that
         died is replaced once, unless replace is False)."""
+        if not features.has("scm_rights"):
+            return self.serve_here(message, fds)
         for attempt in (1, 2):
             if self.sock is None and not replace:
                 raise ZygoteGone(0, "the zygote is gone")
@@ -85,9 +86,32 @@ class Zygote:
         self.sent += 1
         return (self.generation, self.sent)
 
+    def serve_here(self, message, fds):
+        """Without SCM_RIGHTS (features.py) no descriptor can reach a zygote, so there is none:
+        a request is served here at once, its reply kept for its ticket. A first process is
+        forked from this executor (a plain fork, paying the copy-on-write faults the zygote
+        spares it), a group reaped here (its processes are this subreaper's)."""
+        self.sent += 1
+        ticket = (self.generation, self.sent)
+        if message["op"] == "fork":
+            blocked = {signal.SIGINT, signal.SIGTERM}
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+            try:
+                reply = fork_first(message, list(fds), None)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            if "pid" in reply:
+                self.groups[reply["pid"]] = self.generation
+            self.replies[ticket] = reply
+        else:
+            self.reap_here(message["pgid"])
+        return ticket
+
     def is_current(self, generation):
-        """Whether the zygote of that generation is the one running."""
-        return generation == self.generation and self.sock is not None
+        """Whether the zygote of that generation is the one running (without one, this
+        executor: always)."""
+        return generation == self.generation and (
+            self.sock is not None or not features.has("scm_rights"))
 
     def send(self, message, fds):
         ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fd_bytes(fds))] if fds else []
@@ -154,7 +178,7 @@ class Zygote:
         generation = self.groups.get(pgid)
         if generation is None:
             return
-        if self.is_current(generation):
+        if self.is_current(generation) and self.sock is not None:
             try:
                 self.reaping[self.start({"op": "reap", "pgid": pgid}, replace=False)] = pgid
                 return
@@ -185,13 +209,13 @@ class Zygote:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         theirs.close()
         ours.settimeout(ANSWER_SECONDS)
-        self.pid, self.sock, self.pidfd = pid, ours, os.pidfd_open(pid)
+        self.pid, self.sock, self.pidfd = pid, ours, processes.Watch(pid)
         self.generation += 1
         self.sent = self.read = 0       # (the replies kept are named by their generation)
 
     def check(self):
         """Whether the zygote is alive; if it died (killed from outside), end it here (lost)."""
-        if self.pid is not None and select.select([self.pidfd], [], [], 0)[0]:
+        if self.pid is not None and self.pidfd.has_ended():
             self.lost()
         return self.pid is not None
 
@@ -205,12 +229,12 @@ class Zygote:
             self.sock.close()
             self.sock = None
         if self.pid is not None:
-            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            self.pidfd.send(signal.SIGKILL)
             try:
                 os.waitpid(self.pid, 0)
             except ChildProcessError:
                 pass
-            os.close(self.pidfd)
+            self.pidfd.close()
             self.pid = self.pidfd = None
         reaping, self.reaping = self.reaping, {}
         for pgid in sorted(set(reaping.values()) & set(self.groups)):
@@ -241,10 +265,12 @@ def serve(sock, executor, mask):
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        syscalls.set_death_signal(signal.SIGKILL)
+        if features.has("pdeathsig"):
+            syscalls.set_death_signal(signal.SIGKILL)
         if os.getppid() != executor:
             os._exit(0)
-        syscalls.set_child_subreaper()
+        if features.has("subreaper"):
+            syscalls.set_child_subreaper()
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)            # the executor's protocol streams are not the zygote's
@@ -275,7 +301,8 @@ def serve(sock, executor, mask):
 
 def fork_first(request, fds, sock):
     """Fork a first process holding `fds` at the descriptor numbers the executor gave them
-    (request["targets"]), leader of its own process group; then close them here."""
+    (request["targets"]), leader of its own process group; then close them here (in the
+    zygote; without one, sock is None and the executor closes its own)."""
     from .first_process import become_first
     try:
         pid = os.fork()
@@ -283,13 +310,15 @@ def fork_first(request, fds, sock):
         reply = {"error": "fork: %s" % error}
     else:
         if pid == 0:
-            sock.close()
+            if sock is not None:
+                sock.close()
             become_first(os.getppid(), fds, request)      # never returns
         try:
             os.setpgid(pid, pid)
         except OSError:
             pass                    # the child did it first
         reply = {"pid": pid}
-    for fd in fds:
-        os.close(fd)
+    if sock is not None:
+        for fd in fds:
+            os.close(fd)
     return reply

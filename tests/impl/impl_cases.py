@@ -121,6 +121,19 @@ def process_state(pid):
     return process_table().get(pid, (None, None))[0]
 
 
+def adopted_zombies(before):
+    """The dead processes that came back to this test (the subreaper of everything it starts,
+    see conftest.py) since `before`: the case processes of an implementation that is no subreaper
+    (SHARESPEC_IMPL_DISABLE=subreaper, or an emulator without PR_SET_CHILD_SUBREAPER).
+    Reaped here, as init would reap them; their pids are returned."""
+    found = set()
+    for pid in children_of(os.getpid(), zombies=True) - before:
+        if process_table().get(pid, ("", 0))[0] == "Z":
+            os.waitpid(pid, 0)
+            found.add(pid)
+    return found
+
+
 def snapshot():
     return {"segments": set(segments()), "dev_shm": set(os.listdir("/dev/shm")),
             "processes": descendants()}

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from impl_cases import ROOT, Cli, case, read, shmat, shmget, step, write
-from impl import hygiene, segments
+from impl import hygiene, processes, segments
 
 libc = ctypes.CDLL(None, use_errno=True)
 IPC_CREAT, IPC_RMID = 0o1000, 0
@@ -135,6 +135,94 @@ def test_a_removal_that_fails_is_retried_and_reported(held, monkeypatch):
     assert exists(ours)                   # (removed by the fixture)
 
 
+# --- without a child subreaper: init may have reaped a case process (impl/segments.py) ----
+
+@pytest.fixture
+def no_subreaper(monkeypatch):
+    monkeypatch.setattr(segments.features, "has", lambda name: name != "subreaper")
+
+
+def test_without_a_subreaper_an_unreaped_creator_proves_the_search(held, no_subreaper):
+    """No subreaper: a segment the search finds is the case's when its creator is still
+    unreaped (its watch says so, after the table is read): removed; the foreign one left."""
+    foreign = held.make()
+    made = segments.CaseSegments({})
+    made.watch(held.pid, processes.Watch(held.pid))
+    made.sending(held.pid, 1)
+    ours = held.make()
+    held.end()                            # a zombie: its pid still its own
+    assert hygiene.remove_segments({held.pid}, made) == []
+    assert exists(foreign) and not exists(ours)
+
+
+def test_without_a_subreaper_a_private_segment_of_a_reaped_creator_is_left_and_said(
+        held, no_subreaper):
+    """No subreaper: once its creator was reaped (by init, as an orphan), a private segment
+    the search finds may be another's (the pid may have been reused): left, and reported,
+    never removed by creator pid alone. (With a subreaper the same segment is removed.)"""
+    made = segments.CaseSegments({})
+    made.watch(held.pid, processes.Watch(held.pid))
+    made.sending(held.pid, 1)
+    ours = held.make()
+    held.end()
+    os.waitpid(held.pid, 0)               # reaped, as init reaps an orphan
+    held.close = lambda: [libc.shmctl(i, IPC_RMID, None) for i in held.made] and None
+    try:
+        problems = hygiene.remove_segments({held.pid}, made)
+        assert exists(ours)
+        assert len(problems) == 1 and problems[0].startswith(
+            "segment %d (creator %d, a pid of the case) left" % (ours, held.pid)), problems
+        assert "subreaper" in problems[0]
+    finally:
+        for fd in (held.commands_r, held.commands_w, held.ids_r, held.ids_w):
+            os.close(fd)
+
+
+def test_without_a_subreaper_a_segment_of_the_case_key_is_removed(no_subreaper):
+    """No subreaper, and no watch shows its creator unreaped: a segment with one of the case's
+    own keys (drawn at random, free when drawn) is still provably the case's: removed; a
+    private one made the same way is left and reported."""
+    key = hygiene.Namespace(None)._free_key()
+    me = os.getpid()                      # stands in for a case process nobody can identify
+    made = segments.CaseSegments({"K0": key})
+    made.sending(me, 2)
+    keyed = libc.shmget(key, 4096, IPC_CREAT | 0o600)
+    private = libc.shmget(0, 4096, IPC_CREAT | 0o600)
+    try:
+        assert keyed >= 0 and private >= 0
+        problems = hygiene.remove_segments({me}, made)
+        assert not exists(keyed) and exists(private)
+        assert len(problems) == 1 and "segment %d (creator %d" % (private, me) in problems[0]
+    finally:
+        for ident in (keyed, private):
+            libc.shmctl(ident, IPC_RMID, None)
+
+
+def test_without_a_subreaper_a_pid_two_case_processes_had_proves_nothing(held, no_subreaper):
+    """No subreaper: a pid that named two case processes (the first was reaped by init, the
+    pid given again) does not prove a private segment's maker: left and reported."""
+    made = segments.CaseSegments({})
+    made.watch(held.pid, processes.Watch(held.pid))
+    made.watch(held.pid, processes.Watch(held.pid))     # a second case process with it
+    made.sending(held.pid, 1)
+    ours = held.make()
+    held.end()
+    problems = hygiene.remove_segments({held.pid}, made)
+    assert exists(ours) and len(problems) == 1 and "segment %d" % ours in problems[0]
+
+
+def test_a_closed_watch_vouches_for_no_pid():
+    """A watch closed (its pidfd gone) no longer says its process is unreaped, even when the
+    pid is free: segments.py would otherwise take the pid alone as proof."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    watch = processes.Watch(pid)
+    os.waitpid(pid, 0)
+    watch.close()
+    assert not watch.is_unreaped()
+
+
 # --- the campaign's reproduction, in namespaces of its own --------------------------------
 
 REPRODUCTION = textwrap.dedent("""\
@@ -187,18 +275,22 @@ REPRODUCTION = textwrap.dedent("""\
 """)
 
 
-def test_a_case_that_faults_before_its_shmget_removes_no_foreign_segment(tmp_path):
+@pytest.mark.parametrize("disabled", ["", "subreaper,pdeathsig,pidfd,pidfd_getfd,scm_rights"],
+                         ids=["all-features", "no-subreaper-nor-pidfds"])
+def test_a_case_that_faults_before_its_shmget_removes_no_foreign_segment(tmp_path, disabled):
     """Issue 13: 400 private segments of dead processes (another user's), the pid counter set
     so that the case's processes get their pids, and a case whose process faults before its
     shmget (which is never answered): no foreign segment is removed, 5 times of 5. In pid and
-    IPC namespaces of its own, so nothing else on the host is seen or touched."""
+    IPC namespaces of its own, so nothing else on the host is seen or touched. Also with the
+    fallbacks of a wrapper (no subreaper, no pidfds, no zygote: SHARESPEC_IMPL_DISABLE)."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
     script = tmp_path / "reproduction.py"
     script.write_text(REPRODUCTION)
     done = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "--ipc",
                            sys.executable, "-S", str(script), ROOT],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, SHARESPEC_IMPL_DISABLE=disabled))
     if done.returncode != 0 and ("Operation not permitted" in done.stderr
                                  or "Permission denied" in done.stderr):
         pytest.skip("unshare --pid --ipc is not permitted here: " + done.stderr.strip()[-200:])
