@@ -411,6 +411,9 @@ FIELD_RULES = {
     "private_copy_beyond_eof_may_survive": "R08",
     "private_file_may_snapshot": "R13",
     "partial_shm_munmap_may_fail": "R31",
+    "removed_stat_fields_unspecified": "R17",
+    "shm_mprotect_unspecified": "R24",
+    "slack_zero_filled_when_mapped": "R07",
     "shm_rmid_forced": "R45",
 }
 

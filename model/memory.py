@@ -8,7 +8,7 @@ from typing import Optional
 from .ops import PAGE_SIZE
 from .profiles import Profile
 from .results import Fault, OK, Value
-from .state import Contents, State, Vma, contents_get, contents_set
+from .state import Contents, State, Vma, contents_get, contents_set, contents_zero_from
 
 SIGSEGV = Fault("SIGSEGV")
 SIGBUS = Fault("SIGBUS")
@@ -168,6 +168,36 @@ def private_snapshots(state: State, oid: int, index: int, profile: Profile) -> l
             more.append(s2.with_process(pid, replace(p, private=p.private.set(vpn, fid))))
         states += more
     return states
+
+
+def is_mapped_anywhere(state: State, oid: int) -> bool:
+    """Whether a live process maps (shared or private) some page of the object."""
+    return any(v.obj == oid for p in state.processes if p.alive for v in p.vmas)
+
+
+def zero_slack(state: State, oid: int) -> State:
+    """R07 (POSIX): the partial page at the end of the object with the bytes past its end
+    zeroed, as a fresh mapping of it shows them (they were never written to the object)."""
+    obj = state.objects[oid]
+    index, offset = divmod(obj.size, PAGE_SIZE)
+    fid = obj.pages.get(index) if offset else None
+    if fid is None:
+        return state
+    zeroed = contents_zero_from(state.frames[fid], offset)
+    return state if zeroed == state.frames[fid] else state.with_frame(fid, zeroed)
+
+
+def slack_on_growth(state: State, oid: int, profile: Profile) -> list:
+    """R07 before the object grows past its old end: the states the bytes stored into the old
+    slack may be in. Linux keeps them (they become object data). POSIX: a mapped page's slack
+    may or may not be flushed into the object (ftruncate: unspecified), and with nothing
+    mapping it the slack was never written to the object, so it reads as zeros."""
+    if not profile.slack_zero_filled_when_mapped:
+        return [state]
+    zeroed = zero_slack(state, oid)
+    if is_mapped_anywhere(state, oid) and zeroed != state:
+        return [state, zeroed]
+    return [zeroed]
 
 
 # --- what the named variants (model/variants.py) do instead of a rule ----------------------

@@ -30,6 +30,15 @@ class Profile:
     private_file_may_snapshot: bool
     # R31: munmap of part of a SysV attach may also be refused (EINVAL).
     partial_shm_munmap_may_fail: bool
+    # R17: IPC_STAT of a removed, still attached segment may show SHM_DEST or not, and the
+    # old key or IPC_PRIVATE (POSIX knows neither SHM_DEST nor a key reset).
+    removed_stat_fields_unspecified: bool = False
+    # R24: mprotect of a SysV attach (not made by mmap) may also grant PROT_WRITE on a
+    # SHM_RDONLY attach (POSIX mprotect: unspecified for mappings not made by mmap).
+    shm_mprotect_unspecified: bool = False
+    # R07: a new mapping of an object that nothing maps zero-fills the partial page past the
+    # end of the object, and bytes stored there never reach the object (POSIX mmap).
+    slack_zero_filled_when_mapped: bool = False
     # R45: kernel.shm_rmid_forced.
     shm_rmid_forced: bool = False
     # Named semantic variants (model/variants.py): each flag is one deliberate change to one
@@ -67,6 +76,9 @@ POSIX = Profile(
     private_copy_beyond_eof_may_survive=True,
     private_file_may_snapshot=True,
     partial_shm_munmap_may_fail=True,
+    removed_stat_fields_unspecified=True,
+    shm_mprotect_unspecified=True,
+    slack_zero_filled_when_mapped=True,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, POSIX)}

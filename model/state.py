@@ -195,6 +195,8 @@ class Segment:
     removed: bool = False        # SHM_DEST
     destroyed: bool = False
     ever_attached: bool = False  # for shm_rmid_forced (R45)
+    # The key it had before IPC_RMID, kept only where IPC_STAT may still show it (R17, posix).
+    removed_key: Optional[str] = None
 
 
 @dataclass(frozen=True)
