@@ -32,14 +32,16 @@ from linux within 6 steps. Each menu acts by every live thread; handles are name
 - ``fork``: two processes; ``fork``, ``mmap(anon, shared|private, rw, 4096)`` (one mapping),
   ``write(M+0, 1|2)``, ``read(M+0)``, ``madvise(M, 4096, dontfork|wipeonfork)``.
 - ``slack``: one thread; ``shmget(private, 1|8192, creat)`` (one segment), ``shmat(S)``,
-  ``open(shm, o, creat)``, ``ftruncate(F, 1)``, ``mmap(F, shared, rw, 4096)`` (one mapping),
+  ``open(shm, o, creat)``, ``ftruncate(F, 1|4096)``, ``mmap(F, shared, rw, 4096)`` (one mapping),
   ``read(M+1)``, ``write(M+1, 1)``, ``munmap(M[1], 4096)``: the bytes past a segment's size or
-  a file's end, and part of an attach (where POSIX leaves more open than Linux does).
+  a file's end, its growth while mapped (R07), and part of an attach (where POSIX leaves more
+  open than Linux does).
 - ``grandchild``: three processes; ``fork``, ``mmap(anon, private, rw, 4096)`` (one mapping),
   ``write(M+0, 1)``, ``read(M+0)``, ``madvise(M, 4096, wipeonfork)``.
 - ``sysv``: up to two processes and threads; ``shmget(private, 8192, creat)`` (one segment),
   ``shmat(S)``, ``shmat(S, rdonly)`` (two mappings), ``shmdt(M)``, ``shmctl(S, rmid|stat)``,
-  ``fork``, ``exit``, ``write(M+0, 1)``, ``read(M+0)``, ``mprotect(M[1], 4096, r)``.
+  ``fork``, ``exit``, ``write(M+0, 1)``, ``read(M+0)``, ``mprotect(M[1], 4096, r)``,
+  ``mprotect(M, 4096, rw)`` (a SHM_RDONLY attach: R24, unspecified under POSIX).
 - ``sysv-keys``: one thread; ``shmget(k, 4096, creat)``, ``shmget(k, 4096, creat, excl)``,
   ``shmget(k, 4096)``, ``shmget(k, 8192)`` (three segment handles), ``shmat(S)`` (one
   mapping), ``shmctl(S, rmid|stat)``.
@@ -87,6 +89,7 @@ class Menu:
     segment_ops: tuple = ()           # of "shmat", "shmat-rdonly", "rmid", "stat"
     mmaps: tuple = ()                 # anonymous Mmap operations offered while mappings remain
     mapping_ops: tuple = ()           # of "read", "write", "munmap", "mprotect", "mprotect-page1",
+                                      # "mprotect-rw",
                                       # "shmdt", "dontneed", "dontfork", "wipeonfork", "alias",
                                       # "fixed"
     opens: tuple = ()                 # Open operations offered while descriptors remain
@@ -170,6 +173,8 @@ class Menu:
                 yield Munmap(at, PAGE_SIZE), None
             elif what == "mprotect":
                 yield Mprotect(at, PAGE_SIZE, "r"), None
+            elif what == "mprotect-rw":
+                yield Mprotect(at, PAGE_SIZE, "rw"), None
             elif what == "mprotect-page1":
                 yield Mprotect(Place(m, 1), PAGE_SIZE, "r"), None
             elif what == "shmdt":
@@ -197,14 +202,14 @@ MENUS: tuple[Menu, ...] = (
     Menu("sysv", processes=2, threads=2, mappings=2, segments=1, fork=True, exit=True,
          shmgets=(ShmGet("private", 2 * PAGE_SIZE, creat=True),),
          segment_ops=("shmat", "shmat-rdonly", "rmid", "stat"),
-         mapping_ops=("read", "write", "shmdt", "mprotect-page1")),
+         mapping_ops=("read", "write", "shmdt", "mprotect-page1", "mprotect-rw")),
     Menu("threads", threads=2, mappings=1, spawn=True, mmaps=_ANON, mapping_ops=("read", "write")),
     Menu("fork", processes=2, threads=2, mappings=1, fork=True, mmaps=_ANON,
          mapping_ops=("read", "write", "write2", "dontfork", "wipeonfork")),
     Menu("slack", mappings=1, segments=1, fds=1,
          shmgets=(ShmGet("private", 1, creat=True), ShmGet("private", 2 * PAGE_SIZE, creat=True)),
          segment_ops=("shmat",), opens=(Open("shm", OBJECT_NAME, creat=True),),
-         fd_ops=("truncate-byte", "mmap-shared"),
+         fd_ops=("truncate-byte", "truncate1", "mmap-shared"),
          mapping_ops=("read-byte1", "write-byte1", "munmap-page1")),
     Menu("grandchild", processes=3, threads=3, mappings=1, fork=True, mmaps=_ANON[1:],
          mapping_ops=("read", "write", "wipeonfork")),
@@ -411,7 +416,6 @@ FIELD_RULES = {
     "private_copy_beyond_eof_may_survive": "R08",
     "private_file_may_snapshot": "R13",
     "partial_shm_munmap_may_fail": "R31",
-    "removed_stat_fields_unspecified": "R17",
     "shm_mprotect_unspecified": "R24",
     "slack_zero_filled_when_mapped": "R07",
     "shm_rmid_forced": "R45",

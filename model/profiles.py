@@ -18,7 +18,9 @@ class Profile:
     nattch_counts_fragments: bool
     # R19: shmat(id) of a removed but not yet destroyed segment attaches it (else EINVAL).
     attach_removed_segment: bool
-    # R17 under POSIX: IPC_STAT on a removed, still attached segment may also fail (EINVAL).
+    # R17 under POSIX: IPC_STAT on a removed, still attached segment may also fail (EINVAL),
+    # and where it works, may show SHM_DEST or not and the old key or IPC_PRIVATE (POSIX's
+    # IPC_RMID removes the identifier; SHM_DEST and the key reset are Linux's).
     removed_stat_may_fail: bool
     # R04: bytes of the last page beyond shm_segsz may also fault.
     segment_slack_may_fault: bool
@@ -30,9 +32,6 @@ class Profile:
     private_file_may_snapshot: bool
     # R31: munmap of part of a SysV attach may also be refused (EINVAL).
     partial_shm_munmap_may_fail: bool
-    # R17: IPC_STAT of a removed, still attached segment may show SHM_DEST or not, and the
-    # old key or IPC_PRIVATE (POSIX knows neither SHM_DEST nor a key reset).
-    removed_stat_fields_unspecified: bool = False
     # R24: mprotect of a SysV attach (not made by mmap) may also grant PROT_WRITE on a
     # SHM_RDONLY attach (POSIX mprotect: unspecified for mappings not made by mmap).
     shm_mprotect_unspecified: bool = False
@@ -76,7 +75,6 @@ POSIX = Profile(
     private_copy_beyond_eof_may_survive=True,
     private_file_may_snapshot=True,
     partial_shm_munmap_may_fail=True,
-    removed_stat_fields_unspecified=True,
     shm_mprotect_unspecified=True,
     slack_zero_filled_when_mapped=True,
 )

@@ -297,18 +297,18 @@ def shmctl(state: State, op: ShmCtl, profile: Profile) -> list:
         stat = Stat(nattch=aspace.nattch(state, sid, profile), segsz=seg.size, dest=seg.removed,
                     key=seg.key or "private")
         outcomes = [(state, stat)]  # R17
-        if seg.removed and profile.removed_stat_fields_unspecified:
-            # R17 (POSIX): SHM_DEST and the key reset are Linux's; POSIX's IPC_RMID removes the
-            # identifier, so what a surviving IPC_STAT shows of them is unspecified.
+        if seg.removed and profile.removed_stat_may_fail:
+            # R17 (POSIX): IPC_RMID removes the identifier, so IPC_STAT may fail; SHM_DEST
+            # and the key reset are Linux's, so what a surviving IPC_STAT shows of them is
+            # unspecified.
             keys = {stat.key, seg.removed_key or "private"}
             outcomes = [(state, replace(stat, dest=dest, key=key))
                         for dest in (True, False) for key in sorted(keys)]
-        if seg.removed and profile.removed_stat_may_fail:
-            outcomes.append((state, EINVAL))  # R17 (POSIX: IPC_RMID removes the identifier)
+            outcomes.append((state, EINVAL))
         return outcomes
     key = seg.key if profile.deviates("removed-key-still-found") else None  # R18
     destroyed = profile.deviates("rmid-destroys-at-once")  # R17
-    kept = seg.key if profile.removed_stat_fields_unspecified and not seg.removed else seg.removed_key
+    kept = seg.key if profile.removed_stat_may_fail and not seg.removed else seg.removed_key
     state = state.with_segment(sid, replace(seg, removed=True, key=key, destroyed=destroyed,
                                             removed_key=kept))
     if profile.deviates("rmid-unattached-deferred"):

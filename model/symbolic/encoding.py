@@ -752,7 +752,7 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                        for p in range(P) for k in range(M) for q in range(Q)])
         cs += [n.seg_key[g] == If(born, a.key, And(s.seg_key[g], Not(And(rmid_ok, sid == g)))),
                n.seg_oldkey[g] == (If(born, F_, Or(s.seg_oldkey[g], And(rmid_ok, sid == g, s.seg_key[g])))
-                                   if profile.removed_stat_fields_unspecified else F_),
+                                   if profile.removed_stat_may_fail else F_),
                n.seg_removed[g] == removed,
                n.seg_destroyed[g] == If(born, F_, Or(s.seg_destroyed[g],
                                                      And(z3.ULT(g, s.nsegs), removed, Not(attached)))),
@@ -812,7 +812,7 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     seg_keyed = select(s.seg_key, sid, F_) if G else F_
     cs += [r.nattch == If(stat, nattch, num(0, CNT)),
            r.segsz == If(stat, select(s.seg_size, sid, num(0)) if G else num(0), num(0))]
-    if profile.removed_stat_fields_unspecified:
+    if profile.removed_stat_may_fail:
         # R17 (POSIX): IPC_STAT of a removed segment may show SHM_DEST or not, and the old key
         # or IPC_PRIVATE; both fixed as on Linux everywhere else
         removed_stat = And(stat, sid_removed)
