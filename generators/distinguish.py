@@ -417,6 +417,7 @@ FIELD_RULES = {
     "private_file_may_snapshot": "R13",
     "partial_shm_munmap_may_fail": "R31",
     "shm_mprotect_unspecified": "R24",
+    "private_copy_may_follow_object": "R13",
     "slack_zero_filled_when_mapped": "R07",
     "shm_rmid_forced": "R45",
 }

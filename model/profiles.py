@@ -32,6 +32,9 @@ class Profile:
     private_file_may_snapshot: bool
     # R31: munmap of part of a SysV attach may also be refused (EINVAL).
     partial_shm_munmap_may_fail: bool
+    # R12, R13: a byte of a MAP_PRIVATE page this process copied (by writing another byte of
+    # it) but did not write may also show a later change to the object (POSIX mmap).
+    private_copy_may_follow_object: bool = False
     # R24: mprotect of a SysV attach (not made by mmap) may also grant PROT_WRITE on a
     # SHM_RDONLY attach (POSIX mprotect: unspecified for mappings not made by mmap).
     shm_mprotect_unspecified: bool = False
@@ -76,6 +79,7 @@ POSIX = Profile(
     private_file_may_snapshot=True,
     partial_shm_munmap_may_fail=True,
     shm_mprotect_unspecified=True,
+    private_copy_may_follow_object=True,
     slack_zero_filled_when_mapped=True,
 )
 

@@ -157,6 +157,9 @@ class Process:
     private: FrozenMap = EMPTY                 # vpn -> frame of this process's private pages
     lazyfree: frozenset = frozenset()          # vpns under MADV_FREE, not yet written (C05)
     present: frozenset = frozenset()           # vpns whose page table entry is populated
+    # (vpn, offset) of bytes this process stored into its private pages; kept only where a
+    # profile lets the other bytes of a private copy follow the object (R13, posix)
+    written: frozenset = frozenset()
     fds: FrozenMap = EMPTY                     # fd handle -> Fd
 
     def vma_at(self, vpn: int) -> Optional[Vma]:
