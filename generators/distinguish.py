@@ -33,11 +33,12 @@ page per mapping, the value 1 at byte 0, and the first class of every argument (
 - ``objects``: open(shm, creat) (one descriptor), ftruncate (0, one page), mmap of it (shared|
   private), pwrite, pread, shm_unlink, write, read.
 - ``sysv``: two processes and threads; fork, exit, shmget(private, two pages), shmat (and
-  SHM_RDONLY; two mappings), shmctl, write, read, shmdt and mprotect(r) of the first or the
-  last page.
+  SHM_RDONLY; two mappings), shmctl, write, read, shmdt and mprotect(r|rw) of the first or
+  the last page (rw of a SHM_RDONLY attach: R24, unspecified under POSIX).
 - ``threads``: two threads; spawn, mmap, write, read.
 - ``fork``: two processes; fork, mmap, write (1|2), read, madvise(dontfork|wipeonfork).
-- ``slack``: shmget(private, 100 bytes or two pages), shmat, open(shm), ftruncate(1 byte),
+- ``slack``: shmget(private, 100 bytes or two pages), shmat, open(shm), ftruncate(1 byte or
+  a page: growth while mapped, R07),
   mmap(shared) of it, write and read of byte 2048, munmap of the last page: the bytes past a
   segment's size or a file's end, and part of an attach (where POSIX leaves more open).
 - ``grandchild``: three processes; fork, mmap(private), write, read, madvise(wipeonfork).
@@ -101,12 +102,14 @@ MENUS: tuple[Menu, ...] = (
                       "write"), objects=1, truncates=("zero", "page")),
     _area("sysv", ("fork", "exit", "shmget", "shmat", "shmctl", "read", "write", "shmdt",
                    "mprotect"), processes=2, threads=2, mappings=2, segments=1, pages=2,
-          shm_sizes=("pages",), attaches=("slot", "rdonly"), range_pages=("start", "last")),
+          shm_sizes=("pages",), attaches=("slot", "rdonly"), range_pages=("start", "last"),
+          prots=("r", "rw")),       # rw: mprotect(PROT_WRITE) of a SHM_RDONLY attach (R24)
     _area("threads", ("spawn", "mmap", "read", "write"), threads=2),
     _area("fork", ("fork", "mmap", "read", "write", "madvise"), processes=2, threads=2,
           values=(1, 2), advices=("dontfork", "wipeonfork")),
     _area("slack", ("shmget", "shmat", "open", "ftruncate", "mmap_fd", "read", "write", "munmap"),
-          segments=1, objects=1, pages=2, shm_sizes=("unaligned", "pages"), truncates=("unaligned",),
+          segments=1, objects=1, pages=2, shm_sizes=("unaligned", "pages"),
+          truncates=("unaligned", "page"),     # page: growth while mapped (R07)
           sharing=("shared",), offsets=(2048,), range_pages=("last",)),
     _area("grandchild", ("fork", "mmap", "read", "write", "madvise"), processes=3, threads=3,
           sharing=("private",), advices=("wipeonfork",)),
@@ -313,6 +316,9 @@ FIELD_RULES = {
     "private_copy_beyond_eof_may_survive": "R08",
     "private_file_may_snapshot": "R13",
     "partial_shm_munmap_may_fail": "R31",
+    "shm_mprotect_unspecified": "R24",
+    "private_copy_may_follow_object": "R13",
+    "slack_zero_filled_when_mapped": "R07",
     "shm_rmid_forced": "R45",
 }
 

@@ -8,7 +8,7 @@ from typing import Optional
 from .ops import PAGE_SIZE
 from .profiles import Profile
 from .results import Fault, OK, Value
-from .state import Contents, State, Vma, contents_get, contents_set
+from .state import Contents, State, Vma, contents_get, contents_set, contents_zero_from
 
 SIGSEGV = Fault("SIGSEGV")
 SIGBUS = Fault("SIGBUS")
@@ -116,10 +116,24 @@ def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Pr
         for base in bases:
             s = state.with_process(pid, replace(proc, lazyfree=proc.lazyfree - {vpn}))
             no_copy = profile.deviates("private-not-copied-on-write")  # R11 (variant)
-            outcomes.append((_write_private(s, pid, vpn, fid, base, offset, value, no_copy), OK))
+            s = _write_private(s, pid, vpn, fid, base, offset, value, no_copy)
+            outcomes.append((_mark_written(s, pid, vpn, offset, profile, first=False), OK))
         return outcomes
     base = () if vma.obj is None else object_page_contents(state, vma.obj, vma.object_page(vpn))
-    return [(_write_private(state, pid, vpn, None, base, offset, value), OK)]  # R11, R13
+    s = _write_private(state, pid, vpn, None, base, offset, value)
+    return [(_mark_written(s, pid, vpn, offset, profile, first=True), OK)]  # R11, R13
+
+
+def _mark_written(state: State, pid: int, vpn: int, offset: int, profile: Profile,
+                  first: bool) -> State:
+    """R13 (posix): remember which bytes of its private copy the process stored, since the
+    others may still show the object's changes. ``first``: the copy is new (forget marks left
+    by an earlier copy at this address)."""
+    if not profile.private_copy_may_follow_object:
+        return state
+    proc = state.processes[pid]
+    kept = frozenset(w for w in proc.written if w[0] != vpn) if first else proc.written
+    return state.with_process(pid, replace(proc, written=kept | {(vpn, offset)}))
 
 
 def _write_private(state: State, pid: int, vpn: int, fid: Optional[int], base: Contents,
@@ -146,7 +160,34 @@ def write_object_byte(state: State, oid: int, index: int, offset: int, value: in
             obj = s.objects[oid]
             s = s.with_object(oid, replace(obj, pages=obj.pages.set(index, fid)))
         results.append(s.with_frame(fid, contents_set(s.frames[fid], offset, value)))
+    if profile.private_copy_may_follow_object:
+        results = [r for s in results for r in private_copies_follow(s, oid, index, offset, value)]
     return results
+
+
+def private_copies_follow(state: State, oid: int, index: int, offset: int, value: int) -> list:
+    """R12, R13 (POSIX mmap: it is unspecified whether changes to the object made after a
+    MAP_PRIVATE mapping is established are visible through it): a private copy this process
+    made by writing some byte of the page may show the change at a byte it did not write.
+    Bytes it wrote stay its own. (A copy taken without a write, private_snapshots, keeps its
+    contents: a narrower choice than POSIX's, which the z3 encoding shares.)"""
+    copies = [(pid, vpn) for pid, p in enumerate(state.processes) if p.alive
+              for v in p.vmas if not v.shared and v.obj == oid
+              for vpn in range(v.start, v.end)
+              if v.object_page(vpn) == index and vpn in p.private
+              and (vpn, offset) not in p.written and any(w[0] == vpn for w in p.written)]
+    states = [state]
+    for pid, vpn in copies:
+        more = []
+        for s in states:
+            p = s.processes[pid]
+            if contents_get(s.frames[p.private[vpn]], offset) == value:
+                continue
+            s2, fid = s.new_frame(contents_set(s.frames[p.private[vpn]], offset, value))
+            p = s2.processes[pid]
+            more.append(s2.with_process(pid, replace(p, private=p.private.set(vpn, fid))))
+        states += more
+    return states
 
 
 def private_snapshots(state: State, oid: int, index: int, profile: Profile) -> list:
@@ -165,9 +206,41 @@ def private_snapshots(state: State, oid: int, index: int, profile: Profile) -> l
             contents = object_page_contents(s, oid, index)
             s2, fid = s.new_frame(contents)
             p = s2.processes[pid]
-            more.append(s2.with_process(pid, replace(p, private=p.private.set(vpn, fid))))
+            written = frozenset(w for w in p.written if w[0] != vpn)   # a fresh copy
+            more.append(s2.with_process(pid, replace(p, private=p.private.set(vpn, fid),
+                                                     written=written)))
         states += more
     return states
+
+
+def is_mapped_anywhere(state: State, oid: int) -> bool:
+    """Whether a live process maps (shared or private) some page of the object."""
+    return any(v.obj == oid for p in state.processes if p.alive for v in p.vmas)
+
+
+def zero_slack(state: State, oid: int) -> State:
+    """R07 (POSIX): the partial page at the end of the object with the bytes past its end
+    zeroed, as a fresh mapping of it shows them (they were never written to the object)."""
+    obj = state.objects[oid]
+    index, offset = divmod(obj.size, PAGE_SIZE)
+    fid = obj.pages.get(index) if offset else None
+    if fid is None:
+        return state
+    zeroed = contents_zero_from(state.frames[fid], offset)
+    return state if zeroed == state.frames[fid] else state.with_frame(fid, zeroed)
+
+
+def slack_on_growth(state: State, oid: int, profile: Profile) -> list:
+    """R07 before the object grows past its old end: the states the bytes stored into the old
+    slack may be in. Linux keeps them (they become object data). POSIX: a mapped page's slack
+    may or may not be flushed into the object (ftruncate: unspecified), and with nothing
+    mapping it the slack was never written to the object, so it reads as zeros."""
+    if not profile.slack_zero_filled_when_mapped:
+        return [state]
+    zeroed = zero_slack(state, oid)
+    if is_mapped_anywhere(state, oid) and zeroed != state:
+        return [state, zeroed]
+    return [zeroed]
 
 
 # --- what the named variants (model/variants.py) do instead of a rule ----------------------

@@ -18,7 +18,9 @@ class Profile:
     nattch_counts_fragments: bool
     # R19: shmat(id) of a removed but not yet destroyed segment attaches it (else EINVAL).
     attach_removed_segment: bool
-    # R17 under POSIX: IPC_STAT on a removed, still attached segment may also fail (EINVAL).
+    # R17 under POSIX: IPC_STAT on a removed, still attached segment may also fail (EINVAL),
+    # and where it works, may show SHM_DEST or not and the old key or IPC_PRIVATE (POSIX's
+    # IPC_RMID removes the identifier; SHM_DEST and the key reset are Linux's).
     removed_stat_may_fail: bool
     # R04: bytes of the last page beyond shm_segsz may also fault.
     segment_slack_may_fault: bool
@@ -30,6 +32,15 @@ class Profile:
     private_file_may_snapshot: bool
     # R31: munmap of part of a SysV attach may also be refused (EINVAL).
     partial_shm_munmap_may_fail: bool
+    # R12, R13: a byte of a MAP_PRIVATE page this process copied (by writing another byte of
+    # it) but did not write may also show a later change to the object (POSIX mmap).
+    private_copy_may_follow_object: bool = False
+    # R24: mprotect of a SysV attach (not made by mmap) may also grant PROT_WRITE on a
+    # SHM_RDONLY attach (POSIX mprotect: unspecified for mappings not made by mmap).
+    shm_mprotect_unspecified: bool = False
+    # R07: a new mapping of an object that nothing maps zero-fills the partial page past the
+    # end of the object, and bytes stored there never reach the object (POSIX mmap).
+    slack_zero_filled_when_mapped: bool = False
     # R45: kernel.shm_rmid_forced.
     shm_rmid_forced: bool = False
     # Named semantic variants (model/variants.py): each flag is one deliberate change to one
@@ -67,6 +78,9 @@ POSIX = Profile(
     private_copy_beyond_eof_may_survive=True,
     private_file_may_snapshot=True,
     partial_shm_munmap_may_fail=True,
+    shm_mprotect_unspecified=True,
+    private_copy_may_follow_object=True,
+    slack_zero_filled_when_mapped=True,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, POSIX)}

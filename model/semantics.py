@@ -298,11 +298,19 @@ def shmctl(state: State, op: ShmCtl, profile: Profile) -> list:
                     key=seg.key or "private")
         outcomes = [(state, stat)]  # R17
         if seg.removed and profile.removed_stat_may_fail:
-            outcomes.append((state, EINVAL))  # R17 (POSIX: IPC_RMID removes the identifier)
+            # R17 (POSIX): IPC_RMID removes the identifier, so IPC_STAT may fail; SHM_DEST
+            # and the key reset are Linux's, so what a surviving IPC_STAT shows of them is
+            # unspecified.
+            keys = {stat.key, seg.removed_key or "private"}
+            outcomes = [(state, replace(stat, dest=dest, key=key))
+                        for dest in (True, False) for key in sorted(keys)]
+            outcomes.append((state, EINVAL))
         return outcomes
     key = seg.key if profile.deviates("removed-key-still-found") else None  # R18
     destroyed = profile.deviates("rmid-destroys-at-once")  # R17
-    state = state.with_segment(sid, replace(seg, removed=True, key=key, destroyed=destroyed))
+    kept = seg.key if profile.removed_stat_may_fail and not seg.removed else seg.removed_key
+    state = state.with_segment(sid, replace(seg, removed=True, key=key, destroyed=destroyed,
+                                            removed_key=kept))
     if profile.deviates("rmid-unattached-deferred"):
         return [(state, OK)]  # R20 changed (variant)
     return [(aspace.settle_segment(state, sid, profile), OK)]  # R20
@@ -351,6 +359,9 @@ def mmap(state: State, pid: int, op: Mmap, bind: str, profile: Profile) -> list:
         return [(state, OK)]  # C01 changed (variant)
     if op.fd is None and op.shared:
         state, obj_id = state.new_object(MemObject("anon", pages * PAGE_SIZE))  # R02, R10
+    elif obj_id is not None and profile.slack_zero_filled_when_mapped \
+            and not memory.is_mapped_anywhere(state, obj_id):
+        state = memory.zero_slack(state, obj_id)  # R07 (POSIX: a new mapping zero-fills it)
     state, origin = state.next_origin()
     vma = Vma(start=base, end=base + pages, prot=op.prot, shared=op.shared, obj=obj_id,
               pgoff=op.offset // PAGE_SIZE, may_write=may_write, origin=origin)
@@ -384,14 +395,24 @@ def mprotect(state: State, pid: int, op: Mprotect, profile: Profile) -> list:
         return [(state, EINVAL)]
     start, end = _range(state, op.at, op.length)
     proc = state.processes[pid]
-    if op.prot == "rw" and any(not v.may_write for v in proc.vmas if v.start < end and start < v.end):
+    refusing = [v for v in proc.vmas if v.start < end and start < v.end and not v.may_write]
+    if op.prot == "rw" and refusing:
+        if profile.shm_mprotect_unspecified and all(v.segment is not None for v in refusing):
+            # R24 (POSIX): mprotect is unspecified for a mapping mmap did not make, so a
+            # SHM_RDONLY attach may also become writable (it is Linux that says EACCES).
+            return [(state, EACCES)] + _mprotect(state, pid, start, end, op.prot, profile)
         return [(state, EACCES)]  # R24, C01, R47
+    return _mprotect(state, pid, start, end, op.prot, profile)
+
+
+def _mprotect(state: State, pid: int, start: int, end: int, prot: str, profile: Profile) -> list:
+    proc = state.processes[pid]
     mapped = aspace.mapped_pages(proc, start, end)
     # C01: an unmapped page stops mprotect there with ENOMEM; pages before it are changed.
     hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
     stop = end if hole is None else hole
     if stop > start and not profile.deviates("mprotect-ignored"):  # R33
-        state = aspace.modify(state, pid, start, stop, lambda v: replace(v, prot=op.prot))  # R30, R33
+        state = aspace.modify(state, pid, start, stop, lambda v: replace(v, prot=prot))  # R30, R33
     return [(state, OK if hole is None else ENOMEM)]
 
 
@@ -593,9 +614,12 @@ def ftruncate(state: State, pid: int, op: Ftruncate, profile: Profile) -> list:
         if profile.private_copy_beyond_eof_may_survive:
             outcomes.append((shrunk, OK))
         return outcomes
-    # Growing zeroes nothing: bytes written into the slack past the old end (R07) become file
-    # data (observed on tmpfs, Linux 6.18).
-    return [(state.with_object(fd.obj, replace(obj, size=op.length)), OK)]
+    # Growing zeroes nothing on Linux: bytes written into the slack past the old end (R07)
+    # become file data (observed on tmpfs, Linux 6.18). POSIX: memory.slack_on_growth.
+    if op.length <= obj.size:
+        return [(state.with_object(fd.obj, replace(obj, size=op.length)), OK)]
+    return [(s.with_object(fd.obj, replace(s.objects[fd.obj], size=op.length)), OK)
+            for s in memory.slack_on_growth(state, fd.obj, profile)]  # R07
 
 
 def _drop_private_copies(state: State, oid: int, first_page: int) -> State:
@@ -631,7 +655,10 @@ def pwrite(state: State, pid: int, op: Pwrite, profile: Profile) -> list:
         return [(state, EPERM)]  # R47
     index, offset = divmod(op.offset, PAGE_SIZE)
     outcomes = []
-    for s in memory.write_object_byte(state, fd.obj, index, offset, op.value, profile):
+    grown = (memory.slack_on_growth(state, fd.obj, profile) if op.offset >= obj.size
+             else [state])  # R07: the old slack becomes part of the file
+    for s in (w for g in grown
+              for w in memory.write_object_byte(g, fd.obj, index, offset, op.value, profile)):
         o = s.objects[fd.obj]
         outcomes.append((s.with_object(fd.obj, replace(o, size=max(o.size, op.offset + 1))), OK))
     return outcomes

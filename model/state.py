@@ -157,6 +157,9 @@ class Process:
     private: FrozenMap = EMPTY                 # vpn -> frame of this process's private pages
     lazyfree: frozenset = frozenset()          # vpns under MADV_FREE, not yet written (C05)
     present: frozenset = frozenset()           # vpns whose page table entry is populated
+    # (vpn, offset) of bytes this process stored into its private pages; kept only where a
+    # profile lets the other bytes of a private copy follow the object (R13, posix)
+    written: frozenset = frozenset()
     fds: FrozenMap = EMPTY                     # fd handle -> Fd
 
     def vma_at(self, vpn: int) -> Optional[Vma]:
@@ -195,6 +198,8 @@ class Segment:
     removed: bool = False        # SHM_DEST
     destroyed: bool = False
     ever_attached: bool = False  # for shm_rmid_forced (R45)
+    # The key it had before IPC_RMID, kept only where IPC_STAT may still show it (R17, posix).
+    removed_key: Optional[str] = None
 
 
 @dataclass(frozen=True)

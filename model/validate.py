@@ -20,8 +20,8 @@ from typing import Callable, NoReturn, Optional, Sequence
 from .case import Case, CaseError
 from .ops import (
     ALL_OPS, FIXED_MODES, MADVICES, MREMAP_MODES, OBJECT_KINDS, PAGE_SIZE, PROTECTIONS,
-    SHMCTL_COMMANDS, Exec, Exit, Fork, Mmap, Mremap, Open, Place, ShmCtl, Spawn, Step,
-    ThreadExit,
+    SHMCTL_COMMANDS, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
+    PosixMadvise, ShmCtl, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
 from .results import Dead, Eof, Errno, Fault, FrameReport, Ok, SegmentId, Stat, Value
@@ -189,6 +189,7 @@ class _ProgramChecker:
         for name, kind in ARGUMENT_KINDS[op.OP].items():
             self.check_argument(index, ("args", name), op.OP, kind, getattr(op, name))
         self.check_consistency(index, op)
+        self.check_within_slot(index, op)
         if results is not None:
             self.check_results(index, op, results)
         self.check_bind(index, step)
@@ -354,6 +355,27 @@ class _ProgramChecker:
                           f"mremap alias is the call with old size 0, not {op.old_length}")
             case Open(kind="file" | "shm", name=""):
                 self.fail(index, ("args", "name"), f"open of a {op.kind} needs a name")
+
+    def check_within_slot(self, index: int, op: object) -> None:
+        """A range must stay inside its place's slot: an implementation may put the slots
+        wherever it likes (docs/case-format.md), so what lies past a slot's last page is not
+        the next slot, and a range running into it means nothing portable."""
+        def fits(path: tuple, page: int, length: int, what: str) -> None:
+            pages = -(-length // PAGE_SIZE)
+            if page + pages > PAGES_PER_SLOT:
+                self.fail(index, path, f"{what} runs past the end of its slot: page {page} + "
+                                       f"{pages} pages > {PAGES_PER_SLOT} (slots need not be "
+                                       f"adjacent, so a range may not cross into the next one)")
+        match op:
+            case Munmap() | Mprotect() | Madvise() | PosixMadvise():
+                fits(("args", "length"), op.at.page, op.length, f"the {op.OP} range")
+            case Mmap():
+                fits(("args", "length"), op.at.page if op.at is not None else 0, op.length,
+                     "the mapping")
+            case Mremap():
+                fits(("args", "old_length"), op.at.page, op.old_length, "the old range")
+                fits(("args", "new_length"), op.at.page if op.mode == "grow" else 0,
+                     op.new_length, "the new range")
 
     # -- results
 

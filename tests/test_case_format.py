@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sharespec.model.case import Case, CaseError
 from sharespec.model.case_json import case_from_json, case_to_json, dumps_case, loads_case
 from sharespec.model.case_text import case_from_text, case_to_text
-from sharespec.model.ops import OP_BY_NAME, FramePlace, Place, Step
+from sharespec.model.ops import OP_BY_NAME, PAGE_SIZE, FramePlace, Place, Step
 from sharespec.model.results import (
     DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value,
 )
@@ -306,6 +306,16 @@ def valid_cases(draw) -> Case:
                                                                                     "noreplace")))
         if name == "mremap" and args["mode"] == "alias":
             args["old_length"] = 0
+        # ... and ranges that run past their slot (model/validate.py check_within_slot)
+        room = lambda page: (256 - page) * PAGE_SIZE  # noqa: E731
+        if name in ("munmap", "mprotect", "madvise", "posix_madvise"):
+            args["length"] = min(args["length"], room(args["at"].page))
+        if name == "mmap":
+            args["length"] = min(args["length"], room(args["at"].page if args["at"] else 0))
+        if name == "mremap":
+            args["old_length"] = min(args["old_length"], room(args["at"].page))
+            args["new_length"] = min(args["new_length"],
+                                     room(args["at"].page if args["mode"] == "grow" else 0))
         if name == "open" and args["kind"] == "memfd":
             args["name"] = draw(st.sampled_from(("", args["name"])))
         op = OP_BY_NAME[name](**args)
@@ -463,6 +473,17 @@ HEADER = "case bad\nprofile linux\n\n"   # steps start on line 4
     ("T0: M1 = mmap(anon, shared, rw, 4096, replace)\n", 4, "mmap fixed=replace needs a place"),
     ("T0: M0 = mmap(anon, shared, rw, 4096)\nT0: read(M0[256])\n", 5,
      "a place's page must be in 0..255"),
+    # slots need not be adjacent: a range may not run from one slot into the next
+    ("T0: M0 = mmap(anon, shared, rw, 4096)\nT0: M1 = mmap(anon, shared, rw, 4096)\n"
+     "T0: munmap(M0[255], 8192)\nT0: read(M1)\n", 6,
+     "the munmap range runs past the end of its slot: page 255 + 2 pages > 256"),
+    ("T0: M0 = mmap(anon, shared, rw, 1052672)\n", 4, "the mapping runs past the end of its slot"),
+    ("T0: M0 = mmap(anon, shared, rw, 4096)\nT0: mprotect(M0[200], 0x40000, r)\n", 5,
+     "the mprotect range runs past the end of its slot: page 200 + 64 pages > 256"),
+    ("T0: M0 = mmap(anon, shared, rw, 4096)\nT0: mremap(M0[255], 4096, 8192, grow)\n", 5,
+     "the new range runs past the end of its slot"),
+    ("T0: M0 = mmap(anon, shared, rw, 4096)\nT0: M1 = mremap(M0, 4096, 0x101000, move)\n", 5,
+     "the new range runs past the end of its slot: page 0 + 257 pages > 256"),
     ("T0: M0 = mmap(anon, shared, rw, 4096)\nT0: read(M0+4096)\n", 5,
      "a place's offset must be in 0..4095"),
     ("T0: M0 = mmap(anon, shared, rw, 4096)\nT0: write(M0, 256)\n", 5, "value must be in 0..255, not 256"),

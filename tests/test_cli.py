@@ -116,3 +116,19 @@ def test_an_impl_folder_in_the_current_folder_does_not_replace_the_bundled_imple
     (tmp_path / "good.case").write_text(GOOD)
     r = sharespec("run", "--case", "good.case", "--no-shrink", cwd=tmp_path)
     assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_range_crossing_a_slot_is_refused_with_exit_2(tmp_path):
+    """Slots need not be adjacent (docs/case-format.md): munmap(M0[255], 8192) would reach
+    into whatever lies past M0's slot, so the case is refused (exit 2, file, line, problem)
+    rather than judged as if M1's slot followed M0's."""
+    import subprocess
+    import sys
+    path = tmp_path / "cross.case"
+    path.write_text("case cross\nprofile linux\nrules R32\norigin handwritten\n\n"
+                    "T0: M0 = mmap(anon, private, rw, 4096)\nT0: M1 = mmap(anon, private, rw, 4096)\n"
+                    "T0: munmap(M0[255], 8192)\nT0: read(M1)\n")
+    done = subprocess.run([sys.executable, "-m", "sharespec", "show", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"{path}: line 8: the munmap range runs past the end of its slot" in done.stderr

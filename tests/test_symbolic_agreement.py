@@ -523,3 +523,20 @@ def test_r30_splits_and_boundary_moves_agree():
     assert len(programs_) == 961
     for program in programs_[::every]:
         assert_agrees(u, program)
+
+
+def test_posix_rmid_stat_and_rdonly_mprotect_agree(unrolling):
+    """R17 and R24 under posix: IPC_STAT of a removed, attached segment may show SHM_DEST or
+    not and the old key or IPC_PRIVATE; mprotect(rw) of a SHM_RDONLY attach may be refused or
+    granted (then a write succeeds). Both encodings allow the same, one outcome under linux
+    and several under posix."""
+    rmid = (Step("T0", ShmGet("K1", PAGE_SIZE, True, False), "S0"), Step("T0", ShmAt("S0"), "M0"),
+            Step("T0", ShmCtl("S0", "rmid")), Step("T0", ShmCtl("S0", "stat")))
+    rdonly = (Step("T0", ShmGet("private", PAGE_SIZE, True, False), "S0"),
+              Step("T0", ShmAt("S0", rdonly=True), "M0"),
+              Step("T0", Mprotect(Place("M0"), PAGE_SIZE, "rw")), Step("T0", Write(Place("M0"), 1)),
+              Step("T0", Read(Place("M0"))))
+    posix = unrolling.profile.name == "posix"
+    # posix: {dest 0/1} x {key K1/private}, and EINVAL (the identifier may be gone)
+    assert len(assert_agrees(unrolling, rmid).explicit) == (5 if posix else 1)
+    assert len(assert_agrees(unrolling, rdonly).explicit) == (2 if posix else 1)

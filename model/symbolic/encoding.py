@@ -99,6 +99,7 @@ class SymState:
     anon_size: list           # anon_size[k]: pages of the shared anonymous object of slot k
     handle_seg: list          # segment index, or scope.segments when the handle names none
     seg_key: list
+    seg_oldkey: list          # the key before IPC_RMID, for posix's IPC_STAT (R17)
     seg_removed: list
     seg_destroyed: list
     seg_size: list
@@ -153,6 +154,7 @@ def fresh_state(prefix: str, sc: SymbolicScope) -> SymState:
         anon_size=[v(f"{prefix}k{k}_asize") for k in range(M)],
         handle_seg=[v(f"{prefix}h{h}_seg") for h in range(G)],
         seg_key=[b(f"{prefix}g{g}_key") for g in range(G)],
+        seg_oldkey=[b(f"{prefix}g{g}_oldkey") for g in range(G)],
         seg_removed=[b(f"{prefix}g{g}_removed") for g in range(G)],
         seg_destroyed=[b(f"{prefix}g{g}_destroyed") for g in range(G)],
         seg_size=[v(f"{prefix}g{g}_size") for g in range(G)],
@@ -204,7 +206,7 @@ def initial_constraints(s: SymState, sc: SymbolicScope) -> list:
     for h in range(sc.segments):
         cs += [s.handle_seg[h] == sc.segments, s.handle_bykey[h] == F]
     for g in range(sc.segments):
-        cs += [s.seg_key[g] == F, s.seg_removed[g] == F, s.seg_destroyed[g] == F,
+        cs += [s.seg_key[g] == F, s.seg_oldkey[g] == F, s.seg_removed[g] == F, s.seg_destroyed[g] == F,
                s.seg_size[g] == 0] + [x == 0 for x in s.seg_page[g]]
     for h in range(sc.objects):
         cs += [s.fd_obj[h] == sc.objects, s.fd_rdonly[h] == F, s.fd_byname[h] == F]
@@ -501,7 +503,10 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
     # mprotect (R24, R30, R33, C01): EACCES, else change up to the first hole (ENOMEM)
     range_mapped = [And(in_range[q], here[q].mapped) for q in range(Q)]
     hole = Or(beyond, Or([And(in_range[q], Not(here[q].mapped)) for q in range(Q)]))
-    pr_eacces = And(a.prot == 0, rdonly, Or(range_mapped))
+    pr_refused = And(a.prot == 0, rdonly, Or(range_mapped))
+    # R24 (POSIX): mprotect of a SysV attach is unspecified: nd grants PROT_WRITE instead
+    pr_choice = And(L["mprotect"], pr_refused, kind == KIND_SYSV) if profile.shm_mprotect_unspecified else F_
+    pr_eacces = And(pr_refused, Not(And(pr_choice, a.nd)))
     pr_ok = And(L["mprotect"], Not(pr_eacces))
     before_hole = [And([Or(z3.ULT(q2, a.page), here[q2].mapped) for q2 in range(q + 1)])
                    for q in range(Q)]
@@ -770,6 +775,8 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
         attached = Or([And(n.cells[p][k][q].mapped, n.slot_kind[k] == KIND_SYSV, n.slot_seg[k] == g)
                        for p in range(P) for k in range(M) for q in range(Q)])
         cs += [n.seg_key[g] == If(born, a.key, And(s.seg_key[g], Not(And(rmid_ok, sid == g)))),
+               n.seg_oldkey[g] == (If(born, F_, Or(s.seg_oldkey[g], And(rmid_ok, sid == g, s.seg_key[g])))
+                                   if profile.removed_stat_may_fail else F_),
                n.seg_removed[g] == removed,
                n.seg_destroyed[g] == If(born, F_, Or(s.seg_destroyed[g],
                                                      And(z3.ULT(g, s.nsegs), removed, Not(attached)))),
@@ -826,16 +833,24 @@ def transition(s: SymState, a: SymArgs, n: SymState, r: SymResult, sc: SymbolicS
                              If(And(is_["shmget"], live, get_same), z3.ZeroExt(VAL - IDX, first_handle),
                                 num(0, VAL)))))
     stat = And(live, is_["shmctl"], Not(a.rmid), Not(ctl_einval))
+    seg_keyed = select(s.seg_key, sid, F_) if G else F_
     cs += [r.nattch == If(stat, nattch, num(0, CNT)),
-           r.segsz == If(stat, select(s.seg_size, sid, num(0)) if G else num(0), num(0)),
-           r.dest == And(stat, sid_removed),
-           r.key == And(stat, select(s.seg_key, sid, F_) if G else F_)]
+           r.segsz == If(stat, select(s.seg_size, sid, num(0)) if G else num(0), num(0))]
+    if profile.removed_stat_may_fail:
+        # R17 (POSIX): IPC_STAT of a removed segment may show SHM_DEST or not, and the old key
+        # or IPC_PRIVATE; both fixed as on Linux everywhere else
+        removed_stat = And(stat, sid_removed)
+        old_key = select(s.seg_oldkey, sid, F_) if G else F_
+        cs += [z3.Implies(Not(removed_stat), r.dest == F_),
+               If(removed_stat, z3.Implies(r.key, old_key), r.key == And(stat, seg_keyed))]
+    else:
+        cs += [r.dest == And(stat, sid_removed), r.key == And(stat, seg_keyed)]
     # the explicit arguments nd and snap only matter where the profile allows a choice
     survival = ([And(L["ftruncate"], obj.trunc_ok, obj.trunc_shrinks),
                  And(L["read"], Not(read_fault), acc_beyond, kind == KIND_OBJ_PRIVATE, acc_cow)]
                 if profile.private_copy_beyond_eof_may_survive else [])
     cs.append(z3.Implies(Not(Or([And(L["shmctl"], Not(a.rmid), sid_live, sid_removed),
-                                 And(L["munmap"], splits),
+                                 And(L["munmap"], splits), pr_choice,
                                  And(L["read"], Not(read_fault), acc_lazy)] + survival)), Not(a.nd)))
     for p, k, q in ((p, k, q) for p in range(P) for k in range(M) for q in range(Q) if a.snap):
         cs.append(z3.Implies(Not(may_snapshot(p, k, q)), Not(a.snap[p][k][q])))

@@ -47,7 +47,16 @@ def maps_object(s: SymState, k: int):
     return Or(s.slot_kind[k] == KIND_OBJ_SHARED, s.slot_kind[k] == KIND_OBJ_PRIVATE)
 
 
-def lemmas(s: SymState, sc: SymbolicScope) -> list:
+def rdonly_stays(s: SymState, k: int, profile: Optional[Profile]):
+    """Whether slot k's read-only mark keeps its pages unwritable: always on Linux (R24);
+    under posix a SysV attach may be made writable by mprotect (POSIX mprotect is unspecified
+    for a mapping mmap did not make), so there only for the other slots."""
+    if profile is not None and profile.shm_mprotect_unspecified:
+        return And(s.slot_rdonly[k], s.slot_kind[k] != KIND_SYSV)
+    return s.slot_rdonly[k]
+
+
+def lemmas(s: SymState, sc: SymbolicScope, profile: Optional[Profile] = None) -> list:
     """Well-formedness of an encoded state; named so a failure says which."""
     P, T, M, Q, G, O = sc.processes, sc.threads, sc.mappings, sc.pages, sc.segments, sc.objects
     out = [("counts in range", And(z3.UGE(s.nthreads, 1), z3.ULE(s.nthreads, T), z3.UGE(s.nprocs, 1),
@@ -85,7 +94,7 @@ def lemmas(s: SymState, sc: SymbolicScope) -> list:
                         s.cells[p][k][q - 1].prot == c.prot,
                         s.cells[p][k][q - 1].dontfork == c.dontfork,
                         s.cells[p][k][q - 1].wipe == c.wipe)),
-                    Implies(And(c.mapped, s.slot_rdonly[k]), c.prot != 0),
+                    Implies(And(c.mapped, rdonly_stays(s, k, profile)), c.prot != 0),
                     # (ghost) only mremap puts a page of a slot past its shared anonymous
                     # object's or segment's end (R43): grown, or moved or aliased there
                     Implies(And(c.mapped, Or(
@@ -156,10 +165,20 @@ def inv_segment_lifetime(s, sc):
                 for g in range(sc.segments)] or [z3.BoolVal(True)])
 
 
-def inv_protection(s, sc):
-    """R24: a read-only attach is never writable (mprotect cannot make it so)."""
-    return And([Implies(And(s.cells[p][k][q].mapped, s.slot_rdonly[k]), s.cells[p][k][q].prot != 0)
+def inv_protection(s, sc, profile: Optional[Profile] = None):
+    """R24: a read-only attach is never writable (mprotect cannot make it so; under posix
+    this holds for mappings of read-only descriptors, not for SysV attaches)."""
+    return And([Implies(And(s.cells[p][k][q].mapped, rdonly_stays(s, k, profile)),
+                        s.cells[p][k][q].prot != 0)
                 for p in range(sc.processes) for k in range(sc.mappings) for q in range(sc.pages)])
+
+
+inv_protection.takes_profile = True
+
+
+def _invariant(prop, s, sc, profile):
+    fn = prop.invariant
+    return fn(s, sc, profile) if getattr(fn, "takes_profile", False) else fn(s, sc)
 
 
 def inv_thread_sharing(s, sc):
@@ -188,9 +207,10 @@ class Window:
 
     def __init__(self, sc: SymbolicScope, profile: Profile, length: int, prefix: str):
         self.sc = sc
+        self.profile = profile
         self.states = [fresh_state(f"{prefix}s0_", sc)]
         self.args, self.results, self.constraints = [], [], []
-        self.constraints += [c for _, c in lemmas(self.states[0], sc)]
+        self.constraints += [c for _, c in lemmas(self.states[0], sc, profile)]
         for i in range(length):
             a, r = fresh_args(f"{prefix}a{i}_", sc, profile), fresh_result(f"{prefix}r{i}_")
             n = fresh_state(f"{prefix}s{i + 1}_", sc)
@@ -395,8 +415,10 @@ def sp_rdonly_stays_rdonly(w: Window):
     attach, a shared mapping of a read-only descriptor or of a sealed memfd) fails with
     EACCES."""
     s0, a0 = w.states[0], w.args[0]
-    hyp = And(select(s0.t_alive, a0.actor), a0.op == OPS["mprotect"], a0.prot == 0,
-              select(s0.slot_rdonly, a0.slot),
+    rdonly = select(s0.slot_rdonly, a0.slot)
+    if w.profile.shm_mprotect_unspecified:    # R24 (POSIX): not for a SysV attach
+        rdonly = And(rdonly, select(s0.slot_kind, a0.slot) != KIND_SYSV)
+    hyp = And(select(s0.t_alive, a0.actor), a0.op == OPS["mprotect"], a0.prot == 0, rdonly,
               Or([And(z3.ULE(a0.page, q), z3.ULT(q, a0.page + a0.length),
                       cell_field(s0, w.sc, w.pid(0), a0.slot, num(q), "mapped"))
                   for q in range(w.sc.pages)]))
@@ -675,17 +697,17 @@ def prove_lemmas(sc: SymbolicScope, profile, timeout_ms: int = 60000) -> Outcome
     s0 = fresh_state("init_", sc)
     solver = new_solver(timeout_ms)
     solver.add(initial_constraints(s0, sc))
-    solver.add(Not(And([c for _, c in lemmas(s0, sc)])))
+    solver.add(Not(And([c for _, c in lemmas(s0, sc, profile)])))
     init = _check(solver, "lemmas hold initially")
     if init.status != "proved":
         init.detail = "initial state violates: " + ", ".join(
-            n for n, c in lemmas(s0, sc) if z3.is_false(solver.model().eval(c))) \
+            n for n, c in lemmas(s0, sc, profile) if z3.is_false(solver.model().eval(c))) \
             if init.status == "failed" else init.detail
         return init
     w = Window(sc, profile, 1, "lem_")
     solver = new_solver(timeout_ms)
     solver.add(w.constraints)
-    named = lemmas(w.states[1], sc)
+    named = lemmas(w.states[1], sc, profile)
     solver.add(Not(And([c for _, c in named])))
     out = _check(solver, "every step preserves the lemmas", describe=_describe_window(w))
     if out.status == "failed":
@@ -706,12 +728,12 @@ def prove_property(prop: SymbolicProperty, sc: SymbolicScope, profile, witness_b
     if prop.invariant is not None:
         s0 = fresh_state("pi_", sc)
         solver = new_solver(timeout_ms)
-        solver.add(initial_constraints(s0, sc) + [Not(prop.invariant(s0, sc))])
+        solver.add(initial_constraints(s0, sc) + [Not(_invariant(prop, s0, sc, profile))])
         report.outcomes.append(_check(solver, "invariant holds initially"))
         w = Window(sc, profile, 1, "pw_")
         solver = new_solver(timeout_ms)
-        solver.add(w.constraints + [prop.invariant(w.states[0], sc),
-                                    Not(prop.invariant(w.states[1], sc))])
+        solver.add(w.constraints + [_invariant(prop, w.states[0], sc, profile),
+                                    Not(_invariant(prop, w.states[1], sc, profile))])
         report.outcomes.append(_check(solver, "every step preserves the invariant",
                                       describe=_describe_window(w)))
     for n, (length, fn) in enumerate(prop.steps):
@@ -777,10 +799,10 @@ def bounded_check(sc: SymbolicScope, profile, bound: int, timeout_ms: int = 6000
     u = Unrolling(sc.with_steps(bound), profile, timeout_ms=timeout_ms)
     bad = []
     for s in u.states:
-        bad.append(Not(And([c for _, c in lemmas(s, sc)])))
+        bad.append(Not(And([c for _, c in lemmas(s, sc, u.profile)])))
         for prop in PROPERTIES:
             if prop.invariant is not None:
-                bad.append(Not(prop.invariant(s, sc)))
+                bad.append(Not(_invariant(prop, s, sc, u.profile)))
     out = _check(u.solver, f"bounded unrolling, {bound} steps", [Or(bad)])
     out.seconds = time.perf_counter() - started
     if out.status == "failed":
