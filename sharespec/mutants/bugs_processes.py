@@ -7,7 +7,7 @@ import signal
 
 from .catalogue import _with_unreported_processes
 from .patching import constant, replace, widen_in_executor
-from .registry import (is_shared_anon, is_sysv, mutant, peek, poke, prot_of, syscall, vma_flags,
+from .registry import (PAGE, is_shared_anon, is_sysv, mutant, peek, poke, prot_of, syscall, vma_flags,
                        vmas, worker_fork)
 
 
@@ -86,6 +86,44 @@ def _wipeonfork_not_inherited(impl):
                 vma = next(v for v in vmas() if v.start == start)
                 impl.syscalls.libc.madvise(start, vma.end - start, keep)
     _around_fork(impl, lambda: None, child)
+
+
+def _written_pages(vma):
+    """The pages of ``vma`` this process has written (present and mapped exclusively: bits 63
+    and 56 of /proc/self/pagemap; a page only read maps the shared zero page)."""
+    count = (vma.end - vma.start) // PAGE
+    with open("/proc/self/pagemap", "rb") as pagemap:
+        pagemap.seek(vma.start // PAGE * 8)
+        entries = pagemap.read(8 * count)
+    return [vma.start + i * PAGE for i in range(count)
+            if int.from_bytes(entries[8 * i:8 * i + 8], "little") >> 56 & 0x81 == 0x81]
+
+
+@mutant("fork-shares-written-pages", "R11", "r11-private-anon-cow",
+        variant="private-not-copied-on-write")
+def _fork_shares_written_pages(impl):
+    """fork without copy-on-write: the pages of private anonymous memory the parent had
+    written are shared by parent and child, writable, so a write by either shows in the
+    other (pages never written still get a page of their own at the first write)."""
+    shared, anon, fixed = (constant(impl.syscalls, "MAP_SHARED"),
+                           constant(impl.syscalls, "MAP_ANONYMOUS"),
+                           constant(impl.syscalls, "MAP_FIXED"))
+
+    low = constant(impl.addresses, "ARENA_BASE")
+    high = low + 4096 * constant(impl.addresses, "SLOT_BYTES")     # the case's slots only
+
+    def before():
+        flags = vma_flags()
+        for vma in vmas():
+            if not low <= vma.start < high or vma.perms[3] != "p" or vma.inode or vma.path \
+                    or {"dc", "wf"} & flags.get(vma.start, set()):
+                continue
+            for page in _written_pages(vma):
+                data = peek(page, PAGE)
+                impl.syscalls.mmap(page, PAGE, 3, shared | anon | fixed, -1, 0)
+                poke(page, data)
+                impl.syscalls.libc.mprotect(page, PAGE, prot_of(vma))
+    _around_fork(impl, before)
 
 
 def _keeper():

@@ -105,6 +105,38 @@ def _refuses_removed(impl):
     syscall(impl, "shmat", make)
 
 
+GONE = set()        # segments this process removed, whose identifier it treats as gone
+
+
+@mutant("rmid-forgets-identifier", "R17", variant="rmid-destroys-at-once")
+def _rmid_forgets_identifier(impl):
+    """IPC_RMID of an attached segment makes its identifier invalid at once (IPC_STAT, shmat
+    and IPC_RMID of it fail with EINVAL), while the attaches keep their memory until they
+    are detached (as POSIX words IPC_RMID; judged here in the removing process)."""
+    def make_rmid(rmid):
+        def patched(ident):
+            if ident in GONE:
+                return "EINVAL"
+            result = rmid(ident)
+            if result == "ok":
+                GONE.add(ident)
+            return result
+        return patched
+    syscall(impl, "shmctl_rmid", make_rmid)
+    syscall(impl, "shmctl_stat", lambda stat: lambda ident:
+            ("EINVAL", None) if ident in GONE else stat(ident))
+    syscall(impl, "shmat", lambda shmat: lambda ident, addr, flags:
+            ("EINVAL", None) if ident in GONE else shmat(ident, addr, flags))
+
+    def make_shmget(shmget):
+        def patched(key, size, flags):
+            result, ident = shmget(key, size, flags)
+            GONE.discard(ident)          # a new segment may get a freed identifier again
+            return result, ident
+        return patched
+    syscall(impl, "shmget", make_shmget)
+
+
 DEFERRED = set()    # segments this process "removed" while nobody had them attached
 
 

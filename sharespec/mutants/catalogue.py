@@ -46,8 +46,7 @@ def _shared_as_private(impl):
     _mmap_flag_swapped(impl, "MAP_SHARED", "MAP_PRIVATE")
 
 
-@mutant("private-mapped-shared", "R11", "r11-private-anon-cow",
-        variant="private-not-copied-on-write")
+@mutant("private-mapped-shared", "R11", "r11-private-anon-cow")
 def _private_as_shared(impl):
     """mmap with MAP_PRIVATE is performed as MAP_SHARED (no copy-on-write)."""
     _mmap_flag_swapped(impl, "MAP_PRIVATE", "MAP_SHARED")
@@ -198,10 +197,11 @@ def _rmid_ignored(impl):
     syscall(impl, "shmctl_rmid", lambda rmid: lambda ident: "ok")
 
 
-@mutant("rmid-immediate", "R17", "r17-rmid-deferred", variant="rmid-destroys-at-once")
+@mutant("rmid-immediate", "R17", "r17-rmid-deferred")
 def _rmid_immediate(impl):
     """shmctl(IPC_RMID) destroys the segment at once: the calling process loses its attaches
-    of it (later accesses fault), instead of the removal waiting for the last detach."""
+    of it (later accesses fault), instead of the removal waiting for the last detach. (The
+    variant rmid-destroys-at-once keeps the attaches' memory: see rmid-forgets-identifier.)"""
     def make(rmid):
         def patched(ident):
             result = rmid(ident)
