@@ -247,10 +247,12 @@ def _private_file_snapshot(impl):
             if result == "ok" and fd >= 0 and flags & private:
                 size = os.fstat(fd).st_size
                 within = max(0, min(length, size - offset))
-                if within:
-                    # a write through /proc/self/mem copies the page on write, whatever prot
-                    for page in range(got, got + within, PAGE):
+                # a write through /proc/self/mem copies the page on write, whatever prot
+                for page in range(got, got + within, PAGE):
+                    try:
                         poke(page, peek(page, 1))
+                    except OSError:
+                        break           # a page the kernel cannot bring in: leave the rest
             return result, got
         return patched
     syscall(impl, "mmap", make)
