@@ -155,7 +155,8 @@ def test_the_bundled_implementation_leaves_no_segment_either():
 # Each runs its own witness (tests/mutant_cases) and a case that exits with attaches of a
 # removed keyed segment; nothing may be left in the namespace.
 LINGERING = ["exit-keeps-attaches", "last-thread-exit-keeps-attaches", "rmid-unattached-deferred",
-             "rmid-forgets-identifier", "removed-key-still-found", "shm-unlink-destroys"]
+             "rmid-ignored", "rmid-forgets-identifier", "removed-key-still-found",
+             "shm-unlink-destroys"]
 EXIT_WITH_REMOVED_ATTACH = """\
 case exit-with-removed-attach
 profile linux

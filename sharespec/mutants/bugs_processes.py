@@ -143,7 +143,7 @@ def _widen_clean_up(impl):
     widen_in_executor(impl.hygiene, "remove_segments",
                       lambda remove: _with_unreported_processes(remove, creator,
                                                                 impl.hygiene.process_group),
-                      ("pids", "known"))
+                      ("pids", "made"))
 
 
 @mutant("exit-keeps-attaches", "R28", variant="exit-keeps-attaches")

@@ -2,7 +2,7 @@
 Each wraps the real call of impl/syscalls.py; the few that need to remember something (a
 removed segment's key) keep it in the process, where a fork child inherits it."""
 from .patching import constant
-from .registry import PAGE, is_sysv, mutant, syscall, vma_at, vmas
+from .registry import PAGE, clean_up_unremoved, is_sysv, mutant, syscall, vma_at, vmas
 
 
 def _attach_runs(ident):
@@ -155,6 +155,7 @@ def _rmid_deferred(impl):
             return rmid(ident)
         return patched
     syscall(impl, "shmctl_rmid", make_rmid)
+    clean_up_unremoved(impl)
 
     def make_shmat(shmat):
         def patched(ident, addr, flags):

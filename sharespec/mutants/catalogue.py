@@ -23,7 +23,7 @@ import select
 import signal
 from .patching import constant, replace, widen_in_executor
 
-from .registry import JUNK, MUTANTS, Mutant, mutant, syscall
+from .registry import JUNK, MUTANTS, Mutant, clean_up_unremoved, mutant, syscall
 
 # --- mappings --------------------------------------------------------------------------
 
@@ -195,6 +195,7 @@ def _rmid_ignored(impl):
     """shmctl(IPC_RMID) returns success and marks nothing for removal (the key stays taken).
     The implementation's cleanup still removes the segment after the case."""
     syscall(impl, "shmctl_rmid", lambda rmid: lambda ident: "ok")
+    clean_up_unremoved(impl)
 
 
 @mutant("rmid-immediate", "R17", "r17-rmid-deferred")
