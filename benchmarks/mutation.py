@@ -1,63 +1,97 @@
 """The mutation score: how many deliberately broken implementations each source of cases kills.
 
-    python benchmarks/mutation.py [--sources default,exhaustive,random,hypothesis,z3-coverage,distinguish]
-                                  [--limit N] [--no-shrink] [--mutants a,b,...] [--timeout S]
+    python benchmarks/mutation.py [--sources default,builtin,exhaustive-3,exhaustive-4,random,
+                                             z3,hypothesis,distinguish]
+                                  [--mutants a,b,...] [--skip-mutants a,b,...] [-j N]
+                                  [--no-shrink] [--random N] [--hypothesis N] [--z3-bound K]
+                                  [--limit N] [--timeout S] [--json FILE]
 
-For every source that exists and every mutant (sharespec/mutants), the cases of the source run
-in order against the mutant until the first FAIL (a kill). Printed per source: mutants killed
-out of the total, and per mutant the cases run and seconds until the kill, and the length of
-the shrunk counterexample (shrunk against the same mutant, kit.shrink_result). A source that
-does not exist yet (an absent generator module) is reported as such. The goal: the default
-suite kills every mutant, each with a counterexample of a few steps.
+For every source and every mutant (sharespec/mutants), the source's cases run in order against
+the mutant until the first FAIL (a kill). Printed per source: the mutants killed out of all of
+them; per mutant the cases run and the seconds until the kill, the killing case, and the length
+of the shrunk counterexample (shrunk against the same mutant, kit.shrink_result; ``-`` with
+--no-shrink); then the survivors, which name what the source does not exercise. The closing
+table gives every source's score, the median and worst time to kill and the median and
+longest shrunk counterexample. A source that cannot be made (an absent generator, z3 or
+Hypothesis missing) is reported as such and counts as no figure, never as a kill.
 
---timeout is the seconds a case may take (default 3: a case takes milliseconds, and a
-mutant's bug can make one hang: threads-as-processes waits forever for a "thread" that
-faulted in its own process, and shrinking meets several such candidates).
+Sources and their default budgets:
+  default       the default suite: built-in cases, 40 random cases (seed 0), the z3 corpus to 4 steps
+  builtin       the built-in cases alone (sharespec/cases/)
+  exhaustive-3  every program of the SMALL scope up to 3 steps (exhaustive-4: up to 4)
+  random        --random random programs (default 1000, seed 1) of the DEFAULT scope
+  z3            the z3 coverage corpus up to --z3-bound steps (default 4)
+  hypothesis    --hypothesis examples of the Hypothesis strategy (default 200)
+  distinguish   for every named variant, the shortest program telling it apart from linux
+
+-j N hunts N mutants at once (each in its own implementation process; 2 on a 2-core machine).
+--timeout is the seconds a case may take (default 3: a case takes milliseconds, and a mutant's
+bug can make one hang: threads-as-processes waits forever for a "thread" that faulted in its
+own process, and shrinking meets several such candidates). --limit caps every source's cases
+(for a quick look; the figures of a capped source are not its default budget's).
+
+Figures of a run are in the closing note of issue 14; to reproduce the default suite's:
+    python benchmarks/mutation.py --sources default -j 2
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
+import json
 import statistics
 import sys
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def source_default(limit):
+# --- the sources ------------------------------------------------------------------------------
+
+def source_default(args):
     from sharespec.suite import default_suite
     return list(default_suite(seed=0))
 
 
-def source_exhaustive(limit):
-    from sharespec.generators.exhaustive import exhaustive_cases
-    from sharespec.model.scope import SMALL
-    return list(itertools.islice(exhaustive_cases(SMALL), limit))
+def source_builtin(args):
+    from sharespec.suite import builtin_cases
+    return list(builtin_cases())
 
 
-def source_random(limit):
+def _exhaustive(steps):
+    def make(args):
+        from dataclasses import replace
+        from sharespec.generators.exhaustive import exhaustive_cases
+        from sharespec.model.scope import SMALL
+        return list(exhaustive_cases(replace(SMALL, steps=steps)))
+    make.__doc__ = f"every program of the SMALL scope up to {steps} steps"
+    return make
+
+
+def source_random(args):
     from sharespec.generators.random_programs import random_cases
-    return list(random_cases(1, limit))
+    return list(random_cases(1, args.random))
 
 
-def source_hypothesis(limit):
+def source_hypothesis(args):
     from hypothesis.errors import NonInteractiveExampleWarning
     from sharespec.generators.strategies import cases
     strategy = cases()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonInteractiveExampleWarning)
-        return [strategy.example() for _ in range(limit)]
+        return [strategy.example() for _ in range(args.hypothesis)]
 
 
-def source_z3_coverage(limit):
+def source_z3(args):
     from sharespec.generators.z3_coverage import z3_corpus
-    return list(itertools.islice(z3_corpus(4), limit))
+    return list(z3_corpus(args.z3_bound))
 
 
-def source_distinguish(limit):
+def source_distinguish(args):
     """For every named variant, the shortest program telling it apart from linux."""
     from sharespec.generators.distinguish import distinction_case, distinguish
     from sharespec.model.variants import variants
@@ -67,20 +101,37 @@ def source_distinguish(limit):
         found = getattr(search, "found", None) or getattr(search, "distinctions", None)
         for d in (found if isinstance(found, (list, tuple)) else [found] if found else []):
             out.append(distinction_case(d, name=f"distinguish-{v.name}"))
-    return out[:limit]
+    return out
 
 
-SOURCES = {"default": source_default, "exhaustive": source_exhaustive, "random": source_random,
-           "hypothesis": source_hypothesis, "z3-coverage": source_z3_coverage,
+SOURCES = {"default": source_default, "builtin": source_builtin,
+           "exhaustive-3": _exhaustive(3), "exhaustive-4": _exhaustive(4),
+           "random": source_random, "z3": source_z3, "hypothesis": source_hypothesis,
            "distinguish": source_distinguish}
+ALIASES = {"z3-coverage": "z3", "exhaustive": "exhaustive-4"}
 
 
-def hunt(mutant, cases, shrink, timeout=3.0):
-    """(cases run, seconds, shrunk length or None) until the first FAIL; None if it survives."""
+# --- the hunt -----------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Hunt:
+    mutant: str
+    killed: bool
+    cases: int                      # cases run (until the kill, or all of them)
+    seconds: float                  # until the kill (or to run them all)
+    by: Optional[str] = None        # the killing case
+    shrunk: Optional[int] = None    # steps of the shrunk counterexample
+    verdicts: Optional[dict] = None  # verdicts other than PASS met on the way (ERROR, ...)
+
+
+def hunt(mutant, cases, shrink, timeout=3.0) -> Hunt:
+    """Run ``cases`` against mutant ``mutant`` until the first FAIL."""
     from sharespec.kit import CommandSession, shrink_result
     from sharespec.runner import resolve_impl
-    session = CommandSession(resolve_impl(f"mutant:{mutant}", timeout), "linux", timeout)
+    impl = f"mutant:{mutant}"
+    session = CommandSession(resolve_impl(impl, timeout), "linux", timeout)
     start = time.monotonic()
+    others: dict = {}
     try:
         for count, case in enumerate(cases, 1):
             result = session.run(case)
@@ -88,64 +139,120 @@ def hunt(mutant, cases, shrink, timeout=3.0):
                 seconds = time.monotonic() - start
                 length = None
                 if shrink:
-                    small, _ = shrink_result(f"mutant:{mutant}", result, "linux", timeout)
+                    small, _ = shrink_result(impl, result, "linux", timeout)
                     length = len(small.steps)
-                return count, seconds, length, result.case.name
+                return Hunt(mutant, True, count, seconds, result.case.name, length, others)
+            if result.verdict != "PASS":
+                others[result.verdict] = others.get(result.verdict, 0) + 1
     finally:
         session.close()
-    return None
+    return Hunt(mutant, False, len(cases), time.monotonic() - start, verdicts=others)
+
+
+def _median(values, fmt):
+    values = list(values)
+    return fmt % statistics.median(values) if values else "-"
+
+
+def _max(values, fmt):
+    values = list(values)
+    return fmt % max(values) if values else "-"
+
+
+def run_source(name, cases, mutants, args) -> list:
+    print(f"{'mutant':<38} {'killed':>6} {'cases':>6} {'seconds':>8} {'shrunk':>6}  by", flush=True)
+
+    def one(mutant):
+        return hunt(mutant, cases, not args.no_shrink, args.timeout)
+
+    hunts = []
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for h in pool.map(one, mutants):      # in mutant order, as they finish
+            hunts.append(h)
+            odd = "" if not h.verdicts else "  (" + ", ".join(
+                f"{n} {v}" for v, n in sorted(h.verdicts.items())) + ")"
+            if h.killed:
+                print(f"{h.mutant:<38} {'yes':>6} {h.cases:>6} {h.seconds:>8.2f} "
+                      f"{'-' if h.shrunk is None else h.shrunk:>6}  {h.by}{odd}", flush=True)
+            else:
+                print(f"{h.mutant:<38} {'no':>6} {h.cases:>6} {'-':>8} {'-':>6}  SURVIVED{odd}",
+                      flush=True)
+    kills = [h for h in hunts if h.killed]
+    survivors = [h.mutant for h in hunts if not h.killed]
+    print(f"{name}: {len(kills)}/{len(hunts)} mutants killed"
+          + (f"; cases to kill median {_median((h.cases for h in kills), '%g')}, "
+             f"seconds to kill median {_median((h.seconds for h in kills), '%.2f')}, "
+             f"max {_max((h.seconds for h in kills), '%.2f')}" if kills else "")
+          + (f"; shrunk length median {_median((h.shrunk for h in kills), '%g')}, "
+             f"max {_max((h.shrunk for h in kills), '%d')}"
+             if any(h.shrunk is not None for h in kills) else ""))
+    print(f"{name}: survivors ({len(survivors)}): {', '.join(survivors) or 'none'}", flush=True)
+    return hunts
+
+
+def _names(text, known, what):
+    names = [n for n in text.split(",") if n]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"mutation.py: unknown {what}: {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known))})")
+    return names
 
 
 def main(argv=None) -> int:
     from sharespec.mutants import MUTANTS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sources", default=",".join(SOURCES))
-    parser.add_argument("--limit", type=int, default=200, help="cases per generated source")
-    parser.add_argument("--no-shrink", action="store_true")
+    parser.add_argument("--sources", default="default,exhaustive-3,exhaustive-4,random,z3,hypothesis")
     parser.add_argument("--mutants", default=",".join(sorted(MUTANTS)))
+    parser.add_argument("--skip-mutants", default="")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="mutants hunted at once")
+    parser.add_argument("--no-shrink", action="store_true")
+    parser.add_argument("--random", type=int, default=1000, help="random cases (default 1000)")
+    parser.add_argument("--hypothesis", type=int, default=200, help="Hypothesis examples")
+    parser.add_argument("--z3-bound", type=int, default=4)
+    parser.add_argument("--limit", type=int, default=None, help="cap on every source's cases")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds per case")
+    parser.add_argument("--json", metavar="FILE", help="also write every hunt as JSON to FILE")
     args = parser.parse_args(argv)
-    mutants = [m for m in args.mutants.split(",") if m]
-    unknown = [m for m in mutants if m not in MUTANTS]
-    if unknown:
-        print(f"mutation.py: unknown mutants: {', '.join(unknown)}", file=sys.stderr)
+    try:
+        skip = set(_names(args.skip_mutants, MUTANTS, "mutants"))
+        mutants = [m for m in _names(args.mutants, MUTANTS, "mutants") if m not in skip]
+        sources = [ALIASES.get(s, s) for s in args.sources.split(",") if s]
+        _names(",".join(sources), SOURCES, "sources")
+    except SystemExit as error:
+        print(error, file=sys.stderr)
         return 2
-    summary = []
-    for name in args.sources.split(","):
-        if name not in SOURCES:
-            print(f"mutation.py: unknown source {name!r} (known: {', '.join(SOURCES)})",
-                  file=sys.stderr)
-            return 2
+    summary, records = [], {}
+    for name in sources:
         t0 = time.monotonic()
         try:
-            cases = SOURCES[name](args.limit)
+            cases = SOURCES[name](args)
         except ImportError as e:
-            print(f"\n== {name}: not available ({e})")
-            summary.append((name, None, None))
+            print(f"\n== {name}: not available ({e})", flush=True)
+            summary.append((name, None, []))
             continue
-        print(f"\n== {name}: {len(cases)} cases (made in {time.monotonic() - t0:.1f} s)")
-        print(f"{'mutant':<28} {'killed':>6} {'cases':>6} {'seconds':>8} {'shrunk':>6}  by")
-        kills = []
-        for mutant in mutants:
-            got = hunt(mutant, cases, not args.no_shrink, args.timeout)
-            if got is None:
-                print(f"{mutant:<28} {'no':>6} {len(cases):>6} {'-':>8} {'-':>6}  SURVIVED")
-                continue
-            count, seconds, length, by = got
-            kills.append(got)
-            print(f"{mutant:<28} {'yes':>6} {count:>6} {seconds:>8.2f} "
-                  f"{'-' if length is None else length:>6}  {by}")
-        lengths = [k[2] for k in kills if k[2] is not None]
-        print(f"{name}: {len(kills)}/{len(mutants)} mutants killed"
-              + (f"; median cases to kill {statistics.median(k[0] for k in kills):g}, median "
-                 f"seconds {statistics.median(k[1] for k in kills):.2f}" if kills else "")
-              + (f"; shrunk length median {statistics.median(lengths):g}, max {max(lengths)}"
-                 if lengths else ""))
-        summary.append((name, len(kills), len(mutants)))
+        if args.limit is not None:
+            cases = list(itertools.islice(cases, args.limit))
+        print(f"\n== {name}: {len(cases)} cases (made in {time.monotonic() - t0:.1f} s), "
+              f"{len(mutants)} mutants", flush=True)
+        hunts = run_source(name, cases, mutants, args)
+        summary.append((name, len(cases), hunts))
+        records[name] = {"cases": len(cases), "hunts": [dataclasses.asdict(h) for h in hunts]}
     print("\n== mutation score")
-    for name, killed, total in summary:
-        print(f"{name:<12} " + ("not available" if killed is None else
-                                f"{killed}/{total} ({100 * killed / total:.0f}%)"))
+    print(f"{'source':<14} {'cases':>6} {'killed':>9} {'%':>5} {'s to kill (median/max)':>23} "
+          f"{'shrunk (median/max)':>20}")
+    for name, count, hunts in summary:
+        if count is None:
+            print(f"{name:<14} not available")
+            continue
+        kills = [h for h in hunts if h.killed]
+        shrunk = [h.shrunk for h in kills if h.shrunk is not None]
+        print(f"{name:<14} {count:>6} {len(kills):>4}/{len(hunts):<4} "
+              f"{100 * len(kills) / max(1, len(hunts)):>5.0f} "
+              f"{_median((h.seconds for h in kills), '%.2f') + ' / ' + _max((h.seconds for h in kills), '%.2f'):>23} "
+              f"{(_median(shrunk, '%g') + ' / ' + _max(shrunk, '%d')) if shrunk else '-':>20}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(records, indent=1))
     return 0
 
 

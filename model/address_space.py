@@ -172,10 +172,18 @@ def _modify_attach(out: list, v: Vma, following: Optional[Vma], start: int, end:
     return out + pieces, following
 
 
-def teardown(state: State, pid: int, profile: Profile, *, keep_alive: bool) -> State:
+def teardown(state: State, pid: int, profile: Profile, *, keep_alive: bool,
+             by_exit: bool = False) -> State:
     """exit, death by a signal, or exec: every mapping and attach goes (R28, R29, C04) and
-    every descriptor closes (descriptors are close-on-exec in the case format)."""
+    every descriptor closes (descriptors are close-on-exec in the case format). ``by_exit``:
+    the process ends by _exit (exit, or thread_exit of its last thread), not by a signal."""
     proc = state.processes[pid]
+    if by_exit and profile.deviates("exit-keeps-attaches"):
+        # R28 changed (variant): _exit forgets the attaches, which stay counted in shm_nattch
+        # as if something still held them: a process with no thread keeps them.
+        kept = tuple(v for v in proc.vmas if v.segment is not None)
+        if kept:
+            state = replace(state, processes=state.processes + (Process(vmas=kept),))
     sids = [v.segment for v in proc.vmas if v.segment is not None]
     state = state.with_process(pid, replace(proc, alive=keep_alive, vmas=(),
                                             private=proc.private.remove(*proc.private),
@@ -191,8 +199,6 @@ def teardown(state: State, pid: int, profile: Profile, *, keep_alive: bool) -> S
             for sid, seg in enumerate(state.segments):
                 if seg.creator == pid and not seg.ever_attached and not seg.destroyed:
                     state = state.with_segment(sid, replace(seg, destroyed=True, key=None))
-        if profile.deviates("exit-keeps-attaches"):
-            return state  # R28 changed (variant): the attaches are never dropped
     return settle_segments(state, sids, profile)
 
 

@@ -97,7 +97,7 @@ def _dispatch(state: State, pid: int, st: Step, profile: Profile) -> list:
         case ThreadExit():
             return [(thread_exit(state, st.thread, profile), OK)]
         case Exit():
-            return [(aspace.teardown(state, pid, profile, keep_alive=False), OK)]
+            return [(aspace.teardown(state, pid, profile, keep_alive=False, by_exit=True), OK)]
         case Exec():
             return [(exec_(state, pid, st.thread, profile), OK)]
         case ShmGet():
@@ -180,7 +180,7 @@ def thread_exit(state: State, thread: str, profile: Profile) -> State:
     t = state.threads[thread]
     state = replace(state, threads=state.threads.set(thread, replace(t, alive=False)))
     if not any(o.alive and o.process == t.process for o in state.threads.values()):
-        state = aspace.teardown(state, t.process, profile, keep_alive=False)
+        state = aspace.teardown(state, t.process, profile, keep_alive=False, by_exit=True)
     return state
 
 

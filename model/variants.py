@@ -83,7 +83,8 @@ VARIANTS: tuple[Variant, ...] = (
     _flag("rdonly-attach-writable", "R24", "shmat(SHM_RDONLY) attaches writable"),
     _flag("shmdt-keeps-mapping", "R25", "shmdt succeeds but leaves the attach mapped"),
     _flag("exit-keeps-attaches", "R28",
-          "_exit drops the mappings but not the attaches: a removed segment outlives its last user"),
+          "_exit drops the mappings but not the attaches: shm_nattch still counts them, and a "
+          "removed segment outlives its last user"),
     Variant("nattch-counts-attaches", "R30",
             "shm_nattch counts attaches, not mapping pieces (as POSIX says)",
             overrides=(("nattch_counts_fragments", False),)),

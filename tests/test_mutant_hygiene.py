@@ -148,3 +148,36 @@ def test_the_bundled_implementation_leaves_no_segment_either():
     assert seen["results"] == [["ok", "new", "new", "new", "ok", "ok"], ["ok", "ok", "new", "new"],
                                ["ok", "ok", "new", "new"]], seen["results"]
     assert seen["after"] == [] and seen["processes"] == []
+
+
+# Mutants whose bug keeps something alive past where Linux ends it: a process holding the
+# attaches of one that exited (a "keeper"), a removal left undone, a segment held removed.
+# Each runs its own witness (tests/mutant_cases) and a case that exits with attaches of a
+# removed keyed segment; nothing may be left in the namespace.
+LINGERING = ["exit-keeps-attaches", "last-thread-exit-keeps-attaches", "rmid-unattached-deferred",
+             "rmid-ignored", "rmid-forgets-identifier", "removed-key-still-found",
+             "shm-unlink-destroys"]
+EXIT_WITH_REMOVED_ATTACH = """\
+case exit-with-removed-attach
+profile linux
+origin handwritten
+T0: S0 = shmget(k1, 4096, creat)
+T0: T1 = fork()
+T1: A0 = shmat(S0)
+T1: T2 = fork()
+T0: shmctl(S0, rmid)
+T2: thread_exit()
+T1: exit()
+"""
+
+
+@needs_namespace
+@pytest.mark.parametrize("name", LINGERING)
+def test_a_mutant_that_keeps_things_alive_leaves_nothing(name):
+    from pathlib import Path
+    witness = (Path(__file__).resolve().parent / "mutant_cases" / f"{name}.case").read_text()
+    seen = run_in_private_namespace(resolve_impl(f"mutant:{name}"),
+                                    [witness, EXIT_WITH_REMOVED_ATTACH])
+    assert len(seen["results"][1]) == 7, seen["results"]      # the cases really ran
+    assert seen["after"] == [], "segments left behind (id, mode, size, creator): %s" % seen["after"]
+    assert seen["processes"] == [], "processes left behind (pid, state): %s" % seen["processes"]

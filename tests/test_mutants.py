@@ -1,36 +1,49 @@
-"""The mutants: each plants its bug (its own case FAILs), a missing patch point fails loudly,
-and none is used unless named."""
+"""The mutants: each plants its bug (its own witness, tests/mutant_cases/NAME.case, and its
+built-in case where it has one, FAIL on it, and PASS on the bundled implementation), a missing
+patch point fails loudly, and none is used unless named."""
 import subprocess
 import types
+from pathlib import Path
 
 import pytest
 
 from sharespec.mutants import MUTANTS, PatchPointGone, mutant_argv
 from sharespec.mutants.patching import replace
 from sharespec.runner import resolve_impl, run_cases
+from sharespec.casefiles import read_case_file
+from sharespec.model.rules import OBSERVABLE_RULES
 from sharespec.suite import builtin_cases
 
 CASES = {c.name: c for c in builtin_cases()}
+WITNESSES = Path(__file__).resolve().parent / "mutant_cases"
 
 
-def test_at_least_twenty_mutants_each_with_a_real_case():
-    assert len(MUTANTS) >= 20
+def witness(name):
+    (case,) = read_case_file(WITNESSES / f"{name}.case")
+    return case
+
+
+def test_at_least_sixty_mutants_each_with_a_witness():
+    assert len(MUTANTS) >= 60
+    assert {p.stem for p in WITNESSES.glob("*.case")} == set(MUTANTS)   # one each, no stale one
     for m in MUTANTS.values():
-        assert m.killed_by in CASES, m.name
-        assert m.description and m.rules
+        assert m.killed_by is None or m.killed_by in CASES, m.name
+        assert m.description and set(m.rules) <= set(OBSERVABLE_RULES), m.name
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_each_mutant_fails_its_case(name):
+def test_each_mutant_fails_its_witness_and_its_case(name):
     mutant = MUTANTS[name]
-    (result,) = run_cases([CASES[mutant.killed_by]], impl=resolve_impl(f"mutant:{name}"))
-    assert result.verdict == "FAIL", (result.verdict, result.detail)
+    cases = [witness(name)] + ([CASES[mutant.killed_by]] if mutant.killed_by else [])
+    for result in run_cases(cases, impl=resolve_impl(f"mutant:{name}")):
+        assert result.verdict == "FAIL", (result.case.name, result.verdict, result.detail)
 
 
-def test_the_same_case_passes_on_the_bundled_implementation():
-    wanted = sorted({m.killed_by for m in MUTANTS.values()})
-    verdicts = {r.case.name: r.verdict for r in run_cases([CASES[n] for n in wanted])}
-    assert set(verdicts.values()) == {"PASS"}, verdicts
+def test_the_witnesses_and_cases_pass_on_the_bundled_implementation():
+    wanted = sorted({m.killed_by for m in MUTANTS.values() if m.killed_by})
+    cases = [witness(name) for name in sorted(MUTANTS)] + [CASES[n] for n in wanted]
+    verdicts = {r.case.name: r.verdict for r in run_cases(cases)}
+    assert set(verdicts.values()) == {"PASS"}, {n: v for n, v in verdicts.items() if v != "PASS"}
 
 
 def test_a_missing_patch_point_fails_loudly():

@@ -84,3 +84,56 @@ def test_the_oracle_takes_a_variant_by_name():
     assert {str(r) for r in allowed_per_step(program, "linux+shmdt-keeps-mapping")[-1]} == {"0"}
     assert {str(r) for r in allowed_per_step(program[:2] + program[3:],
                                              "linux+segment-not-zeroed")[-1]} == {"170"}
+
+
+# --- every variant can match its bug (issue 14, item 5) ----------------------------------------
+
+def _mutants_by_variant():
+    from sharespec.mutants import MUTANTS
+    found = {}
+    for m in MUTANTS.values():
+        if m.variant:
+            found.setdefault(m.variant, []).append(m.name)
+    return found
+
+
+def test_every_variant_has_a_mutant_with_its_bug():
+    by_variant = _mutants_by_variant()
+    assert set(by_variant) <= set(VARIANT_BY_NAME)            # no misspelt variant
+    assert {v.name for v in variants()} <= set(by_variant), \
+        sorted({v.name for v in variants()} - set(by_variant))
+
+
+@pytest.mark.parametrize("variant", [v.name for v in variants()])
+def test_a_mutant_with_the_variants_bug_is_diagnosed_as_that_variant(variant):
+    """The mutant's witness (tests/mutant_cases/NAME.case) FAILs under linux, and the
+    diagnosis of what the mutant did keeps the variant among the consistent ones."""
+    from sharespec.casefiles import read_case_file
+    from sharespec.diagnosis import diagnose
+    from sharespec.runner import resolve_impl, run_cases
+    witnesses = Path(__file__).resolve().parent / "mutant_cases"
+    for name in _mutants_by_variant().get(variant, []):
+        (case,) = read_case_file(witnesses / f"{name}.case")
+        (result,) = run_cases([case], impl=resolve_impl(f"mutant:{name}"))
+        assert result.verdict == "FAIL", (name, result.verdict, result.detail)
+        assert variant in diagnose([result]).names, (name, result.results)
+
+
+def test_exit_keeps_attaches_keeps_nattch():
+    """R28 changed: after _exit (exit, or thread_exit of the last thread) the attaches stay
+    counted, as in an implementation whose exit forgets them; death by a signal is not _exit."""
+    from sharespec.model.ops import Exit, Fork, ShmCtl, ThreadExit
+    start = (Step("T0", ShmGet("private", 4096, creat=True), "S0"), Step("T0", Fork(), "T1"),
+             Step("T1", ShmAt("S0"), "A0"))
+    stat = Step("T0", ShmCtl("S0", "stat"))
+    for ending in (Exit(), ThreadExit()):
+        program = start + (Step("T1", ending), stat)
+        assert {str(r) for r in allowed_per_step(program, "linux")[-1]} == \
+            {"stat(nattch=0,segsz=4096,dest=0,key=private)"}
+        assert {str(r) for r in allowed_per_step(program, "linux+exit-keeps-attaches")[-1]} == \
+            {"stat(nattch=1,segsz=4096,dest=0,key=private)"}
+    from sharespec.model.ops import Write
+    faulted = start[:2] + (Step("T1", ShmAt("S0", rdonly=True), "A0"),
+                           Step("T1", Write(Place("A0"), 1)), stat)     # SIGSEGV kills T1
+    assert {str(r) for r in allowed_per_step(faulted, "linux+exit-keeps-attaches")[-1]} == \
+        {"stat(nattch=0,segsz=4096,dest=0,key=private)"}

@@ -21,45 +21,9 @@ import fcntl
 import os
 import select
 import signal
-from collections import namedtuple
-
 from .patching import constant, replace, widen_in_executor
 
-# variant: the named variant of the specification (model/variants.py) the mutant behaves
-# like, when there is one: the diagnosis of its failures should name it.
-Mutant = namedtuple("Mutant", "name description rules killed_by install variant")
-
-MUTANTS = {}
-JUNK = 0xAA      # the byte model/variants.py's segment-not-zeroed leaves
-SYSCALL_PARAMS = {
-    "mmap": ("addr", "length", "prot", "flags", "fd", "offset"),
-    "munmap": ("addr", "length"),
-    "mprotect": ("addr", "length", "prot"),
-    "madvise": ("addr", "length", "advice"),
-    "mremap": ("addr", "old_length", "new_length", "flags", "new_addr"),
-    "shmget": ("key", "size", "flags"),
-    "shmat": ("ident", "addr", "flags"),
-    "shmdt": ("addr",),
-    "shmctl_rmid": ("ident",),
-    "shmctl_stat": ("ident",),
-    "shm_unlink": ("name",),
-    "os_call": ("function",),
-}
-
-
-def mutant(name, rules, killed_by, variant=None):
-    """Register the decorated ``install(impl)`` as mutant ``name``; its docstring says what is
-    wrong."""
-    def register(install):
-        MUTANTS[name] = Mutant(name, " ".join(install.__doc__.split()), tuple(rules.split()),
-                               killed_by, install, variant)
-        return install
-    return register
-
-
-def syscall(impl, name, make):
-    return replace(impl.syscalls, name, make, SYSCALL_PARAMS[name])
-
+from .registry import JUNK, MUTANTS, Mutant, clean_up_unremoved, mutant, syscall
 
 # --- mappings --------------------------------------------------------------------------
 
@@ -132,7 +96,7 @@ def _munmap_one_page(impl):
     syscall(impl, "munmap", make)
 
 
-@mutant("mprotect-ignored", "R33", "r33-mprotect")
+@mutant("mprotect-ignored", "R33", "r33-mprotect", variant="mprotect-ignored")
 def _mprotect_ignored(impl):
     """mprotect returns success and changes no protection."""
     syscall(impl, "mprotect", lambda mprotect: lambda addr, length, prot: "ok")
@@ -166,7 +130,8 @@ def _madvise_ignored(impl):
     _advice_ignored(impl, None)
 
 
-@mutant("dontneed-ignored", "R35 R37", "r35-dontneed-private-anon")
+@mutant("dontneed-ignored", "R35 R37", "r35-dontneed-private-anon",
+        variant="dontneed-ignored")
 def _dontneed_ignored(impl):
     """MADV_DONTNEED returns success and drops nothing (private pages keep their contents)."""
     _advice_ignored(impl, "dontneed")
@@ -219,7 +184,7 @@ def _mremap_alias_copies(impl):
 
 # --- System V shared memory -------------------------------------------------------------
 
-@mutant("shmdt-skipped", "R16 R32", "r32-access-after-shmdt")
+@mutant("shmdt-skipped", "R16 R32", "r32-access-after-shmdt", variant="shmdt-keeps-mapping")
 def _shmdt_skipped(impl):
     """shmdt returns success and detaches nothing."""
     syscall(impl, "shmdt", lambda shmdt: lambda addr: "ok")
@@ -230,12 +195,14 @@ def _rmid_ignored(impl):
     """shmctl(IPC_RMID) returns success and marks nothing for removal (the key stays taken).
     The implementation's cleanup still removes the segment after the case."""
     syscall(impl, "shmctl_rmid", lambda rmid: lambda ident: "ok")
+    clean_up_unremoved(impl)
 
 
 @mutant("rmid-immediate", "R17", "r17-rmid-deferred")
 def _rmid_immediate(impl):
     """shmctl(IPC_RMID) destroys the segment at once: the calling process loses its attaches
-    of it (later accesses fault), instead of the removal waiting for the last detach."""
+    of it (later accesses fault), instead of the removal waiting for the last detach. (The
+    variant rmid-destroys-at-once keeps the attaches' memory: see rmid-forgets-identifier.)"""
     def make(rmid):
         def patched(ident):
             result = rmid(ident)
@@ -385,7 +352,8 @@ def _unlink_ignored(impl):
 
 # --- processes and threads --------------------------------------------------------------
 
-@mutant("threads-as-processes", "R15", "r15-threads-share-private")
+@mutant("threads-as-processes", "R15", "r15-threads-share-private",
+        variant="threads-get-copies")
 def _threads_as_processes(impl):
     """spawn starts a forked process instead of a thread: the "thread" gets a copy of the
     address space instead of sharing it."""
@@ -488,3 +456,7 @@ def _thread_exit_ends_process(impl):
 def _exec_keeps_memory(impl):
     """exec returns success without replacing the process image: mappings and attaches survive."""
     replace(impl.worker, "execute", lambda execute: lambda command_fd: "ok", ("command_fd",))
+
+
+# The other mutants, one module per area; importing them registers them in MUTANTS.
+from . import bugs_mappings, bugs_files, bugs_processes, bugs_sysv   # noqa: E402,F401
