@@ -19,6 +19,7 @@ import os
 import queue
 import select
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,19 +76,29 @@ def bundled_impl_command() -> tuple:
 class ImplementationProcess:
     """One running implementation: a case line in, an observation line out.
 
-    The bundled implementation keeps a ledger (the pids of the case it is running) in a
-    folder of this process's own; whenever it ends, above all when it was killed in the middle
-    of a case, the ledger is swept: what that case left (processes, segments, /dev/shm names)
-    is removed, and nothing else (sharespec.impl.hygiene.sweep_ledger). The folder also
-    names the implementation's pid (file "executor"), so that if this process itself is
-    killed, whoever made ``ledger_parent`` can end the implementation and sweep its ledger
-    (sweep_orphaned: the main process of -j N does it for a killed worker)."""
+    It runs in a session of its own (so in a process group of its own), and dies with the
+    process that started it (process_tree.die_with_parent: SIGTERM, which the bundled
+    implementation answers by killing its case, cleaning up and exiting). When it stops, its
+    whole process tree is ended: every process left in its session (children it forked and
+    did not end, a fork bomb...), not only the process started. (A child that makes a
+    session of its own escapes this; nothing short of a cgroup would find it.)
+
+    Each implementation started gets a folder in the run's ledger folder (ledgers.py), named
+    by the process that started it, naming the implementation's pid and start time: the
+    bundled implementation keeps its ledger there (the pids of the case it is running).
+    Whenever it ends, above all when it was killed in the middle of a case, the ledger is
+    swept: what that case left (processes, segments, /dev/shm names) is removed, and nothing
+    else (sharespec.impl.hygiene.sweep_ledger). If this process is killed, the next run finds
+    the folder orphaned (its owner dead) and does it (ledgers.sweep_orphaned_runs); the main
+    process of -j N does it at once for a killed worker (ledgers.sweep_implementations)."""
 
     def __init__(self, command: Optional[str], case_timeout: float,
                  ledger_parent: Optional[str] = None):
         self.bundled = not command
         self.command = command
-        self.ledger_parent = ledger_parent   # where ledger folders go (None: the temp folder)
+        # the run's ledger folder; None: one of this object's own, made when it is needed
+        self.ledger_parent = ledger_parent
+        self._owns_ledger_parent = ledger_parent is None
         if command:
             self.argv, self.env = shlex.split(command), dict(os.environ)
         else:
@@ -98,45 +109,70 @@ class ImplementationProcess:
         self.ledger_dir: Optional[str] = None  # exists exactly while the implementation runs
         self._pending = b""
         self.swept: list = []      # what sweeping after dead implementations removed
+        self.hurry = False         # stop at once, without waiting for the case in progress
+        self.ended = 0             # processes of its tree it left running, ended by stop
+        self._since = 0            # the start time of the implementation's process
 
     def start(self) -> None:
+        from sharespec import ledgers, process_tree
         argv = self.argv
+        if self.ledger_parent is None:
+            self.ledger_parent = ledgers.make_run_folder()
+        self.ledger_dir = ledgers.make_implementation_folder(self.ledger_parent)
         if self.bundled:
-            self.ledger_dir = tempfile.mkdtemp(prefix="sharespec-ledger-", dir=self.ledger_parent)
             argv = argv + ["--ledger", os.path.join(self.ledger_dir, "ledger")]
+        process_tree.load()
+        parent = os.getpid()
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, env=self.env, bufsize=0)
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self.env, bufsize=0, start_new_session=True,
+                preexec_fn=lambda: process_tree.die_with_parent(parent))
         except BaseException:
-            if self.ledger_dir is not None:
-                import shutil
-                shutil.rmtree(self.ledger_dir, ignore_errors=True)
-                self.ledger_dir = None
+            self._sweep(None)
             raise
-        if self.ledger_dir is not None:
-            # whoever finds this folder orphaned (its owner killed) sweeps it: sweep_orphaned
-            with open(os.path.join(self.ledger_dir, "executor"), "w") as f:
-                f.write(str(self.proc.pid))
+        # whoever finds this folder orphaned (its starter killed) ends the implementation and
+        # sweeps its ledger (ledgers.sweep_implementation)
+        self._since = process_tree.start_time(self.proc.pid) or 0
+        ledgers.record_executor(self.ledger_dir, self.proc.pid)
         self._pending = b""
 
-    def close(self) -> None:
+    def interrupt(self) -> None:
+        """From another thread: end the case in progress now (SIGTERM to the implementation's
+        group: the bundled one kills its case and cleans up); the thread using it stops it."""
+        self.hurry = True
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            _signal_group(proc.pid, signal.SIGTERM)
+
+    def close(self, hurry: bool = False) -> None:
         """Stop it for good (the same as stop: nothing of it outlives a stop)."""
+        self.hurry = self.hurry or hurry
         self.stop()
 
-    def _sweep(self, pid: int) -> None:
-        if self.ledger_dir is None:
-            return
+    def _sweep(self, pid: Optional[int]) -> None:
+        """Sweep the ledger of the implementation that ended (pid) and remove its folder (and
+        the run's, if it is this object's own and now empty)."""
         import shutil
 
         from sharespec.impl.hygiene import sweep_ledger
         ledger_dir, self.ledger_dir = self.ledger_dir, None
         try:
-            self.swept += sweep_ledger(os.path.join(ledger_dir, "ledger"), pid)
+            if ledger_dir is not None and pid is not None and self.bundled:
+                self.swept += sweep_ledger(os.path.join(ledger_dir, "ledger"), pid)
         finally:
-            shutil.rmtree(ledger_dir, ignore_errors=True)
+            if ledger_dir is not None:
+                shutil.rmtree(ledger_dir, ignore_errors=True)
+            if self._owns_ledger_parent and self.ledger_parent is not None:
+                try:
+                    os.rmdir(self.ledger_parent)
+                    self.ledger_parent = None
+                except OSError:
+                    pass
 
     def stop(self) -> None:
         if self.proc is None:
+            self._sweep(None)
             return
         proc, self.proc = self.proc, None
         try:
@@ -145,19 +181,25 @@ class ImplementationProcess:
             self._sweep(proc.pid)
 
     def _stop(self, proc) -> None:
+        """Close its input and wait for it to end (it finishes the case in progress: at most
+        the case timeout), else SIGTERM, else SIGKILL, to its process group; then end what is
+        left of its session. Its group is signalled only while its leader is not reaped, or
+        while other processes keep the group's id (no new process can take it then)."""
+        from sharespec import process_tree
         try:
             proc.stdin.close()
         except OSError:
             pass
-        try:
-            proc.wait(timeout=self.case_timeout + 5)
-        except subprocess.TimeoutExpired:
-            proc.terminate()  # SIGTERM: the bundled implementation cleans up and exits
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc.returncode is None:
+            grace = 0 if self.hurry else self.case_timeout + 5
+            if not _exited(proc.pid, grace):
+                _signal_group(proc.pid, signal.SIGTERM)
+                if not _exited(proc.pid, 5):
+                    _signal_group(proc.pid, signal.SIGKILL)
+            # its leader is a zombie: the group's id is still the group's
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+        self.ended += len(process_tree.end_session(proc.pid, self._since))
         for stream in (proc.stdout, proc.stderr):
             try:
                 stream.close()
@@ -219,58 +261,29 @@ class ImplementationProcess:
         return f"{what} ({how}){': ' + ' / '.join(tail) if tail else ''}"
 
 
-def sweep_orphaned(parent: str) -> list:
-    """Remove ``parent``, a folder of ledger folders whose owner (a worker process of -j N)
-    was killed, leaving the implementations it had started without a runner. Each is ended
-    (SIGTERM: the bundled implementation kills its case and cleans up; SIGKILL if it has not
-    ended within 10 s), then its ledger is swept (hygiene.sweep_ledger: what a killed
-    executor's case left) and its folder removed. Returns what the sweeps removed."""
-    import shutil
-
-    from sharespec.impl.hygiene import sweep_ledger
-    removed: list = []
-    for entry in (os.listdir(parent) if os.path.isdir(parent) else []):
-        folder = os.path.join(parent, entry)
-        ledger = os.path.join(folder, "ledger")
+def _exited(pid: int, seconds: float) -> bool:
+    """Wait at most ``seconds`` for child ``pid`` to end, without reaping it (its pid, and
+    its process group's id, stay its own). True if it has ended (or was reaped already)."""
+    deadline = time.monotonic() + seconds
+    pause = 0.001
+    while True:
         try:
-            with open(os.path.join(folder, "executor")) as f:
-                pid = int(f.read())
-        except (OSError, ValueError):
-            pid = None          # killed before it was written: no case was sent to it
-        if pid is not None:
-            _end_orphan(pid, ledger)
-            removed += sweep_ledger(ledger, pid)
-        shutil.rmtree(folder, ignore_errors=True)
-    shutil.rmtree(parent, ignore_errors=True)
-    return removed
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
 
 
-def _end_orphan(pid: int, ledger: str) -> None:
-    """End the implementation ``pid`` if it is still the one keeping ``ledger`` (its command
-    line names the ledger: checked after opening a pidfd, so the pid cannot be reused in
-    between); a dead one (a zombie's command line is empty) is left as it is."""
-    import signal
+def _signal_group(pgid: int, number: int) -> None:
     try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:
-        return
-    try:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                ours = ledger.encode() in f.read()
-        except OSError:
-            ours = False
-        for number, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)) if ours else ():
-            signal.pidfd_send_signal(pidfd, number)
-            if select.select([pidfd], [], [], wait)[0]:
-                break
-        if ours:
-            try:      # reaped here when this process is its subreaper, else by init
-                os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
-            except ChildProcessError:
-                pass
-    finally:
-        os.close(pidfd)
+        os.killpg(pgid, number)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> CaseResult:
@@ -404,8 +417,10 @@ def weigh_refusal(result: CaseResult, impl: "ImplementationProcess", line: str,
                                refusal=False)
 
 
-def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue") -> None:
+def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue",
+            running: list) -> None:
     impl = ImplementationProcess(command, timeout)
+    running.append(impl)        # for run_cases to interrupt
     try:
         while True:
             item = jobs.get()
@@ -417,17 +432,27 @@ def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue") 
         impl.close()
 
 
-def _process_worker(conn, command, timeout, profile, ledger_parent=None) -> None:
+def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inherited) -> None:
     """A worker process of -j N (N >= 2): judging is CPU-bound Python, so parallel workers are
     processes, not threads. It takes (index, case, line) from conn and sends back (index,
     the result's fields); None or end-of-file ends it. Ctrl-C is the main process's to handle;
-    SIGTERM stops it, stopping its implementation (and sweeping its ledger) first."""
-    import signal
+    SIGTERM stops it, stopping its implementation (and sweeping its ledger) first, at once.
+    It dies with the main process (``parent``): SIGTERM when that one ends, however, and
+    end-of-file on conn (``inherited``: the main process's ends of the workers' pipes, which
+    the fork copied here, are closed, so that its own pipe's end-of-file can come)."""
+    from sharespec import process_tree
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    for fd in inherited:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     impl = ImplementationProcess(command, timeout, ledger_parent)
+    hurry = False
     try:
+        process_tree.die_with_parent(parent)
         while True:
             try:
                 item = conn.recv()
@@ -438,8 +463,17 @@ def _process_worker(conn, command, timeout, profile, ledger_parent=None) -> None
             index, case, line = item
             result = _one_case(impl, case, line, profile)
             conn.send((index, {f: getattr(result, f) for f in _RESULT_FIELDS}))
+    except SystemExit:
+        hurry = True
+        raise
     finally:
-        impl.close()
+        impl.close(hurry)
+        if os.getppid() != parent:
+            # the main process died: the run's ledger folder goes with the last worker
+            try:
+                os.rmdir(ledger_parent)
+            except OSError:
+                pass
 
 
 _RESULT_FIELDS = [f for f in CaseResult.__dataclass_fields__ if f != "case"]
@@ -451,66 +485,79 @@ _RESULT_FIELDS = [f for f in CaseResult.__dataclass_fields__ if f != "case"]
 IN_FLIGHT = 2
 
 
+@dataclass
+class _Worker:
+    """A worker process of -j N, as the main process sees it."""
+    process: "object"            # multiprocessing.Process
+    pipe: "object"               # the main process's end of its Connection
+    queued: "object"             # collections.deque of the (index, case, line) sent, in order
+    ending: bool = False         # told to end (None sent)
+
+
 def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], jobs: int,
                       timeout: float) -> Iterator[CaseResult]:
     """run_cases for jobs >= 2: IN_FLIGHT cases queued per worker process, results in case
     order. A worker that dies (killed by someone) makes the case it was running an ERROR
     (the cases queued behind it, not begun, go to another worker) and is replaced; the
-    implementation it leaves behind is ended and its ledger swept (sweep_orphaned)."""
+    implementation it leaves behind is ended and its ledger swept
+    (ledgers.sweep_implementations). Interrupted (Ctrl-C, SIGTERM, the consumer gone), it
+    stops the workers at once: each stops its implementation, which ends its case."""
     import collections
     import multiprocessing
     import multiprocessing.connection
 
-    context = multiprocessing.get_context("fork")
+    from sharespec import ledgers
 
-    def start() -> list:
-        # A worker's implementations keep their ledgers in a folder the run made for it, so
-        # that if someone kills the worker they are still found and swept (sweep_orphaned).
-        ledgers = None if impl else tempfile.mkdtemp(prefix="sharespec-ledger-")
+    context = multiprocessing.get_context("fork")
+    # The workers' implementations keep their ledgers in the run's folder, each in one named
+    # by its worker, so that if someone kills a worker they are still found and swept.
+    run_folder = ledgers.make_run_folder()
+    workers: list = []
+
+    def start() -> _Worker:
         mine, theirs = context.Pipe()
+        inherited = [w.pipe.fileno() for w in workers if not w.pipe.closed] + [mine.fileno()]
         try:
             process = context.Process(target=_process_worker,
-                                      args=(theirs, impl, timeout, profile, ledgers), daemon=True)
+                                      args=(theirs, impl, timeout, profile, run_folder,
+                                            os.getpid(), inherited), daemon=True)
             process.start()
         except BaseException:
             mine.close()
-            if ledgers:
-                os.rmdir(ledgers)
             raise
         finally:
             theirs.close()
-        # the process, its pipe, the (index, case, line) sent to it in order, its ledgers,
-        # whether it was told to end
-        return [process, mine, collections.deque(), ledgers, False]
+        return _Worker(process, mine, collections.deque())
 
-    workers = [start() for _ in range(jobs)]
     source = iter(cases)
     again: collections.deque = collections.deque()     # sent to a worker that died first
     exhausted, sent, next_out, waiting = False, 0, 0, {}
+    finished = False
 
     def replace(slot: int) -> None:
         """The worker in ``slot`` died: a new one takes its place. A worker takes a case only
         once it has answered the one before, so only its first unanswered case can have
         begun: that one is an ERROR, the others go to another worker."""
-        process, pipe, queued, ledgers, _ = workers[slot]
-        process.join(5)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        pipe.close()
-        if queued:
-            index, case, _ = queued.popleft()
+        worker = workers[slot]
+        worker.process.join(5)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.pipe.close()
+        if worker.queued:
+            index, case, _ = worker.queued.popleft()
             waiting[index] = CaseResult(case, "ERROR", "the runner's worker process died "
-                                        f"(exit status {process.exitcode})")
-            again.extend(queued)
-        if ledgers:
-            sweep_orphaned(ledgers)
+                                        f"(exit status {worker.process.exitcode})")
+            again.extend(worker.queued)
+        ledgers.sweep_implementations(run_folder)      # the dead worker's: its starter is dead
         workers[slot] = start()
 
     try:
+        for _ in range(jobs):
+            workers.append(start())
         while True:
             for slot in range(len(workers)):
-                while (not workers[slot][4] and len(workers[slot][2]) < IN_FLIGHT
+                while (not workers[slot].ending and len(workers[slot].queued) < IN_FLIGHT
                        and (again or not exhausted)):
                     if again:
                         item = again.popleft()
@@ -522,53 +569,62 @@ def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], 
                         item = (sent, case, json.dumps(case_to_json(case), separators=(",", ":")))
                         sent += 1
                     try:
-                        workers[slot][1].send(item)
+                        workers[slot].pipe.send(item)
                     except OSError:               # it died since its last answer
                         again.appendleft(item)
                         replace(slot)
                         continue
-                    workers[slot][2].append(item)
+                    workers[slot].queued.append(item)
             for worker in workers:
-                if exhausted and not again and not worker[2] and not worker[4]:
+                if exhausted and not again and not worker.queued and not worker.ending:
                     # nothing left for it: it ends (and stops its implementation) while the
                     # others finish their last cases, not after them
-                    worker[4] = True
+                    worker.ending = True
                     try:
-                        worker[1].send(None)
+                        worker.pipe.send(None)
                     except OSError:
                         pass
-            busy = [w for w in workers if w[2]]
+            busy = [w for w in workers if w.queued]
             if not busy:
                 break
-            ready = multiprocessing.connection.wait([w[1] for w in busy] + [w[0].sentinel for w in busy])
+            ready = multiprocessing.connection.wait([w.pipe for w in busy]
+                                                    + [w.process.sentinel for w in busy])
             for slot, worker in enumerate(workers):
-                if not worker[2] or (worker[1] not in ready and worker[0].sentinel not in ready):
+                if not worker.queued or (worker.pipe not in ready
+                                         and worker.process.sentinel not in ready):
                     continue
                 try:
-                    while worker[2] and worker[1].poll():
-                        _, fields = worker[1].recv()
-                        index, case, _ = worker[2].popleft()
+                    while worker.queued and worker.pipe.poll():
+                        _, fields = worker.pipe.recv()
+                        index, case, _ = worker.queued.popleft()
                         waiting[index] = CaseResult(case, **fields)
                 except (EOFError, OSError):
                     replace(slot)
             while next_out in waiting:
                 yield waiting.pop(next_out)
                 next_out += 1
+        finished = True
     finally:
         for worker in workers:
             try:
-                if not worker[4]:
-                    worker[1].send(None)
+                if not finished:
+                    worker.process.terminate()    # SIGTERM: it stops its implementation now
+                elif not worker.ending:
+                    worker.pipe.send(None)
             except (OSError, ValueError):
                 pass
         for worker in workers:
-            worker[0].join(timeout * IN_FLIGHT + 15)
-            if worker[0].is_alive():
-                worker[0].terminate()
-                worker[0].join(10)
-            worker[1].close()
-            if worker[3]:
-                sweep_orphaned(worker[3])     # empty unless the worker was killed
+            worker.process.join(timeout * IN_FLIGHT + 15)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(10)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.pipe.close()
+        import shutil
+        ledgers.sweep_implementations(run_folder, everyone=True)  # none unless one was killed
+        shutil.rmtree(run_folder, ignore_errors=True)
 
 
 def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str] = None,
@@ -579,18 +635,22 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
     long campaigns. ``impl`` is a command line speaking the protocol (None: the bundled one).
     """
     jobs = max(1, int(jobs))
+    sweep_after_killed_runs()
     if jobs > 1:
         yield from _run_in_processes(cases, profile, impl, jobs, timeout)
         return
     todo: "queue.Queue" = queue.Queue(maxsize=jobs * 4)
     done: "queue.Queue" = queue.Queue()
-    workers = [threading.Thread(target=_worker, args=(impl, timeout, profile, todo, done), daemon=True)
+    running: list = []
+    workers = [threading.Thread(target=_worker, args=(impl, timeout, profile, todo, done, running),
+                                daemon=True)
                for _ in range(jobs)]
     for w in workers:
         w.start()
     waiting: dict = {}
     next_out = 0
     sent = 0
+    finished = False
     try:
         for case in cases:
             line = json.dumps(case_to_json(case), separators=(",", ":"))
@@ -604,7 +664,11 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
             next_out = yield from _drain(done, waiting, next_out, block=False)
         while next_out < sent:
             next_out = yield from _drain(done, waiting, next_out, block=True)
+        finished = True
     finally:
+        if not finished:            # interrupted: the case in progress is not waited for
+            for implementation in running:
+                implementation.interrupt()
         for _ in workers:
             try:
                 todo.put_nowait(None)
@@ -617,6 +681,25 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
                 todo.put_nowait(None)
         for w in workers:
             w.join(timeout + 15)
+
+
+_SWEPT = []      # whether this process has swept after killed runs yet
+
+
+def sweep_after_killed_runs() -> list:
+    """Once per process, before its first run: sweep what runs that were killed left (their
+    implementations, their cases' processes, segments and names, their ledger folders:
+    ledgers.sweep_orphaned_runs, only those whose owner is provably dead), and say so on
+    stderr. Returns what was removed."""
+    if _SWEPT:
+        return []
+    _SWEPT.append(True)
+    from sharespec import ledgers
+    removed = ledgers.sweep_orphaned_runs()
+    if removed:
+        print(f"sharespec: swept what killed runs left: {ledgers.describe_swept(removed)}",
+              file=sys.stderr)
+    return removed
 
 
 def _drain(done, waiting, next_out, block):
