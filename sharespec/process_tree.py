@@ -102,7 +102,7 @@ def session_members(sid: int, since: int = 0) -> "dict[int, bool]":
         if not entry.isdigit():
             continue
         fields = _stat(entry)
-        if fields is not None and int(fields[4]) == sid and int(fields[19]) >= since:
+        if fields is not None and int(fields[3]) == sid and int(fields[19]) >= since:
             members[int(entry)] = fields[0] in (b"Z", b"X")
     return members
 
@@ -133,34 +133,5 @@ def end_session(sid: int, since: int = 0, seconds: float = 10.0) -> set:
                 pass
         if not any(not zombie for zombie in members.values()) or time.monotonic() > deadline:
             return killed
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
-
-
-def end_group(pgid: int, seconds: float = 10.0) -> int:
-    """SIGKILL every process of group ``pgid`` until none is left (a process forking in a loop
-    has children made between two kills; each round kills them too), reaping those that
-    are this process's children. The group id stays the group's (no new process can take
-    that pid) while any member, zombie or not, is left; the caller must make sure it still
-    names the group it started (its leader not reaped yet, or members left). Returns the
-    number of rounds; gives up after ``seconds`` (a member that another process does not
-    reap keeps the group alive)."""
-    rounds, pause = 0, 0.001
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            return rounds
-        except PermissionError:      # a member changed its user: not ours to end
-            return rounds
-        rounds += 1
-        try:
-            while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
-                pass
-        except ChildProcessError:
-            pass
-        if time.monotonic() > deadline:
-            return rounds
         time.sleep(pause)
         pause = min(pause * 2, 0.05)

@@ -125,7 +125,9 @@ class Watch:
         self.folder = Path(folder)
         self.tmp = self.folder / "tmp"
         self.tmp.mkdir(exist_ok=True)
-        self.pid_log = self.folder / "pids"
+        # the test session's pid log when there is one (tests/conftest.py), so that it knows
+        # this run's pids too
+        self.pid_log = Path(os.environ.get(PIDS) or self.folder / "pids")
         self.started = int(time.time())
         self.segments = set(segments())
         self.names = sharespec_names()
@@ -390,3 +392,45 @@ def test_case_process_killed_from_outside_is_inconclusive_never_fail(tmp_path):
     assert "killed by SIGKILL" in cases[0]["detail"] and cases[0]["results"] == []
     left = watch.leftovers(runner.pid)
     assert left == {"segments": set(), "names": set(), "ledgers": set(), "processes": set()}
+
+
+# --- the session's own check (tests/conftest.py) counts only what the session made ------------
+
+MAKE_SEGMENT = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+                "print(libc.shmget(0, 4096, 0o1600))")
+
+
+def test_the_session_check_counts_only_what_the_session_made(tmp_path):
+    """A segment made by a process that is neither this session's (logged by one of its
+    executors) nor a live descendant is another run's, and is not counted; the same segment,
+    its creator's pid logged (before it made it), is; a name carrying a logged executor's
+    pid is the session's, one carrying another pid is not."""
+    import conftest
+
+    before = conftest.snapshot()
+    log = tmp_path / "pids"
+    env = {k: v for k, v in os.environ.items() if k != PIDS}
+    made = subprocess.run([sys.executable, "-c", MAKE_SEGMENT], capture_output=True, text=True,
+                          env=env, start_new_session=True)
+    ident = int(made.stdout)
+    creator = segments()[ident]
+    names = [f"sharespec-{creator}.test-ours", "sharespec-1.test-not-ours"]
+    try:
+        for name in names:
+            open(os.path.join("/dev/shm", name), "w").close()
+        # the creator has ended: not a descendant any more, and not logged
+        left = conftest.made_by_session(before, str(log), str(tmp_path), me=os.getpid())
+        assert ident not in left["segments"] and not left["dev_shm"]
+        log.write_text(f"{creator} {int(time.time()) - 5} executor\n")
+        left = conftest.made_by_session(before, str(log), str(tmp_path), me=os.getpid())
+        assert ident in left["segments"] and left["dev_shm"] == {names[0]}
+        (tmp_path / "sharespec-ledger-0-1-2-x").mkdir()
+        left = conftest.made_by_session(before, str(log), str(tmp_path), me=os.getpid())
+        assert left["ledgers"] == {"sharespec-ledger-0-1-2-x"}
+    finally:
+        import ctypes
+        ctypes.CDLL(None).shmctl(ident, 0, None)      # IPC_RMID
+        for name in names:
+            os.unlink(os.path.join("/dev/shm", name))
+        if (tmp_path / "sharespec-ledger-0-1-2-x").exists():
+            (tmp_path / "sharespec-ledger-0-1-2-x").rmdir()
