@@ -14,6 +14,7 @@ The implementation runs as a separate process speaking JSON lines (docs/case-for
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import queue
@@ -73,6 +74,14 @@ def bundled_impl_command() -> tuple:
     return [sys.executable, "-S", *safe_path, "-m", impl_dir.name], env
 
 
+class EnvironmentRefused(Exception):
+    """The system refused a process, a thread, memory or a descriptor the run needs: every
+    case it hits is INCONCLUSIVE, with this reason."""
+
+
+_REFUSALS = {errno.EAGAIN, errno.ENOMEM, errno.EMFILE, errno.ENFILE, errno.ENOSPC}
+
+
 class ImplementationProcess:
     """One running implementation: a case line in, an observation line out.
 
@@ -114,6 +123,16 @@ class ImplementationProcess:
         self._since = 0            # the start time of the implementation's process
 
     def start(self) -> None:
+        """Start it; EnvironmentRefused if the system will not (no process, memory or
+        descriptor left: RLIMIT_NPROC, ulimit -n...)."""
+        try:
+            self._start()
+        except OSError as e:
+            if e.errno in _REFUSALS:
+                raise EnvironmentRefused(f"cannot start the implementation: {e}") from None
+            raise
+
+    def _start(self) -> None:
         from sharespec import ledgers, process_tree
         argv = self.argv
         if self.ledger_parent is None:
@@ -360,6 +379,9 @@ def _one_case(impl: ImplementationProcess, case: Case, line: str, profile: str) 
     t0 = time.monotonic()
     try:
         obs, problem = impl.exchange(line)
+    except EnvironmentRefused as e:
+        return CaseResult(case, "INCONCLUSIVE", f"the environment refused: {e}",
+                          seconds=time.monotonic() - t0)
     except Exception as e:  # a bug of ours: the case is an ERROR, the run goes on
         obs, problem = None, f"internal error reading the implementation: {e!r}"
         impl.stop()
@@ -550,12 +572,40 @@ def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], 
                                         f"(exit status {worker.process.exitcode})")
             again.extend(worker.queued)
         ledgers.sweep_implementations(run_folder)      # the dead worker's: its starter is dead
-        workers[slot] = start()
+        try:
+            workers[slot] = start()
+        except OSError as e:       # the system refuses (RLIMIT_NPROC...): one worker fewer
+            refused.append(e)
+            workers[slot] = _Worker(None, None, collections.deque(), ending=True)
 
+    def remaining() -> Iterator[tuple]:
+        nonlocal sent
+        while again:
+            yield again.popleft()
+        for case in source:
+            yield sent, case, json.dumps(case_to_json(case), separators=(",", ":"))
+            sent += 1
+
+    refused: list = []
     try:
         for _ in range(jobs):
-            workers.append(start())
+            try:
+                workers.append(start())
+            except OSError as e:   # the system refuses (RLIMIT_NPROC...): fewer workers
+                refused.append(e)
+                break
         while True:
+            if (again or not exhausted) and not any(w.process is not None and not w.ending
+                                                    for w in workers):
+                # No worker process left to take them: the rest run here, one at a time.
+                for index, result in _run_items_here(
+                        remaining(), profile, impl, timeout,
+                        f"cannot start a worker process: {refused[-1] if refused else '?'}"):
+                    waiting[index] = result
+                    while next_out in waiting:
+                        yield waiting.pop(next_out)
+                        next_out += 1
+                exhausted = True
             for slot in range(len(workers)):
                 while (not workers[slot].ending and len(workers[slot].queued) < IN_FLIGHT
                        and (again or not exhausted)):
@@ -613,6 +663,7 @@ def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], 
                     worker.pipe.send(None)
             except (OSError, ValueError):
                 pass
+        workers = [w for w in workers if w.process is not None]
         for worker in workers:
             worker.process.join(timeout * IN_FLIGHT + 15)
             if worker.process.is_alive():
@@ -645,8 +696,12 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
     workers = [threading.Thread(target=_worker, args=(impl, timeout, profile, todo, done, running),
                                 daemon=True)
                for _ in range(jobs)]
-    for w in workers:
-        w.start()
+    try:
+        for w in workers:
+            w.start()
+    except RuntimeError as e:        # "can't start new thread": RLIMIT_NPROC counts threads
+        yield from _run_here(cases, profile, impl, timeout, f"cannot start a thread: {e}")
+        return
     waiting: dict = {}
     next_out = 0
     sent = 0
@@ -681,6 +736,30 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
                 todo.put_nowait(None)
         for w in workers:
             w.join(timeout + 15)
+
+
+def _run_here(cases: Iterable[Case], profile: str, impl: Optional[str], timeout: float,
+              why: str) -> Iterator[CaseResult]:
+    """run_cases in this thread, one case after another: when the system refuses the threads
+    or worker processes of the usual ways (``why``, said once on stderr)."""
+    items = ((i, case, json.dumps(case_to_json(case), separators=(",", ":")))
+             for i, case in enumerate(cases))
+    for _, result in _run_items_here(items, profile, impl, timeout, why):
+        yield result
+
+
+def _run_items_here(items: Iterable[tuple], profile: str, impl: Optional[str], timeout: float,
+                    why: str) -> Iterator[tuple]:
+    """(index, result) for each (index, case, line), run in this thread one after another."""
+    print(f"sharespec: {why}; the cases run one at a time in the main process", file=sys.stderr)
+    implementation = ImplementationProcess(impl, timeout)
+    finished = False
+    try:
+        for index, case, line in items:
+            yield index, _one_case(implementation, case, line, profile)
+        finished = True
+    finally:
+        implementation.close(hurry=not finished)
 
 
 _SWEPT = []      # whether this process has swept after killed runs yet

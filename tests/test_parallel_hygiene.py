@@ -360,3 +360,46 @@ def test_a_hostile_implementations_children_are_ended_with_it(tmp_path):
     assert len(pids) >= 6
     still = [pid for pid in pids if not gone(pid)]
     assert still == [], f"{len(still)} children of the implementation still run"
+
+
+# --- the system refusing processes and threads (ulimit -u) ----------------------------------
+
+def refuse(*_, **__):
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_no_process_or_thread_to_be_had_makes_cases_inconclusive(monkeypatch, jobs, capsys):
+    """Issue 13: with ulimit -u low, a traceback and no case run. Every process and thread the
+    runner would start is refused here: each case is INCONCLUSIVE and says why."""
+    import multiprocessing.process
+    import subprocess as subprocess_module
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+    monkeypatch.setattr(subprocess_module.Popen, "_execute_child", refuse)
+    results = list(run_cases(hanging_and_short(2)[1:], jobs=jobs, timeout=5))
+    assert [r.verdict for r in results] == ["INCONCLUSIVE"] * 2
+    assert all("the environment refused: cannot start the implementation" in r.detail
+               and "Resource temporarily unavailable" in r.detail for r in results), results
+    assert "the cases run one at a time" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="RLIMIT_NPROC does not hold for root")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ulimit_u_low_gives_inconclusive_cases_and_no_traceback(tmp_path, jobs):
+    import resource
+
+    def low():
+        here = len([p for p in os.listdir("/proc") if p.isdigit()])    # a bound, roughly
+        resource.setrlimit(resource.RLIMIT_NPROC, (here // 100 + 1, here // 100 + 1))
+
+    (tmp_path / "short.case").write_text(SHORT_CASE.format(n=1))
+    done = subprocess.run([sys.executable, "-m", "sharespec", "run", "-q", "--no-shrink", "-j",
+                           jobs, "--case", str(tmp_path / "short.case")], capture_output=True,
+                          text=True, preexec_fn=low, cwd=tmp_path)
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert done.returncode in (0, 1), done.stderr
