@@ -102,9 +102,10 @@ class ImplementationProcess:
     process of -j N does it at once for a killed worker (ledgers.sweep_implementations)."""
 
     def __init__(self, command: Optional[str], case_timeout: float,
-                 ledger_parent: Optional[str] = None):
+                 ledger_parent: Optional[str] = None, strict_cleanup: bool = False):
         self.bundled = not command
         self.command = command
+        self.strict_cleanup = strict_cleanup   # stopped after each case (see _one_case)
         # the run's ledger folder; None: one of this object's own, made when it is needed
         self.ledger_parent = ledger_parent
         self._owns_ledger_parent = ledger_parent is None
@@ -121,6 +122,11 @@ class ImplementationProcess:
         self.hurry = False         # stop at once, without waiting for the case in progress
         self.ended = 0             # processes of its tree it left running, ended by stop
         self._since = 0            # the start time of the implementation's process
+        # what an implementation under test leaves behind is reported (not the bundled one's:
+        # its ledger is swept); left_behind: (case, what) for each case that left something
+        from sharespec.leftovers import LeftoverWatch
+        self.leftovers = None if self.bundled else LeftoverWatch()
+        self.left_behind: list = []
 
     def start(self) -> None:
         """Start it; EnvironmentRefused if the system will not (no process, memory or
@@ -153,6 +159,8 @@ class ImplementationProcess:
         # whoever finds this folder orphaned (its starter killed) ends the implementation and
         # sweeps its ledger (ledgers.sweep_implementation)
         self._since = process_tree.start_time(self.proc.pid) or 0
+        if self.leftovers is not None:
+            self.leftovers.attach(self.proc.pid, self._since)
         ledgers.record_executor(self.ledger_dir, self.proc.pid)
         self._pending = b""
 
@@ -198,6 +206,26 @@ class ImplementationProcess:
             self._stop(proc)
         finally:
             self._sweep(proc.pid)
+        if self.leftovers is not None:
+            self._report_leftovers()
+
+    def case_began(self) -> None:
+        if self.leftovers is not None:
+            self.leftovers.case_began()
+
+    def case_ended(self, case: str) -> None:
+        if self.leftovers is not None:
+            self.leftovers.case_ended(case)
+
+    def _report_leftovers(self) -> None:
+        """Once it has ended: what its cases made and left (sharespec.leftovers), a warning
+        per case on stderr. Reported, not removed: it is not this runner's."""
+        from sharespec.leftovers import describe
+        for case, left in sorted(self.leftovers.left().items()):
+            what = describe(left)
+            self.left_behind.append((case, what))
+            print(f"sharespec: warning: {case}: the implementation left {what} behind",
+                  file=sys.stderr)
 
     def _stop(self, proc) -> None:
         """Close its input and wait for it to end (it finishes the case in progress: at most
@@ -375,10 +403,27 @@ def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> Ca
 
 
 def _one_case(impl: ImplementationProcess, case: Case, line: str, profile: str) -> CaseResult:
-    """Send one case, judge what comes back."""
+    """Send one case, judge what comes back. With ``impl.strict_cleanup``, the implementation
+    (one under test) is stopped after the case, so that what the case left is known before its
+    verdict: a case that left anything is an ERROR."""
+    result = _judged_case(impl, case, line, profile)
+    if impl.strict_cleanup and impl.leftovers is not None:
+        impl.stop()
+        left = [what for name, what in impl.left_behind if name == case.name]
+        impl.left_behind = []
+        if left:
+            result = CaseResult(case, "ERROR", f"cleanup: the implementation left {left[0]} "
+                                "behind (--strict-cleanup)", results=result.results,
+                                seconds=result.seconds)
+    return result
+
+
+def _judged_case(impl: ImplementationProcess, case: Case, line: str, profile: str) -> CaseResult:
     t0 = time.monotonic()
     try:
+        impl.case_began()
         obs, problem = impl.exchange(line)
+        impl.case_ended(case.name)
     except EnvironmentRefused as e:
         return CaseResult(case, "INCONCLUSIVE", f"the environment refused: {e}",
                           seconds=time.monotonic() - t0)
@@ -440,8 +485,8 @@ def weigh_refusal(result: CaseResult, impl: "ImplementationProcess", line: str,
 
 
 def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue",
-            running: list) -> None:
-    impl = ImplementationProcess(command, timeout)
+            running: list, strict: bool = False) -> None:
+    impl = ImplementationProcess(command, timeout, strict_cleanup=strict)
     running.append(impl)        # for run_cases to interrupt
     try:
         while True:
@@ -454,7 +499,8 @@ def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue",
         impl.close()
 
 
-def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inherited) -> None:
+def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inherited,
+                    strict=False) -> None:
     """A worker process of -j N (N >= 2): judging is CPU-bound Python, so parallel workers are
     processes, not threads. It takes (index, case, line) from conn and sends back (index,
     the result's fields); None or end-of-file ends it. Ctrl-C is the main process's to handle;
@@ -471,7 +517,7 @@ def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inhe
             os.close(fd)
         except OSError:
             pass
-    impl = ImplementationProcess(command, timeout, ledger_parent)
+    impl = ImplementationProcess(command, timeout, ledger_parent, strict_cleanup=strict)
     hurry = False
     try:
         process_tree.die_with_parent(parent)
@@ -517,7 +563,7 @@ class _Worker:
 
 
 def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], jobs: int,
-                      timeout: float) -> Iterator[CaseResult]:
+                      timeout: float, strict: bool = False) -> Iterator[CaseResult]:
     """run_cases for jobs >= 2: IN_FLIGHT cases queued per worker process, results in case
     order. A worker that dies (killed by someone) makes the case it was running an ERROR
     (the cases queued behind it, not begun, go to another worker) and is replaced; the
@@ -542,7 +588,7 @@ def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], 
         try:
             process = context.Process(target=_process_worker,
                                       args=(theirs, impl, timeout, profile, run_folder,
-                                            os.getpid(), inherited), daemon=True)
+                                            os.getpid(), inherited, strict), daemon=True)
             process.start()
         except BaseException:
             mine.close()
@@ -599,7 +645,7 @@ def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], 
                                                     for w in workers):
                 # No worker process left to take them: the rest run here, one at a time.
                 for index, result in _run_items_here(
-                        remaining(), profile, impl, timeout,
+                        remaining(), profile, impl, timeout, strict,
                         f"cannot start a worker process: {refused[-1] if refused else '?'}"):
                     waiting[index] = result
                     while next_out in waiting:
@@ -679,7 +725,8 @@ def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], 
 
 
 def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str] = None,
-              jobs: int = 1, timeout: float = 10.0) -> Iterator[CaseResult]:
+              jobs: int = 1, timeout: float = 10.0, strict_cleanup: bool = False
+              ) -> Iterator[CaseResult]:
     """Judge every case against an implementation, yielding results in case order.
 
     Cases are streamed: at most a small window of them is in flight, so memory stays flat over
@@ -688,19 +735,20 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
     jobs = max(1, int(jobs))
     sweep_after_killed_runs()
     if jobs > 1:
-        yield from _run_in_processes(cases, profile, impl, jobs, timeout)
+        yield from _run_in_processes(cases, profile, impl, jobs, timeout, strict_cleanup)
         return
     todo: "queue.Queue" = queue.Queue(maxsize=jobs * 4)
     done: "queue.Queue" = queue.Queue()
     running: list = []
-    workers = [threading.Thread(target=_worker, args=(impl, timeout, profile, todo, done, running),
-                                daemon=True)
+    workers = [threading.Thread(target=_worker, args=(impl, timeout, profile, todo, done, running,
+                                                      strict_cleanup), daemon=True)
                for _ in range(jobs)]
     try:
         for w in workers:
             w.start()
     except RuntimeError as e:        # "can't start new thread": RLIMIT_NPROC counts threads
-        yield from _run_here(cases, profile, impl, timeout, f"cannot start a thread: {e}")
+        yield from _run_here(cases, profile, impl, timeout, strict_cleanup,
+                             f"cannot start a thread: {e}")
         return
     waiting: dict = {}
     next_out = 0
@@ -739,20 +787,20 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
 
 
 def _run_here(cases: Iterable[Case], profile: str, impl: Optional[str], timeout: float,
-              why: str) -> Iterator[CaseResult]:
+              strict: bool, why: str) -> Iterator[CaseResult]:
     """run_cases in this thread, one case after another: when the system refuses the threads
     or worker processes of the usual ways (``why``, said once on stderr)."""
     items = ((i, case, json.dumps(case_to_json(case), separators=(",", ":")))
              for i, case in enumerate(cases))
-    for _, result in _run_items_here(items, profile, impl, timeout, why):
+    for _, result in _run_items_here(items, profile, impl, timeout, strict, why):
         yield result
 
 
 def _run_items_here(items: Iterable[tuple], profile: str, impl: Optional[str], timeout: float,
-                    why: str) -> Iterator[tuple]:
+                    strict: bool, why: str) -> Iterator[tuple]:
     """(index, result) for each (index, case, line), run in this thread one after another."""
     print(f"sharespec: {why}; the cases run one at a time in the main process", file=sys.stderr)
-    implementation = ImplementationProcess(impl, timeout)
+    implementation = ImplementationProcess(impl, timeout, strict_cleanup=strict)
     finished = False
     try:
         for index, case, line in items:

@@ -403,3 +403,83 @@ def test_ulimit_u_low_gives_inconclusive_cases_and_no_traceback(tmp_path, jobs):
                           text=True, preexec_fn=low, cwd=tmp_path)
     assert "Traceback" not in done.stderr + done.stdout, done.stderr
     assert done.returncode in (0, 1), done.stderr
+
+
+# --- what an implementation under test leaves behind ------------------------------------------
+
+LEAKY = r'''
+import ctypes, json, os, subprocess, sys
+libc = ctypes.CDLL(None)
+inner = subprocess.Popen(json.loads(sys.argv[1]), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         env=json.loads(sys.argv[2]))
+kept = []
+for line in sys.stdin:
+    inner.stdin.write(line.encode())
+    inner.stdin.flush()
+    answer = inner.stdout.readline()
+    case = json.loads(line)["name"]
+    for n in range(3):
+        libc.shmget(0, 4096, 0o1666)         # IPC_PRIVATE, IPC_CREAT | 0666
+        kept.append(os.open("/dev/shm/leaky-%d-%s-%d" % (os.getpid(), case, n),
+                            os.O_CREAT | os.O_RDWR, 0o666))
+    sys.stdout.buffer.write(answer)
+    sys.stdout.flush()
+'''
+
+
+def leaky_command(tmp_path):
+    import json
+    import shlex
+
+    from sharespec.runner import bundled_impl_command
+    argv, env = bundled_impl_command()
+    script = tmp_path / "leaky.py"
+    script.write_text(LEAKY)
+    return shlex.join([sys.executable, str(script), json.dumps(argv), json.dumps(env)])
+
+
+def remove_reported(err):
+    """Remove what the warnings or errors in ``err`` name (this test made it)."""
+    import ctypes
+    import re
+    libc = ctypes.CDLL(None)
+    for group in re.findall(r"\(shmid ([0-9, ]+)\)", err):
+        for ident in group.split(", "):
+            libc.shmctl(int(ident), 0, None)
+    for name in re.findall(r"leaky-[0-9]+-[a-z0-9-]+?-[0-9](?=[,)])", err):
+        try:
+            os.unlink(os.path.join("/dev/shm", name))
+        except FileNotFoundError:
+            pass
+
+
+def test_strict_cleanup_makes_a_case_that_leaves_something_an_error(tmp_path, capsys):
+    results = list(run_cases(hanging_and_short(2)[1:], impl=leaky_command(tmp_path), timeout=10,
+                             strict_cleanup=True))
+    err = capsys.readouterr().err
+    try:
+        assert [r.verdict for r in results] == ["ERROR", "ERROR"], results
+        for result in results:
+            assert result.detail.startswith("cleanup: the implementation left 3 SysV segments")
+            assert "3 /dev/shm objects" in result.detail and "--strict-cleanup" in result.detail
+            assert f"-{result.case.name}-" in result.detail     # its own, not the other case's
+    finally:
+        remove_reported(err + " ".join(r.detail for r in results))
+
+
+def test_what_an_implementation_leaves_is_reported_not_removed(tmp_path, capsys):
+    """Issue 13: an implementation that leaves 3 segments (mode 0666) and 3 /dev/shm files
+    got PASS without a word. The verdict stays (the results are right), a warning names the
+    case and what it left; nothing of it is removed (it is not the runner's)."""
+    results = list(run_cases(hanging_and_short(1)[1:], impl=leaky_command(tmp_path), timeout=10))
+    err = capsys.readouterr().err
+    try:
+        assert [r.verdict for r in results] == ["PASS"]
+        assert ("warning: short-1: the implementation left 3 SysV segments" in err
+                and "and 3 /dev/shm objects" in err), err
+        reported = [int(i) for i in err.split("(shmid ")[1].split(")")[0].split(", ")]
+        assert set(reported) <= set(T.segments()), "reported, so still there: not removed"
+        names = [n for n in os.listdir("/dev/shm") if n.startswith("leaky-") and n in err]
+        assert len(names) == 3 and all("-short-1-" in n for n in names), err
+    finally:
+        remove_reported(err)
