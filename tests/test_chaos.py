@@ -66,8 +66,8 @@ def name_pid(name):
     return int(head) if name.startswith("sharespec-") and head.isdigit() else None
 
 
-def logged_pids(path):
-    """({pid: the time it was logged}, {executor pids}) from a pid log."""
+def logged_pids(path, since=0):
+    """({pid: the time it was logged}, {executor pids}) from a pid log, logged since then."""
     pids, executors = {}, set()
     try:
         lines = Path(path).read_text().splitlines()
@@ -75,7 +75,8 @@ def logged_pids(path):
         return pids, executors
     for line in lines:
         fields = line.split()
-        if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
+        if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit() \
+                and int(fields[1]) >= since:
             pids.setdefault(int(fields[0]), int(fields[1]))
             if fields[2:] == ["executor"]:
                 executors.add(int(fields[0]))
@@ -132,21 +133,32 @@ class Watch:
         self.segments = set(segments())
         self.names = sharespec_names()
         self.seen = set()
+        self.sessions_seen = set()
 
     def env(self):
         return {"TMPDIR": str(self.tmp), PIDS: str(self.pid_log)}
 
     def sessions(self, runner):
-        return {runner} | logged_pids(self.pid_log)[1]
+        """The run's sessions: the runner's, and its implementations' (each has its own)."""
+        return ({runner} | self.sessions_seen
+                | logged_pids(self.pid_log, self.started - 1)[1])
 
     def look(self, runner):
-        now = session_processes(*self.sessions(runner))
-        self.seen |= set(now)
-        return now
+        """{pid: (ppid, pgid)} of the runner's live descendants (never another's process:
+        only these are ever killed); their sessions are noted."""
+        table = processes()
+        tree, frontier = set(), {runner}
+        while frontier:
+            frontier = {p for p, row in table.items() if row[0] in frontier} - tree
+            tree |= frontier
+        self.sessions_seen |= {table[p][2] for p in tree}
+        self.seen |= tree
+        return {p: table[p][:2] for p in tree}
 
     def made(self, runner):
-        """The pids of the run that may have made segments and names: logged, or seen."""
-        return set(logged_pids(self.pid_log)[0]) | self.seen | {runner}
+        """The pids of the run that may have made segments and names: logged during the run,
+        or seen."""
+        return set(logged_pids(self.pid_log, self.started - 1)[0]) | self.seen | {runner}
 
     def new_segments(self, runner):
         mine = self.made(runner)

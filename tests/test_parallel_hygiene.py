@@ -213,7 +213,7 @@ def test_run_killed_whole_is_swept_by_the_next_run_with_its_ledger(tmp_path):
     ledger, removes the ledger folder, and says so on stderr."""
     watch, runner = start_hanging_run(tmp_path)
     made = {i for i, cpid in marked_segments().items() if cpid in watch.made(runner.pid)}
-    everything = set(watch.look(runner.pid))
+    everything = set(watch.look(runner.pid)) | {runner.pid}
     for pid in everything:
         try:
             os.kill(pid, signal.SIGSTOP)      # first stop all: none sees another die
