@@ -2,10 +2,11 @@
 followed by the next run, which must sweep what the ended one left.
 
 Each round starts a run (the default suite without z3, so that rounds are short, or the
-built-in cases with hanging cases: see --hang) and, at a random moment (start-up included),
-sends it one of: SIGKILL to its main process, SIGKILL to its whole process group, SIGINT,
-SIGTERM; meanwhile random processes of its implementations (executors, case processes) are
-killed with SIGKILL. Then it starts the next run at once (one case), which sweeps what the
+built-in cases with hanging cases: see --hang) and sends it one of: SIGKILL to its main
+process, SIGKILL to its whole process group, SIGINT, SIGTERM; in half the rounds at a random
+moment of its first LATEST seconds (start-up, on a loaded host), in the others a random moment
+after its first case was reported (cases running); meanwhile random processes of its
+implementations (executors, case processes) are killed with SIGKILL. Then it starts the next run at once (one case), which sweeps what the
 ended run left (sharespec.ledgers.sweep_orphaned_runs), and counts what is still there after
 it: processes, SysV segments, /dev/shm objects, ledger folders. Goal: 0 of each.
 
@@ -82,7 +83,10 @@ def wait_for_nothing_left(count, seconds):
 def one_round(rng, args, folder: Path, isolated: bool) -> dict:
     watch = T.Watch(folder)
     action = rng.choice(ACTIONS)
-    moment = rng.uniform(0.0, args.latest)         # 0: during start-up
+    # Half the signals come during start-up (before any case is reported), half while cases
+    # run: a moment after the first case is reported (the event waited for).
+    phase = rng.choice(["start-up", "cases"])
+    moment = rng.uniform(0.0, args.latest)
     hang = rng.choice([None, 9, 13]) if args.hang else None
     if args.hang:
         suite = ["--case", str(T.CASES)]
@@ -96,9 +100,15 @@ def one_round(rng, args, folder: Path, isolated: bool) -> dict:
     start = time.monotonic()
     sent = False
     began = False            # whether the run had begun its cases when the signal came
+    first_reported = None
     while runner.poll() is None:
         now = time.monotonic() - start
-        if not sent and now >= moment:
+        if phase == "cases" and first_reported is None and any(
+                "verdict" in r for r in T.partial_records(folder)):
+            first_reported = now
+        due = (now >= moment if phase == "start-up"
+               else first_reported is not None and now - first_reported >= moment / 2)
+        if not sent and due:
             if action == "SIGKILL main":
                 runner.send_signal(signal.SIGKILL)
             elif action == "SIGKILL group":
@@ -151,7 +161,9 @@ def one_round(rng, args, folder: Path, isolated: bool) -> dict:
                             f"{sorted(found)[:5]}")
     leaks = [p for p in problems if p.startswith("left behind")]
     others = [p for p in problems if p not in leaks]
-    return {"action": action, "moment": moment, "status": status, "kills": kills,
+    return {"action": action, "phase": phase, "status": status, "kills": kills,
+            "moment": moment if phase == "start-up" or first_reported is None
+            else first_reported + moment / 2, "began": began, "sent": sent,
             "leaks": leaks, "startup": others if sent and not began else [],
             "later": others if not (sent and not began) else [],
             "swept": swept, "left": {k: len(v) for k, v in left.items()}, "problems": problems}
@@ -207,12 +219,19 @@ def main() -> int:
             totals[kind] += n
         for kind in problems:
             problems[kind] += len(result[kind])
-        print(f"round {number:3d}: {result['action']:13s} at {result['moment']:4.2f} s, exit "
+        when = ("not sent: the run ended first" if not result["sent"] else
+                f"at {result['moment']:4.2f} s, " + ("cases begun" if result["began"]
+                                                    else "start-up"))
+        print(f"round {number:3d}: {result['action']:13s} {when}, exit "
               f"{result['status']}, {result['kills']} kills; next run: "
               f"{result['swept'][0][len('sharespec: '):] if result['swept'] else 'nothing to sweep'}"
               f"; left {result['left']}", flush=True)
-        for problem in result["problems"]:
+        for problem in result["leaks"]:
             print("    " + problem, flush=True)
+        for problem in result["startup"]:
+            print("    [start-up] " + problem, flush=True)
+        for problem in result["later"]:
+            print("    [cases begun] " + problem, flush=True)
     print(f"total: {args.rounds} rounds {by_action}, {kills} implementation processes killed, "
           f"{rounds_swept} next runs swept something; left after the next run's sweep: "
           f"{totals['processes']} processes, {totals['segments']} segments, {totals['objects']} "
