@@ -100,9 +100,48 @@ def sweep_implementation(folder: str) -> list:
         # The /dev/shm names of the executor are named by its pid: if that pid is another
         # process's now, they may be that one's, so they are left alone (-1 names nothing).
         names_of = pid if process_tree.start_time(pid) is None else -1
+        _forget_reused_pids(ledger)
         removed += sweep_ledger(ledger, names_of)
     shutil.rmtree(folder, ignore_errors=True)
     return removed
+
+
+def _forget_reused_pids(ledger: str) -> None:
+    """Rewrite a ledger without the pids that now name processes started after it was last
+    written (a ledger may be swept long after its case, and pids are reused): each pid is
+    written there once its process exists, so a process started later is another's and is
+    never signalled. (A case's first process, named by the "case" line, becomes pid 0.)"""
+    try:
+        with open(ledger) as f:
+            lines = f.read().split("\n")
+        written = os.stat(ledger).st_mtime
+    except OSError:
+        return
+    kept = []
+    for line in lines:
+        fields = line.split()
+        if fields and fields[-1].isdigit() and fields[0] in ("case", "pid"):
+            if _started_after(int(fields[-1]), written):
+                if fields[0] == "pid":
+                    continue
+                line = " ".join(fields[:-1] + ["0"])
+        kept.append(line)
+    if kept != lines:
+        with open(ledger, "w") as f:
+            f.write("\n".join(kept))
+
+
+def _started_after(pid: int, moment: float) -> bool:
+    """Whether process ``pid`` (if any) started after ``moment`` (a time.time())."""
+    started = process_tree.start_time(pid)
+    if started is None:
+        return False
+    try:
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError):
+        return False
+    return boot + started / os.sysconf("SC_CLK_TCK") > moment + 1.0
 
 
 def _end_executor(pid: int, started: int) -> bool:

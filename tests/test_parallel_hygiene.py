@@ -483,3 +483,39 @@ def test_what_an_implementation_leaves_is_reported_not_removed(tmp_path, capsys)
         assert len(names) == 3 and all("-short-1-" in n for n in names), err
     finally:
         remove_reported(err)
+
+
+FORKS_A_MEMBER = """
+import os, time
+child = os.fork()
+if child == 0:
+    time.sleep(600)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_ledger_swept_late_never_signals_a_process_that_took_one_of_its_pids(tmp_path):
+    """A ledger may be swept minutes after its case (the next run), and pids are reused. Two
+    processes started after the ledger was last written, one leading a group and one in it,
+    as the case's first process and its child were, and named by the ledger as they were:
+    the sweep leaves them alone."""
+    leader = subprocess.Popen([sys.executable, "-c", FORKS_A_MEMBER], stdout=subprocess.PIPE,
+                              start_new_session=True, text=True)
+    member = int(leader.stdout.readline())
+    try:
+        folder = tmp_path / "1-1-impl"
+        folder.mkdir()
+        ledger = folder / "ledger"
+        (folder / "executor").write_text("%d %d" % dead_process())     # an executor long gone
+        then = time.time() - 100
+        ledger.write_text(f"case {int(then)} {leader.pid}\npid {member}\n")
+        os.utime(ledger, (then, then))
+        ledgers.sweep_implementation(str(folder))
+        assert leader.poll() is None and not gone(member)
+        assert not folder.exists()
+    finally:
+        os.killpg(leader.pid, signal.SIGKILL)
+        leader.wait()
+        leader.stdout.close()
