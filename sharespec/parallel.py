@@ -56,6 +56,10 @@ def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inhe
         hurry = True
         raise
     finally:
+        # From here on SIGTERM (the main process ending an interrupted run, or dying) only
+        # hurries the stop: raised in the middle of it, or as the process exits, it would
+        # cut the clean-up short and print a traceback.
+        signal.signal(signal.SIGTERM, lambda *_: setattr(impl, "hurry", True))
         impl.close(hurry)
         if os.getppid() != parent:
             # the main process died: the run's ledger folder goes with the last worker
