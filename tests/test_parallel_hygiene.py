@@ -519,3 +519,29 @@ def test_a_ledger_swept_late_never_signals_a_process_that_took_one_of_its_pids(t
         os.killpg(leader.pid, signal.SIGKILL)
         leader.wait()
         leader.stdout.close()
+
+
+def test_a_sigterm_while_a_worker_stops_its_implementation_only_hurries_the_stop(
+        tmp_path, monkeypatch):
+    """The chaos campaign: the main process of an interrupted run terminates its workers, some
+    of them already stopping their implementation; the SIGTERM cut that stop short (a
+    SystemExit traceback, the clean-up left half done). Now it only makes the stop hurry."""
+    from sharespec import parallel
+
+    def close(self, hurry=False):
+        os.kill(os.getpid(), signal.SIGTERM)          # arrives in the middle of the stop
+        (tmp_path / "stopped").write_text(str(self.hurry))
+
+    monkeypatch.setattr(parallel.ImplementationProcess, "close", close)
+    context = multiprocessing.get_context("fork")
+    mine, theirs = context.Pipe()
+    worker = context.Process(target=parallel._process_worker,
+                             args=(theirs, None, 5.0, "linux", str(tmp_path / "run"),
+                                   os.getpid(), []))
+    worker.start()
+    theirs.close()
+    mine.send(None)                                   # nothing to do: it ends at once
+    worker.join(60)
+    mine.close()
+    assert worker.exitcode == 0
+    assert (tmp_path / "stopped").read_text() == "True"
