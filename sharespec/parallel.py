@@ -51,7 +51,10 @@ def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inhe
                 return
             index, case, line = item
             result = _one_case(impl, case, line, profile)
-            conn.send((index, {f: getattr(result, f) for f in _RESULT_FIELDS}))
+            try:
+                conn.send((index, {f: getattr(result, f) for f in _RESULT_FIELDS}))
+            except OSError:           # the main process is gone (killed): nobody to tell
+                return
     except SystemExit:
         hurry = True
         raise

@@ -545,3 +545,28 @@ def test_a_sigterm_while_a_worker_stops_its_implementation_only_hurries_the_stop
     mine.close()
     assert worker.exitcode == 0
     assert (tmp_path / "stopped").read_text() == "True"
+
+
+def test_a_worker_whose_main_process_is_gone_ends_quietly(tmp_path, monkeypatch, capfd):
+    """The chaos campaign: the main process killed while a worker ran a case; the worker's
+    answer found the pipe closed (BrokenPipeError, a traceback). It ends quietly, having
+    stopped its implementation."""
+    from sharespec import parallel
+    from sharespec.model.case_json import case_to_json
+    import json
+
+    monkeypatch.setenv(HANG, "3")
+    case = hanging_and_short(0)[0]
+    context = multiprocessing.get_context("fork")
+    mine, theirs = context.Pipe()
+    run = ledgers.make_run_folder()
+    worker = context.Process(target=parallel._process_worker,
+                             args=(theirs, None, 1.0, "linux", run, os.getpid(), [mine.fileno()]))
+    worker.start()
+    theirs.close()
+    mine.send((0, case, json.dumps(case_to_json(case))))
+    mine.close()                   # gone before the answer (the case hangs until its timeout)
+    worker.join(60)
+    os.rmdir(run)
+    assert worker.exitcode == 0
+    assert "Traceback" not in capfd.readouterr().err
