@@ -378,7 +378,9 @@ class CaseRun:
 
     def note(self, line):
         """A line in the ledger: written before the process it names can make a step."""
-        test_pid(int(line.split()[-1]))
+        fields = line.split()
+        if fields[0] in ("case", "pid"):          # "case TIME PID", "pid PID"
+            test_pid(int(fields[2] if fields[0] == "case" else fields[1]))
         if self.ledger is not None:
             os.write(self.ledger, (line + "\n").encode())
 
