@@ -174,10 +174,16 @@ def in_namespace(argv) -> int:
     /tmp (the script is pid 1 there, and reaps what is orphaned)."""
     inner = ("mount -t tmpfs -o mode=1777 tmpfs /dev/shm && mount -t tmpfs -o mode=1777 tmpfs "
              "/tmp && exec \"$0\" \"$@\"")
-    command = ["unshare", "--ipc", "--mount", "--pid", "--fork", "--mount-proc",
+    command = ["unshare", "--ipc", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child",
                "--propagation", "private", "sh", "-c", inner, sys.executable,
                os.path.abspath(__file__), "--isolated", *argv]
-    return subprocess.call(command)
+    # the campaign ends with this process (killed, say): unshare with it, the namespace with
+    # unshare (--kill-child ends its pid 1, and so every process in it)
+    from sharespec import process_tree
+    process_tree.load()
+    parent = os.getpid()
+    return subprocess.call(command, preexec_fn=lambda: process_tree.die_with_parent(
+        parent, signal.SIGKILL))
 
 
 def main() -> int:
