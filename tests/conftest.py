@@ -112,3 +112,8 @@ def nothing_left_behind():
         time.sleep(0.2)
     shutil.rmtree(SESSION_TMP, ignore_errors=True)
     assert not any(left.values()), f"the test session left these behind: {left}"
+
+
+def pytest_unconfigure(config):
+    """The session's TMPDIR goes even when no test ran (the fixture above never did)."""
+    shutil.rmtree(SESSION_TMP, ignore_errors=True)
