@@ -48,6 +48,19 @@ def test_note(line):
             notes.write(line + "\n")
 
 
+# Tests only: a file to which every executor adds "PID TIME" for itself and for each process
+# of its cases, when it learns of it: a test session counts as its own only the segments and
+# names made by these pids (tests/conftest.py; other runs on a shared host are not its own).
+PIDS_VARIABLE = "SHARESPEC_IMPL_TEST_PIDS"
+PIDS_PATH = os.environ.get(PIDS_VARIABLE)
+
+
+def test_pid(pid, what=""):
+    if PIDS_PATH:
+        with open(PIDS_PATH, "a") as pids:
+            pids.write("%d %d %s\n" % (pid, int(time.time()), what))
+
+
 class Timeout(Exception):
     pass
 
@@ -109,6 +122,7 @@ class Executor:
         self.spares = []            # first processes ready or starting; the next case's first
         self.unsettled = None       # the last case, killed (or being recycled), not cleaned up
         self.ledger = None
+        test_pid(os.getpid(), "executor")
         if ledger:
             self.ledger = os.open(ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
                                   0o600)
@@ -364,6 +378,9 @@ class CaseRun:
 
     def note(self, line):
         """A line in the ledger: written before the process it names can make a step."""
+        fields = line.split()
+        if fields[0] in ("case", "pid"):          # "case TIME PID", "pid PID"
+            test_pid(int(fields[2] if fields[0] == "case" else fields[1]))
         if self.ledger is not None:
             os.write(self.ledger, (line + "\n").encode())
 

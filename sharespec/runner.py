@@ -14,14 +14,15 @@ The implementation runs as a separate process speaking JSON lines (docs/case-for
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import queue
 import select
 import shlex
+import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -72,22 +73,41 @@ def bundled_impl_command() -> tuple:
     return [sys.executable, "-S", *safe_path, "-m", impl_dir.name], env
 
 
+class EnvironmentRefused(Exception):
+    """The system refused a process, a thread, memory or a descriptor the run needs: every
+    case it hits is INCONCLUSIVE, with this reason."""
+
+
+_REFUSALS = {errno.EAGAIN, errno.ENOMEM, errno.EMFILE, errno.ENFILE, errno.ENOSPC}
+
+
 class ImplementationProcess:
     """One running implementation: a case line in, an observation line out.
 
-    The bundled implementation keeps a ledger (the pids of the case it is running) in a
-    folder of this process's own; whenever it ends, above all when it was killed in the middle
-    of a case, the ledger is swept: what that case left (processes, segments, /dev/shm names)
-    is removed, and nothing else (sharespec.impl.hygiene.sweep_ledger). The folder also
-    names the implementation's pid (file "executor"), so that if this process itself is
-    killed, whoever made ``ledger_parent`` can end the implementation and sweep its ledger
-    (sweep_orphaned: the main process of -j N does it for a killed worker)."""
+    It runs in a session of its own (so in a process group of its own), and dies with the
+    process that started it (process_tree.die_with_parent: SIGTERM, which the bundled
+    implementation answers by killing its case, cleaning up and exiting). When it stops, its
+    whole process tree is ended: every process left in its session (children it forked and
+    did not end, a fork bomb...), not only the process started. (A child that makes a
+    session of its own escapes this; nothing short of a cgroup would find it.)
+
+    Each implementation started gets a folder in the run's ledger folder (ledgers.py), named
+    by the process that started it, naming the implementation's pid and start time: the
+    bundled implementation keeps its ledger there (the pids of the case it is running).
+    Whenever it ends, above all when it was killed in the middle of a case, the ledger is
+    swept: what that case left (processes, segments, /dev/shm names) is removed, and nothing
+    else (sharespec.impl.hygiene.sweep_ledger). If this process is killed, the next run finds
+    the folder orphaned (its owner dead) and does it (ledgers.sweep_orphaned_runs); the main
+    process of -j N does it at once for a killed worker (ledgers.sweep_implementations)."""
 
     def __init__(self, command: Optional[str], case_timeout: float,
-                 ledger_parent: Optional[str] = None):
+                 ledger_parent: Optional[str] = None, strict_cleanup: bool = False):
         self.bundled = not command
         self.command = command
-        self.ledger_parent = ledger_parent   # where ledger folders go (None: the temp folder)
+        self.strict_cleanup = strict_cleanup   # stopped after each case (see _one_case)
+        # the run's ledger folder; None: one of this object's own, made when it is needed
+        self.ledger_parent = ledger_parent
+        self._owns_ledger_parent = ledger_parent is None
         if command:
             self.argv, self.env = shlex.split(command), dict(os.environ)
         else:
@@ -98,66 +118,134 @@ class ImplementationProcess:
         self.ledger_dir: Optional[str] = None  # exists exactly while the implementation runs
         self._pending = b""
         self.swept: list = []      # what sweeping after dead implementations removed
+        self.hurry = False         # stop at once, without waiting for the case in progress
+        self.ended = 0             # processes of its tree it left running, ended by stop
+        self._since = 0            # the start time of the implementation's process
+        # what an implementation under test leaves behind is reported (not the bundled one's:
+        # its ledger is swept); left_behind: (case, what) for each case that left something
+        from sharespec.leftovers import LeftoverWatch
+        self.leftovers = None if self.bundled else LeftoverWatch()
+        self.left_behind: list = []
 
     def start(self) -> None:
-        argv = self.argv
-        if self.bundled:
-            self.ledger_dir = tempfile.mkdtemp(prefix="sharespec-ledger-", dir=self.ledger_parent)
-            argv = argv + ["--ledger", os.path.join(self.ledger_dir, "ledger")]
+        """Start it; EnvironmentRefused if the system will not (no process, memory or
+        descriptor left: RLIMIT_NPROC, ulimit -n...)."""
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, env=self.env, bufsize=0)
-        except BaseException:
-            if self.ledger_dir is not None:
-                import shutil
-                shutil.rmtree(self.ledger_dir, ignore_errors=True)
-                self.ledger_dir = None
+            self._start()
+        except OSError as e:
+            if e.errno in _REFUSALS:
+                raise EnvironmentRefused(f"cannot start the implementation: {e}") from None
             raise
-        if self.ledger_dir is not None:
-            # whoever finds this folder orphaned (its owner killed) sweeps it: sweep_orphaned
-            with open(os.path.join(self.ledger_dir, "executor"), "w") as f:
-                f.write(str(self.proc.pid))
+
+    def _start(self) -> None:
+        from sharespec import ledgers, process_tree
+        argv = self.argv
+        if self.ledger_parent is None:
+            self.ledger_parent = ledgers.make_run_folder()
+        self.ledger_dir = ledgers.make_implementation_folder(self.ledger_parent)
+        if self.bundled:
+            argv = argv + ["--ledger", os.path.join(self.ledger_dir, "ledger")]
+        process_tree.load()
+        parent = os.getpid()
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self.env, bufsize=0, start_new_session=True,
+                preexec_fn=lambda: process_tree.die_with_parent(parent))
+        except BaseException:
+            self._sweep(None)
+            raise
+        # whoever finds this folder orphaned (its starter killed) ends the implementation and
+        # sweeps its ledger (ledgers.sweep_implementation)
+        self._since = process_tree.start_time(self.proc.pid) or 0
+        if self.leftovers is not None:
+            self.leftovers.attach(self.proc.pid, self._since)
+        ledgers.record_executor(self.ledger_dir, self.proc.pid)
         self._pending = b""
 
-    def close(self) -> None:
+    def interrupt(self) -> None:
+        """From another thread: end the case in progress now (SIGTERM to the implementation's
+        group: the bundled one kills its case and cleans up); the thread using it stops it."""
+        self.hurry = True
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            _signal_group(proc.pid, signal.SIGTERM)
+
+    def close(self, hurry: bool = False) -> None:
         """Stop it for good (the same as stop: nothing of it outlives a stop)."""
+        self.hurry = self.hurry or hurry
         self.stop()
 
-    def _sweep(self, pid: int) -> None:
-        if self.ledger_dir is None:
-            return
+    def _sweep(self, pid: Optional[int]) -> None:
+        """Sweep the ledger of the implementation that ended (pid) and remove its folder (and
+        the run's, if it is this object's own and now empty)."""
         import shutil
 
         from sharespec.impl.hygiene import sweep_ledger
         ledger_dir, self.ledger_dir = self.ledger_dir, None
         try:
-            self.swept += sweep_ledger(os.path.join(ledger_dir, "ledger"), pid)
+            if ledger_dir is not None and pid is not None and self.bundled:
+                self.swept += sweep_ledger(os.path.join(ledger_dir, "ledger"), pid)
         finally:
-            shutil.rmtree(ledger_dir, ignore_errors=True)
+            if ledger_dir is not None:
+                shutil.rmtree(ledger_dir, ignore_errors=True)
+            if self._owns_ledger_parent and self.ledger_parent is not None:
+                try:
+                    os.rmdir(self.ledger_parent)
+                    self.ledger_parent = None
+                except OSError:
+                    pass
 
     def stop(self) -> None:
         if self.proc is None:
+            self._sweep(None)
             return
         proc, self.proc = self.proc, None
         try:
             self._stop(proc)
         finally:
             self._sweep(proc.pid)
+        if self.leftovers is not None:
+            self._report_leftovers()
+
+    def case_began(self) -> None:
+        if self.leftovers is not None:
+            self.leftovers.case_began()
+
+    def case_ended(self, case: str) -> None:
+        if self.leftovers is not None:
+            self.leftovers.case_ended(case)
+
+    def _report_leftovers(self) -> None:
+        """Once it has ended: what its cases made and left (sharespec.leftovers), a warning
+        per case on stderr. Reported, not removed: it is not this runner's."""
+        from sharespec.leftovers import describe
+        for case, left in sorted(self.leftovers.left().items()):
+            what = describe(left)
+            self.left_behind.append((case, what))
+            print(f"sharespec: warning: {case}: the implementation left {what} behind",
+                  file=sys.stderr)
 
     def _stop(self, proc) -> None:
+        """Close its input and wait for it to end (it finishes the case in progress: at most
+        the case timeout), else SIGTERM, else SIGKILL, to its process group; then end what is
+        left of its session. Its group is signalled only while its leader is not reaped, or
+        while other processes keep the group's id (no new process can take it then)."""
+        from sharespec import process_tree
         try:
             proc.stdin.close()
         except OSError:
             pass
-        try:
-            proc.wait(timeout=self.case_timeout + 5)
-        except subprocess.TimeoutExpired:
-            proc.terminate()  # SIGTERM: the bundled implementation cleans up and exits
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc.returncode is None:
+            grace = 0 if self.hurry else self.case_timeout + 5
+            if not _exited(proc.pid, grace):
+                _signal_group(proc.pid, signal.SIGTERM)
+                if not _exited(proc.pid, 5):
+                    _signal_group(proc.pid, signal.SIGKILL)
+            # its leader is a zombie: the group's id is still the group's
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+        self.ended += len(process_tree.end_session(proc.pid, self._since))
         for stream in (proc.stdout, proc.stderr):
             try:
                 stream.close()
@@ -219,58 +307,29 @@ class ImplementationProcess:
         return f"{what} ({how}){': ' + ' / '.join(tail) if tail else ''}"
 
 
-def sweep_orphaned(parent: str) -> list:
-    """Remove ``parent``, a folder of ledger folders whose owner (a worker process of -j N)
-    was killed, leaving the implementations it had started without a runner. Each is ended
-    (SIGTERM: the bundled implementation kills its case and cleans up; SIGKILL if it has not
-    ended within 10 s), then its ledger is swept (hygiene.sweep_ledger: what a killed
-    executor's case left) and its folder removed. Returns what the sweeps removed."""
-    import shutil
-
-    from sharespec.impl.hygiene import sweep_ledger
-    removed: list = []
-    for entry in (os.listdir(parent) if os.path.isdir(parent) else []):
-        folder = os.path.join(parent, entry)
-        ledger = os.path.join(folder, "ledger")
+def _exited(pid: int, seconds: float) -> bool:
+    """Wait at most ``seconds`` for child ``pid`` to end, without reaping it (its pid, and
+    its process group's id, stay its own). True if it has ended (or was reaped already)."""
+    deadline = time.monotonic() + seconds
+    pause = 0.001
+    while True:
         try:
-            with open(os.path.join(folder, "executor")) as f:
-                pid = int(f.read())
-        except (OSError, ValueError):
-            pid = None          # killed before it was written: no case was sent to it
-        if pid is not None:
-            _end_orphan(pid, ledger)
-            removed += sweep_ledger(ledger, pid)
-        shutil.rmtree(folder, ignore_errors=True)
-    shutil.rmtree(parent, ignore_errors=True)
-    return removed
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
 
 
-def _end_orphan(pid: int, ledger: str) -> None:
-    """End the implementation ``pid`` if it is still the one keeping ``ledger`` (its command
-    line names the ledger: checked after opening a pidfd, so the pid cannot be reused in
-    between); a dead one (a zombie's command line is empty) is left as it is."""
-    import signal
+def _signal_group(pgid: int, number: int) -> None:
     try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:
-        return
-    try:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                ours = ledger.encode() in f.read()
-        except OSError:
-            ours = False
-        for number, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)) if ours else ():
-            signal.pidfd_send_signal(pidfd, number)
-            if select.select([pidfd], [], [], wait)[0]:
-                break
-        if ours:
-            try:      # reaped here when this process is its subreaper, else by init
-                os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
-            except ChildProcessError:
-                pass
-    finally:
-        os.close(pidfd)
+        os.killpg(pgid, number)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> CaseResult:
@@ -343,10 +402,30 @@ def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> Ca
 
 
 def _one_case(impl: ImplementationProcess, case: Case, line: str, profile: str) -> CaseResult:
-    """Send one case, judge what comes back."""
+    """Send one case, judge what comes back. With ``impl.strict_cleanup``, the implementation
+    (one under test) is stopped after the case, so that what the case left is known before its
+    verdict: a case that left anything is an ERROR."""
+    result = _judged_case(impl, case, line, profile)
+    if impl.strict_cleanup and impl.leftovers is not None:
+        impl.stop()
+        left = [what for name, what in impl.left_behind if name == case.name]
+        impl.left_behind = []
+        if left:
+            result = CaseResult(case, "ERROR", f"cleanup: the implementation left {left[0]} "
+                                "behind (--strict-cleanup)", results=result.results,
+                                seconds=result.seconds)
+    return result
+
+
+def _judged_case(impl: ImplementationProcess, case: Case, line: str, profile: str) -> CaseResult:
     t0 = time.monotonic()
     try:
+        impl.case_began()
         obs, problem = impl.exchange(line)
+        impl.case_ended(case.name)
+    except EnvironmentRefused as e:
+        return CaseResult(case, "INCONCLUSIVE", f"the environment refused: {e}",
+                          seconds=time.monotonic() - t0)
     except Exception as e:  # a bug of ours: the case is an ERROR, the run goes on
         obs, problem = None, f"internal error reading the implementation: {e!r}"
         impl.stop()
@@ -404,8 +483,10 @@ def weigh_refusal(result: CaseResult, impl: "ImplementationProcess", line: str,
                                refusal=False)
 
 
-def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue") -> None:
-    impl = ImplementationProcess(command, timeout)
+def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue",
+            running: list, strict: bool = False) -> None:
+    impl = ImplementationProcess(command, timeout, strict_cleanup=strict)
+    running.append(impl)        # for run_cases to interrupt
     try:
         while True:
             item = jobs.get()
@@ -417,180 +498,37 @@ def _worker(command, timeout, profile, jobs: "queue.Queue", out: "queue.Queue") 
         impl.close()
 
 
-def _process_worker(conn, command, timeout, profile, ledger_parent=None) -> None:
-    """A worker process of -j N (N >= 2): judging is CPU-bound Python, so parallel workers are
-    processes, not threads. It takes (index, case, line) from conn and sends back (index,
-    the result's fields); None or end-of-file ends it. Ctrl-C is the main process's to handle;
-    SIGTERM stops it, stopping its implementation (and sweeping its ledger) first."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
-    impl = ImplementationProcess(command, timeout, ledger_parent)
-    try:
-        while True:
-            try:
-                item = conn.recv()
-            except (EOFError, OSError):
-                return
-            if item is None:
-                return
-            index, case, line = item
-            result = _one_case(impl, case, line, profile)
-            conn.send((index, {f: getattr(result, f) for f in _RESULT_FIELDS}))
-    finally:
-        impl.close()
-
-
-_RESULT_FIELDS = [f for f in CaseResult.__dataclass_fields__ if f != "case"]
-
-
-# Cases queued per worker process: the next one waits in the worker's pipe, so that the worker
-# goes on to it without waiting for the main process (which is busy with the results, or not
-# even running: both cores are the workers' implementations'). Two are enough.
-IN_FLIGHT = 2
-
-
-def _run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], jobs: int,
-                      timeout: float) -> Iterator[CaseResult]:
-    """run_cases for jobs >= 2: IN_FLIGHT cases queued per worker process, results in case
-    order. A worker that dies (killed by someone) makes the case it was running an ERROR
-    (the cases queued behind it, not begun, go to another worker) and is replaced; the
-    implementation it leaves behind is ended and its ledger swept (sweep_orphaned)."""
-    import collections
-    import multiprocessing
-    import multiprocessing.connection
-
-    context = multiprocessing.get_context("fork")
-
-    def start() -> list:
-        # A worker's implementations keep their ledgers in a folder the run made for it, so
-        # that if someone kills the worker they are still found and swept (sweep_orphaned).
-        ledgers = None if impl else tempfile.mkdtemp(prefix="sharespec-ledger-")
-        mine, theirs = context.Pipe()
-        try:
-            process = context.Process(target=_process_worker,
-                                      args=(theirs, impl, timeout, profile, ledgers), daemon=True)
-            process.start()
-        except BaseException:
-            mine.close()
-            if ledgers:
-                os.rmdir(ledgers)
-            raise
-        finally:
-            theirs.close()
-        # the process, its pipe, the (index, case, line) sent to it in order, its ledgers,
-        # whether it was told to end
-        return [process, mine, collections.deque(), ledgers, False]
-
-    workers = [start() for _ in range(jobs)]
-    source = iter(cases)
-    again: collections.deque = collections.deque()     # sent to a worker that died first
-    exhausted, sent, next_out, waiting = False, 0, 0, {}
-
-    def replace(slot: int) -> None:
-        """The worker in ``slot`` died: a new one takes its place. A worker takes a case only
-        once it has answered the one before, so only its first unanswered case can have
-        begun: that one is an ERROR, the others go to another worker."""
-        process, pipe, queued, ledgers, _ = workers[slot]
-        process.join(5)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        pipe.close()
-        if queued:
-            index, case, _ = queued.popleft()
-            waiting[index] = CaseResult(case, "ERROR", "the runner's worker process died "
-                                        f"(exit status {process.exitcode})")
-            again.extend(queued)
-        if ledgers:
-            sweep_orphaned(ledgers)
-        workers[slot] = start()
-
-    try:
-        while True:
-            for slot in range(len(workers)):
-                while (not workers[slot][4] and len(workers[slot][2]) < IN_FLIGHT
-                       and (again or not exhausted)):
-                    if again:
-                        item = again.popleft()
-                    else:
-                        case = next(source, None)
-                        if case is None:
-                            exhausted = True
-                            break
-                        item = (sent, case, json.dumps(case_to_json(case), separators=(",", ":")))
-                        sent += 1
-                    try:
-                        workers[slot][1].send(item)
-                    except OSError:               # it died since its last answer
-                        again.appendleft(item)
-                        replace(slot)
-                        continue
-                    workers[slot][2].append(item)
-            for worker in workers:
-                if exhausted and not again and not worker[2] and not worker[4]:
-                    # nothing left for it: it ends (and stops its implementation) while the
-                    # others finish their last cases, not after them
-                    worker[4] = True
-                    try:
-                        worker[1].send(None)
-                    except OSError:
-                        pass
-            busy = [w for w in workers if w[2]]
-            if not busy:
-                break
-            ready = multiprocessing.connection.wait([w[1] for w in busy] + [w[0].sentinel for w in busy])
-            for slot, worker in enumerate(workers):
-                if not worker[2] or (worker[1] not in ready and worker[0].sentinel not in ready):
-                    continue
-                try:
-                    while worker[2] and worker[1].poll():
-                        _, fields = worker[1].recv()
-                        index, case, _ = worker[2].popleft()
-                        waiting[index] = CaseResult(case, **fields)
-                except (EOFError, OSError):
-                    replace(slot)
-            while next_out in waiting:
-                yield waiting.pop(next_out)
-                next_out += 1
-    finally:
-        for worker in workers:
-            try:
-                if not worker[4]:
-                    worker[1].send(None)
-            except (OSError, ValueError):
-                pass
-        for worker in workers:
-            worker[0].join(timeout * IN_FLIGHT + 15)
-            if worker[0].is_alive():
-                worker[0].terminate()
-                worker[0].join(10)
-            worker[1].close()
-            if worker[3]:
-                sweep_orphaned(worker[3])     # empty unless the worker was killed
-
-
 def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str] = None,
-              jobs: int = 1, timeout: float = 10.0) -> Iterator[CaseResult]:
+              jobs: int = 1, timeout: float = 10.0, strict_cleanup: bool = False
+              ) -> Iterator[CaseResult]:
     """Judge every case against an implementation, yielding results in case order.
 
     Cases are streamed: at most a small window of them is in flight, so memory stays flat over
     long campaigns. ``impl`` is a command line speaking the protocol (None: the bundled one).
     """
     jobs = max(1, int(jobs))
+    sweep_after_killed_runs()
     if jobs > 1:
-        yield from _run_in_processes(cases, profile, impl, jobs, timeout)
+        from sharespec.parallel import run_in_processes
+        yield from run_in_processes(cases, profile, impl, jobs, timeout, strict_cleanup)
         return
     todo: "queue.Queue" = queue.Queue(maxsize=jobs * 4)
     done: "queue.Queue" = queue.Queue()
-    workers = [threading.Thread(target=_worker, args=(impl, timeout, profile, todo, done), daemon=True)
+    running: list = []
+    workers = [threading.Thread(target=_worker, args=(impl, timeout, profile, todo, done, running,
+                                                      strict_cleanup), daemon=True)
                for _ in range(jobs)]
-    for w in workers:
-        w.start()
+    try:
+        for w in workers:
+            w.start()
+    except RuntimeError as e:        # "can't start new thread": RLIMIT_NPROC counts threads
+        yield from _run_here(cases, profile, impl, timeout, strict_cleanup,
+                             f"cannot start a thread: {e}")
+        return
     waiting: dict = {}
     next_out = 0
     sent = 0
+    finished = False
     try:
         for case in cases:
             line = json.dumps(case_to_json(case), separators=(",", ":"))
@@ -604,7 +542,11 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
             next_out = yield from _drain(done, waiting, next_out, block=False)
         while next_out < sent:
             next_out = yield from _drain(done, waiting, next_out, block=True)
+        finished = True
     finally:
+        if not finished:            # interrupted: the case in progress is not waited for
+            for implementation in running:
+                implementation.interrupt()
         for _ in workers:
             try:
                 todo.put_nowait(None)
@@ -617,6 +559,49 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
                 todo.put_nowait(None)
         for w in workers:
             w.join(timeout + 15)
+
+
+def _run_here(cases: Iterable[Case], profile: str, impl: Optional[str], timeout: float,
+              strict: bool, why: str) -> Iterator[CaseResult]:
+    """run_cases in this thread, one case after another: when the system refuses the threads
+    or worker processes of the usual ways (``why``, said once on stderr)."""
+    items = ((i, case, json.dumps(case_to_json(case), separators=(",", ":")))
+             for i, case in enumerate(cases))
+    for _, result in _run_items_here(items, profile, impl, timeout, strict, why):
+        yield result
+
+
+def _run_items_here(items: Iterable[tuple], profile: str, impl: Optional[str], timeout: float,
+                    strict: bool, why: str) -> Iterator[tuple]:
+    """(index, result) for each (index, case, line), run in this thread one after another."""
+    print(f"sharespec: {why}; the cases run one at a time in the main process", file=sys.stderr)
+    implementation = ImplementationProcess(impl, timeout, strict_cleanup=strict)
+    finished = False
+    try:
+        for index, case, line in items:
+            yield index, _one_case(implementation, case, line, profile)
+        finished = True
+    finally:
+        implementation.close(hurry=not finished)
+
+
+_SWEPT = []      # whether this process has swept after killed runs yet
+
+
+def sweep_after_killed_runs() -> list:
+    """Once per process, before its first run: sweep what runs that were killed left (their
+    implementations, their cases' processes, segments and names, their ledger folders:
+    ledgers.sweep_orphaned_runs, only those whose owner is provably dead), and say so on
+    stderr. Returns what was removed."""
+    if _SWEPT:
+        return []
+    _SWEPT.append(True)
+    from sharespec import ledgers
+    removed = ledgers.sweep_orphaned_runs()
+    if removed:
+        print(f"sharespec: swept what killed runs left: {ledgers.describe_swept(removed)}",
+              file=sys.stderr)
+    return removed
 
 
 def _drain(done, waiting, next_out, block):

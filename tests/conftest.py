@@ -1,33 +1,119 @@
 """Resource hygiene for the whole test session: whatever the tests run (passing, failing,
 timed-out, killed or interrupted cases, mutants, plugins), no SysV segment, /dev/shm object or
-runner ledger created during the session may remain after it."""
-import glob
+runner ledger made by this session may remain after it.
+
+Only what this session made is counted: a shared host (CI, or several sessions at once) has
+other runs whose segments, names and ledgers come and go meanwhile. So:
+- every process the session starts has a TMPDIR of the session's own (set here, before any
+  test runs): the ledger folders found in it are the session's;
+- every executor of the bundled implementation the session starts logs its pid and the pids
+  of its cases' processes (SHARESPEC_IMPL_TEST_PIDS, see impl/executor.py): a segment is the
+  session's if its creator is one of them (created after the pid was logged: a pid may be
+  another's later), this process, or a live descendant of it; a /dev/shm name is the
+  session's if it carries the pid of one of its executors (sharespec-PID.RANDOM...) or of
+  this process (impl.run_case run in the test process)."""
 import os
+import shutil
 import tempfile
 import time
 
 import pytest
 
+SESSION_TMP = tempfile.mkdtemp(prefix="sharespec-tests-")
+os.environ["TMPDIR"] = SESSION_TMP
+tempfile.tempdir = None          # gettempdir() reads TMPDIR again
+PID_LOG = os.path.join(SESSION_TMP, "pids")
+os.environ["SHARESPEC_IMPL_TEST_PIDS"] = PID_LOG
 
-def _segments():
-    with open("/proc/sysvipc/shm") as f:
-        return {line.split()[1] for line in f.readlines()[1:]}
+
+def logged(path):
+    """{pid: the earliest time it was logged} from a pid log."""
+    pids = {}
+    try:
+        with open(path) as log:
+            lines = log.read().splitlines()
+    except OSError:
+        return pids
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
+            pid, when = int(fields[0]), int(fields[1])
+            pids[pid] = min(when, pids.get(pid, when))
+    return pids
 
 
-def _ours():
-    return {"segments": _segments(),
-            "dev_shm": {n for n in os.listdir("/dev/shm") if n.startswith("sharespec")},
-            "ledgers": set(glob.glob(os.path.join(tempfile.gettempdir(), "sharespec-ledger-*")))}
+def descendants(root):
+    """The live descendants of process root."""
+    parent = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def segments():
+    """{shmid: (cpid, ctime)} of every SysV segment."""
+    with open("/proc/sysvipc/shm") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return {int(r[1]): (int(r[4]), int(r[13])) for r in rows}
+
+
+def name_pid(name):
+    head = name[len("sharespec-"):].split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def snapshot():
+    return {"segments": set(segments()),
+            "dev_shm": {n for n in os.listdir("/dev/shm") if n.startswith("sharespec")}}
+
+
+def made_by_session(before, pid_log, session_tmp, me=None):
+    """What the session made that is still there: segments, /dev/shm names, ledgers."""
+    me = os.getpid() if me is None else me
+    pids = logged(pid_log)
+    family = descendants(me) | {me}
+
+    def ours(pid, when):
+        return pid in family or (pid in pids and when >= pids[pid] - 1)
+
+    left_segments = {i for i, (cpid, ctime) in segments().items()
+                     if i not in before["segments"] and ours(cpid, ctime)}
+    names = set()
+    for name in {n for n in os.listdir("/dev/shm") if n.startswith("sharespec")} - before["dev_shm"]:
+        try:
+            when = int(os.lstat(os.path.join("/dev/shm", name)).st_ctime)
+        except OSError:
+            continue
+        if name_pid(name) is not None and ours(name_pid(name), when):
+            names.add(name)
+    ledgers = {os.path.relpath(os.path.join(top, d), session_tmp)
+               for top, dirs, _ in os.walk(session_tmp) for d in dirs
+               if d.startswith("sharespec-ledger-")}
+    return {"segments": left_segments, "dev_shm": names, "ledgers": ledgers}
 
 
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind():
-    before = _ours()
+    before = snapshot()
     yield
     deadline = time.monotonic() + 10
     while True:
-        left = {k: v - before[k] for k, v in _ours().items()}
+        left = made_by_session(before, PID_LOG, SESSION_TMP)
         if not any(left.values()) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
+    shutil.rmtree(SESSION_TMP, ignore_errors=True)
     assert not any(left.values()), f"the test session left these behind: {left}"
+
+
+def pytest_unconfigure(config):
+    """The session's TMPDIR goes even when no test ran (the fixture above never did)."""
+    shutil.rmtree(SESSION_TMP, ignore_errors=True)

@@ -32,6 +32,14 @@ def explained(detail):
 
 
 # --- what the host has, and what a run left --------------------------------------------------
+#
+# The host is shared (other runs, other test sessions): a run is judged only on what it made.
+# Its processes are those of its session and of its implementations' sessions (each runs in
+# one of its own); its segments and names, those made by the pids its executors logged
+# (SHARESPEC_IMPL_TEST_PIDS, see impl/executor.py); its ledgers, those in its own TMPDIR.
+
+PIDS = "SHARESPEC_IMPL_TEST_PIDS"
+
 
 def segments():
     """{shmid: cpid} of every SysV segment."""
@@ -40,16 +48,48 @@ def segments():
     return {int(r[1]): int(r[4]) for r in rows}
 
 
+def segment_times():
+    """{shmid: ctime} of every SysV segment."""
+    with open("/proc/sysvipc/shm") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return {int(r[1]): int(r[13]) for r in rows}
+
+
 def sharespec_names():
     return {n for n in os.listdir("/dev/shm") if n.startswith("sharespec")}
 
 
-def ledgers():
-    return {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("sharespec-ledger-")}
+def name_pid(name):
+    """The executor pid in a /dev/shm name of the bundled implementation
+    (sharespec-PID.RANDOM...), or None."""
+    head = name[len("sharespec-"):].split(".", 1)[0]
+    return int(head) if name.startswith("sharespec-") and head.isdigit() else None
 
 
-def session_processes(sid):
-    """{pid: (ppid, pgid)} of the live processes of session sid (zombies included)."""
+def logged_pids(path, since=0):
+    """({pid: the time it was logged}, {executor pids}) from a pid log, logged since then."""
+    pids, executors = {}, set()
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return pids, executors
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit() \
+                and int(fields[1]) >= since:
+            pids.setdefault(int(fields[0]), int(fields[1]))
+            if fields[2:] == ["executor"]:
+                executors.add(int(fields[0]))
+    return pids, executors
+
+
+def ledgers(folder=None):
+    folder = folder or tempfile.gettempdir()
+    return {n for n in os.listdir(folder) if n.startswith("sharespec-ledger-")}
+
+
+def processes():
+    """{pid: (ppid, pgid, sid, zombie)} of every process."""
     found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -57,16 +97,20 @@ def session_processes(sid):
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == sid:
-            found[int(pid)] = (int(fields[1]), int(fields[2]))
+        found[int(pid)] = (int(fields[1]), int(fields[2]), int(fields[3]), fields[0] == "Z")
     return found
 
 
-def reap_adopted(sid):
+def session_processes(*sids):
+    """{pid: (ppid, pgid)} of the live processes of these sessions (zombies included)."""
+    return {pid: (ppid, pgid) for pid, (ppid, pgid, sid, _) in processes().items() if sid in sids}
+
+
+def reap_adopted(sids):
     """Reap the run's processes that ended up as this process's zombie children: when another
     test module made this pytest process a child subreaper, the orphans of a killed
     implementation come here, not to init, and are ours to reap."""
-    for pid, (ppid, _) in session_processes(sid).items():
+    for pid, (ppid, _) in session_processes(*sids).items():
         if ppid == os.getpid():
             try:
                 os.waitpid(pid, os.WNOHANG)
@@ -75,43 +119,83 @@ def reap_adopted(sid):
 
 
 class Watch:
-    """What existed before a run; what the run's processes were while it ran."""
+    """A run's own TMPDIR and pid log (in ``folder``), what existed before it, and what its
+    processes were while it ran."""
 
-    def __init__(self):
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.tmp = self.folder / "tmp"
+        self.tmp.mkdir(exist_ok=True)
+        # the test session's pid log when there is one (tests/conftest.py), so that it knows
+        # this run's pids too
+        self.pid_log = Path(os.environ.get(PIDS) or self.folder / "pids")
+        self.started = int(time.time())
         self.segments = set(segments())
         self.names = sharespec_names()
-        self.ledgers = ledgers()
         self.seen = set()
+        self.sessions_seen = set()
 
-    def look(self, sid):
-        now = session_processes(sid)
-        self.seen |= set(now)
-        return now
+    def env(self):
+        return {"TMPDIR": str(self.tmp), PIDS: str(self.pid_log)}
 
-    def leftovers(self, sid, wait=3.0):
-        """New segments, names and ledgers still there after a moment (other sharespec runs
-        on this host may be in the middle of a case), and live processes of the session."""
+    def sessions(self, runner):
+        """The run's sessions: the runner's, and its implementations' (each has its own)."""
+        return ({runner} | self.sessions_seen
+                | logged_pids(self.pid_log, self.started - 1)[1])
+
+    def look(self, runner):
+        """{pid: (ppid, pgid)} of the runner's live descendants (never another's process:
+        only these are ever killed); their sessions are noted."""
+        table = processes()
+        tree, frontier = set(), {runner}
+        while frontier:
+            frontier = {p for p, row in table.items() if row[0] in frontier} - tree
+            tree |= frontier
+        self.sessions_seen |= {table[p][2] for p in tree}
+        self.seen |= tree
+        return {p: table[p][:2] for p in tree}
+
+    def made(self, runner):
+        """The pids of the run that may have made segments and names: logged during the run,
+        or seen."""
+        return set(logged_pids(self.pid_log, self.started - 1)[0]) | self.seen | {runner}
+
+    def new_segments(self, runner):
+        mine = self.made(runner)
+        times = segment_times()
+        return {i for i, cpid in segments().items()
+                if i not in self.segments and cpid in mine and times.get(i, 0) >= self.started - 1}
+
+    def new_names(self, runner):
+        mine = self.made(runner)
+        return {n for n in sharespec_names() - self.names if name_pid(n) in mine}
+
+    def leftovers(self, runner, wait=3.0):
+        """New segments, names and ledgers of the run still there after a moment (its
+        processes may be on their way out), and its live processes."""
         deadline = time.monotonic() + wait
         while True:
-            reap_adopted(sid)
-            new = {"segments": {i for i, cpid in segments().items() if i not in self.segments},
-                   "names": sharespec_names() - self.names,
-                   "ledgers": ledgers() - self.ledgers,
-                   "processes": set(session_processes(sid))}
+            sessions = self.sessions(runner)
+            reap_adopted(sessions)
+            live = {pid for pid, (_, _, sid, zombie) in processes().items()
+                    if sid in sessions and not zombie}
+            new = {"segments": self.new_segments(runner), "names": self.new_names(runner),
+                   "ledgers": ledgers(self.tmp), "processes": live}
             if not any(new.values()) or time.monotonic() > deadline:
                 return new
             time.sleep(0.1)
 
 
-def start_run(tmp_path, *extra, hang=None, timeout="1"):
-    env = dict(os.environ)
+def start_run(watch, *extra, hang=None, timeout="1"):
+    """``sharespec run`` in a session of its own, with the watch's TMPDIR and pid log."""
+    env = dict(os.environ) | watch.env()
     if hang is not None:
         env[HANG] = str(hang)
-    out = tmp_path / "results.jsonl"
+    out = watch.folder / "results.jsonl"
     command = [sys.executable, "-m", "sharespec", "run", "-q", "--no-shrink", "--json", str(out),
-               "--timeout", timeout, "--out", str(tmp_path / "failures"), *extra]
+               "--timeout", timeout, "--out", str(watch.folder / "failures"), *extra]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True, cwd=tmp_path)
+                            env=env, start_new_session=True, cwd=watch.folder)
     return proc, out
 
 
@@ -173,11 +257,11 @@ def short_case_hit(tmp_path, short):
 # --- the campaign ------------------------------------------------------------------------------
 
 def test_campaign_with_killed_and_hung_implementations_reports_and_leaves_nothing(tmp_path):
-    watch = Watch()
+    watch = Watch(tmp_path)
     rng = random.Random(6)
     # Cases of 14 steps or more hang at their 14th step (9 of the built-in cases), past the
     # 1 s timeout; meanwhile random processes of the run are killed.
-    runner, out = start_run(tmp_path, "--case", str(CASES), "-j", "2", hang=13)
+    runner, out = start_run(watch, "--case", str(CASES), "-j", "2", hang=13)
     kills = {"executor": 0, "case process": 0}
     short = {c.name for c in read_case_paths([CASES]) if len(c.steps) <= 13}
     deadline = time.monotonic() + 120
@@ -217,9 +301,9 @@ def test_campaign_with_killed_and_hung_implementations_reports_and_leaves_nothin
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_runner_signalled_part_way_stops_cleanly_with_a_partial_report(tmp_path, number):
     """Only the runner is signalled (not its group): it must stop its implementations itself."""
-    watch = Watch()
+    watch = Watch(tmp_path)
     rng = random.Random(number)
-    runner, out = start_run(tmp_path, "--case", str(CASES), "-j", "2", hang=13)
+    runner, out = start_run(watch, "--case", str(CASES), "-j", "2", hang=13)
     deadline = time.monotonic() + 60
     partial = None
     while time.monotonic() < deadline and runner.poll() is None:
@@ -268,10 +352,10 @@ def test_killed_executor_mid_case_leaves_nothing(tmp_path):
     """SIGKILL to the implementation while a case holds segments (two processes' worth), a
     POSIX shm name and a file: the case is an ERROR naming what happened, the next case runs,
     and the runner's ledger sweep removes everything the dead executor's case had made."""
-    watch = Watch()
+    watch = Watch(tmp_path)
     (tmp_path / "busy.case").write_text(BUSY_CASE)
     (tmp_path / "after.case").write_text(BUSY_CASE.replace("chaos-busy", "chaos-after"))
-    runner, out = start_run(tmp_path, "--case", str(tmp_path / "busy.case"),
+    runner, out = start_run(watch, "--case", str(tmp_path / "busy.case"),
                             "--case", str(tmp_path / "after.case"), hang=9, timeout="3")
     deadline = time.monotonic() + 30
     while True:
@@ -298,9 +382,9 @@ def test_killed_executor_mid_case_leaves_nothing(tmp_path):
 def test_case_process_killed_from_outside_is_inconclusive_never_fail(tmp_path):
     """A case process that dies of SIGKILL (no step causes it) makes the case INCONCLUSIVE
     with the reason, and no result is judged (a lower nattch could otherwise look like a FAIL)."""
-    watch = Watch()
+    watch = Watch(tmp_path)
     (tmp_path / "busy.case").write_text(BUSY_CASE)
-    runner, out = start_run(tmp_path, "--case", str(tmp_path / "busy.case"), hang=8,
+    runner, out = start_run(watch, "--case", str(tmp_path / "busy.case"), hang=8,
                             timeout="30")
     deadline = time.monotonic() + 30
     while True:           # the child (process 1) hangs at step 9: kill it then
@@ -320,3 +404,45 @@ def test_case_process_killed_from_outside_is_inconclusive_never_fail(tmp_path):
     assert "killed by SIGKILL" in cases[0]["detail"] and cases[0]["results"] == []
     left = watch.leftovers(runner.pid)
     assert left == {"segments": set(), "names": set(), "ledgers": set(), "processes": set()}
+
+
+# --- the session's own check (tests/conftest.py) counts only what the session made ------------
+
+MAKE_SEGMENT = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+                "print(libc.shmget(0, 4096, 0o1600))")
+
+
+def test_the_session_check_counts_only_what_the_session_made(tmp_path):
+    """A segment made by a process that is neither this session's (logged by one of its
+    executors) nor a live descendant is another run's, and is not counted; the same segment,
+    its creator's pid logged (before it made it), is; a name carrying a logged executor's
+    pid is the session's, one carrying another pid is not."""
+    import conftest
+
+    before = conftest.snapshot()
+    log = tmp_path / "pids"
+    env = {k: v for k, v in os.environ.items() if k != PIDS}
+    made = subprocess.run([sys.executable, "-c", MAKE_SEGMENT], capture_output=True, text=True,
+                          env=env, start_new_session=True)
+    ident = int(made.stdout)
+    creator = segments()[ident]
+    names = [f"sharespec-{creator}.test-ours", "sharespec-1.test-not-ours"]
+    try:
+        for name in names:
+            open(os.path.join("/dev/shm", name), "w").close()
+        # the creator has ended: not a descendant any more, and not logged
+        left = conftest.made_by_session(before, str(log), str(tmp_path), me=os.getpid())
+        assert ident not in left["segments"] and not left["dev_shm"]
+        log.write_text(f"{creator} {int(time.time()) - 5} executor\n")
+        left = conftest.made_by_session(before, str(log), str(tmp_path), me=os.getpid())
+        assert ident in left["segments"] and left["dev_shm"] == {names[0]}
+        (tmp_path / "sharespec-ledger-0-1-2-x").mkdir()
+        left = conftest.made_by_session(before, str(log), str(tmp_path), me=os.getpid())
+        assert left["ledgers"] == {"sharespec-ledger-0-1-2-x"}
+    finally:
+        import ctypes
+        ctypes.CDLL(None).shmctl(ident, 0, None)      # IPC_RMID
+        for name in names:
+            os.unlink(os.path.join("/dev/shm", name))
+        if (tmp_path / "sharespec-ledger-0-1-2-x").exists():
+            (tmp_path / "sharespec-ledger-0-1-2-x").rmdir()

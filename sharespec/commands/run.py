@@ -38,6 +38,10 @@ def add_arguments(run) -> None:
     add_shrink_arguments(run)
     run.add_argument("--maxfail", type=int, default=None, metavar="N",
                      help="stop after N failures: the report is partial, the exit status 1")
+    run.add_argument("--strict-cleanup", action="store_true",
+                     help="a case after which the implementation under test leaves SysV segments "
+                          "or /dev/shm objects behind is an ERROR (the implementation is restarted "
+                          "after each case to know it); without it, a warning")
     run.add_argument("--out", default="sharespec-failures", metavar="DIR",
                      help="where failures are written, a folder each (default ./sharespec-failures)")
     run.add_argument("--max-inconclusive", type=_fraction, default=0.10, metavar="FRACTION",
@@ -148,7 +152,7 @@ def main(args) -> int:
             print(f"sharespec: kernel.shm_rmid_forced is 1 here: judging under {judged_under} "
                   "(R45: a segment goes when its last attach does)", file=sys.stderr)
         results = run_cases(cases, profile=judged_under, impl=args.impl, jobs=args.jobs,
-                            timeout=args.timeout)
+                            timeout=args.timeout, strict_cleanup=args.strict_cleanup)
         for result in results:
             summary.add(result)
             if json_out:
