@@ -172,7 +172,7 @@ def header_problem(field: str, value: object) -> Optional[str]:
     if field == "description":
         if value != value.strip():
             return "the description must not begin or end with white space"
-        if len(value.splitlines()) > 1:
+        if any(c in value for c in "\n\r\v\f"):   # U+2028 and the like are characters here
             return "the description must be one line"
         return None
     if not HEADER_WORD.match(value):
