@@ -18,7 +18,7 @@ a process group of its own, with a per-input time limit. Surfaces:
 - ``observe``: a fake implementation that answers with fuzzed observation lines (mutated
   observations, garbage, no newline, huge lines, lone surrogates, floods on stderr, exits).
 
-It counts, per surface: exit statuses (0, 1, 2 and 130 are the documented ones), tracebacks
+It counts, per surface: exit statuses (0, 1, 2, 3 and 130 are the documented ones), tracebacks
 (any "Traceback" on stderr, or an exception escaping the command), hangs (no exit within the
 time limit) and other exit statuses; and prints the figures. The goal is 0 tracebacks, 0
 hangs and 0 other statuses. Exit status 1 when any was seen; the first few are printed.
@@ -49,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "sharespec" / "cases"
 SHARE = [sys.executable, "-m", "sharespec"]
-ALLOWED_STATUS = {0, 1, 2, 130}
+ALLOWED_STATUS = {0, 1, 2, 3, 130}   # sharespec run --help, "exit status"
 
 # --- the fake implementation ------------------------------------------------------------
 
@@ -402,11 +402,12 @@ class Campaign:
         "--timeout": ["inf", "-inf", "nan", "0", "-1", "1e308", "0.0001", "x", "1e-320", "86401"],
         "--impl": ['"x', "\\", "", " ", "./my-harness", "mutant:", "mutant:nope", "/dev/null",
                    "/", "true", "false", "cat", "sh -c 'exit 3'", "yes", "\udcff"],
-        "--json": ["/nonexistent/x", ".", "/dev/null", "", "-", "x" * 300, "out.json", "/"],
+        # never a device as an output: a regression would rename a file onto it (as root)
+        "--json": ["/nonexistent/x", ".", "fifo", "", "-", "x" * 300, "out.json", "/"],
         "--shard": ["0/0", "1/0", "2/1", "x", "1/99999999999999999999", "-1/2", "1/2/3", ""],
         "--profile": ["windows", "", "linux+nope", "posix", "linux+", "+", "\udcff"],
         "--seed": ["-1", "99999999999999999999999", "x", "9" * 5000],
-        "--out": ["/nonexistent/x", "/dev/null", "", "x" * 300],
+        "--out": ["/nonexistent/x", "fifo", "", "x" * 300],
         "--generated": ["-1", "x"],
         "--z3-bound": ["-1", "x"],
         "--case": ["/dev/zero", "", ".", "/", "nope.case", "x" * 300],
@@ -414,6 +415,8 @@ class Campaign:
 
     def options(self) -> None:
         rng, d = self.rng, self.fresh()
+        os.mkfifo(d / "fifo")
+        os.mkfifo(d / "fifo.dot")
         command = rng.choice(["run", "run", "run", "show", "explain", "shrink", "merge", "--bogus",
                               "", "help"])
         argv = [command] if command else []
@@ -431,7 +434,7 @@ class Campaign:
         elif command in ("show", "explain", "shrink"):
             argv.append(rng.choice([str(self.small), "r02-anon-zero", "nope", "", "\udcff", "-x"]))
             if command == "explain":
-                argv += ["--out", rng.choice(["x.dot", "x.png", "x.txt", "", "/dev/null", "."]),
+                argv += ["--out", rng.choice(["x.dot", "x.png", "x.txt", "", "fifo.dot", "."]),
                          *rng.choice([[], ["--step", rng.choice(["0", "-1", "999", "x"])],
                                       ["--observed", rng.choice(["/dev/zero", "nope", "."])]])]
             if command == "shrink":
@@ -464,13 +467,15 @@ class Campaign:
         d = self.fresh()
         for path in self.special_paths(d):
             p = str(path)
-            for argv in (["show", p], ["run", "--case", p, "--impl", self.fake_cmd],
+            outputs = [] if p.startswith("/dev/") or p == "/" else [  # never a device: see --json
+                ["run", "--case", str(self.small), "--impl", self.fake_cmd, "--json", p],
+                ["merge", str(self.base_part), "--json", p],
+                ["explain", str(self.small), "--out", p + ".dot"]]
+            for argv in [["show", p], ["run", "--case", p, "--impl", self.fake_cmd],
                          ["run", "--corpus", p, "--impl", self.fake_cmd], ["merge", p],
                          ["explain", p, "--out", "x.dot"],
                          ["explain", str(self.small), "--observed", p, "--out", "x.dot"],
-                         ["run", "--case", str(self.small), "--impl", self.fake_cmd, "--json", p],
-                         ["merge", str(self.base_part), "--json", p],
-                         ["shrink", p, "--impl", self.fake_cmd]):
+                         ["shrink", p, "--impl", self.fake_cmd]] + outputs:
                 self.run("special", argv, d, p[-40:])
         self.done_with(d)
 
@@ -541,7 +546,7 @@ class Campaign:
             sys.stdout, sys.stderr = saved
 
     def print_figures(self, seconds: float) -> int:
-        columns = ["inputs", "exit 0", "exit 1", "exit 2", "exit 130", "tracebacks", "hangs",
+        columns = ["inputs", "exit 0", "exit 1", "exit 2", "exit 3", "exit 130", "tracebacks", "hangs",
                    "other status"]
         print(f"{'surface':<9}" + "".join(f"{c:>13}" for c in columns))
         total = collections.Counter()

@@ -271,13 +271,17 @@ def test_a_manifest_naming_an_impossible_file_or_nested_deep(tmp_path, capsys):
 
 @pytest.mark.parametrize("json_out, problem", [("/nonexistent/x", "no such folder /nonexistent"),
                                                (".", "is a folder"),
-                                               ("/dev/null", "not a regular file")])
+                                               ("fifo", "not a regular file")])
 def test_the_json_output_is_checked_before_running(tmp_path, capsys, json_out, problem):
+    # Never a device here: a regression would rename the results onto it (as root, /dev/null
+    # would become a regular file). A FIFO of this test's own is the same case, harmlessly.
     os.chdir(tmp_path)
+    if json_out == "fifo":
+        os.mkfifo("fifo")
     assert cli(["run", "--case", str(ANON), "--json", json_out]) == 2
     captured = capsys.readouterr()
     assert problem in captured.err and "PASS" not in captured.out
-    assert not list(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == (["fifo"] if json_out == "fifo" else [])
 
 
 @pytest.mark.parametrize("timeout", ["inf", "nan", "-1", "0"])
@@ -391,3 +395,10 @@ def test_shrink_and_show_take_a_built_in_case_name(capsys, tmp_path):
     assert cli(["shrink", "r02-anon-zero", "--out", str(tmp_path / "f")]) == 0
     assert "r02-anon-zero: PASS, nothing to shrink" in capsys.readouterr().out
     assert cli(["shrink", "no-such-case-anywhere"]) == 2
+
+
+def test_explain_never_renames_a_picture_onto_a_fifo(tmp_path, capsys):
+    os.mkfifo(tmp_path / "x.dot")     # a device would be the same, and worse (as root)
+    assert cli(["explain", str(ANON), "--out", str(tmp_path / "x.dot")]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    assert (tmp_path / "x.dot").is_fifo()

@@ -70,6 +70,8 @@ def main(args) -> int:
     out = Path(args.out)
     if out.suffix.lstrip(".").lower() not in FORMATS:
         raise UsageError(f"--out {args.out}: the file must end in .dot, .svg or .png")
+    from sharespec.commands.common import check_output
+    check_output(args.out, "--out")     # a folder, a FIFO or a device is never renamed onto
     from sharespec.casefiles import path_kind
     path = Path(args.case)
     if path_kind(path) != "missing":
