@@ -209,6 +209,7 @@ class ImplementationProcess:
             size += len(chunk)
             if (end if end >= 0 else size) > MAX_OBSERVATION_BYTES:
                 head = b"".join(chunks)[:200]
+                self.proc.terminate()    # it is blocked writing the rest: SIGTERM, not a wait
                 self.stop()
                 return None, (f"an observation line longer than {MAX_OBSERVATION_BYTES // 2 ** 20} "
                               f"MiB (docs/protocol.md): received {head!r}...")
