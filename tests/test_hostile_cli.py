@@ -82,12 +82,13 @@ def test_the_failure_writers_never_leave_their_folder(tmp_path, name):
     observed = tuple(str(min(map(str, a))) for a in case.allowed)
     result = CaseResult(case, "FAIL", "made up", step=0, results=observed)
     out = tmp_path / "a" / "b" / "failures"
-    paths = write_failure(case, result, out) | write_failure_pictures(case, result, out)
-    assert len(paths) >= 6
-    for path in paths.values():
-        assert Path(path).parent == out and Path(path).name.startswith(file_stem(name))
-    everything = {p for p in tmp_path.rglob("*") if p.is_file()}
-    assert everything == {Path(p) for p in paths.values()}
+    paths = write_failure(case, result, out)
+    paths |= write_failure_pictures(case, result, paths["folder"])   # as failures.py does
+    folder = out / file_stem(name)
+    assert paths["folder"] == folder and len(paths) >= 7
+    files = {Path(p) for p in paths.values()} - {folder}
+    assert all(p.parent == folder for p in files)
+    assert {p for p in tmp_path.rglob("*") if p.is_file()} == files
 
 
 # --- B. what used to hang ----------------------------------------------------------------
@@ -351,9 +352,9 @@ def test_a_failures_folder_is_read_back_once_per_case(tmp_path, capsys):
     for case in cases:
         observed = tuple(str(min(map(str, a))) for a in case.allowed)
         result = CaseResult(case, "FAIL", "made up", step=0, results=observed)
-        write_failure(case, result, out)
-        write_failure_pictures(case, result, out)
-        (out / "replay.sh").write_text("#!/bin/sh\n")
+        paths = write_failure(case, result, out)          # NAME/: NAME.case, NAME.json, ...
+        write_failure_pictures(case, result, paths["folder"])
+    assert {p.suffix for p in out.rglob("*")} >= {".case", ".json", ".txt", ".sh", ".py", ".dot"}
     assert sorted(c.name for c in read_case_paths([out])) == sorted(c.name for c in cases)
     assert cli(["run", "--case", str(out), "--no-shrink"]) == 0
     assert "2 passed" in capsys.readouterr().out
