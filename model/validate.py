@@ -40,11 +40,13 @@ INITIAL_THREAD = "T0"
 PAGES_PER_SLOT = 256          # a mapping handle's slot is 256 pages (docs: "Places and addresses")
 MAX_BYTES = 2 ** 40           # sizes, lengths and file offsets beyond this are typos, not tests
 # What the model can hold: every page a case maps (mmap, shmat of a segment, mremap) is a page
-# of every process's address space that the model walks, about 80 bytes each in a state and
-# some kilobytes in a picture (benchmarks/fuzz_parsers.py). The sizes that make pages (shmget
-# size, mmap length, mremap's lengths), in whole pages, add up to at most this per case
-# (64 MiB); objects grown by ftruncate or pwrite cost nothing per page and are not counted.
-MAX_CASE_PAGES = 16384
+# of every process's address space that the model walks, about 80 bytes each in a state
+# (sharespec show of a 1 GiB mapping: 20 MB; run: 85 MB) and some kilobytes in a picture
+# (explain: 1.6 GB, 35 s at this cap). The sizes that make pages (mmap length, mremap's new
+# length, the shmget size of each shmat), in whole pages, add up to at most this per case
+# (1 GiB: enough to test a lowered RLIMIT_AS); objects grown by ftruncate or pwrite cost
+# nothing per page and are not counted.
+MAX_CASE_PAGES = 262144
 MAX_ATTACH_COUNT = 2 ** 31 - 1
 # The text form writes an anonymous mmap as mmap(anon, ...), so no handle may be called "anon".
 RESERVED_HANDLES = frozenset({"anon"})
