@@ -38,6 +38,7 @@ from typing import Optional
 from sharespec.model.case import Case
 from sharespec.model.case_json import case_to_json, dumps_case
 from sharespec.model.case_text import case_to_text
+from sharespec.model.validate import file_stem
 
 TEMPLATE = Path(__file__).with_name("reproducer_template.py")
 
@@ -146,8 +147,9 @@ def replay_script(case_file: str, replay: Replay) -> str:
 
 
 def failure_folder(out_dir, case: Case) -> Path:
-    """Where the files of the failure of ``case`` go."""
-    return Path(out_dir) / case.name
+    """Where the files of the failure of ``case`` go: a folder named after the case, inside
+    ``out_dir`` whatever the name (file_stem escapes a name such as "../x")."""
+    return Path(out_dir) / file_stem(case.name)
 
 
 def write_failure(case: Case, result, out_dir, replay: Optional[Replay] = None) -> dict:
@@ -161,8 +163,9 @@ def write_failure(case: Case, result, out_dir, replay: Optional[Replay] = None) 
                        allowed=tuple(allowed_per_step(case.steps, replay.profile)))
     folder = failure_folder(out_dir, case)
     folder.mkdir(parents=True, exist_ok=True)
-    case_file = f"{case.name}.case"
-    paths = {"folder": folder, "case": folder / case_file, "json": folder / f"{case.name}.json",
+    stem = file_stem(case.name)   # never a path
+    case_file = f"{stem}.case"
+    paths = {"folder": folder, "case": folder / case_file, "json": folder / f"{stem}.json",
              "outcome": folder / "outcome.txt", "replay": folder / "replay.sh",
              "reproducer": folder / "repro.py"}
     _write(paths["case"], case_to_text(case))

@@ -91,6 +91,7 @@ _PLACE = re.compile(r"(?P<mapping>[^\s\[\]+]+)\s*(?:\[\s*(?P<page>[^\]]*?)\s*\])
 _STEP = re.compile(r"(?P<thread>[^\s:]+)\s*:\s*(?:(?P<bind>[^\s=(]+)\s*=\s*)?(?P<op>[^\s(]+)\s*"
                    r"\((?P<args>[^()]*)\)\s*(?:->(?P<results>.*))?\Z")
 _HEADER_KEYS = ("case", "profile", "rules", "origin")
+_LONGEST_NUMBER = 40      # characters: far beyond any range of the format (2**40 has 13 digits)
 _DESCRIPTION_WIDTH = 96
 _ARROW_GAP = 3
 
@@ -201,7 +202,10 @@ class _TextReader:
         steps: list[Step] = []
         allowed: list[Optional[frozenset[Result]]] = []
         step_lines: list[int] = []
-        for number, raw in enumerate(text.splitlines(), start=1):
+        # Lines end at "\n" (and "\r\n") only: str.splitlines() would also cut at U+2028 and
+        # the other Unicode line breaks, which a file's line numbers do not count.
+        for number, raw in enumerate(text.split("\n"), start=1):
+            raw = raw.removesuffix("\r")
             if "case" not in header and raw.lstrip().startswith("#"):
                 chunk = raw.lstrip()[1:].strip()
                 if chunk:
@@ -214,14 +218,14 @@ class _TextReader:
             if "case" not in header:
                 if words[0] != "case":
                     raise self.fail(number, "a case begins with 'case NAME' (after the '#' lines "
-                                            f"of its description), not {line!r}")
+                                            f"of its description), not {line[:200]!r}")
             step_match = _STEP.match(line)
             if step_match is None and words[0] in _HEADER_KEYS:
                 self.read_header_line(number, words, header, after_steps=bool(steps))
                 continue
             if step_match is None:
                 raise self.fail(number, "not a step (expected THREAD: [HANDLE =] OP(ARGS) "
-                                        f"[-> RESULT | ...]): {line!r}")
+                                        f"[-> RESULT | ...]): {line[:200]!r}")
             if "profile" not in header:
                 raise self.fail(number, "the header needs a 'profile' line before the steps")
             step, results = self.read_step(number, step_match)
@@ -315,7 +319,7 @@ class _TextReader:
         if isinstance(kind, tuple):
             if text not in kind:
                 raise self.fail(number,
-                                f"{op} {arg} must be one of {', '.join(kind)}, not {text!r}")
+                                f"{op} {arg} must be one of {', '.join(kind)}, not {text[:200]!r}")
             return text
         match kind:
             case "flag" | "sharing":
@@ -324,7 +328,7 @@ class _TextReader:
                     words.update(shared=True, private=False)
                 if text not in words:
                     raise self.fail(number,
-                                    f"{op} {arg} must be {' or '.join(words)}, not {text!r}")
+                                    f"{op} {arg} must be {' or '.join(words)}, not {text[:200]!r}")
                 return words[text]
             case "bytes" | "byte":
                 return self.read_number(number, f"{op} {arg}", text)
@@ -337,7 +341,10 @@ class _TextReader:
     def read_number(self, number: int, what: str, text: str) -> int:
         if not _NUMBER.match(text):
             raise self.fail(number, f"{what} must be a number (decimal, or hexadecimal with 0x), "
-                                    f"not {text!r}")
+                                    f"not {text[:60]!r}")
+        if len(text) > _LONGEST_NUMBER:   # int() of thousands of digits is slow, then refused
+            raise self.fail(number, f"{what}: a number of {len(text)} digits is out of every "
+                                    f"range a case allows")
         return int(text, 0) if text[:2].lower() == "0x" else int(text)
 
     def read_frame_place(self, number: int, text: str) -> FramePlace:
@@ -346,7 +353,7 @@ class _TextReader:
         match = _PLACE.match(rest.strip())
         if not colon or not thread.strip() or match is None or match["offset"] is not None:
             raise self.fail(number, f"frames: a place is THREAD:MAPPING or THREAD:MAPPING[page], "
-                                    f"not {text!r}")
+                                    f"not {text[:200]!r}")
         page = 0 if match["page"] is None else self.read_number(number, "frames page", match["page"])
         return FramePlace(thread.strip(), match["mapping"], page)
 
@@ -354,7 +361,7 @@ class _TextReader:
         match = _PLACE.match(text)
         if match is None:
             raise self.fail(number, f"{what} must be a place (M, M[page], M+offset or "
-                                    f"M[page]+offset), not {text!r}")
+                                    f"M[page]+offset), not {text[:200]!r}")
         page = offset = 0
         if match["page"] is not None:
             page = self.read_number(number, f"{what} page", match["page"])

@@ -21,7 +21,7 @@ from .case import Case, CaseError
 from .ops import (
     ALL_OPS, FIXED_MODES, MADVICES, MREMAP_MODES, OBJECT_KINDS, PAGE_SIZE, PROTECTIONS,
     SHMCTL_COMMANDS, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
-    PosixMadvise, ShmCtl, Spawn, Step, ThreadExit,
+    PosixMadvise, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
 from .results import Dead, Eof, Errno, Fault, FrameReport, Ok, SegmentId, Stat, Value
@@ -30,10 +30,23 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Header values (name, profile, rules, origin) are single words of the text form's header; not
 # starting with ':' keeps "origin :x()" from reading as a step by a thread called "origin".
 HEADER_WORD = re.compile(r"[^\s#:][^\s#]*\Z")
+# A case's name is also the stem of the files written about it (NAME.case, NAME.repro.py, ...
+# in the failures folder), so it is a safe file name on every system: letters, digits and
+# "_ . + -", not starting with "." or "-" (no "..", no "/", no hidden or option-like file), at
+# most 128 characters (docs/case-format.md, "Names").
+CASE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}\Z", re.ASCII)
 
 INITIAL_THREAD = "T0"
 PAGES_PER_SLOT = 256          # a mapping handle's slot is 256 pages (docs: "Places and addresses")
 MAX_BYTES = 2 ** 40           # sizes, lengths and file offsets beyond this are typos, not tests
+# What the model can hold: every page a case maps (mmap, shmat of a segment, mremap) is a page
+# of every process's address space that the model walks, about 80 bytes each in a state
+# (sharespec show of a 1 GiB mapping: 20 MB; run: 85 MB) and some kilobytes in a picture
+# (explain: 1.6 GB, 35 s at this cap). The sizes that make pages (mmap length, mremap's new
+# length, the shmget size of each shmat), in whole pages, add up to at most this per case
+# (1 GiB: enough to test a lowered RLIMIT_AS); objects grown by ftruncate or pwrite cost
+# nothing per page and are not counted.
+MAX_CASE_PAGES = 262144
 MAX_ATTACH_COUNT = 2 ** 31 - 1
 # The text form writes an anonymous mmap as mmap(anon, ...), so no handle may be called "anon".
 RESERVED_HANDLES = frozenset({"anon"})
@@ -101,6 +114,29 @@ def describe(value: object) -> str:
         return repr(value)
 
 
+def file_stem(name: str) -> str:
+    """A file name stem for a case called ``name``: the name itself when it is a valid case
+    name (CASE_NAME), else an escaped form that is one, so that whatever a Case object holds,
+    NAME.case and the rest are written inside the folder meant for them."""
+    if isinstance(name, str) and CASE_NAME.match(name):
+        return name
+    import hashlib
+    text = str(name)
+    safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", text, flags=re.ASCII).lstrip(".+-")[:100]
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{safe or 'case'}-{digest}"
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` is writable text: JSON's "\\ud800" decodes to a lone surrogate, which
+    no UTF-8 file or terminal can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 # --- the header ------------------------------------------------------------------
 
 def header_problem(field: str, value: object) -> Optional[str]:
@@ -120,15 +156,30 @@ def header_problem(field: str, value: object) -> Optional[str]:
         return None
     if not isinstance(value, str):
         return f"{field} must be a string, not {describe(value)}"
+    if not is_text(value):
+        return (f"{field} holds a lone surrogate, which is not a character (it cannot be "
+                f"written as UTF-8): {describe(value)[:140]}")
+    if field == "name":
+        if not CASE_NAME.match(value):
+            return ("a case name is 1 to 128 letters, digits, '_', '.', '+' or '-', not starting "
+                    f"with '.', '+' or '-' (it names the files written about it), not {describe(value)[:140]}")
+        return None
+    if field == "profile" and HEADER_WORD.match(value):
+        from .profiles import get_profile
+        try:
+            get_profile(value)
+        except (ValueError, KeyError) as e:
+            return str(e.args[0] if e.args else e)
+        return None
     if field == "description":
         if value != value.strip():
             return "the description must not begin or end with white space"
-        if len(value.splitlines()) > 1:
+        if any(c in value for c in "\n\r\v\f"):   # U+2028 and the like are characters here
             return "the description must be one line"
         return None
     if not HEADER_WORD.match(value):
         return (f"{field} must be one word without '#' (not starting with ':'), "
-                f"not {describe(value)}")
+                f"not {describe(value)[:140]}")
     return None
 
 
@@ -175,6 +226,8 @@ class _ProgramChecker:
         self.threads_of: dict[int, set[str]] = {0: {INITIAL_THREAD}}
         # thread -> how it ended and at which step (formatted only if a message needs it)
         self.ended: dict[str, tuple[str, int]] = {}
+        self.segment_pages: dict[str, int] = {}   # segment handle -> pages shmat maps
+        self.mapped_pages = 0                     # counted against MAX_CASE_PAGES
 
     def fail(self, index: int, path: tuple, problem: str) -> NoReturn:
         raise CaseError(self.source, self.where(index, path), problem)
@@ -190,6 +243,7 @@ class _ProgramChecker:
             self.check_argument(index, ("args", name), op.OP, kind, getattr(op, name))
         self.check_consistency(index, op)
         self.check_within_slot(index, op)
+        self.count_pages(index, step)
         if results is not None:
             self.check_results(index, op, results)
         self.check_bind(index, step)
@@ -263,6 +317,28 @@ class _ProgramChecker:
             case Exec():
                 for thread in self.threads_of[process] - {actor}:
                     self.ended.setdefault(thread, (f"exec by {actor}", index))
+
+    def count_pages(self, index: int, step: Step) -> None:
+        """The model's cap: the pages the case maps, in all, are at most MAX_CASE_PAGES."""
+        op = step.op
+        pages = 0
+        match op:
+            case ShmGet():
+                self.segment_pages[step.bind] = -(-op.size // PAGE_SIZE)
+                return
+            case ShmAt():
+                pages = self.segment_pages.get(op.segment, 0)
+                path = ("args", "segment")
+            case Mmap():
+                pages, path = -(-op.length // PAGE_SIZE), ("args", "length")
+            case Mremap():
+                pages, path = -(-op.new_length // PAGE_SIZE), ("args", "new_length")
+        self.mapped_pages += pages
+        if self.mapped_pages > MAX_CASE_PAGES:
+            self.fail(index, path, f"the case maps {self.mapped_pages} pages by this step, more "
+                                   f"than the model holds: at most {MAX_CASE_PAGES} pages "
+                                   f"({MAX_CASE_PAGES * PAGE_SIZE // 2 ** 20} MiB) in all, counting "
+                                   "every mmap length, mremap new length and shmat of a segment")
 
     # -- arguments
 

@@ -127,13 +127,14 @@ class Corpus:
 
 def read_corpus(folder) -> Corpus:
     """A corpus folder (see the module's docstring); CaseError naming the file on bad input."""
-    from sharespec.casefiles import read_case_file, read_case_paths
+    from sharespec.casefiles import path_kind, read_case_file, read_case_paths
 
     path = Path(folder)
-    if not path.is_dir():
-        raise CaseError(str(path), "", "no such folder" if not path.exists() else "not a folder")
+    kind = path_kind(path)
+    if kind != "folder":
+        raise CaseError(str(path), "", "no such folder" if kind == "missing" else "not a folder")
     manifest_path = path / MANIFEST
-    if not manifest_path.exists():
+    if path_kind(manifest_path) == "missing":
         cases, fps, dropped = [], [], 0
         for case in read_case_paths([path]):
             fp = fingerprint(case)
@@ -148,7 +149,12 @@ def read_corpus(folder) -> Corpus:
     cases, fps = [], []
     for number, entry in enumerate(manifest["cases"], 1):
         file = path / entry["file"]
-        if not file.is_file():
+        try:
+            missing = path_kind(file) == "missing"
+        except CaseError as e:
+            raise CaseError(str(manifest_path), f"case {number}",
+                            f"lists a file it cannot read: {e.problem}") from None
+        if missing:
             raise CaseError(str(manifest_path), f"case {number}",
                             f"lists {entry['file']}, which does not exist")
         found = read_case_file(file)
@@ -167,16 +173,20 @@ def read_corpus(folder) -> Corpus:
 
 
 def read_manifest(manifest_path: Path) -> dict:
+    from sharespec.casefiles import read_text
     source = str(manifest_path)
+    text = read_text(manifest_path)
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise CaseError(source, "", f"cannot read: {e}") from None
+        manifest = json.loads(text)
     except json.JSONDecodeError as e:
         raise CaseError(source, f"line {e.lineno} column {e.colno}", f"not JSON: {e.msg}") from None
+    except ValueError as e:         # a number of thousands of digits
+        raise CaseError(source, "", f"not JSON: {e}") from None
+    except RecursionError:
+        raise CaseError(source, "", "not a manifest: JSON nested too deeply") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CaseError(source, "", f"not a corpus manifest (\"format\" must be {FORMAT!r})")
-    if manifest.get("version") != VERSION:
+    if type(manifest.get("version")) is not int or manifest.get("version") != VERSION:
         raise CaseError(source, "", f"unsupported corpus version {manifest.get('version')!r}")
     entries = manifest.get("cases")
     if not isinstance(entries, list):
@@ -186,7 +196,9 @@ def read_manifest(manifest_path: Path) -> dict:
                 and isinstance(entry.get("fingerprint"), str) and len(entry["fingerprint"]) == 64):
             raise CaseError(source, f"case {number}", "needs \"file\" and a 64-digit \"fingerprint\"")
         if os.path.isabs(entry["file"]) or ".." in Path(entry["file"]).parts:
-            raise CaseError(source, f"case {number}", f"file {entry['file']!r} lies outside the corpus")
+            raise CaseError(source, f"case {number}", f"file {entry['file'][:200]!r} lies outside the corpus")
+        if "\0" in entry["file"]:
+            raise CaseError(source, f"case {number}", "a file name cannot hold a NUL character")
     return manifest
 
 

@@ -348,14 +348,16 @@ def write_failure_pictures(case, result, out_dir) -> dict:
     if result.verdict != "FAIL" or result.step is None:
         return {}
     picture = step_picture(case, result.step, list(result.results))
+    from sharespec.model.validate import file_stem
     out = Path(out_dir)
+    stem = file_stem(case.name)   # never a path: a name such as "../x" is escaped
     observation = {"format": "sharespec-observation", "version": 1, "case": case.name,
                    "status": "done", "results": list(result.results), "detail": ""}
-    observed = out / f"{case.name}.observation.json"
+    observed = out / f"{stem}.observation.json"
     tmp = observed.with_name(observed.name + ".partial")
     tmp.write_text(json.dumps(observation) + "\n", encoding="utf-8")
     os.replace(tmp, observed)
-    paths = {"observation": observed, "dot": write_picture(picture.dot, out / f"{case.name}.dot")}
+    paths = {"observation": observed, "dot": write_picture(picture.dot, out / f"{stem}.dot")}
     if graphviz():
-        paths["svg"] = write_picture(picture.dot, out / f"{case.name}.svg")
+        paths["svg"] = write_picture(picture.dot, out / f"{stem}.svg")
     return paths

@@ -146,6 +146,28 @@ class Progress:
             self.stream.flush()
 
 
+def output_problem(path: str) -> Optional[str]:
+    """Why ``path`` cannot take a results file (written beside it, then renamed onto it), or
+    None. Checked before a run begins (commands.common.check_output)."""
+    import stat
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        return f"cannot be written: {e.strerror or e}"
+    if mode is not None and stat.S_ISDIR(mode):
+        return "is a folder: give the name of a file"
+    if mode is not None and not stat.S_ISREG(mode):
+        return "is not a regular file (a device, a FIFO, ...): give the name of a file"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"no such folder {folder}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot write in {folder}"
+    return None
+
+
 class JsonResults:
     """``--json FILE``: one record per case and a closing summary, JSON lines, written to a
     temporary file beside FILE and renamed at the end, so that a reader never sees half a file."""

@@ -36,6 +36,12 @@ from sharespec.model.results import parse_result
 
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "ERROR")
 
+# The longest observation line read (docs/protocol.md): a frames report of every place of a
+# long case is some kilobytes; beyond this the case is an ERROR saying so, never a hang.
+MAX_OBSERVATION_BYTES = 16 * 2 ** 20
+STDERR_KEPT = 8192       # the end of an implementation's standard error kept for reports
+
+
 @dataclass
 class CaseResult:
     case: Case
@@ -57,7 +63,9 @@ class CaseResult:
                 "rules": list(self.case.rules), "step": None if self.step is None else self.step + 1,
                 "allowed": list(self.allowed), "observed": self.observed,
                 "failure_rules": list(self.rules), "detail": self.detail,
-                "results": list(self.results), "seconds": round(self.seconds, 6)}
+                "results": list(self.results), "seconds": round(self.seconds, 6),
+                # the case itself, so that a results file is a case source (run --case FILE)
+                "program": case_to_json(self.case)}
 
 
 def bundled_impl_command() -> tuple:
@@ -257,13 +265,19 @@ class ImplementationProcess:
         if self.proc is None or self.proc.poll() is not None:
             self.stop()
             self.start()
+        self._drain_stderr()
         try:
             self.proc.stdin.write(line.encode() + b"\n")
         except (BrokenPipeError, OSError) as e:
             return None, self._died(f"could not send the case: {e}")
         deadline = time.monotonic() + self.case_timeout + 10
         fd = self.proc.stdout.fileno()
-        while b"\n" not in self._pending:
+        # Linear in the line's length: each chunk is searched once for the end of the line and
+        # kept in a list, joined once (bytes += chunk would copy the whole line every time).
+        chunks = [self._pending] if self._pending else []
+        size = len(self._pending)
+        end = self._pending.find(b"\n")
+        while end < 0:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.stop()
@@ -273,10 +287,22 @@ class ImplementationProcess:
                 continue
             chunk = os.read(fd, 65536)
             if not chunk:
+                sent = b"".join(chunks)
                 return None, self._died("the implementation closed its output"
-                                        + (f" after sending {self._pending[:200]!r}" if self._pending else ""))
-            self._pending += chunk
-        raw, self._pending = self._pending.split(b"\n", 1)
+                                        + (f" after sending {sent[:200]!r}" if sent else ""))
+            at = chunk.find(b"\n")
+            if at >= 0:
+                end = size + at
+            chunks.append(chunk)
+            size += len(chunk)
+            if (end if end >= 0 else size) > MAX_OBSERVATION_BYTES:
+                head = b"".join(chunks)[:200]
+                self.proc.terminate()    # it is blocked writing the rest: SIGTERM, not a wait
+                self.stop()
+                return None, (f"an observation line longer than {MAX_OBSERVATION_BYTES // 2 ** 20} "
+                              f"MiB (docs/protocol.md): received {head!r}...")
+        pending = b"".join(chunks)
+        raw, self._pending = pending[:end], pending[end + 1:]
         try:
             obs = json.loads(raw)
         except ValueError as e:          # not JSON, not UTF-8, a number too long
@@ -285,7 +311,41 @@ class ImplementationProcess:
             return None, f"not an observation (JSON nested too deeply): received {raw[:300]!r}"
         if not isinstance(obs, dict):
             return None, f"an observation must be a JSON object: received {raw[:300]!r}"
-        return obs, ""
+        return _printable(obs), ""
+
+    def _drain_stderr(self) -> None:
+        """Read the implementation's standard error all the time, on a thread of its own, keeping
+        its last STDERR_KEPT bytes for reports: an implementation that writes a lot there must
+        never block on a full pipe (and be judged silent). The thread reads a duplicate of the
+        pipe, so stop() closing the original never leaves it reading a reused descriptor; it
+        ends at end-of-file, when the implementation and whatever it started have gone."""
+        proc = self.proc
+        if proc is None or proc.stderr is None or getattr(proc, "_sharespec_tail", None) is not None:
+            return
+        tail = proc._sharespec_tail = bytearray()
+        try:
+            fd = os.dup(proc.stderr.fileno())
+        except (OSError, ValueError):
+            return              # out of descriptors: the pipe is read when it dies, as before
+        done = proc._sharespec_stderr_done = threading.Event()
+
+        def drain() -> None:
+            try:
+                while True:
+                    try:
+                        chunk = os.read(fd, 65536)
+                    except OSError:
+                        return
+                    if not chunk:
+                        return
+                    tail.extend(chunk)
+                    if len(tail) > 2 * STDERR_KEPT:
+                        del tail[:-STDERR_KEPT]
+            finally:
+                os.close(fd)
+                done.set()
+
+        threading.Thread(target=drain, name="sharespec-stderr", daemon=True).start()
 
     def _died(self, what: str) -> str:
         proc = self.proc
@@ -295,9 +355,17 @@ class ImplementationProcess:
             try:
                 proc.wait(timeout=2)
                 status = proc.returncode
-                err = proc.stderr.read() or b""
             except (subprocess.TimeoutExpired, OSError, ValueError):
                 pass
+            done = getattr(proc, "_sharespec_stderr_done", None)
+            if done is not None:
+                done.wait(1)       # the rest of what it wrote as it died
+                err = bytes(proc._sharespec_tail[-STDERR_KEPT:])
+            elif status is not None:
+                try:
+                    err = proc.stderr.read(STDERR_KEPT) or b""
+                except (OSError, ValueError):
+                    pass
         self.stop()
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
         how = f"exit status {status}"
@@ -305,6 +373,28 @@ class ImplementationProcess:
             import signal
             how += f", killed by {signal.Signals(-status).name}" if -status in signal.valid_signals() else ""
         return f"{what} ({how}){': ' + ' / '.join(tail) if tail else ''}"
+
+
+def _printable(value: object) -> object:
+    """``value`` with every lone surrogate ("\\ud800" in JSON) replaced by U+FFFD: JSON allows
+    them, but no UTF-8 report or terminal can hold one, and printing it would end the run."""
+    if isinstance(value, str):
+        if not _has_surrogate(value):
+            return value
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    return value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _exited(pid: int, seconds: float) -> bool:
@@ -337,7 +427,8 @@ def judge_observation(case: Case, obs: dict, profile: str, seconds: float) -> Ca
     status = obs.get("status")
     results = obs.get("results")
     detail = str(obs.get("detail", ""))
-    if obs.get("format") != "sharespec-observation" or obs.get("version") != 1:
+    if (obs.get("format") != "sharespec-observation" or type(obs.get("version")) is not int
+            or obs.get("version") != 1):     # true and 1.0 are not the integer 1
         return CaseResult(case, "ERROR", f"not a version 1 observation: {json.dumps(obs)[:300]}",
                           seconds=seconds)
     if not isinstance(results, list) or not all(isinstance(r, str) for r in results):

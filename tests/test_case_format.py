@@ -20,7 +20,7 @@ from sharespec.model.results import (
     DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value,
 )
 from sharespec.model.validate import (
-    ARGUMENT_KINDS, IDENTIFIER, MAX_BYTES, validate_case, validate_program,
+    ARGUMENT_KINDS, IDENTIFIER, MAX_BYTES, MAX_CASE_PAGES, validate_case, validate_program,
 )
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "case.schema.json"
@@ -237,6 +237,11 @@ def _identifiers():
                      st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True))
 
 
+# The sizes whose pages the model holds, capped per case (MAX_CASE_PAGES): a case of at most
+# 64 steps, each at most 1/64 of the cap, stays within it.
+_MAPPED = {("mmap", "length"), ("mremap", "new_length"), ("shmget", "size")}
+
+
 def _numbers(largest):
     return st.one_of(st.integers(0, 3) .map(lambda n: n * 4096), st.integers(0, largest))
 
@@ -278,6 +283,8 @@ def valid_cases(draw) -> Case:
                     args[arg] = draw(st.sampled_from(kind))
                 case "flag" | "sharing":
                     args[arg] = draw(st.booleans())
+                case "bytes" if (name, arg) in _MAPPED:   # the model's cap: MAX_CASE_PAGES
+                    args[arg] = draw(_numbers(MAX_CASE_PAGES * 4096 // 64))
                 case "bytes":
                     args[arg] = draw(_numbers(MAX_BYTES))
                 case "byte":
@@ -355,8 +362,9 @@ def valid_cases(draw) -> Case:
             allowed.append(frozenset(draw(st.lists(st.one_of(choices), min_size=1, max_size=4))))
 
     word = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:+/-]{0,15}", fullmatch=True)
+    name = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,15}", fullmatch=True)   # CASE_NAME
     description = draw(st.text(alphabet="ab #\t-é|", max_size=250)).strip()
-    return Case(name=draw(word), profile=draw(st.sampled_from(("linux", "posix"))),
+    return Case(name=draw(name), profile=draw(st.sampled_from(("linux", "posix"))),
                 rules=tuple(draw(st.lists(word, max_size=3))), origin=draw(word),
                 description=description, steps=tuple(steps),
                 allowed=tuple(allowed) if with_results else None)
@@ -623,7 +631,7 @@ def _delete(path):
     (_set(("format",), "other"), "format", "format must be 'sharespec-case'"),
     (_set(("extra",), 1), "extra", "unknown field 'extra'"),
     (_delete(("name",)), "", "missing field 'name'"),
-    (_set(("name",), "two words"), "name", "name must be one word"),
+    (_set(("name",), "two words"), "name", "a case name is 1 to 128 letters"),
     (_set(("rules",), "R01"), "rules", "rules must be a list"),
     (_set(("description",), "two\nlines"), "description", "the description must be one line"),
     (_set(("steps",), []), "steps", "steps must be a non-empty list"),

@@ -45,9 +45,10 @@ def _observed_results(args, case, path) -> list:
         source = beside if beside.exists() else None
     if source is None:
         return []
+    from sharespec.casefiles import read_text
     try:
-        obs = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+        obs = json.loads(read_text(source))     # bounded, regular files only
+    except (ValueError, RecursionError) as e:
         raise UsageError(f"{source}: cannot read an observation: {e}") from None
     results = obs.get("results") if isinstance(obs, dict) else None
     if not isinstance(results, list) or not all(isinstance(r, str) for r in results):
@@ -69,8 +70,11 @@ def main(args) -> int:
     out = Path(args.out)
     if out.suffix.lstrip(".").lower() not in FORMATS:
         raise UsageError(f"--out {args.out}: the file must end in .dot, .svg or .png")
+    from sharespec.commands.common import check_output
+    check_output(args.out, "--out")     # a folder, a FIFO or a device is never renamed onto
+    from sharespec.casefiles import path_kind
     path = Path(args.case)
-    if path.exists():
+    if path_kind(path) != "missing":
         cases = read_case_file(path)
         if len(cases) != 1:
             raise UsageError(f"{args.case}: holds {len(cases)} cases; explain draws one")

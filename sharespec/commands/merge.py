@@ -32,14 +32,19 @@ def add_arguments(merge) -> None:
 
 
 class Part:
-    """One part's results file, checked for shape."""
+    """One part's results file, checked for shape: every field merge reads has the type it
+    must have, so a damaged or hand-made part is refused (exit 2), never half-merged."""
 
     def __init__(self, path: str):
+        from sharespec.casefiles import read_text
+        from sharespec.model.case import CaseError
+        from sharespec.runner import VERDICTS
+
         self.path = path
         try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"{path}: cannot read: {e}") from None
+            lines = read_text(path).split("\n")   # not splitlines(): U+2028 is not a line end
+        except CaseError as e:
+            raise UsageError(f"{path}: {e.problem}") from None
         records = []
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -48,13 +53,21 @@ class Part:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
                 raise UsageError(f"{path}: line {number}: not JSON: {e.msg}") from None
+            except (ValueError, RecursionError) as e:   # thousands of digits; deep nesting
+                raise UsageError(f"{path}: line {number}: not JSON: "
+                                 f"{e if isinstance(e, ValueError) else 'nested too deeply'}") from None
             if not isinstance(record, dict):
                 raise UsageError(f"{path}: line {number}: a record must be a JSON object")
+            try:
+                json.dumps(record, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise UsageError(f"{path}: line {number}: holds a lone surrogate (\"\\ud800\"), "
+                                 "which no report can print") from None
             records.append((number, record))
-        if not records or "environment" not in records[0][1]:
+        if not records or not isinstance(records[0][1].get("environment"), dict):
             raise UsageError(f"{path}: line 1: not the results of sharespec run --json "
-                             "(the first record must be the environment)")
-        if len(records) < 2 or "summary" not in records[-1][1]:
+                             "(the first record must be the environment, a JSON object)")
+        if len(records) < 2 or not isinstance(records[-1][1].get("summary"), dict):
             raise UsageError(f"{path}: no closing summary: the run did not finish writing")
         self.environment = records[0][1]["environment"]
         self.summary = records[-1][1]
@@ -62,23 +75,38 @@ class Part:
         for number, record in records[1:-1]:
             if not isinstance(record.get("case"), str) or not isinstance(record.get("verdict"), str):
                 raise UsageError(f"{path}: line {number}: a case record needs \"case\" and \"verdict\"")
+            if record["verdict"] not in VERDICTS:
+                raise UsageError(f"{path}: line {number}: unknown verdict {record['verdict'][:40]!r} "
+                                 f"(known: {', '.join(VERDICTS)})")
+            rules = record.get("rules") or []
+            if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+                raise UsageError(f"{path}: line {number}: \"rules\" must be a list of rule ids")
+            if not isinstance(record.get("detail", ""), str):
+                raise UsageError(f"{path}: line {number}: \"detail\" must be a string")
             self.cases.append(record)
         if self.summary.get("complete") is not True:
             raise UsageError(f"{path}: an incomplete run (interrupted): run this part again")
-        if self.summary.get("summary", {}).get("cases") != len(self.cases):
-            raise UsageError(f"{path}: its summary counts {self.summary.get('summary', {}).get('cases')}"
-                             f" cases but it holds {len(self.cases)} case records")
+        counted = self.summary["summary"].get("cases")
+        if type(counted) is not int or counted != len(self.cases):
+            raise UsageError(f"{path}: its summary counts {str(counted)[:40]} cases but it holds "
+                             f"{len(self.cases)} case records")
         selection = self.environment.get("selection")
         if not isinstance(selection, dict) or not isinstance(selection.get("digest"), str):
             raise UsageError(f"{path}: names no selection of cases (written by an older sharespec?)")
         self.digest = selection["digest"]
         self.total = selection.get("cases")
+        if type(self.total) is not int:
+            raise UsageError(f"{path}: the selection's \"cases\" must be a number of cases")
         shard = self.environment.get("shard") or {"index": 1, "count": 1, "cases": len(self.cases)}
+        if not isinstance(shard, dict):
+            raise UsageError(f"{path}: bad shard record {str(shard)[:80]}")
         self.index, self.count = shard.get("index"), shard.get("count")
-        if not (isinstance(self.index, int) and isinstance(self.count, int)
+        if not (type(self.index) is int and type(self.count) is int
                 and 1 <= self.index <= self.count):
-            raise UsageError(f"{path}: bad shard record {shard!r}")
+            raise UsageError(f"{path}: bad shard record {str(shard)[:80]}")
         self.profile = self.environment.get("profile")
+        if not isinstance(self.profile, str):
+            raise UsageError(f"{path}: the environment names no profile")
 
 
 def check_consistent(parts: list) -> None:
@@ -130,6 +158,8 @@ def merged_summary(parts: list):
 def main(args) -> int:
     from sharespec.report import JsonResults
 
+    from sharespec.commands.common import check_output
+    check_output(args.json)
     parts = [Part(path) for path in args.results]
     check_consistent(parts)
     parts.sort(key=lambda p: p.index)

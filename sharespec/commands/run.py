@@ -5,7 +5,9 @@ import argparse
 import signal
 import sys
 
-from sharespec.commands.common import UsageError, check_profile
+from sharespec.commands.common import (
+    UsageError, check_descriptors, check_impl, check_jobs, check_output, check_profile, check_timeout,
+)
 
 HELP = "run conformance cases against an implementation (default: this host)"
 
@@ -100,17 +102,17 @@ def main(args) -> int:
     from sharespec.runner import run_cases
 
     profile = check_profile(args.profile)
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
+    check_jobs(args.jobs)
+    check_descriptors(args.jobs)
+    check_timeout(args.timeout)
+    check_output(args.json)
     if args.maxfail is not None and args.maxfail < 1:
         raise UsageError("--maxfail must be at least 1")
     budget = shrink_budget(args)
     from sharespec.runner import resolve_impl   # --impl mutant:NAME (sharespec/mutants)
     impl_spec = args.impl
     try:
-        args.impl = resolve_impl(args.impl, args.timeout)
+        args.impl = check_impl(resolve_impl(args.impl, args.timeout))
     except ValueError as e:
         raise UsageError(f"--impl: {e}") from None
     try:

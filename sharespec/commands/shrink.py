@@ -10,7 +10,7 @@ HELP = "shrink a failing case to a minimal one, with a reproducer"
 
 
 def add_arguments(shrink) -> None:
-    shrink.add_argument("case", metavar="CASE", help="a case file (its first case is shrunk)")
+    shrink.add_argument("case", metavar="CASE", help="a case file (its first case is shrunk), or the name of a built-in case")
     shrink.add_argument("--impl", metavar="COMMAND",
                         help="the implementation under test (default: the bundled one)")
     shrink.add_argument("--out", default="sharespec-failures", metavar="DIR",
@@ -26,20 +26,19 @@ def add_arguments(shrink) -> None:
 def main(args) -> int:
     from dataclasses import replace
 
-    from sharespec.casefiles import read_case_file, with_expectations
-    from sharespec.runner import run_cases
+    from sharespec.casefiles import cases_named, with_expectations
+    from sharespec.commands.common import check_impl, check_jobs, check_timeout
+    from sharespec.runner import resolve_impl, run_cases
 
-    from sharespec.runner import resolve_impl
     budget = shrink_budget(args)
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
+    check_jobs(args.jobs)
+    check_timeout(args.timeout)
     impl_spec = args.impl
     try:
-        impl = resolve_impl(args.impl, args.timeout)   # --impl mutant:NAME
+        impl = check_impl(resolve_impl(args.impl, args.timeout))   # --impl mutant:NAME
     except ValueError as e:
         raise UsageError(f"--impl: {e}") from None
-    cases = read_case_file(args.case)
-    case = cases[0]
+    case = cases_named(args.case)[0]     # a file (its first case) or a built-in case's name
     if args.profile:
         case = replace(case, profile=check_profile(args.profile), allowed=None)
     case = with_expectations(case, args.case)
