@@ -566,7 +566,12 @@ def weigh_refusal(result: CaseResult, impl: "ImplementationProcess", line: str,
     op = result.case.steps[result.step].op
     observed = parse_result(result.observed)
     earlier = [s.op for s in result.case.steps[:result.step]]
-    weighing = weigh(op, observed, result.step, rerun, read_limits, earlier)
+    try:
+        weighing = weigh(op, observed, result.step, rerun, read_limits, earlier)
+    except EnvironmentRefused as e:     # no process to re-run it in: nothing was learnt
+        return dataclasses.replace(result, verdict="INCONCLUSIVE", rules=(), refusal=False,
+                                   detail=f"step {result.step + 1}: {observed} could not be "
+                                          f"re-run alone to weigh it: {e}")
     if weighing.environment:
         return dataclasses.replace(result, verdict="INCONCLUSIVE", detail=weighing.sentence,
                                    rules=(), refusal=False)

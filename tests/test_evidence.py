@@ -86,16 +86,16 @@ def test_a_lowered_shmmax_makes_the_bundled_implementation_inconclusive_not_fail
 
 
 def test_a_limit_lowered_by_a_wrapper_of_the_implementation_is_seen(tmp_path):
-    """prlimit lowers RLIMIT_AS of the implementation alone: its own limits are read."""
-    from sharespec.runner import bundled_impl_command
-    argv, env = bundled_impl_command()
+    """prlimit lowers RLIMIT_AS of the implementation alone: its own limits (/proc/PID/limits)
+    are read, so its ENOMEM is the limit's, though this process has no such limit. The same
+    refusing implementation without the wrapper FAILs (test above)."""
     if subprocess.run(["prlimit", "--version"], capture_output=True).returncode != 0:
         pytest.skip("prlimit is not installed")
-    big = ONE_PAGE_MMAP.replace("4096)", "1073741824)")      # 1 GiB: refused under 512 MiB
-    folder = write_cases(tmp_path / "cases", big)
-    command = f"env PYTHONPATH={env['PYTHONPATH']} prlimit --as=536870912 " + " ".join(argv)
+    folder = write_cases(tmp_path / "cases", ONE_PAGE_MMAP)
+    command = "prlimit --as=8589934592 " + fake_impl(tmp_path, "refuse-mmap")
     done = run("--impl", command, "--case", str(folder))
-    assert "RLIMIT_AS is 536870912 bytes" in done.stdout, done.stdout + done.stderr
+    assert "RLIMIT_AS is 8589934592 bytes" in done.stdout, done.stdout + done.stderr
+    assert "FAIL" not in done.stdout
 
 
 def test_shm_rmid_forced_is_read_from_the_host_and_changes_the_rules(tmp_path):
@@ -122,3 +122,20 @@ def test_the_model_destroys_an_unattached_segment_on_a_failed_shmat_under_shm_rm
                 ["new", "new", "ok", "EINVAL", "EINVAL"]]
     assert judge(case.steps[:5], observed, "linux:shm_rmid_forced", case.rules).verdict == "PASS"
     assert judge(case.steps[:5], observed, "linux", case.rules).verdict == "FAIL"
+
+
+def test_a_refusal_that_cannot_be_re_run_is_inconclusive(monkeypatch):
+    """No process for the re-run (the environment refused it): the evidence is missing."""
+    from sharespec import runner
+    from sharespec.model.case_text import case_from_text
+    from sharespec.runner import CaseResult, EnvironmentRefused, weigh_refusal
+
+    def refused(self, line):
+        raise EnvironmentRefused("fork: EAGAIN")
+    monkeypatch.setattr(runner.ImplementationProcess, "exchange", refused)
+    case = case_from_text(ONE_PAGE_MMAP, "one")
+    failed = CaseResult(case, "FAIL", "step 1: observed ENOMEM", step=0, observed="ENOMEM",
+                        refusal=True)
+    impl = runner.ImplementationProcess("true", 1.0)
+    weighed = weigh_refusal(failed, impl, "{}", "linux")
+    assert weighed.verdict == "INCONCLUSIVE" and "could not be re-run alone" in weighed.detail
