@@ -695,15 +695,3 @@ def test_handle_names_are_identifiers():
         obj = _json_of_every_op()
         obj["steps"][3]["bind"] = "M-0"
         case_from_json(obj)
-
-
-def test_parsing_is_fast_enough():
-    """Thousands of cases a second: the runner streams them."""
-    import time
-    line, text = dumps_case(every_op_case()), EVERY_OP
-    start = time.perf_counter()
-    for _ in range(200):
-        loads_case(line)
-        case_from_text(text)
-    per_pair = (time.perf_counter() - start) / 200
-    assert per_pair < 0.01  # a 44-step case in each form; short cases are far faster

@@ -4,7 +4,6 @@ implementation and catches a lying one."""
 import random
 import sys
 import textwrap
-import time
 
 import pytest
 from hypothesis import Phase, find, given, settings
@@ -90,14 +89,12 @@ def test_shrinks_to_a_short_program():
 def test_machine_passes_the_bundled_implementation():
     test_case = machine_for(max_examples=10, scope=Scope(steps=6), database=None)
     machine = test_case.machine
-    start = time.monotonic()
     try:
         # derandomize: the same ten programs every run (a random run may meet a divergence
         # the machine exists to find, which would make this test flaky).
         run_state_machine_as_test(machine, settings=settings(test_case.settings, derandomize=True))
     finally:
         machine.close()
-    assert time.monotonic() - start < 20
     assert machine.cases_checked >= 10  # the implementation really ran the programs
 
 
