@@ -235,7 +235,8 @@ def _on_dev_shm(op: ops.Op) -> bool:
     there; memfds in the kernel's internal tmpfs, which has no size of its own)."""
     if isinstance(op, ops.Open):
         return op.kind in ("file", "shm")
-    return isinstance(op, (ops.Ftruncate, ops.Pwrite, ops.Write, ops.Read, ops.Mmap))
+    return isinstance(op, (ops.Ftruncate, ops.Pwrite, ops.Write, ops.Read, ops.Mmap,
+                           ops.ShmUnlink))
 
 
 def describe_step(op: ops.Op) -> str:

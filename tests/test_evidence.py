@@ -52,6 +52,7 @@ def test_a_limit_that_explains_the_refusal_is_named_without_a_rerun():
      Errno("ENOMEM"), "RLIMIT_AS"),
     (Limits(dev_shm_readonly=True), ops.Open(kind="shm", name="x", creat=True), Errno("EROFS"),
      "read-only"),
+    (Limits(dev_shm_readonly=True), ops.ShmUnlink(name="x"), Errno("EROFS"), "read-only"),
     (Limits(dev_shm_free=8192), ops.Write(at=ops.Place("M0"), value=1), Fault("SIGBUS"),
      "bytes free"),
 ])
