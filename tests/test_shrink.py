@@ -126,19 +126,7 @@ def test_the_reproducer_reports_a_deviation(tmp_path):
     assert "step 4: observed 7, the linux profile allows 8" in run.stdout
 
 
-LIAR = """\
-import json, os, subprocess, sys
-argv, env = json.loads(sys.argv[1])
-real = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
-for line in sys.stdin:
-    case = json.loads(line)
-    real.stdin.write(line); real.stdin.flush()
-    obs = json.loads(real.stdout.readline())
-    # the lie: a read by any thread but T0 of a nonzero byte reports 0
-    obs["results"] = ["0" if s["op"] == "read" and s["thread"] != "T0" and r.isdigit() else r
-                      for s, r in zip(case["steps"], obs["results"])]
-    print(json.dumps(obs), flush=True)
-"""
+from test_failures import LIAR  # noqa: E402  (the bundled implementation, lying about R10)
 
 
 def test_cli_shrink_with_a_lying_implementation(tmp_path):
