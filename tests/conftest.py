@@ -117,3 +117,23 @@ def nothing_left_behind():
 def pytest_unconfigure(config):
     """The session's TMPDIR goes even when no test ran (the fixture above never did)."""
     shutil.rmtree(SESSION_TMP, ignore_errors=True)
+
+
+# Two tiers (README, "Tests"): the model tier runs no process and no solver proof, and takes
+# well under a minute on 2 cores (`pytest -m model`, or `pytest -m "not slow"`); everything
+# else (real processes on this host, z3 proofs and agreement, chaos, the CLI end to end) is
+# marked slow. The README's test command and CI run both tiers.
+MODEL_TIER = {"test_case_format.py", "test_exhaustive.py", "test_frames.py",
+              "test_model_rules.py", "test_properties.py", "test_rules_doc.py",
+              "test_actions.py"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "model: the fast tier: the model alone, no processes")
+    config.addinivalue_line("markers", "slow: real processes, z3 proofs, chaos (the host tier)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tier = "model" if item.path.name in MODEL_TIER else "slow"
+        item.add_marker(getattr(pytest.mark, tier))
