@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
@@ -32,8 +33,7 @@ def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inhe
     from sharespec import process_tree
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _stop_worker)
-    signal.signal(signal.SIGALRM, _stop_worker)
+    install_stop_handlers()
     # start() blocked both around the fork, so that none came to the main process's handlers,
     # copied here: one that came since is acted on now, by the handlers above
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_BLOCKED)
@@ -85,19 +85,28 @@ _stopping: list = []      # a worker's SIGTERM, once acted on
 
 def _stop_worker(signum, frame) -> None:
     """A worker's SIGTERM: SystemExit(143), once, which stops its implementation and sweeps
-    its ledger (the finally of _process_worker). Not raised inside a finaliser (__del__, a
-    generator closed by the garbage collector), where Python would print it as "Exception
-    ignored in ..." with a traceback and go on: tried again 50 ms later (SIGALRM)."""
-    if _stopping:
+    its ledger (the finally of _process_worker)."""
+    if not _stopping:
+        _stopping.append(signum)
+        raise SystemExit(143)
+
+
+def _unraisable(info) -> None:
+    """SIGTERM came where Python cannot raise (a __del__, a garbage-collected generator, an
+    at-fork callback such as logging's): Python prints the SystemExit as "Exception ignored
+    in ..." with a traceback, and goes on. Ours is raised again 50 ms later (SIGALRM) instead."""
+    if issubclass(info.exc_type, SystemExit) and _stopping:
+        _stopping.clear()
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
         return
-    f = frame
-    while f is not None:
-        if f.f_code.co_name == "__del__" or f.f_code.co_filename.endswith("weakref.py"):
-            signal.setitimer(signal.ITIMER_REAL, 0.05)
-            return
-        f = f.f_back
-    _stopping.append(signum)
-    raise SystemExit(143)
+    sys.__unraisablehook__(info)
+
+
+def install_stop_handlers() -> None:
+    """A worker's handling of SIGTERM (and of SIGALRM, its retry)."""
+    sys.unraisablehook = _unraisable
+    signal.signal(signal.SIGTERM, _stop_worker)
+    signal.signal(signal.SIGALRM, _stop_worker)
 
 
 _RESULT_FIELDS = [f for f in CaseResult.__dataclass_fields__ if f != "case"]
