@@ -8,10 +8,40 @@ Exit status: 0 all passed, 1 something failed (or broke the protocol), 2 bad usa
 """
 from __future__ import annotations
 
+# The very first lines the command runs (sharespec/__init__.py is next to nothing): from here
+# on, SIGINT and SIGTERM are held until the command is ready to stop cleanly (arm_interrupts),
+# so that one that comes while the modules are imported or the arguments read neither kills
+# the run (exit -15) nor prints a traceback (KeyboardInterrupt in an import): it is acted on
+# as soon as it can be, with exit 130 and the partial report. Only a signal that comes before
+# the interpreter reaches this line cannot be handled (README, "Parallel workers, and runs
+# that survive anything"). Imported by something else (tests calling main()), nothing changes.
+import signal
+import sys
+
+_held: list = []          # the signals that came while held, oldest first
+
+
+def _hold(signum, frame) -> None:
+    _held.append(signum)
+
+
+def _started_as_command() -> bool:
+    """Run as `sharespec` (the console script) or `python -m sharespec`, not imported."""
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    if spec is not None and spec.name == "sharespec.__main__":
+        return True
+    return (sys.argv[0] or "").rsplit("/", 1)[-1] == "sharespec"
+
+
+AS_COMMAND = _started_as_command()
+if AS_COMMAND:
+    signal.signal(signal.SIGINT, _hold)
+    signal.signal(signal.SIGTERM, _hold)
+
 import argparse
 import importlib
 import pkgutil
-import sys
 from typing import Optional, Sequence
 
 from sharespec import __version__
@@ -39,16 +69,56 @@ def _parser(commands: dict) -> argparse.ArgumentParser:
     return p
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def arm_interrupts() -> None:
+    """From here on SIGINT and SIGTERM raise KeyboardInterrupt (SIGTERM ends a run the way
+    Ctrl-C does: exit 130, partial report); one held since start-up is raised now."""
+    if not AS_COMMAND:
+        return        # imported (tests): sharespec run installs its SIGTERM handler itself
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    if _held:
+        _held.clear()
+        raise KeyboardInterrupt
+
+
+def hold_interrupts() -> None:
+    """The run is over (its report is being written, the interpreter is ending): a signal now
+    no longer cuts anything short, and is held (then dropped)."""
+    if AS_COMMAND:
+        signal.signal(signal.SIGINT, _hold)
+        signal.signal(signal.SIGTERM, _hold)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    commands = command_modules()
-    parser = _parser(commands)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    from sharespec.model.case import CaseError
     try:
-        return commands[args.command.replace("-", "_")].main(args)
+        return _main(argv)
+    finally:
+        hold_interrupts()
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    try:
+        # a signal while the commands are imported and the arguments read is held (the run
+        # command acts on it once its output is checked, the others at once, below)
+        commands = command_modules()
+        parser = _parser(commands)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        from sharespec.model.case import CaseError
+        command = commands[args.command.replace("-", "_")]
+        if not getattr(command, "ARMS_INTERRUPTS", False):
+            arm_interrupts()
+    except KeyboardInterrupt:
+        print("sharespec: interrupted", file=sys.stderr)
+        return 130
+    try:
+        return command.main(args)
     except (CaseError, UsageError) as e:
         print(f"sharespec: {e}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
@@ -32,15 +33,19 @@ def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inhe
     from sharespec import process_tree
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
-    for fd in inherited:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    impl = ImplementationProcess(command, timeout, ledger_parent, strict_cleanup=strict)
+    install_stop_handlers()
+    # start() blocked both around the fork, so that none came to the main process's handlers,
+    # copied here: one that came since is acted on now, by the handlers above
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_BLOCKED)
+    impl = None
     hurry = False
     try:
+        for fd in inherited:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        impl = ImplementationProcess(command, timeout, ledger_parent, strict_cleanup=strict)
         process_tree.die_with_parent(parent)
         while True:
             try:
@@ -62,14 +67,46 @@ def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inhe
         # From here on SIGTERM (the main process ending an interrupted run, or dying) only
         # hurries the stop: raised in the middle of it, or as the process exits, it would
         # cut the clean-up short and print a traceback.
-        signal.signal(signal.SIGTERM, lambda *_: setattr(impl, "hurry", True))
-        impl.close(hurry)
+        signal.signal(signal.SIGTERM, lambda *_: impl is not None and setattr(impl, "hurry", True))
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        if impl is not None:
+            impl.close(hurry or bool(_stopping))
         if os.getppid() != parent:
             # the main process died: the run's ledger folder goes with the last worker
             try:
                 os.rmdir(ledger_parent)
             except OSError:
                 pass
+
+
+_FORK_BLOCKED = {signal.SIGINT, signal.SIGTERM}
+_stopping: list = []      # a worker's SIGTERM, once acted on
+
+
+def _stop_worker(signum, frame) -> None:
+    """A worker's SIGTERM: SystemExit(143), once, which stops its implementation and sweeps
+    its ledger (the finally of _process_worker)."""
+    if not _stopping:
+        _stopping.append(signum)
+        raise SystemExit(143)
+
+
+def _unraisable(info) -> None:
+    """SIGTERM came where Python cannot raise (a __del__, a garbage-collected generator, an
+    at-fork callback such as logging's): Python prints the SystemExit as "Exception ignored
+    in ..." with a traceback, and goes on. Ours is raised again 50 ms later (SIGALRM) instead."""
+    if issubclass(info.exc_type, SystemExit) and _stopping:
+        _stopping.clear()
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        return
+    sys.__unraisablehook__(info)
+
+
+def install_stop_handlers() -> None:
+    """A worker's handling of SIGTERM (and of SIGALRM, its retry)."""
+    sys.unraisablehook = _unraisable
+    signal.signal(signal.SIGTERM, _stop_worker)
+    signal.signal(signal.SIGALRM, _stop_worker)
 
 
 _RESULT_FIELDS = [f for f in CaseResult.__dataclass_fields__ if f != "case"]
@@ -110,9 +147,15 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
     run_folder = ledgers.make_run_folder()
     workers: list = []
 
-    def start() -> _Worker:
+    def start(put) -> None:
+        """Start a worker and ``put`` it in its place (before a signal held meanwhile is
+        raised here, so that the clean-up below finds it)."""
         mine, theirs = context.Pipe()
         inherited = [w.pipe.fileno() for w in workers if not w.pipe.closed] + [mine.fileno()]
+        # SIGINT and SIGTERM wait while the worker is forked (it unblocks them once its own
+        # handlers are in place): otherwise one could come to the copy of the main process's
+        # handlers in the new worker and print a traceback there
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _FORK_BLOCKED)
         try:
             process = context.Process(target=_process_worker,
                                       args=(theirs, impl, timeout, profile, run_folder,
@@ -120,10 +163,12 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
             process.start()
         except BaseException:
             mine.close()
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             raise
         finally:
             theirs.close()
-        return _Worker(process, mine, collections.deque())
+        put(_Worker(process, mine, collections.deque()))
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     source = iter(cases)
     again: collections.deque = collections.deque()     # sent to a worker that died first
@@ -147,7 +192,7 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
             again.extend(worker.queued)
         ledgers.sweep_implementations(run_folder)      # the dead worker's: its starter is dead
         try:
-            workers[slot] = start()
+            start(lambda worker: workers.__setitem__(slot, worker))
         except OSError as e:       # the system refuses (RLIMIT_NPROC...): one worker fewer
             refused.append(e)
             workers[slot] = _Worker(None, None, collections.deque(), ending=True)
@@ -164,7 +209,7 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
     try:
         for _ in range(jobs):
             try:
-                workers.append(start())
+                start(workers.append)
             except OSError as e:   # the system refuses (RLIMIT_NPROC...): fewer workers
                 refused.append(e)
                 break

@@ -5,11 +5,17 @@ import argparse
 import signal
 import sys
 
+from sharespec.cli import arm_interrupts, hold_interrupts
 from sharespec.commands.common import (
     UsageError, check_descriptors, check_impl, check_jobs, check_output, check_profile, check_timeout,
 )
 
 HELP = "run conformance cases against an implementation (default: this host)"
+
+# sharespec.cli holds SIGINT and SIGTERM from its first line until this command has checked
+# its output (arm_interrupts below): a signal before that still ends in exit 130 with the
+# (empty) partial report, and with --json FILE a FILE saying "complete": false.
+ARMS_INTERRUPTS = True
 
 
 def add_arguments(run) -> None:
@@ -106,49 +112,57 @@ def main(args) -> int:
     check_descriptors(args.jobs)
     check_timeout(args.timeout)
     check_output(args.json)
-    if args.maxfail is not None and args.maxfail < 1:
-        raise UsageError("--maxfail must be at least 1")
-    budget = shrink_budget(args)
-    from sharespec.runner import resolve_impl   # --impl mutant:NAME (sharespec/mutants)
-    impl_spec = args.impl
-    try:
-        args.impl = check_impl(resolve_impl(args.impl, args.timeout))
-    except ValueError as e:
-        raise UsageError(f"--impl: {e}") from None
-    try:
-        shard = parse_shard(args.shard) if args.shard is not None else None
-    except ValueError as e:
-        raise UsageError(f"--shard: {e}") from None
-    # SIGTERM ends a run the way Ctrl-C does, from here on: the start too (reading the cases,
-    # loading or rebuilding the z3 corpus) stops with a partial report and exit 130.
+    # SIGTERM ends a run the way Ctrl-C does, from here on: the start too (the checks, reading
+    # the cases, loading or rebuilding the z3 corpus) stops with a partial report and exit 130.
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    json_out = failures = None
     try:
+        arm_interrupts()          # one held since start-up is raised here
+        if args.maxfail is not None and args.maxfail < 1:
+            raise UsageError("--maxfail must be at least 1")
+        budget = shrink_budget(args)
+        from sharespec.runner import resolve_impl   # --impl mutant:NAME (sharespec/mutants)
+        impl_spec = args.impl
+        try:
+            args.impl = check_impl(resolve_impl(args.impl, args.timeout))
+        except ValueError as e:
+            raise UsageError(f"--impl: {e}") from None
+        try:
+            shard = parse_shard(args.shard) if args.shard is not None else None
+        except ValueError as e:
+            raise UsageError(f"--shard: {e}") from None
         cases, sources, streamed = cases_to_run(args, profile, shard)
         selection = None if streamed else Selection.of(cases, shard, sources)
+        if selection is not None:
+            cases = selection.cases
+        judged_under = with_host_settings(profile, args.shm_rmid_forced)
+
+        out = sys.stdout
+        json_out = (JsonResults(args.json, environment(profile, args.seed) | selection.record())
+                    if args.json else None)
+        text_out = sys.stderr if args.json == "-" else out
+        summary = Summary()
+        from sharespec.failures import Failures, ShrinkProgress
+        failures = Failures(args.impl, judged_under, args.timeout, args.out, text_out,
+                            impl_spec=impl_spec, jobs=args.jobs, shrink=not args.no_shrink,
+                            budget=budget, progress=ShrinkProgress(sys.stderr, args.quiet))
+        progress = Progress(text_out, None if streamed else len(cases))
+        progress.enabled = progress.enabled and not args.quiet
     except KeyboardInterrupt:
         signal.signal(signal.SIGTERM, previous)
+        if failures is not None:
+            failures.close()
+        if json_out is not None:
+            json_out.abandon()       # interrupted_at_start writes FILE whole, saying partial
         return interrupted_at_start(args, profile)
     except BaseException:
         signal.signal(signal.SIGTERM, previous)
+        if json_out is not None:
+            json_out.abandon()
         raise
-    if selection is not None:
-        cases = selection.cases
-    judged_under = with_host_settings(profile, args.shm_rmid_forced)
-
-    out = sys.stdout
-    json_out = (JsonResults(args.json, environment(profile, args.seed) | selection.record())
-                if args.json else None)
-    text_out = sys.stderr if args.json == "-" else out
-    summary = Summary()
-    from sharespec.failures import Failures, ShrinkProgress
-    failures = Failures(args.impl, judged_under, args.timeout, args.out, text_out, impl_spec=impl_spec,
-                        jobs=args.jobs, shrink=not args.no_shrink, budget=budget,
-                        progress=ShrinkProgress(sys.stderr, args.quiet))
-    progress = Progress(text_out, None if streamed else len(cases))
-    progress.enabled = progress.enabled and not args.quiet
     if shard is not None:
         print(f"shard {shard}: {len(cases)} of {selection.total} cases", file=text_out)
-    complete, stopped = False, False
+    complete, stopped, results = False, False, None
     try:
         if judged_under != profile:
             print(f"sharespec: kernel.shm_rmid_forced is 1 here: judging under {judged_under} "
@@ -175,9 +189,12 @@ def main(args) -> int:
         print("sharespec: interrupted; partial report follows", file=text_out)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if results is not None:
+            results.close()     # interrupted: the workers and implementations stop now
         failures.close()
         if json_out:
             json_out.close(summary, complete)
+        hold_interrupts()       # the cases are over: a signal now does not cut the report
     progress.clear()
     if stopped:
         left = "the rest" if streamed else f"{len(cases) - summary.total} case(s)"
@@ -235,6 +252,7 @@ def interrupted_at_start(args, profile: str) -> int:
     """Interrupted before any case was judged: the (empty) partial report, exit 130."""
     from sharespec.report import JsonResults, Summary, environment
     text_out = sys.stderr if args.json == "-" else sys.stdout
+    hold_interrupts()      # a second signal does not cut this report short
     print("sharespec: interrupted while preparing the cases; partial report follows", file=text_out)
     summary = Summary()
     if args.json:
