@@ -295,8 +295,8 @@ def cases(scope: Scope = DEFAULT, profile="linux", name: str = "hypothesis",
     >>> from hypothesis import find
     >>> from sharespec.model.results import Value
     >>> case = find(cases(), lambda c: Value(2) in c.allowed[-1])
-    >>> [(s.op.OP, sorted(map(str, a))) for s, a in zip(case.steps, case.allowed)]
-    [('mmap', ['ok']), ('write', ['ok']), ('read', ['2'])]
+    >>> len(case.steps), sorted(map(str, case.allowed[-1]))   # a store, then its load
+    (3, ['2'])
     """
     kind_table(kinds)
     return _cases(scope, str(get_profile(profile)), name, kinds)

@@ -40,6 +40,7 @@ if AS_COMMAND:
     signal.signal(signal.SIGTERM, _hold)
 
 import argparse
+import ctypes
 import importlib
 import pkgutil
 from typing import Optional, Sequence
@@ -123,6 +124,13 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         print(f"sharespec: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("sharespec: interrupted", file=sys.stderr)
+        return 130
+    except ctypes.ArgumentError as e:
+        # Ctrl-C while z3's ctypes layer converts an argument: Python's KeyboardInterrupt comes
+        # out wrapped in an ArgumentError ("argument 2: KeyboardInterrupt"); it is an interrupt
+        if "KeyboardInterrupt" not in str(e):
+            raise
         print("sharespec: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -417,7 +417,11 @@ def test_the_session_check_counts_only_what_the_session_made(tmp_path):
     executors) nor a live descendant is another run's, and is not counted; the same segment,
     its creator's pid logged (before it made it), is; a name carrying a logged executor's
     pid is the session's, one carrying another pid is not."""
-    import conftest
+    # the session's conftest module as pytest loaded it (a plain "import conftest" may find
+    # tests/impl/conftest.py, which pytest loaded under the same name)
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conftest.py")
+    conftest = next(m for m in list(sys.modules.values())
+                    if os.path.abspath(getattr(m, "__file__", "") or "") == top)
 
     before = conftest.snapshot()
     log = tmp_path / "pids"

@@ -44,7 +44,12 @@ def test_without_a_subreaper_forking_cases_pass_and_their_processes_end(no_leaks
     results = judged(FORKING, "subreaper")
     assert {n: r.verdict for n, r in results.items()} == {n: "PASS" for n in FORKING}
     assert children_of(os.getpid()) - before == set(), "a live process came back"
-    assert adopted_zombies(before), "no orphan came back: the subreaper was not disabled"
+    # The orphans come back to this process (the tests' subreaper), and the runner, which ends
+    # what is left of an implementation's session when it stops (sharespec/process_tree.py),
+    # reaps those that are its children: whether any came back is not seen from here any more.
+    # That the switch really took the subreaper away is checked by the test of reap_case
+    # without it, below, and by test_features_lists_each_feature_and_what_the_switch_disabled.
+    adopted_zombies(before)
 
 
 def test_with_the_subreaper_no_orphan_comes_back(no_leaks):
