@@ -412,15 +412,15 @@ MAKE_SEGMENT = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
                 "print(libc.shmget(0, 4096, 0o1600))")
 
 
-def test_the_session_check_counts_only_what_the_session_made(tmp_path):
+def test_the_session_check_counts_only_what_the_session_made(tmp_path, pytestconfig):
     """A segment made by a process that is neither this session's (logged by one of its
     executors) nor a live descendant is another run's, and is not counted; the same segment,
     its creator's pid logged (before it made it), is; a name carrying a logged executor's
     pid is the session's, one carrying another pid is not."""
-    # the session's conftest module as pytest loaded it (a plain "import conftest" may find
-    # tests/impl/conftest.py, which pytest loaded under the same name)
+    # the session's conftest module as pytest registered it (a plain "import conftest" may
+    # find tests/impl/conftest.py, which pytest loaded under the same module name)
     top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conftest.py")
-    conftest = next(m for m in list(sys.modules.values())
+    conftest = next(m for m in pytestconfig.pluginmanager.get_plugins()
                     if os.path.abspath(getattr(m, "__file__", "") or "") == top)
 
     before = conftest.snapshot()
