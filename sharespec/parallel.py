@@ -9,7 +9,6 @@ implementation left swept (sharespec.ledgers).
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -17,8 +16,8 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
 from sharespec.model.case import Case
-from sharespec.model.case_json import case_to_json
-from sharespec.runner import CaseResult, ImplementationProcess, _one_case, _run_items_here
+from sharespec.runner import (CaseResult, ImplementationProcess, _one_case, _run_items_here,
+                              case_line)
 
 
 def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inherited,
@@ -202,7 +201,7 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
         while again:
             yield again.popleft()
         for case in source:
-            yield sent, case, json.dumps(case_to_json(case), separators=(",", ":"))
+            yield sent, case, case_line(case)
             sent += 1
 
     refused: list = []
@@ -235,7 +234,7 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
                         if case is None:
                             exhausted = True
                             break
-                        item = (sent, case, json.dumps(case_to_json(case), separators=(",", ":")))
+                        item = (sent, case, case_line(case))
                         sent += 1
                     try:
                         workers[slot].pipe.send(item)

@@ -68,6 +68,12 @@ class CaseResult:
                 "program": case_to_json(self.case)}
 
 
+def case_line(case: Case) -> str:
+    """The line that sends ``case`` to an implementation (docs/protocol.md): its JSON form,
+    compact, without the newline that ends it."""
+    return json.dumps(case_to_json(case), separators=(",", ":"))
+
+
 def bundled_impl_command() -> tuple:
     """The bundled implementation, started lean: no site, no model on the import path."""
     import sharespec.impl
@@ -627,7 +633,7 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
     finished = False
     try:
         for case in cases:
-            line = json.dumps(case_to_json(case), separators=(",", ":"))
+            line = case_line(case)
             while True:
                 try:
                     todo.put((sent, case, line), timeout=0.05)
@@ -661,8 +667,7 @@ def _run_here(cases: Iterable[Case], profile: str, impl: Optional[str], timeout:
               strict: bool, why: str) -> Iterator[CaseResult]:
     """run_cases in this thread, one case after another: when the system refuses the threads
     or worker processes of the usual ways (``why``, said once on stderr)."""
-    items = ((i, case, json.dumps(case_to_json(case), separators=(",", ":")))
-             for i, case in enumerate(cases))
+    items = ((i, case, case_line(case)) for i, case in enumerate(cases))
     for _, result in _run_items_here(items, profile, impl, timeout, strict, why):
         yield result
 
