@@ -196,13 +196,19 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
             refused.append(e)
             workers[slot] = _Worker(None, None, collections.deque(), ending=True)
 
-    def remaining() -> Iterator[tuple]:
-        nonlocal sent
-        while again:
-            yield again.popleft()
-        for case in source:
-            yield sent, case, case_line(case)
-            sent += 1
+    def take() -> Optional[tuple]:
+        """The next (index, case, line) to run: one a dead worker left first, then the next
+        case of the source; None (and ``exhausted``) once both are empty."""
+        nonlocal sent, exhausted
+        if again:
+            return again.popleft()
+        case = next(source, None)
+        if case is None:
+            exhausted = True
+            return None
+        item = (sent, case, case_line(case))
+        sent += 1
+        return item
 
     refused: list = []
     try:
@@ -217,25 +223,18 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
                                                     for w in workers):
                 # No worker process left to take them: the rest run here, one at a time.
                 for index, result in _run_items_here(
-                        remaining(), profile, impl, timeout, strict,
+                        iter(take, None), profile, impl, timeout, strict,
                         f"cannot start a worker process: {refused[-1] if refused else '?'}"):
                     waiting[index] = result
                     while next_out in waiting:
                         yield waiting.pop(next_out)
                         next_out += 1
-                exhausted = True
             for slot in range(len(workers)):
                 while (not workers[slot].ending and len(workers[slot].queued) < IN_FLIGHT
                        and (again or not exhausted)):
-                    if again:
-                        item = again.popleft()
-                    else:
-                        case = next(source, None)
-                        if case is None:
-                            exhausted = True
-                            break
-                        item = (sent, case, case_line(case))
-                        sent += 1
+                    item = take()
+                    if item is None:
+                        break
                     try:
                         workers[slot].pipe.send(item)
                     except OSError:               # it died since its last answer
