@@ -272,6 +272,8 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
                 next_out += 1
         finished = True
     finally:
+        # (a place whose dead worker could not be replaced has no process)
+        workers = [w for w in workers if w.process is not None]
         for worker in workers:
             try:
                 if not finished:
@@ -280,7 +282,6 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
                     worker.pipe.send(None)
             except (OSError, ValueError):
                 pass
-        workers = [w for w in workers if w.process is not None]
         for worker in workers:
             worker.process.join(timeout * IN_FLIGHT + 15)
             if worker.process.is_alive():
