@@ -23,16 +23,23 @@ from typing import Optional
 from sharespec import process_tree
 
 SHM_DIR = "/dev/shm"
+SYSV_TABLE = "/proc/sysvipc/shm"
+
+
+def sysv_segments() -> "Optional[dict[int, tuple[int, int]]]":
+    """{shmid: (creator pid, size in bytes)} of every SysV segment of this IPC namespace;
+    None if the table cannot be read. (The evidence for a refusal counts them too.)"""
+    try:
+        with open(SYSV_TABLE) as table:
+            rows = [line.split() for line in table.readlines()[1:]]
+        return {int(r[1]): (int(r[4]), int(r[3])) for r in rows}
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _segments() -> "dict[int, int]":
     """{shmid: cpid} of every SysV segment."""
-    try:
-        with open("/proc/sysvipc/shm") as table:
-            rows = [line.split() for line in table.readlines()[1:]]
-    except OSError:
-        return {}
-    return {int(r[1]): int(r[4]) for r in rows}
+    return {ident: cpid for ident, (cpid, _) in (sysv_segments() or {}).items()}
 
 
 def _objects() -> "set[str]":
