@@ -93,13 +93,16 @@ class LeftoverWatch:
             return
         old_segments, old_objects = self.before
         self.before = None
+        new_segments = {i: cpid for i, cpid in _segments().items() if i not in old_segments}
+        new_objects = _objects() - old_objects
+        if not new_segments and not new_objects:
+            return        # nothing new: no need to scan /proc for the session's processes
         members = set(process_tree.session_members(self.sid, self.since)) | {self.sid}
-        for ident, cpid in _segments().items():
-            if ident not in old_segments and cpid in members:
+        for ident, cpid in new_segments.items():
+            if cpid in members:
                 self.segments.setdefault(ident, (cpid, case))
-        new = _objects() - old_objects
-        if new:
-            for name in new & _held_objects(members):
+        if new_objects:
+            for name in new_objects & _held_objects(members):
                 self.objects.setdefault(name, case)
 
     def left(self) -> "dict[str, dict]":
