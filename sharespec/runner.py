@@ -554,8 +554,6 @@ def weigh_refusal(result: CaseResult, impl: "ImplementationProcess", line: str,
         fresh = ImplementationProcess(impl.command, impl.case_timeout, impl.ledger_parent)
         try:
             obs, _ = fresh.exchange(line)
-            if fresh.proc is not None:
-                pids.append(fresh.proc.pid)
         finally:
             fresh.close()
         if obs is None:
@@ -564,11 +562,10 @@ def weigh_refusal(result: CaseResult, impl: "ImplementationProcess", line: str,
         return (again.step, again.observed) if again.verdict == "FAIL" else (None, None)
 
     def read_limits():
-        # the implementation's own rlimits where they can be read (a wrapper may lower them)
-        alive = [p for p in ([impl.proc.pid] if impl.proc is not None else []) + pids]
-        return Limits.read(alive[0] if alive else None)
+        # the implementation's own rlimits where they can be read (a wrapper may lower them);
+        # not the re-run's: it has ended, and its pid may name another process by now
+        return Limits.read(impl.proc.pid if impl.proc is not None else None)
 
-    pids: list = []
     op = result.case.steps[result.step].op
     observed = parse_result(result.observed)
     earlier = [s.op for s in result.case.steps[:result.step]]
