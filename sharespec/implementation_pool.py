@@ -34,8 +34,9 @@ class ImplementationPool:
         """The CaseResults of ``cases``, in order; at most ``width`` run at once."""
         self._start()
         results: list = [None] * len(cases)
+        numbered = list(enumerate(cases))
         for first in range(0, len(cases), self.width):
-            chunk = list(enumerate(cases))[first:first + self.width]
+            chunk = numbered[first:first + self.width]
             if len(chunk) == 1:
                 index, case = chunk[0]
                 results[index] = self._one(self.processes[0], case)
