@@ -131,9 +131,7 @@ class ImplementationProcess:
         self.proc: Optional[subprocess.Popen] = None
         self.ledger_dir: Optional[str] = None  # exists exactly while the implementation runs
         self._pending = b""
-        self.swept: list = []      # what sweeping after dead implementations removed
         self.hurry = False         # stop at once, without waiting for the case in progress
-        self.ended = 0             # processes of its tree it left running, ended by stop
         self._since = 0            # the start time of the implementation's process
         # what an implementation under test leaves behind is reported (not the bundled one's:
         # its ledger is swept); left_behind: (case, what) for each case that left something
@@ -199,7 +197,7 @@ class ImplementationProcess:
         ledger_dir, self.ledger_dir = self.ledger_dir, None
         try:
             if ledger_dir is not None and pid is not None and self.bundled:
-                self.swept += sweep_ledger(os.path.join(ledger_dir, "ledger"), pid)
+                sweep_ledger(os.path.join(ledger_dir, "ledger"), pid)
         finally:
             if ledger_dir is not None:
                 shutil.rmtree(ledger_dir, ignore_errors=True)
@@ -259,7 +257,7 @@ class ImplementationProcess:
             # its leader is a zombie: the group's id is still the group's
             _signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
-        self.ended += len(process_tree.end_session(proc.pid, self._since))
+        process_tree.end_session(proc.pid, self._since)
         for stream in (proc.stdout, proc.stderr):
             try:
                 stream.close()
