@@ -24,6 +24,7 @@ import resource
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from sharespec.leftovers import sysv_segments
 from sharespec.model import ops
 from sharespec.model.results import Errno, Fault
 
@@ -55,13 +56,10 @@ class Limits:
         """The limits now; the rlimits of process ``pid`` (the implementation, whose limits
         may be lowered by a wrapper such as prlimit) where it can be read, else our own."""
         segments = segment_pages = None
-        try:
-            with open("/proc/sysvipc/shm") as f:
-                rows = [line.split() for line in f.readlines()[1:]]
-            segments = len(rows)
-            segment_pages = sum(-(-int(r[3]) // PAGE) for r in rows if len(r) > 3)
-        except (OSError, ValueError):
-            pass
+        table = sysv_segments()
+        if table is not None:
+            segments = len(table)
+            segment_pages = sum(-(-size // PAGE) for _, size in table.values())
         free = readonly = None
         try:
             st = os.statvfs(DEV_SHM)

@@ -13,12 +13,10 @@ The -j N of ``sharespec run`` is the width: the run's own workers are idle while
 """
 from __future__ import annotations
 
-import json
 import threading
 from typing import Optional
 
-from sharespec.model.case_json import case_to_json
-from sharespec.runner import CaseResult, ImplementationProcess, _one_case
+from sharespec.runner import CaseResult, ImplementationProcess, _one_case, case_line
 
 
 class ImplementationPool:
@@ -36,8 +34,9 @@ class ImplementationPool:
         """The CaseResults of ``cases``, in order; at most ``width`` run at once."""
         self._start()
         results: list = [None] * len(cases)
+        numbered = list(enumerate(cases))
         for first in range(0, len(cases), self.width):
-            chunk = list(enumerate(cases))[first:first + self.width]
+            chunk = numbered[first:first + self.width]
             if len(chunk) == 1:
                 index, case = chunk[0]
                 results[index] = self._one(self.processes[0], case)
@@ -55,7 +54,7 @@ class ImplementationPool:
         return results
 
     def _one(self, process: ImplementationProcess, case) -> CaseResult:
-        line = json.dumps(case_to_json(case), separators=(",", ":"))
+        line = case_line(case)
         try:
             return _one_case(process, case, line, self.profile)
         except Exception as e:     # a bug of ours: that candidate taught nothing

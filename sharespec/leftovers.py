@@ -23,16 +23,23 @@ from typing import Optional
 from sharespec import process_tree
 
 SHM_DIR = "/dev/shm"
+SYSV_TABLE = "/proc/sysvipc/shm"
+
+
+def sysv_segments() -> "Optional[dict[int, tuple[int, int]]]":
+    """{shmid: (creator pid, size in bytes)} of every SysV segment of this IPC namespace;
+    None if the table cannot be read. (The evidence for a refusal counts them too.)"""
+    try:
+        with open(SYSV_TABLE) as table:
+            rows = [line.split() for line in table.readlines()[1:]]
+        return {int(r[1]): (int(r[4]), int(r[3])) for r in rows}
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _segments() -> "dict[int, int]":
     """{shmid: cpid} of every SysV segment."""
-    try:
-        with open("/proc/sysvipc/shm") as table:
-            rows = [line.split() for line in table.readlines()[1:]]
-    except OSError:
-        return {}
-    return {int(r[1]): int(r[4]) for r in rows}
+    return {ident: cpid for ident, (cpid, _) in (sysv_segments() or {}).items()}
 
 
 def _objects() -> "set[str]":
@@ -86,13 +93,16 @@ class LeftoverWatch:
             return
         old_segments, old_objects = self.before
         self.before = None
+        new_segments = {i: cpid for i, cpid in _segments().items() if i not in old_segments}
+        new_objects = _objects() - old_objects
+        if not new_segments and not new_objects:
+            return        # nothing new: no need to scan /proc for the session's processes
         members = set(process_tree.session_members(self.sid, self.since)) | {self.sid}
-        for ident, cpid in _segments().items():
-            if ident not in old_segments and cpid in members:
+        for ident, cpid in new_segments.items():
+            if cpid in members:
                 self.segments.setdefault(ident, (cpid, case))
-        new = _objects() - old_objects
-        if new:
-            for name in new & _held_objects(members):
+        if new_objects:
+            for name in new_objects & _held_objects(members):
                 self.objects.setdefault(name, case)
 
     def left(self) -> "dict[str, dict]":

@@ -9,7 +9,6 @@ implementation left swept (sharespec.ledgers).
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -17,8 +16,8 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
 from sharespec.model.case import Case
-from sharespec.model.case_json import case_to_json
-from sharespec.runner import CaseResult, ImplementationProcess, _one_case, _run_items_here
+from sharespec.runner import (CaseResult, ImplementationProcess, _one_case, _run_items_here,
+                              case_line)
 
 
 def _process_worker(conn, command, timeout, profile, ledger_parent, parent, inherited,
@@ -197,13 +196,19 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
             refused.append(e)
             workers[slot] = _Worker(None, None, collections.deque(), ending=True)
 
-    def remaining() -> Iterator[tuple]:
-        nonlocal sent
-        while again:
-            yield again.popleft()
-        for case in source:
-            yield sent, case, json.dumps(case_to_json(case), separators=(",", ":"))
-            sent += 1
+    def take() -> Optional[tuple]:
+        """The next (index, case, line) to run: one a dead worker left first, then the next
+        case of the source; None (and ``exhausted``) once both are empty."""
+        nonlocal sent, exhausted
+        if again:
+            return again.popleft()
+        case = next(source, None)
+        if case is None:
+            exhausted = True
+            return None
+        item = (sent, case, case_line(case))
+        sent += 1
+        return item
 
     refused: list = []
     try:
@@ -218,25 +223,18 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
                                                     for w in workers):
                 # No worker process left to take them: the rest run here, one at a time.
                 for index, result in _run_items_here(
-                        remaining(), profile, impl, timeout, strict,
+                        iter(take, None), profile, impl, timeout, strict,
                         f"cannot start a worker process: {refused[-1] if refused else '?'}"):
                     waiting[index] = result
                     while next_out in waiting:
                         yield waiting.pop(next_out)
                         next_out += 1
-                exhausted = True
             for slot in range(len(workers)):
                 while (not workers[slot].ending and len(workers[slot].queued) < IN_FLIGHT
                        and (again or not exhausted)):
-                    if again:
-                        item = again.popleft()
-                    else:
-                        case = next(source, None)
-                        if case is None:
-                            exhausted = True
-                            break
-                        item = (sent, case, json.dumps(case_to_json(case), separators=(",", ":")))
-                        sent += 1
+                    item = take()
+                    if item is None:
+                        break
                     try:
                         workers[slot].pipe.send(item)
                     except OSError:               # it died since its last answer
@@ -274,6 +272,8 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
                 next_out += 1
         finished = True
     finally:
+        # (a place whose dead worker could not be replaced has no process)
+        workers = [w for w in workers if w.process is not None]
         for worker in workers:
             try:
                 if not finished:
@@ -282,7 +282,6 @@ def run_in_processes(cases: Iterable[Case], profile: str, impl: Optional[str], j
                     worker.pipe.send(None)
             except (OSError, ValueError):
                 pass
-        workers = [w for w in workers if w.process is not None]
         for worker in workers:
             worker.process.join(timeout * IN_FLIGHT + 15)
             if worker.process.is_alive():

@@ -54,12 +54,8 @@ def die_with_parent(parent: int, number: int = signal.SIGTERM) -> bool:
 def start_time(pid: int) -> Optional[int]:
     """The start time of a live process (clock ticks since boot); None if there is no such
     process or it is a zombie (it has ended: only its exit status is left)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    if fields[0] in (b"Z", b"X"):
+    fields = _stat(pid)
+    if fields is None or fields[0] in (b"Z", b"X"):
         return None
     return int(fields[19])
 
@@ -86,7 +82,8 @@ def pid_namespace() -> str:
         return "0"
 
 
-def _stat(pid: str):
+def _stat(pid) -> "Optional[list]":
+    """The fields of /proc/PID/stat after the command's name (the state first), or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             return stat.read().rsplit(b")", 1)[1].split()

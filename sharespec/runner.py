@@ -68,6 +68,12 @@ class CaseResult:
                 "program": case_to_json(self.case)}
 
 
+def case_line(case: Case) -> str:
+    """The line that sends ``case`` to an implementation (docs/protocol.md): its JSON form,
+    compact, without the newline that ends it."""
+    return json.dumps(case_to_json(case), separators=(",", ":"))
+
+
 def bundled_impl_command() -> tuple:
     """The bundled implementation, started lean: no site, no model on the import path."""
     import sharespec.impl
@@ -125,9 +131,7 @@ class ImplementationProcess:
         self.proc: Optional[subprocess.Popen] = None
         self.ledger_dir: Optional[str] = None  # exists exactly while the implementation runs
         self._pending = b""
-        self.swept: list = []      # what sweeping after dead implementations removed
         self.hurry = False         # stop at once, without waiting for the case in progress
-        self.ended = 0             # processes of its tree it left running, ended by stop
         self._since = 0            # the start time of the implementation's process
         # what an implementation under test leaves behind is reported (not the bundled one's:
         # its ledger is swept); left_behind: (case, what) for each case that left something
@@ -193,7 +197,7 @@ class ImplementationProcess:
         ledger_dir, self.ledger_dir = self.ledger_dir, None
         try:
             if ledger_dir is not None and pid is not None and self.bundled:
-                self.swept += sweep_ledger(os.path.join(ledger_dir, "ledger"), pid)
+                sweep_ledger(os.path.join(ledger_dir, "ledger"), pid)
         finally:
             if ledger_dir is not None:
                 shutil.rmtree(ledger_dir, ignore_errors=True)
@@ -253,7 +257,7 @@ class ImplementationProcess:
             # its leader is a zombie: the group's id is still the group's
             _signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
-        self.ended += len(process_tree.end_session(proc.pid, self._since))
+        process_tree.end_session(proc.pid, self._since)
         for stream in (proc.stdout, proc.stderr):
             try:
                 stream.close()
@@ -548,8 +552,6 @@ def weigh_refusal(result: CaseResult, impl: "ImplementationProcess", line: str,
         fresh = ImplementationProcess(impl.command, impl.case_timeout, impl.ledger_parent)
         try:
             obs, _ = fresh.exchange(line)
-            if fresh.proc is not None:
-                pids.append(fresh.proc.pid)
         finally:
             fresh.close()
         if obs is None:
@@ -558,11 +560,10 @@ def weigh_refusal(result: CaseResult, impl: "ImplementationProcess", line: str,
         return (again.step, again.observed) if again.verdict == "FAIL" else (None, None)
 
     def read_limits():
-        # the implementation's own rlimits where they can be read (a wrapper may lower them)
-        alive = [p for p in ([impl.proc.pid] if impl.proc is not None else []) + pids]
-        return Limits.read(alive[0] if alive else None)
+        # the implementation's own rlimits where they can be read (a wrapper may lower them);
+        # not the re-run's: it has ended, and its pid may name another process by now
+        return Limits.read(impl.proc.pid if impl.proc is not None else None)
 
-    pids: list = []
     op = result.case.steps[result.step].op
     observed = parse_result(result.observed)
     earlier = [s.op for s in result.case.steps[:result.step]]
@@ -627,7 +628,7 @@ def run_cases(cases: Iterable[Case], profile: str = "linux", impl: Optional[str]
     finished = False
     try:
         for case in cases:
-            line = json.dumps(case_to_json(case), separators=(",", ":"))
+            line = case_line(case)
             while True:
                 try:
                     todo.put((sent, case, line), timeout=0.05)
@@ -661,8 +662,7 @@ def _run_here(cases: Iterable[Case], profile: str, impl: Optional[str], timeout:
               strict: bool, why: str) -> Iterator[CaseResult]:
     """run_cases in this thread, one case after another: when the system refuses the threads
     or worker processes of the usual ways (``why``, said once on stderr)."""
-    items = ((i, case, json.dumps(case_to_json(case), separators=(",", ":")))
-             for i, case in enumerate(cases))
+    items = ((i, case, case_line(case)) for i, case in enumerate(cases))
     for _, result in _run_items_here(items, profile, impl, timeout, strict, why):
         yield result
 

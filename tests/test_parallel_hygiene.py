@@ -570,3 +570,43 @@ def test_a_worker_whose_main_process_is_gone_ends_quietly(tmp_path, monkeypatch,
     os.rmdir(run)
     assert worker.exitcode == 0
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_interrupted_run_whose_dead_worker_could_not_be_replaced_stops_cleanly(monkeypatch):
+    """A worker killed, and no process to be had for its replacement (one worker fewer): an
+    interruption after that stops the remaining worker and its implementation, instead of
+    tripping over the empty place of the one that could not be replaced."""
+    monkeypatch.setenv(HANG, "3")
+    started = []
+    start = multiprocessing.process.BaseProcess.start
+
+    def refused_after_two(self):
+        if len(started) >= 2:
+            refuse()
+        start(self)
+        started.append(self.pid)
+
+    def killer():
+        victim, _ = wait_for(the_worker_holding_the_mark, "the hanging case holds its segment")
+        os.kill(victim, signal.SIGKILL)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refused_after_two)
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    results = run_cases(hanging_and_short(), jobs=2, timeout=60)
+    first = next(results)
+    thread.join()
+    assert first.verdict == "ERROR" and "worker process died" in first.detail
+    results.close()                       # interrupted: the consumer is gone
+    assert len(started) == 2 and all(gone(pid) for pid in started)
+
+
+def the_worker_holding_the_mark():
+    """(pid, ledger) of the worker whose implementation runs the hanging case, once the case
+    holds its segment; None before."""
+    marked = set(marked_segments().values())
+    for worker in multiprocessing.active_children():
+        found = ledger_of(worker.pid)
+        if found and first_process_in(found[1]) in marked:
+            return worker.pid, found
+    return None
