@@ -5,10 +5,9 @@ import ctypes
 import os
 import signal
 
-from .catalogue import _with_unreported_processes
-from .patching import constant, replace, widen_in_executor
-from .registry import (PAGE, is_shared_anon, is_sysv, mutant, peek, poke, prot_of, syscall, vma_flags,
-                       vmas, worker_fork)
+from .patching import constant, replace
+from .registry import (PAGE, clean_up_unreported_processes, is_shared_anon, is_sysv, mutant, peek,
+                       poke, prot_of, syscall, vma_flags, vmas, worker_fork)
 
 
 def _around_fork(impl, before, child=None, parent=None):
@@ -138,14 +137,6 @@ def _keeper():
             os._exit(0)
 
 
-def _widen_clean_up(impl):
-    creator = constant(impl.syscalls, "shm_creator")
-    widen_in_executor(impl.hygiene, "remove_segments",
-                      lambda remove: _with_unreported_processes(remove, creator,
-                                                                impl.hygiene.process_group),
-                      ("pids", "made"))
-
-
 @mutant("exit-keeps-attaches", "R28", variant="exit-keeps-attaches")
 def _exit_keeps_attaches(impl):
     """_exit drops the process's mappings but not its SysV attaches: they stay counted in
@@ -157,7 +148,7 @@ def _exit_keeps_attaches(impl):
             return perform(command, command_fd)
         return patched
     replace(impl.worker, "perform", make, ("command", "command_fd"))
-    _widen_clean_up(impl)
+    clean_up_unreported_processes(impl)
 
 
 @mutant("last-thread-exit-keeps-attaches", "R15 R28")
@@ -174,7 +165,7 @@ def _last_thread_keeps_attaches(impl):
             return perform(command, command_fd)
         return patched
     replace(impl.worker, "perform", make, ("command", "command_fd"))
-    _widen_clean_up(impl)
+    clean_up_unreported_processes(impl)
 
 
 @mutant("store-ignores-protection", "R33 R24")
