@@ -137,18 +137,24 @@ def _keeper():
             os._exit(0)
 
 
-@mutant("exit-keeps-attaches", "R28", variant="exit-keeps-attaches")
-def _exit_keeps_attaches(impl):
-    """_exit drops the process's mappings but not its SysV attaches: they stay counted in
-    shm_nattch (a removed segment outlives its last user)."""
+def _keeper_before(impl, ends):
+    """worker.perform that forks a _keeper just before a command for which ``ends(command)``
+    holds (one that ends the process), so that its attaches outlive it."""
     def make(perform):
         def patched(command, command_fd):
-            if command.get("op") == "exit":
+            if ends(command):
                 _keeper()
             return perform(command, command_fd)
         return patched
     replace(impl.worker, "perform", make, ("command", "command_fd"))
     clean_up_unreported_processes(impl)
+
+
+@mutant("exit-keeps-attaches", "R28", variant="exit-keeps-attaches")
+def _exit_keeps_attaches(impl):
+    """_exit drops the process's mappings but not its SysV attaches: they stay counted in
+    shm_nattch (a removed segment outlives its last user)."""
+    _keeper_before(impl, lambda command: command.get("op") == "exit")
 
 
 @mutant("last-thread-exit-keeps-attaches", "R15 R28")
@@ -157,15 +163,8 @@ def _last_thread_keeps_attaches(impl):
     counted in shm_nattch (the process teardown of exit is done, that of the last thread
     forgets the attaches)."""
     state = constant(impl.worker, "STATE")
-
-    def make(perform):
-        def patched(command, command_fd):
-            if command.get("op") == "thread_exit" and state["threads"] == 1:
-                _keeper()
-            return perform(command, command_fd)
-        return patched
-    replace(impl.worker, "perform", make, ("command", "command_fd"))
-    clean_up_unreported_processes(impl)
+    _keeper_before(impl, lambda command: command.get("op") == "thread_exit"
+                   and state["threads"] == 1)
 
 
 @mutant("store-ignores-protection", "R33 R24")
