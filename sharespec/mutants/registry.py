@@ -197,6 +197,21 @@ def prot_of(vma):
     return (1 if vma.perms[0] == "r" else 0) | (2 if vma.perms[1] == "w" else 0)
 
 
+def anonymous_copier(impl, sharing):
+    """put(addr, data, prot): replace the pages at ``addr`` with new anonymous memory
+    (``sharing``: "MAP_SHARED" or "MAP_PRIVATE") that holds ``data``, protected ``prot``. It
+    is mapped writable, filled, then protected (/proc/self/mem cannot write a read-only
+    shared mapping). The flags are looked up now, when the mutant is installed."""
+    flags = (constant(impl.syscalls, sharing) | constant(impl.syscalls, "MAP_ANONYMOUS")
+             | constant(impl.syscalls, "MAP_FIXED"))
+
+    def put(addr, data, prot):
+        impl.syscalls.mmap(addr, len(data), 3, flags, -1, 0)
+        ctypes.memmove(addr, data, len(data))
+        impl.syscalls.libc.mprotect(addr, len(data), prot)
+    return put
+
+
 def peek(addr, length):
     """The bytes at [addr, addr+length), whatever their protection (through /proc/self/mem)."""
     fd = os.open("/proc/self/mem", os.O_RDONLY)
@@ -219,6 +234,6 @@ def fill(addr, length, byte):
     ctypes.memset(addr, byte, length)
 
 
-__all__ = ["JUNK", "MUTANTS", "Mutant", "PAGE", "clean_up_unremoved", "clean_up_unreported_processes", "mutant", "original", "syscall", "worker_call",
-           "worker_fork", "vmas", "vma_flags", "vma_at", "is_sysv", "is_shared_anon", "prot_of",
-           "peek", "poke", "fill"]
+__all__ = ["JUNK", "MUTANTS", "Mutant", "PAGE", "clean_up_unremoved", "clean_up_unreported_processes",
+           "mutant", "original", "syscall", "worker_call", "worker_fork", "vmas", "vma_flags", "vma_at",
+           "is_sysv", "is_shared_anon", "prot_of", "anonymous_copier", "peek", "poke", "fill"]
