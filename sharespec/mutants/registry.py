@@ -212,22 +212,22 @@ def anonymous_copier(impl, sharing):
     return put
 
 
-def peek(addr, length):
-    """The bytes at [addr, addr+length), whatever their protection (through /proc/self/mem)."""
-    fd = os.open("/proc/self/mem", os.O_RDONLY)
+def _through_proc_mem(mode, transfer, *args):
+    fd = os.open("/proc/self/mem", mode)
     try:
-        return os.pread(fd, length, addr)
+        return transfer(fd, *args)
     finally:
         os.close(fd)
+
+
+def peek(addr, length):
+    """The bytes at [addr, addr+length), whatever their protection (through /proc/self/mem)."""
+    return _through_proc_mem(os.O_RDONLY, os.pread, length, addr)
 
 
 def poke(addr, data):
     """Write ``data`` at ``addr`` whatever the protection (through /proc/self/mem)."""
-    fd = os.open("/proc/self/mem", os.O_RDWR)
-    try:
-        return os.pwrite(fd, data, addr)
-    finally:
-        os.close(fd)
+    return _through_proc_mem(os.O_RDWR, os.pwrite, data, addr)
 
 
 def fill(addr, length, byte):
