@@ -14,7 +14,7 @@ import select
 import signal
 from collections import namedtuple
 
-from .patching import PatchPointGone, constant, original, replace, widen_in_executor
+from .patching import PatchPointGone, constant, replace, widen_in_executor
 
 # variant: the named variant of the specification (model/variants.py) the mutant behaves
 # like, when there is one: the diagnosis of its failures should name it.
@@ -230,10 +230,6 @@ def poke(addr, data):
     return _through_proc_mem(os.O_RDWR, os.pwrite, data, addr)
 
 
-def fill(addr, length, byte):
-    ctypes.memset(addr, byte, length)
-
-
 __all__ = ["JUNK", "MUTANTS", "Mutant", "PAGE", "clean_up_unremoved", "clean_up_unreported_processes",
-           "mutant", "original", "syscall", "worker_call", "worker_fork", "vmas", "vma_flags", "vma_at",
-           "is_sysv", "is_shared_anon", "prot_of", "anonymous_copier", "peek", "poke", "fill"]
+           "mutant", "syscall", "worker_call", "worker_fork", "vmas", "vma_flags", "vma_at",
+           "is_sysv", "is_shared_anon", "prot_of", "anonymous_copier", "peek", "poke"]
