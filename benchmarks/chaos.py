@@ -25,7 +25,6 @@ Prints a line per round and the totals; exit status 1 if anything leaked or brok
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil

@@ -36,7 +36,6 @@ import io
 import json
 import os
 import random
-import select
 import shutil
 import signal
 import socket

@@ -41,18 +41,16 @@ def explained(detail):
 PIDS = "SHARESPEC_IMPL_TEST_PIDS"
 
 
+def segment_table():
+    """{shmid: (cpid, ctime)} of every SysV segment."""
+    with open("/proc/sysvipc/shm") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return {int(r[1]): (int(r[4]), int(r[13])) for r in rows}
+
+
 def segments():
     """{shmid: cpid} of every SysV segment."""
-    with open("/proc/sysvipc/shm") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    return {int(r[1]): int(r[4]) for r in rows}
-
-
-def segment_times():
-    """{shmid: ctime} of every SysV segment."""
-    with open("/proc/sysvipc/shm") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    return {int(r[1]): int(r[13]) for r in rows}
+    return {ident: cpid for ident, (cpid, _) in segment_table().items()}
 
 
 def sharespec_names():
@@ -162,9 +160,8 @@ class Watch:
 
     def new_segments(self, runner):
         mine = self.made(runner)
-        times = segment_times()
-        return {i for i, cpid in segments().items()
-                if i not in self.segments and cpid in mine and times.get(i, 0) >= self.started - 1}
+        return {i for i, (cpid, ctime) in segment_table().items()
+                if i not in self.segments and cpid in mine and ctime >= self.started - 1}
 
     def new_names(self, runner):
         mine = self.made(runner)

@@ -23,26 +23,9 @@ from sharespec.model.oracle import _successors
 from sharespec.model.ops import Read
 from sharespec.model.profiles import get_profile
 from sharespec.model.state import initial
-from sharespec.runner import bundled_impl_command, judge_observation
+from sharespec.runner import judge_observation
 
-# A fake implementation: the bundled one, except that a read by any thread but T0 of a nonzero
-# byte reports 0 (so a child never sees its parent's writes to shared memory: R10). An
-# optional second argument makes every case take that many seconds more (a slow one).
-LIAR = """\
-import json, subprocess, sys, time
-argv, env = json.loads(sys.argv[1])
-delay = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
-real = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
-for line in sys.stdin:
-    case = json.loads(line)
-    real.stdin.write(line); real.stdin.flush()
-    obs = json.loads(real.stdout.readline())
-    obs["results"] = ["0" if s["op"] == "read" and s["thread"] != "T0" and r.isdigit() else r
-                      for s, r in zip(case["steps"], obs["results"])]
-    time.sleep(delay)
-    print(json.dumps(obs), flush=True)
-real.stdin.close(); real.wait()
-"""
+from fake_impl import liar_impl
 
 
 def _case(name: str, body: str, profile: str = "linux") -> str:
@@ -74,14 +57,8 @@ PASSING = _case("passing", """\
 
 @pytest.fixture
 def liar(tmp_path):
-    script = tmp_path / "liar.py"
-    script.write_text(LIAR)
-    argv, env = bundled_impl_command()
-
-    def command(delay: float = 0.0) -> str:
-        extra = f" {delay}" if delay else ""
-        return f"{sys.executable} {script} '{json.dumps([argv, env])}'{extra}"
-    return command
+    """liar(delay=0.0): the --impl command of fake_impl.liar_impl (lying about R10)."""
+    return lambda delay=0.0: liar_impl(tmp_path, delay)
 
 
 def sharespec(*args, cwd=None, env=None, timeout=180):

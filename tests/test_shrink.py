@@ -17,6 +17,8 @@ from sharespec.model.profiles import get_profile
 from sharespec.model.results import Value
 from sharespec.model.state import initial
 
+from fake_impl import liar_impl
+
 # 18 steps; the failure needs only: a shared mapping, a fork, a write, a read in the child.
 LONG = case_from_text(textwrap.dedent("""\
     case long-failure
@@ -126,14 +128,7 @@ def test_the_reproducer_reports_a_deviation(tmp_path):
     assert "step 4: observed 7, the linux profile allows 8" in run.stdout
 
 
-from test_failures import LIAR  # noqa: E402  (the bundled implementation, lying about R10)
-
-
 def test_cli_shrink_with_a_lying_implementation(tmp_path):
-    from sharespec.runner import bundled_impl_command
-    argv, env = bundled_impl_command()
-    liar = tmp_path / "liar.py"
-    liar.write_text(LIAR)
     case = tmp_path / "long.case"
     case.write_text(textwrap.dedent("""\
         case cli-long
@@ -146,7 +141,7 @@ def test_cli_shrink_with_a_lying_implementation(tmp_path):
         T0: write(M0, 1)
         T1: read(M0)
         """))
-    impl = f"{sys.executable} {liar} '{json.dumps([argv, env])}'"
+    impl = liar_impl(tmp_path)        # the bundled implementation, lying about R10
     out = tmp_path / "out"
     run = subprocess.run([sys.executable, "-m", "sharespec", "shrink", str(case), "--impl", impl,
                           "--out", str(out)], capture_output=True, text=True, timeout=120)

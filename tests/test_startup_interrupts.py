@@ -18,24 +18,14 @@ import time
 
 import pytest
 
-from sharespec import z3_suite
+from sharespec import process_tree, z3_suite
 
 BOUND = 5
 
 
 def session_processes(sid: int) -> list:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] != "Z":    # fields[3]: session id
-            found.append(int(entry))
-    return found
+    """The live (not zombie) processes of session ``sid``."""
+    return [pid for pid, zombie in process_tree.session_members(sid).items() if not zombie]
 
 
 @pytest.fixture
@@ -101,11 +91,7 @@ def rebuilders_of(pid: int) -> list:
 
 
 def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return process_tree.start_time(pid) is not None      # None: no such process, or a zombie
 
 
 def assert_nothing_left(proc, cache, rebuilders):

@@ -6,7 +6,8 @@ Each wraps the real call of impl/syscalls.py (see registry.py for the helpers)."
 import os
 
 from .patching import constant
-from .registry import JUNK, PAGE, mutant, peek, poke, prot_of, syscall, vma_at, vmas
+from .registry import (JUNK, PAGE, anonymous_copier, mutant, peek, poke, prot_of, syscall, vma_at,
+                       vmas)
 
 
 def _round_down(length):
@@ -352,9 +353,7 @@ def _shrink_ignored(impl):
 def _move_leaves_old(impl):
     """mremap that moves a mapping copies it and leaves a private copy at the old place
     instead of unmapping it."""
-    anon, private, fixed = (constant(impl.syscalls, "MAP_ANONYMOUS"),
-                            constant(impl.syscalls, "MAP_PRIVATE"),
-                            constant(impl.syscalls, "MAP_FIXED"))
+    put_private_copy = anonymous_copier(impl, "MAP_PRIVATE")
 
     def make(mremap):
         def patched(addr, old_length, new_length, flags, new_addr):
@@ -365,8 +364,7 @@ def _move_leaves_old(impl):
             data = peek(addr, length)
             result, got = mremap(addr, old_length, new_length, flags, new_addr)
             if result == "ok":
-                impl.syscalls.mmap(addr, length, prot_of(before), anon | private | fixed, -1, 0)
-                poke(addr, data)
+                put_private_copy(addr, data, prot_of(before))
             return result, got
         return patched
     syscall(impl, "mremap", make)
@@ -376,9 +374,7 @@ def _move_leaves_old(impl):
 def _move_copies(impl):
     """mremap that moves a shared mapping makes a private copy at the new place: it no longer
     shares with the other mappings of the object."""
-    anon, private, fixed = (constant(impl.syscalls, "MAP_ANONYMOUS"),
-                            constant(impl.syscalls, "MAP_PRIVATE"),
-                            constant(impl.syscalls, "MAP_FIXED"))
+    put_private_copy = anonymous_copier(impl, "MAP_PRIVATE")
 
     def make(mremap):
         def patched(addr, old_length, new_length, flags, new_addr):
@@ -388,9 +384,7 @@ def _move_copies(impl):
                     and before.perms[3] == "s":
                 moved = vma_at(got)
                 length = min(new_length, moved.end - got) if moved else 0
-                data = peek(got, length)
-                impl.syscalls.mmap(got, length, prot_of(before), anon | private | fixed, -1, 0)
-                poke(got, data)
+                put_private_copy(got, peek(got, length), prot_of(before))
             return result, got
         return patched
     syscall(impl, "mremap", make)

@@ -1,14 +1,12 @@
 """Mutants of processes and memory accesses: fork, exit, thread_exit, read, write. They patch
 worker.fork or worker.perform around the real fork or exit, or the one-byte load and store of
 impl/syscalls.py."""
-import ctypes
 import os
 import signal
 
-from .catalogue import _with_unreported_processes
-from .patching import constant, replace, widen_in_executor
-from .registry import (PAGE, is_shared_anon, is_sysv, mutant, peek, poke, prot_of, syscall, vma_flags,
-                       vmas, worker_fork)
+from .patching import constant, replace
+from .registry import (PAGE, anonymous_copier, clean_up_unreported_processes, is_shared_anon, is_sysv,
+                       mutant, peek, poke, prot_of, syscall, vma_flags, vmas, worker_fork)
 
 
 def _around_fork(impl, before, child=None, parent=None):
@@ -61,16 +59,11 @@ def _fork_copies_shared_anon(impl):
     """fork gives the child a copy of MAP_SHARED|MAP_ANONYMOUS memory (a new shared object
     with the same bytes) instead of sharing it with the parent."""
     before, parent = _dontfork_for_a_moment(impl, is_shared_anon)
-    shared, anon, fixed = (constant(impl.syscalls, "MAP_SHARED"),
-                           constant(impl.syscalls, "MAP_ANONYMOUS"),
-                           constant(impl.syscalls, "MAP_FIXED"))
+    put_shared_copy = anonymous_copier(impl, "MAP_SHARED")
 
     def child(saved):
         for v, data in saved:
-            length = v.end - v.start
-            impl.syscalls.mmap(v.start, length, 3, shared | anon | fixed, -1, 0)
-            ctypes.memmove(v.start, data, length)
-            impl.syscalls.libc.mprotect(v.start, length, prot_of(v))
+            put_shared_copy(v.start, data, prot_of(v))
     _around_fork(impl, before, child, parent)
 
 
@@ -105,10 +98,7 @@ def _fork_shares_written_pages(impl):
     """fork without copy-on-write: the pages of private anonymous memory the parent had
     written are shared by parent and child, writable, so a write by either shows in the
     other (pages never written still get a page of their own at the first write)."""
-    shared, anon, fixed = (constant(impl.syscalls, "MAP_SHARED"),
-                           constant(impl.syscalls, "MAP_ANONYMOUS"),
-                           constant(impl.syscalls, "MAP_FIXED"))
-
+    put_shared_copy = anonymous_copier(impl, "MAP_SHARED")
     low = constant(impl.addresses, "ARENA_BASE")
     high = low + 4096 * constant(impl.addresses, "SLOT_BYTES")     # the case's slots only
 
@@ -119,10 +109,7 @@ def _fork_shares_written_pages(impl):
                     or {"dc", "wf"} & flags.get(vma.start, set()):
                 continue
             for page in _written_pages(vma):
-                data = peek(page, PAGE)
-                impl.syscalls.mmap(page, PAGE, 3, shared | anon | fixed, -1, 0)
-                poke(page, data)
-                impl.syscalls.libc.mprotect(page, PAGE, prot_of(vma))
+                put_shared_copy(page, peek(page, PAGE), prot_of(vma))
     _around_fork(impl, before)
 
 
@@ -138,26 +125,24 @@ def _keeper():
             os._exit(0)
 
 
-def _widen_clean_up(impl):
-    creator = constant(impl.syscalls, "shm_creator")
-    widen_in_executor(impl.hygiene, "remove_segments",
-                      lambda remove: _with_unreported_processes(remove, creator,
-                                                                impl.hygiene.process_group),
-                      ("pids", "made"))
+def _keeper_before(impl, ends):
+    """worker.perform that forks a _keeper just before a command for which ``ends(command)``
+    holds (one that ends the process), so that its attaches outlive it."""
+    def make(perform):
+        def patched(command, command_fd):
+            if ends(command):
+                _keeper()
+            return perform(command, command_fd)
+        return patched
+    replace(impl.worker, "perform", make, ("command", "command_fd"))
+    clean_up_unreported_processes(impl)
 
 
 @mutant("exit-keeps-attaches", "R28", variant="exit-keeps-attaches")
 def _exit_keeps_attaches(impl):
     """_exit drops the process's mappings but not its SysV attaches: they stay counted in
     shm_nattch (a removed segment outlives its last user)."""
-    def make(perform):
-        def patched(command, command_fd):
-            if command.get("op") == "exit":
-                _keeper()
-            return perform(command, command_fd)
-        return patched
-    replace(impl.worker, "perform", make, ("command", "command_fd"))
-    _widen_clean_up(impl)
+    _keeper_before(impl, lambda command: command.get("op") == "exit")
 
 
 @mutant("last-thread-exit-keeps-attaches", "R15 R28")
@@ -166,15 +151,8 @@ def _last_thread_keeps_attaches(impl):
     counted in shm_nattch (the process teardown of exit is done, that of the last thread
     forgets the attaches)."""
     state = constant(impl.worker, "STATE")
-
-    def make(perform):
-        def patched(command, command_fd):
-            if command.get("op") == "thread_exit" and state["threads"] == 1:
-                _keeper()
-            return perform(command, command_fd)
-        return patched
-    replace(impl.worker, "perform", make, ("command", "command_fd"))
-    _widen_clean_up(impl)
+    _keeper_before(impl, lambda command: command.get("op") == "thread_exit"
+                   and state["threads"] == 1)
 
 
 @mutant("store-ignores-protection", "R33 R24")

@@ -60,22 +60,26 @@ def _remember_removed(impl):
     syscall(impl, "shmctl_rmid", make)
 
 
-@mutant("stat-key-kept-after-rmid", "R18")
-def _key_kept(impl):
-    """shmctl(IPC_STAT) of a removed, still attached segment reports the key it had instead
+def _stat_keeps_removed_key(impl):
+    """IPC_STAT of a segment this process removed reports the key it had (REMOVED) instead
     of IPC_PRIVATE."""
     _remember_removed(impl)
     _stat_changed(impl, lambda ident, f: dict(f, key=REMOVED.get(ident, f["key"]))
                   if f["key"] == 0 else f)
 
 
+@mutant("stat-key-kept-after-rmid", "R18")
+def _key_kept(impl):
+    """shmctl(IPC_STAT) of a removed, still attached segment reports the key it had instead
+    of IPC_PRIVATE."""
+    _stat_keeps_removed_key(impl)
+
+
 @mutant("removed-key-still-found", "R18", variant="removed-key-still-found")
 def _removed_key_found(impl):
     """IPC_RMID does not free the key: shmget of the key finds the removed segment while it
     lives (and IPC_STAT still reports the key)."""
-    _remember_removed(impl)
-    _stat_changed(impl, lambda ident, f: dict(f, key=REMOVED.get(ident, f["key"]))
-                  if f["key"] == 0 else f)
+    _stat_keeps_removed_key(impl)
     creat, excl = constant(impl.syscalls, "IPC_CREAT"), constant(impl.syscalls, "IPC_EXCL")
 
     def make(shmget):

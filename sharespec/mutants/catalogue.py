@@ -19,11 +19,10 @@ Standard library only; ``impl`` is the namespace of the implementation's modules
 import ctypes
 import fcntl
 import os
-import select
-import signal
-from .patching import constant, replace, widen_in_executor
+from .patching import constant, replace
 
-from .registry import JUNK, MUTANTS, Mutant, clean_up_unremoved, mutant, syscall
+from .registry import (JUNK, MUTANTS, Mutant, clean_up_unremoved, clean_up_unreported_processes,
+                       mutant, syscall)
 
 # --- mappings --------------------------------------------------------------------------
 
@@ -374,53 +373,7 @@ def _threads_as_processes(impl):
             return {"r": "ok"}
         return patched
     replace(worker, "perform", make, ("command", "command_fd"))
-    # The executor knows the pids of the case's processes, not of these forked "threads":
-    # a segment one of them creates would outlive the case (its creator is no case process
-    # the executor knows). Its clean-up is widened to every process of the case's group.
-    creator = constant(impl.syscalls, "shm_creator")
-    group_of = impl.hygiene.process_group
-    widen_in_executor(impl.hygiene, "remove_segments",
-                      lambda remove: _with_unreported_processes(remove, creator, group_of),
-                      ("pids", "made"))
-
-
-def _with_unreported_processes(remove_segments, creator, process_group):
-    """remove_segments(pids, made) that first ends the case's other processes: those of the
-    case's process group the executor was never told of (the forked "threads"). Each is
-    killed, if the executor has not killed it already (it kills the group, or, when it
-    recycles the first process, only the processes it knows), and waited for until it is
-    dead (not reaped: its pid still names it), so that it creates nothing after the segments
-    are removed; then the segments of all of them are removed."""
-    def widened(pids, made):
-        if all(creator(ident) in pids for ident in made.known):
-            return remove_segments(pids, made)      # no segment of an unreported process
-        groups = {group for group in map(process_group, pids) if group is not None}
-        groups.discard(os.getpgrp())                # never the executor's own group
-        others, dying = set(), []
-        for pid in (int(entry) for entry in os.listdir("/proc") if entry.isdigit()):
-            if pid in pids or process_group(pid) not in groups:
-                continue
-            try:
-                pidfd = os.pidfd_open(pid)
-            except OSError:
-                continue                            # reaped already
-            if process_group(pid) in groups:       # checked again: the pidfd is that one
-                others.add(pid)
-                try:
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass                            # dead already
-                dying.append(pidfd)
-            else:
-                os.close(pidfd)
-        for pidfd in dying:
-            try:
-                select.select([pidfd], [], [], 5)   # readable once it is dead (a zombie)
-            finally:
-                os.close(pidfd)
-        return remove_segments(set(pids) | others, made)
-    return widened
-
+    clean_up_unreported_processes(impl)      # the forked "threads" are never reported
 
 
 @mutant("fork-fresh-process", "R09 R10 R11", "r10-shared-anon-fork")

@@ -10,9 +10,11 @@ that a bug can be planted around the real call instead of imitating it. Standard
 """
 import ctypes
 import os
+import select
+import signal
 from collections import namedtuple
 
-from .patching import PatchPointGone, original, replace, widen_in_executor
+from .patching import PatchPointGone, constant, replace, widen_in_executor
 
 # variant: the named variant of the specification (model/variants.py) the mutant behaves
 # like, when there is one: the diagnosis of its failures should name it.
@@ -99,6 +101,57 @@ def clean_up_unremoved(impl):
     widen_in_executor(impl.hygiene, "remove_segments", make, ("pids", "made"))
 
 
+def clean_up_unreported_processes(impl):
+    """For a mutant that forks processes the executor is never told of (a "thread" made a
+    process, a keeper of the attaches): a segment one of them creates would outlive the case
+    (its creator is no case process the executor knows), so the executor's clean-up is
+    widened to every process of the case's group. Not a bug: what the case can observe does
+    not change."""
+    creator = constant(impl.syscalls, "shm_creator")
+    group_of = impl.hygiene.process_group
+    widen_in_executor(impl.hygiene, "remove_segments",
+                      lambda remove: _with_unreported_processes(remove, creator, group_of),
+                      ("pids", "made"))
+
+
+def _with_unreported_processes(remove_segments, creator, process_group):
+    """remove_segments(pids, made) that first ends the case's other processes: those of the
+    case's process group the executor was never told of (the forked "threads"). Each is
+    killed, if the executor has not killed it already (it kills the group, or, when it
+    recycles the first process, only the processes it knows), and waited for until it is
+    dead (not reaped: its pid still names it), so that it creates nothing after the segments
+    are removed; then the segments of all of them are removed."""
+    def widened(pids, made):
+        if all(creator(ident) in pids for ident in made.known):
+            return remove_segments(pids, made)      # no segment of an unreported process
+        groups = {group for group in map(process_group, pids) if group is not None}
+        groups.discard(os.getpgrp())                # never the executor's own group
+        others, dying = set(), []
+        for pid in (int(entry) for entry in os.listdir("/proc") if entry.isdigit()):
+            if pid in pids or process_group(pid) not in groups:
+                continue
+            try:
+                pidfd = os.pidfd_open(pid)
+            except OSError:
+                continue                            # reaped already
+            if process_group(pid) in groups:       # checked again: the pidfd is that one
+                others.add(pid)
+                try:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass                            # dead already
+                dying.append(pidfd)
+            else:
+                os.close(pidfd)
+        for pidfd in dying:
+            try:
+                select.select([pidfd], [], [], 5)   # readable once it is dead (a zombie)
+            finally:
+                os.close(pidfd)
+        return remove_segments(set(pids) | others, made)
+    return widened
+
+
 Vma = namedtuple("Vma", "start end perms offset inode path")
 
 
@@ -144,28 +197,39 @@ def prot_of(vma):
     return (1 if vma.perms[0] == "r" else 0) | (2 if vma.perms[1] == "w" else 0)
 
 
-def peek(addr, length):
-    """The bytes at [addr, addr+length), whatever their protection (through /proc/self/mem)."""
-    fd = os.open("/proc/self/mem", os.O_RDONLY)
+def anonymous_copier(impl, sharing):
+    """put(addr, data, prot): replace the pages at ``addr`` with new anonymous memory
+    (``sharing``: "MAP_SHARED" or "MAP_PRIVATE") that holds ``data``, protected ``prot``. It
+    is mapped writable, filled, then protected (/proc/self/mem cannot write a read-only
+    shared mapping). The flags are looked up now, when the mutant is installed."""
+    flags = (constant(impl.syscalls, sharing) | constant(impl.syscalls, "MAP_ANONYMOUS")
+             | constant(impl.syscalls, "MAP_FIXED"))
+
+    def put(addr, data, prot):
+        impl.syscalls.mmap(addr, len(data), 3, flags, -1, 0)
+        ctypes.memmove(addr, data, len(data))
+        impl.syscalls.libc.mprotect(addr, len(data), prot)
+    return put
+
+
+def _through_proc_mem(mode, transfer, *args):
+    fd = os.open("/proc/self/mem", mode)
     try:
-        return os.pread(fd, length, addr)
+        return transfer(fd, *args)
     finally:
         os.close(fd)
+
+
+def peek(addr, length):
+    """The bytes at [addr, addr+length), whatever their protection (through /proc/self/mem)."""
+    return _through_proc_mem(os.O_RDONLY, os.pread, length, addr)
 
 
 def poke(addr, data):
     """Write ``data`` at ``addr`` whatever the protection (through /proc/self/mem)."""
-    fd = os.open("/proc/self/mem", os.O_RDWR)
-    try:
-        return os.pwrite(fd, data, addr)
-    finally:
-        os.close(fd)
+    return _through_proc_mem(os.O_RDWR, os.pwrite, data, addr)
 
 
-def fill(addr, length, byte):
-    ctypes.memset(addr, byte, length)
-
-
-__all__ = ["JUNK", "MUTANTS", "Mutant", "PAGE", "clean_up_unremoved", "mutant", "original", "syscall", "worker_call",
-           "worker_fork", "vmas", "vma_flags", "vma_at", "is_sysv", "is_shared_anon", "prot_of",
-           "peek", "poke", "fill"]
+__all__ = ["JUNK", "MUTANTS", "Mutant", "PAGE", "clean_up_unremoved", "clean_up_unreported_processes",
+           "mutant", "syscall", "worker_call", "worker_fork", "vmas", "vma_flags", "vma_at",
+           "is_sysv", "is_shared_anon", "prot_of", "anonymous_copier", "peek", "poke"]
