@@ -241,10 +241,8 @@ def ending(pid, watch, deadline):
     after the read, shows that what was read was the process's own."""
     if not processes.ended([watch], deadline - time.monotonic()):
         return None
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-    except OSError:
+    fields = processes.stat_fields(pid)
+    if fields is None:
         return ("exit", -1)
     if not features.has("subreaper") and not watch.is_unreaped():
         return ("exit", -1)           # reaped by init: what was read may be another's
@@ -344,8 +342,4 @@ def sweep_ledger(path, executor_pid):
 
 def process_group(pid):
     """The process group of a pid, from /proc (None if it is gone)."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as stat:
-            return int(stat.read().rsplit(b")", 1)[1].split()[2])
-    except (OSError, ValueError, IndexError):
-        return None
+    return processes.stat_number(pid, 2)
