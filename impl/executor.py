@@ -271,7 +271,6 @@ class CaseRun:
         self.largest_segment = max([-(-s.args["size"] // addresses.PAGE) * addresses.PAGE
                                     for s in plan.steps if s.op == "shmget"] or [0])
         self.recycling = False
-        self.problems = []          # what the clean-up could not do (report)
 
     # --- the whole case ------------------------------------------------------------------
 
@@ -393,11 +392,6 @@ class CaseRun:
             fds.append(self.result_pipes[member][1])
         return fds
 
-    def clean_up(self):
-        """Whatever happened: kill, remove segments and names, reap, close."""
-        self.release()
-        self.settle()
-
     def release(self):
         """The first half of the clean-up, quick: SIGKILL to the case's process group and
         close its pipes. The processes die meanwhile (on another core, if there is one)."""
@@ -447,8 +441,7 @@ class CaseRun:
 
     def report(self, problems):
         """What the clean-up could not do: on standard error (the observation went out
-        before the clean-up), one line each, and kept for the caller (self.problems)."""
-        self.problems += problems
+        before the clean-up), one line each."""
         for problem in problems:
             report("clean-up after case %s: %s" % (self.plan.name or "(unnamed)", problem))
 
