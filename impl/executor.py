@@ -351,6 +351,7 @@ class CaseRun:
         self.pidfd[0] = first.pidfd
         self.segments.watch(first.pid, first.pidfd)
         keys = "".join(" %d" % key for key in self.names.keys.values())
+        test_pid(first.pid)
         self.note("case %d %d" % (int(time.time()), first.pid) + ("\nkeys" + keys if keys else ""))
         threads, processes = list(self.plan.process_of), list(self.plan.parent)
         for thread, pair in zip(threads, first.command_pipes):
@@ -377,9 +378,6 @@ class CaseRun:
 
     def note(self, line):
         """A line in the ledger: written before the process it names can make a step."""
-        fields = line.split()
-        if fields[0] in ("case", "pid"):          # "case TIME PID", "pid PID"
-            test_pid(int(fields[2] if fields[0] == "case" else fields[1]))
         if self.ledger is not None:
             os.write(self.ledger, (line + "\n").encode())
 
@@ -728,6 +726,7 @@ class CaseRun:
         if not isinstance(pid, int) or pid <= 0:
             raise CaseFailure("the fork at step %d named no child" % step.index)
         self.pid[child] = pid
+        test_pid(pid)
         self.note("pid %d" % pid)
         self.pidfd[child] = processes.Watch(pid)
         self.segments.watch(pid, self.pidfd[child])
