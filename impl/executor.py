@@ -259,7 +259,7 @@ class CaseRun:
         self.live_threads = {}      # process -> number of model threads
         self.ended = set()          # threads ended by thread_exit
         self.segment_ids = {}       # segment handle -> id (-1 if shmget failed)
-        self.segments = hygiene.CaseSegments(self.names.keys)   # what clean-up may remove
+        self.segments = segments.CaseSegments(self.names.keys)   # what clean-up may remove
         self.holding = {}           # process -> the pipe ends it holds now
         self.pgid = None
         self.begin = None           # the begin frame, sent with the first command to T0

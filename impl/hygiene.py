@@ -20,7 +20,9 @@ import signal
 import time
 
 from . import features, processes, syscalls
-from .segments import CaseSegments, remove_segments, rows  # noqa: F401 (re-exported)
+# remove_segments is called through this module (hygiene.remove_segments), where the mutants
+# that add case processes widen it (sharespec/mutants/patching.widen_in_executor)
+from .segments import Table, read_table, remove_segments, rmid, rows  # noqa: F401
 
 SHM_DIR = "/dev/shm"
 KEY_DRAWS = 1000        # keys drawn before giving up (each taken one is drawn again)
@@ -307,7 +309,6 @@ def sweep_ledger(path, executor_pid):
         select.select([pidfd], [], [], 5)
         os.close(pidfd)
     if pids and began is not None:
-        from .segments import read_table, rmid, Table
         raw = read_table()
         if raw is None:
             done.append(("problem", "/proc/sysvipc/shm cannot be read: the segments of the "
