@@ -685,7 +685,7 @@ class CaseRun:
         if status is None:
             raise Timeout()
         kind, number = status
-        if kind == "exit" and number == -1 and not features.has("subreaper"):
+        if kind == "reaped":
             raise CaseFailure("how case process %d ended cannot be told: its parent had ended, "
                               "so init reaped it (%s)" % (process, features.missing("subreaper")))
         if kind == "signal" and number not in FAULTS:

@@ -238,16 +238,17 @@ def ending(pid, watch, deadline):
     it is still alive at the deadline. Its parent is a case process that never waits, so
     the wait status is read where the kernel shows it to anyone allowed to ptrace-read it:
     exit_code, field 52 of /proc/PID/stat, set before the process becomes a zombie. ("exit",
-    -1) when it cannot be read: without a subreaper (features.py), init may have reaped the
-    process, and its pid may be another's; the watch (processes.Watch), showing it unreaped
-    after the read, shows that what was read was the process's own."""
+    -1) when it cannot be read. ("reaped", None) without a subreaper (features.py) when
+    init may have reaped the process, so that its pid may be another's: unless the watch
+    (processes.Watch) shows it unreaped after the read, which shows that what was read was
+    the process's own."""
     if not processes.ended([watch], deadline - time.monotonic()):
         return None
     fields = processes.stat_fields(pid)
+    if not features.has("subreaper") and (fields is None or not watch.is_unreaped()):
+        return ("reaped", None)       # by init: what was read, if anything, may be another's
     if fields is None:
         return ("exit", -1)
-    if not features.has("subreaper") and not watch.is_unreaped():
-        return ("exit", -1)           # reaped by init: what was read may be another's
     status = int(fields[49])
     if status & 0x7f:
         return ("signal", status & 0x7f)
