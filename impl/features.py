@@ -100,6 +100,19 @@ def report():
             for name in NAMES]
 
 
+def tie_to_parent(parent):
+    """In a process the implementation forks to serve it (the zygote, a first process): die
+    with `parent` (pdeathsig) and adopt the orphans below (subreaper), each where the host
+    offers it. False if `parent` has ended already: the caller is to exit at once."""
+    if has("pdeathsig"):
+        syscalls.set_death_signal(signal.SIGKILL)
+    if os.getppid() != parent:      # after the prctl: a parent ending later kills this one
+        return False
+    if has("subreaper"):
+        syscalls.set_child_subreaper()
+    return True
+
+
 def _probe_subreaper():
     try:
         syscalls.set_child_subreaper()
