@@ -75,9 +75,10 @@ def probe():
         if name in disabled:
             MISSING[name] = "disabled by %s" % DISABLE_VARIABLE
             continue
-        why = PROBES[name]()
         if name == "pidfd_getfd" and "pidfd" in MISSING:
-            why = "it needs a pidfd"
+            why = "it needs a pidfd"    # (not probed: its probe opens a pidfd)
+        else:
+            why = PROBES[name]()
         if why:
             MISSING[name] = why
 
