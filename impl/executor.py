@@ -259,7 +259,7 @@ class CaseRun:
         self.live_threads = {}      # process -> number of model threads
         self.ended = set()          # threads ended by thread_exit
         self.segment_ids = {}       # segment handle -> id (-1 if shmget failed)
-        self.segments = hygiene.CaseSegments(self.names.keys)   # what clean-up may remove
+        self.segments = segments.CaseSegments(self.names.keys)   # what clean-up may remove
         self.holding = {}           # process -> the pipe ends it holds now
         self.pgid = None
         self.begin = None           # the begin frame, sent with the first command to T0
@@ -271,7 +271,6 @@ class CaseRun:
         self.largest_segment = max([-(-s.args["size"] // addresses.PAGE) * addresses.PAGE
                                     for s in plan.steps if s.op == "shmget"] or [0])
         self.recycling = False
-        self.problems = []          # what the clean-up could not do (report)
 
     # --- the whole case ------------------------------------------------------------------
 
@@ -352,6 +351,7 @@ class CaseRun:
         self.pidfd[0] = first.pidfd
         self.segments.watch(first.pid, first.pidfd)
         keys = "".join(" %d" % key for key in self.names.keys.values())
+        test_pid(first.pid)
         self.note("case %d %d" % (int(time.time()), first.pid) + ("\nkeys" + keys if keys else ""))
         threads, processes = list(self.plan.process_of), list(self.plan.parent)
         for thread, pair in zip(threads, first.command_pipes):
@@ -378,9 +378,6 @@ class CaseRun:
 
     def note(self, line):
         """A line in the ledger: written before the process it names can make a step."""
-        fields = line.split()
-        if fields[0] in ("case", "pid"):          # "case TIME PID", "pid PID"
-            test_pid(int(fields[2] if fields[0] == "case" else fields[1]))
         if self.ledger is not None:
             os.write(self.ledger, (line + "\n").encode())
 
@@ -392,11 +389,6 @@ class CaseRun:
                 fds.append(self.command_pipes[thread][0])
             fds.append(self.result_pipes[member][1])
         return fds
-
-    def clean_up(self):
-        """Whatever happened: kill, remove segments and names, reap, close."""
-        self.release()
-        self.settle()
 
     def release(self):
         """The first half of the clean-up, quick: SIGKILL to the case's process group and
@@ -447,8 +439,7 @@ class CaseRun:
 
     def report(self, problems):
         """What the clean-up could not do: on standard error (the observation went out
-        before the clean-up), one line each, and kept for the caller (self.problems)."""
-        self.problems += problems
+        before the clean-up), one line each."""
         for problem in problems:
             report("clean-up after case %s: %s" % (self.plan.name or "(unnamed)", problem))
 
@@ -694,7 +685,7 @@ class CaseRun:
         if status is None:
             raise Timeout()
         kind, number = status
-        if kind == "exit" and number == -1 and not features.has("subreaper"):
+        if kind == "reaped":
             raise CaseFailure("how case process %d ended cannot be told: its parent had ended, "
                               "so init reaped it (%s)" % (process, features.missing("subreaper")))
         if kind == "signal" and number not in FAULTS:
@@ -735,6 +726,7 @@ class CaseRun:
         if not isinstance(pid, int) or pid <= 0:
             raise CaseFailure("the fork at step %d named no child" % step.index)
         self.pid[child] = pid
+        test_pid(pid)
         self.note("pid %d" % pid)
         self.pidfd[child] = processes.Watch(pid)
         self.segments.watch(pid, self.pidfd[child])

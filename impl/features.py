@@ -75,9 +75,10 @@ def probe():
         if name in disabled:
             MISSING[name] = "disabled by %s" % DISABLE_VARIABLE
             continue
-        why = PROBES[name]()
         if name == "pidfd_getfd" and "pidfd" in MISSING:
-            why = "it needs a pidfd"
+            why = "it needs a pidfd"    # (not probed: its probe opens a pidfd)
+        else:
+            why = PROBES[name]()
         if why:
             MISSING[name] = why
 
@@ -98,6 +99,19 @@ def report():
     probe()
     return ["%-12s %s" % (name, "missing: " + MISSING[name] if name in MISSING else "available")
             for name in NAMES]
+
+
+def tie_to_parent(parent):
+    """In a process the implementation forks to serve it (the zygote, a first process): die
+    with `parent` (pdeathsig) and adopt the orphans below (subreaper), each where the host
+    offers it. False if `parent` has ended already: the caller is to exit at once."""
+    if has("pdeathsig"):
+        syscalls.set_death_signal(signal.SIGKILL)
+    if os.getppid() != parent:      # after the prctl: a parent ending later kills this one
+        return False
+    if has("subreaper"):
+        syscalls.set_child_subreaper()
+    return True
 
 
 def _probe_subreaper():

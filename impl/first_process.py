@@ -186,12 +186,8 @@ def become_first(parent, fds, request):
     try:
         targets = request["targets"]
         os.setpgid(0, 0)
-        if features.has("pdeathsig"):
-            syscalls.set_death_signal(signal.SIGKILL)
-        if os.getppid() != parent:
+        if not features.tie_to_parent(parent):
             os._exit(70)
-        if features.has("subreaper"):
-            syscalls.set_child_subreaper()
         worker.setup_process()
         if ONCE["reserved"]:
             # the executor's arena is MADV_DONTFORK, but an emulator may ignore that (qemu-user

@@ -20,7 +20,9 @@ import signal
 import time
 
 from . import features, processes, syscalls
-from .segments import CaseSegments, remove_segments, rows  # noqa: F401 (re-exported)
+# remove_segments is called through this module (hygiene.remove_segments), where the mutants
+# that add case processes widen it (sharespec/mutants/patching.widen_in_executor)
+from .segments import Table, read_table, remove_segments, rmid, rows  # noqa: F401
 
 SHM_DIR = "/dev/shm"
 KEY_DRAWS = 1000        # keys drawn before giving up (each taken one is drawn again)
@@ -236,18 +238,17 @@ def ending(pid, watch, deadline):
     it is still alive at the deadline. Its parent is a case process that never waits, so
     the wait status is read where the kernel shows it to anyone allowed to ptrace-read it:
     exit_code, field 52 of /proc/PID/stat, set before the process becomes a zombie. ("exit",
-    -1) when it cannot be read: without a subreaper (features.py), init may have reaped the
-    process, and its pid may be another's; the watch (processes.Watch), showing it unreaped
-    after the read, shows that what was read was the process's own."""
+    -1) when it cannot be read. ("reaped", None) without a subreaper (features.py) when
+    init may have reaped the process, so that its pid may be another's: unless the watch
+    (processes.Watch) shows it unreaped after the read, which shows that what was read was
+    the process's own."""
     if not processes.ended([watch], deadline - time.monotonic()):
         return None
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-    except OSError:
+    fields = processes.stat_fields(pid)
+    if not features.has("subreaper") and (fields is None or not watch.is_unreaped()):
+        return ("reaped", None)       # by init: what was read, if anything, may be another's
+    if fields is None:
         return ("exit", -1)
-    if not features.has("subreaper") and not watch.is_unreaped():
-        return ("exit", -1)           # reaped by init: what was read may be another's
     status = int(fields[49])
     if status & 0x7f:
         return ("signal", status & 0x7f)
@@ -309,7 +310,6 @@ def sweep_ledger(path, executor_pid):
         select.select([pidfd], [], [], 5)
         os.close(pidfd)
     if pids and began is not None:
-        from .segments import read_table, rmid, Table
         raw = read_table()
         if raw is None:
             done.append(("problem", "/proc/sysvipc/shm cannot be read: the segments of the "
@@ -344,8 +344,4 @@ def sweep_ledger(path, executor_pid):
 
 def process_group(pid):
     """The process group of a pid, from /proc (None if it is gone)."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as stat:
-            return int(stat.read().rsplit(b")", 1)[1].split()[2])
-    except (OSError, ValueError, IndexError):
-        return None
+    return processes.stat_number(pid, 2)

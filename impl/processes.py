@@ -45,10 +45,8 @@ class Watch:
         return not self.is_alive_without_pidfd()
 
     def is_alive_without_pidfd(self):
-        try:
-            with open("/proc/%d/stat" % self.pid, "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
+        fields = stat_fields(self.pid)
+        if fields is None:
             return False
         return fields[0] not in (b"Z", b"X") and int(fields[19]) == self.start
 
@@ -82,10 +80,27 @@ class Watch:
 
 def start_time(pid):
     """Field 22 of /proc/PID/stat (clock ticks after boot), None if there is no such process."""
+    return stat_number(pid, 19)
+
+
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name, as bytes: fields[0] is the state
+    (field 3 in proc(5)), fields[i] field i + 3. None if there is no such process. (The one
+    reader of that file here: the start time, the process group, how a process ended.)"""
     try:
         with open("/proc/%d/stat" % pid, "rb") as stat:
-            return int(stat.read().rsplit(b")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
+            return stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def stat_number(pid, index):
+    """stat_fields(pid)[index] as a number; None if there is no such process (or no such
+    field)."""
+    fields = stat_fields(pid)
+    try:
+        return None if fields is None else int(fields[index])
+    except (IndexError, ValueError):
         return None
 
 

@@ -163,6 +163,7 @@ def remove_segments(pids, made):
 def search(pids, made, table, problems, already):
     """The segments a case process may have made without its answer being read."""
     found = []
+    earlier_rows = {}       # pid -> rows(made.before[pid]), parsed once, when first needed
     for ident, (key, cpid, _) in sorted((table.get() or {}).items()):
         if ident in already or cpid not in pids or not made.own_key(key):
             continue
@@ -174,7 +175,9 @@ def search(pids, made, table, problems, already):
                             "not be read before that process's first shmget, so it cannot be "
                             "proved the case's" % (ident, cpid))
             continue
-        earlier = rows(before).get(ident)
+        if cpid not in earlier_rows:
+            earlier_rows[cpid] = rows(before)
+        earlier = earlier_rows[cpid].get(ident)
         if earlier is not None and earlier[1] == cpid:
             continue            # there before: made by an earlier holder of the pid
         if not features.has("subreaper") and not still_the_case(made, key, cpid):

@@ -29,7 +29,7 @@ import os
 import signal
 import socket
 
-from . import features, hygiene, processes, syscalls, worker
+from . import features, hygiene, processes, worker
 
 MAX_FDS = 250           # descriptors per message (the kernel's SCM_MAX_FD is 253); a first
                         # process made to measure may have more case ends: they go in parts
@@ -265,12 +265,8 @@ def serve(sock, executor, mask):
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        if features.has("pdeathsig"):
-            syscalls.set_death_signal(signal.SIGKILL)
-        if os.getppid() != executor:
+        if not features.tie_to_parent(executor):
             os._exit(0)
-        if features.has("subreaper"):
-            syscalls.set_child_subreaper()
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)            # the executor's protocol streams are not the zygote's
