@@ -66,3 +66,11 @@ def test_cli_coverage(tmp_path, capsys):
     assert out.startswith("1 cases") and "cells hit" in out
     assert main(["coverage"]) == 2
     assert main(["coverage", str(tmp_path / "missing")]) == 2
+
+
+def test_cli_coverage_refuses_an_impossible_name(capsys):
+    """A CORPUS no file can be named (longer than NAME_MAX) is bad usage, exit 2, not a
+    traceback: it is looked up as every case path is (casefiles.path_kind)."""
+    from sharespec.cli import main
+    assert main(["coverage", "a" * 5000]) == 2
+    assert "too long" in capsys.readouterr().err
