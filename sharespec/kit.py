@@ -146,24 +146,21 @@ def run_implementation(impl: Implementation, cases, profile: str = "linux",
 
 class CommandSession:
     """One implementation process kept running across many single-case runs (shrinking makes
-    dozens): no start-up per candidate, no thread pool; a dead process is restarted."""
+    dozens): no start-up per candidate; a dead process is restarted. An ImplementationPool of
+    width 1, so each case is judged exactly as ``sharespec run`` judges it (runner._one_case:
+    the observation's case name, a refusal the environment made, what the case left)."""
 
     def __init__(self, impl: Optional[str], profile: str, timeout: float):
-        from sharespec.runner import ImplementationProcess, resolve_impl
-        self.process = ImplementationProcess(resolve_impl(impl, timeout), timeout)
-        self.profile = profile
+        from sharespec.implementation_pool import ImplementationPool
+        from sharespec.runner import resolve_impl
+        self.pool = ImplementationPool(resolve_impl(impl, timeout), profile, timeout)
 
     def run(self, case):
-        from sharespec.model.case_json import case_to_json
-        from sharespec.runner import CaseResult, judge_observation
-        start = time.monotonic()
-        obs, problem = self.process.exchange(json.dumps(case_to_json(case), separators=(",", ":")))
-        if obs is None:
-            return CaseResult(case, "ERROR", f"protocol: {problem}", seconds=time.monotonic() - start)
-        return judge_observation(case, obs, self.profile, time.monotonic() - start)
+        (result,) = self.pool.run([case])
+        return result
 
     def close(self) -> None:
-        self.process.stop()
+        self.pool.close()
 
 
 def shrink_result(impl: Implementation, result, profile: str, timeout: float = 10.0):
