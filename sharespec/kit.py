@@ -164,9 +164,9 @@ class CommandSession:
 
 
 def shrink_result(impl: Implementation, result, profile: str, timeout: float = 10.0):
-    """(shrunk case, its result) for one FAIL, shrunk against the same implementation."""
-    from sharespec.generators.shrink import failure_signature, shrink
-    want = failure_signature(result.case, result.step, result.observed, result.allowed)
+    """(shrunk case, its result) for one FAIL, shrunk against the same implementation; a
+    candidate is kept when it fails the same way (generators/shrink.py ``SameFailure``)."""
+    from sharespec.generators.shrink import SameFailure, failure_fingerprint, shrink
     if callable(impl):
         session = None
 
@@ -175,12 +175,8 @@ def shrink_result(impl: Implementation, result, profile: str, timeout: float = 1
     else:
         session = CommandSession(impl, profile, timeout)
         once = session.run
-
-    def still_fails(case) -> bool:
-        r = once(case)
-        return (r.verdict == "FAIL"
-                and failure_signature(case, r.step, r.observed, r.allowed) == want)
-
+    still_fails = SameFailure(failure_fingerprint(result), lambda cases: [once(c) for c in cases],
+                              base=profile)
     try:
         small = shrink(result.case, still_fails)
         return small, once(small)
