@@ -143,7 +143,10 @@ def main(argv=None) -> int:
             print("the shipped z3 corpus files are current")
         return 0
     if args.parent is not None:      # started by a run, which kills us when it is interrupted
-        z3_suite.die_with_parent(args.parent)
+        import signal
+
+        from sharespec.process_tree import die_with_parent
+        die_with_parent(args.parent, signal.SIGKILL)   # however the run ends
     print(z3_suite.build_into_cache(args.profile, args.bound, args.quiet, args.into))
     return 0
 
