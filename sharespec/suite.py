@@ -55,24 +55,6 @@ def z3_cases(bound: int = Z3_BOUND, profile: str = "linux", stream: Optional[Tex
     return z3_suite_cases(profile, bound, stream, quiet)
 
 
-def z3_cases_ready(bound: int = Z3_BOUND, profile: str = "linux") -> bool:
-    """Whether z3_cases will be quick (shipped or cached), not a rebuild."""
-    if bound <= 0:
-        return True
-    from sharespec.z3_suite import cache_path, corpus_key, read_header, shipped_ignored, shipped_path
-    key = corpus_key(profile, bound)
-    paths = [cache_path(profile, bound, key)]
-    if not shipped_ignored():
-        paths.insert(0, shipped_path(profile, bound))
-    for path in paths:
-        try:
-            if read_header(path).get("key") == key:
-                return True
-        except (OSError, ValueError, EOFError, AttributeError):
-            pass
-    return False
-
-
 def coverage_witnesses(cases: list, profile: str = "linux") -> list:
     """The shortest program for every reachable coverage cell that ``cases`` miss."""
     from sharespec.coverage import hits
