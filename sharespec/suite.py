@@ -55,12 +55,6 @@ def z3_cases(bound: int = Z3_BOUND, profile: str = "linux", stream: Optional[Tex
     return z3_suite_cases(profile, bound, stream, quiet)
 
 
-def coverage_witnesses(cases: list, profile: str = "linux") -> list:
-    """The shortest program for every reachable coverage cell that ``cases`` miss."""
-    from sharespec.coverage import hits
-    return missed_cell_witnesses(set(hits(cases)), profile)
-
-
 def missed_cell_witnesses(hit: set, profile: str = "linux") -> list:
     """The shortest program for every reachable coverage cell not in ``hit``."""
     from sharespec.coverage import reachable, witness_cases

@@ -6,7 +6,7 @@ import pytest
 
 from sharespec.coverage import case_cells, hits, reachable, table
 from sharespec.model.case_text import case_from_text
-from sharespec.suite import builtin_cases, coverage_witnesses
+from sharespec.suite import builtin_cases, missed_cell_witnesses
 
 CASE = """case c
 profile linux
@@ -45,7 +45,7 @@ def test_the_default_suite_hits_every_reachable_cell(reach):
     cases = builtin_cases()
     missed = set(reach) - set(hits(cases))
     assert missed   # the hand-written cases alone do not: the witnesses are needed
-    witnesses = coverage_witnesses(cases)
+    witnesses = missed_cell_witnesses(set(hits(cases)))
     assert witnesses and all(c.origin == "coverage" for c in witnesses)
     assert set(reach) <= set(hits(cases + witnesses))
 
