@@ -106,7 +106,7 @@ def _results_cases(lines: list, source: str) -> list:
     for number, line in enumerate(lines, 1):
         if not line.strip() or number == 1:
             continue
-        record = _json_value(line, source, f"line {number}")
+        record = json_value(line, source, f"line {number}")
         if not isinstance(record, dict):
             raise CaseError(source, f"line {number}", "a results record must be a JSON object")
         if "summary" in record and "case" not in record:
@@ -127,21 +127,24 @@ def _results_cases(lines: list, source: str) -> list:
     return cases
 
 
-def _json_value(text: str, source: str, where: str) -> object:
+def json_value(text: str, source: str, where: str = "", what: str = "a case") -> object:
+    """The JSON value of ``text`` from ``source`` (at ``where``, if it is part of a file);
+    CaseError for text that is not JSON (placed at the line and column of the syntax error
+    when ``where`` is empty), a number too long to convert, or nesting too deep for the
+    decoder (``what`` the text should have been)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        place = f"{where}, " if where else ""
-        raise CaseError(source, f"{place}line {e.lineno} column {e.colno}" if not where else where,
+        raise CaseError(source, where or f"line {e.lineno} column {e.colno}",
                         f"not JSON: {e.msg}") from None
     except ValueError as e:     # a number too long to convert, for one
         raise CaseError(source, where, f"not JSON: {e}") from None
     except RecursionError:      # the decoder recurses once per level of nesting
-        raise CaseError(source, where, "not a case: JSON nested too deeply") from None
+        raise CaseError(source, where, f"not {what}: JSON nested too deeply") from None
 
 
 def _json_case(text: str, source: str, where: str) -> Case:
-    obj = _json_value(text, source, where)
+    obj = json_value(text, source, where)
     try:
         return case_from_json(obj, source)
     except CaseError as e:

@@ -173,17 +173,9 @@ def read_corpus(folder) -> Corpus:
 
 
 def read_manifest(manifest_path: Path) -> dict:
-    from sharespec.casefiles import read_text
+    from sharespec.casefiles import json_value, read_text
     source = str(manifest_path)
-    text = read_text(manifest_path)
-    try:
-        manifest = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CaseError(source, f"line {e.lineno} column {e.colno}", f"not JSON: {e.msg}") from None
-    except ValueError as e:         # a number of thousands of digits
-        raise CaseError(source, "", f"not JSON: {e}") from None
-    except RecursionError:
-        raise CaseError(source, "", "not a manifest: JSON nested too deeply") from None
+    manifest = json_value(read_text(manifest_path), source, what="a manifest")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CaseError(source, "", f"not a corpus manifest (\"format\" must be {FORMAT!r})")
     if type(manifest.get("version")) is not int or manifest.get("version") != VERSION:

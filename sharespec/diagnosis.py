@@ -101,16 +101,10 @@ def allows(variant: str, observation: Observation, base: str = "linux") -> bool:
         return False         # a result no profile can produce
 
 
-def narrow(candidates: Sequence[VariantInfo], observations: Iterable[Observation],
-           base: str = "linux", deadline: Optional[float] = None) -> list:
-    """The candidates that allow every observation (all the candidates not yet judged when
-    ``deadline``, a time.monotonic() value, passes: see ``narrow_until``)."""
-    return narrow_until(candidates, observations, base, deadline)[0]
-
-
 def narrow_until(candidates: Sequence[VariantInfo], observations: Iterable[Observation],
                  base: str = "linux", deadline: Optional[float] = None) -> tuple:
-    """(the candidates that allow every observation, whether every one was judged)."""
+    """(the candidates that allow every observation, whether every one was judged before
+    ``deadline``, a time.monotonic() value; None: no deadline)."""
     left = list(candidates)
     for observation in observations:
         kept = []
@@ -136,7 +130,8 @@ def diagnose(observations: Iterable, base: str = "linux",
     obs = [o for o in obs if o is not None]
     obs.sort(key=lambda o: not o.failed)
     catalogue = variant_catalogue() if candidates is None else list(candidates)
-    return Diagnosis(tuple(narrow(catalogue, obs, base)), len(catalogue), len(obs), base)
+    consistent, _ = narrow_until(catalogue, obs, base)
+    return Diagnosis(tuple(consistent), len(catalogue), len(obs), base)
 
 
 # --- one failure at a time ---------------------------------------------------------

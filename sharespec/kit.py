@@ -146,30 +146,27 @@ def run_implementation(impl: Implementation, cases, profile: str = "linux",
 
 class CommandSession:
     """One implementation process kept running across many single-case runs (shrinking makes
-    dozens): no start-up per candidate, no thread pool; a dead process is restarted."""
+    dozens): no start-up per candidate; a dead process is restarted. An ImplementationPool of
+    width 1, so each case is judged exactly as ``sharespec run`` judges it (runner._one_case:
+    the observation's case name, a refusal the environment made, what the case left)."""
 
     def __init__(self, impl: Optional[str], profile: str, timeout: float):
-        from sharespec.runner import ImplementationProcess, resolve_impl
-        self.process = ImplementationProcess(resolve_impl(impl, timeout), timeout)
-        self.profile = profile
+        from sharespec.implementation_pool import ImplementationPool
+        from sharespec.runner import resolve_impl
+        self.pool = ImplementationPool(resolve_impl(impl, timeout), profile, timeout)
 
     def run(self, case):
-        from sharespec.model.case_json import case_to_json
-        from sharespec.runner import CaseResult, judge_observation
-        start = time.monotonic()
-        obs, problem = self.process.exchange(json.dumps(case_to_json(case), separators=(",", ":")))
-        if obs is None:
-            return CaseResult(case, "ERROR", f"protocol: {problem}", seconds=time.monotonic() - start)
-        return judge_observation(case, obs, self.profile, time.monotonic() - start)
+        (result,) = self.pool.run([case])
+        return result
 
     def close(self) -> None:
-        self.process.stop()
+        self.pool.close()
 
 
 def shrink_result(impl: Implementation, result, profile: str, timeout: float = 10.0):
-    """(shrunk case, its result) for one FAIL, shrunk against the same implementation."""
-    from sharespec.generators.shrink import failure_signature, shrink
-    want = failure_signature(result.case, result.step, result.observed, result.allowed)
+    """(shrunk case, its result) for one FAIL, shrunk against the same implementation; a
+    candidate is kept when it fails the same way (generators/shrink.py ``SameFailure``)."""
+    from sharespec.generators.shrink import SameFailure, failure_fingerprint, shrink
     if callable(impl):
         session = None
 
@@ -178,12 +175,8 @@ def shrink_result(impl: Implementation, result, profile: str, timeout: float = 1
     else:
         session = CommandSession(impl, profile, timeout)
         once = session.run
-
-    def still_fails(case) -> bool:
-        r = once(case)
-        return (r.verdict == "FAIL"
-                and failure_signature(case, r.step, r.observed, r.allowed) == want)
-
+    still_fails = SameFailure(failure_fingerprint(result), lambda cases: [once(c) for c in cases],
+                              base=profile)
     try:
         small = shrink(result.case, still_fails)
         return small, once(small)

@@ -55,30 +55,6 @@ def z3_cases(bound: int = Z3_BOUND, profile: str = "linux", stream: Optional[Tex
     return z3_suite_cases(profile, bound, stream, quiet)
 
 
-def z3_cases_ready(bound: int = Z3_BOUND, profile: str = "linux") -> bool:
-    """Whether z3_cases will be quick (shipped or cached), not a rebuild."""
-    if bound <= 0:
-        return True
-    from sharespec.z3_suite import cache_path, corpus_key, read_header, shipped_ignored, shipped_path
-    key = corpus_key(profile, bound)
-    paths = [cache_path(profile, bound, key)]
-    if not shipped_ignored():
-        paths.insert(0, shipped_path(profile, bound))
-    for path in paths:
-        try:
-            if read_header(path).get("key") == key:
-                return True
-        except (OSError, ValueError, EOFError, AttributeError):
-            pass
-    return False
-
-
-def coverage_witnesses(cases: list, profile: str = "linux") -> list:
-    """The shortest program for every reachable coverage cell that ``cases`` miss."""
-    from sharespec.coverage import hits
-    return missed_cell_witnesses(set(hits(cases)), profile)
-
-
 def missed_cell_witnesses(hit: set, profile: str = "linux") -> list:
     """The shortest program for every reachable coverage cell not in ``hit``."""
     from sharespec.coverage import reachable, witness_cases
@@ -143,7 +119,10 @@ def main(argv=None) -> int:
             print("the shipped z3 corpus files are current")
         return 0
     if args.parent is not None:      # started by a run, which kills us when it is interrupted
-        z3_suite.die_with_parent(args.parent)
+        import signal
+
+        from sharespec.process_tree import die_with_parent
+        die_with_parent(args.parent, signal.SIGKILL)   # however the run ends
     print(z3_suite.build_into_cache(args.profile, args.bound, args.quiet, args.into))
     return 0
 

@@ -315,19 +315,6 @@ def rebuild_in_child(profile: str, bound: int, path: Path, stream: Optional[Text
             "to run without it: --z3-bound 0")
 
 
-def die_with_parent(parent: int) -> None:
-    """In the child: be killed when the run that started it ends, however it ends."""
-    import ctypes
-    import signal
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:             # it died before the line above
-        os._exit(1)
-
-
 def build_into_cache(profile: str, bound: int, quiet: bool, into: Optional[str] = None) -> Path:
     """Build one corpus into the cache (or the file ``into``); the path written."""
     key = corpus_key(profile, bound)

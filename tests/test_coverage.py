@@ -6,7 +6,7 @@ import pytest
 
 from sharespec.coverage import case_cells, hits, reachable, table
 from sharespec.model.case_text import case_from_text
-from sharespec.suite import builtin_cases, coverage_witnesses
+from sharespec.suite import builtin_cases, missed_cell_witnesses
 
 CASE = """case c
 profile linux
@@ -45,7 +45,7 @@ def test_the_default_suite_hits_every_reachable_cell(reach):
     cases = builtin_cases()
     missed = set(reach) - set(hits(cases))
     assert missed   # the hand-written cases alone do not: the witnesses are needed
-    witnesses = coverage_witnesses(cases)
+    witnesses = missed_cell_witnesses(set(hits(cases)))
     assert witnesses and all(c.origin == "coverage" for c in witnesses)
     assert set(reach) <= set(hits(cases + witnesses))
 
@@ -66,3 +66,11 @@ def test_cli_coverage(tmp_path, capsys):
     assert out.startswith("1 cases") and "cells hit" in out
     assert main(["coverage"]) == 2
     assert main(["coverage", str(tmp_path / "missing")]) == 2
+
+
+def test_cli_coverage_refuses_an_impossible_name(capsys):
+    """A CORPUS no file can be named (longer than NAME_MAX) is bad usage, exit 2, not a
+    traceback: it is looked up as every case path is (casefiles.path_kind)."""
+    from sharespec.cli import main
+    assert main(["coverage", "a" * 5000]) == 2
+    assert "too long" in capsys.readouterr().err

@@ -123,3 +123,12 @@ def test_a_frames_step_without_observation_draws_the_prediction(tmp_path):
     dot = out.read_text()
     assert "color=red" not in dot.split("cluster_frames")[1]
     assert '"frames_C" -> "frames_D" [dir=none, label="predicted same frame", color=blue' in dot
+
+
+def test_an_observation_that_is_not_json_is_refused_naming_the_place(tmp_path, capsys):
+    obs = tmp_path / "obs.json"
+    obs.write_text('{"results": ["ok",\n oops]}\n')
+    assert main(["explain", "r41-wipeonfork", "--observed", str(obs),
+                 "--out", str(tmp_path / "g.dot")]) == 2
+    assert f"{obs}: line 2 column 2: not JSON: Expecting value" in capsys.readouterr().err
+    assert not (tmp_path / "g.dot").exists()

@@ -250,6 +250,17 @@ def test_merge_refuses_a_number_of_thousands_of_digits(tmp_path, capsys):
     assert "line 2: not JSON: Exceeds the limit" in capsys.readouterr().err
 
 
+def test_merge_refuses_a_record_nested_too_deeply(tmp_path, capsys):
+    """merge reads JSON as every input file is read (casefiles.json_value): the file, the line
+    and what the line should have been."""
+    part = _results_file(tmp_path)
+    lines = part.read_text().splitlines()
+    part.write_text("\n".join([lines[0], "[" * 100000 + "]" * 100000] + lines[1:]) + "\n")
+    capsys.readouterr()
+    assert cli(["merge", str(part)]) == 2
+    assert f"{part}: line 2: not a results record: JSON nested too deeply" in capsys.readouterr().err
+
+
 def _corpus(tmp_path) -> Path:
     corpus = tmp_path / "corpus"
     assert cli(["generate", "--count", "3", "--bound", "3", "--out", str(corpus)]) == 0

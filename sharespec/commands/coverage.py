@@ -28,10 +28,12 @@ def main(args) -> int:
         from sharespec.suite import default_suite
         cases = default_suite(seed=args.seed, profile=args.profile)
     else:
+        from sharespec.casefiles import path_kind
         path = Path(args.corpus)
-        if not path.exists():
+        kind = path_kind(path)      # CaseError (exit 2) for a name no file can have
+        if kind == "missing":
             raise UsageError(f"{args.corpus}: no such file or folder")
-        if path.is_dir():
+        if kind == "folder":
             from sharespec.corpus import read_corpus
             cases = list(read_corpus(path).cases)
         else:

@@ -26,7 +26,6 @@ def add_arguments(explain) -> None:
 
 
 def _observed_results(args, case, path) -> list:
-    import json
     from pathlib import Path
 
     if args.run:
@@ -45,11 +44,9 @@ def _observed_results(args, case, path) -> list:
         source = beside if beside.exists() else None
     if source is None:
         return []
-    from sharespec.casefiles import read_text
-    try:
-        obs = json.loads(read_text(source))     # bounded, regular files only
-    except (ValueError, RecursionError) as e:
-        raise UsageError(f"{source}: cannot read an observation: {e}") from None
+    from sharespec.casefiles import json_value, read_text
+    # bounded, regular files only; CaseError (exit 2) naming the file and the place
+    obs = json_value(read_text(source), str(source), what="an observation")
     results = obs.get("results") if isinstance(obs, dict) else None
     if not isinstance(results, list) or not all(isinstance(r, str) for r in results):
         raise UsageError(f"{source}: an observation needs \"results\", a list of strings")

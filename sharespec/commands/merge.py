@@ -36,7 +36,7 @@ class Part:
     must have, so a damaged or hand-made part is refused (exit 2), never half-merged."""
 
     def __init__(self, path: str):
-        from sharespec.casefiles import read_text
+        from sharespec.casefiles import json_value, read_text
         from sharespec.model.case import CaseError
         from sharespec.runner import VERDICTS
 
@@ -49,13 +49,7 @@ class Part:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UsageError(f"{path}: line {number}: not JSON: {e.msg}") from None
-            except (ValueError, RecursionError) as e:   # thousands of digits; deep nesting
-                raise UsageError(f"{path}: line {number}: not JSON: "
-                                 f"{e if isinstance(e, ValueError) else 'nested too deeply'}") from None
+            record = json_value(line, path, f"line {number}", "a results record")   # CaseError: exit 2
             if not isinstance(record, dict):
                 raise UsageError(f"{path}: line {number}: a record must be a JSON object")
             try:
