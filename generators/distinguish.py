@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 from sharespec.model.actions import actions
-from sharespec.model.scope import Scope
+from sharespec.model.scope import CLASSES, Scope
 from sharespec.model.ops import Open, Step
 from sharespec.model.profiles import Profile
 from sharespec.model.results import Result
@@ -81,15 +81,12 @@ class Menu:
 
 def _area(name: str, families: tuple, **bounds) -> Menu:
     """An area: one process, one thread, one mapping, nothing else and the first class of every
-    argument, unless ``bounds`` say otherwise."""
+    argument (model/scope.CLASSES), unless ``bounds`` say otherwise. By default an area maps
+    shared and private, remaps by alias and opens POSIX shm objects."""
     narrow = dict(processes=1, threads=1, mappings=1, segments=0, objects=0, pages=1,
-                  values=(1,), offsets=(0,), map_prots=("rw",), prots=("r",),
-                  sharing=("shared", "private"), map_lengths=("page",), lengths=("page",),
-                  range_pages=("start",), place_pages=("start",), advices=("dontneed",),
-                  remaps=("alias",), attaches=("slot",), shm_sizes=("page",), keys=("private",),
-                  shm_flags=("creat",), object_kinds=("shm",), opens=("creat",),
-                  object_names=("obj",), truncates=("page",), file_offsets=("start",),
-                  io_offsets=("start",), fixed=("replace",))
+                  values=(1,), offsets=(0,))
+    narrow |= {argument: classes[:1] for argument, classes in CLASSES.items()}
+    narrow |= dict(sharing=("shared", "private"), remaps=("alias",), object_kinds=("shm",))
     return Menu(name, Scope(**(narrow | bounds), families=families))
 
 

@@ -11,13 +11,12 @@ import random
 from typing import Iterator
 
 from sharespec.model.case import Case
-from sharespec.model.actions import FAMILY_WEIGHTS, actions, by_family
-from sharespec.model.ops import Exec, Exit, Open, ThreadExit
+from sharespec.model.actions import FAMILY_WEIGHTS, by_family
 from sharespec.model.oracle import StateExplosion, allowed_per_step
-from sharespec.model.profiles import get_profile
 from sharespec.model.scope import DEFAULT, Scope
-from sharespec.model.semantics import NotApplicable, step
-from sharespec.model.state import initial
+from sharespec.model.semantics import NotApplicable
+
+from .walk import Walk
 
 
 def _choose(rng: random.Random, acts: list):
@@ -31,38 +30,22 @@ def _choose(rng: random.Random, acts: list):
 def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux") -> list:
     """One random valid program of at most ``scope.steps`` steps: a walk over the model's
     action menu (model/actions.py) from the states the program so far may have reached."""
-    prof = get_profile(profile)
-    states = [initial()]            # in a fixed order: the walk is reproducible from the seed
-    steps: list = []
-    ended: set = set()
-    fds_bound = 0
+    walk = Walk(scope, profile)
     for _ in range(scope.steps):
-        alive = [t for t in states[0].threads if t not in ended and
-                 any(s.threads.get(t) is not None and s.threads[t].alive for s in states)]
+        alive = walk.live_threads()
         if not alive:
             break
-        actor = rng.choice(alive)
-        here = next(s for s in states if s.threads.get(actor) is not None and s.threads[actor].alive)
-        acts = actions(here, scope, fds_bound=fds_bound, actors=[actor],
-                       linux=prof.linux_interfaces)
+        acts = walk.menu(rng.choice(alive))
         if not acts:
             break
         st = _choose(rng, acts).step
-        try:
-            nxt = list(dict.fromkeys(s2 for s in states for s2, _ in step(s, st, prof)))
-        except NotApplicable:
+        nxt = walk.successors(st)
+        if nxt is None:
             continue
         if len(nxt) > 2000:
             break
-        states = nxt
-        fds_bound += isinstance(st.op, Open)
-        steps.append(st)
-        if isinstance(st.op, (ThreadExit, Exit, Exec)):
-            # A thread that has certainly ended may not act again (validate.py); one that is
-            # dead only in some states may, and gets "dead" there.
-            ended.update(t for t in states[0].threads
-                         if all(t not in s.threads or not s.threads[t].alive for s in states))
-    return steps
+        walk.take(st, nxt)
+    return walk.steps
 
 
 def random_cases(seed: int, count: int, scope: Scope = DEFAULT, profile="linux") -> Iterator[Case]:

@@ -44,14 +44,15 @@ from typing import NamedTuple, Optional
 from hypothesis import reject
 from hypothesis import strategies as st
 
-from sharespec.model.actions import FAMILIES, FAMILY_WEIGHTS, NEEDS, actions, by_family
+from sharespec.model.actions import FAMILIES, FAMILY_WEIGHTS, NEEDS, by_family
 from sharespec.model.case import Case
-from sharespec.model.ops import Exec, Exit, Open, Read, Step, ThreadExit, Write
+from sharespec.model.ops import Read, Step, Write
 from sharespec.model.oracle import StateExplosion, allowed_per_step
 from sharespec.model.profiles import Profile, get_profile
 from sharespec.model.scope import DEFAULT, Scope
-from sharespec.model.semantics import NotApplicable, step
-from sharespec.model.state import initial
+from sharespec.model.semantics import NotApplicable
+
+from .walk import Walk
 
 
 
@@ -124,46 +125,38 @@ class ProgramBuilder:
 
     ``interpret`` returns the next ``Step`` (and records it in ``steps``) or None when the
     choice does not apply. The step is one of the model's action menu (model/actions.py) from a
-    state where the acting thread is alive: ``choice.kind`` picks the operation family,
-    ``choice.arg`` one of its actions (0: the first, simplest class of every argument). A step
-    that will fail (an unmapped read, a second IPC_RMID) is as good a step as any.
+    state where the acting thread is alive (``walk.Walk``): ``choice.kind`` picks the operation
+    family, ``choice.arg`` one of its actions (0: the first, simplest class of every argument).
+    A step that will fail (an unmapped read, a second IPC_RMID) is as good a step as any.
     """
     scope: Scope = DEFAULT
     profile: "str | Profile" = "linux"
-    steps: list = field(default_factory=list)
-    ended: set = field(default_factory=set)
     written: list = field(default_factory=list)
     kinds: Optional[tuple] = None
-    fds_bound: int = 0
 
     MAX_STATES = 64   # the states kept to draw the menu from (the oracle keeps them all)
 
     def __post_init__(self):
-        self.profile = get_profile(self.profile)
+        self.walk = Walk(self.scope, self.profile)
+        self.profile = self.walk.profile
         self.table = kind_table(self.kinds)
-        self.states = [initial()]
 
-    # -- what is alive, and where the scope stops
-
-    def live_threads(self) -> list:
-        return [t for t in self.states[0].threads if t not in self.ended and
-                any(s.threads.get(t) is not None and s.threads[t].alive for s in self.states)]
+    @property
+    def steps(self) -> list:
+        return self.walk.steps
 
     def full(self) -> bool:
         """True when no further step can be added (the length bound, or nobody is alive)."""
-        return len(self.steps) >= self.scope.steps or not self.live_threads()
+        return len(self.steps) >= self.scope.steps or not self.walk.live_threads()
 
     # -- interpretation
 
     def interpret(self, choice: StepChoice) -> Optional[Step]:
         if self.full():
             return None
-        live = self.live_threads()
+        live = self.walk.live_threads()
         actor = live[choice.actor % len(live)]
-        here = next(s for s in self.states
-                    if s.threads.get(actor) is not None and s.threads[actor].alive)
-        families = by_family(actions(here, self.scope, fds_bound=self.fds_bound, actors=[actor],
-                                     linux=self.profile.linux_interfaces))
+        families = by_family(self.walk.menu(actor))
         kind = self.table[choice.kind % len(self.table)]
         if kind not in families and FALLBACK.get(kind) in self.table:
             kind = FALLBACK[kind]   # a read before any mapping is an mmap
@@ -175,26 +168,13 @@ class ProgramBuilder:
             st_ = Step(actor, Read(self.written[choice.c % len(self.written)]))
         else:
             st_ = _pick(options, choice).step
-        try:
-            nxt = list(dict.fromkeys(s2 for s in self.states for s2, _ in step(s, st_, self.profile)))
-        except NotApplicable:
+        nxt = self.walk.successors(st_)
+        if nxt is None:
             return None
-        self.states = nxt[:self.MAX_STATES]
-        self._record(st_)
+        if isinstance(st_.op, Write) and st_.op.at not in self.written:
+            self.written.insert(0, st_.op.at)  # the newest first: the simplest choice
+        self.walk.take(st_, nxt[:self.MAX_STATES])
         return st_
-
-    def _record(self, st_: Step) -> None:
-        op = st_.op
-        if isinstance(op, Open):
-            self.fds_bound += 1
-        if isinstance(op, Write) and op.at not in self.written:
-            self.written.insert(0, op.at)  # the newest first: the simplest choice
-        if isinstance(op, (ThreadExit, Exit, Exec)):
-            # certainly ended: dead in every state the program may have reached (validate.py)
-            self.ended.update(t for t in self.states[0].threads
-                              if all(t not in s.threads or not s.threads[t].alive
-                                     for s in self.states))
-        self.steps.append(st_)
 
 
 def _pick(options: list, choice: StepChoice):

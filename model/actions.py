@@ -35,9 +35,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional, Sequence
 
-from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap,
-                  Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl,
-                  ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
+from .ops import (LINUX_ONLY_OPS, PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap,
+                  Mprotect, Mremap, Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal,
+                  ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from .scope import FAMILIES, Scope
 from .state import SLOT_PAGES, State
 
@@ -54,8 +54,9 @@ NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_
                           "posix_madvise", "mremap"), "mapping"),
          **dict.fromkeys(("shmat", "shmctl"), "segment"),
          **dict.fromkeys(("ftruncate", "pwrite", "pread", "mmap_fd", "close", "seal"), "fd")}
-# Families that only Linux has (under a profile without the Linux interfaces they are left out).
-LINUX_ONLY = frozenset({"madvise", "mremap", "seal"})
+# Families that only Linux has (under a profile without the Linux interfaces they are left out):
+# the operations ops.py names Linux-only, as far as they are families.
+LINUX_ONLY = LINUX_ONLY_OPS & frozenset(FAMILIES)
 
 
 @dataclass(frozen=True)

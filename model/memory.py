@@ -132,8 +132,14 @@ def _mark_written(state: State, pid: int, vpn: int, offset: int, profile: Profil
     if not profile.private_copy_may_follow_object:
         return state
     proc = state.processes[pid]
-    kept = frozenset(w for w in proc.written if w[0] != vpn) if first else proc.written
+    kept = _written_elsewhere(proc, vpn) if first else proc.written
     return state.with_process(pid, replace(proc, written=kept | {(vpn, offset)}))
+
+
+def _written_elsewhere(proc, vpn: int) -> frozenset:
+    """The process's marks of stored bytes (``Process.written``) but those at page ``vpn``:
+    what is left when that page gets a fresh private copy."""
+    return frozenset(w for w in proc.written if w[0] != vpn)
 
 
 def _write_private(state: State, pid: int, vpn: int, fid: Optional[int], base: Contents,
@@ -165,17 +171,24 @@ def write_object_byte(state: State, oid: int, index: int, offset: int, value: in
     return results
 
 
+def private_views(state: State, oid: int, index: int) -> list:
+    """(pid, vpn) of every page of a live process's MAP_PRIVATE mapping of object ``oid``
+    that shows the object's page ``index`` (at most one per mapping record)."""
+    return [(pid, vpn) for pid, p in enumerate(state.processes) if p.alive
+            for v in p.vmas if not v.shared and v.obj == oid
+            for vpn in (v.start + index - v.pgoff,) if v.contains(vpn)]
+
+
 def private_copies_follow(state: State, oid: int, index: int, offset: int, value: int) -> list:
     """R12, R13 (POSIX mmap: it is unspecified whether changes to the object made after a
     MAP_PRIVATE mapping is established are visible through it): a private copy this process
     made by writing some byte of the page may show the change at a byte it did not write.
     Bytes it wrote stay its own. (A copy taken without a write, private_snapshots, keeps its
     contents: a narrower choice than POSIX's, which the z3 encoding shares.)"""
-    copies = [(pid, vpn) for pid, p in enumerate(state.processes) if p.alive
-              for v in p.vmas if not v.shared and v.obj == oid
-              for vpn in range(v.start, v.end)
-              if v.object_page(vpn) == index and vpn in p.private
-              and (vpn, offset) not in p.written and any(w[0] == vpn for w in p.written)]
+    copies = [(pid, vpn) for pid, vpn in private_views(state, oid, index)
+              for p in (state.processes[pid],)
+              if vpn in p.private and (vpn, offset) not in p.written
+              and any(w[0] == vpn for w in p.written)]
     states = [state]
     for pid, vpn in copies:
         more = []
@@ -195,10 +208,8 @@ def private_snapshots(state: State, oid: int, index: int, profile: Profile) -> l
     unspecified, so before the object changes, each such page may take a private copy."""
     if not profile.private_file_may_snapshot:
         return [state]
-    followers = [(pid, vpn) for pid, p in enumerate(state.processes) if p.alive
-                 for v in p.vmas if not v.shared and v.obj == oid
-                 for vpn in range(v.start, v.end)
-                 if v.object_page(vpn) == index and vpn not in p.private]
+    followers = [(pid, vpn) for pid, vpn in private_views(state, oid, index)
+                 if vpn not in state.processes[pid].private]
     states = [state]
     for pid, vpn in followers:
         more = []
@@ -206,9 +217,8 @@ def private_snapshots(state: State, oid: int, index: int, profile: Profile) -> l
             contents = object_page_contents(s, oid, index)
             s2, fid = s.new_frame(contents)
             p = s2.processes[pid]
-            written = frozenset(w for w in p.written if w[0] != vpn)   # a fresh copy
             more.append(s2.with_process(pid, replace(p, private=p.private.set(vpn, fid),
-                                                     written=written)))
+                                                     written=_written_elsewhere(p, vpn))))
         states += more
     return states
 

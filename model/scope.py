@@ -13,7 +13,7 @@ and the distinguishing search (each of its areas is a scope).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 from .ops import MADVICES, OBJECT_KINDS
 
@@ -112,10 +112,6 @@ class Scope:
             if not isinstance(self.families, tuple) or set(self.families) - set(FAMILIES):
                 raise ValueError(f"scope: families are some of {FAMILIES}, not {self.families!r}")
 
-    def narrowed(self, **bounds) -> "Scope":
-        """This scope with some bounds changed (a ValueError names a bad one)."""
-        return replace(self, **bounds)
-
 
 # The exhaustive enumerator's scope: every operation family, each argument narrowed to the
 # classes that tell the most apart, so that bounds 3 and 4 stay small (figures: benchmarks/
@@ -134,7 +130,7 @@ SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1
 DEFAULT = Scope()
 
 
-def parse_scope(text: str, base: Scope = None) -> Scope:
+def parse_scope(text: str) -> Scope:
     """``processes=2,pages=1,steps=6`` -> Scope; ValueError naming the bad part."""
     counted = {f.name for f in fields(Scope) if f.type in ("int", int)}
     given = {}
@@ -148,4 +144,4 @@ def parse_scope(text: str, base: Scope = None) -> Scope:
             given[name] = int(value)
         except ValueError:
             raise ValueError(f"scope: {name} must be a number, not {value!r}") from None
-    return Scope(**given) if base is None else replace(base, **given)
+    return Scope(**given)

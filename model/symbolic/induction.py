@@ -156,7 +156,7 @@ def lemmas(s: SymState, sc: SymbolicScope, profile: Optional[Profile] = None) ->
 
 # --- state invariants from properties.py ----------------------------------------------------
 
-def inv_segment_lifetime(s, sc):
+def inv_segment_lifetime(s, sc, profile=None):
     """R17, R18, R20: destroyed => nothing maps it; removed and alive => still attached;
     removed => found by no key."""
     return And([And(Implies(s.seg_destroyed[g], Not(attached(s, sc, g))),
@@ -173,21 +173,13 @@ def inv_protection(s, sc, profile: Optional[Profile] = None):
                 for p in range(sc.processes) for k in range(sc.mappings) for q in range(sc.pages)])
 
 
-inv_protection.takes_profile = True
-
-
-def _invariant(prop, s, sc, profile):
-    fn = prop.invariant
-    return fn(s, sc, profile) if getattr(fn, "takes_profile", False) else fn(s, sc)
-
-
-def inv_thread_sharing(s, sc):
+def inv_thread_sharing(s, sc, profile=None):
     """A live thread runs in exactly one live process (so sees exactly its page table)."""
     return And([Implies(s.t_alive[t], select(s.p_alive, s.t_proc[t], z3.BoolVal(False)))
                 for t in range(sc.threads)])
 
 
-def inv_attach_accounting(s, sc):
+def inv_attach_accounting(s, sc, profile=None):
     """R28: only live processes map memory; no attach names a destroyed segment."""
     cs = []
     for p in range(sc.processes):
@@ -542,7 +534,7 @@ def w_attach_accounting(u, i):
 class SymbolicProperty:
     name: str
     doc: str
-    invariant: Optional[Callable] = None           # P(s, scope)
+    invariant: Optional[Callable] = None           # P(s, scope, profile)
     steps: tuple = ()                               # ((window length, P(window)), ...)
     witness: Optional[Callable] = None              # goal(unrolling, i)
     needs_segments: bool = False
@@ -728,12 +720,12 @@ def prove_property(prop: SymbolicProperty, sc: SymbolicScope, profile, witness_b
     if prop.invariant is not None:
         s0 = fresh_state("pi_", sc)
         solver = new_solver(timeout_ms)
-        solver.add(initial_constraints(s0, sc) + [Not(_invariant(prop, s0, sc, profile))])
+        solver.add(initial_constraints(s0, sc) + [Not(prop.invariant(s0, sc, profile))])
         report.outcomes.append(_check(solver, "invariant holds initially"))
         w = Window(sc, profile, 1, "pw_")
         solver = new_solver(timeout_ms)
-        solver.add(w.constraints + [_invariant(prop, w.states[0], sc, profile),
-                                    Not(_invariant(prop, w.states[1], sc, profile))])
+        solver.add(w.constraints + [prop.invariant(w.states[0], sc, profile),
+                                    Not(prop.invariant(w.states[1], sc, profile))])
         report.outcomes.append(_check(solver, "every step preserves the invariant",
                                       describe=_describe_window(w)))
     for n, (length, fn) in enumerate(prop.steps):
@@ -802,7 +794,7 @@ def bounded_check(sc: SymbolicScope, profile, bound: int, timeout_ms: int = 6000
         bad.append(Not(And([c for _, c in lemmas(s, sc, u.profile)])))
         for prop in PROPERTIES:
             if prop.invariant is not None:
-                bad.append(Not(_invariant(prop, s, sc, u.profile)))
+                bad.append(Not(prop.invariant(s, sc, u.profile)))
     out = _check(u.solver, f"bounded unrolling, {bound} steps", [Or(bad)])
     out.seconds = time.perf_counter() - started
     if out.status == "failed":
