@@ -33,8 +33,10 @@ their original iteration order, never sorted.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:      # networkx itself is imported where a graph is made: it is slow to load
+    import networkx
 
 from sharespec.model.state import FrozenMap, Fd, MemObject, Process, Segment, State, Thread, Vma
 
@@ -147,11 +149,12 @@ def canonical_state(state: State) -> State:
 
 # --- an independent check: the state as a labelled graph ------------------------------------
 
-def state_graph(state: State, anonymous_threads: bool = False) -> nx.DiGraph:
+def state_graph(state: State, anonymous_threads: bool = False) -> "networkx.DiGraph":
     """Every fact of ``state`` as a labelled graph in which internal ids appear only as node
     identities, never as labels; two states are equal up to renaming of internal ids exactly
     when their graphs are isomorphic with labels matched. ``anonymous_threads`` also hides the
     thread handles (for showing what a hash cannot tell apart)."""
+    import networkx as nx      # here, not at the top: every run fingerprints cases (above)
     g = nx.DiGraph()
 
     def node(key, label):
@@ -216,6 +219,7 @@ def _same_label(a: dict, b: dict) -> bool:
 
 def same_up_to_renaming(a: State, b: State) -> bool:
     """Exact check: an isomorphism of the labelled state graphs (slow; for confirmation)."""
+    import networkx as nx
     ga, gb = state_graph(a), state_graph(b)
     return nx.is_isomorphic(ga, gb, node_match=_same_label, edge_match=_same_label)
 
@@ -224,6 +228,8 @@ def wl_bucket(state: State, anonymous_threads: bool = False) -> str:
     """A Weisfeiler-Lehman hash: equal for symmetric states, but also for some that are not
     (see the ring-versus-pairs test), so it may only choose a bucket to compare within."""
     import warnings
+
+    import networkx as nx
     with warnings.catch_warnings():   # networkx 3.5 notes that directed hashes changed
         warnings.simplefilter("ignore", UserWarning)
         return nx.weisfeiler_lehman_graph_hash(state_graph(state, anonymous_threads),
