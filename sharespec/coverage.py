@@ -16,8 +16,10 @@ hand-written cases miss, so it hits every reachable cell (sharespec/suite.py).
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Iterable, Optional
 
 from sharespec.model.actions import FAMILIES, classify
@@ -81,8 +83,11 @@ def hits(cases: Iterable[Case]) -> Counter:
     return counts
 
 
-def reachable(profile="linux", scopes=COVERAGE_SCOPES) -> dict:
-    """cell -> the first (shortest) program that hits it, over the explorations of ``scopes``."""
+@functools.lru_cache(maxsize=8)
+def reachable(profile="linux", scopes=COVERAGE_SCOPES) -> "MappingProxyType":
+    """cell -> the first (shortest) program that hits it, over the explorations of ``scopes``.
+    Explored once per profile and scopes (about half a second), read-only: the default suite
+    asks for it to find the cells it missed, and again for their witnesses."""
     from sharespec.generators.exhaustive import explore
     first: dict = {}
     for scope in scopes:
@@ -96,7 +101,7 @@ def reachable(profile="linux", scopes=COVERAGE_SCOPES) -> dict:
                 for cell in step_cells(g.nodes[node]["state"], st, [result]):
                     if cell not in first or len(program) < len(first[cell]):
                         first[cell] = program
-    return first
+    return MappingProxyType(first)
 
 
 def witness_cases(cells: Optional[Iterable] = None, profile="linux") -> list:
