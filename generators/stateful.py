@@ -52,10 +52,9 @@ from hypothesis import HealthCheck, Phase, note, reject, settings
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from sharespec.model.case import Case
-from sharespec.model.case_json import case_to_json
 from sharespec.model.profiles import get_profile
 from sharespec.model.scope import DEFAULT, Scope
-from sharespec.runner import ImplementationProcess, judge_observation
+from sharespec.runner import ImplementationProcess, case_line, judge_observation
 
 from .strategies import ProgramBuilder, StepChoice, step_choices
 
@@ -136,7 +135,7 @@ class ImplementationMachine(RuleBasedStateMachine):
         case = Case(name=f"stateful-{self.cases_sent}", profile=self.profile, rules=(),
                     origin="hypothesis", description="a prefix run by ImplementationMachine",
                     steps=steps)
-        line = json.dumps(case_to_json(case), separators=(",", ":"))
+        line = case_line(case)
         obs, problem = self.run_case(line, case.name)
         if obs is None:
             raise DivergenceFound(f"protocol: {problem}\n{self.describe(steps, ())}")
