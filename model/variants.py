@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
-from .profiles import LINUX, PROFILES, Profile
+from .profiles import LINUX, PROFILES, Profile, get_profile
 
 # The byte a variant that forgets to zero new memory leaves in it (observable, unlike 0).
 JUNK_BYTE = 0xAA
@@ -138,7 +138,8 @@ def variant_profile(name: str) -> Profile:
 
 
 def resolve_profile(name: str) -> Profile:
-    """A profile name (``linux``, ``posix``), ``linux+NAME`` or a bare variant name."""
-    if name in PROFILES:
-        return PROFILES[name]
+    """Any name ``profiles.get_profile`` knows (``linux``, ``posix``, ``linux+NAME``, with host
+    settings such as ``:shm_rmid_forced``), or a bare variant name."""
+    if name in PROFILES or "+" in name or ":" in name:
+        return get_profile(name)
     return variant_profile(name)

@@ -68,6 +68,9 @@ def test_every_deviation_is_consulted_where_its_rule_is_implemented():
 def test_names_resolve_and_bad_names_say_what_is_wrong():
     assert get_profile("linux+shmdt-keeps-mapping") == resolve_profile("shmdt-keeps-mapping")
     assert resolve_profile("posix") is POSIX
+    # one parser: host settings resolve here as everywhere else (distinguish used to refuse them)
+    assert resolve_profile("linux:shm_rmid_forced") == get_profile("linux:shm_rmid_forced")
+    assert resolve_profile("linux+shmdt-keeps-mapping:shm_rmid_forced").shm_rmid_forced
     assert get_variant("excl-ignored").rule == "R21"
     with pytest.raises(ValueError, match="unknown variant 'nope'"):
         get_profile("linux+nope")
