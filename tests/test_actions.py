@@ -130,7 +130,7 @@ def test_hypothesis_programs_reach_the_missing_classes():
     from sharespec.generators.strategies import programs
     drawn = []
 
-    @settings(max_examples=300, database=None, deadline=None,
+    @settings(max_examples=300, database=None, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(programs(Scope(steps=10)))
     def collect(program):
