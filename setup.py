@@ -3,7 +3,7 @@
 The folders model/, generators/ and impl/ sit beside sharespec/ (the user asked for this top
 level), so their packages are found here, walking each folder, rather than listed by hand: an
 explicit list silently drops a new subpackage from the wheel while editable installs keep
-working (tests/test_packaging.py builds the wheel and checks).
+working (tests/host/test_packaging.py builds the wheel and checks).
 """
 from pathlib import Path
 

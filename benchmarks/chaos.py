@@ -14,7 +14,7 @@ Counts are exact only where nothing else runs: by default the campaign re-runs i
 its own IPC, mount and pid namespaces (``unshare --ipc --mount --pid --fork --mount-proc``,
 as root), with a /dev/shm and a /tmp of its own, so that every segment, object, ledger
 and process it sees is the campaign's. (--no-namespace runs on the host, counting only what
-its runs' pids made; see tests/test_chaos.py.) It also checks, for a run that was
+its runs' pids made; see tests/host/test_chaos.py.) It also checks, for a run that was
 interrupted (SIGINT, SIGTERM), the exit status (130, or 0/1 if it had finished) and that
 its report is whole and says it is partial; and that no run printed a traceback.
 
@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host"))
 
 import test_chaos as T  # noqa: E402
 

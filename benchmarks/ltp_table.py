@@ -2,7 +2,7 @@
 much of that the model and this kernel agree on (issue 16).
 
 The per-assertion classification is data (docs/ltp-assertions.json: every LTP check in scope,
-with the case in tests/ltp_cases/ that states it, or the language features it needs). This
+with the case in tests/host/ltp_cases/ that states it, or the language features it needs). This
 script measures it again: an assertion is *expressible* when its case file exists and reads
 (sharespec parses it); it *agrees* when the case's written results are exactly what the model
 allows (read_case_file rejects the file otherwise) and the case PASSes against an
@@ -32,7 +32,7 @@ from sharespec.casefiles import read_case_file  # noqa: E402
 from sharespec.model.case import CaseError  # noqa: E402
 
 DATA = ROOT / "docs" / "ltp-assertions.json"
-CASES = ROOT / "tests" / "ltp_cases"
+CASES = ROOT / "tests" / "host" / "ltp_cases"
 
 
 def load_data(path: Path = DATA) -> dict:

@@ -22,7 +22,7 @@ permutation outright; no search over permutations is needed.
 
 Soundness does not rest on the traversal being clever: the result is always a renaming of the
 input (plus garbage removal), so equal canonical forms mean truly symmetric states. Ring-shaped
-and pair-shaped sharing stay apart (tests/test_exhaustive.py). ``same_up_to_renaming`` is an
+and pair-shaped sharing stay apart (tests/model/test_exhaustive.py). ``same_up_to_renaming`` is an
 independent check by exact graph isomorphism (networkx), used to confirm merges in tests; a
 Weisfeiler-Lehman hash (``wl_bucket``) is offered only as a bucket key, never as an identity.
 

@@ -17,7 +17,7 @@ Each action carries its family and its argument classes (``Action.classes``), wh
 coverage is counted (sharespec/coverage.py). Every engine draws from this one menu:
 the exhaustive enumerator, the random walk, the Hypothesis strategies and the distinguishing
 search; the z3 encoding's argument domain (symbolic/encoding.valid_args) is checked against it
-by tests/test_actions.py. A new operation or argument class is added here (and in the scope's
+by tests/model/test_actions.py. A new operation or argument class is added here (and in the scope's
 CLASSES), and every engine reaches it.
 
 Handles are named by count (T1, M0, S0, F0), so the program that reaches a state needs no

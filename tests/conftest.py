@@ -14,10 +14,15 @@ other runs whose segments, names and ledgers come and go meanwhile. So:
   this process (impl.run_case run in the test process)."""
 import os
 import shutil
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
+
+# fakes and shared programs that tests of both tiers import (fake_impl, renamed_programs, ...)
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 SESSION_TMP = tempfile.mkdtemp(prefix="sharespec-tests-")
 os.environ["TMPDIR"] = SESSION_TMP
@@ -119,13 +124,11 @@ def pytest_unconfigure(config):
     shutil.rmtree(SESSION_TMP, ignore_errors=True)
 
 
-# Two tiers (README, "Tests"): the model tier runs no process and no solver proof, and takes
-# well under a minute on 2 cores (`pytest -m model`, or `pytest -m "not slow"`); everything
-# else (real processes on this host, z3 proofs and agreement, chaos, the CLI end to end) is
-# marked slow. The README's test command and CI run both tiers.
-MODEL_TIER = {"test_case_format.py", "test_exhaustive.py", "test_frames.py",
-              "test_model_rules.py", "test_properties.py", "test_rules_doc.py",
-              "test_actions.py"}
+# Two tiers (README, "Tests"), by folder: tests/model/ runs no process and no solver proof,
+# and takes well under a minute on 2 cores (`pytest tests/model`, or `pytest -m "not slow"`);
+# tests/host/ holds everything else (real processes on this host, z3 proofs and agreement,
+# chaos, the CLI end to end), marked slow. The README's test command and CI run both.
+MODEL_FOLDER = Path(__file__).resolve().parent / "model"
 
 
 def pytest_configure(config):
@@ -135,5 +138,5 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        tier = "model" if item.path.name in MODEL_TIER else "slow"
+        tier = "model" if MODEL_FOLDER in item.path.resolve().parents else "slow"
         item.add_marker(getattr(pytest.mark, tier))

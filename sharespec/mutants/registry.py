@@ -3,7 +3,7 @@
 A mutant is data (name, what is wrong, the catalogue rules it breaks, a built-in case that
 kills it when one is known, the named variant of the specification it behaves like) and an
 ``install(impl)`` that patches one function of the implementation. Its witness, the smallest
-program that exposes it, is tests/mutant_cases/NAME.case.
+program that exposes it, is tests/host/mutant_cases/NAME.case.
 
 The helpers read what the kernel says about this process (/proc/self/maps, smaps, mem), so
 that a bug can be planted around the real call instead of imitating it. Standard library only.

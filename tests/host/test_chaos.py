@@ -20,7 +20,7 @@ import pytest
 
 from sharespec.casefiles import read_case_paths
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "sharespec" / "cases"
 HANG = "SHARESPEC_IMPL_TEST_HANG"
 # What a case hit by a kill or a hang says (the runner's and the implementation's words).
@@ -415,8 +415,8 @@ def test_the_session_check_counts_only_what_the_session_made(tmp_path, pytestcon
     its creator's pid logged (before it made it), is; a name carrying a logged executor's
     pid is the session's, one carrying another pid is not."""
     # the session's conftest module as pytest registered it (a plain "import conftest" may
-    # find tests/impl/conftest.py, which pytest loaded under the same module name)
-    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conftest.py")
+    # find tests/host/impl/conftest.py, which pytest loaded under the same module name)
+    top = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conftest.py")
     conftest = next(m for m in pytestconfig.pluginmanager.get_plugins()
                     if os.path.abspath(getattr(m, "__file__", "") or "") == top)
 

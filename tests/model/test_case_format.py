@@ -23,7 +23,7 @@ from sharespec.model.validate import (
     ARGUMENT_KINDS, IDENTIFIER, MAX_BYTES, MAX_CASE_PAGES, validate_case, validate_program,
 )
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "case.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "case.schema.json"
 
 # Every operation, every argument of each, and every way the text form writes one: positional,
 # name=value, bare flags, bare enumeration values, the optional object name, places with and
@@ -142,7 +142,7 @@ T0: read(A0)                            -> 7
 """
     case = case_from_text(text, "doc.case")
     assert case_to_text(case) == text
-    doc = json.loads((Path(__file__).resolve().parents[1] / "docs" / "case-format.md")
+    doc = json.loads((Path(__file__).resolve().parents[2] / "docs" / "case-format.md")
                      .read_text().split("```json\n", 1)[1].split("```", 1)[0])
     assert case_from_json(doc, "doc.json") == case
     assert case_to_json(case) == doc
@@ -213,7 +213,7 @@ def test_hex_numbers_and_defaults_are_accepted():
     assert case.rules == () and case.origin == "handwritten" and case.description == ""
 
 
-SHIPPED_CASES = sorted((Path(__file__).resolve().parents[1] / "sharespec" / "cases").glob("*.case"))
+SHIPPED_CASES = sorted((Path(__file__).resolve().parents[2] / "sharespec" / "cases").glob("*.case"))
 
 
 @pytest.mark.parametrize("path", SHIPPED_CASES, ids=lambda path: path.name)

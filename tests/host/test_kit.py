@@ -9,7 +9,7 @@ import pytest
 from sharespec.kit import ConformanceError, check_implementation
 from sharespec.suite import builtin_cases
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 CASES = {c.name: c for c in builtin_cases()}
 
 

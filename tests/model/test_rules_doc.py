@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sharespec.suite import builtin_cases
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "rules.md").read_text()
 ID = re.compile(r"\b[RC]\d\d\b")
 SOURCES = ("model", "generators", "impl", "sharespec")

@@ -20,7 +20,7 @@ from sharespec.model.case_text import case_to_text
 from sharespec.model.ops import Place, Step, Write
 from renamed_programs import PROGRAM, RENAMED
 
-BUILTIN = Path(__file__).resolve().parent.parent / "sharespec" / "cases"
+BUILTIN = Path(__file__).resolve().parents[2] / "sharespec" / "cases"
 # A small exhaustive corpus (172 cases, a few seconds to run), plus two hand-written cases so
 # that the by-rule table is not empty.
 SCOPE = "processes=2,threads=2,pages=1,mappings=1,segments=1,objects=0"

@@ -18,7 +18,7 @@ from sharespec.model.case_json import case_from_json, case_to_json
 from sharespec.model.case_text import case_from_text, case_to_text
 from sharespec.model.frames import parse_report
 from sharespec.model.frames_posix import FramesByValues
-from test_frames import COW, COW_LINUX
+from cow_program import COW, COW_LINUX
 from sharespec.model.oracle import allowed_per_step, judge
 from sharespec.model.ops import Frames
 from sharespec.model.results import FrameReport, parse_result
@@ -27,7 +27,7 @@ from sharespec.runner import judge_observation, run_cases
 from sharespec.suite import builtin_cases
 
 ROOT = os.geteuid() == 0
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def case_of(program: str, profile: str = "posix"):

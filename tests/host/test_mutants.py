@@ -1,4 +1,4 @@
-"""The mutants: each plants its bug (its own witness, tests/mutant_cases/NAME.case, and its
+"""The mutants: each plants its bug (its own witness, tests/host/mutant_cases/NAME.case, and its
 built-in case where it has one, FAIL on it, and PASS on the bundled implementation), a missing
 patch point fails loudly, and none is used unless named."""
 import subprocess

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SOURCE = Path(__file__).resolve().parents[1] / "benchmarks" / "emulator_checks.c"
+SOURCE = Path(__file__).resolve().parents[2] / "benchmarks" / "emulator_checks.c"
 CC = shutil.which("cc") or shutil.which("gcc")
 
 

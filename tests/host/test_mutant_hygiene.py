@@ -143,8 +143,8 @@ def test_threads_as_processes_leaves_no_segment():
 @needs_namespace
 def test_the_bundled_implementation_leaves_no_segment_either():
     """The same cases on the correct implementation (threads really are threads)."""
-    seen = run_in_private_namespace(" ".join(["env", "PYTHONPATH=" + os.path.dirname(
-        os.path.dirname(os.path.abspath(__file__))), sys.executable, "-S", "-m", "impl"]))
+    seen = run_in_private_namespace(" ".join(["env", "PYTHONPATH=" + os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__)))), sys.executable, "-S", "-m", "impl"]))
     assert seen["results"] == [["ok", "new", "new", "new", "ok", "ok"], ["ok", "ok", "new", "new"],
                                ["ok", "ok", "new", "new"]], seen["results"]
     assert seen["after"] == [] and seen["processes"] == []
@@ -152,7 +152,7 @@ def test_the_bundled_implementation_leaves_no_segment_either():
 
 # Mutants whose bug keeps something alive past where Linux ends it: a process holding the
 # attaches of one that exited (a "keeper"), a removal left undone, a segment held removed.
-# Each runs its own witness (tests/mutant_cases) and a case that exits with attaches of a
+# Each runs its own witness (tests/host/mutant_cases) and a case that exits with attaches of a
 # removed keyed segment; nothing may be left in the namespace.
 LINGERING = ["exit-keeps-attaches", "last-thread-exit-keeps-attaches", "rmid-unattached-deferred",
              "rmid-ignored", "rmid-forgets-identifier", "removed-key-still-found",

@@ -26,7 +26,7 @@ from sharespec.model.case_text import case_from_text, case_to_text
 from sharespec.runner import VERDICTS, judge_observation, run_cases
 from sharespec.suite import builtin_cases
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = [c for c in builtin_cases() if len(c.steps) <= 10][:12]
 FUZZ = settings(max_examples=120, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

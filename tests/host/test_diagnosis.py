@@ -8,7 +8,7 @@ from sharespec.runner import resolve_impl, run_cases
 from sharespec.suite import builtin_cases
 
 CASES = {c.name: c for c in builtin_cases()}
-# (every variant against its mutant's witness: tests/test_variants.py)
+# (every variant against its mutant's witness: tests/host/test_variants.py)
 LABELLED = sorted(m.name for m in MUTANTS.values() if m.variant and m.killed_by)
 
 

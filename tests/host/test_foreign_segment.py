@@ -14,7 +14,7 @@ import pytest
 from sharespec.impl import executor, hygiene
 from sharespec.impl.syscalls import IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_STAT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 libc = ctypes.CDLL(None, use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
 libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CASES = sorted((ROOT / "sharespec" / "cases").glob("r*-frames-*.case"))
 IMPL = f"env PYTHONPATH={ROOT} {sys.executable} -S -m impl"
 

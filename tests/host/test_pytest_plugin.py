@@ -4,7 +4,7 @@ from pathlib import Path
 
 pytest_plugins = ["pytester"]
 
-CASES = Path(__file__).resolve().parents[1] / "sharespec" / "cases"
+CASES = Path(__file__).resolve().parents[2] / "sharespec" / "cases"
 
 
 def corpus(pytester):

@@ -12,7 +12,7 @@ from sharespec.evidence import Limits, limit_explaining, weigh
 from sharespec.model import ops
 from sharespec.model.results import Errno, Fault
 
-CASES = __import__("pathlib").Path(__file__).resolve().parents[1] / "sharespec" / "cases"
+CASES = __import__("pathlib").Path(__file__).resolve().parents[2] / "sharespec" / "cases"
 
 
 def run(*args, prefix=()):

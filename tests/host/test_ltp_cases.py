@@ -1,4 +1,4 @@
-"""The LTP corpus (tests/ltp_cases/, issue 16): every case states what a Linux Test Project
+"""The LTP corpus (tests/host/ltp_cases/, issue 16): every case states what a Linux Test Project
 program expects, in sharespec's case language, and
 
 - the model allows exactly the results the case writes (so it allows LTP's expected result);
@@ -16,10 +16,11 @@ import pytest
 
 from sharespec.casefiles import read_case_file
 
-ROOT = Path(__file__).resolve().parent.parent
-CASES = ROOT / "tests" / "ltp_cases"
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "tests" / "host" / "ltp_cases"
 DATA = json.loads((ROOT / "docs" / "ltp-assertions.json").read_text())
 CASE_FILES = sorted(CASES.glob("*.case"))
+assert CASE_FILES, f"no LTP case in {CASES}"
 LTP_CITATION = re.compile(r"^# LTP (testcases/kernel/\S+\.c)\b")
 
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -2,7 +2,7 @@
 deliberate change to one catalogue rule, the change is consulted where the rule is
 implemented, and the default profiles are left exactly as they were.
 
-(That every variant is observable, and how, is tests/test_distinguish.py's business.)
+(That every variant is observable, and how, is tests/host/test_distinguish.py's business.)
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sharespec.model.rules import OBSERVABLE_RULES
 from sharespec.model.variants import (DEVIATIONS, VARIANT_BY_NAME, get_variant, resolve_profile,
                                       variant_profile, variants)
 
-MODEL = Path(__file__).resolve().parent.parent / "model"
+MODEL = Path(__file__).resolve().parents[2] / "model"
 
 
 def test_at_least_twenty_named_variants_each_citing_one_rule():
@@ -109,7 +109,7 @@ def test_every_variant_has_a_mutant_with_its_bug():
 
 @pytest.mark.parametrize("variant", [v.name for v in variants()])
 def test_a_mutant_with_the_variants_bug_is_diagnosed_as_that_variant(variant):
-    """The mutant's witness (tests/mutant_cases/NAME.case) FAILs under linux, and the
+    """The mutant's witness (tests/host/mutant_cases/NAME.case) FAILs under linux, and the
     diagnosis of what the mutant did keeps the variant among the consistent ones."""
     from sharespec.casefiles import read_case_file
     from sharespec.diagnosis import diagnose

@@ -27,7 +27,7 @@ from sharespec.model.validate import MAX_CASE_PAGES, file_stem
 from sharespec.runner import CaseResult, ImplementationProcess, judge_observation, run_cases
 from sharespec.suite import builtin_cases
 
-CASES = Path(__file__).resolve().parent.parent / "sharespec" / "cases"
+CASES = Path(__file__).resolve().parents[2] / "sharespec" / "cases"
 ANON = CASES / "r02-anon-zero.case"
 SHARESPEC = [sys.executable, "-m", "sharespec"]
 ANON_RESULTS = ("ok", "ok", "0", "0", "0", "ok", "0", "0")     # r02-anon-zero on any good system

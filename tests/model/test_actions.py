@@ -2,7 +2,7 @@
 classes it names are those ``classify`` finds, every generator draws from it, and the z3
 encoding's argument domain (symbolic/encoding.valid_args) accepts every action of its core.
 
-    pytest tests/test_actions.py
+    pytest tests/model/test_actions.py
 """
 from __future__ import annotations
 

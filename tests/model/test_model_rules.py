@@ -6,7 +6,7 @@ Programs are written in the case format's step syntax (docs/case-format.md, "The
 one step per line, ``THREAD: [HANDLE =] OP(ARGS)``. Every hand-written case in
 sharespec/cases/ is also checked against the model at the end of this file.
 
-    pytest tests/test_model_rules.py -k R17      # the tests of one rule
+    pytest tests/model/test_model_rules.py -k R17      # the tests of one rule
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from sharespec.model.oracle import allowed_per_step
 from sharespec.model.semantics import NotApplicable
 
-CASES = Path(__file__).resolve().parent.parent / "sharespec" / "cases"
+CASES = Path(__file__).resolve().parents[2] / "sharespec" / "cases"
 
 
 def program(text: str) -> tuple:

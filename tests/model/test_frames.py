@@ -9,6 +9,7 @@ from sharespec.model.case_text import case_from_text
 from sharespec.model.frames import matches, parse_report
 from sharespec.model.oracle import allowed_per_step, judge
 from sharespec.model.results import FrameReport, parse_result
+from cow_program import COW, COW_LINUX
 
 
 def predicted(program: str, profile: str = "linux") -> list:
@@ -31,15 +32,6 @@ def test_hidden_partition_matches_on_flags_without_zero():
     assert not matches(parse_report("frames(A/B;A=pe,B=p)"), parse_report("frames(?;A=p,B=p)"))
 
 
-COW = """\
-T0: M0 = mmap(anon, private, rw, 4096)
-T0: write(M0, 1)
-T0: T1 = fork()
-T0: frames(T0:M0, T1:M0)
-T1: write(M0, 2)
-T0: frames(T0:M0, T1:M0)
-"""
-COW_LINUX = ["ok", "ok", "ok", "frames(A,B;A=p,B=p)", "ok", "frames(A/B;A=pe,B=pe)"]
 
 
 def test_r11_cow_shares_a_frame_until_the_first_write():
@@ -107,6 +99,6 @@ def test_an_ended_thread_reads_nothing_also_under_posix():
     allowed, case = predicted("T0: M0 = mmap(anon, private, rw, 4096)\nT0: write(M0, 1)\n"
                               "T0: T1 = fork()\nT1: exit()\nT0: frames(T0:M0, T1:M0)\n")
     assert allowed[4] == ["frames(A/B;A=pe,B=-)"]
-    # posix judges frames by the values (tests/test_frames_posix.py)
+    # posix judges frames by the values (tests/host/test_frames_posix.py)
     assert judge(case.steps, [parse_result(r[0]) for r in allowed], "posix").verdict == "PASS"
     assert isinstance(parse_result(allowed[4][0]), FrameReport)

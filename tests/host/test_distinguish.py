@@ -3,7 +3,7 @@ within the bound, each program found really parts the two (replayed through the 
 each passes under linux on the real kernel (the bundled implementation), which shows that the
 program is meaningful and the linux side is right.
 
-    pytest tests/test_distinguish.py
+    pytest tests/host/test_distinguish.py
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 # The folder under test, imported by its own name (it uses relative imports only, so it is the
 # same code as sharespec.impl; the installed name is exercised by the command-line tests).
