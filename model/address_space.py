@@ -29,6 +29,15 @@ def settle_segment(state: State, sid: int, profile: Profile) -> State:
     return state
 
 
+def remove_segment(state: State, sid: int, profile: Profile) -> State:
+    """IPC_RMID's mark: SHM_DEST set and the key reset to IPC_PRIVATE, so that shmget no longer
+    finds it (R17, R18); it is destroyed once nothing attaches it (``settle_segment``, R20).
+    Where IPC_STAT may still show the old key (posix), the key is kept aside."""
+    seg = state.segments[sid]
+    kept = seg.key if profile.removed_stat_may_fail and not seg.removed else seg.removed_key
+    return state.with_segment(sid, replace(seg, removed=True, key=None, removed_key=kept))
+
+
 def settle_segments(state: State, sids, profile: Profile) -> State:
     for sid in sorted(set(sids)):
         state = settle_segment(state, sid, profile)
@@ -172,18 +181,10 @@ def _modify_attach(out: list, v: Vma, following: Optional[Vma], start: int, end:
     return out + pieces, following
 
 
-def teardown(state: State, pid: int, profile: Profile, *, keep_alive: bool,
-             by_exit: bool = False) -> State:
+def teardown(state: State, pid: int, profile: Profile, *, keep_alive: bool) -> State:
     """exit, death by a signal, or exec: every mapping and attach goes (R28, R29, C04) and
-    every descriptor closes (descriptors are close-on-exec in the case format). ``by_exit``:
-    the process ends by _exit (exit, or thread_exit of its last thread), not by a signal."""
+    every descriptor closes (descriptors are close-on-exec in the case format)."""
     proc = state.processes[pid]
-    if by_exit and profile.deviates("exit-keeps-attaches"):
-        # R28 changed (variant): _exit forgets the attaches, which stay counted in shm_nattch
-        # as if something still held them: a process with no thread keeps them.
-        kept = tuple(v for v in proc.vmas if v.segment is not None)
-        if kept:
-            state = replace(state, processes=state.processes + (Process(vmas=kept),))
     sids = [v.segment for v in proc.vmas if v.segment is not None]
     state = state.with_process(pid, replace(proc, alive=keep_alive, vmas=(),
                                             private=proc.private.remove(*proc.private),
@@ -201,6 +202,3 @@ def teardown(state: State, pid: int, profile: Profile, *, keep_alive: bool,
                     state = state.with_segment(sid, replace(seg, destroyed=True, key=None))
     return settle_segments(state, sids, profile)
 
-
-def find_vma(process: Process, vpn: int) -> Optional[Vma]:
-    return process.vma_at(vpn)

@@ -41,76 +41,26 @@ frames step allows there are a predicate, not a list (frames_posix.py says why a
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import replace
 from typing import Optional
 
-from .ops import PAGE_SIZE, Frames, Fork, Madvise, Mremap, Read, Spawn, Step, Write
-from .results import FrameReport, Value
+from .ops import PAGE_SIZE, Frames, Mremap
+# The report's text lives with the other results; it is named here too, where reports are made.
+from .results import (LETTERS, MAX_PLACES, OK, FrameReport, FramesByValues,  # noqa: F401
+                      Value, parse_report, report_text)
 from .state import MemObject, State
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-MAX_PLACES = len(LETTERS)
 ZERO = "zero"
-_FLAGS = re.compile(r"(-|pe?f?z?)\Z")
-_REPORT = re.compile(r"frames\(([^;]*);([^)]*)\)\Z")
 
 
-# --- the result's text -----------------------------------------------------------------------
-
-def report_text(report: FrameReport) -> str:
-    letters = LETTERS[:len(report.flags)]
-    flags = ",".join(f"{letters[i]}={f}" for i, f in enumerate(report.flags))
-    if report.classes is None:
-        return f"frames(?;{flags})"
-    classes = "/".join(",".join(letters[i] for i in c) for c in report.classes)
-    return f"frames({classes};{flags})"
-
-
-def parse_report(text: str):
-    """The FrameReport a ``frames(...)`` string names (normalised), or the FramesByValues a
-    ``frames(values:...)`` string names (posix: frames_posix.py); ValueError otherwise."""
-    if text.replace(" ", "").startswith(posix.VALUES_PREFIX):
-        return posix.parse_values(text)
-    m = _REPORT.match(text.replace(" ", ""))
-    if m is None:
-        raise ValueError(f"not a frames result: {text!r} (expected frames(A/B,C;A=p,B=pe,C=pe))")
-    flag_items = m.group(2).split(",")
-    flags = []
-    for i, item in enumerate(flag_items):
-        letter, _, value = item.partition("=")
-        if i >= MAX_PLACES or letter != LETTERS[i]:
-            raise ValueError(f"frames: flags must name the places A, B, C... in order, not {item!r}")
-        if not _FLAGS.match(value):
-            raise ValueError(f"frames: {letter}'s flags must be - or p followed by any of e, f, z "
-                             f"in that order, not {value!r}")
-        flags.append(value)
-    if m.group(1) == "?":
-        return FrameReport(None, tuple(flags))
-    index = {LETTERS[i]: i for i in range(len(flags))}
-    classes, seen = [], set()
-    for part in m.group(1).split("/"):
-        members = []
-        for letter in part.split(","):
-            if letter not in index or letter in seen:
-                raise ValueError(f"frames: {letter!r} is not a place, or is in two classes")
-            seen.add(letter)
-            members.append(index[letter])
-        classes.append(tuple(sorted(members)))
-    if len(seen) != len(flags):
-        raise ValueError("frames: every place must be in exactly one class")
-    for c in classes:
-        if len(c) > 1 and any(flags[i] == "-" for i in c):
-            raise ValueError("frames: a place that is not present shares no frame")
-    return FrameReport(tuple(sorted(classes)), tuple(flags))
-
+# --- judging an observation against the allowed results ----------------------------------
 
 def matches(predicted, observed) -> bool:
     """Whether an observed result agrees with an allowed one. A frames report whose partition
     was hidden (PFNs need CAP_SYS_ADMIN) agrees on the flags it could see: not "z". Under
     posix the allowed result is a set of reports (FramesByValues): it agrees with what it
     admits; an observation is a report, never such a set."""
-    if isinstance(predicted, posix.FramesByValues):
+    if isinstance(predicted, FramesByValues):
         return isinstance(observed, FrameReport) and predicted.admits(observed)
     if isinstance(observed, FrameReport) and observed.classes is None:
         return (isinstance(predicted, FrameReport)
@@ -126,7 +76,7 @@ def is_partial(observed) -> bool:
 def consistent_states(by_result: dict, observed) -> Optional[set]:
     """The next states every allowed result that agrees with the observation leads to; None if
     no allowed result agrees (the oracle's FAIL)."""
-    if not isinstance(observed, (FrameReport, posix.FramesByValues)):
+    if not isinstance(observed, (FrameReport, FramesByValues)):
         return by_result.get(observed)
     agreeing = [states for result, states in by_result.items() if matches(result, observed)]
     return set().union(*agreeing) if agreeing else None
@@ -138,14 +88,14 @@ def judged_in_part(by_result: dict, observed) -> bool:
     predicted report; under posix see FramesByValues.hidden_part_matters)."""
     if not is_partial(observed):
         return False
-    return any(not isinstance(result, posix.FramesByValues) or result.hidden_part_matters(observed)
+    return any(not isinstance(result, FramesByValues) or result.hidden_part_matters(observed)
                for result in by_result if matches(result, observed))
 
 
 def why_not_allowed(by_result: dict, observed, places=()) -> str:
     """Why no allowed set of reports (posix) admits an observed frames report, naming the
     places and their values; "" when the allowed results are plain results."""
-    sets = sorted((r for r in by_result if isinstance(r, posix.FramesByValues)), key=str)
+    sets = sorted((r for r in by_result if isinstance(r, FramesByValues)), key=str)
     if not sets:
         return ""
     if not isinstance(observed, FrameReport):
@@ -191,10 +141,7 @@ def _object_frames(state: State) -> set:
 
 
 def where_is(state: State, place) -> Optional[tuple]:
-    thread = state.threads.get(place.thread)
-    if thread is None or not thread.alive or place.mapping not in state.mapping_handles:
-        return None
-    return thread.process, state.mapping_handles[place.mapping] + place.page
+    return state.locate(place)
 
 
 def report(state: State, places) -> FrameReport:
@@ -248,35 +195,46 @@ def observe(state: State, op: Frames) -> list:
 
 # --- bookkeeping: which entries each step populates and zaps ---------------------------------
 
-def track(before: State, after: State, pid: int, st: Step, result, tracked: bool) -> State:
-    """The state after a step with its page table entries brought up to date (see the module
-    text for each rule). ``tracked`` False (profiles without Linux interfaces): unchanged."""
-    if not tracked:
-        return after
-    op = st.op
-    state = after
-    if isinstance(op, (Read, Write)) and (isinstance(result, Value) or str(result) == "ok"):
-        vpn = state.mapping_handles[op.at.mapping] + op.at.page
-        faulted = vpn not in before.processes[pid].present
-        state = _populate(state, pid, vpn, written=isinstance(op, Write))
-        if faulted and isinstance(op, Read):
-            state = _fault_around(state, pid, vpn)
-    elif isinstance(op, (Fork, Spawn)) and len(after.processes) > len(before.processes) \
-            and str(result) == "ok":
-        state = _fork_entries(state, pid, len(after.processes) - 1)
-    elif isinstance(op, Madvise) and op.advice == "dontneed" and str(result) in ("ok", "ENOMEM"):
-        start = before.mapping_handles[op.at.mapping] + op.at.page
-        state = _zap(state, pid, range(start, start + -(-op.length // PAGE_SIZE)))
-    elif isinstance(op, Mremap) and op.mode != "grow" and op.old_length and \
-            str(result) in ("ok", "EFAULT"):
-        state = _move_entries(before, state, pid, op, st.bind)
-    if after.origins > before.origins and str(result) == "ok":
-        # A new mapping (mmap, shmat, mremap alias) starts with no entries, even over old ones.
-        newest = after.origins - 1
-        proc = state.processes[pid]
-        state = _zap(state, pid, [vpn for v in proc.vmas if v.origin == newest
-                                  for vpn in range(v.start, v.end)])
-    return settle(state)
+# Each operation's handler (model/semantics.py) calls the function for its own effect on the
+# page table entries; ``step`` then drops the entries that cannot exist any more (``settle``).
+# Presence is tracked only where frames can be observed (profiles with Linux interfaces):
+# under posix the entries stay empty, and the states stay as few as before frames existed.
+
+def accessed(before: State, pid: int, vpn: int, outcomes: list, profile, written: bool) -> list:
+    """A load or store that succeeded populates its entry; a read fault also maps what the
+    page cache holds around it (fault-around). Faults populate nothing."""
+    if not profile.linux_interfaces:
+        return outcomes
+    faulted = vpn not in before.processes[pid].present
+    out = []
+    for state, result in outcomes:
+        if isinstance(result, Value) or result == OK:
+            state = _populate(state, pid, vpn, written=written)
+            if faulted and not written:
+                state = _fault_around(state, pid, vpn)
+        out.append((state, result))
+    return out
+
+
+def fresh_mapping(state: State, pid: int, start: int, end: int, profile) -> State:
+    """A new mapping (mmap, shmat, mremap alias) starts with no entries, even over old ones."""
+    if not profile.linux_interfaces:
+        return state
+    return _zap(state, pid, range(start, end))
+
+
+def zapped(state: State, pid: int, start: int, end: int, profile) -> State:
+    """MADV_DONTNEED zaps the entries of the range, shared ones too (R35, R36)."""
+    if not profile.linux_interfaces:
+        return state
+    return _zap(state, pid, range(start, end))
+
+
+def moved(before: State, state: State, pid: int, op, bind: str, profile) -> State:
+    """mremap's move carries the entries of what it moved (R44)."""
+    if not profile.linux_interfaces:
+        return state
+    return _move_entries(before, state, pid, op, bind)
 
 
 def _populate(state: State, pid: int, vpn: int, written: bool) -> State:
@@ -317,17 +275,6 @@ def _fault_around(state: State, pid: int, vpn: int) -> State:
     if not extra:
         return state
     return state.with_process(pid, replace(proc, present=proc.present | extra))
-
-
-def _fork_entries(state: State, parent: int, child: int) -> State:
-    """vma_needs_copy: only private records with an anon_vma get their entries copied."""
-    p, c = state.processes[parent], state.processes[child]
-    copied = set()
-    for vpn in p.present:
-        v = c.vma_at(vpn)
-        if v is not None and not v.shared and v.anon_vma and not v.wipeonfork:
-            copied.add(vpn)
-    return state.with_process(child, replace(c, present=frozenset(copied)))
 
 
 def _zap(state: State, pid: int, vpns) -> State:
@@ -401,7 +348,3 @@ def environment_doubt(detail: str) -> Optional[str]:
         if word in detail:
             return why
     return None
-
-
-# The posix half builds on the names above (LETTERS, where_is), so it comes last.
-from . import frames_posix as posix  # noqa: E402

@@ -3,8 +3,9 @@ returns, what a write changes (copy-on-write, zero fill, faults)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
+from typing import Callable, Optional
 
+from . import cow
 from .ops import PAGE_SIZE
 from .profiles import Profile
 from .results import Fault, OK, Value
@@ -26,16 +27,6 @@ def frame_of_page(state: State, pid: int, vpn: int) -> Optional[int]:
     if vma.obj is None:
         return None
     return state.objects[vma.obj].pages.get(vma.object_page(vpn))
-
-
-def frame_references(state: State, fid: int) -> int:
-    refs = 0
-    for p in state.processes:
-        if p.alive:
-            refs += sum(1 for f in p.private.values() if f == fid)
-    for o in state.objects:
-        refs += sum(1 for f in o.pages.values() if f == fid)
-    return refs
 
 
 def object_page_contents(state: State, oid: int, index: int) -> Contents:
@@ -95,16 +86,24 @@ def _read_private(state: State, pid: int, vpn: int, offset: int):
     return state, Value(contents_get(state.frames[fid], offset))
 
 
-def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Profile) -> list:
-    """The (state, result) pairs a one-byte store allows."""
+def writes_reach_object(vma: Vma) -> bool:
+    """A store through a shared mapping changes the object; through a private one, the
+    process's own copy (R09, R10, R12, R14)."""
+    return vma.shared
+
+
+def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Profile, *,
+          reaches_object: Callable[[Vma], bool] = writes_reach_object,
+          store: Callable = cow.store_private) -> list:
+    """The (state, result) pairs a one-byte store allows. ``reaches_object`` and ``store`` are
+    Linux's rules; a variant (model/variants.py) may pass its own."""
     proc = state.processes[pid]
     vma = proc.vma_at(vpn)
     if vma is None or vma.prot != "rw":
         return [(state, SIGSEGV)]  # R32, R33, R24
     if beyond_object(state, vma, vpn):
         return [(state, SIGBUS)]  # R06, R43
-    if vma.shared or (vma.obj is not None and profile.deviates("private-file-write-reaches-file")):
-        # R12 (the variant sends private file writes to the file too)
+    if reaches_object(vma):
         return [(s, OK) for s in write_object_byte(state, vma.obj, vma.object_page(vpn), offset, value,
                                                    profile)]  # R09, R10, R12, R14
     if vpn in proc.private:
@@ -115,12 +114,11 @@ def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Pr
         outcomes = []
         for base in bases:
             s = state.with_process(pid, replace(proc, lazyfree=proc.lazyfree - {vpn}))
-            no_copy = profile.deviates("private-not-copied-on-write")  # R11 (variant)
-            s = _write_private(s, pid, vpn, fid, base, offset, value, no_copy)
+            s = store(s, pid, vpn, fid, base, offset, value)  # R11
             outcomes.append((_mark_written(s, pid, vpn, offset, profile, first=False), OK))
         return outcomes
     base = () if vma.obj is None else object_page_contents(state, vma.obj, vma.object_page(vpn))
-    s = _write_private(state, pid, vpn, None, base, offset, value)
+    s = store(state, pid, vpn, None, base, offset, value)
     return [(_mark_written(s, pid, vpn, offset, profile, first=True), OK)]  # R11, R13
 
 
@@ -140,18 +138,6 @@ def _written_elsewhere(proc, vpn: int) -> frozenset:
     """The process's marks of stored bytes (``Process.written``) but those at page ``vpn``:
     what is left when that page gets a fresh private copy."""
     return frozenset(w for w in proc.written if w[0] != vpn)
-
-
-def _write_private(state: State, pid: int, vpn: int, fid: Optional[int], base: Contents,
-                   offset: int, value: int, no_copy: bool = False) -> State:
-    """Copy on write: a private page gets a frame of its own unless it is the only one using it
-    (``no_copy``: the private-not-copied-on-write variant writes the shared frame, R11)."""
-    contents = contents_set(base, offset, value)
-    if fid is not None and (no_copy or frame_references(state, fid) == 1):
-        return state.with_frame(fid, contents)
-    state, new = state.new_frame(contents)
-    proc = state.processes[pid]
-    return state.with_process(pid, replace(proc, private=proc.private.set(vpn, new)))
 
 
 def write_object_byte(state: State, oid: int, index: int, offset: int, value: int,
@@ -251,39 +237,3 @@ def slack_on_growth(state: State, oid: int, profile: Profile) -> list:
     if is_mapped_anywhere(state, oid) and zeroed != state:
         return [state, zeroed]
     return [zeroed]
-
-
-# --- what the named variants (model/variants.py) do instead of a rule ----------------------
-
-def fill_with_junk(state: State, oid: int) -> State:
-    """R01 changed: every page of a new object holds the junk byte instead of zeros."""
-    from .variants import JUNK_BYTE
-    junk = tuple((off, JUNK_BYTE) for off in range(PAGE_SIZE))
-    obj = state.objects[oid]
-    pages = {}
-    for index in range(obj.page_count()):
-        state, pages[index] = state.new_frame(junk)
-    return state.with_object(oid, replace(obj, pages=obj.pages.update(pages.items())))
-
-
-def copy_anonymous_objects(state: State, vmas: list):
-    """R10 changed: a fork child's shared anonymous mappings get a copy of the memory."""
-    copies: dict = {}
-    out = []
-    for v in vmas:
-        if v.obj is not None and state.objects[v.obj].kind == "anon":
-            if v.obj not in copies:
-                obj = state.objects[v.obj]
-                pages = {}
-                for index, fid in obj.pages.items():
-                    state, pages[index] = state.new_frame(state.frames[fid])
-                state, copies[v.obj] = state.new_object(replace(obj, pages=type(obj.pages)(pages.items())))
-            v = replace(v, obj=copies[v.obj])
-        out.append(v)
-    return state, out
-
-
-def destroy_object(state: State, oid: int) -> State:
-    """R46 changed: the object's memory goes; its mappings now lie wholly beyond its end."""
-    obj = state.objects[oid]
-    return state.with_object(oid, replace(obj, size=0, pages=obj.pages.remove(*obj.pages)))

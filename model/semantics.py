@@ -1,7 +1,11 @@
 """The transition relation: ``step(state, step, profile)`` -> the allowed (state, result) pairs.
 
-Each operation is a guard (which error, if any, the call must return) followed by an update.
-Rules cite the catalogue (../shared/semantics/CATALOGUE.md) by id.
+Each operation has one handler here, written as Linux does it: guards first (which error the
+call must return, named where the name says more than the test), then the update, then the
+operation's own effect on page table entries (model/frames.py). Rules cite docs/rules.md by
+id. A named variant (model/variants.py) replaces a handler or transforms its outcomes; no
+handler asks which profile it runs under except through the profile's data (posix allows
+more outcomes where POSIX leaves a behaviour open: model/profiles.py).
 """
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from dataclasses import replace
 from typing import Iterable, Optional
 
 from . import address_space as aspace
-from . import frames, memory
-from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap,
-                  Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl, ShmDt,
-                  ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
+from . import cow, frames, memory, variants
+from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Mmap, Mprotect,
+                  Mremap, Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
+                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from .profiles import Profile
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
 from .state import (Fd, MemObject, Process, Segment, State, Thread, Vma, contents_get,
@@ -38,10 +42,9 @@ def step(state: State, st: Step, profile: Profile) -> list:
     if thread is None or not thread.alive:
         return [(_bind_dead(state, st), DEAD)]
     pid = thread.process
-    outcomes = _dispatch(state, pid, st, profile)
-    tracked = profile.linux_interfaces  # page table entries: model/frames.py
-    return [(frames.track(state, _after_fault(s, pid, r, profile), pid, st, r, tracked), r)
-            for s, r in outcomes]
+    handler = variants.handler(type(st.op), profile, HANDLERS)
+    return [(_settled(_after_fault(s, pid, r, profile), profile), r)
+            for s, r in handler(state, pid, st, profile)]
 
 
 def _after_fault(state: State, pid: int, result, profile: Profile) -> State:
@@ -49,6 +52,11 @@ def _after_fault(state: State, pid: int, result, profile: Profile) -> State:
     if isinstance(result, Fault):
         return aspace.teardown(state, pid, profile, keep_alive=False)
     return state
+
+
+def _settled(state: State, profile: Profile) -> State:
+    """Page table entries that cannot exist any more go (model/frames.py, ``settle``)."""
+    return frames.settle(state) if profile.linux_interfaces else state
 
 
 def _bind_dead(state: State, st: Step) -> State:
@@ -59,18 +67,8 @@ def _bind_dead(state: State, st: Step) -> State:
     if isinstance(op, ShmGet):
         return replace(state, segment_handles=state.segment_handles.set(st.bind, -1))
     if st.bind is not None and op.BINDS == "mapping":
-        return _bind_slot(state, st.bind)
+        return state.bind_mapping(st.bind)
     return state
-
-
-def _bind_slot(state: State, handle: str, base: Optional[int] = None) -> State:
-    if base is None:
-        base = state.next_slot_base()
-    return replace(state, mapping_handles=state.mapping_handles.set(handle, base))
-
-
-def _vpn(state: State, place: Place) -> int:
-    return state.mapping_handles[place.mapping] + place.page
 
 
 def _require_linux(profile: Profile, what: str) -> None:
@@ -78,150 +76,104 @@ def _require_linux(profile: Profile, what: str) -> None:
         raise NotApplicable(f"{what} is Linux-only")
 
 
-def _dispatch(state: State, pid: int, st: Step, profile: Profile) -> list:
-    op = st.op
-    match op:
-        case frames.Frames():
-            _require_linux(profile, "frame observation (/proc/PID/pagemap)")
-            return frames.observe(state, op)
-        case Read(at=at):
-            return memory.read(state, pid, _vpn(state, at), at.offset, profile)
-        case Write(at=at, value=value):
-            return memory.write(state, pid, _vpn(state, at), at.offset, value, profile)
-        case Fork():
-            return [(fork(state, pid, st.bind, profile), OK)]
-        case Spawn():
-            if profile.deviates("threads-get-copies"):
-                return [(fork(state, pid, st.bind, profile), OK)]  # R15 changed (variant)
-            return [(replace(state, threads=state.threads.set(st.bind, Thread(pid))), OK)]
-        case ThreadExit():
-            return [(thread_exit(state, st.thread, profile), OK)]
-        case Exit():
-            return [(aspace.teardown(state, pid, profile, keep_alive=False, by_exit=True), OK)]
-        case Exec():
-            return [(exec_(state, pid, st.thread, profile), OK)]
-        case ShmGet():
-            return shmget(state, pid, op, st.bind, profile)
-        case ShmAt():
-            return shmat(state, pid, op, st.bind, profile)
-        case ShmDt():
-            return shmdt(state, pid, op, profile)
-        case ShmCtl():
-            return shmctl(state, op, profile)
-        case Mmap():
-            return mmap(state, pid, op, st.bind, profile)
-        case Munmap():
-            return munmap(state, pid, op, profile)
-        case Mprotect():
-            return mprotect(state, pid, op, profile)
-        case Madvise():
-            _require_linux(profile, "madvise")
-            return madvise(state, pid, op, profile)
-        case PosixMadvise():
-            return [(state, OK)]  # R38: glibc ignores POSIX_MADV_DONTNEED
-        case Mremap():
-            _require_linux(profile, "mremap")
-            return mremap(state, pid, op, st.bind, profile)
-        case Open():
-            return open_(state, pid, op, st.bind, profile)
-        case Close():
-            return close(state, pid, op)
-        case Ftruncate():
-            return ftruncate(state, pid, op, profile)
-        case Pread():
-            return pread(state, pid, op)
-        case Pwrite():
-            return pwrite(state, pid, op, profile)
-        case ShmUnlink():
-            if op.name not in state.shm_names:
-                return [(state, ENOENT)]
-            if profile.deviates("shm-unlink-destroys"):
-                state = memory.destroy_object(state, state.shm_names[op.name])  # R46 changed (variant)
-            return [(replace(state, shm_names=state.shm_names.remove(op.name)), OK)]  # R46
-        case Seal():
-            _require_linux(profile, "memfd sealing")
-            return seal(state, pid, op)
-    raise TypeError(f"not an operation: {op!r}")
+# --- loads, stores and frame observation ----------------------------------------------------
+
+def read(state: State, pid: int, st: Step, profile: Profile) -> list:
+    at = st.op.at
+    vpn = state.vpn(at)
+    return frames.accessed(state, pid, vpn, memory.read(state, pid, vpn, at.offset, profile),
+                           profile, written=False)
+
+
+def write(state: State, pid: int, st: Step, profile: Profile, **rules) -> list:
+    """``rules``: Linux's store rules (memory.write) replaced by a variant's."""
+    at = st.op.at
+    vpn = state.vpn(at)
+    outcomes = memory.write(state, pid, vpn, at.offset, st.op.value, profile, **rules)
+    return frames.accessed(state, pid, vpn, outcomes, profile, written=True)
+
+
+def observe_frames(state: State, pid: int, st: Step, profile: Profile) -> list:
+    _require_linux(profile, "frame observation (/proc/PID/pagemap)")
+    return frames.observe(state, st.op)
 
 
 # --- processes and threads ----------------------------------------------------------
 
-def fork(state: State, pid: int, child_thread: str, profile: Profile) -> State:
+def inherited_at_fork(v: Vma) -> bool:
+    """MADV_DONTFORK ranges are left out of the child (R40)."""
+    return not v.dontfork
+
+
+def copied_at_fork(v: Vma) -> bool:
+    """The child sees the parent's private pages, except in MADV_WIPEONFORK ranges, which it
+    sees zeroed; the setting itself is inherited (R41)."""
+    return not v.wipeonfork
+
+
+def fork(state: State, pid: int, st: Step, profile: Profile) -> list:
     """R09-R11, R16, R28, R34, R40, R41, C03: the child gets a copy of the address space with
-    one thread (the caller's), private pages shared copy-on-write, shared mappings and SysV
-    attaches inherited, MADV_DONTFORK ranges left out, MADV_WIPEONFORK ranges zeroed."""
-    parent = state.processes[pid]
-    vmas, private = [], {}
-    for v in parent.vmas:
-        if v.dontfork and not profile.deviates("dontfork-ignored"):
-            continue  # R40
-        if v.segment is not None and profile.deviates("sysv-not-inherited"):
-            continue  # R09 changed (variant)
-        if v.wipeonfork and profile.deviates("wipeonfork-not-inherited"):
-            vmas.append(replace(v, wipeonfork=False))  # R41 changed (variant)
-        else:
-            vmas.append(v)
-        if v.wipeonfork and not profile.deviates("wipeonfork-ignored"):
-            continue  # R41: the child sees zeros; the setting itself is inherited
-        for vpn in range(v.start, v.end):
-            if vpn in parent.private:
-                private[vpn] = parent.private[vpn]
-    if profile.deviates("shared-anon-copied-on-fork"):
-        state, vmas = memory.copy_anonymous_objects(state, vmas)  # R10 changed (variant)
-    child = Process(alive=True, vmas=tuple(vmas), private=parent.private.remove(*parent.private)
-                    .update(private), lazyfree=frozenset(v for v in parent.lazyfree if v in private),
-                    fds=parent.fds)
-    state = replace(state, processes=state.processes + (child,))
-    cid = len(state.processes) - 1
-    return replace(state, threads=state.threads.set(child_thread, Thread(cid)))
+    one thread (the caller's): private pages shared copy-on-write (model/cow.py), shared
+    mappings and SysV attaches inherited."""
+    inherited = [v for v in state.processes[pid].vmas if inherited_at_fork(v)]
+    copied = [v for v in inherited if copied_at_fork(v)]
+    return [(cow.fork_child(state, pid, st.bind, inherited, copied, profile), OK)]
 
 
-def thread_exit(state: State, thread: str, profile: Profile) -> State:
-    t = state.threads[thread]
-    state = replace(state, threads=state.threads.set(thread, replace(t, alive=False)))
+def spawn(state: State, pid: int, st: Step, profile: Profile) -> list:
+    """R15: a new thread shares its process's address space."""
+    return [(replace(state, threads=state.threads.set(st.bind, Thread(pid))), OK)]
+
+
+def thread_exit(state: State, pid: int, st: Step, profile: Profile) -> list:
+    """The last thread of a process to exit takes the process with it (R28)."""
+    t = state.threads[st.thread]
+    state = replace(state, threads=state.threads.set(st.thread, replace(t, alive=False)))
     if not any(o.alive and o.process == t.process for o in state.threads.values()):
-        state = aspace.teardown(state, t.process, profile, keep_alive=False, by_exit=True)
-    return state
+        state = aspace.teardown(state, t.process, profile, keep_alive=False)
+    return [(state, OK)]
 
 
-def exec_(state: State, pid: int, thread: str, profile: Profile) -> State:
+def exit_(state: State, pid: int, st: Step, profile: Profile) -> list:
+    """R28: every mapping and attach goes with the process."""
+    return [(aspace.teardown(state, pid, profile, keep_alive=False), OK)]
+
+
+def exec_(state: State, pid: int, st: Step, profile: Profile) -> list:
     """R29, C04: a fresh address space; the other threads of the process are gone."""
     threads = state.threads
     for name, t in threads.items():
-        if t.process == pid and name != thread and t.alive:
+        if t.process == pid and name != st.thread and t.alive:
             threads = threads.set(name, replace(t, alive=False))
     state = replace(state, threads=threads)
-    return aspace.teardown(state, pid, profile, keep_alive=True)
+    return [(aspace.teardown(state, pid, profile, keep_alive=True), OK)]
 
 
 # --- System V shared memory -----------------------------------------------------------
 
-def _live_segment(state: State, handle: str) -> Optional[int]:
-    sid = state.segment_handles.get(handle, -1)
-    if sid < 0 or state.segments[sid].destroyed:
+def segment_with_key(state: State, key: str) -> Optional[int]:
+    """The live segment a key names; a removed segment's key is IPC_PRIVATE (R18)."""
+    if key == "private":
         return None
-    return sid
+    return next((i for i, s in enumerate(state.segments) if s.key == key and not s.destroyed),
+                None)
 
 
-def shmget(state: State, pid: int, op: ShmGet, bind: str, profile: Profile) -> list:
-    existing = None
-    if op.key != "private":
-        existing = next((i for i, s in enumerate(state.segments)
-                         if s.key == op.key and not s.destroyed), None)  # R18: removed keys are private
+def shmget(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op, bind = st.op, st.bind
+    existing = segment_with_key(state, op.key)
     if existing is None:
         if op.key != "private" and not op.creat:
             return [(_bind_segment(state, bind, -1), ENOENT)]  # R23
         if op.size < 1 or op.size > SHMMAX:
             return [(_bind_segment(state, bind, -1), EINVAL)]  # R23
         state, oid = state.new_object(MemObject("sysv", pages_for(op.size) * PAGE_SIZE))  # R01, R04
-        if profile.deviates("segment-not-zeroed"):
-            state = memory.fill_with_junk(state, oid)  # R01 changed (variant)
         seg = Segment(key=None if op.key == "private" else op.key, size=op.size, obj=oid, creator=pid)
         state = replace(state, segments=state.segments + (seg,))
         return [(_bind_segment(state, bind, len(state.segments) - 1), SegmentId())]
-    if op.creat and op.excl and not profile.deviates("excl-ignored"):
+    if op.creat and op.excl:
         return [(_bind_segment(state, bind, -1), EEXIST)]  # R21
-    if op.size > state.segments[existing].size and not profile.deviates("size-not-checked"):
+    if op.size > state.segments[existing].size:
         return [(_bind_segment(state, bind, -1), EINVAL)]  # R22: against shm_segsz, unrounded
     same = next(h for h, sid in state.segment_handles.items() if sid == existing)  # first bound
     return [(_bind_segment(state, bind, existing), SegmentId(same))]  # R21, R22
@@ -231,10 +183,17 @@ def _bind_segment(state: State, handle: str, sid: int) -> State:
     return replace(state, segment_handles=state.segment_handles.set(handle, sid))
 
 
-def shmat(state: State, pid: int, op: ShmAt, bind: str, profile: Profile) -> list:
+def may_attach(seg: Segment, profile: Profile) -> bool:
+    """R19: Linux attaches a removed segment that is still attached somewhere (its id lives
+    until the last detach); POSIX's IPC_RMID removes the id at once."""
+    return not seg.removed or profile.attach_removed_segment
+
+
+def shmat(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op, bind = st.op, st.bind
     if op.remap:
         _require_linux(profile, "SHM_REMAP")
-    failed = _bind_slot(state, bind)
+    failed = state.bind_mapping(bind)
     if op.at is None:
         if op.remap:
             return [(failed, EINVAL)]  # R27: SHM_REMAP needs an address
@@ -242,12 +201,12 @@ def shmat(state: State, pid: int, op: ShmAt, bind: str, profile: Profile) -> lis
     else:
         if op.at.offset and not op.rnd:
             return [(failed, EINVAL)]  # R26
-        base = _vpn(state, op.at)  # SHM_RND rounds down to SHMLBA = the page (R26)
-    sid = _live_segment(state, op.segment)
+        base = state.vpn(op.at)  # SHM_RND rounds down to SHMLBA = the page (R26)
+    sid = state.live_segment(op.segment)
     if sid is None:
         return [(failed, EINVAL)]  # R19, R20
     seg = state.segments[sid]
-    if seg.removed and not profile.attach_removed_segment:
+    if not may_attach(seg, profile):
         return [(failed, EINVAL)]  # R19 (POSIX)
     pages = state.objects[seg.obj].page_count()
     proc = state.processes[pid]
@@ -259,20 +218,22 @@ def shmat(state: State, pid: int, op: ShmAt, bind: str, profile: Profile) -> lis
             failed = aspace.settle_segment(failed.with_segment(sid, replace(seg, ever_attached=True)),
                                            sid, profile)
         return [(failed, EINVAL)]
-    state = _bind_slot(state, bind, base)
+    state = state.bind_mapping(bind, base)
     state, origin = state.next_origin()
-    rdonly = op.rdonly and not profile.deviates("rdonly-attach-writable")  # R24
-    vma = Vma(start=base, end=base + pages, prot="r" if rdonly else "rw", shared=True,
-              obj=seg.obj, pgoff=0, may_write=not rdonly, origin=origin, segment=sid)
-    return [(aspace.insert(state, pid, vma, profile), OK)]  # R14, R24, R27, R28
+    prot = "r" if op.rdonly else "rw"  # R24
+    vma = Vma(start=base, end=base + pages, prot=prot, shared=True, obj=seg.obj, pgoff=0,
+              may_write=not op.rdonly, origin=origin, segment=sid)
+    state = aspace.insert(state, pid, vma, profile)  # R14, R24, R27, R28
+    return [(frames.fresh_mapping(state, pid, vma.start, vma.end, profile), OK)]
 
 
-def shmdt(state: State, pid: int, op: ShmDt, profile: Profile) -> list:
+def shmdt(state: State, pid: int, st: Step, profile: Profile) -> list:
     """R25, R31, as ksys_shmdt: the first shm record at or after addr whose page offset in its
     segment equals its distance from addr, then every record of that segment within its size."""
+    op = st.op
     if op.at.offset:
         return [(state, EINVAL)]
-    addr = _vpn(state, op.at)
+    addr = state.vpn(op.at)
     proc = state.processes[pid]
     candidates = [v for v in proc.vmas if v.end > addr and v.start >= addr]
     first = next((v for v in candidates if v.segment is not None and v.start - addr == v.pgoff), None)
@@ -281,15 +242,14 @@ def shmdt(state: State, pid: int, op: ShmDt, profile: Profile) -> list:
     size = state.objects[first.obj].page_count()
     doomed = [first] + [v for v in candidates if v.start > first.start and v.end - addr <= size
                         and v.obj == first.obj and v.start - addr == v.pgoff]
-    if profile.deviates("shmdt-keeps-mapping"):
-        return [(state, OK)]  # R25 changed (variant)
     for v in doomed:
         state = aspace.unmap(state, pid, v.start, v.end, profile)
     return [(state, OK)]
 
 
-def shmctl(state: State, op: ShmCtl, profile: Profile) -> list:
-    sid = _live_segment(state, op.segment)
+def shmctl(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op = st.op
+    sid = state.live_segment(op.segment)
     if sid is None:
         return [(state, EINVAL)]  # R17, R20: a destroyed segment's id is gone
     seg = state.segments[sid]
@@ -306,14 +266,8 @@ def shmctl(state: State, op: ShmCtl, profile: Profile) -> list:
                         for dest in (True, False) for key in sorted(keys)]
             outcomes.append((state, EINVAL))
         return outcomes
-    key = seg.key if profile.deviates("removed-key-still-found") else None  # R18
-    destroyed = profile.deviates("rmid-destroys-at-once")  # R17
-    kept = seg.key if profile.removed_stat_may_fail and not seg.removed else seg.removed_key
-    state = state.with_segment(sid, replace(seg, removed=True, key=key, destroyed=destroyed,
-                                            removed_key=kept))
-    if profile.deviates("rmid-unattached-deferred"):
-        return [(state, OK)]  # R20 changed (variant)
-    return [(aspace.settle_segment(state, sid, profile), OK)]  # R20
+    state = aspace.remove_segment(state, sid, profile)  # R17, R18
+    return [(aspace.settle_segment(state, sid, profile), OK)]  # R20: unattached, it goes now
 
 
 # --- mappings ---------------------------------------------------------------------------
@@ -322,16 +276,17 @@ def _fd(state: State, pid: int, handle: Optional[str]) -> Optional[Fd]:
     return state.processes[pid].fds.get(handle)
 
 
-def mmap(state: State, pid: int, op: Mmap, bind: str, profile: Profile) -> list:
+def mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op, bind = st.op, st.bind
     if op.fixed == "noreplace":
         _require_linux(profile, "MAP_FIXED_NOREPLACE")
-    failed = _bind_slot(state, bind)
+    failed = state.bind_mapping(bind)
     if op.length == 0 or op.offset % PAGE_SIZE:
         return [(failed, EINVAL)]  # C01
     if op.fixed != "none" and op.at.offset:
         return [(failed, EINVAL)]
     pages = pages_for(op.length)
-    base = state.next_slot_base() if op.fixed == "none" else _vpn(state, op.at)
+    base = state.next_slot_base() if op.fixed == "none" else state.vpn(op.at)
     writable = op.prot == "rw"
     may_write = True
     obj_id: Optional[int] = None
@@ -353,10 +308,7 @@ def mmap(state: State, pid: int, op: Mmap, bind: str, profile: Profile) -> list:
         obj_id = fd.obj
     if op.fixed == "noreplace" and not aspace.is_range_free(state.processes[pid], base, base + pages):
         return [(failed, EEXIST)]  # C01
-    state = _bind_slot(state, bind, base)
-    if op.fixed == "replace" and profile.deviates("map-fixed-keeps-old") and \
-            not aspace.is_range_free(state.processes[pid], base, base + pages):
-        return [(state, OK)]  # C01 changed (variant)
+    state = state.bind_mapping(bind, base)
     if op.fd is None and op.shared:
         state, obj_id = state.new_object(MemObject("anon", pages * PAGE_SIZE))  # R02, R10
     elif obj_id is not None and profile.slack_zero_filled_when_mapped \
@@ -365,32 +317,34 @@ def mmap(state: State, pid: int, op: Mmap, bind: str, profile: Profile) -> list:
     state, origin = state.next_origin()
     vma = Vma(start=base, end=base + pages, prot=op.prot, shared=op.shared, obj=obj_id,
               pgoff=op.offset // PAGE_SIZE, may_write=may_write, origin=origin)
-    return [(aspace.insert(state, pid, vma, profile), OK)]  # C01: MAP_FIXED replaces
+    state = aspace.insert(state, pid, vma, profile)  # C01: MAP_FIXED replaces
+    return [(frames.fresh_mapping(state, pid, vma.start, vma.end, profile), OK)]
 
 
 def _range(state: State, at: Place, length: int):
-    start = _vpn(state, at)
+    start = state.vpn(at)
     return start, start + pages_for(length)
 
 
-def munmap(state: State, pid: int, op: Munmap, profile: Profile) -> list:
-    if op.at.offset or op.length == 0:
-        return [(state, EINVAL)]  # R05
-    start, end = _range(state, op.at, op.length)
-    if profile.deviates("munmap-ignored"):
-        return [(state, OK)]  # R32 changed (variant)
-    outcomes = [(aspace.unmap(state, pid, start, end, profile), OK)]  # R05, R31, R32
-    if profile.partial_shm_munmap_may_fail and _splits_attach(state.processes[pid], start, end):
-        outcomes.append((state, EINVAL))  # R31 (POSIX leaves it unspecified)
-    return outcomes
-
-
-def _splits_attach(proc: Process, start: int, end: int) -> bool:
+def splits_attach(proc: Process, start: int, end: int) -> bool:
+    """Whether [start, end) cuts a SysV attach in two or trims it (R31)."""
     return any(v.segment is not None and v.start < end and start < v.end
                and (v.start < start or v.end > end) for v in proc.vmas)
 
 
-def mprotect(state: State, pid: int, op: Mprotect, profile: Profile) -> list:
+def munmap(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op = st.op
+    if op.at.offset or op.length == 0:
+        return [(state, EINVAL)]  # R05
+    start, end = _range(state, op.at, op.length)
+    outcomes = [(aspace.unmap(state, pid, start, end, profile), OK)]  # R05, R31, R32
+    if profile.partial_shm_munmap_may_fail and splits_attach(state.processes[pid], start, end):
+        outcomes.append((state, EINVAL))  # R31 (POSIX leaves it unspecified)
+    return outcomes
+
+
+def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op = st.op
     if op.at.offset:
         return [(state, EINVAL)]
     start, end = _range(state, op.at, op.length)
@@ -400,23 +354,25 @@ def mprotect(state: State, pid: int, op: Mprotect, profile: Profile) -> list:
         if profile.shm_mprotect_unspecified and all(v.segment is not None for v in refusing):
             # R24 (POSIX): mprotect is unspecified for a mapping mmap did not make, so a
             # SHM_RDONLY attach may also become writable (it is Linux that says EACCES).
-            return [(state, EACCES)] + _mprotect(state, pid, start, end, op.prot, profile)
+            return [(state, EACCES)] + _mprotect(state, pid, start, end, op.prot)
         return [(state, EACCES)]  # R24, C01, R47
-    return _mprotect(state, pid, start, end, op.prot, profile)
+    return _mprotect(state, pid, start, end, op.prot)
 
 
-def _mprotect(state: State, pid: int, start: int, end: int, prot: str, profile: Profile) -> list:
+def _mprotect(state: State, pid: int, start: int, end: int, prot: str) -> list:
     proc = state.processes[pid]
     mapped = aspace.mapped_pages(proc, start, end)
     # C01: an unmapped page stops mprotect there with ENOMEM; pages before it are changed.
     hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
     stop = end if hole is None else hole
-    if stop > start and not profile.deviates("mprotect-ignored"):  # R33
+    if stop > start:
         state = aspace.modify(state, pid, start, stop, lambda v: replace(v, prot=prot))  # R30, R33
     return [(state, OK if hole is None else ENOMEM)]
 
 
-def madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
+def madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
+    _require_linux(profile, "madvise")
+    op = st.op
     if op.at.offset:
         return [(state, EINVAL)]
     start, end = _range(state, op.at, op.length)
@@ -448,16 +404,9 @@ def madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
     elif advice == "dontneed":
         # R35, R36, R37: private copies are thrown away; shared contents stay in the object.
         drop = [vpn for vpn in pages if vpn in proc.private]
-        if profile.deviates("dontneed-ignored"):
-            drop = []  # R35 changed (variant)
-        if profile.deviates("dontneed-zeroes-shared"):
-            for v in inside:  # R36 changed (variant): shared contents thrown away
-                if v.shared:
-                    obj = state.objects[v.obj]
-                    idx = [v.object_page(vpn) for vpn in range(max(v.start, start), min(v.end, end))]
-                    state = state.with_object(v.obj, replace(obj, pages=obj.pages.remove(*idx)))
         state = state.with_process(pid, replace(proc, private=proc.private.remove(*drop),
                                                 lazyfree=proc.lazyfree - set(drop)))
+        state = frames.zapped(state, pid, start, end, profile)
     elif advice == "free":
         keep = {vpn for vpn in pages if vpn in proc.private}
         state = state.with_process(pid, replace(proc, lazyfree=proc.lazyfree | keep))  # C05
@@ -484,11 +433,21 @@ def _runs(pages: list) -> Iterable:
         yield run_start, prev + 1
 
 
-def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Profile) -> list:
-    failed = state if bind is None else _bind_slot(state, bind)
+def mremap(state: State, pid: int, st: Step, profile: Profile) -> list:
+    _require_linux(profile, "mremap")
+    op, bind = st.op, st.bind
+    outcomes = _remap(state, pid, op, bind, profile)
+    if op.mode != "grow" and op.old_length:
+        return [(frames.moved(state, s, pid, op, bind, profile) if r in (OK, EFAULT) else s, r)
+                for s, r in outcomes]
+    return outcomes
+
+
+def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Profile) -> list:
+    failed = state if bind is None else state.bind_mapping(bind)
     if op.at.offset or op.new_length == 0:
         return [(failed, EINVAL)]
-    start = _vpn(state, op.at)
+    start = state.vpn(op.at)
     old_pages, new_pages = pages_for(op.old_length), pages_for(op.new_length)
     proc = state.processes[pid]
     vma = proc.vma_at(start)
@@ -497,14 +456,15 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     if op.mode != "grow" and op.old_length == 0:
         # R42: old_size 0 with MREMAP_MAYMOVE duplicates; "move" and "alias" are the same call
         # (MAYMOVE|FIXED to the bound handle's slot), told apart only by old_size.
-        if not vma.shared or profile.deviates("mremap-alias-refused"):
+        if not vma.shared:
             return [(failed, EINVAL)]  # R42: only shared mappings can be duplicated
         dest = state.next_slot_base()
-        state = _bind_slot(state, bind, dest)
+        state = state.bind_mapping(bind, dest)
         state, origin = state.next_origin()
         copy = replace(vma, start=dest, end=dest + new_pages, pgoff=vma.object_page(start),
                        origin=origin)
-        return [(aspace.insert(state, pid, copy, profile), OK)]  # R42: the same frames
+        state = aspace.insert(state, pid, copy, profile)  # R42: the same frames
+        return [(frames.fresh_mapping(state, pid, copy.start, copy.end, profile), OK)]
     if old_pages == 0:
         return [(failed, EINVAL)]  # old size 0 needs MREMAP_MAYMOVE (the alias mode)
     if op.mode == "grow" and new_pages <= old_pages:
@@ -514,7 +474,7 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     if op.mode == "move" and old_pages > new_pages:
         # mremap_to() unmaps the old tail first and moves only what is left (Linux 6.18)
         state = aspace.unmap(state, pid, start + new_pages, start + old_pages, profile)
-        failed = _bind_slot(state, bind)
+        failed = state.bind_mapping(bind)
         old_pages = new_pages
         proc = state.processes[pid]
         vma = proc.vma_at(start)
@@ -534,7 +494,7 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
                                lambda v: replace(v, end=start + new_pages)), OK)]  # R43
     # move: MREMAP_MAYMOVE | MREMAP_FIXED to the bound handle's slot (R44)
     dest = state.next_slot_base()
-    state = _bind_slot(state, bind, dest)
+    state = state.bind_mapping(bind, dest)
     end, refused = start + old_pages, None
     if spans:
         inside = aspace.split_at(proc.vmas, start, end)[1]
@@ -560,8 +520,8 @@ def mremap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
 
 # --- backing objects --------------------------------------------------------------------
 
-def open_(state: State, pid: int, op: Open, bind: str, profile: Profile) -> list:
-    proc = state.processes[pid]
+def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op, bind = st.op, st.bind
     if op.kind == "memfd":
         _require_linux(profile, "memfd_create")
         state, oid = state.new_object(MemObject("memfd", 0))
@@ -576,7 +536,6 @@ def open_(state: State, pid: int, op: Open, bind: str, profile: Profile) -> list
         state = replace(state, **{"file_names" if op.kind == "file" else "shm_names": names})
     elif op.creat and op.excl:
         return [(state, EEXIST)]
-    del proc
     return [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly)), OK)]
 
 
@@ -585,21 +544,23 @@ def _add_fd(state: State, pid: int, handle: str, fd: Fd) -> State:
     return state.with_process(pid, replace(proc, fds=proc.fds.set(handle, fd)))
 
 
-def close(state: State, pid: int, op: Close) -> list:
+def close(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op = st.op
     proc = state.processes[pid]
     if op.fd not in proc.fds:
         return [(state, EBADF)]
     return [(state.with_process(pid, replace(proc, fds=proc.fds.remove(op.fd))), OK)]
 
 
-def ftruncate(state: State, pid: int, op: Ftruncate, profile: Profile) -> list:
+def ftruncate(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op = st.op
     fd = _fd(state, pid, op.fd)
     if fd is None:
         return [(state, EBADF)]
     if fd.rdonly:
         return [(state, EINVAL)]
     obj = state.objects[fd.obj]
-    if op.length < obj.size and not profile.deviates("truncate-keeps-data"):
+    if op.length < obj.size:
         # R03, R08: pages wholly past the new end go; the rest of the last page is zeroed.
         keep = pages_for(op.length)
         pages = obj.pages.remove(*[i for i in obj.pages if i >= keep])
@@ -635,7 +596,8 @@ def _drop_private_copies(state: State, oid: int, first_page: int) -> State:
     return state
 
 
-def pread(state: State, pid: int, op: Pread) -> list:
+def pread(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op = st.op
     fd = _fd(state, pid, op.fd)
     if fd is None:
         return [(state, EBADF)]
@@ -646,7 +608,8 @@ def pread(state: State, pid: int, op: Pread) -> list:
     return [(state, Value(contents_get(memory.object_page_contents(state, fd.obj, index), offset)))]  # R12
 
 
-def pwrite(state: State, pid: int, op: Pwrite, profile: Profile) -> list:
+def pwrite(state: State, pid: int, st: Step, profile: Profile) -> list:
+    op = st.op
     fd = _fd(state, pid, op.fd)
     if fd is None or fd.rdonly:
         return [(state, EBADF)]
@@ -664,7 +627,9 @@ def pwrite(state: State, pid: int, op: Pwrite, profile: Profile) -> list:
     return outcomes
 
 
-def seal(state: State, pid: int, op: Seal) -> list:
+def seal(state: State, pid: int, st: Step, profile: Profile) -> list:
+    _require_linux(profile, "memfd sealing")
+    op = st.op
     fd = _fd(state, pid, op.fd)
     if fd is None:
         return [(state, EBADF)]
@@ -676,3 +641,27 @@ def seal(state: State, pid: int, op: Seal) -> list:
     if writably_mapped:
         return [(state, EBUSY)]  # R47
     return [(state.with_object(fd.obj, replace(obj, write_sealed=True)), OK)]
+
+
+def shm_unlink(state: State, pid: int, st: Step, profile: Profile) -> list:
+    """R46: the name goes; the object lives on while it is open or mapped."""
+    if st.op.name not in state.shm_names:
+        return [(state, ENOENT)]
+    return [(replace(state, shm_names=state.shm_names.remove(st.op.name)), OK)]
+
+
+def posix_madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
+    return [(state, OK)]  # R38: glibc ignores POSIX_MADV_DONTNEED
+
+
+# Linux's handler of each operation. A variant's handler for an operation replaces or wraps
+# this one (model/variants.py, ``handler``).
+HANDLERS = {
+    Frames: observe_frames, Read: read, Write: write,
+    Fork: fork, Spawn: spawn, ThreadExit: thread_exit, Exit: exit_, Exec: exec_,
+    ShmGet: shmget, ShmAt: shmat, ShmDt: shmdt, ShmCtl: shmctl,
+    Mmap: mmap, Munmap: munmap, Mprotect: mprotect, Madvise: madvise, PosixMadvise: posix_madvise,
+    Mremap: mremap,
+    Open: open_, Close: close, Ftruncate: ftruncate, Pread: pread, Pwrite: pwrite,
+    ShmUnlink: shm_unlink, Seal: seal,
+}

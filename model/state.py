@@ -253,6 +253,34 @@ class State:
         t = self.threads.get(thread)
         return None if t is None else t.process
 
+    # --- names a step uses ------------------------------------------------------------
+
+    def vpn(self, place) -> int:
+        """The virtual page a place (mapping handle, page) names."""
+        return self.mapping_handles[place.mapping] + place.page
+
+    def bind_mapping(self, handle: str, base: Optional[int] = None) -> "State":
+        """Name a mapping handle: at ``base``, or at the next free slot (a failed call binds
+        its handle too, so that later steps naming it still resolve)."""
+        if base is None:
+            base = self.next_slot_base()
+        return replace(self, mapping_handles=self.mapping_handles.set(handle, base))
+
+    def live_segment(self, handle: str) -> Optional[int]:
+        """The segment a handle names, unless shmget failed or the segment is destroyed."""
+        sid = self.segment_handles.get(handle, -1)
+        if sid < 0 or self.segments[sid].destroyed:
+            return None
+        return sid
+
+    def locate(self, place) -> Optional[Tuple[int, int]]:
+        """(process, vpn) of a place of a frames step; None if its thread has ended or its
+        mapping handle was never bound."""
+        thread = self.threads.get(place.thread)
+        if thread is None or not thread.alive or place.mapping not in self.mapping_handles:
+            return None
+        return thread.process, self.mapping_handles[place.mapping] + place.page
+
 
 def initial() -> State:
     """One process with one thread, T0, and nothing mapped."""
