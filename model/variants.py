@@ -78,6 +78,7 @@ def _ok_only(transform: Callable) -> Callable:
     """A transform of the successful outcomes; errors stay as Linux gives them."""
     def on_success(before, pid, st, outcomes):
         return [transform(before, pid, st, s) if r == OK else (s, r) for s, r in outcomes]
+    on_success.__wrapped_change__ = transform
     return on_success
 
 
