@@ -1,42 +1,9 @@
 """Frame identity: which physical frame each page table entry reaches, as the `frames` step
 observes it (Linux: /proc/PID/pagemap; impl/pagemap.py), and the bookkeeping that predicts it.
 
-Values read and written show sharing only indirectly; the textbook's statement is about page
-tables: entries of several page tables reach one frame. A `frames` step names places
-(thread, mapping, page); the result partitions them into classes that reach one frame, with
-per-place flags (results.FrameReport). The model predicts the partition from its own frames,
-up to renaming.
-
-What Linux does, observed on 6.18 (x86-64, THP madvise, KSM off, no swap) with a standalone
-probe before this was written; the rules it refines are cited:
-
-- A page is *present* only once touched. A read fault of untouched private anonymous memory
-  maps the shared zero page (one frame for all such pages, never exclusive, R02); a read of a
-  shared page (SysV, shared anonymous, file, memfd, POSIX shm: all shmem here) or of a private
-  file page allocates the object's page-cache frame if it has none, and maps it (R12, R13).
-  pread of a hole allocates nothing; pwrite does.
-- A write maps a frame of the writer's own (private: a new anonymous frame, copy on write;
-  shared: the object's frame). A private write gives the record an anon_vma.
-- fork copies a private record's page table entries only if the record has an anon_vma
-  (vma_needs_copy): the child then reaches the parent's frames, copy-on-write shared (neither
-  is exclusive), and the zero page where the parent had it. Shared records, SysV attaches,
-  private records never written, and MADV_WIPEONFORK records are NOT copied: the child's pages
-  are not present until it touches them, and then reach the object's frame (R09, R10, R11, R41).
-- After fork, the first side to write gets the copy; the other keeps the old frame, which is
-  then mapped once (exclusive) and is reused in place by its next write (R11).
-- MADV_DONTNEED zaps the entries of the range, shared ones too (R35, R36); MADV_REMOVE and a
-  shrinking ftruncate zap every entry that reaches the removed object pages, in every process
-  (ftruncate even private copies, "even_cows"; R39, R08); munmap, exit, exec remove (R28,
-  R29, C04); mremap move carries the entries to the new place (R44), an alias starts empty
-  (R42); MAP_FIXED / SHM_REMAP over present pages starts empty (C01). PROT_NONE keeps them.
-- MADV_FREE pages stay present until reclaimed, which may happen at any time (C05): a lazily
-  freed place may be present or not.
-- Flags: exclusive = the frame is mapped by exactly one present entry of all live page tables
-  (threads share one); file = the frame is an object's page (bit 61: file or shared anonymous);
-  zero = the zero page.
-
-Under ``posix`` frame identity is unspecified beyond what the values imply: the reports a
-frames step allows there are a predicate, not a list (frames_posix.py says why and how).
+Values show sharing only indirectly; page tables show it directly. docs/frames.md gives
+what Linux does that this module predicts (presence, fork's copy of entries, zaps, flags),
+rule by rule.
 """
 from __future__ import annotations
 

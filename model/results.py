@@ -149,7 +149,7 @@ def is_fault(result: Result) -> bool:
 
 # --- frames steps: a report's text, and the set of reports posix allows ---------------------
 # The set (FramesByValues) is an allowed result, never an observation; why it admits what it
-# admits is model/frames_posix.py's module text.
+# admits is docs/frames.md.
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"   # the places of a frames step, in order
 MAX_PLACES = len(LETTERS)
@@ -251,8 +251,8 @@ def _held(nonzero: Contents, zero_from: Optional[int]) -> Held:
 class FramesByValues:
     """The frames reports one state allows under posix: every report whose classes join only
     places holding the same bytes, with the places that have no memory "-", "z" only where
-    zeros are held, one set of flags per class, and no "e" on a frame shown at two pages (the
-    module text gives the reasons). ``held`` has one entry per place: a Held, or None where
+    zeros are held, one set of flags per class, and no "e" on a frame shown at two pages
+    (docs/frames.md gives the reasons). ``held`` has one entry per place: a Held, or None where
     the place has no memory. Its text, ``frames(values:A=1@0,B=A,C=zeros,D=none)``, lists what
     each place holds: nonzero bytes as value@offset joined by "+" (then "~N": from byte N on a
     byte may also read 0), "zeros", "none" (no memory), or an earlier letter (the same page
@@ -283,7 +283,7 @@ class FramesByValues:
         return {i for members, _ in self._violations(report) for i in members}
 
     def _violations(self, report: FrameReport, places=()) -> list:
-        """(the places, why) for every rule the report breaks (the module text's rules)."""
+        """(the places, why) for every rule the report breaks (docs/frames.md)."""
         if len(report.flags) != len(self.held):
             return [(range(len(report.flags)),
                      f"{len(report.flags)} places reported, the step names {len(self.held)}")]

@@ -187,18 +187,17 @@ def _private_file_write_reaches_file(linux, state, pid, st, profile):
 
 # --- SysV lifecycle ------------------------------------------------------------------------
 
-def _rmid(linux, state, pid, st, profile, **segment):
-    """IPC_RMID with the removed segment changed as ``segment`` says, then settled or not
-    (``settle``); IPC_STAT and errors as Linux."""
+def _rmid(linux, state, pid, st, profile, *, destroyed=False, keep_key=False, settle=True):
+    """IPC_RMID with the removed segment ``destroyed`` at once or not, its key kept or not,
+    then destroyed if nothing attaches it (``settle``) or not; IPC_STAT and errors as Linux."""
     sid = state.live_segment(st.op.segment)
     if sid is None or st.op.cmd != "rmid":
         return linux[ShmCtl](state, pid, st, profile)
-    settle = segment.pop("settle", True)
     key = state.segments[sid].key
     state = aspace.remove_segment(state, sid, profile)
     seg = state.segments[sid]
-    state = state.with_segment(sid, replace(seg, **{k: (key if v == "kept" else v)
-                                                    for k, v in segment.items()}))
+    state = state.with_segment(sid, replace(seg, destroyed=destroyed,
+                                            key=key if keep_key else seg.key))
     return [(aspace.settle_segment(state, sid, profile) if settle else state, OK)]
 
 
@@ -209,7 +208,7 @@ def _rmid_destroys_at_once(linux, state, pid, st, profile):
 
 def _removed_key_still_found(linux, state, pid, st, profile):
     """R18 changed: IPC_RMID keeps the key, so shmget still finds the segment."""
-    return _rmid(linux, state, pid, st, profile, key="kept")
+    return _rmid(linux, state, pid, st, profile, keep_key=True)
 
 
 def _rmid_unattached_deferred(linux, state, pid, st, profile):
