@@ -91,6 +91,23 @@ def is_range_free(process: Process, start: int, end: int) -> bool:
     return not any(v.start < end and start < v.end for v in process.vmas)
 
 
+def splits_attach(proc: Process, start: int, end: int) -> bool:
+    """Whether [start, end) cuts a SysV attach in two or trims it (R31)."""
+    return any(v.segment is not None and v.start < end and start < v.end
+               and (v.start < start or v.end > end) for v in proc.vmas)
+
+
+def protect(state: State, pid: int, start: int, end: int, prot: str):
+    """mprotect's change: (the state, the first unmapped page or None). An unmapped page stops
+    it there; the pages before it are changed (C01, R30, R33)."""
+    mapped = mapped_pages(state.processes[pid], start, end)
+    hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
+    stop = end if hole is None else hole
+    if stop > start:
+        state = modify(state, pid, start, stop, lambda v: replace(v, prot=prot))
+    return state, hole
+
+
 def unmap(state: State, pid: int, start: int, end: int, profile: Profile) -> State:
     """Remove [start, end) from a process: its records, private frames and MADV_FREE marks.
     Unmapping SysV pages is detaching them (R28, R31, R32)."""

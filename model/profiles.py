@@ -2,7 +2,8 @@
 
 ``linux`` is what Linux does (docs/rules.md). ``posix`` follows the POSIX text: where POSIX
 leaves a behaviour unspecified the profile allows every permitted outcome (each field below
-names one such allowance and the rule it widens), and a case that uses a Linux-only interface
+names one such allowance and the rule it widens; model/posix.py adds the outcomes of those
+that only add to Linux's), and a case that uses a Linux-only interface
 is not applicable to it. A named variant (``linux+NAME``) is linux with one rule changed: its
 catalogue entry is here, what it does instead is in model/variants.py.
 """

@@ -5,15 +5,16 @@ call must return, named where the name says more than the test), then the update
 operation's own effect on page table entries (model/frames.py). Rules cite docs/rules.md by
 id. A named variant (model/variants.py) replaces a handler or transforms its outcomes; no
 handler asks which profile it runs under except through the profile's data (posix allows
-more outcomes where POSIX leaves a behaviour open: model/profiles.py).
+more outcomes where POSIX leaves a behaviour open: model/posix.py, model/profiles.py).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Iterable, Optional
 
 from . import address_space as aspace
-from . import cow, frames, memory, variants
+from . import cow, frames, memory, posix, variants
 from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Mmap, Mprotect,
                   Mremap, Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
@@ -42,9 +43,18 @@ def step(state: State, st: Step, profile: Profile) -> list:
     if thread is None or not thread.alive:
         return [(_bind_dead(state, st), DEAD)]
     pid = thread.process
-    handler = variants.handler(type(st.op), profile, HANDLERS)
+    handler = handlers(profile)[type(st.op)]
     return [(_settled(_after_fault(s, pid, r, profile), profile), r)
             for s, r in handler(state, pid, st, profile)]
+
+
+@functools.lru_cache(maxsize=64)
+def handlers(profile: Profile) -> dict:
+    """The handler of every operation under a profile: Linux's, with what POSIX leaves open
+    added where the profile allows it (model/posix.py), then the profile's named variants
+    applied (model/variants.py)."""
+    allowed = {op: posix.widened(op, profile, handler) for op, handler in HANDLERS.items()}
+    return {op: variants.handler(op, profile, allowed) for op in allowed}
 
 
 def _after_fault(state: State, pid: int, result, profile: Profile) -> State:
@@ -256,16 +266,7 @@ def shmctl(state: State, pid: int, st: Step, profile: Profile) -> list:
     if op.cmd == "stat":
         stat = Stat(nattch=aspace.nattch(state, sid, profile), segsz=seg.size, dest=seg.removed,
                     key=seg.key or "private")
-        outcomes = [(state, stat)]  # R17
-        if seg.removed and profile.removed_stat_may_fail:
-            # R17 (POSIX): IPC_RMID removes the identifier, so IPC_STAT may fail; SHM_DEST
-            # and the key reset are Linux's, so what a surviving IPC_STAT shows of them is
-            # unspecified.
-            keys = {stat.key, seg.removed_key or "private"}
-            outcomes = [(state, replace(stat, dest=dest, key=key))
-                        for dest in (True, False) for key in sorted(keys)]
-            outcomes.append((state, EINVAL))
-        return outcomes
+        return [(state, stat)]  # R17
     state = aspace.remove_segment(state, sid, profile)  # R17, R18
     return [(aspace.settle_segment(state, sid, profile), OK)]  # R20: unattached, it goes now
 
@@ -326,21 +327,12 @@ def _range(state: State, at: Place, length: int):
     return start, start + pages_for(length)
 
 
-def splits_attach(proc: Process, start: int, end: int) -> bool:
-    """Whether [start, end) cuts a SysV attach in two or trims it (R31)."""
-    return any(v.segment is not None and v.start < end and start < v.end
-               and (v.start < start or v.end > end) for v in proc.vmas)
-
-
 def munmap(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
     if op.at.offset or op.length == 0:
         return [(state, EINVAL)]  # R05
     start, end = _range(state, op.at, op.length)
-    outcomes = [(aspace.unmap(state, pid, start, end, profile), OK)]  # R05, R31, R32
-    if profile.partial_shm_munmap_may_fail and splits_attach(state.processes[pid], start, end):
-        outcomes.append((state, EINVAL))  # R31 (POSIX leaves it unspecified)
-    return outcomes
+    return [(aspace.unmap(state, pid, start, end, profile), OK)]  # R05, R31, R32
 
 
 def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
@@ -351,23 +343,9 @@ def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
     proc = state.processes[pid]
     refusing = [v for v in proc.vmas if v.start < end and start < v.end and not v.may_write]
     if op.prot == "rw" and refusing:
-        if profile.shm_mprotect_unspecified and all(v.segment is not None for v in refusing):
-            # R24 (POSIX): mprotect is unspecified for a mapping mmap did not make, so a
-            # SHM_RDONLY attach may also become writable (it is Linux that says EACCES).
-            return [(state, EACCES)] + _mprotect(state, pid, start, end, op.prot)
         return [(state, EACCES)]  # R24, C01, R47
-    return _mprotect(state, pid, start, end, op.prot)
-
-
-def _mprotect(state: State, pid: int, start: int, end: int, prot: str) -> list:
-    proc = state.processes[pid]
-    mapped = aspace.mapped_pages(proc, start, end)
-    # C01: an unmapped page stops mprotect there with ENOMEM; pages before it are changed.
-    hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
-    stop = end if hole is None else hole
-    if stop > start:
-        state = aspace.modify(state, pid, start, stop, lambda v: replace(v, prot=prot))  # R30, R33
-    return [(state, OK if hole is None else ENOMEM)]
+    state, hole = aspace.protect(state, pid, start, end, op.prot)  # R30, R33
+    return [(state, OK if hole is None else ENOMEM)]  # C01: stopped at a hole
 
 
 def madvise(state: State, pid: int, st: Step, profile: Profile) -> list:

@@ -48,6 +48,24 @@ def test_a_replacement_and_a_transform_of_one_operation_compose():
     assert variants.handler(Write, profiles.POSIX, semantics.HANDLERS) is semantics.HANDLERS[Write]
 
 
+def test_posix_widenings_name_a_profile_field_and_a_rule_and_only_add_outcomes():
+    from dataclasses import fields
+    from sharespec.model import posix
+    from sharespec.model.oracle import allowed_per_step
+    from sharespec.model.ops import Munmap, Place, ShmAt, ShmGet, Step
+    from sharespec.model.rules import OBSERVABLE_RULES
+    names = {f.name for f in fields(profiles.Profile)}
+    for field, widening in posix.WIDENINGS.items():
+        assert field in names and getattr(profiles.POSIX, field) and not getattr(profiles.LINUX, field)
+        assert widening.rule in OBSERVABLE_RULES
+    # R31: munmap of the middle of an attach: linux unmaps; posix may also refuse
+    program = (Step("T0", ShmGet("private", 3 * 4096, creat=True), "S0"),
+               Step("T0", ShmAt("S0"), "M0"),
+               Step("T0", Munmap(Place("M0", 1), 4096)))
+    assert {str(r) for r in allowed_per_step(program, "linux")[-1]} == {"ok"}
+    assert {str(r) for r in allowed_per_step(program, "posix")[-1]} == {"ok", "EINVAL"}
+
+
 def _imports(path: Path, package: str) -> set:
     """The modules of ``package`` a file imports, at any depth (a function-level import is a
     cycle as much as one at the top). Imports under ``if TYPE_CHECKING:`` do not run."""
