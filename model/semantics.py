@@ -20,7 +20,7 @@ from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from .profiles import Profile
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
-from .state import (Fd, MemObject, Process, Segment, State, Thread, Vma, contents_get,
+from .state import (Fd, MemObject, Segment, State, Thread, Vma, contents_get,
                     contents_zero_from)
 
 SHMMAX = 2 ** 63   # larger than any size a case can name: limits are not modelled (R23)
@@ -43,7 +43,9 @@ def step(state: State, st: Step, profile: Profile) -> list:
     if thread is None or not thread.alive:
         return [(_bind_dead(state, st), DEAD)]
     pid = thread.process
-    handler = handlers(profile)[type(st.op)]
+    handler = handlers(profile).get(type(st.op))
+    if handler is None:
+        raise TypeError(f"not an operation: {st.op!r}")
     return [(_settled(_after_fault(s, pid, r, profile), profile), r)
             for s, r in handler(state, pid, st, profile)]
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from . import address_space as aspace
-from . import cow, memory
+from . import cow
 from .ops import (PAGE_SIZE, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap, Munmap,
                   ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, ThreadExit, Write)
 # The catalogue (names, rules, descriptions) is profile data; it is named here too, where the

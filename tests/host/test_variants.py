@@ -52,7 +52,7 @@ def test_default_profiles_are_untouched():
 def test_every_deviation_has_its_change_in_variants_citing_its_rule():
     """Each flag variant's change is written in model/variants.py (a replacement handler or a
     transform keyed by operation), and says which rule it changes."""
-    from sharespec.model.variants import CHANGES, After, Replace
+    from sharespec.model.variants import CHANGES, Replace
     assert set(CHANGES) == DEVIATIONS   # no variant forgotten, none misspelt
     for flag, changes in CHANGES.items():
         rule = VARIANT_BY_NAME[flag].rule
