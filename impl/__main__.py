@@ -8,18 +8,19 @@ SIGTERM the current case is killed and cleaned up, its observation is not writte
 exit status is 130 or 143. The host features it uses beyond plain system calls are probed
 once (features.py); SHARESPEC_IMPL_DISABLE=name,... makes some count as missing, for tests
 (an unknown name: exit status 2). With --ledger, the pids of the running case (and its keys,
-names and segment ids) are kept in FILE (see executor.Executor), so that whoever started this
-process can clean up after it even if it is killed with SIGKILL. (``--resume CMD_FD
-RESULT_FD [LEDGER_FD]`` is how exec re-enters a case process; it is not for people.)
+names and segment ids) are kept in FILE (ledger.py), so that whoever started this process can
+clean up after it even if it is killed with SIGKILL; SHARESPEC_IMPL_PID_LOG=FILE has every
+pid of the run appended to FILE (ledger.py). (``--resume CMD_FD RESULT_FD [LEDGER_FD]`` is
+how exec re-enters a case process; it is not for people.)
 """
 import argparse
 import os
-import select
 import signal
 import sys
 
 from . import features, protocol, worker
-from .executor import Executor, interrupts_held
+from .executor import interrupts_held, run_case
+from .ledger import Ledger, log_pid
 
 
 class Interrupted(BaseException):
@@ -30,30 +31,6 @@ class Interrupted(BaseException):
 
 def _interrupt(number, frame):
     raise Interrupted(number)
-
-
-class Lines:
-    """Lines from a descriptor, and whether one can be had without waiting."""
-
-    def __init__(self, fd):
-        self.fd = fd
-        self.pending = b""
-        self.eof = False
-
-    def ready(self):
-        return (b"\n" in self.pending or self.eof
-                or bool(select.select([self.fd], [], [], 0)[0]))
-
-    def readline(self):
-        while b"\n" not in self.pending and not self.eof:
-            chunk = os.read(self.fd, 65536)
-            self.eof = not chunk
-            self.pending += chunk
-        if b"\n" in self.pending:
-            line, self.pending = self.pending.split(b"\n", 1)
-            return line + b"\n"
-        line, self.pending = self.pending, b""
-        return line
 
 
 def main(argv):
@@ -77,13 +54,10 @@ def main(argv):
         return 0
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    stdin, stdout = Lines(sys.stdin.fileno()), sys.stdout.buffer
-    executor = Executor(options.timeout, options.ledger)
+    ledger = Ledger(options.ledger)
+    log_pid(os.getpid(), "executor")
     try:
-        while True:
-            line = stdin.readline()
-            if not line:
-                return 0
+        for line in sys.stdin.buffer:
             if not line.strip():
                 continue
             try:
@@ -91,17 +65,15 @@ def main(argv):
             except protocol.CaseError as error:
                 observation = protocol.observation("", "error", [], "invalid case: %s" % error)
             else:
-                observation = executor.run(case)
+                observation = run_case(case, options.timeout, ledger)
             with interrupts_held():
-                stdout.write((protocol.dumps(observation) + "\n").encode())
-                stdout.flush()
-            executor.prepare()
-            if not stdin.ready():
-                executor.settle(idle=True)    # nothing to do: clean up now, not at the next case
+                sys.stdout.buffer.write((protocol.dumps(observation) + "\n").encode())
+                sys.stdout.buffer.flush()
+        return 0
     except Interrupted as interrupt:
         return 128 + interrupt.number
     finally:
-        executor.close()
+        ledger.close()
 
 
 if __name__ == "__main__":

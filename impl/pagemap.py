@@ -200,12 +200,6 @@ def observe(places):
     return canonical(entries, zero), "; ".join(notes)
 
 
-def frames_call(command):
-    """The worker's call for a `frames` command: {"places": [[pid or null, address], ...]}."""
-    result, note = observe([(pid, address) for pid, address in command["places"]])
-    return result, (note or None)
-
-
 # --- the executor's side: a `frames` step, resolved and performed without the case's threads ---
 
 def check_places(plan, where, value, error):
@@ -240,20 +234,20 @@ def _thread_ended(plan, thread, before):
 
 
 def perform(run, step):
-    """A frames step, in the executor (the parent of every case process, so it can read their
+    """A frames step, in the executor (which may read the case processes'
     /proc/PID/pagemap): a place of a thread that has ended, or of a process that is not alive,
     is not present. Notes go to the run's detail (run_detail)."""
     resolved = []
     for place in step.args["places"]:
-        process = run.plan.process_of[place["thread"]]
-        if run.state.get(process) != "alive" or _thread_ended(run.plan, place["thread"], step.index):
+        process = run.processes.get(run.plan.process_of[place["thread"]])
+        if process is None or process.state != "alive" or \
+                _thread_ended(run.plan, place["thread"], step.index):
             resolved.append((None, 0))
         else:
-            resolved.append((run.pid[process], run.places.handle(place["mapping"]) + place["page"] * PAGE))
+            resolved.append((process.pid, run.places.handle(place["mapping"]) + place["page"] * PAGE))
     result, note = observe(resolved)
-    notes = run.__dict__.setdefault("pagemap_notes", [])
     if note:
-        notes.append("step %d: %s" % (step.index, note))
+        run.pagemap_notes.append("step %d: %s" % (step.index, note))
     return result
 
 
@@ -261,4 +255,4 @@ def run_detail(run):
     """The observation's detail for a case with frames steps: the environment, and any note."""
     if not any(step.op == "frames" for step in run.plan.steps):
         return ""
-    return "; ".join([environment()] + run.__dict__.get("pagemap_notes", []))
+    return "; ".join([environment()] + run.pagemap_notes)

@@ -238,20 +238,6 @@ def set_death_signal(number):
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
 
 
-SYS_PIDFD_GETFD = 438
-
-
-def pidfd_getfd(pidfd, fd):
-    """A duplicate, here and close-on-exec, of descriptor `fd` of the process behind `pidfd`
-    (Linux 5.6; the caller must be allowed to ptrace it: the executor is its parent)."""
-    got = libc.syscall(ctypes.c_long(SYS_PIDFD_GETFD), ctypes.c_long(pidfd), ctypes.c_long(fd),
-                       ctypes.c_long(0))
-    if got < 0:
-        number = ctypes.get_errno()
-        raise OSError(number, "pidfd_getfd: %s" % errno_name(number))
-    return got
-
-
 def reserve(addr, length):
     """Hold [addr, addr+length) in this process only: PROT_NONE, no memory behind it, and
     MADV_DONTFORK so no child inherits it. True if it was free and is now held."""

@@ -3,20 +3,15 @@
 Each model thread is a real thread blocked on its own command pipe. A command is one message
 (a frame, see frame()) from the executor with everything already resolved (addresses, real
 keys and names, descriptor numbers, which pipe descriptors to close at a fork); the thread
-makes the call and writes one message to its process's result pipe. Consecutive steps of one
-thread may come as one batch (serve): they are made in order, and their answers written
-together, except that an answer is never held back past a call that may end the process (an
-access that faults, exit, exec, fork...). Steps never overlap: the executor sends the next
-command only after it has read the answers of the previous ones.
+makes the call and writes one answer to its process's result pipe. Steps never overlap: the
+executor sends the next command only after it has read the answer to the last one.
 
 The thread a case process starts with (its leader: after fork, the thread that forked;
 after exec, the thread that exec'd) serves the process's first model thread, so a fork
 starts no thread. The leader never ends before its process: if its model thread ends while
-others live (thread_exit), it stays, making no call (it waits on the ended thread's command
-pipe, where only the executor's messages between cases come), as the kernel
-reports the death of a process through its leader (wait status, /proc/PID/stat). Every
-other model thread really ends at thread_exit, and the process ends when its last model
-thread does.
+others live (thread_exit), it stays, making no call, because the kernel reports the death of
+a process through its leader (wait status, /proc/PID/stat). Every other model thread really
+ends at thread_exit, and the process ends when its last model thread does.
 """
 import faulthandler
 import fcntl
@@ -26,11 +21,12 @@ import resource
 import signal
 import sys
 import _thread
-import time
 
 from . import syscalls
 
-STATE = {"result_fd": -1, "threads": 0, "standard": set(), "ledger": None}
+# What this process is: its result pipe, how many model threads it has, and the runner's
+# ledger (a descriptor, or None), where shmget notes each segment it makes (_shmget).
+STATE = {"result_fd": -1, "threads": 0, "ledger": None}
 
 # How exec starts the new image: the same Python, without site and environment, importing this
 # package from its parent directory by its own name and running its __main__ with --resume.
@@ -64,9 +60,7 @@ def close_all_but(keep):
 
 def frame(message):
     """A message between the executor and a case process (a dict of strings, numbers, lists):
-    its length in 4 bytes, then marshal's encoding. Both ends run this same Python; marshal
-    touches far fewer pages than json, and every page a freshly forked case process touches
-    is a copy-on-write fault, the main cost of a step there."""
+    its length in 4 bytes, then marshal's encoding (both ends run this same Python)."""
     data = marshal.dumps(message)
     return len(data).to_bytes(4, "little") + data
 
@@ -82,15 +76,10 @@ def unframe(pending):
 
 
 def reply(message):
-    send([message])
-
-
-def send(messages):
-    if messages:
-        try:
-            os.write(STATE["result_fd"], b"".join(frame(message) for message in messages))
-        except OSError:
-            os._exit(1)     # the executor is gone
+    try:
+        os.write(STATE["result_fd"], frame(message))
+    except OSError:
+        os._exit(1)     # the executor is gone
 
 
 def start_process(result_fd, command_fd, message):
@@ -104,8 +93,8 @@ def start_process(result_fd, command_fd, message):
 
 
 def run_process(command_fd):
-    """The leader of a new process image: serve its model thread (and go on reading its
-    command pipe after it ended: see serve)."""
+    """The leader of a new process image: serve its model thread (and stay after it ended:
+    see serve)."""
     serve(command_fd)
 
 
@@ -114,18 +103,11 @@ def start_thread(command_fd):
     _thread.start_new_thread(serve, (command_fd,))
 
 
-# The calls whose answers may wait to be written with the rest of their batch: none of them can
-# end, replace or fork the process (the executor never batches a step that reaches outside the
-# case window, where a call could hit the implementation's own memory).
-HOLDABLE = {"shmget", "shmat", "shmdt", "shmctl", "mmap", "munmap", "mprotect", "madvise",
-            "posix_madvise", "mremap", "open", "close", "ftruncate", "pread", "pwrite",
-            "shm_unlink", "seal", "spawn"}
-
-
 def serve(command_fd):
-    """The loop of one model thread; returns when it ends, except in the leader, which stays
-    reading the ended thread's command pipe: no step comes there any more, only what the
-    executor sends between cases (to a first process it recycles: worker.reset)."""
+    """The loop of one model thread: a command, its call, its answer. Returns when the thread
+    ends, except in the leader, which stays blocked on the ended thread's command pipe, where
+    nothing comes any more; every thread leaves with the process when the executor closes
+    its pipes."""
     pending = b""
     while True:
         found, command, pending = unframe(pending)
@@ -137,50 +119,23 @@ def serve(command_fd):
             if not chunk:
                 os._exit(0)     # the executor closed the pipe: the case is over
             found, command, pending = unframe(pending + chunk)
-        if command["op"] == "end":      # the case is over and this thread was left running
-            STATE["threads"] -= 1
-            return                      # (never the leader: see executor.start_recycling)
-        if command["op"] in HOUSEKEEPING:           # between cases, never a step
-            HOUSEKEEPING[command["op"]](command)
-            continue
-        batch = command["steps"] if command["op"] == "batch" else [command]
-        answers = perform_batch(batch, command_fd)
-        if answers is None:             # thread_exit of a thread that is not the last
-            if _thread.get_native_id() == os.getpid():
-                continue                # the leader stays (see the module's docstring)
-            return
-        if answers and "become" in answers[-1]:
-            command_fd, pending = answers[-1]["become"], b""    # the child of a fork
-        else:
-            send(answers)
-
-
-def perform_batch(batch, command_fd):
-    """Make the calls of a batch in order; returns the answers not yet sent, or None if the
-    thread has ended. A fork's child gets [{"become": its command pipe}] and serves its own
-    model thread from then on (so a chain of forks does not nest)."""
-    answers = []
-    for command in batch:
-        if command["op"] not in HOLDABLE:
-            send(answers)               # before a call that may end the process
-            answers = []
-        if "id_from" in command:        # a segment whose shmget is earlier in the batch
-            made = batch[command.pop("id_from")]["answer"]
-            command["id"] = made["value"] if made.get("r") == "ok" else -1
         try:
             answer = perform(command, command_fd)
         except Exception as error:      # a bug here, not a result: the executor says "error"
             answer = {"error": "%s: %s" % (type(error).__name__, error)}
-        if answer is None or "become" in answer:
-            return answer and [answer]
-        command["answer"] = answer
-        answers.append(answer)
-        if "error" in answer:
-            break
-    return answers
+        if answer is None:              # thread_exit of a thread that is not the last
+            if _thread.get_native_id() == os.getpid():
+                continue                # the leader stays (see the module's docstring)
+            return
+        if "become" in answer:          # the child of a fork serves its own model thread
+            command_fd, pending = answer["become"], b""
+        else:
+            reply(answer)
 
 
 def perform(command, command_fd):
+    """Make one command's call; returns its answer ({"r": result, ...}), None when the thread
+    has ended, or {"become": its command pipe} in the child of a fork."""
     op = command["op"]
     if op == "read":
         return {"r": syscalls.load(command["addr"])}
@@ -203,19 +158,14 @@ def perform(command, command_fd):
         return {"r": "ok"}
     if op == "thread_exit":
         STATE["threads"] -= 1
-        if STATE["threads"] == 0:
-            reply({"r": "ok"})
-            os._exit(0)         # pthread_exit of the last thread ends the process
         reply({"r": "ok"})
+        if STATE["threads"] == 0:
+            os._exit(0)         # pthread_exit of the last thread ends the process
         return None
     if op == "exit":
         os._exit(0)
     if op == "exec":
         return {"r": execute(command_fd)}
-    if op == "hang":            # tests only: a step that never finishes (until the executor goes)
-        while os.read(command_fd, 65536):
-            pass
-        os._exit(0)
     raise ValueError("unknown command %r" % op)
 
 
@@ -223,10 +173,10 @@ def fork(command):
     """fork(), directly: the child's memory is exactly what fork gives (R11 copy-on-write, R40
     MADV_DONTFORK, R41 MADV_WIPEONFORK) and nattch is parent+child when the step ends (R28).
     Nobody in the case ever reaps a case process, so its pid stays its own until the
-    executor's cleanup; the executor reads how it ended from /proc (hygiene.ending).
-    Returns (result, the child's pid), and in the child ("ok", 0): the parent tells the
-    executor the pid, the child says nothing until its first command (every page a fresh
-    child touches costs a copy-on-write fault)."""
+    executor's clean-up, which reads how it ended from /proc (hygiene.ending). Each side
+    closes the pipe ends that are the other's (command["parent_close"], ["child_close"]), so
+    that a process's death shows as end-of-file on its result pipe. Returns (result, the
+    child's pid), and in the child ("ok", 0)."""
     try:
         child = os.fork()
     except OSError as error:
@@ -246,98 +196,9 @@ def fork(command):
     return "ok", child
 
 
-# --- the first process between cases (executor.CaseRun.start_recycling, recycled) -------
-
-def begin(command):
-    """The first command of a case to its first process: close the copies of the executor's
-    ends of pipes made by the last `reap`, and allow the case's descriptor numbers. No reply
-    (the first step's follows)."""
-    for fd in command["close"]:
-        os.close(fd)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    STATE.setdefault("nofile", soft)
-    if soft < command["nofile"]:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(command["nofile"], hard), hard))
-
-
-def reset(command):
-    """After a case that ended well, make this first process what it was before the case, or
-    say why it cannot be. Undone: every mapping and attach in the case's window (one munmap of
-    the whole window; the executor made sure no step reached outside it), the case's
-    descriptor numbers, the raised RLIMIT_NOFILE. Checked with the kernel: this is the only
-    thread left (the real threads of the case's ended model threads are gone), the open
-    descriptors are exactly the executor's list plus the standard ones, and, when the case
-    forked nothing, this process has no child. (Only open and fork change the descriptors of
-    a case process, and only spawn starts a thread: the executor says which were made here.)
-    Replies {"r": "clean"} or {"r": "dirty", "why": ...}."""
-    problem = None
-    deadline = time.monotonic() + 1.0
-    while command["spawned"] and thread_count() != 1:   # an ended thread still on its way out
-        if time.monotonic() > deadline:
-            problem = "a thread of the case is still running"
-            break
-        os.sched_yield()        # it is all but gone: let it finish now
-    start, length = command["window"]
-    if syscalls.libc.munmap(start, length) != 0:
-        problem = problem or "munmap of the case window failed"
-    first, last = command["descriptors"]
-    os.closerange(first, last)
-    if "nofile" in STATE:
-        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-        resource.setrlimit(resource.RLIMIT_NOFILE, (STATE["nofile"], hard))
-    if command["opened"]:
-        expected = set(command["fds"]) | STATE["standard"]
-        lowest = 0
-        while lowest in expected:               # where listdir's own descriptor goes
-            lowest += 1
-        if set(map(int, os.listdir("/proc/self/fd"))) != expected | {lowest}:
-            problem = problem or "descriptors other than the expected ones are open"
-    if not command["forked"] and has_child():
-        problem = problem or "a child process that no step made"
-    STATE["threads"] = 1        # the others are gone (or it is dirty): this one serves T0 again
-    reply({"r": "dirty", "why": problem} if problem else {"r": "clean"})
-
-
-def reap(command):
-    """After `reset`, once the executor has removed the case's segments (so no pid of the case
-    could have been reused meanwhile): reap the case's other processes, all dead by now (this
-    process is their subreaper, so its having no child left means none of them is alive), and
-    make `pipes` new pipes for the next case's other processes, whose executor ends the
-    executor takes with pidfd_getfd. Replies {"r": "clean", "pipes": [[read, write], ...]}."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            reply({"r": "dirty", "why": "a process of the case is still alive"})
-            return
-    reply({"r": "clean", "pipes": [os.pipe2(0) for _ in range(command["pipes"])]})
-
-
-def thread_count():
-    fd = os.open("/proc/self/stat", os.O_RDONLY)
-    try:
-        return int(os.read(fd, 4096).rsplit(b")", 1)[1].split()[17])
-    finally:
-        os.close(fd)
-
-
-def has_child():
-    """Whether this process has a child, alive or a zombie (which is left unreaped)."""
-    try:
-        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return False
-    return True
-
-
-HOUSEKEEPING = {"begin": begin, "reset": reset, "reap": reap}
-
-
 def execute(command_fd):
-    """execve() of the same Python carrying on as this model thread; only the pipes survive
-    (the case's descriptors are close-on-exec). Returns only if execve fails."""
+    """execve() of the same Python carrying on as this model thread; only the pipes and the
+    ledger survive (the case's descriptors are close-on-exec). Returns only if execve fails."""
     argv = [sys.executable, "-S", "-E", "-c", BOOT, os.path.dirname(PACKAGE_DIR),
             os.path.basename(PACKAGE_DIR), "--resume", str(command_fd), str(STATE["result_fd"]),
             str(-1 if STATE["ledger"] is None else STATE["ledger"])]
@@ -365,7 +226,7 @@ def resume(arguments):
 def _shmget(c):
     """shmget; the id of a segment it may have made goes to the executor's ledger at once (a
     killed executor never reads the answer: the ledger is how its case's segments are found,
-    first_process.LEDGER)."""
+    ledger.py)."""
     result, ident = syscalls.shmget(c["key"], c["size"], c["flags"])
     if result == "ok" and STATE["ledger"] is not None and c["flags"] & syscalls.IPC_CREAT:
         try:

@@ -1,0 +1,131 @@
+"""A step as its case process receives it: everything resolved to what the call takes.
+
+Addresses come from the case's places (addresses.Places), keys and names from its namespace
+(hygiene.Namespace), segment ids from the answers of earlier shmgets, descriptor numbers from
+the fd handles (addresses.fd_number), flags from syscalls. Fork and spawn name pipes, which
+the executor adds (executor.CaseRun.pipes_for).
+"""
+import os
+
+from . import addresses, syscalls
+
+
+class Resolver:
+    """The commands of one case, resolved step by step as the case goes."""
+
+    def __init__(self, plan, places, names):
+        self.plan = plan
+        self.places = places
+        self.names = names
+        self.segment_ids = {}       # segment handle -> id (-1 if its shmget failed)
+
+    def command(self, step):
+        op, args = step.op, step.args
+        command = {"op": op}
+        if "at" in args and op not in ("shmat", "mmap"):
+            command["addr"] = self.places.place(args["at"])
+        if op in ("munmap", "mprotect", "madvise", "posix_madvise"):
+            command["length"] = args["length"]
+        if op == "write":
+            command["value"] = args["value"]
+        elif op == "shmget":
+            flags = syscalls.SHM_MODE
+            flags |= syscalls.IPC_CREAT if args["creat"] else 0
+            flags |= syscalls.IPC_EXCL if args["excl"] else 0
+            command.update(key=self.names.key(args["key"]), size=args["size"], flags=flags)
+        elif op == "shmat":
+            flags = syscalls.SHM_RDONLY if args["rdonly"] else 0
+            flags |= syscalls.SHM_RND if args["rnd"] else 0
+            flags |= syscalls.SHM_REMAP if args["remap"] else 0
+            if args["at"] is not None:
+                addr = self.places.place(args["at"])
+            elif args["remap"]:
+                addr = None               # R27: SHM_REMAP with a NULL address -> EINVAL
+            else:
+                addr = self.places.handle(step.bind)
+            command.update(id=self.segment_ids[args["segment"]], addr=addr, flags=flags)
+        elif op == "shmctl":
+            command.update(id=self.segment_ids[args["segment"]], cmd=args["cmd"])
+        elif op == "mmap":
+            command.update(self.mmap_arguments(step))
+        elif op == "mprotect":
+            command["prot"] = syscalls.PROTECTIONS[args["prot"]]
+        elif op == "madvise":
+            command["advice"] = syscalls.MADVICES[args["advice"]]
+        elif op == "posix_madvise":
+            command["advice"] = syscalls.POSIX_MADVICES[args["advice"]]
+        elif op == "mremap":
+            flags, new_addr = 0, None
+            if args["mode"] != "grow":
+                flags = syscalls.MREMAP_MAYMOVE | syscalls.MREMAP_FIXED
+                new_addr = self.places.handle(step.bind)
+            command.update(old_length=args["old_length"], new_length=args["new_length"],
+                           flags=flags, new_addr=new_addr)
+        elif op == "open":
+            flags = os.O_RDONLY if args["rdonly"] else os.O_RDWR
+            flags |= os.O_CREAT if args["creat"] else 0
+            flags |= os.O_EXCL if args["excl"] else 0
+            path = ""
+            if args["kind"] == "shm":
+                path = self.names.shm_name(args["name"])
+            elif args["kind"] == "file":
+                path = self.names.file_path(args["name"])
+            command.update(kind=args["kind"], path=path, flags=flags,
+                           number=addresses.fd_number(self.plan, step.bind))
+        elif op in ("close", "ftruncate", "pread", "pwrite", "seal"):
+            command["fd"] = addresses.fd_number(self.plan, args["fd"])
+            for name in ("length", "offset", "value"):
+                if name in args:
+                    command[name] = args[name]
+        elif op == "shm_unlink":
+            command["name"] = self.names.shm_name(args["name"])
+        return command
+
+    def mmap_arguments(self, step):
+        """MAP_SHARED or MAP_PRIVATE; anonymous or the fd; where the system chooses, the
+        handle's slot with MAP_FIXED_NOREPLACE; with fixed, MAP_FIXED(_NOREPLACE) at the place."""
+        args = step.args
+        flags = syscalls.MAP_SHARED if args["shared"] else syscalls.MAP_PRIVATE
+        fd = -1
+        if args["fd"] is None:
+            flags |= syscalls.MAP_ANONYMOUS
+        else:
+            fd = addresses.fd_number(self.plan, args["fd"])
+        if args["fixed"] == "replace":
+            flags |= syscalls.MAP_FIXED
+        else:
+            flags |= syscalls.MAP_FIXED_NOREPLACE
+        if args["fixed"] != "none" and args["at"] is not None:
+            addr = self.places.place(args["at"])
+        else:
+            addr = self.places.handle(step.bind)
+        return {"addr": addr, "length": args["length"], "prot": syscalls.PROTECTIONS[args["prot"]],
+                "flags": flags, "fd": fd, "offset": args["offset"],
+                "noreplace": args["fixed"] == "noreplace"}
+
+    # --- what an answer means for the later steps ----------------------------------------
+
+    def segment_result(self, step, result, ident):
+        """R21, R22: "new" or "=S" for the earlier handle bound to the same identifier."""
+        if result != "ok":
+            self.segment_ids[step.bind] = -1
+            return result
+        same = [h for h, i in self.segment_ids.items() if i == ident]
+        self.segment_ids[step.bind] = ident
+        return "=" + same[0] if same else "new"
+
+    def stat_result(self, fields):
+        dest = 1 if fields["mode"] & syscalls.SHM_DEST else 0
+        return "stat(nattch=%d,segsz=%d,dest=%d,key=%s)" % (
+            fields["nattch"], fields["segsz"], dest, self.names.key_name(fields["key"]))
+
+    def bound(self, step):
+        """A mapping placed at an explicit place means that place from now on (R26: shmat
+        with rnd rounds down to SHMLBA); a failed binding keeps its slot."""
+        args = step.args
+        if args.get("at") is not None and (
+                step.op == "shmat" or (step.op == "mmap" and args["fixed"] != "none")):
+            address = self.places.place(args["at"])
+            if step.op == "shmat" and args["rnd"]:
+                address -= address % addresses.SHMLBA
+            self.places.bind_at(step.bind, address)
