@@ -141,50 +141,25 @@ def snapshot():
 
 # --- the command line -----------------------------------------------------------------
 
-# A case that ends well and leaves nothing in its first process, which is recycled after it.
-CLEAN_THREAD = [shmget("T0", "S0"), shmat("T0", "A0", "S0"), step("T0", "spawn", "T1"),
-                write("T1", "A0", 7), step("T1", "thread_exit"), read("T0", "A0"),
-                step("T0", "shmdt", at="A0"), step("T0", "shmctl", segment="S0", cmd="rmid")]
-
-
 class Cli:
-    """The command line, a case at a time; its first process between cases."""
+    """The command line, a case at a time (hang: the number of a step that never ends, see
+    tests/support/hanging_impl.py)."""
 
-    def __init__(self, ledger=None):
+    def __init__(self, ledger=None, hang=None):
         extra = ["--ledger", ledger] if ledger else []
-        notes = tempfile.NamedTemporaryFile(prefix="sharespec-test-firsts-", delete=False)
-        notes.close()
-        self.notes = notes.name
-        env = dict(os.environ, PYTHONPATH=ROOT, SHARESPEC_IMPL_TEST_FIRSTS=self.notes)
-        try:
-            self.proc = subprocess.Popen([sys.executable, "-S", "-m", "impl", "--timeout", "10"]
-                                         + extra, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         env=env)
-        except BaseException:
-            os.unlink(self.notes)
-            raise
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        argv = [sys.executable, "-S", "-m", "impl"]
+        if hang is not None:
+            argv = [sys.executable, "-S", os.path.join(ROOT, "tests", "support", "hanging_impl.py"),
+                    str(hang)]
+        self.proc = subprocess.Popen(argv + ["--timeout", "10"] + extra, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env)
 
     def run(self, steps, name="test"):
         self.proc.stdin.write((json.dumps(case(steps, name=name)) + "\n").encode())
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())
 
-    def first_process(self):
-        """The pid of the last case's first process, once the clean-up after that case is
-        over (the executor says which and when: executor.FIRSTS_VARIABLE); if it was recycled,
-        it is alive and has no child left."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with open(self.notes) as notes:
-                lines = notes.read().splitlines()
-            if lines and lines[-1] == "settled":
-                return int([line for line in lines if line.startswith("case ")][-1].split()[1])
-            time.sleep(0.01)
-        raise AssertionError("the command line never settled: %r" % lines[-3:])
-
     def close(self):
         self.proc.stdin.close()
-        try:
-            assert self.proc.wait(timeout=30) == 0
-        finally:
-            os.unlink(self.notes)
+        assert self.proc.wait(timeout=30) == 0

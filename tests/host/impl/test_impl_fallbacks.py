@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from impl_cases import (CLEAN_THREAD, ROOT, Cli, adopted_zombies, anon, children_of, descendants,
-                        process_table, read, step, write)
+from impl_cases import (ROOT, Cli, adopted_zombies, anon, children_of, descendants, process_table,
+                        read, write)
 from sharespec.runner import run_cases
 from sharespec.suite import builtin_cases
 
 CASES = {c.name: c for c in builtin_cases()}
 # Built-in cases whose processes outlive their parents, fork from threads, fork grandchildren:
-# everything the subreaper, the parent-death signal and recycling after a fork are for.
+# everything the subreaper and the parent-death signal are for.
 FORKING = ["r09-sysv-grandchild", "r28-nattch-fork-exit", "r10-shared-anon-fork",
            "r34-fork-from-thread-child-alone", "r11-private-anon-cow", "r16-child-unmaps",
            "r40-dontfork", "r41-wipeonfork", "r46-shm-unlink-shared-child"]
@@ -66,57 +66,35 @@ def test_without_the_parent_death_signal_forking_cases_pass(no_leaks):
 
 
 @pytest.mark.parametrize("disabled", ["pdeathsig", "pdeathsig,subreaper"])
-def test_without_the_parent_death_signal_a_killed_executor_leaves_no_process(disabled, no_leaks):
-    """With PR_SET_PDEATHSIG the zygote and the spare first processes die with the executor;
-    without it they end at end-of-file on their socket and command pipes."""
+def test_without_the_parent_death_signal_a_killed_executor_leaves_no_process(disabled, no_leaks,
+                                                                           monkeypatch):
+    """With PR_SET_PDEATHSIG a case's first process dies with the executor; without it, it
+    ends at end-of-file on its command pipe. (The case waits at a step that never ends:
+    tests/support/hanging_impl.py.)"""
     before = children_of(os.getpid(), zombies=True)
-    env = dict(os.environ, PYTHONPATH=ROOT, SHARESPEC_IMPL_DISABLE=disabled)
-    proc = subprocess.Popen([sys.executable, "-S", "-m", "impl"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=env)
+    monkeypatch.setenv("SHARESPEC_IMPL_DISABLE", disabled)
+    cli = Cli(hang=2)
+    monkeypatch.delenv("SHARESPEC_IMPL_DISABLE")
     import json
     from impl_cases import case
-    proc.stdin.write((json.dumps(case([anon("T0", "M0"), write("T0", "M0", 1),
-                                       read("T0", "M0")])) + "\n").encode())
-    proc.stdin.flush()
-    assert json.loads(proc.stdout.readline())["status"] == "done"
-    spares = descendants(proc.pid)
-    assert spares, "no zygote or spare first process to end"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    cli.proc.stdin.write((json.dumps(case([anon("T0", "M0"), write("T0", "M0", 1),
+                                           read("T0", "M0")])) + "\n").encode())
+    cli.proc.stdin.flush()
+    deadline = time.monotonic() + 10
+    while not descendants(cli.proc.pid):
+        assert time.monotonic() < deadline, "the case never started"
+        time.sleep(0.01)
+    case_processes = descendants(cli.proc.pid)
+    cli.proc.send_signal(signal.SIGKILL)
+    cli.proc.wait()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(
-            process_table().get(pid, ("Z",))[0] != "Z" for pid in spares):
+            process_table().get(pid, ("Z",))[0] != "Z" for pid in case_processes):
         time.sleep(0.02)
-    assert all(process_table().get(pid, ("Z",))[0] == "Z" for pid in spares)
+    assert all(process_table().get(pid, ("Z",))[0] == "Z" for pid in case_processes)
     adopted_zombies(before)
-    proc.stdin.close()
-    proc.stdout.close()
-
-
-def test_without_pidfd_getfd_a_first_process_that_forked_is_not_recycled(no_leaks):
-    """Recycling a first process whose case forked takes new pipes with pidfd_getfd: without
-    it, that first process is killed and the next case gets another; a case that did not fork
-    still recycles its own."""
-    forked = [anon("T0", "M0", shared=True), step("T0", "fork", "T1"), write("T1", "M0", 7),
-              read("T0", "M0")]
-    os.environ["SHARESPEC_IMPL_DISABLE"] = "pidfd_getfd"
-    try:
-        cli = Cli()
-    finally:
-        del os.environ["SHARESPEC_IMPL_DISABLE"]
-    try:
-        assert cli.run(CLEAN_THREAD)["results"][-3] == "7"
-        first = cli.first_process()
-        assert cli.run(CLEAN_THREAD)["status"] == "done"
-        assert cli.first_process() == first, "a case without fork was not recycled"
-        assert cli.run(forked)["results"] == ["ok", "ok", "ok", "7"]
-        assert cli.first_process() == first
-        assert cli.run(CLEAN_THREAD)["status"] == "done"
-        assert cli.first_process() != first, "recycled without pidfd_getfd"
-    finally:
-        cli.close()
-    results = judged(FORKING, "pidfd_getfd")
-    assert {n: r.verdict for n, r in results.items()} == {n: "PASS" for n in FORKING}
+    cli.proc.stdin.close()
+    cli.proc.stdout.close()
 
 
 def test_without_pagemap_only_the_frames_cases_are_inconclusive_and_say_why(no_leaks):
@@ -131,61 +109,15 @@ def test_without_pagemap_only_the_frames_cases_are_inconclusive_and_say_why(no_l
 def test_without_pidfds_forking_and_faulting_cases_pass(no_leaks):
     """Without pidfd_open and pidfd_send_signal the executor watches the case's processes by
     pid and start time (impl/processes.py): the ends of processes (exit, SIGSEGV), the
-    kill at the clean-up, and recycling all still work; a killed executor leaves nothing."""
+    and the kill at the clean-up still work."""
     results = judged(FORKING + ["r32-access-after-munmap", "c04-exec-removes-mappings"], "pidfd")
     assert {r.verdict for r in results.values()} == {"PASS"}, {
         n: (r.verdict, r.detail) for n, r in results.items() if r.verdict != "PASS"}
 
 
-def test_without_pidfds_a_first_process_killed_while_it_waits_is_seen(no_leaks):
-    """The recycled first process, killed from outside while it waits for the next case, is
-    seen dead (by polling /proc instead of a pidfd) and replaced: the next case runs."""
-    os.environ["SHARESPEC_IMPL_DISABLE"] = "pidfd"
-    try:
-        cli = Cli()
-    finally:
-        del os.environ["SHARESPEC_IMPL_DISABLE"]
-    try:
-        assert cli.run(CLEAN_THREAD)["status"] == "done"
-        first = cli.first_process()
-        os.kill(first, signal.SIGKILL)
-        while process_table().get(first, ("Z",))[0] != "Z":
-            time.sleep(0.001)
-        observation = cli.run(CLEAN_THREAD)
-        assert observation["status"] == "done", observation
-        assert observation["results"][5] == "7"
-        assert cli.first_process() != first
-    finally:
-        cli.close()
-
-
-def test_without_scm_rights_there_is_no_zygote_and_cases_pass(no_leaks):
-    """Without SCM_RIGHTS no descriptor reaches a zygote: the executor forks its first
-    processes itself, so each of its children leads its own process group (the zygote would
-    be in the executor's); cases pass, first processes are recycled and replaced."""
-    os.environ["SHARESPEC_IMPL_DISABLE"] = "scm_rights"
-    try:
-        cli = Cli()
-    finally:
-        del os.environ["SHARESPEC_IMPL_DISABLE"]
-    try:
-        forked = [anon("T0", "M0", shared=True), step("T0", "fork", "T1"), write("T1", "M0", 7),
-                  read("T0", "M0")]
-        for steps in (CLEAN_THREAD, forked, CLEAN_THREAD, forked):
-            assert cli.run(steps)["status"] == "done"
-        first = cli.first_process()
-        children = children_of(cli.proc.pid)
-        assert first in children
-        assert children and all(os.getpgid(pid) == pid for pid in children), children
-    finally:
-        cli.close()
-    results = judged(FORKING, "scm_rights")
-    assert {n: r.verdict for n, r in results.items()} == {n: "PASS" for n in FORKING}
-
-
 def test_everything_disabled_at_once(no_leaks):
     before = children_of(os.getpid(), zombies=True)
-    results = judged(FORKING, "subreaper,pdeathsig,pidfd,pidfd_getfd,scm_rights,pagemap")
+    results = judged(FORKING, "subreaper,pdeathsig,pidfd,pagemap")
     assert {n: r.verdict for n, r in results.items()} == {n: "PASS" for n in FORKING}
     adopted_zombies(before)
 
@@ -242,8 +174,5 @@ def test_features_lists_each_feature_and_what_the_switch_disabled():
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(None, 1) for line in done.stdout.splitlines())
-    assert set(lines) == {"subreaper", "pdeathsig", "pidfd", "pidfd_getfd", "scm_rights",
-                          "pagemap"}
+    assert set(lines) == {"subreaper", "pdeathsig", "pidfd", "pagemap"}
     assert lines["pagemap"] == lines["pidfd"] == "missing: disabled by SHARESPEC_IMPL_DISABLE"
-    assert lines["pidfd_getfd"] == "missing: it needs a pidfd"
-    assert lines["scm_rights"] == "available"

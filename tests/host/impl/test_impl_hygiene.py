@@ -13,7 +13,9 @@ import pytest
 from impl_cases import (ROOT, anon, case, descendants, read, run_case, segments, shmat, shmget,
                         step, write)
 
-HANG = "SHARESPEC_IMPL_TEST_HANG"
+from hanging_impl import hang_at
+
+HANGING_IMPL = os.path.join(ROOT, "tests", "support", "hanging_impl.py")
 
 # A case that leaves behind everything it can, if nobody cleans up: a keyed and a private
 # segment (attached in two processes, never removed), a POSIX shm object, a file, a memfd
@@ -40,7 +42,7 @@ def test_faulting_case_leaves_nothing(no_leaks):
 
 
 def test_hung_step_times_out_within_the_limit_and_leaves_nothing(no_leaks, monkeypatch):
-    monkeypatch.setenv(HANG, str(len(BUSY)))
+    hang_at(monkeypatch, len(BUSY))
     started = time.monotonic()
     observation = run_case(case(BUSY + [read("T2", "A1"), read("T0", "M0")]), 0.5)
     elapsed = time.monotonic() - started
@@ -135,8 +137,7 @@ def test_cli_interrupted_mid_case_cleans_up_and_writes_nothing_half_done(number,
     first = case([anon("T0", "M0")], name="first")
     hung = case(BUSY + [read("T0", "M0")], name="hung")
     environment = dict(os.environ, PYTHONPATH=ROOT)
-    environment[HANG] = str(len(BUSY))
-    cli = subprocess.Popen([sys.executable, "-S", "-m", "impl", "--timeout", "20"],
+    cli = subprocess.Popen([sys.executable, "-S", HANGING_IMPL, str(len(BUSY)), "--timeout", "20"],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            env=environment)
     cli.stdin.write((json.dumps(first) + "\n" + json.dumps(hung) + "\n").encode())

@@ -257,32 +257,25 @@ REPRODUCTION = textwrap.dedent("""\
         with open("/proc/sys/kernel/ns_last_pid", "w") as f:
             f.write(str(min(foreign.values()) - 1))
         results.append(executor.run_case(faulting, 10))
-    # as the command line runs cases: first processes made ahead by the zygote, and one
-    # recycled from a clean case (its table read between the cases, settle(idle=True))
+    # as the command line runs cases: a clean case, then the faulting one, in one executor
     with open("/proc/sys/kernel/ns_last_pid", "w") as f:
         f.write(str(min(foreign.values()) - 1))
-    running = executor.Executor(10)
-    try:
-        for _ in range(3):
-            assert running.run(clean)["results"] == ["ok"]
-            running.settle(idle=True)
-            results.append(running.run(faulting))
-            running.settle(idle=True)
-    finally:
-        running.close()
+    for _ in range(3):
+        assert executor.run_case(clean, 10)["results"] == ["ok"]
+        results.append(executor.run_case(faulting, 10))
     print(json.dumps({"foreign": len(foreign), "removed": len(set(foreign) - set(table())),
                       "results": [o["results"] for o in results]}))
 """)
 
 
-@pytest.mark.parametrize("disabled", ["", "subreaper,pdeathsig,pidfd,pidfd_getfd,scm_rights"],
+@pytest.mark.parametrize("disabled", ["", "subreaper,pdeathsig,pidfd"],
                          ids=["all-features", "no-subreaper-nor-pidfds"])
 def test_a_case_that_faults_before_its_shmget_removes_no_foreign_segment(tmp_path, disabled):
     """Issue 13: 400 private segments of dead processes (another user's), the pid counter set
     so that the case's processes get their pids, and a case whose process faults before its
     shmget (which is never answered): no foreign segment is removed, 5 times of 5. In pid and
     IPC namespaces of its own, so nothing else on the host is seen or touched. Also with the
-    fallbacks of a wrapper (no subreaper, no pidfds, no zygote: SHARESPEC_IMPL_DISABLE)."""
+    fallbacks of a wrapper (no subreaper, no pidfds: SHARESPEC_IMPL_DISABLE)."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
     script = tmp_path / "reproduction.py"
@@ -395,14 +388,12 @@ def test_reaping_a_group_kills_it_once_then_only_asks(monkeypatch):
             pass
 
 
-def test_a_case_process_writes_the_segments_it_makes_to_the_ledger_at_once(tmp_path,
-                                                                          monkeypatch):
+def test_a_case_process_writes_the_segments_it_makes_to_the_ledger_at_once(tmp_path):
     """The ledger names each segment a case process makes as soon as shmget returns, written
     by that process (an exec'd one too), not by the executor once it reads the answer: a
     killed executor never reads it, and the sweep removes only what the ledger names."""
-    monkeypatch.setenv("SHARESPEC_IMPL_TEST_HANG", "2")        # the third step never ends
     ledger = tmp_path / "ledger"
-    running = Cli(str(ledger))
+    running = Cli(str(ledger), hang=2)       # the third step never ends
     try:
         line = json.dumps(case([step("T0", "exec"), shmget("T0", "S0"),
                                 step("T0", "shmctl", segment="S0", cmd="stat")]))
@@ -418,5 +409,4 @@ def test_a_case_process_writes_the_segments_it_makes_to_the_ledger_at_once(tmp_p
     finally:
         running.proc.terminate()        # the executor kills the case and cleans up
         running.proc.wait(timeout=30)
-        os.unlink(running.notes)
     assert not exists(named[0])

@@ -1,8 +1,7 @@
-"""Consecutive steps of one thread go to it as one batch (executor.CaseRun.perform_steps): the
-results must be those of steps made one at a time. These cases put in one batch what a batch
-could get wrong: a segment used in the batch of the shmget that made it (or failed to), a
-process that dies in the middle of a batch after answers it held back, and a stat whose
-value depends on the steps before it in the same batch."""
+"""Steps run in the case's order, whatever thread or process makes them: a segment used right
+after the shmget that made it (or failed to), a process that dies in the middle of a run of its
+own steps, threads and processes that interleave, a step far outside the slots, and a chain of
+processes with many pipes."""
 from impl_cases import anon, case, read, rmid, run, run_case, shmat, shmget, stat, step, write
 
 
@@ -36,3 +35,13 @@ def test_a_step_beyond_the_case_window_is_made_alone_and_the_rest_still_runs():
     assert observation["status"] == "done"
     assert observation["results"][:2] == ["ok", "ok"]
     assert observation["results"][2] in ("ENOMEM", "EINVAL", "ok")
+
+
+def test_a_chain_of_131_processes_has_its_pipes_and_sees_the_first_attach():
+    steps = [shmget("T0", "S0"), shmat("T0", "A0", "S0"), write("T0", "A0", 9)]
+    for index in range(1, 131):
+        steps.append(step("T%d" % (index - 1), "fork", "T%d" % index))
+    steps.append(read("T130", "A0"))
+    observation = run_case(case(steps), 60)
+    assert observation["status"] == "done", observation
+    assert observation["results"][-1] == "9"
