@@ -7,7 +7,7 @@ other runs whose segments, names and ledgers come and go meanwhile. So:
 - every process the session starts has a TMPDIR of the session's own (set here, before any
   test runs): the ledger folders found in it are the session's;
 - every executor of the bundled implementation the session starts logs its pid and the pids
-  of its cases' processes (SHARESPEC_IMPL_TEST_PIDS, see impl/executor.py): a segment is the
+  of its cases' processes (SHARESPEC_IMPL_PID_LOG, see impl/ledger.py): a segment is the
   session's if its creator is one of them (created after the pid was logged: a pid may be
   another's later), this process, or a live descendant of it; a /dev/shm name is the
   session's if it carries the pid of one of its executors (sharespec-PID.RANDOM...) or of
@@ -28,7 +28,7 @@ SESSION_TMP = tempfile.mkdtemp(prefix="sharespec-tests-")
 os.environ["TMPDIR"] = SESSION_TMP
 tempfile.tempdir = None          # gettempdir() reads TMPDIR again
 PID_LOG = os.path.join(SESSION_TMP, "pids")
-os.environ["SHARESPEC_IMPL_TEST_PIDS"] = PID_LOG
+os.environ["SHARESPEC_IMPL_PID_LOG"] = PID_LOG
 
 
 def logged(path):

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+import hanging_impl
 from sharespec.casefiles import read_case_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "sharespec" / "cases"
-HANG = "SHARESPEC_IMPL_TEST_HANG"
 # What a case hit by a kill or a hang says (the runner's and the implementation's words).
 EXPLAINED = ("killed", "closed its output", "did not start", "died", "timeout after")
 
@@ -36,9 +36,9 @@ def explained(detail):
 # The host is shared (other runs, other test sessions): a run is judged only on what it made.
 # Its processes are those of its session and of its implementations' sessions (each runs in
 # one of its own); its segments and names, those made by the pids its executors logged
-# (SHARESPEC_IMPL_TEST_PIDS, see impl/executor.py); its ledgers, those in its own TMPDIR.
+# (SHARESPEC_IMPL_PID_LOG, see impl/ledger.py); its ledgers, those in its own TMPDIR.
 
-PIDS = "SHARESPEC_IMPL_TEST_PIDS"
+PIDS = "SHARESPEC_IMPL_PID_LOG"
 
 
 def segment_table():
@@ -186,11 +186,12 @@ class Watch:
 def start_run(watch, *extra, hang=None, timeout="1"):
     """``sharespec run`` in a session of its own, with the watch's TMPDIR and pid log."""
     env = dict(os.environ) | watch.env()
-    if hang is not None:
-        env[HANG] = str(hang)
     out = watch.folder / "results.jsonl"
-    command = [sys.executable, "-m", "sharespec", "run", "-q", "--no-shrink", "--json", str(out),
-               "--timeout", timeout, "--out", str(watch.folder / "failures"), *extra]
+    arguments = ["run", "-q", "--no-shrink", "--json", str(out), "--timeout", timeout,
+                 "--out", str(watch.folder / "failures"), *extra]
+    command = [sys.executable, "-m", "sharespec", *arguments]
+    if hang is not None:        # the step numbered hang never ends (tests/support/hanging_impl.py)
+        command = hanging_impl.runner_argv(hang, arguments)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, start_new_session=True, cwd=watch.folder)
     return proc, out
@@ -202,11 +203,13 @@ def records_of(out):
 
 
 def is_implementation(pid):
-    """A process of the bundled implementation: an executor (python -S -m impl), a case
-    process forked from one, or a case process's image after exec (… impl --resume …)."""
+    """A process of the bundled implementation: an executor (python -S -m impl, or the
+    hanging wrapper, tests/support/hanging_impl.py), a case process forked from one, or a case
+    process's image after exec (… impl --resume …)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"impl" in f.read().split(b"\0")
+            arguments = f.read().split(b"\0")
+        return b"impl" in arguments or any(a.endswith(b"/hanging_impl.py") for a in arguments)
     except OSError:
         return False
 
@@ -387,7 +390,7 @@ def test_case_process_killed_from_outside_is_inconclusive_never_fail(tmp_path):
     while True:           # the child (process 1) hangs at step 9: kill it then
         now = watch.look(runner.pid)
         # a case process that does not lead its group (the first process does), in a group
-        # whose leader is the implementation's (its zygote's) child: not the zygote itself
+        # whose leader is the executor's child
         hung = [p for p, (ppid, pgid) in now.items() if is_implementation(ppid) and p != pgid
                 and pgid in now and is_implementation(now[pgid][0])]
         if hung and len([c for c in segments().values() if c in now]) >= 3:

@@ -4,7 +4,7 @@
   worker, and the worker's implementation dies with it (PR_SET_PDEATHSIG), cleaning up its
   case; the main process sweeps its ledger folder (ledgers.sweep_implementations).
 - The main process of -j 2 killed with SIGKILL: every process it started dies with it
-  (workers, implementations, zygotes, cases), and the next run sweeps its ledger folder.
+  (workers, implementations, cases), and the next run sweeps its ledger folder.
 - Every process of a run killed at once (nobody can clean up): the next run removes what the
   case had made, by the ledger, and says so.
 - Ledger folders whose owner still runs, or cannot be proved dead, are never swept.
@@ -29,11 +29,12 @@ from sharespec.runner import run_cases
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_chaos as T  # noqa: E402
+from hanging_impl import run_bundled_hanging  # noqa: E402
 
-HANG = "SHARESPEC_IMPL_TEST_HANG"
 MARK_SIZE = 7 * 4096      # the hanging case's segment, told from every other by its size
 
-# Step 3 (the fourth) hangs with HANG=3; the shorter cases never reach a hanging step.
+# Step 3 (the fourth) never ends (tests/support/hanging_impl.py); the shorter cases never
+# reach a step 3.
 HANGING_CASE = f"""\
 case hangs-holding-a-segment
 profile linux
@@ -131,7 +132,7 @@ def wait_for(condition, what, seconds=120):
 
 
 def test_killed_worker_leaves_no_ledger_and_no_implementation(monkeypatch):
-    monkeypatch.setenv(HANG, "3")
+    run_bundled_hanging(monkeypatch, 3)
     cases = hanging_and_short()
     seen_ledgers, killed = set(), {}
 
@@ -192,7 +193,7 @@ def next_run(watch, tmp_path):
 
 def test_sigkill_to_the_main_process_ends_every_process_it_started(tmp_path):
     """Issue 13: SIGKILL to the main process of run -j 2 left ~10 processes (workers,
-    executors, zygotes) alive, with their ledger folders."""
+    executors) alive, with their ledger folders."""
     watch, runner = start_hanging_run(tmp_path)
     runner.kill()
     runner.wait()           # (not its output: processes it started may hold the pipes)
@@ -207,7 +208,7 @@ def test_sigkill_to_the_main_process_ends_every_process_it_started(tmp_path):
 
 
 def test_run_killed_whole_is_swept_by_the_next_run_with_its_ledger(tmp_path):
-    """Every process of the run (main, workers, implementations, zygotes, case processes)
+    """Every process of the run (main, workers, implementations, case processes)
     killed at once: nobody cleans up; the next run removes the hanging case's segment by the
     ledger, removes the ledger folder, and says so on stderr."""
     watch, runner = start_hanging_run(tmp_path)
@@ -554,7 +555,7 @@ def test_a_worker_whose_main_process_is_gone_ends_quietly(tmp_path, monkeypatch,
     from sharespec.model.case_json import case_to_json
     import json
 
-    monkeypatch.setenv(HANG, "3")
+    run_bundled_hanging(monkeypatch, 3)
     case = hanging_and_short(0)[0]
     context = multiprocessing.get_context("fork")
     mine, theirs = context.Pipe()
@@ -575,7 +576,7 @@ def test_an_interrupted_run_whose_dead_worker_could_not_be_replaced_stops_cleanl
     """A worker killed, and no process to be had for its replacement (one worker fewer): an
     interruption after that stops the remaining worker and its implementation, instead of
     tripping over the empty place of the one that could not be replaced."""
-    monkeypatch.setenv(HANG, "3")
+    run_bundled_hanging(monkeypatch, 3)
     started = []
     start = multiprocessing.process.BaseProcess.start
 
