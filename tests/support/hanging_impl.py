@@ -44,12 +44,12 @@ def hang_at(monkeypatch, step_index):
 
 
 def command(step_index):
-    """(argv, env) of this implementation, as sharespec.runner.bundled_impl_command gives the
-    bundled one's."""
-    from sharespec.runner import bundled_impl_command
-    argv, env = bundled_impl_command()
-    python = argv[0]
-    return [python, "-S", os.path.abspath(__file__), str(step_index)], env
+    """(argv, env) of this implementation, started as the runner starts the bundled one
+    (sharespec.runner.bundled_impl_command): lean, the implementation's folder on the path."""
+    import sharespec.impl
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(sharespec.impl.__file__)))
+    env.pop("PYTHONFAULTHANDLER", None)
+    return [sys.executable, "-S", os.path.abspath(__file__), str(step_index)], env
 
 
 def run_bundled_hanging(monkeypatch, step_index):
