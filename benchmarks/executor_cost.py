@@ -1,8 +1,8 @@
 """What the bundled implementation costs per case, apart from the runner: wall time, the CPU
 and copy-on-write (minor) faults of its executor, and the CPU and faults of the processes under
-it (its zygote, first processes and case processes, counted once they are reaped, so the last
-of them only when the executor closes), for a generated corpus run through impl's Executor in
-a bare `python -S` (as the runner starts it: its size is what every fork copies).
+it (each case's processes, counted once they are reaped), for a generated corpus run through
+impl.run_case in a bare `python -S` (as the runner starts it: its size is what every fork
+copies).
 
     python benchmarks/executor_cost.py [--corpus 500] [--seed 7] [--rounds 3]
 
@@ -24,18 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 HARNESS = r"""
 import json, os, resource, sys, time
 from impl import protocol
-from impl.executor import Executor
+from impl.executor import run_case
 lines = open(sys.argv[1], "rb").read().splitlines()
-executor = Executor(10.0, None)
 self0, kids0, t0 = resource.getrusage(resource.RUSAGE_SELF), os.times(), time.perf_counter()
 for line in lines:
-    observation = executor.run(protocol.parse_line(line))
-    protocol.dumps(observation)
-    executor.prepare()
-    executor.settle()
+    protocol.dumps(run_case(protocol.parse_line(line), 10.0))
 wall = time.perf_counter() - t0
 self1 = resource.getrusage(resource.RUSAGE_SELF)
-executor.close()
 kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
 n = len(lines)
 print(json.dumps({

@@ -1,8 +1,8 @@
 """Watching a process that is not this one's child: by a pidfd, or else by its pid and start time.
 
-The executor watches processes it did not fork and cannot wait for (the case's processes are
-the first process's descendants, the first processes the zygote's children): when did one
-end, and signal it without hitting another that got its pid. With pidfds (Linux 5.3; probed,
+The executor watches the case's processes, which it did not fork (but for the first) and does
+not wait for before the clean-up: when did one end, and signal it without hitting another
+that got its pid. With pidfds (Linux 5.3; probed,
 see features.py) a pidfd does both: it becomes readable when the process ends, and
 pidfd_send_signal reaches that process or none. Without them, the process is named by its pid
 and its start time (field 22 of /proc/PID/stat, which a later process with the same pid
