@@ -18,9 +18,7 @@ import os
 import signal
 import sys
 
-from . import features, protocol, worker
-from .executor import interrupts_held, run_case
-from .ledger import Ledger, log_pid
+from . import worker
 
 
 class Interrupted(BaseException):
@@ -37,6 +35,11 @@ def main(argv):
     if argv[:1] == ["--resume"]:
         worker.resume(argv[1:])
         return 0
+    # imported here, not above: an exec'd case process re-enters this module (--resume) and
+    # needs only the worker, and every module it imports makes its start slower
+    from . import features, protocol
+    from .executor import interrupts_held, run_case
+    from .ledger import Ledger, log_pid
     parser = argparse.ArgumentParser(prog="sharespec.impl", description=__doc__.split("\n\n")[0])
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per case")
     parser.add_argument("--ledger", metavar="FILE",

@@ -140,7 +140,8 @@ class CaseRun:
         finally:
             self.clean_up()
         notes = [note for note in (pagemap.run_detail(self), environment) if note]
-        return protocol.observation(self.plan.name, status, self.results, detail or "; ".join(notes))
+        detail = detail or "; ".join(notes)
+        return protocol.observation(self.plan.name, status, self.results, detail)
 
     # --- 1. start ------------------------------------------------------------------------
 
@@ -187,7 +188,8 @@ class CaseRun:
             return "dead"       # its process died at an earlier step (or was never forked)
         if step.op == "frames":
             if not features.has("pagemap"):
-                raise CaseFailure("step %d (frames): %s" % (step.index, features.missing("pagemap")))
+                raise CaseFailure("step %d (frames): %s"
+                                  % (step.index, features.missing("pagemap")))
             return pagemap.perform(self, step)      # read here, by the case processes' parent
         command = self.resolver.command(step)
         if step.op == "fork":

@@ -244,7 +244,8 @@ def perform(run, step):
                 _thread_ended(run.plan, place["thread"], step.index):
             resolved.append((None, 0))
         else:
-            resolved.append((process.pid, run.places.handle(place["mapping"]) + place["page"] * PAGE))
+            address = run.places.handle(place["mapping"]) + place["page"] * PAGE
+            resolved.append((process.pid, address))
     result, note = observe(resolved)
     if note:
         run.pagemap_notes.append("step %d: %s" % (step.index, note))

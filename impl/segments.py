@@ -16,11 +16,11 @@ What proves a segment the case's own (remove_segments):
   or one of the case's, and it was not in the table as read just before the first shmget
   command went to P (CaseSegments.before). Why this proves it: no process of a case is
   reaped before its clean-up is over (nobody in a case waits for a child; the executor reaps
-  a case's processes only afterwards: hygiene.reap_case), so from its fork until now P named that process and no
-  other; and a case process makes nothing but what its commands say, so P made no segment
-  before that first shmget command. A segment with creator P that is not in that table was
-  therefore made after it, while P was the case's process: by the case. One that is in it
-  was made by an earlier holder of the pid, someone else: it is left alone.
+  a case's processes only afterwards: hygiene.reap_case), so from its fork until now P named
+  that process and no other; and a case process makes nothing but what its commands say, so
+  P made no segment before that first shmget command. A segment with creator P that is not
+  in that table was therefore made after it, while P was the case's process: by the case.
+  One that is in it was made by an earlier holder of the pid, someone else: it is left alone.
 
 Without a child subreaper (features.py: qemu-user, say) that premise fails: a case
 process whose parent has ended is init's, which reaps it as soon as it dies (and the
