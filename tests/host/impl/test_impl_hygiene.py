@@ -153,3 +153,20 @@ def test_cli_interrupted_mid_case_cleans_up_and_writes_nothing_half_done(number,
     assert cli.returncode == status, err
     assert out == b""
 
+
+
+def test_the_pid_log_names_the_executor_and_every_case_process(tmp_path, no_leaks):
+    """SHARESPEC_IMPL_PID_LOG (impl/ledger.py): the executor appends its own pid, marked as
+    the executor's, and the pid of each case process (here: the first process and its child)."""
+    log = tmp_path / "pids"
+    forking = case([shmget("T0", "S0"), step("T0", "fork", "T1"), shmget("T1", "S1"),
+                    step("T0", "shmctl", segment="S0", cmd="stat")])
+    environment = dict(os.environ, PYTHONPATH=ROOT, SHARESPEC_IMPL_PID_LOG=str(log))
+    done = subprocess.run([sys.executable, "-S", "-m", "impl"], input=json.dumps(forking).encode(),
+                          env=environment, capture_output=True, timeout=60)
+    assert json.loads(done.stdout)["status"] == "done", done.stderr
+    lines = [line.split() for line in log.read_text().splitlines()]
+    executors = [int(fields[0]) for fields in lines if fields[2:] == ["executor"]]
+    case_pids = [int(fields[0]) for fields in lines if len(fields) == 2]
+    assert len(executors) == 1 and len(case_pids) == 2, lines
+    assert executors[0] not in case_pids and len(set(case_pids)) == 2
