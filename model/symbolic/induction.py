@@ -587,11 +587,14 @@ PROPERTIES = (
 
 @dataclass
 class Outcome:
-    """One proof obligation's answer: "proved", "failed" (with a counterexample) or "unknown"."""
+    """One proof obligation's answer: "proved", "failed" (with a counterexample) or "unknown".
+    A witness also carries its program (``program``: the steps, ``results``: theirs)."""
     what: str
     status: str
     seconds: float
     detail: str = ""
+    program: tuple = ()
+    results: tuple = ()
 
 
 @dataclass
@@ -779,7 +782,7 @@ def find_witness(prop: SymbolicProperty, sc: SymbolicScope, profile, bound: int,
                                "the encoding's witness is not allowed by the explicit semantics:\n"
                                + program_text(steps, results))
             return Outcome("witness", "proved", time.perf_counter() - started,
-                           program_text(steps, results))
+                           program_text(steps, results), tuple(steps), tuple(results))
     return Outcome("witness", "vacuous", time.perf_counter() - started,
                    f"no program of up to {bound} steps exercises it")
 
