@@ -153,40 +153,45 @@ def fresh_state(prefix: str, scope: SymbolicScope) -> SymState:
     )
 
 
-def initial_constraints(s: SymState, scope: SymbolicScope) -> list:
+def initial_constraints(state: SymState, scope: SymbolicScope) -> list:
     """semantics.initial(): one process with one thread, T0, and nothing mapped."""
     false, zero = z3.BoolVal(False), num(0)
-    cs = [s.nthreads == 1, s.nprocs == 1, s.nslots == 0, s.nhandles == 0, s.nsegs == 0,
-          s.npprocs == 1, s.nfds == 0, s.nobjs == 0]
+    cs = [state.nthreads == 1, state.nprocs == 1, state.nslots == 0, state.nhandles == 0,
+          state.nsegs == 0, state.npprocs == 1, state.nfds == 0, state.nobjs == 0]
     for t in range(scope.threads):
-        cs += [s.t_alive[t] == (t == 0), s.t_proc[t] == zero, s.t_pproc[t] == zero,
-               s.t_ended[t] == false]
+        cs += [state.t_alive[t] == (t == 0), state.t_proc[t] == zero, state.t_pproc[t] == zero,
+               state.t_ended[t] == false]
     for p in range(scope.processes):
-        cs.append(s.p_alive[p] == (p == 0))
+        cs.append(state.p_alive[p] == (p == 0))
         for k in range(scope.mappings):
-            cs.append(s.depth[p][k] == 0)
-            for c in s.cells[p][k]:
+            cs.append(state.depth[p][k] == 0)
+            for c in state.cells[p][k]:
                 cs += [c.mapped == false, c.prot == 0, c.start == false, c.dontfork == false,
                        c.wipe == false, c.val == 0, c.lazy == false, c.cow == false]
     for k in range(scope.mappings):
-        cs += [s.slot_kind[k] == KIND_NONE, s.slot_seg[k] == 0, s.slot_rdonly[k] == false,
-               s.slot_thread[k] == 0, s.slot_bykey[k] == false, s.slot_rmid[k] == false,
-               s.slot_alias[k] == false, s.slot_remap[k] == false, s.slot_pgoff[k] == zero,
-               s.slot_anon[k] == zero, s.anon_size[k] == zero, s.slot_obj[k] == zero]
-        cs += [page == 0 for page in s.anon[k]]
+        cs += [state.slot_kind[k] == KIND_NONE, state.slot_seg[k] == 0,
+               state.slot_rdonly[k] == false, state.slot_thread[k] == 0,
+               state.slot_bykey[k] == false, state.slot_rmid[k] == false,
+               state.slot_alias[k] == false, state.slot_remap[k] == false,
+               state.slot_pgoff[k] == zero, state.slot_anon[k] == zero,
+               state.anon_size[k] == zero, state.slot_obj[k] == zero]
+        cs += [page == 0 for page in state.anon[k]]
     for h in range(scope.segments):
-        cs += [s.handle_seg[h] == scope.segments, s.handle_bykey[h] == false]
+        cs += [state.handle_seg[h] == scope.segments, state.handle_bykey[h] == false]
     for g in range(scope.segments):
-        cs += [s.seg_key[g] == false, s.seg_oldkey[g] == false, s.seg_removed[g] == false,
-               s.seg_destroyed[g] == false, s.seg_size[g] == 0]
-        cs += [page == 0 for page in s.seg_page[g]]
+        cs += [state.seg_key[g] == false, state.seg_oldkey[g] == false,
+               state.seg_removed[g] == false, state.seg_destroyed[g] == false,
+               state.seg_size[g] == 0]
+        cs += [page == 0 for page in state.seg_page[g]]
     for h in range(scope.objects):
-        cs += [s.fd_obj[h] == scope.objects, s.fd_rdonly[h] == false, s.fd_byname[h] == false]
-        cs += [s.fd_open[p][h] == false for p in range(scope.processes)]
+        cs += [state.fd_obj[h] == scope.objects, state.fd_rdonly[h] == false,
+               state.fd_byname[h] == false]
+        cs += [state.fd_open[p][h] == false for p in range(scope.processes)]
     for o in range(scope.objects):
-        cs += [s.obj_kind[o] == 0, s.obj_named[o] == false, s.obj_size[o] == 0,
-               s.obj_sealed[o] == false]
-        cs += [page == 0 for page in s.obj_page[o]] + [by_fd == false for by_fd in s.obj_by_fd[o]]
+        cs += [state.obj_kind[o] == 0, state.obj_named[o] == false, state.obj_size[o] == 0,
+               state.obj_sealed[o] == false]
+        cs += [page == 0 for page in state.obj_page[o]]
+        cs += [by_fd == false for by_fd in state.obj_by_fd[o]]
     return cs
 
 
@@ -264,54 +269,53 @@ def fresh_result(prefix: str) -> SymResult:
                      z3.Bool(f"{prefix}dest"), z3.Bool(f"{prefix}rkey"))
 
 
-def valid_args(s: SymState, a: SymArgs, scope: SymbolicScope, profile: Profile,
+def valid_args(state: SymState, args: SymArgs, scope: SymbolicScope, profile: Profile,
                free_values: bool = True) -> list:
     """What makes a step a valid step of a program in the scope (the case format's rules:
     handles bound before use, no step by a thread that has certainly ended, scope limits).
     A NOP is always valid; steps after a NOP are NOPs (the caller adds that)."""
-    op = a.op
-    is_op = {name: op == i for name, i in OPS.items()}
-    uses_place = z3.Or(is_op["shmdt"], is_op["munmap"], is_op["mprotect"], is_op["madvise"], is_op["read"],
-                       is_op["write"], is_op["mremap"])
-    uses_length = z3.Or(is_op["mmap"], is_op["munmap"], is_op["mprotect"], is_op["madvise"], is_op["mremap"])
-    binds_slot = z3.Or(is_op["mmap"], is_op["shmat"])
-    actor_ok = z3.And(z3.ULT(a.actor, s.nthreads), z3.Not(select(s.t_ended, a.actor)))
-    cs = [z3.ULE(op, len(OPS) - 1),
-          z3.Implies(z3.Not(is_op["nop"]), actor_ok),
-          z3.Implies(uses_place, z3.And(z3.ULT(a.slot, s.nslots), z3.ULE(a.page, scope.pages))),
-          z3.Implies(uses_length, z3.And(z3.UGE(a.length, 1), z3.ULE(a.length, scope.pages))),
-          z3.Implies(binds_slot, z3.And(z3.ULT(s.nslots, scope.mappings), a.slot == s.nslots)),
-          z3.Implies(z3.Or(is_op["shmat"], is_op["shmctl"]), z3.ULT(a.handle, s.nhandles)),
-          z3.Implies(is_op["shmget"], z3.And(z3.ULT(s.nhandles, scope.segments), a.handle == s.nhandles,
-                                          z3.ULE(a.size, scope.pages))),
-          z3.Implies(z3.Or(is_op["fork"], is_op["spawn"]), z3.ULT(s.nthreads, scope.threads)),
-          z3.Implies(is_op["fork"], z3.ULT(s.npprocs, scope.processes)),
-          z3.Implies(z3.Or(is_op["mmap"], is_op["mprotect"]), z3.ULE(a.prot, 2)),
-          z3.Implies(is_op["madvise"], z3.ULE(a.advice, len(ADVICES) - 1)),
+    And, Or, Not, Implies, ULT, ULE, UGE = z3.And, z3.Or, z3.Not, z3.Implies, z3.ULT, z3.ULE, z3.UGE
+    is_op = {name: args.op == i for name, i in OPS.items()}
+    is_any = lambda *names: Or(*(is_op[name] for name in names))
+    pages = scope.pages
+    uses_place = is_any("shmdt", "munmap", "mprotect", "madvise", "read", "write", "mremap")
+    uses_length = is_any("mmap", "munmap", "mprotect", "madvise", "mremap")
+    actor_ok = And(ULT(args.actor, state.nthreads), Not(select(state.t_ended, args.actor)))
+    cs = [ULE(args.op, len(OPS) - 1),
+          Implies(Not(is_op["nop"]), actor_ok),
+          Implies(uses_place, And(ULT(args.slot, state.nslots), ULE(args.page, pages))),
+          Implies(uses_length, And(UGE(args.length, 1), ULE(args.length, pages))),
+          Implies(is_any("mmap", "shmat"), And(ULT(state.nslots, scope.mappings),
+                                               args.slot == state.nslots)),
+          Implies(is_any("shmat", "shmctl"), ULT(args.handle, state.nhandles)),
+          Implies(is_op["shmget"], And(ULT(state.nhandles, scope.segments),
+                                       args.handle == state.nhandles, ULE(args.size, pages))),
+          Implies(is_any("fork", "spawn"), ULT(state.nthreads, scope.threads)),
+          Implies(is_op["fork"], ULT(state.npprocs, scope.processes)),
+          Implies(is_any("mmap", "mprotect"), ULE(args.prot, 2)),
+          Implies(is_op["madvise"], ULE(args.advice, len(ADVICES) - 1)),
           # mremap (core.py): alias <=> old size 0; the ranges stay inside a slot's cells
-          z3.Implies(is_op["mremap"], z3.And(
-              z3.ULE(a.mode, 2), (a.mode == 2) == (a.old == 0), z3.ULE(a.old, scope.pages),
-              z3.ULE(a.page + a.old, scope.pages),
-              z3.Implies(a.mode == 0, z3.ULE(a.page + a.length, scope.pages)),
-              z3.Implies(a.mode != 0, z3.ULT(s.nslots, scope.mappings))))]
+          Implies(is_op["mremap"], And(
+              ULE(args.mode, 2), (args.mode == 2) == (args.old == 0), ULE(args.old, pages),
+              ULE(args.page + args.old, pages),
+              Implies(args.mode == 0, ULE(args.page + args.length, pages)),
+              Implies(args.mode != 0, ULT(state.nslots, scope.mappings))))]
     # descriptors (core.py): handles bound before use; open binds the next one; memfd_create
     # takes no flags; ftruncate to 0..pages pages; pread of pages 0..pages, pwrite below
-    uses_fd = z3.Or(is_op["close"], is_op["ftruncate"], is_op["pread"], is_op["pwrite"], is_op["seal"],
-                    z3.And(is_op["mmap"], a.fdmap))
-    cs += [z3.Implies(uses_fd, z3.ULT(a.fd, s.nfds)),
-           z3.Implies(is_op["open"], z3.And(z3.ULT(s.nfds, scope.objects), a.fd == s.nfds,
-                                          z3.ULE(a.okind, 2),
-                                          z3.Implies(a.okind == OBJ_MEMFD,
-                                                     z3.Not(z3.Or(a.creat, a.excl, a.rdonly))))),
-           z3.Implies(is_op["ftruncate"], z3.ULE(a.length, scope.pages)),
-           z3.Implies(is_op["pread"], z3.ULE(a.page, scope.pages)),
-           z3.Implies(is_op["pwrite"], z3.ULT(a.page, scope.pages))]
+    uses_fd = Or(is_any("close", "ftruncate", "pread", "pwrite", "seal"),
+                 And(is_op["mmap"], args.fdmap))
+    memfd_flags = Implies(args.okind == OBJ_MEMFD, Not(Or(args.creat, args.excl, args.rdonly)))
+    cs += [Implies(uses_fd, ULT(args.fd, state.nfds)),
+           Implies(is_op["open"], And(ULT(state.nfds, scope.objects), args.fd == state.nfds,
+                                      ULE(args.okind, 2), memfd_flags)),
+           Implies(is_op["ftruncate"], ULE(args.length, pages)),
+           Implies(is_op["pread"], ULE(args.page, pages)),
+           Implies(is_op["pwrite"], ULT(args.page, pages))]
     if free_values:
-        cs.append(z3.Implies(z3.Or(is_op["write"], is_op["pwrite"]),
-                             z3.Or([a.value == v for v in scope.values])))
+        cs.append(Implies(is_any("write", "pwrite"), Or([args.value == v for v in scope.values])))
     if not profile.linux_interfaces:
-        cs.append(z3.Not(is_op["madvise"]))  # madvise is not applicable under posix
-        cs.append(z3.Not(is_op["mremap"]))   # nor is mremap
-        cs.append(z3.Not(is_op["seal"]))     # nor are memfds and their seals
-        cs.append(z3.Not(z3.And(is_op["open"], a.okind == OBJ_MEMFD)))
+        cs.append(Not(is_op["madvise"]))  # madvise is not applicable under posix
+        cs.append(Not(is_op["mremap"]))   # nor is mremap
+        cs.append(Not(is_op["seal"]))     # nor are memfds and their seals
+        cs.append(Not(And(is_op["open"], args.okind == OBJ_MEMFD)))
     return cs

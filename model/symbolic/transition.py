@@ -30,55 +30,57 @@ And, Or, Not, If, Implies = z3.And, z3.Or, z3.Not, z3.If, z3.Implies
 def transition(before: SymState, args: SymArgs, after: SymState, result: SymResult,
                scope: SymbolicScope, profile: Profile) -> list:
     """Constraints: ``after`` and ``result`` are the state and result of step ``args``."""
-    v = StepView(before, args, scope, profile)
-    e = effects_of(v)
+    view = StepView(before, args, scope, profile)
+    effects = effects_of(view)
     # a fault kills the process (R28: its attaches detach), as exit and its last thread do
-    kills = Or(e["read"].kills, e["write"].kills)
-    dies = [And(v.live, v.pid_eq[p], Or(e["exit"].ends_process, kills, e["thread_exit"].ends_process))
-            for p in range(scope.processes)]
-    store = object_store(v, e)
-    cs = cells_after(v, e, dies, store, after)
-    cs += memory_objects_after(v, e, after)
-    cs += descriptors_after(v, e, [Or(dies[p], e["exec"].replaces[p]) for p in range(scope.processes)],
-                            after)
-    cs += backing_objects_after(v, e, store, after)
-    cs += slots_after(v, e, after)
-    cs += segments_after(v, e, after)
-    cs += threads_after(v, e, dies, after)
-    return cs + result_constraints(v, e, store, result)
+    kills = Or(effects["read"].kills, effects["write"].kills)
+    ends = Or(effects["exit"].ends_process, kills, effects["thread_exit"].ends_process)
+    dies = [And(view.live, view.pid_eq[p], ends) for p in range(scope.processes)]
+    store = object_store(view, effects)
+    cs = cells_after(view, effects, dies, store, after)
+    cs += memory_objects_after(view, effects, after)
+    closes = [Or(dies[p], effects["exec"].replaces[p]) for p in range(scope.processes)]
+    cs += descriptors_after(view, effects, closes, after)
+    cs += backing_objects_after(view, effects, store, after)
+    cs += slots_after(view, effects, after)
+    cs += segments_after(view, effects, after)
+    cs += threads_after(view, effects, dies, after)
+    return cs + result_constraints(view, effects, store, result)
 
 
-def object_store(v: StepView, e: dict) -> SimpleNamespace:
+def object_store(view: StepView, effects: dict) -> SimpleNamespace:
     """The store into an object page this step makes, if any: pwrite, or a store through a
     shared mapping of the object. ``old_value``: the page before it (what a POSIX snapshot of
     a private page copies, R13)."""
-    pwritten = e["pwrite"].ok
-    obj = If(pwritten, v.fd_obj, v.slot_obj)
-    page = If(pwritten, v.args.page, v.acc_opg)
-    return SimpleNamespace(happens=Or(e["write"].stores_into_object, pwritten), object=obj,
-                           page=page, old_value=object_value(v.before, v.scope, obj, page))
+    pwritten = effects["pwrite"].ok
+    obj = If(pwritten, view.fd_obj, view.slot_obj)
+    page = If(pwritten, view.args.page, view.acc_opg)
+    return SimpleNamespace(happens=Or(effects["write"].stores_into_object, pwritten), object=obj,
+                           page=page, old_value=object_value(view.before, view.scope, obj, page))
 
 
-def result_constraints(v: StepView, e: dict, store, r: SymResult) -> list:
+def result_constraints(view: StepView, effects: dict, store, result: SymResult) -> list:
     """The result: a NOP is ok, a dead thread's step is dead, any other step's code is its
     operation's table; the byte read, the handle of the segment shmget found, IPC_STAT's
     fields. The explicit choices (``alternative``, ``snap``) are fixed where no rule allows one,
     so that a model means one outcome."""
-    a, sc = v.args, v.scope
+    args, scope = view.args, view.scope
     code = result_code("ok")
     for name in reversed(TWINS):
-        code = If(v.is_op[name], code_table(e[name].code), code)
-    cs = [r.code == If(v.is_op["nop"], result_code("ok"), If(v.dead, result_code("dead"), code))]
-    cs.append(r.arg == If(And(v.is_op["read"], v.live), e["read"].value,
-                          If(And(v.is_op["pread"], v.live), e["pread"].value,
-                             If(And(v.is_op["shmget"], v.live, e["shmget"].same), e["shmget"].handle,
-                                num(0, BYTE_BITS)))))
-    cs += e["shmctl"].stat_result(r)
-    alternatives = [c for name in TWINS for c in e[name].alternatives]
-    cs.append(Implies(Not(Or(alternatives)), Not(a.alternative)))
-    if a.snap:
-        for p in range(sc.processes):
-            for k in range(sc.mappings):
-                for q in range(sc.pages):
-                    cs.append(Implies(Not(snapshot_allowed(v, store, p, k, q)), Not(a.snap[p][k][q])))
+        code = If(view.is_op[name], code_table(effects[name].code), code)
+    cs = [result.code == If(view.is_op["nop"], result_code("ok"),
+                            If(view.dead, result_code("dead"), code))]
+    found = And(view.is_op["shmget"], view.live, effects["shmget"].same)
+    cs.append(result.arg == If(And(view.is_op["read"], view.live), effects["read"].value,
+                               If(And(view.is_op["pread"], view.live), effects["pread"].value,
+                                  If(found, effects["shmget"].handle, num(0, BYTE_BITS)))))
+    cs += effects["shmctl"].stat_result(result)
+    alternatives = [c for name in TWINS for c in effects[name].alternatives]
+    cs.append(Implies(Not(Or(alternatives)), Not(args.alternative)))
+    if args.snap:
+        for p in range(scope.processes):
+            for k in range(scope.mappings):
+                for q in range(scope.pages):
+                    allowed = snapshot_allowed(view, store, p, k, q)
+                    cs.append(Implies(Not(allowed), Not(args.snap[p][k][q])))
     return cs

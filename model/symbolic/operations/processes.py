@@ -15,33 +15,35 @@ TRUE = z3.BoolVal(True)
 OK = [(TRUE, "ok")]
 
 
-def fork(v: StepView) -> Effect:
+def fork(view: StepView) -> Effect:
     """R09-R11, R16, R34, R40, R41: the child (the next process index) gets a copy of the
     address space, and of the descriptors; its thread is the next thread index."""
-    s = v.before
-    return Effect(code=OK, binds_thread=v.is_op["fork"],
-                  child_is=[And(v.performs["fork"], s.nprocs == p) for p in range(v.scope.processes)])
+    before = view.before
+    return Effect(code=OK, binds_thread=view.is_op["fork"],
+                  child_is=[And(view.performs["fork"], before.nprocs == p)
+                            for p in range(view.scope.processes)])
 
 
-def spawn(v: StepView) -> Effect:
+def spawn(view: StepView) -> Effect:
     """R15: a new thread (the next thread index) in the acting process."""
-    return Effect(code=OK, binds_thread=v.is_op["spawn"])
+    return Effect(code=OK, binds_thread=view.is_op["spawn"])
 
 
-def thread_exit(v: StepView) -> Effect:
+def thread_exit(view: StepView) -> Effect:
     """The acting thread ends; the last thread of a process ends the process."""
-    s, a = v.before, v.args
-    others = [And(s.t_alive[t], s.t_proc[t] == v.pid, a.actor != t) for t in range(v.scope.threads)]
-    return Effect(code=OK, ends_process=And(v.performs["thread_exit"], Not(Or(others))))
+    before, args = view.before, view.args
+    others = [And(before.t_alive[t], before.t_proc[t] == view.pid, args.actor != t)
+              for t in range(view.scope.threads)]
+    return Effect(code=OK, ends_process=And(view.performs["thread_exit"], Not(Or(others))))
 
 
-def exit_(v: StepView) -> Effect:
+def exit_(view: StepView) -> Effect:
     """The acting process ends: its mappings and descriptors go (R28: its attaches detach)."""
-    return Effect(code=OK, ends_process=v.performs["exit"])
+    return Effect(code=OK, ends_process=view.performs["exit"])
 
 
-def exec_(v: StepView) -> Effect:
+def exec_(view: StepView) -> Effect:
     """R29, C04: a fresh address space, the other threads of the process gone, its
     descriptors closed (the case format opens them close-on-exec)."""
-    return Effect(code=OK, replaces=[And(v.pid_eq[p], v.performs["exec"])
-                                     for p in range(v.scope.processes)])
+    return Effect(code=OK, replaces=[And(view.pid_eq[p], view.performs["exec"])
+                                     for p in range(view.scope.processes)])
