@@ -58,8 +58,9 @@ from .walk import Walk
 
 class StepChoice(NamedTuple):
     """One drawn step before interpretation: ``kind`` picks the operation (an index into
-    ``KIND_TABLE``), ``actor`` which live thread performs it, and ``arg`` packs four argument
-    digits ``a, b, c, d`` (base 256, ``a`` the lowest) whose meaning depends on the kind.
+    ``KIND_TABLE``), ``actor`` which live thread performs it, and ``arg`` packs four digits
+    (each 0..255): the classes of the action's first three arguments (``first_class``,
+    ``second_class``, ``third_class``) and the pick among the actions left (``rest``).
     Every field shrinks towards 0, the simplest alternative. (Three integers, not six: the
     shrinker deletes and simplifies narrow list elements far faster.)
 
@@ -75,23 +76,23 @@ class StepChoice(NamedTuple):
     actor: int = 0
     arg: int = 0
 
-    # The digits are interleaved bit by bit (a has bits 0, 4, 8, ...; b bits 1, 5, 9, ...), so
-    # that the small integers Hypothesis favours still vary every digit, and the smallest
-    # ``arg`` with some meaning has every digit that does not matter at 0.
+    # The digits are interleaved bit by bit (first_class has bits 0, 4, 8, ...; second_class
+    # bits 1, 5, 9, ...), so that the small integers Hypothesis favours still vary every digit,
+    # and the smallest ``arg`` with some meaning has every digit that does not matter at 0.
     @property
-    def a(self) -> int:
+    def first_class(self) -> int:
         return _digit(self.arg, 0)
 
     @property
-    def b(self) -> int:
+    def second_class(self) -> int:
         return _digit(self.arg, 1)
 
     @property
-    def c(self) -> int:
+    def third_class(self) -> int:
         return _digit(self.arg, 2)
 
     @property
-    def d(self) -> int:
+    def rest(self) -> int:
         return _digit(self.arg, 3)
 
 
@@ -99,14 +100,14 @@ def _digit(arg: int, k: int) -> int:
     return sum((arg >> (4 * i + k) & 1) << i for i in range(8))
 
 
-def pack(a: int = 0, b: int = 0, c: int = 0, d: int = 0) -> int:
+def pack(first_class: int = 0, second_class: int = 0, third_class: int = 0, rest: int = 0) -> int:
     """The ``arg`` of a StepChoice with these digits (each 0..255).
 
-    >>> StepChoice(0, 0, pack(a=5, d=200)).d
+    >>> StepChoice(0, 0, pack(first_class=5, rest=200)).rest
     200
     """
     arg = 0
-    for k, digit in enumerate((a, b, c, d)):
+    for k, digit in enumerate((first_class, second_class, third_class, rest)):
         for i in range(8):
             arg |= (digit >> i & 1) << (4 * i + k)
     return arg
@@ -163,9 +164,9 @@ class ProgramBuilder:
         if kind not in families:
             return None
         options = families[kind]
-        if kind == "read" and self.written and choice.d % 2 == 0:
+        if kind == "read" and self.written and choice.rest % 2 == 0:
             # half the reads look where something was written
-            st_ = Step(actor, Read(self.written[choice.c % len(self.written)]))
+            st_ = Step(actor, Read(self.written[choice.third_class % len(self.written)]))
         else:
             st_ = _pick(options, choice).step
         nxt = self.walk.successors(st_)
@@ -178,18 +179,18 @@ class ProgramBuilder:
 
 
 def _pick(options: list, choice: StepChoice):
-    """One of a family's actions: digits ``a``, ``b``, ``c`` pick the class of its first three
-    arguments (the first class, the simplest, half the time), ``d`` one of the actions left (the handle,
-    the value, the remaining classes). So every argument varies on its own, and each shrinks
-    to its simplest class."""
+    """One of a family's actions: the digits ``first_class``, ``second_class``, ``third_class``
+    pick the class of its first three arguments (the first class, the simplest, half the time),
+    ``rest`` one of the actions left (the handle, the value, the remaining classes). So every
+    argument varies on its own, and each shrinks to its simplest class."""
     left = options
-    for i, digit in enumerate((choice.a, choice.b, choice.c)):
+    for i, digit in enumerate((choice.first_class, choice.second_class, choice.third_class)):
         values = list(dict.fromkeys(a.classes[i] for a in left if len(a.classes) > i))
         if not values:
             break
         chosen = values[0 if digit % 2 == 0 else digit // 2 % len(values)]  # the first half the time
         left = [a for a in left if len(a.classes) > i and a.classes[i] == chosen]
-    return left[choice.d % len(left)]
+    return left[choice.rest % len(left)]
 
 
 # A choice of a family that needs a handle not bound yet makes that handle instead, so that few
@@ -219,7 +220,7 @@ def interpret(choices, scope: Scope = DEFAULT, profile="linux", kinds: Optional[
     >>> k = KIND_TABLE.index
     >>> program = interpret([StepChoice(k("read")),          # nothing mapped yet: an mmap instead
     ...                      StepChoice(k("fork")),
-    ...                      StepChoice(k("write"), 1, pack(d=1)),  # by the 2nd live thread, T1
+    ...                      StepChoice(k("write"), 1, pack(rest=1)),  # by the 2nd live thread, T1
     ...                      StepChoice(k("read"))])
     >>> [(s.thread, s.op.OP, s.bind) for s in program]
     [('T0', 'mmap', 'M0'), ('T0', 'fork', 'T1'), ('T1', 'write', None), ('T0', 'read', None)]

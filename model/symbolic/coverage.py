@@ -39,7 +39,7 @@ import z3
 
 from .core import (ADVICES, KIND_ANON, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE, KIND_SYSV,
                    MREMAP_MODES, OBJ_FILE, OBJ_MEMFD, OBJ_SHM, OPS, R, SymbolicScope)
-from .encoding import select
+from .terms import select
 from .unrolling import Unrolling
 
 And, Or, Not = z3.And, z3.Or, z3.Not

@@ -25,11 +25,11 @@ import z3
 from ..profiles import Profile, get_profile
 from .core import (ADVICES, KIND_ANON, KIND_NONE, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE,
                    KIND_SYSV, OBJ_MEMFD, OPS, R, SymbolicScope)
-from .encoding import (SymState, fresh_args, fresh_result, fresh_state, initial_constraints, num,
-                       seg_pages, select, transition, valid_args)
-from .objects import object_value, writably_mapped
-from .predicates import (cell_field, follows_object, is_value, object_page, private_val,
-                         readable)
+from .encoding import SymState, fresh_args, fresh_result, fresh_state, initial_constraints, valid_args
+from .predicates import (cell_field, follows_object, is_value, object_page, object_value,
+                         private_val, readable, segment_pages, writably_mapped)
+from .terms import num, select
+from .transition import transition
 from . import object_properties as op
 from .unrolling import Unrolling, args_from_model, new_solver
 
@@ -100,7 +100,7 @@ def lemmas(s: SymState, sc: SymbolicScope, profile: Optional[Profile] = None) ->
                     Implies(And(c.mapped, Or(
                         And(kind == KIND_ANON, z3.UGE(s.slot_pgoff[k] + q,
                                                       select(s.anon_size, s.slot_anon[k], num(0)))),
-                        And(kind == KIND_SYSV, z3.UGE(s.slot_pgoff[k] + q, seg_pages(
+                        And(kind == KIND_SYSV, z3.UGE(s.slot_pgoff[k] + q, segment_pages(
                             select(s.seg_size, s.slot_seg[k], num(0))))))), s.slot_remap[k]))))
             out.append((f"process {p} beyond the count is dead",
                         Implies(z3.UGE(p, s.nprocs), Not(s.p_alive[p]))))
@@ -346,7 +346,7 @@ def sp_zero_fill_segment(w: Window):
     hyp = And(a0.op == OPS["shmget"], w.results[0].code == R["new"], a1.op == OPS["shmat"],
               a1.handle == a0.handle, w.results[1].code == R["ok"], a2.op == OPS["read"],
               a2.actor == a1.actor, a2.slot == a1.slot, a1.actor == a0.actor)
-    pages = seg_pages(a0.size)
+    pages = segment_pages(a0.size)
     return And(hyp, z3.ULT(a2.page, pages)), is_value(w.results[2], num(0, 8))
 
 
@@ -587,11 +587,14 @@ PROPERTIES = (
 
 @dataclass
 class Outcome:
-    """One proof obligation's answer: "proved", "failed" (with a counterexample) or "unknown"."""
+    """One proof obligation's answer: "proved", "failed" (with a counterexample) or "unknown".
+    A witness also carries its program (``program``: the steps, ``results``: theirs)."""
     what: str
     status: str
     seconds: float
     detail: str = ""
+    program: tuple = ()
+    results: tuple = ()
 
 
 @dataclass
@@ -779,7 +782,7 @@ def find_witness(prop: SymbolicProperty, sc: SymbolicScope, profile, bound: int,
                                "the encoding's witness is not allowed by the explicit semantics:\n"
                                + program_text(steps, results))
             return Outcome("witness", "proved", time.perf_counter() - started,
-                           program_text(steps, results))
+                           program_text(steps, results), tuple(steps), tuple(results))
     return Outcome("witness", "vacuous", time.perf_counter() - started,
                    f"no program of up to {bound} steps exercises it")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import z3
 
 from .core import KIND_OBJ_SHARED, OBJ_MEMFD, OBJ_SHM, OPS, R
-from .encoding import num, select
+from .terms import num, select
 from .predicates import (fd_object, follows_object, holds_fd, is_value, object_page, readable)
 
 And, Or, Not, Implies, If = z3.And, z3.Or, z3.Not, z3.Implies, z3.If

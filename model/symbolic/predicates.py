@@ -1,12 +1,13 @@
-"""Named predicates over encoded states and results, shared by the properties (induction.py,
-object_properties.py): what a page holds, whether it can be read, which object page it maps,
-which descriptor a process holds."""
+"""Named predicates over encoded states and results, shared by the operations (operations/)
+and the properties (induction.py, object_properties.py): what a page holds, whether it can be
+read, which object page it maps, which descriptor a process holds."""
 from __future__ import annotations
 
 import z3
 
-from .core import KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, R
-from .encoding import SymState, select
+from .core import KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, R, SymbolicScope
+from .encoding import SymState
+from .terms import BYTE_BITS, num, select
 
 And, Or, Not = z3.And, z3.Or, z3.Not
 F_ = z3.BoolVal(False)
@@ -54,3 +55,24 @@ def holds_fd(s: SymState, sc, pid, fd):
     """Process ``pid`` has descriptor ``fd`` open."""
     return select([select([s.fd_open[p][h] for p in range(sc.processes)], pid, F_)
                    for h in range(sc.objects)], fd, F_)
+
+
+def segment_pages(size_code):
+    """Pages of a segment of this size code (code 0 is 100 bytes: one page)."""
+    return z3.If(size_code == 0, num(1), size_code)
+
+
+def object_value(s: SymState, scope: SymbolicScope, obj, page):
+    """Byte 0 of page ``page`` of object ``obj`` (0 past the table)."""
+    zero = num(0, BYTE_BITS)
+    return select([select([s.obj_page[o][q] for o in range(scope.objects)], obj, zero)
+                   for q in range(scope.pages)], page, zero)
+
+
+def writably_mapped(s: SymState, scope: SymbolicScope, obj):
+    """Some live process maps the object shared with write permission (VM_SHARED|VM_MAYWRITE):
+    what makes F_SEAL_WRITE fail with EBUSY (R47). Only live processes map anything."""
+    return Or([And(s.cells[p][k][q].mapped, s.slot_kind[k] == KIND_OBJ_SHARED,
+                   s.slot_obj[k] == obj, Not(s.slot_rdonly[k]))
+               for p in range(scope.processes) for k in range(scope.mappings)
+               for q in range(scope.pages)])

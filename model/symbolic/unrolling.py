@@ -14,7 +14,9 @@ import z3
 from ..profiles import Profile, get_profile
 from .core import OPS, StepArgs, SymbolicScope
 from .encoding import (SymArgs, SymResult, SymState, fresh_args, fresh_result, fresh_state,
-                       initial_constraints, num, transition, valid_args)
+                       initial_constraints, valid_args)
+from .terms import num
+from .transition import transition
 
 LOGIC = "QF_FD"
 

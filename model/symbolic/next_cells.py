@@ -1,0 +1,194 @@
+"""The next state's cells (process, slot, page): what every operation's twin does to the
+page tables, combined per cell.
+
+A cell either goes (exit, a fatal signal, exec, munmap, shmdt, the old range of an mremap), is
+made (mmap, shmat, the new range of an mremap), is copied into a fork child, grows in place
+(mremap grow), or keeps its attributes with the changes mprotect, madvise, a store and a read
+of a reclaimed page make. Record boundaries (``start``) of a SysV attach are kept explicitly,
+because its records never merge (R30); those of other memory follow from the neighbouring
+cell, because equal neighbouring records merge again.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import z3
+
+from .core import KIND_OBJ_PRIVATE, KIND_PRIVATE, KIND_SYSV
+from .encoding import CELL_FIELDS, Cell, SymState
+from .step_view import StepView
+from .terms import BYTE_BITS, num, select
+
+And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
+TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
+
+
+def moved_boundaries(view: StepView, changes: list) -> tuple:
+    """Where a SysV record boundary at q goes because the kernel moves it instead of splitting
+    (address_space._modify_attach: vma_merge expands one piece and shrinks the other):
+    (a) the record starting at q is changed from its start to a range end inside it, and the
+    record before it then equals it; (b) the record ending at q is changed from inside it to
+    its end, and the record after it is unchanged and equals it."""
+    args, pages, here, end = view.args, view.scope.pages, view.here, view.end
+    ends_inside = [And([z3.ULT(end, pages)] + [Or(z3.ULT(end, j), view.continues(j))
+                                               for j in range(q + 1, pages)])
+                   for q in range(pages)]
+    starts_inside = [And([z3.ULT(0, args.page), z3.ULT(args.page, q)] +
+                         [Or(z3.ULT(j, args.page), view.continues(j)) for j in range(1, q)])
+                     for q in range(pages)]
+    at_range_end = [FALSE] + [And(changes[q], here[q].start, ends_inside[q])
+                              for q in range(1, pages)]
+    at_range_start = [FALSE] + [And(changes[q - 1], Not(changes[q]), here[q].mapped,
+                                    here[q].start, starts_inside[q]) for q in range(1, pages)]
+    return at_range_end, at_range_start
+
+
+def _events(view: StepView, effects: dict, dies: list, changes: list,
+            p: int, k: int, q: int) -> SimpleNamespace:
+    """What the step does to cell (p, k, q), by operation."""
+    before, args, remap = view.before, view.args, effects["mremap"]
+    act = And(view.pid_eq[p], view.slot_eq[k])         # the named slot of the acting process
+    new_slot = And(before.nslots == k, view.pid_eq[p])  # the slot this step binds, if any
+    cell = before.cells[p][k][q]
+    parent = Cell(*(select([getattr(before.cells[pp][k][q], f)
+                            for pp in range(view.scope.processes)], view.pid)
+                    for f in CELL_FIELDS))
+    source = remap.source[q]
+    made_by_map = And(new_slot, Or(And(effects["mmap"].ok, z3.ULT(q, args.length)),
+                                   And(effects["shmat"].ok, z3.ULT(q, effects["shmat"].pages))))
+    # mremap's destination (a move spanning records leaves the gaps between them gaps)
+    made_by_remap = And(new_slot, remap.binds_ok, z3.ULT(q, remap.new_len),
+                        Or(Not(remap.spans), source.mapped))
+    old_end, new_end = args.page + remap.old_len, args.page + remap.new_len
+    grown = And(remap.grow_ok, act, z3.ULE(old_end, q), z3.ULT(q, new_end))
+    remapped_away = And(act, Or(
+        And(remap.cuts, z3.ULE(new_end, q), z3.ULT(q, old_end)),
+        And(remap.move_ok, z3.ULE(args.page, q), z3.ULT(q, args.page + remap.old_kept))))
+    gone = Or(dies[p], effects["exec"].replaces[p],
+              And(effects["munmap"].ok, act, view.in_range[q]),
+              And(effects["shmdt"].detaches[q], act), remapped_away)
+    # a record is split where a range starts or ends inside it (split_at)
+    split = And(act, cell.mapped, Or(
+        And(changes[q], args.page == q),
+        And(changes[q - 1], view.end == q) if q else FALSE,
+        And(effects["munmap"].ok, view.end == q),
+        And(Or(And(remap.cuts, z3.ULT(remap.new_len, remap.old_len)), remap.move_ok),
+            old_end == q)))
+    accessed = And(act, args.page == q)
+    mprotected = effects["mprotect"]
+    return SimpleNamespace(
+        act=act, cell=cell, parent=parent, source=source, made_by_map=made_by_map,
+        made_by_remap=made_by_remap, from_source=And(remap.move_ok, z3.ULT(q, remap.old_kept)),
+        grown=grown, gone=gone, made=Or(made_by_map, made_by_remap),
+        child=effects["fork"].child_is[p], copied=And(parent.mapped, Not(parent.dontfork)),
+        split=split, accessed=accessed,
+        prot_changed=And(mprotected.ok, act, view.in_range[q], mprotected.before_hole[q]),
+        advised=And(effects["madvise"].ok, act, view.in_range[q], cell.mapped),
+        stored=And(effects["write"].ok, accessed),
+        reclaimed=And(effects["read"].reclaimed, accessed))
+
+
+def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespace,
+                after: SymState) -> list:
+    """Constraints: the cells of ``after``. ``dies[p]``: process p ends in this step;
+    ``store``: the step stores into an object page (transition.py)."""
+    before, scope = view.before, view.scope
+    changes = [Or(effects["mprotect"].changes[q], effects["madvise"].changes[q])
+               for q in range(scope.pages)]
+    at_range_end, at_range_start = moved_boundaries(view, changes)
+    cs = []
+    for p in range(scope.processes):
+        for k in range(scope.mappings):
+            for q in range(scope.pages):
+                events = _events(view, effects, dies, changes, p, k, q)
+                joined = FALSE
+                if q:
+                    prev, next_cell = after.cells[p][k][q - 1], after.cells[p][k][q]
+                    joined = And(events.act, prev.mapped, prev.prot == next_cell.prot,
+                                 prev.dontfork == next_cell.dontfork, prev.wipe == next_cell.wipe,
+                                 Or(at_range_end[q], at_range_start[q]))
+                cs += _cell_after(view, effects, events, store, after, (p, k, q), joined)
+            # ghost: forks since the slot was mapped into this process
+            parent_depth = select([before.depth[pp][k] for pp in range(scope.processes)], view.pid)
+            mapped_here = And(before.nslots == k, view.pid_eq[p],
+                              Or(effects["mmap"].ok, effects["shmat"].ok, effects["mremap"].binds_ok))
+            cs.append(after.depth[p][k] == If(mapped_here, num(0, 2),
+                                              If(effects["fork"].child_is[p],
+                                                 If(parent_depth == 2, num(2, 2), parent_depth + 1),
+                                                 before.depth[p][k])))
+    return cs
+
+
+def _cell_after(view: StepView, effects: dict, events, store, after: SymState, where: tuple,
+                joined) -> list:
+    """The constraints on one cell of ``after`` (``where``: process, slot, page)."""
+    p, k, q = where
+    before, args, advice = view.before, view.args, effects["madvise"].advice
+    cell, nxt, parent = events.cell, after.cells[p][k][q], events.parent
+    record, source = effects["mremap"].record, events.source
+    zero = num(0, BYTE_BITS)
+    moved = lambda f: If(events.from_source, getattr(source, f), getattr(record, f))
+    flag = lambda name: And(events.advised, advice[name])
+    gone, made, child, copied, grown = (events.gone, events.made, events.child, events.copied,
+                                        events.grown)
+    by_map, by_remap = events.made_by_map, events.made_by_remap
+    new_prot = If(view.performs["mmap"], args.prot,
+                  If(view.performs["mremap"], moved("prot"),
+                     If(args.rdonly, num(1, 2), num(0, 2))))
+    cs = [nxt.mapped == If(gone, FALSE, If(made, TRUE, If(child, copied, Or(grown, cell.mapped)))),
+          nxt.prot == If(gone, num(0, 2), If(made, new_prot, If(
+              child, If(copied, parent.prot, num(0, 2)),
+              If(grown, record.prot, If(events.prot_changed, args.prot, cell.prot)))))]
+    # a SysV attach's record start stays unless the kernel moved that boundary (joined)
+    sticky = If(gone, FALSE, If(made, z3.BoolVal(q == 0),
+                                If(child, And(copied, parent.start),
+                                   If(cell.start, Not(joined), events.split))))
+    prev = after.cells[p][k][q - 1] if q else None
+    derived = And(nxt.mapped, TRUE if q == 0 else Or(
+        Not(prev.mapped), prev.prot != nxt.prot, prev.dontfork != nxt.dontfork,
+        prev.wipe != nxt.wipe))
+    cs.append(nxt.start == If(after.slot_kind[k] == KIND_SYSV, sticky, derived))
+    cs.append(nxt.dontfork == If(Or(gone, by_map, child), FALSE,
+                                 If(by_remap, moved("dontfork"), If(grown, record.dontfork,
+                                 If(flag("dontfork"), TRUE,
+                                    If(flag("dofork"), FALSE, cell.dontfork))))))
+    cs.append(nxt.wipe == If(Or(gone, by_map), FALSE, If(child, And(copied, parent.wipe),
+                             If(by_remap, moved("wipe"), If(grown, record.wipe,
+                             If(flag("wipeonfork"), TRUE,
+                                If(flag("keeponfork"), FALSE, cell.wipe)))))))
+    # a private page's own byte: a store gives it one (R11, R12); MADV_DONTNEED (R37) and a
+    # truncation past it (R08) throw it away; POSIX may copy an object page before a store
+    # into it (R13, the explicit choice args.snap)
+    stored_private = And(events.stored, view.kind == KIND_PRIVATE)
+    stored_copy = And(events.stored, view.kind == KIND_OBJ_PRIVATE)
+    truncated = And(effects["ftruncate"].drops_copies, before.slot_kind[k] == KIND_OBJ_PRIVATE,
+                    before.slot_obj[k] == view.fd_obj,
+                    z3.UGE(before.slot_pgoff[k] + q, args.length))
+    snapshot = (And(snapshot_allowed(view, store, p, k, q), args.snap[p][k][q])
+                if args.snap else FALSE)
+    dropped = Or(flag("dontneed"), truncated)
+    fresh = Or(gone, by_map, grown)
+    from_source = events.from_source
+    cs.append(nxt.val == If(fresh, zero, If(by_remap, If(from_source, source.val, zero),
+                            If(child, If(And(copied, Not(parent.wipe)), parent.val, zero),
+                               If(Or(stored_private, stored_copy), args.value,
+                                  If(snapshot, store.old_value,
+                                     If(Or(dropped, events.reclaimed), zero, cell.val)))))))
+    cs.append(nxt.cow == If(fresh, FALSE, If(by_remap, And(from_source, source.cow),
+                            If(child, And(copied, parent.cow),
+                               If(Or(stored_copy, snapshot), TRUE,
+                                  If(dropped, FALSE, cell.cow))))))
+    cs.append(nxt.lazy == If(fresh, FALSE, If(by_remap, And(from_source, source.lazy),
+                             If(child, And(copied, Not(parent.wipe), parent.lazy),
+                                If(Or(stored_private, events.reclaimed, flag("dontneed")), FALSE,
+                                   If(flag("free"), TRUE, cell.lazy))))))
+    return cs
+
+
+def snapshot_allowed(view: StepView, store, p: int, k: int, q: int):
+    """POSIX (R13): cell (p, k, q) is an unwritten private page of the object page a store
+    goes into, so it may take a copy of its own first."""
+    before = view.before
+    cell = before.cells[p][k][q]
+    return And(store.happens, cell.mapped, Not(cell.cow), before.slot_kind[k] == KIND_OBJ_PRIVATE,
+               before.slot_obj[k] == store.object, before.slot_pgoff[k] + q == store.page)

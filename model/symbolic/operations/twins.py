@@ -1,0 +1,39 @@
+"""One symbolic twin per operation of the specification, named like the explicit handler.
+
+``TWINS`` maps each operation name (ops.Op.OP, core.OP_NAMES) to the function that encodes it:
+``twin(view) -> Effect`` (effect.py), the result code as a table and the terms the next state
+is built from. ``OUTSIDE_CORE`` names the operations the encoding leaves out, with the reason;
+core.program_to_args refuses a program that uses one (``OutsideCore``). A test
+(tests/model/test_symbolic_twins.py) holds every operation to one of the two.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from ..step_view import StepView
+from .memory import madvise, mmap, mprotect, mremap, munmap, read, write
+from .objects import close, ftruncate, open_, pread, pwrite, seal, shm_unlink
+from .processes import exec_, exit_, fork, spawn, thread_exit
+from .sysv import shmat, shmctl, shmdt, shmget
+
+TWINS = MappingProxyType({
+    "read": read, "write": write, "mremap": mremap,
+    "shmget": shmget, "shmat": shmat, "shmdt": shmdt, "shmctl": shmctl,
+    "munmap": munmap, "mprotect": mprotect, "madvise": madvise, "mmap": mmap,
+    "open": open_, "close": close, "ftruncate": ftruncate, "pread": pread, "pwrite": pwrite,
+    "shm_unlink": shm_unlink, "seal": seal,
+    "fork": fork, "spawn": spawn, "thread_exit": thread_exit, "exit": exit_, "exec": exec_,
+})
+
+OUTSIDE_CORE = MappingProxyType({
+    "posix_madvise": "glibc ignores POSIX_MADV_DONTNEED (R38): it changes nothing the "
+                     "encoding could tell apart from madvise's other advice",
+    "frames": "an observation of page frames (/proc/PID/pagemap), not an operation on memory; "
+              "the frame generators check it against the explicit model",
+})
+
+
+def effects_of(view: StepView) -> dict:
+    """{operation name: its Effect} for one step (every twin, each guarded by the operation)."""
+    return {name: twin(view) for name, twin in TWINS.items()}
+
