@@ -52,6 +52,7 @@ from sharespec.model.profiles import Profile, get_profile
 from sharespec.model.scope import DEFAULT, Scope
 from sharespec.model.semantics import NotApplicable
 
+from .observation_tail import observed
 from .walk import Walk
 
 
@@ -171,6 +172,8 @@ class ProgramBuilder:
         nxt = self.walk.successors(st_)
         if nxt is None:
             return None
+        if self.walk.ends_everything(nxt) and len(self.steps) < self.scope.steps - 1:
+            return None   # the program would end before its last step: nothing could follow
         if isinstance(st_.op, Write) and st_.op.at not in self.written:
             self.written.insert(0, st_.op.at)  # the newest first: the simplest choice
         self.walk.take(st_, nxt[:self.MAX_STATES])
@@ -179,7 +182,7 @@ class ProgramBuilder:
 
 def _pick(options: list, choice: StepChoice):
     """One of a family's actions: digits ``a``, ``b``, ``c`` pick the class of its first three
-    arguments (the first class, the simplest, half the time), ``d`` one of the actions left (the handle,
+    arguments (the first class, the simplest, a quarter of the time), ``d`` one of the actions left (the handle,
     the value, the remaining classes). So every argument varies on its own, and each shrinks
     to its simplest class."""
     left = options
@@ -187,7 +190,7 @@ def _pick(options: list, choice: StepChoice):
         values = list(dict.fromkeys(a.classes[i] for a in left if len(a.classes) > i))
         if not values:
             break
-        chosen = values[0 if digit % 2 == 0 else digit // 2 % len(values)]  # the first half the time
+        chosen = values[0 if digit % 4 == 0 else digit // 4 % len(values)]  # the first a quarter of the time
         left = [a for a in left if len(a.classes) > i and a.classes[i] == chosen]
     return left[choice.d % len(left)]
 
@@ -256,9 +259,11 @@ def programs(scope: Scope = DEFAULT, profile="linux", min_steps: int = 1,
 
 
 @st.composite
-def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple]):
+def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple], observe: bool):
     program = draw(programs(scope, profile, kinds=kinds))
     try:
+        if observe:
+            program = observed(program, profile)
         allowed = tuple(allowed_per_step(program, profile))
     except (StateExplosion, NotApplicable):
         reject()
@@ -267,16 +272,19 @@ def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple]):
 
 
 def cases(scope: Scope = DEFAULT, profile="linux", name: str = "hypothesis",
-          kinds: Optional[tuple] = None):
+          kinds: Optional[tuple] = None, observe: bool = True):
     """A strategy for ``Case`` objects: a program from ``programs(scope, profile, kinds=...)``
     with the results the profile allows at each step (``oracle.allowed_per_step``). Programs
     whose nondeterminism exceeds the oracle's bound are rejected, not returned without results.
+    ``observe``: the program is followed by its observation tail (observation_tail.py: reads
+    of everything it touched, so that a wrong effect shows), computed from the program, so it
+    shrinks with it.
 
     >>> from hypothesis import find
     >>> from sharespec.model.results import Value
-    >>> case = find(cases(), lambda c: Value(2) in c.allowed[-1])
+    >>> case = find(cases(observe=False), lambda c: Value(2) in c.allowed[-1])
     >>> len(case.steps), sorted(map(str, case.allowed[-1]))   # a store, then its load
     (3, ['2'])
     """
     kind_table(kinds)
-    return _cases(scope, str(get_profile(profile)), name, kinds)
+    return _cases(scope, str(get_profile(profile)), name, kinds, observe)
