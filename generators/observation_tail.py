@@ -15,8 +15,9 @@ What the tail observes, from the states the model allows after the program, in t
 1. every live thread reads every place the program wrote; the first live thread of each
    process then reads offset 0 of every page of every bound mapping, up to the page past its
    end (a hole), and every other place the program read;
-2. every descriptor a process holds is pread at 0, at every offset the program wrote, at the
-   last byte and at the end of its object; every segment handle gets an IPC_STAT;
+2. every descriptor the program opened is pread in each process: at 0, at every offset the
+   program wrote, at the last byte and at the end of its object if the process holds it, at 0
+   if not (closed, or gone at exec: EBADF); every segment handle gets an IPC_STAT;
 3. a fork probe: each process forks a child, which reads the same places (what a child
    inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies);
 4. the observations that fault, last: a fault kills its process (R28), so each process gets
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from sharespec.model.ops import (Fork, Place, Pread, Pwrite, Read, ShmCtl, Step,
+from sharespec.model.ops import (Fork, Open, Place, Pread, Pwrite, Read, ShmCtl, Step,
                                  Write)
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Fault
@@ -148,10 +149,15 @@ def _objects(program, tail: _Tail) -> None:
     for st in program:
         if isinstance(st.op, Pwrite):
             written.setdefault(st.op.fd, []).append(st.op.offset)
+    opened = [st.bind for st in program if isinstance(st.op, Open) and st.bind]
     for actor in tail.representatives():
         state = tail.states[0]
         proc = state.processes[state.threads[actor].process]
-        for fd, held in proc.fds.items():
+        for fd in opened:
+            held = proc.fds.get(fd)
+            if held is None:   # closed, or gone at exec: pread must say EBADF
+                tail.add(Step(actor, Pread(fd, 0)))
+                continue
             size = state.objects[held.obj].size
             offsets = [0, *written.get(fd, ()), size - 1, size]
             for off in dict.fromkeys(o for o in offsets if o >= 0):
