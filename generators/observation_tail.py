@@ -21,7 +21,7 @@ What the tail observes, from the states the model allows after the program, in t
 3. a fork probe: each process forks a child, which reads the same places (what a child
    inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies);
 4. the observations that fault, last: a fault kills its process (R28), so each process gets
-   one, and every further one runs in a fork child of its own. A write to a page that the
+   one, and every further one runs in a fork child of its own. A write to each page that the
    model says is readable but not writable is such an observation (a protection kept).
 
 An observation whose result differs between the states the model allows is as good as any
@@ -134,12 +134,11 @@ def _read_all(program, tail: _Tail, actor: str, places: list, faulting: list) ->
             faulting.append(st)
         elif not tail.add(st):
             return
-    # a protection probe: a readable place that a write would fault at
+    # protection probes: each readable page that a write would fault at
     for place in places:
         probe = Step(actor, Write(place, PROBE_VALUE))
         if tail.faults(Step(actor, Read(place))) is False and tail.faults(probe):
             faulting.append(probe)
-            break
 
 
 def _objects(program, tail: _Tail) -> None:
