@@ -18,8 +18,11 @@ What the tail observes, from the states the model allows after the program, in t
 2. every descriptor the program opened is pread in each process: at 0, at every offset the
    program wrote, at the last byte and at the end of its object if the process holds it, at 0
    if not (closed, or gone at exec: EBADF); every segment handle gets an IPC_STAT;
+   if the first process has a SysV attach, a fork child exits and another's only thread
+   ends, each followed by IPC_STAT of every segment (the child's attaches must go, R28);
 3. a fork probe: each process forks a child, which reads the same places (what a child
-   inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies);
+   inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies), writes every place it
+   can, after which the parent reads them again (what is shared, what is copied);
 4. the observations that fault, last: a fault kills its process (R28), so each process gets
    one, and every further one runs in a fork child of its own. A write to each page that the
    model says is readable but not writable is such an observation (a protection kept).
@@ -32,8 +35,8 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from sharespec.model.ops import (Fork, Open, Place, Pread, Pwrite, Read, ShmCtl, Step,
-                                 Write)
+from sharespec.model.ops import (Exit, Fork, Open, Place, Pread, Pwrite, Read, ShmCtl, Step,
+                                 ThreadExit, Write)
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Fault
 from sharespec.model.semantics import NotApplicable, step
@@ -123,8 +126,10 @@ def _places(program, tail: _Tail, actor: str) -> list:
     return list(dict.fromkeys(out))
 
 
-def _read_all(program, tail: _Tail, actor: str, places: list, faulting: list) -> None:
-    """``actor`` reads every place that never faults; the others go to ``faulting``."""
+def _read_all(program, tail: _Tail, actor: str, places: list, faulting: list) -> list:
+    """``actor`` reads every place that never faults; the others go to ``faulting``. The
+    places read."""
+    read = []
     for place in places:
         st = Step(actor, Read(place))
         faults = tail.faults(st)
@@ -133,12 +138,15 @@ def _read_all(program, tail: _Tail, actor: str, places: list, faulting: list) ->
         if faults:
             faulting.append(st)
         elif not tail.add(st):
-            return
+            return read
+        else:
+            read.append(place)
     # protection probes: each readable page that a write would fault at
     for place in places:
         probe = Step(actor, Write(place, PROBE_VALUE))
         if tail.faults(Step(actor, Read(place))) is False and tail.faults(probe):
             faulting.append(probe)
+    return read
 
 
 def _objects(program, tail: _Tail) -> None:
@@ -165,6 +173,25 @@ def _objects(program, tail: _Tail) -> None:
     if reps:
         for seg in tail.states[0].segment_handles:
             tail.add(Step(reps[0], ShmCtl(seg, "stat")))
+
+
+def _exit_probes(tail: _Tail) -> None:
+    """If the first process has a SysV attach: a fork child that exits, and one whose only
+    thread ends, each followed by IPC_STAT of every segment (both must drop the child's
+    attaches, R28)."""
+    reps = tail.representatives()
+    if not reps or not tail.states[0].segment_handles:
+        return
+    actor = reps[0]
+    state = tail.states[0]
+    if not any(v.segment is not None
+               for v in state.processes[state.threads[actor].process].vmas):
+        return
+    for ending in (Exit(), ThreadExit()):
+        child = f"T{len(tail.states[0].threads)}"
+        if tail.add(Step(actor, Fork(), child)) and tail.add(Step(child, ending)):
+            for seg in tail.states[0].segment_handles:
+                tail.add(Step(actor, ShmCtl(seg, "stat")))
 
 
 def _fault_last(tail: _Tail, actor: str, faulting: list) -> None:
@@ -202,14 +229,21 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
     for actor in reps:                             # 1. each process: everything
         _read_all(program, tail, actor, places[actor], faulting[actor])
     _objects(program, tail)                        # 2.
+    _exit_probes(tail)                             # 2.
     for actor in reps:                             # 3. the fork probe
         if tail.full():
             break
         child = f"T{len(tail.states[0].threads)}"
         if tail.add(Step(actor, Fork(), child)):
             child_faulting: list = []
-            _read_all(program, tail, child, places[actor], child_faulting)
+            read = _read_all(program, tail, child, places[actor], child_faulting)
+            wrote = [place for place in read
+                     if tail.faults(Step(child, Write(place, PROBE_VALUE))) is False
+                     and tail.add(Step(child, Write(place, PROBE_VALUE)))]
             _fault_last(tail, child, child_faulting[:1])
+            for place in wrote:                    # what the child's writes reached
+                if tail.faults(Step(actor, Read(place))) is False:
+                    tail.add(Step(actor, Read(place)))
     for actor in reps:                             # 4. what faults, last
         if actor in tail.live():
             _fault_last(tail, actor, faulting[actor])

@@ -177,3 +177,38 @@ def test_random_cases_end_with_the_tail():
     bare = next(iter(random_cases(0, 1, observe=False)))
     assert case.steps == observed(bare.steps)
     assert len(case.steps) > len(bare.steps)
+
+
+def _tail_of(text: str) -> tuple:
+    return observation_tail(case_from_text("case t\nprofile linux\norigin test\n\n" + text, "<t>").steps)
+
+
+def test_exit_probes_follow_an_attach_with_a_stat():
+    """A fork child that exits, one whose only thread ends, each followed by IPC_STAT: the
+    child's attach must be gone both ways (R28)."""
+    from sharespec.model.ops import Exit, ThreadExit
+    tail = _tail_of("T0: S0 = shmget(private, 4096, creat)\nT0: A0 = shmat(S0)\n")
+    ops = [st.op for st in tail]
+    for ending in (Exit(), ThreadExit()):
+        i = ops.index(ending)
+        assert isinstance(ops[i - 1], Fork) and ops[i + 1] == ShmCtl("S0", "stat")
+    # nothing to end without an attach
+    assert Exit() not in [st.op for st in _tail_of("T0: S0 = shmget(private, 4096, creat)\n")]
+
+
+def test_the_fork_probe_writes_what_the_parent_reads_again():
+    """The fork probe's child writes every place it read, then the parent reads them: a
+    private page must keep the parent's byte, a shared one shows the child's."""
+    for sharing, expected in (("private", "1"), ("shared", "3")):
+        program = case_from_text(f"case t\nprofile linux\norigin test\n\n"
+                                 f"T0: M0 = mmap(anon, {sharing}, rw, 4096)\n"
+                                 f"T0: write(M0, 1)\n", "<t>").steps
+        tail = observation_tail(program)
+        fork = next(i for i, st in enumerate(tail) if isinstance(st.op, Fork))
+        child = tail[fork].bind
+        write = next(i for i, st in enumerate(tail) if st.thread == child
+                     and isinstance(st.op, Write))
+        again = next(i for i, st in enumerate(tail) if i > write and st.thread == "T0"
+                     and st.op == Read(tail[write].op.at))
+        allowed = allowed_per_step(tuple(program) + tail, "linux")[len(program) + again]
+        assert {str(r) for r in allowed} == {expected}
