@@ -234,13 +234,14 @@ def interpret(choices, scope: Scope = DEFAULT, profile="linux", kinds: Optional[
 
 
 def programs(scope: Scope = DEFAULT, profile="linux", min_steps: int = 1,
-             kinds: Optional[tuple] = None):
+             kinds: Optional[tuple] = None, min_choices: int = 0):
     """A strategy for valid programs (tuples of ``Step``) within ``scope`` under ``profile``.
 
     Programs have between ``min_steps`` and ``scope.steps`` steps; under a profile without
     the Linux interfaces (``posix``) they never use madvise, mremap, memfd, seals,
     SHM_REMAP or MAP_FIXED_NOREPLACE. ``kinds`` restricts the vocabulary to some of
-    ``KINDS`` (e.g. ``("mmap", "write", "read", "fork")``).
+    ``KINDS`` (e.g. ``("mmap", "write", "read", "fork")``). ``min_choices``: at least that many
+    step choices are drawn (some may be skipped), for longer programs that shrink less far.
 
     >>> from hypothesis import find
     >>> from sharespec.model.ops import Fork
@@ -252,15 +253,21 @@ def programs(scope: Scope = DEFAULT, profile="linux", min_steps: int = 1,
     # Two lists, concatenated: Hypothesis keeps a list's average length near 6 whatever its
     # bound, and some choices are skipped, so one list would rarely reach scope.steps steps.
     # Each half shrinks (deletes elements) on its own.
+    # ``min_choices`` holds the first half at that many choices at least: Hypothesis draws
+    # short lists often (a seventh of the programs had one step), and a short program reaches
+    # few of the menu's classes; the price is a shrinking floor of that many choices.
+    first = st.lists(step_choices(kinds), min_size=min_choices,
+                     max_size=max(longest, min_choices))
     one = st.lists(step_choices(kinds), max_size=longest)
-    choices = st.tuples(one, one).map(lambda halves: halves[0] + halves[1])
+    choices = st.tuples(first, one).map(lambda halves: halves[0] + halves[1])
     return (choices.map(lambda cs: interpret(cs, scope, profile, kinds))
             .filter(lambda program: len(program) >= min_steps))
 
 
 @st.composite
-def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple], observe: bool):
-    program = draw(programs(scope, profile, kinds=kinds))
+def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple], observe: bool,
+           min_choices: int):
+    program = draw(programs(scope, profile, kinds=kinds, min_choices=min_choices))
     try:
         if observe:
             program = observed(program, profile)
@@ -272,19 +279,22 @@ def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple], 
 
 
 def cases(scope: Scope = DEFAULT, profile="linux", name: str = "hypothesis",
-          kinds: Optional[tuple] = None, observe: bool = True):
+          kinds: Optional[tuple] = None, observe: bool = True, min_choices: Optional[int] = None):
     """A strategy for ``Case`` objects: a program from ``programs(scope, profile, kinds=...)``
     with the results the profile allows at each step (``oracle.allowed_per_step``). Programs
     whose nondeterminism exceeds the oracle's bound are rejected, not returned without results.
     ``observe``: the program is followed by its observation tail (observation_tail.py: reads
     of everything it touched, so that a wrong effect shows), computed from the program, so it
-    shrinks with it.
+    shrinks with it. ``min_choices`` (default: three quarters of the scope's steps) is ``programs``'s: cases
+    are drawn to find wrong implementations, where a longer program finds more.
 
     >>> from hypothesis import find
     >>> from sharespec.model.results import Value
-    >>> case = find(cases(observe=False), lambda c: Value(2) in c.allowed[-1])
+    >>> case = find(cases(observe=False, min_choices=0), lambda c: Value(2) in c.allowed[-1])
     >>> len(case.steps), sorted(map(str, case.allowed[-1]))   # a store, then its load
     (3, ['2'])
     """
     kind_table(kinds)
-    return _cases(scope, str(get_profile(profile)), name, kinds, observe)
+    if min_choices is None:
+        min_choices = 3 * scope.steps // 4
+    return _cases(scope, str(get_profile(profile)), name, kinds, observe, min_choices)
