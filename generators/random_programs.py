@@ -31,6 +31,7 @@ from sharespec.model.actions import FAMILY_WEIGHTS, by_family
 from sharespec.model.oracle import StateExplosion, allowed_per_step
 from sharespec.model.scope import DEFAULT, Scope
 from sharespec.model.semantics import NotApplicable
+from sharespec.model.validate import CaseError, validate_program
 
 from .observation_tail import observed
 from .walk import Walk
@@ -101,8 +102,9 @@ def random_cases(seed: int, count: int, scope: Scope = DEFAULT, profile="linux",
         try:
             if observe:
                 steps = observed(steps, profile)
+            validate_program(steps)   # the case format's rules (a range within its slot ...)
             allowed = tuple(allowed_per_step(steps, profile))
-        except (NotApplicable, StateExplosion):
+        except (NotApplicable, StateExplosion, CaseError):
             continue
         yield Case(name=f"random-{seed}-{made}", profile=str(profile), rules=(), origin="random",
                    description=f"random program {made} of seed {seed}", steps=steps, allowed=allowed)

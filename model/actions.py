@@ -363,11 +363,14 @@ class _Menu:
 
 def extent(state: State, proc, m: str) -> int:
     """How many pages of its slot mapping ``m`` reaches in a process (the end of its last
-    record), at least 1 (an unmapped handle still names its first page)."""
+    record), at least 1 (an unmapped handle still names its first page). Only its own slot
+    counts: a handle placed inside another's slot (MAP_FIXED at M0[1]) ends where that slot
+    does, since a range may not cross into the next slot (validate.check_within_slot)."""
     base = state.mapping_handles.get(m)
     if base is None or proc is None:
         return 1
-    ends = [v.end - base for v in proc.vmas if base <= v.start < base + SLOT_PAGES]
+    slot_end = (base // SLOT_PAGES + 1) * SLOT_PAGES
+    ends = [min(v.end, slot_end) - base for v in proc.vmas if base <= v.start < slot_end]
     return max(ends, default=1)
 
 

@@ -212,3 +212,21 @@ def test_the_fork_probe_writes_what_the_parent_reads_again():
                      and st.op == Read(tail[write].op.at))
         allowed = allowed_per_step(tuple(program) + tail, "linux")[len(program) + again]
         assert {str(r) for r in allowed} == {expected}
+
+
+def test_a_handle_inside_another_slot_ends_with_that_slot():
+    """M2 placed at M0[1] reaches no further than M0's slot: the menu once offered
+    mremap(M2[128], 524288, ...), a range into the next slot that the case format refuses."""
+    from sharespec.model.actions import actions, extent
+    from sharespec.model.validate import validate_program
+    text = """T0: M0 = mmap(anon, shared, rw, 8192)
+T0: M1 = mmap(anon, shared, r, 4096)
+T0: M2 = mmap(anon, private, rw, 4096, at=M0[1], replace)
+"""
+    program = case_from_text("case t\nprofile linux\norigin test\n\n" + text, "<t>").steps
+    state = initial()
+    for st in program:
+        state = step(state, st, LINUX)[0][0]
+    assert extent(state, state.processes[0], "M2") == 1
+    for action in actions(state, DEFAULT):
+        validate_program(tuple(program) + (action.step,))
