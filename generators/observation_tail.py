@@ -29,7 +29,8 @@ What the tail observes, from the states the model allows after the program, in t
 
 An observation whose result differs between the states the model allows is as good as any
 (the oracle allows each); one that faults in some states and not in others is kept for the
-end with the faulting ones. The tail stops at ``limit`` steps.
+end with the faulting ones. The tail stops at ``limit`` steps, the last ``RESERVED`` of them
+kept for the faulting observations.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ from sharespec.model.actions import extent
 # Steps the tail adds at most: enough for 3 processes x 3 mappings of 2 pages and a hole each,
 # their descriptors and segments, a fork probe each, and the faulting observations.
 LIMIT = 48
+RESERVED = 12     # of them for the faulting observations, which come last
 PROBE_VALUE = 3   # what a protection probe writes (outside the scopes' usual values 1 and 2)
 
 
@@ -216,7 +218,9 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
         states = states_after(program, prof)
     except NotApplicable:
         return ()
-    tail = _Tail(states, prof, limit)
+    # the faulting observations come last but matter most (an unmapping or a protection
+    # ignored shows only there): the steps before them leave room for RESERVED of them
+    tail = _Tail(states, prof, max(0, limit - RESERVED))
     if not tail.live():
         return ()
     reps = tail.representatives()
@@ -244,6 +248,7 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
             for place in wrote:                    # what the child's writes reached
                 if tail.faults(Step(actor, Read(place))) is False:
                     tail.add(Step(actor, Read(place)))
+    tail.limit = limit
     for actor in reps:                             # 4. what faults, last
         if actor in tail.live():
             _fault_last(tail, actor, faulting[actor])

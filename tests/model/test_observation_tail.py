@@ -14,7 +14,7 @@ from sharespec.generators.observation_tail import observation_tail, observed
 from sharespec.generators.random_programs import Usage, random_cases, random_program
 from sharespec.model.case_text import case_from_text
 from sharespec.model.oracle import allowed_per_step
-from sharespec.model.ops import Fork, Pread, Read, ShmCtl, Write
+from sharespec.model.ops import Fork, Place, Pread, Read, ShmCtl, Write
 from sharespec.model.profiles import LINUX
 from sharespec.model.results import DEAD, Fault
 from sharespec.model.scope import DEFAULT
@@ -230,3 +230,21 @@ T0: M2 = mmap(anon, private, rw, 4096, at=M0[1], replace)
     assert extent(state, state.processes[0], "M2") == 1
     for action in actions(state, DEFAULT):
         validate_program(tuple(program) + (action.step,))
+
+
+def test_room_is_kept_for_the_faulting_observations():
+    """Three processes and three mappings fill the tail with reads; the unmapped second page
+    of M0 (munmap of 4097 bytes unmaps two pages) is still read at the end."""
+    from sharespec.generators.observation_tail import LIMIT
+    text = """T0: M0 = mmap(anon, private, rw, 8192)
+T0: M1 = mmap(anon, shared, rw, 8192)
+T0: M2 = mmap(anon, private, rw, 8192)
+T0: write(M1[1], 1)
+T0: T1 = fork()
+T0: T2 = fork()
+T0: munmap(M0, 4097)
+"""
+    tail = _tail_of(text)
+    assert len(tail) <= LIMIT
+    t0 = {"T0"} | {st.bind for st in tail if st.thread == "T0" and isinstance(st.op, Fork)}
+    assert any(st.thread in t0 and st.op == Read(Place("M0", 1)) for st in tail)
