@@ -41,6 +41,7 @@ from sharespec.model.state import State, initial
 
 from .canonical import canonical_state, case_fingerprint, same_up_to_renaming
 from .frame_observations import observe_program
+from .observation_tail import observation_tail
 
 
 @dataclass
@@ -118,15 +119,20 @@ def explore(scope: Scope, profile="linux", symmetry: bool = True, verify: bool =
 
 
 def exhaustive_cases(scope: Scope, profile="linux", exploration: Optional[Exploration] = None,
-                     frames: bool = True) -> Iterator[Case]:
+                     frames: bool = True, observe: bool = True) -> Iterator[Case]:
     """One Case per selected program, expectations from the oracle, named by content hash.
     ``frames``: with frames steps observing the pages the program touched
-    (frame_observations.py; under posix they check what the values imply). The enumeration itself never chooses frames
-    steps: they observe, so they would only multiply the programs, not the states."""
+    (frame_observations.py; under posix they check what the values imply). ``observe``: then
+    the observation tail (observation_tail.py: reads of everything the program touched, pread
+    and IPC_STAT of its objects, a fork probe), so that each state reached is looked at whole.
+    The enumeration itself never chooses frames steps or the tail's: they observe, so they
+    would only multiply the programs, not the states."""
     ex = exploration or explore(scope, profile)
     for program in ex.selected_programs():
+        tail = observation_tail(program, profile) if observe else ()
         if frames:
             program = observe_program(program, profile)
+        program = tuple(program) + tail
         allowed = tuple(allowed_per_step(program, profile))
         bare = Case(name="x", profile=str(profile), rules=(), origin="exhaustive",
                     description="", steps=program, allowed=allowed)

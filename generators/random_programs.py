@@ -4,61 +4,107 @@ A random walk: at each step, choose a thread that is alive in some state the mod
 operation family of the model's action menu (model/actions.py, weighted by FAMILY_WEIGHTS) and
 one of its actions, so every argument class the scope offers is reached. Reproducible from a
 seed.
+
+Two biases make a corpus kill more wrong implementations for its size (benchmarks/mutation.py):
+
+- *the least used classes first*: ``random_cases`` counts the actions it has drawn by label
+  (family and argument classes, ``Action.label``), and within a family draws among the
+  actions whose label it has drawn least (``Usage``). So a corpus reaches every class of every
+  argument early (an unaligned munmap, mremap alias, MADV_KEEPONFORK) instead of drawing the
+  common ones again;
+- *the program goes on*: a step after which no thread is alive in any state (a fault or exit
+  of the last process) is drawn again, a few times, unless it is the last step: a program
+  that ends itself early has nothing left to observe what it did.
+
+Each case ends with the observation tail (observation_tail.py): reads of everything the
+program touched, pread and IPC_STAT of its objects, a fork probe and the faulting
+observations last, so that a wrong effect anywhere shows in a result.
 """
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections import Counter
+from typing import Iterator, Optional
 
 from sharespec.model.case import Case
 from sharespec.model.actions import FAMILY_WEIGHTS, by_family
 from sharespec.model.oracle import StateExplosion, allowed_per_step
 from sharespec.model.scope import DEFAULT, Scope
 from sharespec.model.semantics import NotApplicable
+from sharespec.model.validate import CaseError, validate_program
 
+from .observation_tail import observed
 from .walk import Walk
 
+RETRIES = 4   # draws of a step that would end the program early, before one is taken
 
-def _choose(rng: random.Random, acts: list):
-    """A family by FAMILY_WEIGHTS among those the menu offers, then one of its actions."""
+
+class Usage(Counter):
+    """How often each action label was drawn (over a whole corpus)."""
+
+    def least_used(self, acts: list) -> list:
+        fewest = min(self[a.label] for a in acts)
+        return [a for a in acts if self[a.label] == fewest]
+
+
+def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None):
+    """A family by FAMILY_WEIGHTS among those the menu offers, then one of its actions (one of
+    the least used so far, given ``usage``)."""
     families = by_family(acts)
     names = list(families)
     family = rng.choices(names, weights=[FAMILY_WEIGHTS[f] for f in names])[0]
-    return rng.choice(families[family])
+    options = families[family] if usage is None else usage.least_used(families[family])
+    return rng.choice(options)
 
 
-def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux") -> list:
+def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux",
+                   usage: Optional[Usage] = None) -> list:
     """One random valid program of at most ``scope.steps`` steps: a walk over the model's
-    action menu (model/actions.py) from the states the program so far may have reached."""
+    action menu (model/actions.py) from the states the program so far may have reached.
+    ``usage``: draw the least used labels first, and count the ones drawn."""
     walk = Walk(scope, profile)
-    for _ in range(scope.steps):
+    for index in range(scope.steps):
         alive = walk.live_threads()
         if not alive:
             break
-        acts = walk.menu(rng.choice(alive))
+        for attempt in range(RETRIES + 1):
+            acts = walk.menu(rng.choice(alive))
+            if not acts:
+                break
+            action = _choose(rng, acts, usage)
+            nxt = walk.successors(action.step)
+            last = index == scope.steps - 1 or attempt == RETRIES
+            if nxt is None or last or not walk.ends_everything(nxt):
+                break
         if not acts:
             break
-        st = _choose(rng, acts).step
-        nxt = walk.successors(st)
         if nxt is None:
             continue
         if len(nxt) > 2000:
             break
-        walk.take(st, nxt)
+        if usage is not None:
+            usage[action.label] += 1
+        walk.take(action.step, nxt)
     return walk.steps
 
 
-def random_cases(seed: int, count: int, scope: Scope = DEFAULT, profile="linux") -> Iterator[Case]:
-    """``count`` random cases from one seed, with their allowed results."""
+def random_cases(seed: int, count: int, scope: Scope = DEFAULT, profile="linux",
+                 observe: bool = True) -> Iterator[Case]:
+    """``count`` random cases from one seed, with their allowed results; ``observe``: each
+    program followed by its observation tail (observation_tail.py)."""
     rng = random.Random(seed)
+    usage = Usage()
     made = 0
     while made < count:
-        steps = tuple(random_program(rng, scope, profile))
+        steps = tuple(random_program(rng, scope, profile, usage))
         if not steps:
             continue
         try:
+            if observe:
+                steps = observed(steps, profile)
+            validate_program(steps)   # the case format's rules (a range within its slot ...)
             allowed = tuple(allowed_per_step(steps, profile))
-        except (NotApplicable, StateExplosion):
+        except (NotApplicable, StateExplosion, CaseError):
             continue
         yield Case(name=f"random-{seed}-{made}", profile=str(profile), rules=(), origin="random",
                    description=f"random program {made} of seed {seed}", steps=steps, allowed=allowed)

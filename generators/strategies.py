@@ -38,7 +38,7 @@ Example, in a test::
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Optional
 
 from hypothesis import reject
@@ -52,6 +52,7 @@ from sharespec.model.profiles import Profile, get_profile
 from sharespec.model.scope import DEFAULT, Scope
 from sharespec.model.semantics import NotApplicable
 
+from .observation_tail import observed
 from .walk import Walk
 
 
@@ -172,6 +173,8 @@ class ProgramBuilder:
         nxt = self.walk.successors(st_)
         if nxt is None:
             return None
+        if self.walk.ends_everything(nxt) and len(self.steps) < self.scope.steps - 1:
+            return None   # the program would end before its last step: nothing could follow
         if isinstance(st_.op, Write) and st_.op.at not in self.written:
             self.written.insert(0, st_.op.at)  # the newest first: the simplest choice
         self.walk.take(st_, nxt[:self.MAX_STATES])
@@ -180,15 +183,15 @@ class ProgramBuilder:
 
 def _pick(options: list, choice: StepChoice):
     """One of a family's actions: the digits ``first_class``, ``second_class``, ``third_class``
-    pick the class of its first three arguments (the first class, the simplest, half the time),
-    ``rest`` one of the actions left (the handle, the value, the remaining classes). So every
-    argument varies on its own, and each shrinks to its simplest class."""
+    pick the class of its first three arguments (the first class, the simplest, a quarter of the
+    time), ``rest`` one of the actions left (the handle, the value, the remaining classes). So
+    every argument varies on its own, and each shrinks to its simplest class."""
     left = options
     for i, digit in enumerate((choice.first_class, choice.second_class, choice.third_class)):
         values = list(dict.fromkeys(a.classes[i] for a in left if len(a.classes) > i))
         if not values:
             break
-        chosen = values[0 if digit % 2 == 0 else digit // 2 % len(values)]  # the first half the time
+        chosen = values[0 if digit % 4 == 0 else digit // 4 % len(values)]  # the first a quarter of the time
         left = [a for a in left if len(a.classes) > i and a.classes[i] == chosen]
     return left[choice.rest % len(left)]
 
@@ -232,13 +235,14 @@ def interpret(choices, scope: Scope = DEFAULT, profile="linux", kinds: Optional[
 
 
 def programs(scope: Scope = DEFAULT, profile="linux", min_steps: int = 1,
-             kinds: Optional[tuple] = None):
+             kinds: Optional[tuple] = None, min_choices: int = 0):
     """A strategy for valid programs (tuples of ``Step``) within ``scope`` under ``profile``.
 
     Programs have between ``min_steps`` and ``scope.steps`` steps; under a profile without
     the Linux interfaces (``posix``) they never use madvise, mremap, memfd, seals,
     SHM_REMAP or MAP_FIXED_NOREPLACE. ``kinds`` restricts the vocabulary to some of
-    ``KINDS`` (e.g. ``("mmap", "write", "read", "fork")``).
+    ``KINDS`` (e.g. ``("mmap", "write", "read", "fork")``). ``min_choices``: at least that many
+    step choices are drawn (some may be skipped), for longer programs that shrink less far.
 
     >>> from hypothesis import find
     >>> from sharespec.model.ops import Fork
@@ -250,16 +254,24 @@ def programs(scope: Scope = DEFAULT, profile="linux", min_steps: int = 1,
     # Two lists, concatenated: Hypothesis keeps a list's average length near 6 whatever its
     # bound, and some choices are skipped, so one list would rarely reach scope.steps steps.
     # Each half shrinks (deletes elements) on its own.
+    # ``min_choices`` holds the first half at that many choices at least: Hypothesis draws
+    # short lists often (a seventh of the programs had one step), and a short program reaches
+    # few of the menu's classes; the price is a shrinking floor of that many choices.
+    first = st.lists(step_choices(kinds), min_size=min_choices,
+                     max_size=max(longest, min_choices))
     one = st.lists(step_choices(kinds), max_size=longest)
-    choices = st.tuples(one, one).map(lambda halves: halves[0] + halves[1])
+    choices = st.tuples(first, one).map(lambda halves: halves[0] + halves[1])
     return (choices.map(lambda cs: interpret(cs, scope, profile, kinds))
             .filter(lambda program: len(program) >= min_steps))
 
 
 @st.composite
-def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple]):
-    program = draw(programs(scope, profile, kinds=kinds))
+def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple], observe: bool,
+           min_choices: int):
+    program = draw(programs(scope, profile, kinds=kinds, min_choices=min_choices))
     try:
+        if observe:
+            program = observed(program, profile)
         allowed = tuple(allowed_per_step(program, profile))
     except (StateExplosion, NotApplicable):
         reject()
@@ -267,17 +279,30 @@ def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple]):
                 description="a program drawn by Hypothesis", steps=program, allowed=allowed)
 
 
-def cases(scope: Scope = DEFAULT, profile="linux", name: str = "hypothesis",
-          kinds: Optional[tuple] = None):
+# The scope of ``cases`` by default: the default scope's classes, programs twice as long. Cases
+# are drawn to find wrong implementations, a few hundred at a time (benchmarks/mutation.py):
+# a step pair that shows a bug (a write, then a madvise of that page) is met about four
+# times as often in a program twice as long.
+CASES_SCOPE = replace(DEFAULT, steps=2 * DEFAULT.steps)
+
+
+def cases(scope: Scope = CASES_SCOPE, profile="linux", name: str = "hypothesis",
+          kinds: Optional[tuple] = None, observe: bool = True, min_choices: Optional[int] = None):
     """A strategy for ``Case`` objects: a program from ``programs(scope, profile, kinds=...)``
     with the results the profile allows at each step (``oracle.allowed_per_step``). Programs
     whose nondeterminism exceeds the oracle's bound are rejected, not returned without results.
+    ``observe``: the program is followed by its observation tail (observation_tail.py: reads
+    of everything it touched, so that a wrong effect shows), computed from the program, so it
+    shrinks with it. ``min_choices`` (default: three quarters of the scope's steps) is ``programs``'s: cases
+    are drawn to find wrong implementations, where a longer program finds more.
 
     >>> from hypothesis import find
     >>> from sharespec.model.results import Value
-    >>> case = find(cases(), lambda c: Value(2) in c.allowed[-1])
+    >>> case = find(cases(observe=False, min_choices=0), lambda c: Value(2) in c.allowed[-1])
     >>> len(case.steps), sorted(map(str, case.allowed[-1]))   # a store, then its load
     (3, ['2'])
     """
     kind_table(kinds)
-    return _cases(scope, str(get_profile(profile)), name, kinds)
+    if min_choices is None:
+        min_choices = 3 * scope.steps // 4
+    return _cases(scope, str(get_profile(profile)), name, kinds, observe, min_choices)

@@ -52,6 +52,12 @@ class Walk:
         except NotApplicable:
             return None
 
+    @staticmethod
+    def ends_everything(states: list) -> bool:
+        """True if no thread is alive in any of ``states``: nothing more can happen, and nothing
+        the program did can be observed after it."""
+        return not any(t.alive for s in states for t in s.threads.values())
+
     def take(self, st: Step, states: list) -> None:
         """Add ``st``, which leads to ``states``."""
         self.states = states

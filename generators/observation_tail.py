@@ -1,0 +1,262 @@
+"""An observation tail for generated programs: steps appended at the end that look at everything
+the program touched, so that a wrong effect anywhere in it shows in a result.
+
+    from sharespec.generators.observation_tail import observed
+    program = observed(program, "linux")     # the same steps, then the observations
+
+A generated program rarely reads what its effects changed: an munmap of 4097 bytes that leaves
+the second page mapped, a MADV_DONTFORK that a fork ignores, a nattch that counts wrong, all
+pass unless a later step happens to look there. Random walks, Hypothesis and the exhaustive
+enumeration therefore end every case with the tail, which changes nothing the program did (it
+only reads, and forks probe children): the model says what each observation must give.
+
+What the tail observes, from the states the model allows after the program, in this order:
+
+1. every live thread reads every place the program wrote; the first live thread of each
+   process then reads offset 0 of every page of every bound mapping, up to the page past its
+   end (a hole), and every other place the program read;
+2. every descriptor the program opened is pread in each process: at 0, at every offset the
+   program wrote, at the last byte and at the end of its object if the process holds it, at 0
+   if not (closed, or gone at exec: EBADF); every segment handle gets an IPC_STAT;
+   if the first process has a SysV attach, a fork child exits and another's only thread
+   ends, each followed by IPC_STAT of every segment (the child's attaches must go, R28);
+3. a fork probe: each process forks a child, which reads the same places (what a child
+   inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies), writes every place it
+   can, after which the parent reads them again (what is shared, what is copied);
+4. the observations that fault, last: a fault kills its process (R28), so each process gets
+   one, and every further one runs in a fork child of its own. A write to each page that the
+   model says is readable but not writable is such an observation (a protection kept).
+
+An observation whose result differs between the states the model allows is as good as any
+(the oracle allows each); one that faults in some states and not in others is kept for the
+end with the faulting ones. The tail stops at ``limit`` steps, the last ``RESERVED`` of them
+kept for the faulting observations.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from sharespec.model.ops import (Exit, Fork, Open, Place, Pread, Pwrite, Read, ShmCtl, Step,
+                                 ThreadExit, Write)
+from sharespec.model.profiles import get_profile
+from sharespec.model.results import Fault
+from sharespec.model.semantics import NotApplicable, step
+from sharespec.model.state import SLOT_PAGES, initial
+
+from sharespec.model.actions import extent
+
+# Steps the tail adds at most: enough for 3 processes x 3 mappings of 2 pages and a hole each,
+# their descriptors and segments, a fork probe each, and the faulting observations.
+LIMIT = 48
+RESERVED = 12     # of them for the faulting observations, which come last
+PROBE_VALUE = 3   # what a protection probe writes (outside the scopes' usual values 1 and 2)
+
+
+def states_after(program: Iterable[Step], profile) -> list:
+    """Every state the profile allows after ``program``, in a fixed order."""
+    states = [initial()]
+    for st in program:
+        states = list(dict.fromkeys(s2 for s in states for s2, _ in step(s, st, profile)))
+    return states
+
+
+class _Tail:
+    """The tail built so far, with the states it may leave."""
+
+    def __init__(self, states: list, profile, limit: int):
+        self.states, self.profile, self.limit = states, profile, limit
+        self.steps: list = []
+
+    def full(self) -> bool:
+        return len(self.steps) >= self.limit
+
+    def outcomes(self, st: Step) -> Optional[list]:
+        try:
+            return [(s2, r) for s in self.states for s2, r in step(s, st, self.profile)]
+        except NotApplicable:
+            return None
+
+    def faults(self, st: Step) -> Optional[bool]:
+        """True if ``st`` may fault, False if it never does, None if it cannot be taken."""
+        found = self.outcomes(st)
+        if found is None:
+            return None
+        return any(isinstance(r, Fault) for _, r in found)
+
+    def add(self, st: Step) -> bool:
+        if self.full():
+            return False
+        found = self.outcomes(st)
+        if found is None:
+            return False
+        self.states = list(dict.fromkeys(s2 for s2, _ in found))
+        self.steps.append(st)
+        return True
+
+    def live(self) -> list:
+        """Thread handles alive in every state, in the order they were created."""
+        first = self.states[0]
+        return [h for h in first.threads
+                if all(h in s.threads and s.threads[h].alive for s in self.states)]
+
+    def representatives(self) -> list:
+        """The first live thread of each process."""
+        seen, out = set(), []
+        for h in self.live():
+            pid = self.states[0].threads[h].process
+            if pid not in seen:
+                seen.add(pid)
+                out.append(h)
+        return out
+
+
+def _written(program) -> list:
+    """The places the program wrote, in order of first write (each once)."""
+    return list(dict.fromkeys(st.op.at for st in program if isinstance(st.op, Write)))
+
+
+def _places(program, tail: _Tail, actor: str) -> list:
+    """The places ``actor`` reads: the written ones, offset 0 of every page of every bound
+    mapping up to the page past its end, and the places the program read."""
+    state = tail.states[0]
+    out = list(_written(program))
+    for m in state.mapping_handles:
+        if all(m in s.mapping_handles for s in tail.states):
+            n = max(extent(s, s.processes[s.threads[actor].process], m) for s in tail.states)
+            out += [Place(m, p) for p in range(min(n + 1, SLOT_PAGES))]
+    out += [st.op.at for st in program if isinstance(st.op, Read)]
+    return list(dict.fromkeys(out))
+
+
+def _read_all(program, tail: _Tail, actor: str, places: list, faulting: list) -> list:
+    """``actor`` reads every place that never faults; the others go to ``faulting``. The
+    places read."""
+    read = []
+    for place in places:
+        st = Step(actor, Read(place))
+        faults = tail.faults(st)
+        if faults is None:
+            continue
+        if faults:
+            faulting.append(st)
+        elif not tail.add(st):
+            return read
+        else:
+            read.append(place)
+    # protection probes: each readable page that a write would fault at
+    for place in places:
+        probe = Step(actor, Write(place, PROBE_VALUE))
+        if tail.faults(Step(actor, Read(place))) is False and tail.faults(probe):
+            faulting.append(probe)
+    return read
+
+
+def _objects(program, tail: _Tail) -> None:
+    """pread of every descriptor of each process at its interesting offsets; IPC_STAT of
+    every segment handle."""
+    written = {}
+    for st in program:
+        if isinstance(st.op, Pwrite):
+            written.setdefault(st.op.fd, []).append(st.op.offset)
+    opened = [st.bind for st in program if isinstance(st.op, Open) and st.bind]
+    for actor in tail.representatives():
+        state = tail.states[0]
+        proc = state.processes[state.threads[actor].process]
+        for fd in opened:
+            held = proc.fds.get(fd)
+            if held is None:   # closed, or gone at exec: pread must say EBADF
+                tail.add(Step(actor, Pread(fd, 0)))
+                continue
+            size = state.objects[held.obj].size
+            offsets = [0, *written.get(fd, ()), size - 1, size]
+            for off in dict.fromkeys(o for o in offsets if o >= 0):
+                tail.add(Step(actor, Pread(fd, off)))
+    reps = tail.representatives()
+    if reps:
+        for seg in tail.states[0].segment_handles:
+            tail.add(Step(reps[0], ShmCtl(seg, "stat")))
+
+
+def _exit_probes(tail: _Tail) -> None:
+    """If the first process has a SysV attach: a fork child that exits, and one whose only
+    thread ends, each followed by IPC_STAT of every segment (both must drop the child's
+    attaches, R28)."""
+    reps = tail.representatives()
+    if not reps or not tail.states[0].segment_handles:
+        return
+    actor = reps[0]
+    state = tail.states[0]
+    if not any(v.segment is not None
+               for v in state.processes[state.threads[actor].process].vmas):
+        return
+    for ending in (Exit(), ThreadExit()):
+        child = f"T{len(tail.states[0].threads)}"
+        if tail.add(Step(actor, Fork(), child)) and tail.add(Step(child, ending)):
+            for seg in tail.states[0].segment_handles:
+                tail.add(Step(actor, ShmCtl(seg, "stat")))
+
+
+def _fault_last(tail: _Tail, actor: str, faulting: list) -> None:
+    """Each faulting observation of ``actor``'s process: all but the last in a fork child of
+    its own, the last by ``actor`` itself (a fault ends the process)."""
+    faulting = list(dict.fromkeys(faulting))
+    for st in faulting[:-1]:
+        if tail.full():
+            return
+        child = f"T{len(tail.states[0].threads)}"
+        if tail.add(Step(actor, Fork(), child)):
+            tail.add(Step(child, st.op))
+    if faulting:
+        tail.add(Step(actor, faulting[-1].op))
+
+
+def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
+    """The observations to append to ``program`` (the module text says which)."""
+    program = tuple(program)
+    prof = get_profile(profile)
+    try:
+        states = states_after(program, prof)
+    except NotApplicable:
+        return ()
+    # the faulting observations come last but matter most (an unmapping or a protection
+    # ignored shows only there): the steps before them leave room for RESERVED of them
+    tail = _Tail(states, prof, max(0, limit - RESERVED))
+    if not tail.live():
+        return ()
+    reps = tail.representatives()
+    places = {actor: _places(program, tail, actor) for actor in reps}
+    faulting: dict = {actor: [] for actor in reps}
+    written = _written(program)
+    for actor in tail.live():                      # 1. every thread: the written places
+        if actor not in reps:
+            _read_all(program, tail, actor, written, [])
+    for actor in reps:                             # 1. each process: everything
+        _read_all(program, tail, actor, places[actor], faulting[actor])
+    _objects(program, tail)                        # 2.
+    _exit_probes(tail)                             # 2.
+    for actor in reps:                             # 3. the fork probe
+        if tail.full():
+            break
+        child = f"T{len(tail.states[0].threads)}"
+        if tail.add(Step(actor, Fork(), child)):
+            child_faulting: list = []
+            read = _read_all(program, tail, child, places[actor], child_faulting)
+            wrote = [place for place in read
+                     if tail.faults(Step(child, Write(place, PROBE_VALUE))) is False
+                     and tail.add(Step(child, Write(place, PROBE_VALUE)))]
+            _fault_last(tail, child, child_faulting[:1])
+            for place in wrote:                    # what the child's writes reached
+                if tail.faults(Step(actor, Read(place))) is False:
+                    tail.add(Step(actor, Read(place)))
+    tail.limit = limit
+    for actor in reps:                             # 4. what faults, last
+        if actor in tail.live():
+            _fault_last(tail, actor, faulting[actor])
+    return tuple(tail.steps)
+
+
+def observed(program, profile="linux", limit: int = LIMIT) -> tuple:
+    """``program`` followed by its observation tail."""
+    program = tuple(program)
+    return program + observation_tail(program, profile, limit)
+

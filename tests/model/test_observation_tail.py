@@ -1,0 +1,250 @@
+"""The observation tail (generators/observation_tail.py) and the generators that end their cases
+with it (random walks, Hypothesis cases, exhaustive cases).
+
+    pytest tests/model/test_observation_tail.py
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from sharespec.generators.observation_tail import observation_tail, observed
+from sharespec.generators.random_programs import Usage, random_cases, random_program
+from sharespec.model.case_text import case_from_text
+from sharespec.model.oracle import allowed_per_step
+from sharespec.model.ops import Fork, Place, Pread, Read, ShmCtl, Write
+from sharespec.model.profiles import LINUX
+from sharespec.model.results import DEAD, Fault
+from sharespec.model.scope import DEFAULT
+from sharespec.model.semantics import step
+from sharespec.model.state import initial
+
+WITNESSES = Path(__file__).resolve().parents[1] / "host" / "mutant_cases"
+# Witnesses whose last step is not an observation the tail makes: an effect that fails by
+# itself (its result is the observation), or a step of another thread's own choosing.
+NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-without-sealing",
+                      "mmap-offset-rounded-down", "mremap-alias-refused", "mremap-refused",
+                      "open-excl-ignored", "removed-key-still-found", "seal-busy-ignored",
+                      "shm-remap-dropped", "shm-unlink-ignored", "shmat-refuses-removed",
+                      "shmat-rnd-ignored", "shmget-creat-implied", "shmget-excl-ignored",
+                      "shmget-key-ignored", "shmget-size-unchecked", "open-rdonly-ignored",
+                      "seal-ignored", "pwrite-ignores-offset"}
+
+
+def _witnesses():
+    for path in sorted(WITNESSES.glob("*.case")):
+        yield path.stem, case_from_text(path.read_text(), str(path))
+
+
+# Witnesses whose observation the tail makes another way: the shrunk memfd's new end (EOF at
+# 4096) rather than a byte in the middle of the cut part.
+OBSERVED_OTHERWISE = {"ftruncate-shrink-ignored": Pread("F0", 4096)}
+
+
+def _same_observation(last, tail) -> bool:
+    """The tail makes the witness's last observation (by any thread: a fork child of the same
+    process sees the same inheritance; a write probe writes a value of its own)."""
+    def same(op):
+        if isinstance(op, Write) and isinstance(last.op, Write):
+            return op.at == last.op.at
+        return op == last.op
+    return any(same(st.op) for st in tail)
+
+
+def test_the_tail_makes_the_last_observation_of_every_mutant_witness():
+    """Cut the observation that kills each mutant (tests/host/mutant_cases/): the tail makes it
+    again, so a generator only has to reach the effect."""
+    missed = []
+    for name, case in _witnesses():
+        if name in NOT_AN_OBSERVATION:
+            continue
+        *program, last = case.steps
+        tail = observation_tail(program)
+        if name in OBSERVED_OTHERWISE:
+            found = OBSERVED_OTHERWISE[name] in [st.op for st in tail]
+        else:
+            found = _same_observation(last, tail)
+        if not found:
+            missed.append(name)
+    assert missed == []
+
+
+def test_the_tail_observes_closed_descriptors_segments_and_inheritance():
+    text = """case t
+profile linux
+origin test
+
+T0: F0 = open(memfd)
+T0: close(F0)
+T0: S0 = shmget(private, 4096, creat)
+T0: M0 = mmap(anon, private, rw, 4096)
+T0: madvise(M0, 4096, dontfork)
+"""
+    tail = observation_tail(case_from_text(text, "<t>").steps)
+    ops = [st.op for st in tail]
+    assert Pread("F0", 0) in ops and ShmCtl("S0", "stat") in ops
+    forks = [i for i, st in enumerate(tail) if isinstance(st.op, Fork)]
+    child = tail[forks[0]].bind
+    assert any(st.thread == child and isinstance(st.op, Read) for st in tail[forks[0]:])
+
+
+def _dead_or_faulted_before_end(program) -> bool:
+    """True if a step of the program acts in a process the model says is dead (DEAD allowed),
+    i.e. something was observed after a fault ended its process."""
+    return any(DEAD in allowed for allowed in allowed_per_step(program, "linux"))
+
+
+def test_faulting_observations_come_last_in_their_process():
+    rng = random.Random(11)
+    checked = faulted = 0
+    for _ in range(60):
+        program = tuple(random_program(rng, DEFAULT))
+        if _dead_or_faulted_before_end(program):
+            continue
+        tail = observation_tail(program)
+        allowed = allowed_per_step(program + tail, "linux")[len(program):]
+        assert all(DEAD not in a for a in allowed), program
+        faulted += any(isinstance(r, Fault) for a in allowed for r in a)
+        checked += 1
+    assert checked >= 30 and faulted >= 5   # not vacuous
+
+
+def test_a_protection_is_probed_by_a_write_that_faults():
+    text = """case t
+profile linux
+origin test
+
+T0: M0 = mmap(anon, private, rw, 4096)
+T0: mprotect(M0, 4096, r)
+"""
+    tail = observation_tail(case_from_text(text, "<t>").steps)
+    writes = [st for st in tail if isinstance(st.op, Write)]
+    assert writes and writes[-1] == tail[-1]
+    state = initial()
+    for st in case_from_text(text, "<t>").steps + tail[:-1]:
+        state = step(state, st, LINUX)[0][0]
+    assert all(isinstance(r, Fault) for _, r in step(state, tail[-1], LINUX))
+
+
+def test_random_walks_rarely_end_before_their_last_step():
+    """A step that would leave no thread alive is drawn again: without that, 59% of the
+    default scope's random programs ended every thread early (and were shorter)."""
+    from sharespec.generators.walk import Walk
+    rng = random.Random(3)
+    ended = 0
+    for _ in range(100):
+        program = random_program(rng, DEFAULT)
+        states = [initial()]
+        for i, st in enumerate(program[:-1]):
+            states = [s2 for s in states for s2, _ in step(s, st, LINUX)]
+            ended += Walk.ends_everything(states)
+    assert ended <= 10
+
+
+def _labels(program) -> set:
+    from sharespec.model.actions import classify
+    states, out = [initial()], set()
+    for st in program:
+        here = next((s for s in states if st.thread in s.threads and s.threads[st.thread].alive),
+                    states[0])
+        out.add(classify(here, st).label)
+        states = [s2 for s in states for s2, _ in step(s, st, LINUX)][:64]
+    return out
+
+
+def test_the_least_used_labels_are_drawn_first():
+    """With the corpus's usage counted, 150 programs draw more distinct action labels than
+    the same walks without it."""
+    def distinct(usage):
+        rng, seen = random.Random(7), set()
+        for _ in range(150):
+            seen |= _labels(random_program(rng, DEFAULT, usage=usage))
+        return len(seen)
+    assert distinct(Usage()) > 1.1 * distinct(None)
+
+
+def test_least_used_keeps_the_ties():
+    from sharespec.model.actions import actions
+    acts = actions(initial(), DEFAULT)
+    usage = Usage({acts[0].label: 2, acts[1].label: 1})
+    assert acts[0] not in usage.least_used(acts) and acts[2] in usage.least_used(acts)
+
+
+def test_random_cases_end_with_the_tail():
+    case = next(iter(random_cases(0, 1)))
+    bare = next(iter(random_cases(0, 1, observe=False)))
+    assert case.steps == observed(bare.steps)
+    assert len(case.steps) > len(bare.steps)
+
+
+def _tail_of(text: str) -> tuple:
+    return observation_tail(case_from_text("case t\nprofile linux\norigin test\n\n" + text, "<t>").steps)
+
+
+def test_exit_probes_follow_an_attach_with_a_stat():
+    """A fork child that exits, one whose only thread ends, each followed by IPC_STAT: the
+    child's attach must be gone both ways (R28)."""
+    from sharespec.model.ops import Exit, ThreadExit
+    tail = _tail_of("T0: S0 = shmget(private, 4096, creat)\nT0: A0 = shmat(S0)\n")
+    ops = [st.op for st in tail]
+    for ending in (Exit(), ThreadExit()):
+        i = ops.index(ending)
+        assert isinstance(ops[i - 1], Fork) and ops[i + 1] == ShmCtl("S0", "stat")
+    # nothing to end without an attach
+    assert Exit() not in [st.op for st in _tail_of("T0: S0 = shmget(private, 4096, creat)\n")]
+
+
+def test_the_fork_probe_writes_what_the_parent_reads_again():
+    """The fork probe's child writes every place it read, then the parent reads them: a
+    private page must keep the parent's byte, a shared one shows the child's."""
+    for sharing, expected in (("private", "1"), ("shared", "3")):
+        program = case_from_text(f"case t\nprofile linux\norigin test\n\n"
+                                 f"T0: M0 = mmap(anon, {sharing}, rw, 4096)\n"
+                                 f"T0: write(M0, 1)\n", "<t>").steps
+        tail = observation_tail(program)
+        fork = next(i for i, st in enumerate(tail) if isinstance(st.op, Fork))
+        child = tail[fork].bind
+        write = next(i for i, st in enumerate(tail) if st.thread == child
+                     and isinstance(st.op, Write))
+        again = next(i for i, st in enumerate(tail) if i > write and st.thread == "T0"
+                     and st.op == Read(tail[write].op.at))
+        allowed = allowed_per_step(tuple(program) + tail, "linux")[len(program) + again]
+        assert {str(r) for r in allowed} == {expected}
+
+
+def test_a_handle_inside_another_slot_ends_with_that_slot():
+    """M2 placed at M0[1] reaches no further than M0's slot: the menu once offered
+    mremap(M2[128], 524288, ...), a range into the next slot that the case format refuses."""
+    from sharespec.model.actions import actions, extent
+    from sharespec.model.validate import validate_program
+    text = """T0: M0 = mmap(anon, shared, rw, 8192)
+T0: M1 = mmap(anon, shared, r, 4096)
+T0: M2 = mmap(anon, private, rw, 4096, at=M0[1], replace)
+"""
+    program = case_from_text("case t\nprofile linux\norigin test\n\n" + text, "<t>").steps
+    state = initial()
+    for st in program:
+        state = step(state, st, LINUX)[0][0]
+    assert extent(state, state.processes[0], "M2") == 1
+    for action in actions(state, DEFAULT):
+        validate_program(tuple(program) + (action.step,))
+
+
+def test_room_is_kept_for_the_faulting_observations():
+    """Three processes and three mappings fill the tail with reads; the unmapped second page
+    of M0 (munmap of 4097 bytes unmaps two pages) is still read at the end."""
+    from sharespec.generators.observation_tail import LIMIT
+    text = """T0: M0 = mmap(anon, private, rw, 8192)
+T0: M1 = mmap(anon, shared, rw, 8192)
+T0: M2 = mmap(anon, private, rw, 8192)
+T0: write(M1[1], 1)
+T0: T1 = fork()
+T0: T2 = fork()
+T0: munmap(M0, 4097)
+"""
+    tail = _tail_of(text)
+    assert len(tail) <= LIMIT
+    t0 = {"T0"} | {st.bind for st in tail if st.thread == "T0" and isinstance(st.op, Fork)}
+    assert any(st.thread in t0 and st.op == Read(Place("M0", 1)) for st in tail)
