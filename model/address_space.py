@@ -45,20 +45,31 @@ def settle_segments(state: State, sids, profile: Profile) -> State:
 
 
 def _can_merge(a: Vma, b: Vma) -> bool:
-    return (a.end == b.start and a.origin == b.origin and a.segment is None and b.segment is None
+    """Linux's vma_merge for records that touch: the same flags, file and following page
+    offsets. Private anonymous records of different mapping calls merge too (a MAP_FIXED
+    mapping over the middle of one, R30), unless both have an anon_vma of their own: pages
+    already written belong to different anon_vmas (is_mergeable_anon_vma). Pieces of a SysV
+    attach never merge (shm VMAs have a ->close, R30); shared mappings of different calls
+    differ in ``obj``."""
+    if not (a.end == b.start and a.segment is None and b.segment is None
             and a.prot == b.prot and a.shared == b.shared and a.obj == b.obj
             and a.may_write == b.may_write and a.dontfork == b.dontfork
-            and a.wipeonfork == b.wipeonfork
-            and (a.obj is None or a.pgoff + a.pages == b.pgoff))
+            and a.wipeonfork == b.wipeonfork and a.pgoff + a.pages == b.pgoff):
+        return False
+    if a.origin == b.origin:
+        return True
+    return a.obj is None and not (a.anon_vma and b.anon_vma)
 
 
 def merged(vmas) -> tuple:
-    """Sorted records with adjacent pieces of one mapping joined again. Pieces of a SysV
-    attach never join (shm VMAs have a ->close, R30)."""
+    """Sorted records with adjacent mergeable records joined (``_can_merge``). A merged record
+    keeps the origin of the one that has an anon_vma, whose pages it now holds."""
     out: list[Vma] = []
     for v in sorted(vmas, key=lambda v: v.start):
         if out and _can_merge(out[-1], v):
-            out[-1] = replace(out[-1], end=v.end, anon_vma=out[-1].anon_vma or v.anon_vma)
+            keep = out[-1] if out[-1].anon_vma or not v.anon_vma else v
+            out[-1] = replace(out[-1], end=v.end, origin=keep.origin,
+                              anon_vma=out[-1].anon_vma or v.anon_vma)
         else:
             out.append(v)
     return tuple(out)

@@ -99,10 +99,12 @@ def zero_fill(state: State, profile: Profile = LINUX) -> list:
 
 def protection(state: State, profile: Profile = LINUX) -> list:
     """A mapping that may not be written (read-only attach, read-only descriptor, sealed
-    memfd) is never writable (R24, C01, R47)."""
+    memfd) is never writable (R24, C01, R47). Under posix a SysV attach is exempt: mprotect
+    of a mapping not made by mmap is unspecified there (R24), as the symbolic form says."""
     return [f"P{pid} pages {v.start}-{v.end}: writable without write permission"
             for pid, p in enumerate(state.processes) if p.alive
-            for v in p.vmas if v.prot == "rw" and not v.may_write]
+            for v in p.vmas if v.prot == "rw" and not v.may_write
+            and not (v.segment is not None and profile.shm_mprotect_unspecified)]
 
 
 def attach_accounting(state: State, profile: Profile = LINUX) -> list:

@@ -318,10 +318,22 @@ def mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
             and not memory.is_mapped_anywhere(state, obj_id):
         state = memory.zero_slack(state, obj_id)  # R07 (POSIX: a new mapping zero-fills it)
     state, origin = state.next_origin()
+    # An anonymous private record's page offset is its page number (mmap_region sets vm_pgoff to
+    # addr >> PAGE_SHIFT), so that records made apart merge only where their pages line up.
+    pgoff = base if obj_id is None else op.offset // PAGE_SIZE
     vma = Vma(start=base, end=base + pages, prot=op.prot, shared=op.shared, obj=obj_id,
-              pgoff=op.offset // PAGE_SIZE, may_write=may_write, origin=origin)
+              pgoff=pgoff, may_write=may_write, origin=origin)
     state = aspace.insert(state, pid, vma, profile)  # C01: MAP_FIXED replaces
     return [(frames.fresh_mapping(state, pid, vma.start, vma.end, profile), OK)]
+
+
+def _moved(vma: Vma, start: int, end: int, pgoff: int) -> Vma:
+    """A record moved by mremap keeps its page offset, except an anonymous private one that was
+    never written: copy_vma gives it the page number of its new place (mm/vma.c), as mmap
+    would, so it merges where a fresh mapping would."""
+    if vma.obj is None and not vma.anon_vma:
+        pgoff = start
+    return replace(vma, start=start, end=end, pgoff=pgoff)
 
 
 def _range(state: State, at: Place, length: int):
@@ -481,9 +493,9 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         refused = next((n for n, v in enumerate(inside) if n and v.segment is not None), None)
         moving = inside if refused is None else inside[:refused]
         end = moving[-1].end
-        pieces = [replace(v, start=v.start + dest - start, end=v.end + dest - start) for v in moving]
+        pieces = [_moved(v, v.start + dest - start, v.end + dest - start, v.pgoff) for v in moving]
     else:
-        pieces = [replace(vma, start=dest, end=dest + new_pages, pgoff=vma.object_page(start))]
+        pieces = [_moved(vma, dest, dest + new_pages, vma.object_page(start))]
     moved_private = {dest + (vpn - start): fid for vpn, fid in proc.private.items() if start <= vpn < end}
     moved_lazy = {dest + (vpn - start) for vpn in proc.lazyfree if start <= vpn < end}
     # The record moves: it is not a new attach, so the origin and the segment stay.

@@ -732,6 +732,33 @@ def test_C01_map_fixed_replaces_and_noreplace_refuses():
     """)[2:] == [{"ok"}, {"0"}, {"EEXIST"}, {"ok"}, {"ENOMEM"}, {"ENOMEM"}]
 
 
+
+def test_C01_R43_a_private_anonymous_fixed_mapping_joins_its_neighbour():
+    """vma_merge joins private anonymous records of different mmap calls whose page offsets
+    follow (anonymous vm_pgoff is the page number): the old range is one mapping again, so
+    mremap grows it; another protection keeps them apart until mprotect makes them equal
+    (exhaustive bound 3 found the model saying EFAULT here; the kernel says ok)."""
+    assert allowed("""
+        T0: M0 = mmap(anon, private, rw, 8192)
+        T0: write(M0[1], 7)
+        T0: M1 = mmap(anon, private, rw, 4096, at=M0, replace)
+        T0: mremap(M0, 8192, 12288, grow)
+        T0: read(M0[1])
+    """)[3:] == [{"ok"}, {"7"}]
+    assert allowed("""
+        T0: M0 = mmap(anon, private, rw, 8192)
+        T0: M1 = mmap(anon, private, r, 4096, at=M0, replace)
+        T0: mremap(M0, 8192, 12288, grow)
+        T0: mprotect(M0, 4096, rw)
+        T0: mremap(M0, 8192, 12288, grow)
+    """)[2:] == [{"EFAULT"}, {"ok"}, {"ok"}]
+    # shared anonymous mappings are different objects: they never join
+    assert last("""
+        T0: M0 = mmap(anon, shared, rw, 8192)
+        T0: M1 = mmap(anon, shared, rw, 4096, at=M0, replace)
+        T0: mremap(M0, 8192, 12288, grow)
+    """) == {"EFAULT"}
+
 # --- fork / threads / exec --------------------------------------------------------------
 
 def test_R34_fork_from_a_thread_copies_what_every_thread_wrote():
