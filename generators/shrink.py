@@ -248,6 +248,37 @@ def _simplify_one(case: Case, search: _Search) -> Optional[Case]:
     return found[0] if found else None
 
 
+def moved_candidates(steps: tuple) -> Iterable[tuple]:
+    """Programs one step shorter made by moving a step into a thread created after it (just
+    after the fork or spawn that binds the thread, performed by that thread) and removing
+    another step. A parent's attach, mapping or open that a fork child inherits can then be
+    the child's own: ``shmat; fork; ...; shmdt; child exit`` becomes ``fork; child shmat; ...;
+    child exit``, whose parent detach goes. Neither half alone is shorter, so the removals
+    and simplifications never find it; together they are, so shrinking still ends."""
+    creators = {st.bind: i for i, st in enumerate(steps)
+                if st.bind is not None and st.op.BINDS == "thread"}
+    for i, st in enumerate(steps):
+        for thread, at in creators.items():
+            if at <= i or thread == st.thread:
+                continue
+            rest = steps[:i] + steps[i + 1:]
+            moved = rest[:at] + (replace(st, thread=thread),) + rest[at:]
+            for r in range(len(moved)):
+                if r != at:
+                    yield moved[:r] + moved[r + 1:]
+
+
+def _move_one(case: Case, search: _Search) -> Optional[Case]:
+    def candidates():
+        for program in moved_candidates(case.steps):
+            cand = make_case(case, program)
+            if cand is not None and len(cand.steps) < len(case.steps):
+                yield cand, "moved"
+
+    found = search.first(candidates())
+    return found[0] if found else None
+
+
 def shrink(case: Case, still_fails, stats: Optional[dict] = None, *,
            deadline: Optional[float] = None, on_progress: Optional[Callable] = None) -> Case:
     """A 1-minimal case that still fails, or, when ``deadline`` (a time.monotonic() value)
@@ -264,7 +295,8 @@ def shrink(case: Case, still_fails, stats: Optional[dict] = None, *,
     try:
         case = _ddmin(case, search)
         while True:   # alternate until neither a removal nor a simplification helps
-            smaller = _remove_one(case, search) or _simplify_one(case, search)
+            smaller = (_remove_one(case, search) or _simplify_one(case, search)
+                       or _move_one(case, search))
             if smaller is None:
                 break
             case = smaller
