@@ -43,6 +43,7 @@ from sharespec.model.validate import validate_program
 MAX_PAGES = 4          # pages probed per mapping handle (a mapping of the coverage scopes has
 #                        at most 3; the one after its end is the fourth)
 MAX_FAULT_PROBES = 8   # faulting probes, each in a fork child of its own
+PROCESS_FAMILIES = ("exec", "exit", "fork", "thread_exit")
 MAX_STATES = 64        # states followed per step (as coverage.case_cells does)
 
 
@@ -263,3 +264,73 @@ def _inherit(run: _Run, parent: str, parent_faults: set) -> None:
         probe = run.new_thread()
         if run.take(Step(parent, Fork(), probe)):
             run.take(Step(probe, op))
+
+
+# --- widening: the argument classes a generator cannot express --------------------------
+
+def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> list:
+    """Programs that hit the coverage cells (coverage.py) ``programs`` miss, each made of the
+    prefix of one of them (all steps but the last) and an action of the action menu
+    (model/actions.py) of the same family as its last step, by the same thread.
+
+    A generator whose language is a part of the case language (the z3 encoding: whole-page
+    lengths, byte 0, no placement) reaches states the menu's other argument classes can start
+    from: an unaligned length, an offset into the object, a fixed place, SHM_RND. Greedy, in
+    the order of ``programs``: an action is taken when it hits a cell nothing before hit."""
+    from sharespec.coverage import step_cells
+    from sharespec.model.actions import actions, classify
+    from sharespec.model.scope import DEFAULT, FAMILIES
+    scope = scope or DEFAULT
+    prof = get_profile(profile)
+    hit: set = set()
+    prefixes: list = []
+    ends: list = []
+    for program in programs:
+        run = _Run(prof)
+        for st in program:
+            before = run.state
+            by = run.results(st)
+            if by is None:
+                break
+            hit |= step_cells(before, st, by)
+            if st is program[-1]:
+                prefixes.append((tuple(run.steps), before, st))
+            run.take(st, by)
+        else:
+            ends.append((tuple(run.steps), run.state))
+    out: list = []
+    seen: set = set()
+    # families no program ends with (outside the generator's language) are tried everywhere
+    ending = {classify(state, last).family for _, state, last in prefixes}
+    absent = [f for f in (scope.families or FAMILIES) if f not in ending]
+    # the calls that end or copy a process, after each whole program: what they must drop
+    # or pass on is all the program made (R28, R29, R40, R41)
+    points = [(prefix, state, [last.thread], [classify(state, last).family] + absent)
+              for prefix, state, last in prefixes]
+    # (the last thread first: a child that exits leaves its parent to observe what it dropped)
+    points += [(program, state, sorted((t for t, th in state.threads.items() if th.alive),
+                                       key=_thread_order, reverse=True), list(PROCESS_FAMILIES))
+               for program, state in ends]
+    for prefix, state, actors, families in points:
+        try:
+            menu = actions(state, scope, actors=actors, linux=prof.linux_interfaces,
+                           families=families)
+        except (KeyError, ValueError, IndexError):
+            continue
+        for action in menu:
+            program = prefix + (action.step,)
+            if program in seen:
+                continue
+            try:
+                by: dict = {}
+                for nxt, res in outcomes(state, action.step, prof):
+                    by.setdefault(res, []).append(nxt)
+                validate_program(program)
+            except (NotApplicable, StateExplosion, CaseError, KeyError, ValueError):
+                continue
+            cells = step_cells(state, action.step, by)
+            if cells - hit:
+                hit |= cells
+                seen.add(program)
+                out.append(program)
+    return out
