@@ -21,7 +21,8 @@ So ``observed_program`` wraps the witness's last step (the one that hits the cel
     and everything after it would be unobserved (R32, R33);
   - inheritance: a fork child of the acting thread reads every page, writes a byte to those
     it may, and forks a grandchild that reads them all again (R09-R11, R40, R41: DONTFORK and
-    WIPEONFORK settings that must survive mprotect, mremap and a second fork).
+    WIPEONFORK settings that must survive mprotect, mremap and a second fork); then the parent
+    reads its pages again (R11: the child's writes to private pages stay the child's).
 
 Nothing here knows any particular bug: the probes are the same for every program, and the
 model says what each must see.
@@ -258,6 +259,11 @@ def _inherit(run: _Run, parent: str, parent_faults: set) -> None:
             by = run.results(st)
             if by is not None and not _faults(by):
                 run.take(st, by)
+    # the parent again: what the child wrote to private pages must not show here (R11)
+    for st in _observations(run, parent, ()):
+        by = run.results(st)
+        if by is not None and not _faults(by) and isinstance(st.op, Read):
+            run.take(st, by)
     for op in late[:MAX_FAULT_PROBES // 2]:
         if not run.alive(parent):
             break
