@@ -7,8 +7,9 @@ and a ``madvise(dontfork)`` kept or dropped by a later ``mprotect`` only shows i
 So ``observed_program`` wraps the witness's last step (the one that hits the cell):
 
 - before it, a *fill*: the acting thread writes a distinct nonzero byte to every page of every
-  mapping where the model says the write succeeds, so that dropped, zeroed, copied or stale
-  contents differ from the right ones (skipped when it would change the kind of result of the
+  mapping where the model says the write succeeds, and pwrites one to every page of every
+  object it has a descriptor of, so that dropped, zeroed, copied, stale or misplaced (an
+  ignored offset) contents differ from the right ones (skipped when it would change the kind of result of the
   last step, which would leave the cell unhit);
 - after it, *probes*, each judged by the model like any step:
   - in every live process: a read of byte 0 of every page of every mapping handle, up to the
@@ -33,7 +34,7 @@ import re
 from typing import Optional, Sequence
 
 from sharespec.model.case import CaseError
-from sharespec.model.ops import PAGE_SIZE, Fork, Place, Pread, Read, ShmCtl, Step, Write
+from sharespec.model.ops import PAGE_SIZE, Fork, Place, Pread, Pwrite, Read, ShmCtl, Step, Write
 from sharespec.model.oracle import StateExplosion, outcomes
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Fault, Ok, Stat, Value
@@ -164,6 +165,14 @@ def _fill(run: _Run, last: Step, kinds: set) -> None:
     for i, m in enumerate(sorted(run.state.mapping_handles)):
         for page in range(run.pages(m)):
             st = Step(last.thread, Write(Place(m, page), 0x21 + 0x10 * i + page))
+            by = run.results(st)
+            if by is not None and set(by) == {Ok()}:
+                run.take(st, by)
+    proc = run.state.processes[run.state.threads[last.thread].process]
+    for j, fd in enumerate(sorted(proc.fds)):    # the object's pages, through its descriptor
+        size = run.state.objects[proc.fds[fd].obj].size
+        for page in range(min(MAX_PAGES, -(-size // PAGE_SIZE))):
+            st = Step(last.thread, Pwrite(fd, page * PAGE_SIZE, 0x81 + 0x10 * j + page))
             by = run.results(st)
             if by is not None and set(by) == {Ok()}:
                 run.take(st, by)
