@@ -334,7 +334,7 @@ def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> 
             continue
         for action in menu:
             program = prefix + (action.step,)
-            if program in seen:
+            if program in seen or not _observable(state, action):
                 continue
             try:
                 by: dict = {}
@@ -349,3 +349,15 @@ def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> 
                 seen.add(program)
                 out.append(program)
     return out
+
+
+def _observable(state, action) -> bool:
+    """An exit is seen only by a process that outlives it, a thread_exit by another thread
+    (nattch, a removed segment's end, R28; a process's end, R15)."""
+    if action.family not in ("exit", "thread_exit"):
+        return True
+    actor = state.threads[action.step.thread]
+    others = [t for name, t in state.threads.items() if t.alive and name != action.step.thread]
+    if action.family == "exit":
+        return any(t.process != actor.process for t in others)
+    return bool(others)
