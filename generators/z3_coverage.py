@@ -135,10 +135,16 @@ def z3_corpus(bound: int, scope: Optional[SymbolicScope] = None, profile="linux"
             yield with_frame_observations(case) if frames else case
             if progress is not None:
                 progress.advance(done)
+        made = len(reached)
         if observe:
-            yield from observed_cases([r.steps for r in reached], profile)
+            if progress is not None:
+                progress.phase(f"effects observed and arguments widened of {len(reached)} "
+                               "programs")
+            for case in observed_cases([r.steps for r in reached], profile):
+                made += 1
+                yield case
         if progress is not None:
-            progress.finish(f"{len(reached)} cases from {len(results)} goals")
+            progress.finish(f"{made} cases from {len(results)} goals")
     finally:
         if progress is not None:
             progress.close()

@@ -26,8 +26,8 @@ from sharespec.model.actions import FAMILIES, classify
 from sharespec.model.case import Case
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Dead, Eof, Errno, Fault, FrameReport, Ok, SegmentId, Stat, Value
-from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Fork, Madvise, Mprotect, Mremap, Munmap,
-                                 PosixMadvise, ThreadExit)
+from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Fork, Ftruncate, Madvise, Mprotect,
+                                 Mremap, Munmap, PosixMadvise, ThreadExit)
 from sharespec.model.scope import SMALL, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
@@ -64,8 +64,10 @@ def step_cells(state, st, results) -> set:
 # range over one record, several, or a hole (R05, R31, R33: a call must act on every record of
 # its range); the memory under it (R43: the new pages of private memory grown by mremap are
 # zero); the fork settings the range carries, which mprotect and mremap must keep (R40, R41);
-# what a process holds when it execs, exits or forks (R28, R29). A witness of each such cell,
-# its effect observed (coverage_observations.py), shows a call that gets one of them wrong.
+# what a process holds when it execs, exits or forks, and whether a thread_exit ends the
+# process (R15, R28, R29); whether ftruncate grows or shrinks the object (R03, R08). A witness
+# of each such cell, its effect observed (coverage_observations.py), shows a call that gets
+# one of them wrong.
 
 RANGE_OPS = (Munmap, Mprotect, Madvise, PosixMadvise, Mremap)
 
@@ -114,7 +116,17 @@ def context_classes(state, st) -> tuple:
                                        ("dontfork", any(v.dontfork for v in proc.vmas)),
                                        ("wipeonfork", any(v.wipeonfork for v in proc.vmas)))
                 if has]
-        return tuple(("holds", h) for h in held or ["nothing"])
+        out = tuple(("holds", h) for h in held or ["nothing"])
+        if isinstance(op, ThreadExit):   # R15, R28: the last thread's exit ends the process
+            last = sum(t.alive and t.process == thread.process for t in state.threads.values()) == 1
+            out += (("ends", "process" if last else "thread"),)
+        return out
+    if isinstance(op, Ftruncate):        # R03, R08: a shrink cuts, a growth adds zeros
+        found = proc.fds.get(op.fd)
+        if found is not None:
+            size = state.objects[found.obj].size
+            return (("size", "grows" if op.length > size else "shrinks" if op.length < size
+                     else "same"),)
     return ()
 
 
