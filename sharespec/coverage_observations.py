@@ -45,7 +45,11 @@ from sharespec.model.validate import validate_program
 MAX_PAGES = 4          # pages probed per mapping handle (a mapping of the coverage scopes has
 #                        at most 3; the one after its end is the fourth)
 MAX_FAULT_PROBES = 8   # faulting probes, each in a fork child of its own
+# tried after every whole program: the calls that end or copy a process, and those that change
+# what a program mapped (their effect depends on all it made: a DONTFORK range mprotect or
+# mremap must keep, R40)
 PROCESS_FAMILIES = ("exec", "exit", "fork", "thread_exit")
+AFTER_FAMILIES = PROCESS_FAMILIES + ("munmap", "mprotect", "madvise", "mremap")
 MAX_STATES = 64        # states followed per step (as coverage.case_cells does)
 
 
@@ -324,7 +328,7 @@ def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> 
               for prefix, state, last in prefixes]
     # (the last thread first: a child that exits leaves its parent to observe what it dropped)
     points += [(program, state, sorted((t for t, th in state.threads.items() if th.alive),
-                                       key=_thread_order, reverse=True), list(PROCESS_FAMILIES))
+                                       key=_thread_order, reverse=True), list(AFTER_FAMILIES))
                for program, state in ends]
     for prefix, state, actors, families in points:
         try:
