@@ -37,9 +37,9 @@ from sharespec.model.case import CaseError
 from sharespec.model.ops import PAGE_SIZE, Fork, Place, Pread, Pwrite, Read, ShmCtl, Step, Write
 from sharespec.model.oracle import StateExplosion, outcomes
 from sharespec.model.profiles import get_profile
-from sharespec.model.results import Fault, Ok, Stat, Value
+from sharespec.model.results import Fault, Ok
 from sharespec.model.semantics import NotApplicable
-from sharespec.model.state import initial
+from sharespec.model.state import SLOT_PAGES, initial
 from sharespec.model.validate import validate_program
 
 MAX_PAGES = 4          # pages probed per mapping handle (a mapping of the coverage scopes has
@@ -113,7 +113,7 @@ class _Run:
         if base is None or base < 0:
             return 0
         ends = [v.end - base for p in self.state.processes for v in p.vmas
-                if base <= v.start < base + MAX_PAGES * 64]
+                if base <= v.start < base + SLOT_PAGES]
         return min(MAX_PAGES, max(ends, default=1) + 1)
 
 
