@@ -116,11 +116,10 @@ def context_classes(state, st) -> tuple:
                                        ("dontfork", any(v.dontfork for v in proc.vmas)),
                                        ("wipeonfork", any(v.wipeonfork for v in proc.vmas)))
                 if has]
-        out = tuple(("holds", h) for h in held or ["nothing"])
         if isinstance(op, ThreadExit):   # R15, R28: the last thread's exit ends the process
             last = sum(t.alive and t.process == thread.process for t in state.threads.values()) == 1
-            out += (("ends", "process" if last else "thread"),)
-        return out
+            held = [f"{h}, last thread" if last else h for h in held or ["nothing"]]
+        return tuple(("holds", h) for h in held or ["nothing"])
     if isinstance(op, Ftruncate):        # R03, R08: a shrink cuts, a growth adds zeros
         found = proc.fds.get(op.fd)
         if found is not None:

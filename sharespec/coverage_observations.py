@@ -46,10 +46,10 @@ MAX_PAGES = 4          # pages probed per mapping handle (a mapping of the cover
 #                        at most 3; the one after its end is the fourth)
 MAX_FAULT_PROBES = 8   # faulting probes, each in a fork child of its own
 # tried after every whole program: the calls that end or copy a process, and those that change
-# what a program mapped (their effect depends on all it made: a DONTFORK range mprotect or
-# mremap must keep, R40)
+# what a program mapped or wrote (their effect depends on all it made: a DONTFORK range
+# mprotect or mremap must keep, R40; the bytes a shrinking ftruncate cuts, R03)
 PROCESS_FAMILIES = ("exec", "exit", "fork", "thread_exit")
-AFTER_FAMILIES = PROCESS_FAMILIES + ("munmap", "mprotect", "madvise", "mremap")
+AFTER_FAMILIES = PROCESS_FAMILIES + ("munmap", "mprotect", "madvise", "mremap", "ftruncate")
 MAX_STATES = 64        # states followed per step (as coverage.case_cells does)
 
 
