@@ -106,8 +106,9 @@ def context_classes(state, st) -> tuple:
         out = (("span", span), ("memory", memory), ("advised", advised))
         if length % PAGE_SIZE:    # R05, R33, R35: the partial last page counts whole
             out += (("tail", "mapped" if any(v.contains(pages[-1]) for v in vmas) else "hole"),)
-        if isinstance(op, Mremap):  # what grows, moves or aliases: private memory's new pages
-            out += (("remapped", f"{memory} {classify(state, st).classes[0][1]}"),)
+        if isinstance(op, Mremap):  # what grows, moves or aliases: private memory's new pages,
+            kind = classify(state, st).classes[0][1]   # the fork settings a move must keep
+            out += (("remapped", f"{memory} {kind}"), ("remapped", f"{advised} {kind}"))
         return out
     if isinstance(op, (Exec, Exit, Fork, ThreadExit)):
         held = [name for name, has in (("mappings", any(v.segment is None for v in proc.vmas)),

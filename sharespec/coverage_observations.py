@@ -47,9 +47,11 @@ MAX_PAGES = 4          # pages probed per mapping handle (a mapping of the cover
 MAX_FAULT_PROBES = 8   # faulting probes, each in a fork child of its own
 # tried after every whole program: the calls that end or copy a process, and those that change
 # what a program mapped or wrote (their effect depends on all it made: a DONTFORK range
-# mprotect or mremap must keep, R40; the bytes a shrinking ftruncate cuts, R03)
+# mprotect or mremap must keep, R40; the bytes a shrinking ftruncate cuts, R03; a key, a
+# segment or a name after IPC_RMID or shm_unlink, R17-R19, R46; SHM_RND over a mapping, R26)
 PROCESS_FAMILIES = ("exec", "exit", "fork", "thread_exit")
-AFTER_FAMILIES = PROCESS_FAMILIES + ("munmap", "mprotect", "madvise", "mremap", "ftruncate")
+AFTER_FAMILIES = PROCESS_FAMILIES + ("munmap", "mprotect", "madvise", "mremap", "ftruncate",
+                                     "shmget", "shmat", "shmdt", "shm_unlink")
 MAX_STATES = 64        # states followed per step (as coverage.case_cells does)
 
 
