@@ -16,11 +16,14 @@ longest shrunk counterexample. A source that cannot be made (an absent generator
 Hypothesis missing) is reported as such and counts as no figure, never as a kill.
 
 Sources and their default budgets:
-  default       the default suite: built-in cases, 40 random cases (seed 0), the z3 corpus to 4 steps
+  default       the default suite: built-in cases, 40 random cases (seed 0), the z3 corpus to 4
+                steps, the witness of every reachable coverage cell with its effect observed
   builtin       the built-in cases alone (sharespec/cases/)
   exhaustive-3  every program of the SMALL scope up to 3 steps (exhaustive-4: up to 4)
   random        --random random programs (default 1000, seed 1) of the DEFAULT scope
-  z3            the z3 coverage corpus up to --z3-bound steps (default 4)
+  z3            the z3 coverage corpus up to --z3-bound steps (default 4): the goals' shortest
+                programs, then each with its effect observed and the programs the action menu
+                widens them to (sharespec/coverage_observations.py)
   hypothesis    --hypothesis examples of the Hypothesis strategy (default 200)
   distinguish   for every named variant, the shortest program telling it apart from linux
 

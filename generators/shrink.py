@@ -34,12 +34,13 @@ the order below that fails, so the result does not depend on the width.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, fields, replace
 from typing import Callable, Iterable, Optional
 
 from sharespec.model.case import Case, CaseError
-from sharespec.model.ops import PROTECTIONS, Place, Step
+from sharespec.model.ops import PAGE_SIZE, PROTECTIONS, Place, Pwrite, Step
 from sharespec.model.oracle import StateExplosion, allowed_per_step
 from sharespec.model.results import Errno, Fault, parse_result
 from sharespec.model.semantics import NotApplicable
@@ -248,6 +249,57 @@ def _simplify_one(case: Case, search: _Search) -> Optional[Case]:
     return found[0] if found else None
 
 
+def moved_candidates(steps: tuple) -> Iterable[tuple]:
+    """Programs one step shorter made by moving a step into a thread created after it (just
+    after the fork or spawn that binds the thread, performed by that thread) and removing
+    another step. A parent's attach, mapping or open that a fork child inherits can then be
+    the child's own: ``shmat; fork; ...; shmdt; child exit`` becomes ``fork; child shmat; ...;
+    child exit``, whose parent detach goes. Neither half alone is shorter, so the removals
+    and simplifications never find it; together they are, so shrinking still ends."""
+    creators = {st.bind: i for i, st in enumerate(steps)
+                if st.bind is not None and st.op.BINDS == "thread"}
+    for i, st in enumerate(steps):
+        for thread, at in creators.items():
+            if at <= i or thread == st.thread:
+                continue
+            rest = steps[:i] + steps[i + 1:]
+            moved = rest[:at] + (replace(st, thread=thread),) + rest[at:]
+            for r in range(len(moved)):
+                if r != at:
+                    yield moved[:r] + moved[r + 1:]
+
+
+def pwrite_candidates(steps: tuple) -> Iterable[tuple]:
+    """Programs one step shorter made by writing a byte of an object with pwrite instead of a
+    store through a shared mapping of it (R12: the same byte of the same object), and removing
+    another step: the mapping may then come later, or go, and the object need not be made
+    large enough to map first (a pwrite past the end grows it)."""
+    maps = {st.bind: st.op for st in steps
+            if st.bind is not None and st.op.OP == "mmap" and getattr(st.op, "fd", None)
+            and st.op.shared}
+    for i, st in enumerate(steps):
+        if st.op.OP != "write" or st.op.at.mapping not in maps:
+            continue
+        m = maps[st.op.at.mapping]
+        offset = m.offset + st.op.at.page * PAGE_SIZE + st.op.at.offset
+        rewritten = steps[:i] + (replace(st, op=Pwrite(m.fd, offset, st.op.value)),) + steps[i + 1:]
+        for r in range(len(rewritten)):
+            if r != i:
+                yield rewritten[:r] + rewritten[r + 1:]
+
+
+def _move_one(case: Case, search: _Search) -> Optional[Case]:
+    def candidates():
+        for program in itertools.chain(moved_candidates(case.steps),
+                                       pwrite_candidates(case.steps)):
+            cand = make_case(case, program)
+            if cand is not None and len(cand.steps) < len(case.steps):
+                yield cand, "moved"
+
+    found = search.first(candidates())
+    return found[0] if found else None
+
+
 def shrink(case: Case, still_fails, stats: Optional[dict] = None, *,
            deadline: Optional[float] = None, on_progress: Optional[Callable] = None) -> Case:
     """A 1-minimal case that still fails, or, when ``deadline`` (a time.monotonic() value)
@@ -264,7 +316,8 @@ def shrink(case: Case, still_fails, stats: Optional[dict] = None, *,
     try:
         case = _ddmin(case, search)
         while True:   # alternate until neither a removal nor a simplification helps
-            smaller = _remove_one(case, search) or _simplify_one(case, search)
+            smaller = (_remove_one(case, search) or _simplify_one(case, search)
+                       or _move_one(case, search))
             if smaller is None:
                 break
             case = smaller

@@ -21,6 +21,7 @@ the current check returns (a fraction of a second).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator, Optional
 
 import z3
@@ -110,14 +111,19 @@ def case_for(result: GoalResult, profile="linux") -> Case:
 
 def z3_corpus(bound: int, scope: Optional[SymbolicScope] = None, profile="linux",
               timeout_ms: int = 30000, frames: bool = True,
-              progress: Optional[CoverageProgress] = None) -> Iterator[Case]:
+              progress: Optional[CoverageProgress] = None, observe: bool = True) -> Iterator[Case]:
     """One case (origin "z3") per coverage goal reachable within ``bound`` steps.
 
     ``frames``: with frames steps observing the pages the program touched (after forks, after
     the first write after a fork, at the end; frame_observations.py; under posix they check what the values imply). The z3
     encoding does not model page tables: z3 chooses the program, its value results are checked
     against the explicit semantics (case_for), and the explicit oracle alone supplies what the
-    frames steps expect. ``bound`` counts the program's own steps, not the observations."""
+    frames steps expect. ``bound`` counts the program's own steps, not the observations.
+
+    ``observe``: after the cases of the goals, each program again with the effect of its last
+    step observed, and the programs that widen them to the argument classes the encoding
+    cannot express (sharespec/coverage_observations.py: ``observed_program``,
+    ``widened_programs``), origin "z3" too."""
     try:
         results = list(z3_coverage(bound, scope, profile, timeout_ms, progress))
         reached = [r for r in results if r.status == "reached"]
@@ -129,8 +135,39 @@ def z3_corpus(bound: int, scope: Optional[SymbolicScope] = None, profile="linux"
             yield with_frame_observations(case) if frames else case
             if progress is not None:
                 progress.advance(done)
+        made = len(reached)
+        if observe:
+            if progress is not None:
+                progress.phase(f"effects observed and arguments widened of {len(reached)} "
+                               "programs")
+            for case in observed_cases([r.steps for r in reached], profile):
+                made += 1
+                yield case
         if progress is not None:
-            progress.finish(f"{len(reached)} cases from {len(results)} goals")
+            progress.finish(f"{made} cases from {len(results)} goals")
     finally:
         if progress is not None:
             progress.close()
+
+
+def observed_cases(programs: list, profile="linux") -> Iterator[Case]:
+    """The z3 programs with their effects observed, then the widened ones, observed too."""
+    from sharespec.coverage_observations import observed_program, widened_programs
+    from sharespec.generators.canonical import case_fingerprint
+    from sharespec.model.oracle import StateExplosion
+    profile = get_profile(profile)
+    programs = [tuple(p) for p in programs]
+    widened = widened_programs(programs, profile)
+    for program, what in [(p, "observed") for p in programs] + [(p, "widened") for p in widened]:
+        steps = observed_program(program, profile)
+        if what == "observed" and steps == program:
+            continue      # nothing to observe: the goal's own case says it all
+        try:
+            allowed = tuple(allowed_per_step(steps, profile))
+        except StateExplosion:
+            continue
+        bare = Case(name="x", profile=profile.name, rules=(), origin="z3", description="",
+                    steps=steps, allowed=allowed)
+        yield replace(bare, name=f"z3-{what}-{case_fingerprint(bare)[:12]}",
+                      description=f"A z3 program ({what}: coverage_observations.py), its last "
+                                  "step's effect observed.")

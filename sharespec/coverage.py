@@ -26,7 +26,8 @@ from sharespec.model.actions import FAMILIES, classify
 from sharespec.model.case import Case
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Dead, Eof, Errno, Fault, FrameReport, Ok, SegmentId, Stat, Value
-from sharespec.model.ops import PAGE_SIZE
+from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Fork, Ftruncate, Madvise, Mprotect,
+                                 Mremap, Munmap, PosixMadvise, ThreadExit)
 from sharespec.model.scope import SMALL, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
@@ -54,8 +55,79 @@ def step_cells(state, st, results) -> set:
     """The cells one step hits from ``state`` with these allowed results."""
     action = classify(state, st)
     kinds = {outcome_kind(r) for r in results}
-    args = [f"{k}={v}" for k, v in action.classes] or ["-"]
+    args = [f"{k}={v}" for k, v in action.classes + context_classes(state, st)] or ["-"]
     return {(action.family, arg, kind) for arg in args for kind in kinds}
+
+
+# --- the classes of what a step acts on ---------------------------------------------------
+# Beside its arguments' classes (actions.classify), a step is counted by what it finds: a
+# range over one record, several, or a hole (R05, R31, R33: a call must act on every record of
+# its range); the memory under it (R43: the new pages of private memory grown by mremap are
+# zero); the fork settings the range carries, which mprotect and mremap must keep (R40, R41);
+# what a process holds when it execs, exits or forks, and whether a thread_exit ends the
+# process (R15, R28, R29); whether ftruncate grows or shrinks the object (R03, R08). A witness
+# of each such cell, its effect observed (coverage_observations.py), shows a call that gets
+# one of them wrong.
+
+RANGE_OPS = (Munmap, Mprotect, Madvise, PosixMadvise, Mremap)
+
+
+def _memory(state, vma) -> str:
+    if vma.segment is not None:
+        return "sysv"
+    if vma.obj is None:
+        return "private anon"
+    kind = state.objects[vma.obj].kind
+    return f"{'shared' if vma.shared else 'private'} {'anon' if kind == 'anon' else 'object'}"
+
+
+def context_classes(state, st) -> tuple:
+    """(argument, class) pairs of what the step finds in the acting thread's process."""
+    thread = state.threads.get(st.thread)
+    if thread is None or not thread.alive:
+        return ()
+    proc = state.processes[thread.process]
+    op = st.op
+    if isinstance(op, RANGE_OPS):
+        base = state.mapping_handles.get(op.at.mapping)
+        if base is None or base < 0:
+            return ()
+        length = op.old_length if isinstance(op, Mremap) else op.length
+        first = base + op.at.page
+        pages = range(first, first + max(1, -(-length // PAGE_SIZE)))
+        vmas = list(dict.fromkeys(v for v in proc.vmas for p in pages if v.contains(p)))
+        if not vmas:
+            return (("span", "unmapped"),)
+        mapped = sum(1 for p in pages if any(v.contains(p) for v in vmas))
+        span = "hole" if mapped < len(pages) else "one" if len(vmas) == 1 else "several"
+        advised = ("dontfork" if any(v.dontfork for v in vmas) else
+                   "wipeonfork" if any(v.wipeonfork for v in vmas) else "none")
+        memory = _memory(state, vmas[0])
+        out = (("span", span), ("memory", memory), ("advised", advised))
+        if length % PAGE_SIZE:    # R05, R33, R35: the partial last page counts whole
+            out += (("tail", "mapped" if any(v.contains(pages[-1]) for v in vmas) else "hole"),)
+        if isinstance(op, Mremap):  # what grows, moves or aliases: private memory's new pages,
+            kind = classify(state, st).classes[0][1]   # the fork settings a move must keep
+            out += (("remapped", f"{memory} {kind}"), ("remapped", f"{advised} {kind}"))
+        return out
+    if isinstance(op, (Exec, Exit, Fork, ThreadExit)):
+        held = [name for name, has in (("mappings", any(v.segment is None for v in proc.vmas)),
+                                       ("attaches", any(v.segment is not None for v in proc.vmas)),
+                                       ("fds", bool(proc.fds)),
+                                       ("dontfork", any(v.dontfork for v in proc.vmas)),
+                                       ("wipeonfork", any(v.wipeonfork for v in proc.vmas)))
+                if has]
+        if isinstance(op, ThreadExit):   # R15, R28: the last thread's exit ends the process
+            last = sum(t.alive and t.process == thread.process for t in state.threads.values()) == 1
+            held = [f"{h}, last thread" if last else h for h in held or ["nothing"]]
+        return tuple(("holds", h) for h in held or ["nothing"])
+    if isinstance(op, Ftruncate):        # R03, R08: a shrink cuts, a growth adds zeros
+        found = proc.fds.get(op.fd)
+        if found is not None:
+            size = state.objects[found.obj].size
+            return (("size", "grows" if op.length > size else "shrinks" if op.length < size
+                     else "same"),)
+    return ()
 
 
 def case_cells(case: Case) -> set:
@@ -104,23 +176,36 @@ def reachable(profile="linux", scopes=COVERAGE_SCOPES) -> "MappingProxyType":
     return MappingProxyType(first)
 
 
-def witness_cases(cells: Optional[Iterable] = None, profile="linux") -> list:
+def witness_cases(cells: Optional[Iterable] = None, profile="linux", observed: bool = False) -> list:
     """One case per reachable cell (of ``cells``, or every one), each the first program that
-    hits it, with the model's expectations; programs that are a prefix of another are left
-    out (the longer one hits their cells too)."""
+    hits it, with the model's expectations.
+
+    ``observed``: each program with the fill and the probes of coverage_observations.py, which
+    make the effect of its last step visible (what it unmapped, protected, dropped or kept for
+    a fork child); every program is kept. Otherwise programs that are a prefix of another are
+    left out (the longer one hits their cells too)."""
     from sharespec.generators.canonical import case_fingerprint
-    from sharespec.model.oracle import allowed_per_step
+    from sharespec.model.oracle import StateExplosion, allowed_per_step
     found = reachable(profile)
     wanted = found if cells is None else {c: found[c] for c in cells if c in found}
     programs = set(wanted.values())
-    prefixes = {p[:k] for p in programs for k in range(1, len(p))}
+    if not observed:
+        programs -= {p[:k] for p in programs for k in range(1, len(p))}
     out = []
-    for program in sorted(programs - prefixes, key=lambda p: (len(p), repr(p))):
-        allowed = tuple(allowed_per_step(program, profile))
+    for program in sorted(programs, key=lambda p: (len(p), repr(p))):
+        steps, what = program, "the shortest program for a coverage cell"
+        if observed:
+            from sharespec.coverage_observations import observed_program
+            steps = observed_program(program, profile)
+            what += ", its effect observed"
+        try:
+            allowed = tuple(allowed_per_step(steps, profile))
+        except StateExplosion:
+            steps, allowed = program, tuple(allowed_per_step(program, profile))
         bare = Case(name="x", profile=str(profile), rules=(), origin="coverage", description="",
-                    steps=program, allowed=allowed)
+                    steps=steps, allowed=allowed)
         out.append(replace(bare, name=f"coverage-{case_fingerprint(bare)[:12]}",
-                           description="the shortest program for a coverage cell"))
+                           description=what))
     return out
 
 

@@ -152,3 +152,99 @@ def test_cli_shrink_with_a_lying_implementation(tmp_path):
     assert {"repro.py", "replay.sh", "outcome.txt", "cli-long.case", "cli-long.json"} <= set(written)
     small = case_from_text(next(folder.glob("*.case")).read_text())
     assert len(small.steps) <= 4
+
+
+# exit-keeps-attaches (sharespec/mutants) shrunk from r17-rmid-deferred-fork stopped here, at
+# 7 steps: no single step goes, but the attach can be the child's own, and then the detach goes.
+SEVEN = case_from_text(textwrap.dedent("""\
+    case seven
+    profile linux
+    origin test
+
+    T0: S0 = shmget(private, 4096, creat)
+    T0: A0 = shmat(S0)
+    T0: T1 = fork()
+    T0: shmctl(S0, rmid)
+    T0: shmdt(A0)
+    T1: exit()
+    T0: shmctl(S0, stat)
+    """))
+
+
+def exit_keeps_attaches_fails(case: Case) -> bool:
+    """A kernel whose exit keeps the attaches counted (R28) fails a case that ends with an
+    IPC_STAT the model answers EINVAL only because a child's exit dropped the last attach."""
+    from sharespec.model.ops import Exit, ShmAt, ShmCtl
+    if case.allowed is None or not isinstance(case.steps[-1].op, ShmCtl):
+        return False
+    if {str(r) for r in case.allowed[-1]} != {"EINVAL"}:
+        return False
+    attached = {st.thread for st, allowed in zip(case.steps, case.allowed)
+                if isinstance(st.op, ShmAt) and {str(r) for r in allowed} == {"ok"}}
+    return any(isinstance(st.op, Exit) and st.thread in attached for st in case.steps)
+
+
+def test_a_step_moved_into_a_fork_child_lets_another_go():
+    """R28, R09: the shrinker moves the parent's shmat into the child (after its fork) and
+    drops the parent's shmdt: 6 steps, where removals and simplifications alone stop at 7."""
+    from sharespec.generators.shrink import moved_candidates
+    from sharespec.model.ops import ShmAt, ShmDt
+    start = make_case(SEVEN, SEVEN.steps)
+    programs = list(moved_candidates(start.steps))
+    assert all(len(p) == len(start.steps) - 1 for p in programs)
+    child_attach = [p for p in programs
+                    if any(isinstance(st.op, ShmAt) and st.thread == "T1" for st in p)
+                    and not any(isinstance(st.op, ShmDt) for st in p)]
+    assert child_attach
+    assert not exit_keeps_attaches_fails(start)   # T0 exits nothing: a wider predicate starts
+    small = shrink(start, lambda c: c.steps == start.steps or exit_keeps_attaches_fails(c))
+    assert len(small.steps) == 6, case_to_text(small)
+    assert [st.thread for st in small.steps if isinstance(st.op, ShmAt)] == ["T1"]
+
+
+# truncate-keeps-data (sharespec/mutants) shrunk from r03-ftruncate-zero-memfd stopped at 7
+# steps: a 6-step program fails the same way, with a pwrite in place of the store through
+# the mapping (R12: the same byte of the object), the mapping made after it.
+SEVEN_TRUNCATE = case_from_text(textwrap.dedent("""\
+    case seven-truncate
+    profile linux
+    origin test
+
+    T0: F0 = open(memfd)
+    T0: ftruncate(F0, 4096)
+    T0: M0 = mmap(F0, shared, rw, 4096)
+    T0: write(M0+100, 9)
+    T0: ftruncate(F0, 0)
+    T0: ftruncate(F0, 4096)
+    T0: read(M0+100)
+    """))
+
+
+def truncate_keeps_data_fails(case: Case) -> bool:
+    """A kernel that keeps the bytes ftruncate cut (R03) fails a read the model answers 0
+    after a byte 9 was stored and the object then cut to nothing and grown again."""
+    from sharespec.model.ops import Ftruncate, Pwrite, Write
+    if case.allowed is None or case.steps[-1].op.OP != "read":
+        return False
+    if {str(r) for r in case.allowed[-1]} != {"0"}:
+        return False
+    ops = [st.op for st in case.steps]
+    shared = {st.bind for st in case.steps if st.op.OP == "mmap" and st.op.fd and st.op.shared}
+    stored = next((i for i, op in enumerate(ops) if op.__class__ in (Write, Pwrite)
+                   and op.value == 9 and (isinstance(op, Pwrite) or op.at.mapping in shared)),
+                  None)
+    return stored is not None and any(isinstance(op, Ftruncate) and op.length == 0
+                                      for op in ops[stored:])
+
+
+def test_a_store_through_a_shared_mapping_becomes_a_pwrite():
+    from sharespec.generators.shrink import pwrite_candidates
+    from sharespec.model.ops import Pwrite
+    start = make_case(SEVEN_TRUNCATE, SEVEN_TRUNCATE.steps)
+    assert truncate_keeps_data_fails(start)
+    programs = list(pwrite_candidates(start.steps))
+    assert programs and all(len(p) == 6 for p in programs)
+    assert all(any(isinstance(st.op, Pwrite) and st.op.offset == 100 for st in p)
+               for p in programs)
+    small = shrink(start, truncate_keeps_data_fails)
+    assert len(small.steps) <= 6, case_to_text(small)

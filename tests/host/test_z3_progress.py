@@ -18,8 +18,11 @@ def test_plain_lines_name_every_phase():
     cases = list(z3_corpus(2, progress=CoverageProgress(out, "z3", tty=False)))
     lines = out.getvalue().splitlines()
     assert cases and "\r" not in out.getvalue()
+    goals = sum(not c.name.startswith(("z3-observed-", "z3-widened-")) for c in cases)
     for phase in ("encoding 2 steps", "shortest programs of 1 step", "shortest programs of 2 steps",
-                  f"expected results of {len(cases)} programs", f"{len(cases)} cases from"):
+                  f"expected results of {goals} programs",
+                  f"effects observed and arguments widened of {goals} programs",
+                  f"{len(cases)} cases from"):
         assert any(phase in line for line in lines), (phase, lines)
     assert all(line.startswith("z3: ") for line in lines)
 

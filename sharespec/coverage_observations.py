@@ -1,0 +1,369 @@
+"""Observed witnesses: a coverage witness (the shortest program that hits a cell, coverage.py)
+made into a test of the effect it has, not only of the result the step returns.
+
+A step that hits a cell can still go wrong unseen: ``munmap(M0, 4097)`` returns 0 whether it
+unmapped one page or two, ``madvise(dontneed)`` of a page nobody wrote leaves zeros either way,
+and a ``madvise(dontfork)`` kept or dropped by a later ``mprotect`` only shows in a fork child.
+So ``observed_program`` wraps the witness's last step (the one that hits the cell):
+
+- before it, a *fill*: the acting thread writes a distinct nonzero byte to every page of every
+  mapping where the model says the write succeeds, and pwrites one to every page of every
+  object it has a descriptor of, so that dropped, zeroed, copied, stale or misplaced (an
+  ignored offset) contents differ from the right ones (skipped when it would change the kind of result of the
+  last step, which would leave the cell unhit);
+- after it, *probes*, each judged by the model like any step:
+  - in every live process: a read of byte 0 of every page of every mapping handle, up to the
+    page after its end (R05, R31-R33: what is mapped, and with what contents), a pread at
+    offset 0 and at the end of every descriptor handle the program opened (R29: descriptors
+    closed at exec; R03, R07: the object's size), and an IPC_STAT of every segment handle
+    (R17, R28: nattch and SHM_DEST);
+  - every probe the model expects to fault (a read of an unmapped or PROT_NONE page, a write
+    to a page that is not writable) in a fork child of its own, since a fault ends the process
+    and everything after it would be unobserved (R32, R33);
+  - inheritance: a fork child of the acting thread reads every page, writes a byte to those
+    it may, and forks a grandchild that reads them all again (R09-R11, R40, R41: DONTFORK and
+    WIPEONFORK settings that must survive mprotect, mremap and a second fork); then the parent
+    reads its pages again (R11: the child's writes to private pages stay the child's).
+
+Nothing here knows any particular bug: the probes are the same for every program, and the
+model says what each must see.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional, Sequence
+
+from sharespec.model.case import CaseError
+from sharespec.model.ops import PAGE_SIZE, Fork, Place, Pread, Pwrite, Read, ShmCtl, Step, Write
+from sharespec.model.oracle import StateExplosion, outcomes
+from sharespec.model.profiles import get_profile
+from sharespec.model.results import Fault, Ok
+from sharespec.model.semantics import NotApplicable
+from sharespec.model.state import SLOT_PAGES, initial
+from sharespec.model.validate import validate_program
+
+MAX_PAGES = 4          # pages probed per mapping handle (a mapping of the coverage scopes has
+#                        at most 3; the one after its end is the fourth)
+MAX_FAULT_PROBES = 8   # faulting probes, each in a fork child of its own
+# tried after every whole program: the calls that end or copy a process, and those that change
+# what a program mapped or wrote (their effect depends on all it made: a DONTFORK range
+# mprotect or mremap must keep, R40; the bytes a shrinking ftruncate cuts, R03; a key, a
+# segment or a name after IPC_RMID or shm_unlink, R17-R19, R46; SHM_RND over a mapping, R26)
+PROCESS_FAMILIES = ("exec", "exit", "fork", "thread_exit")
+AFTER_FAMILIES = PROCESS_FAMILIES + ("munmap", "mprotect", "madvise", "mremap", "ftruncate",
+                                     "shmget", "shmat", "shmdt", "shm_unlink")
+MAX_STATES = 64        # states followed per step (as coverage.case_cells does)
+
+
+class _Run:
+    """The model's states along a growing program (the first MAX_STATES of them)."""
+
+    def __init__(self, profile):
+        self.profile = get_profile(profile)
+        self.states = [initial()]
+        self.steps: list = []
+        self.threads = {"T0"}
+
+    def results(self, st: Step) -> Optional[dict]:
+        """result -> next states, or None when the model cannot take the step."""
+        out: dict = {}
+        try:
+            for s in self.states:
+                for nxt, res in outcomes(s, st, self.profile):
+                    out.setdefault(res, []).append(nxt)
+        except (NotApplicable, StateExplosion, KeyError, ValueError):
+            return None
+        return out
+
+    def take(self, st: Step, by: Optional[dict] = None) -> bool:
+        by = self.results(st) if by is None else by
+        if by is None:
+            return False
+        self.states = list(dict.fromkeys(s for ss in by.values() for s in ss))[:MAX_STATES]
+        self.steps.append(st)
+        if st.bind is not None and st.op.BINDS == "thread":
+            self.threads.add(st.bind)
+        return True
+
+    def new_thread(self) -> str:
+        used = [int(t[1:]) for t in self.threads if re.fullmatch(r"T\d+", t)]
+        return f"T{max(used, default=0) + 1}"
+
+    # --- what the state holds ----------------------------------------------------------
+
+    @property
+    def state(self):
+        return self.states[0]
+
+    def alive(self, thread: str) -> bool:
+        t = self.state.threads.get(thread)
+        return t is not None and t.alive
+
+    def live_processes(self) -> list:
+        """One live thread per live process (the first by name), in the order of their pid."""
+        first: dict = {}
+        for name in sorted(self.state.threads, key=_thread_order):
+            t = self.state.threads[name]
+            if t.alive and t.process not in first:
+                first[t.process] = name
+        return [first[p] for p in sorted(first)]
+
+    def pages(self, m: str) -> int:
+        """Pages of mapping handle ``m`` to probe: the furthest any process maps in its slot,
+        and the page after it."""
+        base = self.state.mapping_handles.get(m)
+        if base is None or base < 0:
+            return 0
+        ends = [v.end - base for p in self.state.processes for v in p.vmas
+                if base <= v.start < base + SLOT_PAGES]
+        return min(MAX_PAGES, max(ends, default=1) + 1)
+
+
+def _thread_order(name: str):
+    return (0, int(name[1:])) if re.fullmatch(r"T\d+", name) else (1, name)
+
+
+def _handles(steps: Sequence[Step], kind: str) -> list:
+    return list(dict.fromkeys(st.bind for st in steps
+                              if st.bind is not None and st.op.BINDS == kind))
+
+
+def _kinds(results) -> set:
+    return {type(r).__name__ if not isinstance(r, Fault) else str(r) for r in results}
+
+
+def _faults(by: dict) -> bool:
+    return any(isinstance(r, Fault) for r in by)
+
+
+def observed_program(program: Sequence[Step], profile="linux") -> tuple:
+    """``program`` with a fill before its last step and probes after it (see the module's
+    doc); ``program`` itself when the model cannot judge the result."""
+    program = tuple(program)
+    if not program:
+        return program
+    run = _Run(profile)
+    for st in program[:-1]:
+        if not run.take(st):
+            return program
+    last = program[-1]
+    plain = run.results(last)
+    if plain is None:
+        return program
+    _fill(run, last, _kinds(plain))
+    if not run.take(last):
+        return program
+    _probe(run, program, last.thread)
+    steps = tuple(run.steps)
+    try:
+        validate_program(steps)
+    except CaseError:
+        return program
+    return steps
+
+
+def _fill(run: _Run, last: Step, kinds: set) -> None:
+    """Writes of a distinct byte to every page the acting thread may write, unless they change
+    the kind of result of ``last``."""
+    if not run.alive(last.thread):
+        return
+    saved = (list(run.states), list(run.steps), set(run.threads))
+    for i, m in enumerate(sorted(run.state.mapping_handles)):
+        for page in range(run.pages(m)):
+            st = Step(last.thread, Write(Place(m, page), 0x21 + 0x10 * i + page))
+            by = run.results(st)
+            if by is not None and set(by) == {Ok()}:
+                run.take(st, by)
+    proc = run.state.processes[run.state.threads[last.thread].process]
+    for j, fd in enumerate(sorted(proc.fds)):    # the object's pages, through its descriptor
+        size = run.state.objects[proc.fds[fd].obj].size
+        for page in range(min(MAX_PAGES, -(-size // PAGE_SIZE))):
+            st = Step(last.thread, Pwrite(fd, page * PAGE_SIZE, 0x81 + 0x10 * j + page))
+            by = run.results(st)
+            if by is not None and set(by) == {Ok()}:
+                run.take(st, by)
+    after = run.results(last)
+    if after is None or _kinds(after) != kinds:
+        run.states, run.steps, run.threads = saved
+
+
+def _observations(run: _Run, thread: str, program: Sequence[Step]) -> list:
+    """The probes of one process, as steps of ``thread``: reads, preads, IPC_STATs."""
+    out = []
+    for m in sorted(run.state.mapping_handles):
+        for page in range(run.pages(m)):
+            out.append(Step(thread, Read(Place(m, page))))
+    proc = run.state.processes[run.state.threads[thread].process]
+    for fd in _handles(program, "fd"):
+        out.append(Step(thread, Pread(fd, 0)))
+        found = proc.fds.get(fd)
+        size = run.state.objects[found.obj].size if found is not None else 0
+        if size:
+            out.append(Step(thread, Pread(fd, size)))
+    for seg in _handles(program, "segment"):
+        out.append(Step(thread, ShmCtl(seg, "stat")))
+    return out
+
+
+def _write_probes(run: _Run, thread: str) -> list:
+    """A write to every page of every mapping handle (whose faults are probes too)."""
+    return [Step(thread, Write(Place(m, page), 0x61 + page))
+            for m in sorted(run.state.mapping_handles) for page in range(run.pages(m))]
+
+
+def _probe(run: _Run, program: Sequence[Step], actor: str) -> None:
+    faulting: list = []
+    actor_faults: set = set()      # a probe faulting in the actor needs no second process
+    order = run.live_processes()
+    if actor in order:
+        order.remove(actor)
+        order.insert(0, actor)
+    for thread in order:
+        for st in _observations(run, thread, program):
+            by = run.results(st)
+            if by is None:
+                continue
+            if _faults(by):
+                if thread == actor or st.op not in actor_faults:
+                    faulting.append(st)
+                if thread == actor:
+                    actor_faults.add(st.op)
+            else:
+                run.take(st, by)
+        unreadable = {st.op.at for st in faulting if isinstance(st.op, Read)}
+        for st in _write_probes(run, thread):
+            by = run.results(st) if st.op.at not in unreadable else None
+            if by is not None and _faults(by):
+                faulting.append(st)
+    for st in faulting[:MAX_FAULT_PROBES]:
+        if not run.alive(st.thread):
+            continue
+        child = run.new_thread()
+        if run.take(Step(st.thread, Fork(), child)):
+            run.take(Step(child, st.op))
+    if run.alive(actor):
+        _inherit(run, actor, {st.op for st in faulting if st.thread == actor})
+
+
+def _inherit(run: _Run, parent: str, parent_faults: set) -> None:
+    """A fork child reads, writes, and forks a grandchild that reads. The child's reads the
+    model expects to fault where the parent's did not (a DONTFORK range) are made each in a
+    fork child of the parent of its own, after the rest."""
+    child = run.new_thread()
+    if not run.take(Step(parent, Fork(), child)):
+        return
+    late: list = []
+    for st in _observations(run, child, ()):
+        by = run.results(st)
+        if by is None:
+            continue
+        if _faults(by):
+            if st.op not in parent_faults:
+                late.append(st.op)
+        else:
+            run.take(st, by)
+    for i, m in enumerate(sorted(run.state.mapping_handles)):
+        for page in range(run.pages(m)):
+            st = Step(child, Write(Place(m, page), 0x41 + 0x10 * i + page))
+            by = run.results(st)
+            if by is not None and not _faults(by):
+                run.take(st, by)
+    grandchild = run.new_thread()
+    if run.take(Step(child, Fork(), grandchild)):
+        for st in _observations(run, grandchild, ()):
+            by = run.results(st)
+            if by is not None and not _faults(by):
+                run.take(st, by)
+    # the parent again: what the child wrote to private pages must not show here (R11)
+    for st in _observations(run, parent, ()):
+        by = run.results(st)
+        if by is not None and not _faults(by) and isinstance(st.op, Read):
+            run.take(st, by)
+    for op in late[:MAX_FAULT_PROBES // 2]:
+        if not run.alive(parent):
+            break
+        probe = run.new_thread()
+        if run.take(Step(parent, Fork(), probe)):
+            run.take(Step(probe, op))
+
+
+# --- widening: the argument classes a generator cannot express --------------------------
+
+def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> list:
+    """Programs that hit the coverage cells (coverage.py) ``programs`` miss, each made of the
+    prefix of one of them (all steps but the last) and an action of the action menu
+    (model/actions.py) of the same family as its last step, by the same thread.
+
+    A generator whose language is a part of the case language (the z3 encoding: whole-page
+    lengths, byte 0, no placement) reaches states the menu's other argument classes can start
+    from: an unaligned length, an offset into the object, a fixed place, SHM_RND. Greedy, in
+    the order of ``programs``: an action is taken when it hits a cell nothing before hit."""
+    from sharespec.coverage import step_cells
+    from sharespec.model.actions import actions, classify
+    from sharespec.model.scope import DEFAULT, FAMILIES
+    scope = scope or DEFAULT
+    prof = get_profile(profile)
+    hit: set = set()
+    prefixes: list = []
+    ends: list = []
+    for program in programs:
+        run = _Run(prof)
+        for st in program:
+            before = run.state
+            by = run.results(st)
+            if by is None:
+                break
+            hit |= step_cells(before, st, by)
+            if st is program[-1]:
+                prefixes.append((tuple(run.steps), before, st))
+            run.take(st, by)
+        else:
+            ends.append((tuple(run.steps), run.state))
+    out: list = []
+    seen: set = set()
+    # families no program ends with (outside the generator's language) are tried everywhere
+    ending = {classify(state, last).family for _, state, last in prefixes}
+    absent = [f for f in (scope.families or FAMILIES) if f not in ending]
+    # the calls that end or copy a process, after each whole program: what they must drop
+    # or pass on is all the program made (R28, R29, R40, R41)
+    points = [(prefix, state, [last.thread], [classify(state, last).family] + absent)
+              for prefix, state, last in prefixes]
+    # (the last thread first: a child that exits leaves its parent to observe what it dropped)
+    points += [(program, state, sorted((t for t, th in state.threads.items() if th.alive),
+                                       key=_thread_order, reverse=True), list(AFTER_FAMILIES))
+               for program, state in ends]
+    for prefix, state, actors, families in points:
+        try:
+            menu = actions(state, scope, actors=actors, linux=prof.linux_interfaces,
+                           families=families)
+        except (KeyError, ValueError, IndexError):
+            continue
+        for action in menu:
+            program = prefix + (action.step,)
+            if program in seen or not _observable(state, action):
+                continue
+            try:
+                by: dict = {}
+                for nxt, res in outcomes(state, action.step, prof):
+                    by.setdefault(res, []).append(nxt)
+                validate_program(program)
+            except (NotApplicable, StateExplosion, CaseError, KeyError, ValueError):
+                continue
+            cells = step_cells(state, action.step, by)
+            if cells - hit:
+                hit |= cells
+                seen.add(program)
+                out.append(program)
+    return out
+
+
+def _observable(state, action) -> bool:
+    """An exit is seen only by a process that outlives it, a thread_exit by another thread
+    (nattch, a removed segment's end, R28; a process's end, R15)."""
+    if action.family not in ("exit", "thread_exit"):
+        return True
+    actor = state.threads[action.step.thread]
+    others = [t for name, t in state.threads.items() if t.alive and name != action.step.thread]
+    if action.family == "exit":
+        return any(t.process != actor.process for t in others)
+    return bool(others)
