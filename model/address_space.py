@@ -119,9 +119,11 @@ def protect(state: State, pid: int, start: int, end: int, prot: str):
     return state, hole
 
 
-def unmap(state: State, pid: int, start: int, end: int, profile: Profile) -> State:
+def unmap(state: State, pid: int, start: int, end: int, profile: Profile,
+          keep: Optional[int] = None) -> State:
     """Remove [start, end) from a process: its records, private frames and MADV_FREE marks.
-    Unmapping SysV pages is detaching them (R28, R31, R32)."""
+    Unmapping SysV pages is detaching them (R28, R31, R32); segment ``keep`` is not settled
+    (``insert``)."""
     proc = state.processes[pid]
     outside, inside = split_at(proc.vmas, start, end)
     if not inside:
@@ -131,12 +133,16 @@ def unmap(state: State, pid: int, start: int, end: int, profile: Profile) -> Sta
                    private=proc.private.remove(*[vpn for vpn in proc.private if vpn in gone]),
                    lazyfree=proc.lazyfree - gone)
     state = state.with_process(pid, proc)
-    return settle_segments(state, [v.segment for v in inside if v.segment is not None], profile)
+    return settle_segments(state, [v.segment for v in inside
+                                   if v.segment is not None and v.segment != keep], profile)
 
 
 def insert(state: State, pid: int, vma: Vma, profile: Profile) -> State:
-    """Map a new record, replacing whatever was there (MAP_FIXED, SHM_REMAP)."""
-    state = unmap(state, pid, vma.start, vma.end, profile)
+    """Map a new record, replacing whatever was there (MAP_FIXED, SHM_REMAP). An attach that
+    replaces an attach of its own segment keeps the segment, even a removed one: do_shmat
+    counts the new attach (shm_nattch++) before do_mmap unmaps the old, so the old one's
+    shm_close never meets a count of zero (R19, R20, R27)."""
+    state = unmap(state, pid, vma.start, vma.end, profile, keep=vma.segment)
     proc = state.processes[pid]
     state = state.with_process(pid, replace(proc, vmas=merged(proc.vmas + (vma,))))
     if vma.segment is not None:

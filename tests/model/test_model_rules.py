@@ -759,6 +759,22 @@ def test_C01_R43_a_private_anonymous_fixed_mapping_joins_its_neighbour():
         T0: mremap(M0, 8192, 12288, grow)
     """) == {"EFAULT"}
 
+
+def test_R27_remap_over_an_attach_of_the_same_removed_segment_keeps_it():
+    """do_shmat counts the new attach before do_mmap unmaps the old one: the removed segment
+    is never unattached, so it lives on (the model destroyed it; the kernel keeps it)."""
+    assert allowed("""
+        T0: S0 = shmget(private, 4096, creat)
+        T0: A0 = shmat(S0)
+        T0: write(A0, 5)
+        T0: shmctl(S0, rmid)
+        T0: A1 = shmat(S0, at=A0, remap)
+        T0: shmctl(S0, stat)
+        T0: read(A0)
+        T0: shmdt(A0)
+        T0: shmctl(S0, stat)
+    """)[4:] == [{"ok"}, {stat(1, dest=1)}, {"5"}, {"ok"}, {"EINVAL"}]
+
 # --- fork / threads / exec --------------------------------------------------------------
 
 def test_R34_fork_from_a_thread_copies_what_every_thread_wrote():
