@@ -336,7 +336,6 @@ def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> 
     from sharespec.model.scope import DEFAULT, FAMILIES
     scope = scope or DEFAULT
     prof = get_profile(profile)
-    programs = [p for p in (_rekeyed(p, prof) for p in programs) if p] + list(programs)
     hit: set = set()
     prefixes: list = []
     ends: list = []
@@ -362,6 +361,12 @@ def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> 
     # or pass on is all the program made (R28, R29, R40, R41)
     points = [(prefix, state, [last.thread], [classify(state, last).family] + absent)
               for prefix, state, last in prefixes]
+    # first, the calls the key changes after a removal (R17, R18), after each program that
+    # removes an IPC_PRIVATE segment, made with the key K1 instead
+    points = [(keyed, state, [keyed[-1].thread], ["shmget", "shmctl"])
+              for keyed, state in map(lambda p: _end_state(p, prof),
+                                      filter(None, (_rekeyed(p, prof) for p in programs)))
+              if state is not None] + points
     # (the last thread first: a child that exits leaves its parent to observe what it dropped)
     points += [(program, state, sorted((t for t, th in state.threads.items() if th.alive),
                                        key=_thread_order, reverse=True), list(AFTER_FAMILIES))
@@ -389,6 +394,12 @@ def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> 
                 seen.add(program)
                 out.append(program)
     return out
+
+
+def _end_state(program: tuple, profile) -> tuple:
+    """``program`` and the model's (first) state after it, None when it cannot take a step."""
+    run = _Run(profile)
+    return program, (run.state if all(run.take(st) for st in program) else None)
 
 
 def _rekeyed(program: tuple, profile) -> Optional[tuple]:
