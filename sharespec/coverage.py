@@ -27,7 +27,8 @@ from sharespec.model.case import Case
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Dead, Eof, Errno, Fault, FrameReport, Ok, SegmentId, Stat, Value
 from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Fork, Ftruncate, Madvise, Mprotect,
-                                 Mremap, Munmap, PosixMadvise, ThreadExit)
+                                 Mremap, Munmap, PosixMadvise, ShmAt, ShmCtl, ShmDt, ShmGet,
+                                 ShmUnlink, ThreadExit)
 from sharespec.model.scope import SMALL, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
@@ -65,7 +66,10 @@ def step_cells(state, st, results) -> set:
 # its range); the memory under it (R43: the new pages of private memory grown by mremap are
 # zero); the fork settings the range carries, which mprotect and mremap must keep (R40, R41);
 # what a process holds when it execs, exits or forks, and whether a thread_exit ends the
-# process (R15, R28, R29); whether ftruncate grows or shrinks the object (R03, R08). A witness
+# process (R15, R28, R29); whether ftruncate grows or shrinks the object (R03, R08); whether
+# the segment of shmget, shmat or shmctl is removed but still attached (R17-R19); whether
+# shmdt meets an attach split in pieces (R25, R31); whether shm_unlink's object is still
+# mapped (R46). A witness
 # of each such cell, its effect observed (coverage_observations.py), shows a call that gets
 # one of them wrong.
 
@@ -121,6 +125,25 @@ def context_classes(state, st) -> tuple:
             last = sum(t.alive and t.process == thread.process for t in state.threads.values()) == 1
             held = [f"{h}, last thread" if last else h for h in held or ["nothing"]]
         return tuple(("holds", h) for h in held or ["nothing"])
+    if isinstance(op, (ShmGet, ShmAt, ShmCtl)):
+        return _segment_classes(state, op)
+    if isinstance(op, ShmDt):            # R25, R31: shmdt unmaps every piece of the attach
+        base = state.mapping_handles.get(op.at.mapping)
+        first = next((v for v in proc.vmas if base is not None and base >= 0
+                      and v.contains(base + op.at.page)), None)
+        if first is not None and first.segment is not None:
+            pieces = sum(1 for v in proc.vmas
+                         if v.segment == first.segment and v.origin == first.origin)
+            return (("pieces", "one" if pieces == 1 else "several"),)
+        return ()
+    if isinstance(op, ShmUnlink):        # R46: the name goes, the memory stays while in use
+        oid = state.shm_names.get(op.name)
+        if oid is None:
+            return ()
+        mapped = any(v.obj == oid for p in state.processes if p.alive for v in p.vmas)
+        opened = any(f.obj == oid for p in state.processes if p.alive for f in p.fds.values())
+        use = "mapped" if mapped else "open" if opened else "unused"
+        return (("object", f"{use}, {'sized' if state.objects[oid].size else 'empty'}"),)
     if isinstance(op, Ftruncate):        # R03, R08: a shrink cuts, a growth adds zeros
         found = proc.fds.get(op.fd)
         if found is not None:
@@ -128,6 +151,22 @@ def context_classes(state, st) -> tuple:
             return (("size", "grows" if op.length > size else "shrinks" if op.length < size
                      else "same"),)
     return ()
+
+
+def _segment_classes(state, op) -> tuple:
+    """What shmget, shmat and shmctl find: for shmget, whether a removed segment is still
+    attached (R18: IPC_RMID frees its key at once); for shmat and shmctl, whether their
+    segment is live, removed but still attached (R17, R19: still attachable and stat-able, its
+    key IPC_PRIVATE), or gone."""
+    if isinstance(op, ShmGet):
+        removed = any(s.removed and not s.destroyed for s in state.segments)
+        return (("segments", "removed attached" if removed else "none removed"),)
+    sid = state.segment_handles.get(op.segment)
+    if sid is None or sid < 0:
+        return (("segment", "none"),)
+    seg = state.segments[sid]
+    return (("segment", "gone" if seg.destroyed else "removed attached" if seg.removed
+             else "live"),)
 
 
 def case_cells(case: Case) -> set:

@@ -31,10 +31,12 @@ model says what each must see.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Optional, Sequence
 
 from sharespec.model.case import CaseError
-from sharespec.model.ops import PAGE_SIZE, Fork, Place, Pread, Pwrite, Read, ShmCtl, Step, Write
+from sharespec.model.ops import (PAGE_SIZE, Fork, Ftruncate, Place, Pread, Pwrite, Read, ShmCtl,
+                                 ShmGet, Step, Write)
 from sharespec.model.oracle import StateExplosion, outcomes
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Fault, Ok
@@ -51,7 +53,7 @@ MAX_FAULT_PROBES = 8   # faulting probes, each in a fork child of its own
 # segment or a name after IPC_RMID or shm_unlink, R17-R19, R46; SHM_RND over a mapping, R26)
 PROCESS_FAMILIES = ("exec", "exit", "fork", "thread_exit")
 AFTER_FAMILIES = PROCESS_FAMILIES + ("munmap", "mprotect", "madvise", "mremap", "ftruncate",
-                                     "shmget", "shmat", "shmdt", "shm_unlink")
+                                     "shmget", "shmat", "shmdt", "shmctl", "shm_unlink")
 MAX_STATES = 64        # states followed per step (as coverage.case_cells does)
 
 
@@ -151,9 +153,12 @@ def observed_program(program: Sequence[Step], profile="linux") -> tuple:
     if plain is None:
         return program
     _fill(run, last, _kinds(plain))
+    shrunk = _shrunk_from(run, last)
     if not run.take(last):
         return program
     _probe(run, program, last.thread)
+    if shrunk:
+        _regrow(run, last, shrunk)
     steps = tuple(run.steps)
     try:
         validate_program(steps)
@@ -185,6 +190,34 @@ def _fill(run: _Run, last: Step, kinds: set) -> None:
     after = run.results(last)
     if after is None or _kinds(after) != kinds:
         run.states, run.steps, run.threads = saved
+
+
+def _shrunk_from(run: _Run, last: Step) -> int:
+    """The object's size before ``last``, when ``last`` is an ftruncate that shrinks it."""
+    if not isinstance(last.op, Ftruncate) or not run.alive(last.thread):
+        return 0
+    found = run.state.processes[run.state.threads[last.thread].process].fds.get(last.op.fd)
+    size = run.state.objects[found.obj].size if found is not None else 0
+    return size if last.op.length < size else 0
+
+
+def _regrow(run: _Run, last: Step, size: int) -> None:
+    """What a shrink cut shows only when the object grows again: it must read as zeros
+    (R03, R08). The acting thread grows the object back to ``size`` and preads every page,
+    then reads its mappings again."""
+    if not run.alive(last.thread):
+        return
+    grow = Step(last.thread, Ftruncate(last.op.fd, size))
+    by = run.results(grow)
+    if by is None or set(by) != {Ok()} or not run.take(grow, by):
+        return
+    probes = [Step(last.thread, Pread(last.op.fd, page * PAGE_SIZE))
+              for page in range(min(MAX_PAGES, -(-size // PAGE_SIZE)))]
+    probes += [st for st in _observations(run, last.thread, ()) if isinstance(st.op, Read)]
+    for st in probes:
+        by = run.results(st)
+        if by is not None and not _faults(by):
+            run.take(st, by)
 
 
 def _observations(run: _Run, thread: str, program: Sequence[Step]) -> list:
@@ -328,6 +361,12 @@ def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> 
     # or pass on is all the program made (R28, R29, R40, R41)
     points = [(prefix, state, [last.thread], [classify(state, last).family] + absent)
               for prefix, state, last in prefixes]
+    # first, the calls the key changes after a removal (R17, R18), after each program that
+    # removes an IPC_PRIVATE segment, made with the key K1 instead
+    points = [(keyed, state, [keyed[-1].thread], ["shmget", "shmctl"])
+              for keyed, state in map(lambda p: _end_state(p, prof),
+                                      filter(None, (_rekeyed(p, prof) for p in programs)))
+              if state is not None] + points
     # (the last thread first: a child that exits leaves its parent to observe what it dropped)
     points += [(program, state, sorted((t for t, th in state.threads.items() if th.alive),
                                        key=_thread_order, reverse=True), list(AFTER_FAMILIES))
@@ -355,6 +394,39 @@ def widened_programs(programs: Sequence[tuple], profile="linux", scope=None) -> 
                 seen.add(program)
                 out.append(program)
     return out
+
+
+def _end_state(program: tuple, profile) -> tuple:
+    """``program`` and the model's (first) state after it, None when it cannot take a step."""
+    run = _Run(profile)
+    return program, (run.state if all(run.take(st) for st in program) else None)
+
+
+def _rekeyed(program: tuple, profile) -> Optional[tuple]:
+    """``program`` with its IPC_PRIVATE segments made with the key K1, when it removes a segment
+    (IPC_RMID) and the model gives every step the same kind of result: IPC_RMID frees the key
+    at once (R18) and IPC_STAT then reports IPC_PRIVATE (R17), which only a segment made with
+    a key shows. (The cells cannot tell: after IPC_RMID the model's segment has no key.)"""
+    if not any(isinstance(st.op, ShmCtl) and st.op.cmd == "rmid" for st in program):
+        return None
+    if [isinstance(st.op, ShmGet) and st.op.key for st in program
+            if isinstance(st.op, ShmGet)] != ["private"]:
+        return None      # one segment only: a second shmget of K1 would find the first
+    keyed = tuple(replace(st, op=replace(st.op, key="K1", creat=True))
+                  if isinstance(st.op, ShmGet) and st.op.key == "private" else st
+                  for st in program)
+    plain, other = _Run(profile), _Run(profile)
+    for a, b in zip(program, keyed):
+        ra, rb = plain.results(a), other.results(b)
+        if ra is None or rb is None or _kinds(ra) != _kinds(rb):
+            return None
+        plain.take(a, ra)
+        other.take(b, rb)
+    try:
+        validate_program(keyed)
+    except CaseError:
+        return None
+    return keyed
 
 
 def _observable(state, action) -> bool:

@@ -119,3 +119,41 @@ def test_cli_coverage_refuses_an_impossible_name(capsys):
     from sharespec.cli import main
     assert main(["coverage", "a" * 5000]) == 2
     assert "too long" in capsys.readouterr().err
+
+
+def _cells(text: str) -> set:
+    """The cells of a program, with the model's expectations."""
+    from dataclasses import replace
+    from sharespec.model.oracle import allowed_per_step
+    case = case_from_text("case c\nprofile linux\norigin test\n\n" + text, "<t>")
+    return case_cells(replace(case, allowed=tuple(allowed_per_step(case.steps, "linux"))))
+
+
+def test_cells_tell_a_removed_but_attached_segment_from_a_live_one():
+    """R17-R19: after IPC_RMID of an attached segment, shmat and IPC_STAT still work, and
+    shmget of the key no longer finds it: each call meeting that state is a cell of its own."""
+    cells = _cells("T0: S0 = shmget(K1, 4096, creat)\nT0: M0 = shmat(S0)\n"
+                   "T0: shmctl(S0, stat)\nT0: shmctl(S0, rmid)\nT0: shmctl(S0, stat)\n"
+                   "T0: M1 = shmat(S0)\nT0: S1 = shmget(K1, 4096)\n")
+    assert {("shmctl", "segment=live", "stat"), ("shmctl", "segment=removed attached", "stat"),
+            ("shmat", "segment=live", "ok"), ("shmat", "segment=removed attached", "ok"),
+            ("shmget", "segments=none removed", "segment"),
+            ("shmget", "segments=removed attached", "errno")} <= cells
+
+
+def test_cells_tell_a_split_attach_from_a_whole_one():
+    """R25, R31: shmdt of an attach split by madvise or mprotect unmaps every piece."""
+    whole = _cells("T0: S0 = shmget(private, 8192, creat)\nT0: M0 = shmat(S0)\nT0: shmdt(M0)\n")
+    split = _cells("T0: S0 = shmget(private, 8192, creat)\nT0: M0 = shmat(S0)\n"
+                   "T0: mprotect(M0[1], 4096, r)\nT0: shmdt(M0)\n")
+    assert ("shmdt", "pieces=one", "ok") in whole - split
+    assert ("shmdt", "pieces=several", "ok") in split - whole
+
+
+def test_cells_tell_shm_unlink_of_a_mapped_object():
+    """R46: shm_unlink of an object still mapped removes the name, not the memory."""
+    cells = _cells("T0: F0 = open(shm, obj, creat)\nT0: ftruncate(F0, 4096)\n"
+                   "T0: M0 = mmap(F0, shared, rw, 4096)\nT0: shm_unlink(obj)\n")
+    assert ("shm_unlink", "object=mapped, sized", "ok") in cells
+    assert ("shm_unlink", "object=open, empty", "ok") in _cells(
+        "T0: F0 = open(shm, obj, creat)\nT0: shm_unlink(obj)\n")

@@ -85,3 +85,30 @@ def test_widening_reaches_the_classes_a_generator_lacks():
     # exit, which no other process would outlive to observe
     after = {p[-1].op.OP for p in wide if p[:-1] == start}
     assert after >= {"exec", "fork"} and "exit" not in after
+
+
+def test_a_shrinking_ftruncate_is_observed_by_growing_back():
+    """R03, R08: the bytes a shrink cut read as zeros once the object grows again (a lazy
+    implementation that keeps them aside shows them again)."""
+    steps, allowed = observed("T0: F0 = open(memfd)\nT0: ftruncate(F0, 8192)\n"
+                              "T0: ftruncate(F0, 4096)\n")
+    index = max(i for i, st in enumerate(steps) if st.op.OP == "ftruncate")
+    assert steps[index].op.length == 8192       # grown back after the probes
+    assert any(st.op.OP == "pwrite" and st.op.offset == 4096 for st in steps[:index])
+    after = [a for st, a in zip(steps[index:], allowed[index:])
+             if st.op.OP == "pread" and st.op.offset == 4096]
+    assert after and {str(r) for r in after[0]} == {"0"}
+
+
+def test_widening_tries_shmctl_and_a_key_after_a_removed_private_segment():
+    """R17, R18: a program that removes an attached IPC_PRIVATE segment is widened with the
+    key K1 (IPC_RMID frees a key, IPC_STAT then shows IPC_PRIVATE), and calls after it meet
+    the removed segment: shmget of the key and IPC_STAT (made with K1), shmat."""
+    start = program("T0: S0 = shmget(private, 4096, creat)\nT0: M0 = shmat(S0)\n"
+                    "T0: shmctl(S0, rmid)\n")
+    wide = widened_programs([start])
+    keyed = [p for p in wide if p[0].op.key == "K1" and len(p) == 4]
+    assert keyed and {p[-1].op.OP for p in keyed} <= {"shmget", "shmctl"}
+    assert any(p[-1].op.OP == "shmget" and p[-1].op.key == "K1" for p in keyed)
+    after = {p[-1].op.OP for p in wide if p[:3] == start}
+    assert "shmat" in after
