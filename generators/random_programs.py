@@ -36,6 +36,7 @@ from sharespec.model.validate import CaseError, validate_program
 from .observation_tail import observed
 from .walk import Walk
 
+LEAST = 8     # weight factor of the least used labels of a family, given a walk
 RETRIES = 4   # draws of a step that would end the program early, before one is taken
 
 
@@ -47,14 +48,23 @@ class Usage(Counter):
         return [a for a in acts if self[a.label] == fewest]
 
 
-def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None):
+def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None,
+            walk: Optional[Walk] = None):
     """A family by FAMILY_WEIGHTS among those the menu offers, then one of its actions (one of
-    the least used so far, given ``usage``)."""
+    the least used so far, given ``usage``), weighted by how much it follows up what the walk
+    did (``Walk.heat``: recent handles, written pages), given ``walk``."""
     families = by_family(acts)
     names = list(families)
     family = rng.choices(names, weights=[FAMILY_WEIGHTS[f] for f in names])[0]
     options = families[family] if usage is None else usage.least_used(families[family])
-    return rng.choice(options)
+    if walk is None:
+        return rng.choice(options)
+    # The least used labels keep most of the weight, the others some, so that an action that
+    # follows up the program (a high heat) is not ruled out by its label having been drawn.
+    least = set(map(id, options))
+    options = families[family]
+    return rng.choices(options, weights=[walk.heat(a.step) * (LEAST if id(a) in least else 1)
+                                         for a in options])[0]
 
 
 def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux",
@@ -71,7 +81,7 @@ def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux",
             acts = walk.menu(rng.choice(alive))
             if not acts:
                 break
-            action = _choose(rng, acts, usage)
+            action = _choose(rng, acts, usage, walk)
             nxt = walk.successors(action.step)
             last = index == scope.steps - 1 or attempt == RETRIES
             if nxt is None or last or not walk.ends_everything(nxt):

@@ -10,10 +10,12 @@ one that is dead only in some states may, and gets "dead" there.
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Optional
 
 from sharespec.model.actions import actions
-from sharespec.model.ops import Exec, Exit, Open, Step, ThreadExit
+from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Ftruncate, Madvise, Mprotect, Mremap, Munmap, Open,
+                                 Place, PosixMadvise, Pwrite, Seal, ShmDt, Step, ThreadExit, Write)
 from sharespec.model.profiles import get_profile
 from sharespec.model.scope import Scope
 from sharespec.model.semantics import NotApplicable, step
@@ -31,6 +33,8 @@ class Walk:
         self.steps: list = []
         self.ended: set = set()
         self.fds_bound = 0
+        self.last_named: dict = {}    # handle or (mapping, page) -> index of the last step naming it
+        self.written: set = set()     # (mapping, page) and descriptors written so far
 
     def live_threads(self) -> list:
         """The threads that may act next: alive in some state, not certainly ended."""
@@ -66,4 +70,59 @@ class Walk:
             self.ended.update(t for t in self.states[0].threads
                               if all(t not in s.threads or not s.threads[t].alive
                                      for s in self.states))
+        index = len(self.steps)
+        for key in names(st):
+            self.last_named[key] = index
+        if isinstance(st.op, Write):
+            self.written.add((st.op.at.mapping, st.op.at.page))
+        elif isinstance(st.op, Pwrite):
+            self.written.add(st.op.fd)
         self.steps.append(st)
+
+    def heat(self, st: Step) -> int:
+        """How much ``st`` follows up what the program did: 1, plus ``RECENT`` for each handle or
+        page it names that one of the last ``RECENT_STEPS`` steps named, plus ``ON_DATA`` if it
+        is a range operation over a written page (or acts on a written descriptor).
+
+        Effects that kill wrong implementations land on one place in order (a write, then an
+        advice on that page; an attach, a split, a detach; a pwrite, then a truncate), and a
+        uniform draw over the handles rarely lines them up; this weight makes the walk do so
+        more often while every action stays possible."""
+        weight = 1
+        for key in names(st):
+            if self.last_named.get(key, -RECENT_STEPS - 1) >= len(self.steps) - RECENT_STEPS:
+                weight += RECENT
+        if any(key in self.written for key in covered(st)):
+            weight += ON_DATA
+        return weight
+
+
+RECENT_STEPS = 3   # a handle named this recently is "recent"
+RECENT = 2         # weight added per recent handle or page an action names
+ON_DATA = 6        # weight added to a range operation over written data
+RANGE_OPS = (Madvise, PosixMadvise, Mprotect, Munmap, Mremap, ShmDt)
+
+
+def names(st: Step) -> list:
+    """The handles (mappings, segments, descriptors) and pages ``st`` names, and what it binds."""
+    out = [st.bind] if st.bind else []
+    for f in fields(st.op):
+        value = getattr(st.op, f.name)
+        if isinstance(value, Place):
+            out += [value.mapping, (value.mapping, value.page)]
+        elif f.name in ("fd", "segment") and value:
+            out.append(value)
+    return out
+
+
+def covered(st: Step) -> list:
+    """What a range operation (or a truncate or seal of a descriptor) acts on: the (mapping,
+    page) pairs of its range, or its descriptor; nothing for other steps."""
+    op = st.op
+    if isinstance(op, RANGE_OPS):
+        length = getattr(op, "length", None) or getattr(op, "old_length", 0) or PAGE_SIZE
+        pages = -(-(op.at.offset + length) // PAGE_SIZE)
+        return [(op.at.mapping, op.at.page + i) for i in range(pages)]
+    if isinstance(op, (Ftruncate, Seal)):
+        return [op.fd]
+    return []
