@@ -37,6 +37,7 @@ from .observation_tail import observed
 from .walk import Walk
 
 LEAST = 8     # weight factor of the least used labels of a family, given a walk
+FOLLOW_UP = 0.5  # a family's weight grows as its hottest action's heat to this power
 RETRIES = 4   # draws of a step that would end the program early, before one is taken
 
 
@@ -55,7 +56,11 @@ def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None,
     did (``Walk.heat``: recent handles, written pages), given ``walk``."""
     families = by_family(acts)
     names = list(families)
-    family = rng.choices(names, weights=[FAMILY_WEIGHTS[f] for f in names])[0]
+    weights = [FAMILY_WEIGHTS[f] for f in names]
+    if walk is not None:   # a family that can follow up the program is drawn more often
+        weights = [w * max(walk.heat(a.step) for a in families[f]) ** FOLLOW_UP
+                   for w, f in zip(weights, names)]
+    family = rng.choices(names, weights=weights)[0]
     options = families[family] if usage is None else usage.least_used(families[family])
     if walk is None:
         return rng.choice(options)

@@ -82,7 +82,8 @@ class Walk:
     def heat(self, st: Step) -> int:
         """How much ``st`` follows up what the program did: 1, plus ``RECENT`` for each handle or
         page it names that one of the last ``RECENT_STEPS`` steps named, plus ``ON_DATA`` if it
-        is a range operation over a written page (or acts on a written descriptor).
+        is a range operation over a written page (or acts on a written descriptor), or ``FILL`` if
+        it is the first write into its mapping.
 
         Effects that kill wrong implementations land on one place in order (a write, then an
         advice on that page; an attach, a split, a detach; a pwrite, then a truncate), and a
@@ -94,12 +95,16 @@ class Walk:
                 weight += RECENT
         if any(key in self.written for key in covered(st)):
             weight += ON_DATA
+        elif isinstance(st.op, Write) and not any(
+                isinstance(key, tuple) and key[0] == st.op.at.mapping for key in self.written):
+            weight += FILL   # data for the range operations to act on, and the tail to read
         return weight
 
 
 RECENT_STEPS = 3   # a handle named this recently is "recent"
 RECENT = 2         # weight added per recent handle or page an action names
 ON_DATA = 6        # weight added to a range operation over written data
+FILL = 4           # weight added to the first write into a mapping
 RANGE_OPS = (Madvise, PosixMadvise, Mprotect, Munmap, Mremap, ShmDt)
 
 
