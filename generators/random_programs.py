@@ -5,13 +5,20 @@ operation family of the model's action menu (model/actions.py, weighted by FAMIL
 one of its actions, so every argument class the scope offers is reached. Reproducible from a
 seed.
 
-Two biases make a corpus kill more wrong implementations for its size (benchmarks/mutation.py):
+Three biases make a corpus kill more wrong implementations for its size (benchmarks/mutation.py):
 
 - *the least used classes first*: ``random_cases`` counts the actions it has drawn by label
-  (family and argument classes, ``Action.label``), and within a family draws among the
-  actions whose label it has drawn least (``Usage``). So a corpus reaches every class of every
-  argument early (an unaligned munmap, mremap alias, MADV_KEEPONFORK) instead of drawing the
-  common ones again;
+  (family and argument classes, ``Action.label``), and within a family gives the actions whose
+  label it has drawn least ``LEAST`` times the weight of the others (``Usage``). So a corpus
+  reaches every class of every argument early (an unaligned munmap, mremap alias,
+  MADV_KEEPONFORK) instead of drawing the common ones again;
+- *follow up what the program did*: each action is weighted by its heat (``Walk.heat``): the
+  handles and pages it shares with the last few steps, a range operation (madvise, mprotect,
+  munmap, mremap, shmdt) or a truncate over written data, a first write into a mapping; each
+  family by its hottest action's heat (to the power ``FOLLOW_UP``). Wrong effects show when
+  steps land on one place in order (a write, then MADV_DONTNEED of that page; an attach split
+  by mprotect, then shmdt), which a uniform draw over the handles rarely lines up. Every action
+  keeps a weight of at least 1, so the walk still reaches all of the menu;
 - *the program goes on*: a step after which no thread is alive in any state (a fault or exit
   of the last process) is drawn again, a few times, unless it is the last step: a program
   that ends itself early has nothing left to observe what it did.
@@ -73,10 +80,11 @@ def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None,
 
 
 def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux",
-                   usage: Optional[Usage] = None) -> list:
+                   usage: Optional[Usage] = None, follow_up: bool = True) -> list:
     """One random valid program of at most ``scope.steps`` steps: a walk over the model's
     action menu (model/actions.py) from the states the program so far may have reached.
-    ``usage``: draw the least used labels first, and count the ones drawn."""
+    ``usage``: draw the least used labels first, and count the ones drawn. ``follow_up``:
+    weight the draws by how much they follow up the program (``Walk.heat``)."""
     walk = Walk(scope, profile)
     for index in range(scope.steps):
         alive = walk.live_threads()
@@ -86,7 +94,7 @@ def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux",
             acts = walk.menu(rng.choice(alive))
             if not acts:
                 break
-            action = _choose(rng, acts, usage, walk)
+            action = _choose(rng, acts, usage, walk if follow_up else None)
             nxt = walk.successors(action.step)
             last = index == scope.steps - 1 or attempt == RETRIES
             if nxt is None or last or not walk.ends_everything(nxt):
