@@ -14,8 +14,9 @@ from dataclasses import fields
 from typing import Optional
 
 from sharespec.model.actions import actions
-from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Ftruncate, Madvise, Mprotect, Mremap, Munmap, Open,
-                                 Place, PosixMadvise, Pwrite, Seal, ShmDt, Step, ThreadExit, Write)
+from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Ftruncate, Madvise, Mmap, Mprotect,
+                                 Mremap, Munmap, Open, Place, PosixMadvise, Pwrite, Seal, ShmDt,
+                                 Step, ThreadExit, Write)
 from sharespec.model.profiles import get_profile
 from sharespec.model.scope import Scope
 from sharespec.model.semantics import NotApplicable, step
@@ -34,7 +35,7 @@ class Walk:
         self.ended: set = set()
         self.fds_bound = 0
         self.last_named: dict = {}    # handle or (mapping, page) -> index of the last step naming it
-        self.written: set = set()     # (mapping, page) and descriptors written so far
+        self.written: set = set()     # (mapping, page) written so far, descriptors written or mapped
 
     def live_threads(self) -> list:
         """The threads that may act next: alive in some state, not certainly ended."""
@@ -75,14 +76,15 @@ class Walk:
             self.last_named[key] = index
         if isinstance(st.op, Write):
             self.written.add((st.op.at.mapping, st.op.at.page))
-        elif isinstance(st.op, Pwrite):
-            self.written.add(st.op.fd)
+        elif isinstance(st.op, Pwrite) or isinstance(st.op, Mmap) and st.op.fd:
+            self.written.add(st.op.fd)   # data in the object, or a mapping that shows it
         self.steps.append(st)
 
     def heat(self, st: Step) -> int:
         """How much ``st`` follows up what the program did: 1, plus ``RECENT`` for each handle or
         page it names that one of the last ``RECENT_STEPS`` steps named, plus ``ON_DATA`` if it
-        is a range operation over a written page (or acts on a written descriptor), or ``FILL`` if
+        is a range operation over a written page (or truncates, seals or pwrites a descriptor that
+        was written or mapped: what a mapping shows of it changes), or ``FILL`` if
         it is the first write into its mapping.
 
         Effects that kill wrong implementations land on one place in order (a write, then an
@@ -121,13 +123,13 @@ def names(st: Step) -> list:
 
 
 def covered(st: Step) -> list:
-    """What a range operation (or a truncate or seal of a descriptor) acts on: the (mapping,
-    page) pairs of its range, or its descriptor; nothing for other steps."""
+    """What a range operation (or a truncate, seal or pwrite of a descriptor) acts on: the
+    (mapping, page) pairs of its range, or its descriptor; nothing for other steps."""
     op = st.op
     if isinstance(op, RANGE_OPS):
         length = getattr(op, "length", None) or getattr(op, "old_length", 0) or PAGE_SIZE
         pages = -(-(op.at.offset + length) // PAGE_SIZE)
         return [(op.at.mapping, op.at.page + i) for i in range(pages)]
-    if isinstance(op, (Ftruncate, Seal)):
+    if isinstance(op, (Ftruncate, Seal, Pwrite)):
         return [op.fd]
     return []
