@@ -34,8 +34,8 @@ class Walk:
         self.steps: list = []
         self.ended: set = set()
         self.fds_bound = 0
-        self.last_named: dict = {}    # handle or (mapping, page) -> index of the last step naming it
-        self.written: set = set()     # (mapping, page) written so far, descriptors written or mapped
+        self.last_named: dict = {}   # handle or (mapping, page) -> the last step naming it
+        self.written: set = set()    # (mapping, page) written, descriptors written or mapped
 
     def live_threads(self) -> list:
         """The threads that may act next: alive in some state, not certainly ended."""

@@ -10,7 +10,8 @@ import random
 
 from sharespec.generators.random_programs import Usage, random_program
 from sharespec.generators.walk import RANGE_OPS, Walk, covered
-from sharespec.model.ops import Madvise, Mmap, Munmap, Place, Pwrite, Ftruncate, Step, Write
+from sharespec.model.ops import (Ftruncate, Madvise, Mmap, Munmap, Open, Place, Pwrite, Step,
+                                 Write)
 from sharespec.model.scope import DEFAULT
 
 
@@ -44,7 +45,8 @@ def _walk(*steps) -> Walk:
 
 
 def test_heat_prefers_the_written_page_and_the_recent_handle():
-    walk = _walk(Step("T0", Mmap(True, "rw", 8192), "M0"), Step("T0", Mmap(False, "rw", 8192), "M1"),
+    walk = _walk(Step("T0", Mmap(True, "rw", 8192), "M0"),
+                 Step("T0", Mmap(False, "rw", 8192), "M1"),
                  Step("T0", Write(Place("M1", 1), 1)), Step("T0", Write(Place("M1", 1), 2)))
     on_data = walk.heat(Step("T0", Madvise(Place("M1", 1), 4096, "dontneed")))
     beside = walk.heat(Step("T0", Madvise(Place("M1", 0), 4096, "dontneed")))
@@ -58,8 +60,9 @@ def test_heat_prefers_the_written_page_and_the_recent_handle():
 
 
 def test_a_truncate_follows_a_pwrite():
-    from sharespec.model.ops import Open
+    """A truncate of a written descriptor is hotter than a step that names nothing recent."""
     walk = _walk(Step("T0", Open("memfd"), "F0"), Step("T0", Ftruncate("F0", 8192)),
                  Step("T0", Pwrite("F0", 0, 1)))
     assert covered(Step("T0", Ftruncate("F0", 0))) == ["F0"]
-    assert walk.heat(Step("T0", Ftruncate("F0", 0))) > walk.heat(Step("T0", Munmap(Place("M0"), 4096)))
+    unrelated = walk.heat(Step("T0", Munmap(Place("M0"), 4096)))
+    assert walk.heat(Step("T0", Ftruncate("F0", 0))) > unrelated
