@@ -53,7 +53,8 @@ class Walk:
         """Every state ``st`` may lead to from the states so far (None: the profile does not
         cover it)."""
         try:
-            return list(dict.fromkeys(s2 for s in self.states for s2, _ in step(s, st, self.profile)))
+            return list(dict.fromkeys(s2 for s in self.states
+                                      for s2, _ in step(s, st, self.profile)))
         except NotApplicable:
             return None
 
