@@ -43,7 +43,8 @@ MADVICES = {
     "invalid": 1212,    # no such advice (LTP madvise02's value): EINVAL
     # MADV_HWPOISON (100) is deliberately absent: it takes a physical page out of the host.
 }
-POSIX_MADVICES = {"dontneed": 4}   # POSIX_MADV_DONTNEED (glibc ignores it on Linux, R38)
+# POSIX_MADV_*: glibc ignores DONTNEED on Linux (R38) and passes the others to madvise (R48)
+POSIX_MADVICES = {"dontneed": 4, "normal": 0, "random": 1, "sequential": 2, "willneed": 3}
 
 # <sys/ipc.h>, <sys/shm.h>
 IPC_PRIVATE = 0

@@ -30,7 +30,7 @@ _BY_OP = {
     "munmap": ("R05", "R31", "R32"),
     "mprotect": ("R24", "R30", "R33", "C01"),
     "madvise": ("R35", "R36", "R37", "R39", "R40", "R41", "R48", "R49", "C01", "C05"),
-    "posix_madvise": ("R38",),
+    "posix_madvise": ("R38", "R48"),
     "mremap": ("R42", "R43", "R44"),
     "open": ("R46",),
     "close": (),

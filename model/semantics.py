@@ -690,7 +690,22 @@ def shm_unlink(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 
 def posix_madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
-    return [(state, OK)]  # R38: glibc ignores POSIX_MADV_DONTNEED
+    op = st.op
+    if op.advice == "dontneed":
+        return [(state, OK)]  # R38: glibc ignores POSIX_MADV_DONTNEED
+    if profile.linux_interfaces:
+        # R48: glibc passes the other advices to madvise: the same checks, the same VMA flags
+        return _madvise(state, pid, Madvise(op.at, op.length, op.advice), profile)
+    # POSIX: advice that changes nothing; EINVAL for an unaligned address or a length 0 "may"
+    # be returned, and a range outside what the process may address is ENOMEM (R48).
+    outcomes = [(state, OK)]
+    if op.at.offset or op.length == 0:
+        outcomes.append((state, EINVAL))
+    if not op.at.offset:
+        start, end = _range(state, op.at, op.length)
+        if len(aspace.mapped_pages(state.processes[pid], start, end)) < end - start:
+            outcomes.append((state, ENOMEM))
+    return outcomes
 
 
 # Linux's handler of each operation. A variant's handler for an operation replaces or wraps

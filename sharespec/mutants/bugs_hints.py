@@ -134,3 +134,15 @@ def _guard_zaps_shared(impl):
         madvise(addr, length, remove)
         return madvise(addr, length, advice)
     _advices_replaced(impl, {"guard_install": install})
+
+
+@mutant("posix-madvise-ignored", "R48 R30", "r48-posix-madvise-hints")
+def _posix_madvise_ignored(impl):
+    """posix_madvise answers 0 to every advice without calling madvise (glibc and musl pass
+    all but POSIX_MADV_DONTNEED on): POSIX_MADV_RANDOM on part of an attach does not split
+    it."""
+    def make(posix_madvise):
+        def patched(addr, length, advice):
+            return "ok"
+        return patched
+    syscall(impl, "posix_madvise", make)

@@ -192,3 +192,18 @@ def test_R49_the_written_cases_agree_with_allowed_per_step():
         T0: madvise(M0, 4096, guard_remove)
     """), "linux"):
         assert len(results) == 1
+
+
+def test_R48_posix_madvise_hints_are_madvise_on_linux_and_change_nothing_under_posix():
+    text = """
+        T0: S0 = shmget(private, 8192, creat)
+        T0: A0 = shmat(S0)
+        T0: posix_madvise(A0, 4096, random)
+        T0: shmctl(S0, stat)
+        T0: posix_madvise(A0+1, 4096, normal)
+        T0: posix_madvise(A0[1], 8192, willneed)
+        T0: posix_madvise(A0+1, 4096, dontneed)
+    """
+    linux, posix = allowed(text), allowed(text, "posix")
+    assert linux[3:] == [{stat(2, 8192)}, {"EINVAL"}, {"ENOMEM"}, {"ok"}]   # R38: ignored
+    assert posix[3:] == [{stat(1, 8192)}, {"ok", "EINVAL"}, {"ok", "ENOMEM"}, {"ok"}]
