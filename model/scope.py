@@ -125,6 +125,7 @@ SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1
               offsets=(0,), map_prots=("rw",), prots=("r",), sharing=("shared", "private"),
               map_lengths=("pages",), lengths=("page", "pages"), range_pages=("start",),
               place_pages=("start", "last"), advices=("dontneed", "dontfork"),
+              posix_advices=("dontneed",),
               remaps=("grow", "move"), attaches=("slot",), shm_sizes=("page",),
               keys=("private",), shm_flags=("creat",), object_kinds=("memfd",), opens=("none",),
               truncates=("page",), file_offsets=("start",), io_offsets=("start",),
