@@ -117,7 +117,7 @@ def canonical_state(state: State) -> State:
     def process(p: Process) -> Process:
         return Process(alive=p.alive, vmas=tuple(vma(v) for v in p.vmas),
                        private=FrozenMap((vpn, fids(f)) for vpn, f in p.private.items()),
-                       lazyfree=p.lazyfree, present=p.present,
+                       lazyfree=p.lazyfree, guarded=p.guarded, present=p.present,
                        fds=FrozenMap((h, Fd(oids(fd.obj), fd.rdonly)) for h, fd in p.fds.items()))
 
     def thread(t: Thread) -> Thread:
@@ -170,11 +170,12 @@ def state_graph(state: State, anonymous_threads: bool = False) -> "networkx.DiGr
     for pid, p in enumerate(state.processes):
         if not p.alive:
             continue
-        node(("p", pid), f"process lazyfree={sorted(p.lazyfree)}")
+        node(("p", pid), f"process lazyfree={sorted(p.lazyfree)} guarded={sorted(p.guarded)}")
         for i, v in enumerate(p.vmas):
             node(("v", pid, i), f"vma {v.start}-{v.end} {v.prot} shared={v.shared} "
                                 f"pgoff={v.pgoff} w={v.may_write} df={v.dontfork} "
-                                f"wof={v.wipeonfork} shm={v.segment is not None}")
+                                f"wof={v.wipeonfork} shm={v.segment is not None} "
+                                f"hints={v.advice_flags()[2:]}")
             edge(("p", pid), ("v", pid, i), "maps")
             if v.obj is not None:
                 edge(("v", pid, i), ("o", v.obj), "backed by")

@@ -20,7 +20,7 @@ PAGE, ARENA, FD_BASE, SHMLBA = 4096, 0x100000000000, 700, 4096
 libc = ctypes.CDLL(None, use_errno=True)
 vp, sz, ci, cl = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_long
 libc.mmap.argtypes, libc.mmap.restype = [vp, sz, ci, ci, ci, cl], vp
-libc.mprotect.argtypes = libc.madvise.argtypes = [vp, sz, ci]
+libc.mprotect.argtypes = libc.madvise.argtypes = libc.posix_madvise.argtypes = [vp, sz, ci]
 libc.munmap.argtypes = [vp, sz]
 libc.mremap.argtypes, libc.mremap.restype = [vp, sz, sz, ci, vp], vp
 libc.shmget.argtypes = [ci, sz, ci]
@@ -33,7 +33,11 @@ libc.prctl.argtypes = [ci, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctype
 FAILED = 2 ** 64 - 1
 PROT = {"rw": 3, "r": 1, "none": 0}
 ADVICE = {"dontneed": 4, "free": 8, "remove": 9, "dontfork": 10, "dofork": 11,
-          "wipeonfork": 18, "keeponfork": 19}
+          "wipeonfork": 18, "keeponfork": 19, "normal": 0, "random": 1, "sequential": 2,
+          "willneed": 3, "mergeable": 12, "unmergeable": 13, "hugepage": 14, "nohugepage": 15,
+          "dontdump": 16, "dodump": 17, "cold": 20, "pageout": 21, "guard_install": 102,
+          "guard_remove": 103, "invalid": 1212}
+POSIX_ADVICE = {"dontneed": 4, "normal": 0, "random": 1, "sequential": 2, "willneed": 3}
 
 
 def err():
@@ -89,7 +93,10 @@ def perform(c):
     if op == "madvise":
         return call(libc.madvise(c["addr"], c["length"], c["advice"])), None
     if op == "posix_madvise":
-        return "ok", None      # glibc ignores POSIX_MADV_DONTNEED
+        if c["posix_advice"] == POSIX_ADVICE["dontneed"]:
+            return "ok", None      # glibc ignores POSIX_MADV_DONTNEED
+        n = libc.posix_madvise(c["addr"], c["length"], c["posix_advice"])   # an error number
+        return ("ok" if n == 0 else errno.errorcode.get(n, "E%d" % n)), None
     if op == "mremap":
         return addr_call(libc.mremap(c["addr"], c["old"], c["new"], c["flags"], c["to"])), None
     if op == "open":
@@ -296,7 +303,8 @@ def run_steps(steps, results, env):
                      fd=-1 if a["fd"] is None else fds[a["fd"]], offset=a["offset"])
         elif op in ("munmap", "mprotect", "madvise", "posix_madvise"):
             c.update(addr=address(a["at"]), length=a["length"], prot=PROT.get(a.get("prot"), 0),
-                     advice=ADVICE.get(a.get("advice"), 0))
+                     advice=ADVICE.get(a.get("advice"), 0),
+                     posix_advice=POSIX_ADVICE.get(a.get("advice"), 4))
         elif op == "mremap":
             to = ARENA + slot[s["bind"]] * 256 * PAGE if s.get("bind") else None
             c.update(addr=address(a["at"]), old=a["old_length"], new=a["new_length"],

@@ -26,8 +26,25 @@ MADVICES = {
     "dofork": 11,       # MADV_DOFORK
     "wipeonfork": 18,   # MADV_WIPEONFORK
     "keeponfork": 19,   # MADV_KEEPONFORK
+    "normal": 0,        # MADV_NORMAL
+    "random": 1,        # MADV_RANDOM
+    "sequential": 2,    # MADV_SEQUENTIAL
+    "willneed": 3,      # MADV_WILLNEED
+    "mergeable": 12,    # MADV_MERGEABLE
+    "unmergeable": 13,  # MADV_UNMERGEABLE
+    "hugepage": 14,     # MADV_HUGEPAGE
+    "nohugepage": 15,   # MADV_NOHUGEPAGE
+    "dontdump": 16,     # MADV_DONTDUMP
+    "dodump": 17,       # MADV_DODUMP
+    "cold": 20,         # MADV_COLD
+    "pageout": 21,      # MADV_PAGEOUT
+    "guard_install": 102,  # MADV_GUARD_INSTALL
+    "guard_remove": 103,   # MADV_GUARD_REMOVE
+    "invalid": 1212,    # no such advice (LTP madvise02's value): EINVAL
+    # MADV_HWPOISON (100) is deliberately absent: it takes a physical page out of the host.
 }
-POSIX_MADVICES = {"dontneed": 4}   # POSIX_MADV_DONTNEED (glibc ignores it on Linux, R38)
+# POSIX_MADV_*: glibc ignores DONTNEED on Linux (R38) and passes the others to madvise (R48)
+POSIX_MADVICES = {"dontneed": 4, "normal": 0, "random": 1, "sequential": 2, "willneed": 3}
 
 # <sys/ipc.h>, <sys/shm.h>
 IPC_PRIVATE = 0

@@ -266,7 +266,8 @@ class _Menu:
 
     def posix_madvise(self):
         for at, length in self.ranges():
-            yield PosixMadvise(at, length), None
+            for advice in self.scope.posix_advices:
+                yield PosixMadvise(at, length, advice), None
 
     def mremap(self):
         for m in self.mappings:
@@ -435,7 +436,7 @@ def classify(state: State, st: Step) -> Action:
                        ("length", _length_class(op.at.page, op.length, n)))
             if isinstance(op, Mprotect):
                 classes += (("prot", op.prot),)
-            elif isinstance(op, Madvise):
+            elif isinstance(op, (Madvise, PosixMadvise)):
                 classes += (("advice", op.advice),)
             return Action(op.OP, st, classes)
         case Mremap():

@@ -53,8 +53,8 @@ def _can_merge(a: Vma, b: Vma) -> bool:
     differ in ``obj``."""
     if not (a.end == b.start and a.segment is None and b.segment is None
             and a.prot == b.prot and a.shared == b.shared and a.obj == b.obj
-            and a.may_write == b.may_write and a.dontfork == b.dontfork
-            and a.wipeonfork == b.wipeonfork and a.pgoff + a.pages == b.pgoff):
+            and a.may_write == b.may_write and a.advice_flags() == b.advice_flags()
+            and a.pgoff + a.pages == b.pgoff):
         return False
     if a.origin == b.origin:
         return True
@@ -121,9 +121,9 @@ def protect(state: State, pid: int, start: int, end: int, prot: str):
 
 def unmap(state: State, pid: int, start: int, end: int, profile: Profile,
           keep: Optional[int] = None) -> State:
-    """Remove [start, end) from a process: its records, private frames and MADV_FREE marks.
-    Unmapping SysV pages is detaching them (R28, R31, R32); segment ``keep`` is not settled
-    (``insert``)."""
+    """Remove [start, end) from a process: its records, private frames, MADV_FREE marks and
+    guard markers (R49). Unmapping SysV pages is detaching them (R28, R31, R32); segment
+    ``keep`` is not settled (``insert``)."""
     proc = state.processes[pid]
     outside, inside = split_at(proc.vmas, start, end)
     if not inside:
@@ -131,7 +131,7 @@ def unmap(state: State, pid: int, start: int, end: int, profile: Profile,
     gone = {vpn for v in inside for vpn in range(v.start, v.end)}
     proc = replace(proc, vmas=merged(outside),
                    private=proc.private.remove(*[vpn for vpn in proc.private if vpn in gone]),
-                   lazyfree=proc.lazyfree - gone)
+                   lazyfree=proc.lazyfree - gone, guarded=proc.guarded - gone)
     state = state.with_process(pid, proc)
     return settle_segments(state, [v.segment for v in inside
                                    if v.segment is not None and v.segment != keep], profile)
@@ -184,8 +184,8 @@ def _joins(a: Vma, b: Vma) -> bool:
     """Two pieces of one SysV attach that the kernel would make one VMA (vma_merge: same
     file, flags and continuous page offsets; ``origin`` stands for the attach's file)."""
     return (a.end == b.start and a.segment == b.segment and a.origin == b.origin
-            and a.prot == b.prot and a.may_write == b.may_write and a.dontfork == b.dontfork
-            and a.wipeonfork == b.wipeonfork and a.pgoff + a.pages == b.pgoff)
+            and a.prot == b.prot and a.may_write == b.may_write
+            and a.advice_flags() == b.advice_flags() and a.pgoff + a.pages == b.pgoff)
 
 
 def _modify_attach(out: list, v: Vma, following: Optional[Vma], start: int, end: int,
@@ -222,7 +222,8 @@ def teardown(state: State, pid: int, profile: Profile, *, keep_alive: bool) -> S
     sids = [v.segment for v in proc.vmas if v.segment is not None]
     state = state.with_process(pid, replace(proc, alive=keep_alive, vmas=(),
                                             private=proc.private.remove(*proc.private),
-                                            lazyfree=frozenset(), fds=proc.fds.remove(*proc.fds)))
+                                            lazyfree=frozenset(), guarded=frozenset(),
+                                            fds=proc.fds.remove(*proc.fds)))
     if not keep_alive:
         threads = state.threads
         for name, t in threads.items():

@@ -34,12 +34,15 @@ def fork_child(state: State, pid: int, child_thread: str, vmas, copied, profile)
     not their contents); the other records start without private pages (R11, R41). The
     child inherits the descriptors (R16). With frames observable (Linux), the child's page
     table entries are the parent's present entries in private records with an anon_vma
-    (vma_needs_copy), MADV_WIPEONFORK records excepted."""
+    (vma_needs_copy), MADV_WIPEONFORK records excepted. Guard markers are copied in every
+    inherited record but MADV_WIPEONFORK ones (R49; observed, Linux 6.18)."""
     parent = state.processes[pid]
     private = {vpn: parent.private[vpn] for v in copied for vpn in range(v.start, v.end)
                if vpn in parent.private}
     child = Process(alive=True, vmas=tuple(vmas), private=FrozenMap(private),
                     lazyfree=frozenset(v for v in parent.lazyfree if v in private),
+                    guarded=frozenset(vpn for v in vmas if not v.wipeonfork
+                                      for vpn in range(v.start, v.end) if vpn in parent.guarded),
                     fds=parent.fds)
     if profile.linux_interfaces:
         child = replace(child, present=frozenset(

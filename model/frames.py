@@ -197,6 +197,25 @@ def zapped(state: State, pid: int, start: int, end: int, profile) -> State:
     return _zap(state, pid, range(start, end))
 
 
+def maybe_reclaimed(state: State, pid: int, vpns, profile, result) -> list:
+    """MADV_PAGEOUT (R48): each present entry of the range that maps a frame no other entry
+    maps may have been reclaimed (unmapped; its contents kept in swap or the page cache) or
+    not, as reclaim succeeded or not. Shared frames are skipped by the kernel."""
+    if not profile.linux_interfaces:
+        return [(state, result)]
+    counts = _mapcounts(state)
+    proc = state.processes[pid]
+    candidates = [vpn for vpn in vpns if vpn in proc.present
+                  for key in (frame_key(state, pid, vpn),)
+                  if key is not None and key != ZERO and counts.get(key) == 1]
+    outcomes = []
+    for chosen in itertools.product((False, True), repeat=len(candidates)):
+        gone = {vpn for vpn, out in zip(candidates, chosen) if out}
+        outcomes.append((state.with_process(pid, replace(proc, present=proc.present - gone))
+                         if gone else state, result))
+    return outcomes
+
+
 def moved(before: State, state: State, pid: int, op, bind: str, profile) -> State:
     """mremap's move carries the entries of what it moved (R44)."""
     if not profile.linux_interfaces:

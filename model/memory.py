@@ -56,8 +56,8 @@ def read(state: State, pid: int, vpn: int, offset: int, profile: Profile) -> lis
     """The (state, result) pairs a one-byte load allows."""
     proc = state.processes[pid]
     vma = proc.vma_at(vpn)
-    if vma is None or vma.prot == "none":
-        return [(state, SIGSEGV)]  # R32, R33
+    if vma is None or vma.prot == "none" or vpn in proc.guarded:
+        return [(state, SIGSEGV)]  # R32, R33, R49
     private_copy = not vma.shared and vpn in proc.private
     if beyond_object(state, vma, vpn):
         if private_copy and profile.private_copy_beyond_eof_may_survive:
@@ -99,8 +99,8 @@ def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Pr
     Linux's rules; a variant (model/variants.py) may pass its own."""
     proc = state.processes[pid]
     vma = proc.vma_at(vpn)
-    if vma is None or vma.prot != "rw":
-        return [(state, SIGSEGV)]  # R32, R33, R24
+    if vma is None or vma.prot != "rw" or vpn in proc.guarded:
+        return [(state, SIGSEGV)]  # R32, R33, R24, R49
     if beyond_object(state, vma, vpn):
         return [(state, SIGBUS)]  # R06, R43
     if reaches_object(vma):

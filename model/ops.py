@@ -16,7 +16,15 @@ from typing import ClassVar, Optional, Union
 PAGE_SIZE = 4096
 
 PROTECTIONS = ("rw", "r", "none")
-MADVICES = ("dontneed", "remove", "dontfork", "dofork", "wipeonfork", "keeponfork", "free")
+MADVICES = ("dontneed", "remove", "dontfork", "dofork", "wipeonfork", "keeponfork", "free",
+            # hints: they change no contents; some set a VMA flag (R48)
+            "normal", "random", "sequential", "willneed", "cold", "pageout", "dontdump", "dodump",
+            "hugepage", "nohugepage", "mergeable", "unmergeable",
+            # guard regions (R49); "invalid" is an advice value no kernel knows (EINVAL, C01).
+            # MADV_HWPOISON is left out: it takes a physical page out of the host for good.
+            "guard_install", "guard_remove", "invalid")
+# posix_madvise: glibc ignores POSIX_MADV_DONTNEED (R38) and passes the others to madvise (R48)
+POSIX_MADVICES = ("dontneed", "normal", "random", "sequential", "willneed")
 MREMAP_MODES = ("grow", "move", "alias")
 OBJECT_KINDS = ("file", "memfd", "shm")
 FIXED_MODES = ("none", "replace", "noreplace")
@@ -171,7 +179,7 @@ class Madvise(Op):
 
 @dataclass(frozen=True)
 class PosixMadvise(Op):
-    """posix_madvise(POSIX_MADV_DONTNEED): advice that may not change semantics (R38)."""
+    """posix_madvise: advice that may not change semantics (R38, R48)."""
     OP: ClassVar[str] = "posix_madvise"
     at: Place
     length: int

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .ops import Step
 
 # Rules a program can observe (C06-C09 are about races, permissions, durability and no-ops).
-OBSERVABLE_RULES = tuple(f"R{n:02d}" for n in range(1, 48)) + ("C01", "C02", "C03", "C04", "C05")
+OBSERVABLE_RULES = tuple(f"R{n:02d}" for n in range(1, 50)) + ("C01", "C02", "C03", "C04", "C05")
 # C02 (async-signal-safety after fork) constrains what a child may call, not what memory holds:
 # no program in this vocabulary can observe it.
 UNOBSERVABLE_RULES = ("C02", "C06", "C07", "C08", "C09")
@@ -29,8 +29,8 @@ _BY_OP = {
     "mmap": ("R02", "R05", "R06", "R47", "C01"),
     "munmap": ("R05", "R31", "R32"),
     "mprotect": ("R24", "R30", "R33", "C01"),
-    "madvise": ("R35", "R36", "R37", "R39", "R40", "R41", "C05"),
-    "posix_madvise": ("R38",),
+    "madvise": ("R35", "R36", "R37", "R39", "R40", "R41", "R48", "R49", "C01", "C05"),
+    "posix_madvise": ("R38", "R48"),
     "mremap": ("R42", "R43", "R44"),
     "open": ("R46",),
     "close": (),
@@ -40,8 +40,8 @@ _BY_OP = {
     "shm_unlink": ("R46",),
     "seal": ("R47",),
     "read": ("R01", "R02", "R04", "R06", "R09", "R10", "R11", "R13", "R14", "R15", "R32", "R33",
-             "R35", "R36", "R37", "R39", "R41", "R43", "R44", "C05"),
-    "write": ("R06", "R09", "R10", "R11", "R12", "R15", "R24", "R32", "R33", "R43"),
+             "R35", "R36", "R37", "R39", "R41", "R43", "R44", "R49", "C05"),
+    "write": ("R06", "R09", "R10", "R11", "R12", "R15", "R24", "R32", "R33", "R43", "R49"),
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .ops import MADVICES, OBJECT_KINDS
+from .ops import MADVICES, OBJECT_KINDS, POSIX_MADVICES
 
 # Operation families, simplest first (a Hypothesis choice shrinks towards the first). A family
 # is an operation, or a distinct use of one (mmap of anonymous memory, of an object, at a
@@ -38,6 +38,7 @@ CLASSES: dict = {
     "range_pages": ("start", "middle", "last"),    # the page a range or shmdt starts at
     "place_pages": ("start", "middle", "last", "past"),  # the page a read or write touches
     "advices": MADVICES,
+    "posix_advices": POSIX_MADVICES,               # posix_madvise's advice
     # mremap: grow in place, shrink, move whole (MREMAP_MAYMOVE|MREMAP_FIXED), move to a new
     # size, alias (old_size 0), each of the record at the place
     "remaps": ("grow", "shrink", "move", "move_resize", "alias"),
@@ -77,6 +78,7 @@ class Scope:
     range_pages: tuple = CLASSES["range_pages"]
     place_pages: tuple = CLASSES["place_pages"]
     advices: tuple = CLASSES["advices"]
+    posix_advices: tuple = CLASSES["posix_advices"]
     remaps: tuple = CLASSES["remaps"]
     attaches: tuple = CLASSES["attaches"]
     shm_sizes: tuple = CLASSES["shm_sizes"]
@@ -123,6 +125,7 @@ SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1
               offsets=(0,), map_prots=("rw",), prots=("r",), sharing=("shared", "private"),
               map_lengths=("pages",), lengths=("page", "pages"), range_pages=("start",),
               place_pages=("start", "last"), advices=("dontneed", "dontfork"),
+              posix_advices=("dontneed",),
               remaps=("grow", "move"), attaches=("slot",), shm_sizes=("page",),
               keys=("private",), shm_flags=("creat",), object_kinds=("memfd",), opens=("none",),
               truncates=("page",), file_offsets=("start",), io_offsets=("start",),

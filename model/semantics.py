@@ -362,9 +362,42 @@ def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
     return [(state, OK if hole is None else ENOMEM)]  # C01: stopped at a hole
 
 
+# madvise hints that set a VMA flag (R48): advice -> (field, value). MADV_MERGEABLE leaves
+# shared records alone (KSM merges only private anonymous pages: vma_ksm_compatible()).
+HINT_FLAGS = {
+    "normal": ("readahead", "normal"), "random": ("readahead", "random"),
+    "sequential": ("readahead", "sequential"),
+    "dontdump": ("dontdump", True), "dodump": ("dontdump", False),
+    "hugepage": ("thp", "huge"), "nohugepage": ("thp", "nohuge"),
+    "mergeable": ("mergeable", True), "unmergeable": ("mergeable", False),
+    "dontfork": ("dontfork", True), "dofork": ("dontfork", False),
+    "wipeonfork": ("wipeonfork", True), "keeponfork": ("wipeonfork", False),
+}
+# Advices a kernel built without the feature refuses with EINVAL (madvise_behavior_valid():
+# CONFIG_TRANSPARENT_HUGEPAGE, CONFIG_KSM); the effect is all or nothing (R48).
+CONFIG_DEPENDENT = {"hugepage", "nohugepage", "mergeable", "unmergeable"}
+
+
+def _hint_change(advice: str):
+    field, value = HINT_FLAGS[advice]
+    if advice == "mergeable":
+        return lambda v: v if v.shared else replace(v, mergeable=True)
+    return lambda v: replace(v, **{field: value})
+
+
 def madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
     _require_linux(profile, "madvise")
     op = st.op
+    advice = op.advice
+    if advice == "invalid":
+        return [(state, EINVAL)]  # C01: madvise_behavior_valid() comes before the range checks
+    outcomes = _madvise(state, pid, op, profile)
+    if advice in CONFIG_DEPENDENT and all(r != EINVAL for _, r in outcomes):
+        outcomes = outcomes + [(state, EINVAL)]
+    return outcomes
+
+
+def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
     if op.at.offset:
         return [(state, EINVAL)]
     start, end = _range(state, op.at, op.length)
@@ -386,19 +419,26 @@ def madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
             if not (v.shared and v.may_write):
                 return [(state, EACCES)]
     covered = aspace.mapped_pages(proc, start, end)
-    enomem = len(covered) < end - start
+    result = ENOMEM if len(covered) < end - start else OK
     pages = sorted(covered)
-    if advice in ("dontfork", "dofork", "wipeonfork", "keeponfork"):
-        flag, on = {"dontfork": ("dontfork", True), "dofork": ("dontfork", False),
-                    "wipeonfork": ("wipeonfork", True), "keeponfork": ("wipeonfork", False)}[advice]
+    if advice in HINT_FLAGS:
+        # R40, R41, R48: the flag on the mapped part; a record that already has it is not
+        # split (R30: madvise_update_vma() returns early when the flags do not change).
+        change = _hint_change(advice)
         for lo, hi in _runs(pages):
-            state = aspace.modify(state, pid, lo, hi, lambda v: replace(v, **{flag: on}))  # R30
-    elif advice == "dontneed":
+            state = aspace.modify(state, pid, lo, hi, change)
+    elif advice in ("dontneed", "guard_install"):
         # R35, R36, R37: private copies are thrown away; shared contents stay in the object.
+        # R49: MADV_GUARD_INSTALL zaps the range the same way, then leaves a marker in each
+        # entry: an access faults until MADV_GUARD_REMOVE; the VMA is not split.
         drop = [vpn for vpn in pages if vpn in proc.private]
+        guards = proc.guarded | set(pages) if advice == "guard_install" else proc.guarded
         state = state.with_process(pid, replace(proc, private=proc.private.remove(*drop),
-                                                lazyfree=proc.lazyfree - set(drop)))
+                                                lazyfree=proc.lazyfree - set(drop),
+                                                guarded=guards))
         state = frames.zapped(state, pid, start, end, profile)
+    elif advice == "guard_remove":
+        state = state.with_process(pid, replace(proc, guarded=proc.guarded - set(pages)))  # R49
     elif advice == "free":
         keep = {vpn for vpn in pages if vpn in proc.private}
         state = state.with_process(pid, replace(proc, lazyfree=proc.lazyfree | keep))  # C05
@@ -408,7 +448,12 @@ def madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
             obj = state.objects[v.obj]
             idx = [v.object_page(vpn) for vpn in range(lo, hi)]
             state = state.with_object(v.obj, replace(obj, pages=obj.pages.remove(*idx)))
-    return [(state, ENOMEM if enomem else OK)]
+    elif advice == "pageout":
+        # R48: reclaim may unmap what it pages out (an entry mapped by this process alone);
+        # the contents stay (swap or the page cache), only frame observations can tell.
+        return frames.maybe_reclaimed(state, pid, pages, profile, result)
+    # willneed, cold: no flag, no contents, no entries (R48)
+    return [(state, result)]
 
 
 def _runs(pages: list) -> Iterable:
@@ -498,6 +543,7 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         pieces = [_moved(vma, dest, dest + new_pages, vma.object_page(start))]
     moved_private = {dest + (vpn - start): fid for vpn, fid in proc.private.items() if start <= vpn < end}
     moved_lazy = {dest + (vpn - start) for vpn in proc.lazyfree if start <= vpn < end}
+    moved_guards = {dest + (vpn - start) for vpn in proc.guarded if start <= vpn < end}  # R49
     # The record moves: it is not a new attach, so the origin and the segment stay.
     for piece in pieces:
         state = aspace.unmap(state, pid, piece.start, piece.end, profile)
@@ -506,7 +552,8 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     kept_private = proc.private.remove(*[v for v in proc.private if start <= v < end])
     proc = replace(proc, vmas=aspace.merged(outside + pieces),
                    private=kept_private.update(moved_private),
-                   lazyfree=(proc.lazyfree - {v for v in proc.lazyfree if start <= v < end}) | moved_lazy)
+                   lazyfree=(proc.lazyfree - {v for v in proc.lazyfree if start <= v < end}) | moved_lazy,
+                   guarded=(proc.guarded - {v for v in proc.guarded if start <= v < end}) | moved_guards)
     return [(state.with_process(pid, proc), OK if refused is None else EFAULT)]
 
 
@@ -643,7 +690,22 @@ def shm_unlink(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 
 def posix_madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
-    return [(state, OK)]  # R38: glibc ignores POSIX_MADV_DONTNEED
+    op = st.op
+    if op.advice == "dontneed":
+        return [(state, OK)]  # R38: glibc ignores POSIX_MADV_DONTNEED
+    if profile.linux_interfaces:
+        # R48: glibc passes the other advices to madvise: the same checks, the same VMA flags
+        return _madvise(state, pid, Madvise(op.at, op.length, op.advice), profile)
+    # POSIX: advice that changes nothing; EINVAL for an unaligned address or a length 0 "may"
+    # be returned, and a range outside what the process may address is ENOMEM (R48).
+    outcomes = [(state, OK)]
+    if op.at.offset or op.length == 0:
+        outcomes.append((state, EINVAL))
+    if not op.at.offset:
+        start, end = _range(state, op.at, op.length)
+        if len(aspace.mapped_pages(state.processes[pid], start, end)) < end - start:
+            outcomes.append((state, ENOMEM))
+    return outcomes
 
 
 # Linux's handler of each operation. A variant's handler for an operation replaces or wraps

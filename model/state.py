@@ -129,6 +129,13 @@ class Vma:
     segment: Optional[int] = None
     dontfork: bool = False
     wipeonfork: bool = False
+    # madvise hints that set a VMA flag (R48): they change no contents, but a record whose
+    # flags differ from its neighbour's is a VMA of its own (a SysV attach gains a fragment,
+    # R30; mremap of a range over two records fails, R44).
+    readahead: str = "normal"    # "normal" | "random" (VM_RAND_READ) | "sequential" (VM_SEQ_READ)
+    dontdump: bool = False       # VM_DONTDUMP
+    thp: str = "none"            # "none" | "huge" (VM_HUGEPAGE) | "nohuge" (VM_NOHUGEPAGE)
+    mergeable: bool = False      # VM_MERGEABLE (KSM; never on a shared mapping)
     # Linux: the record has an anon_vma (a private page was written in it). fork copies the
     # page table entries of a private record only then (vma_needs_copy); model/frames.py.
     anon_vma: bool = False
@@ -136,6 +143,11 @@ class Vma:
     @property
     def pages(self) -> int:
         return self.end - self.start
+
+    def advice_flags(self) -> tuple:
+        """The flags madvise sets (R40, R41, R48): records merge only when they agree on all."""
+        return (self.dontfork, self.wipeonfork, self.readahead, self.dontdump, self.thp,
+                self.mergeable)
 
     def object_page(self, vpn: int) -> int:
         return self.pgoff + (vpn - self.start)
@@ -156,6 +168,7 @@ class Process:
     vmas: Tuple[Vma, ...] = ()                 # sorted by start, disjoint
     private: FrozenMap = EMPTY                 # vpn -> frame of this process's private pages
     lazyfree: frozenset = frozenset()          # vpns under MADV_FREE, not yet written (C05)
+    guarded: frozenset = frozenset()           # vpns with a guard marker (MADV_GUARD_INSTALL, R49)
     present: frozenset = frozenset()           # vpns whose page table entry is populated
     # (vpn, offset) of bytes this process stored into its private pages; kept only where a
     # profile lets the other bytes of a private copy follow the object (R13, posix)

@@ -19,8 +19,8 @@ from typing import Callable, NoReturn, Optional, Sequence
 
 from .case import Case, CaseError
 from .ops import (
-    ALL_OPS, FIXED_MODES, MADVICES, MREMAP_MODES, OBJECT_KINDS, PAGE_SIZE, PROTECTIONS,
-    SHMCTL_COMMANDS, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
+    ALL_OPS, FIXED_MODES, MADVICES, MREMAP_MODES, OBJECT_KINDS, PAGE_SIZE, POSIX_MADVICES,
+    PROTECTIONS, SHMCTL_COMMANDS, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
     PosixMadvise, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
@@ -69,7 +69,7 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "munmap": {"at": "place", "length": "bytes"},
     "mprotect": {"at": "place", "length": "bytes", "prot": PROTECTIONS},
     "madvise": {"at": "place", "length": "bytes", "advice": MADVICES},
-    "posix_madvise": {"at": "place", "length": "bytes", "advice": ("dontneed",)},
+    "posix_madvise": {"at": "place", "length": "bytes", "advice": POSIX_MADVICES},
     "mremap": {"at": "place", "old_length": "bytes", "new_length": "bytes",
                "mode": MREMAP_MODES},
     "open": {"kind": OBJECT_KINDS, "name": "name", "creat": "flag", "excl": "flag",

@@ -56,6 +56,19 @@ OP_NAMES = ("nop", "mmap", "shmat", "shmget", "shmdt", "shmctl", "munmap", "mpro
 OPS = {name: i for i, name in enumerate(OP_NAMES)}
 PROTS = ("rw", "r", "none")
 ADVICES = ("dontneed", "dontfork", "dofork", "wipeonfork", "keeponfork", "remove", "free")
+# The advices of the language (ops.MADVICES) the encoding leaves out, and why: a program that
+# uses one is OutsideCore.
+_HINT = ("R48: a hint sets only a VMA flag the cells do not carry (readahead, dump, "
+         "hugepage, KSM); it changes no contents, only which records split and merge")
+ADVICES_OUTSIDE = {
+    **dict.fromkeys(("normal", "random", "sequential", "dontdump", "dodump", "hugepage",
+                     "nohugepage", "mergeable", "unmergeable"), _HINT),
+    **dict.fromkeys(("willneed", "cold"), "R48: no effect a program can see"),
+    "pageout": "R48: reclaim shows only in frame observations, which the encoding has not",
+    **dict.fromkeys(("guard_install", "guard_remove"),
+                    "R49: a marker per page table entry, which a cell does not carry"),
+    "invalid": "C01: EINVAL before anything is looked at; nothing to encode",
+}
 MREMAP_MODES = ("grow", "move", "alias")
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
 OBJECT_NAME = "obj"       # the one file name and the one POSIX shm name of the core
@@ -317,7 +330,7 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                          prot=PROTS.index(op.prot))
             case Madvise():
                 if op.advice not in ADVICES:
-                    fail(i, f"madvise {op.advice} (the core's: {', '.join(ADVICES)})")
+                    fail(i, f"madvise {op.advice}: {ADVICES_OUTSIDE.get(op.advice, 'unknown')}")
                 slot, page = place(i, op.at)
                 a.update(op=OPS["madvise"], slot=slot, page=page, length=length(i, op.length),
                          advice=ADVICES.index(op.advice))
