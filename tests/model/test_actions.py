@@ -1,18 +1,18 @@
 """The one action menu (model/actions.py): every family and argument class is offered, the
-classes it names are those ``classify`` finds, every generator draws from it, and the z3
-encoding's argument domain (symbolic/encoding.valid_args) accepts every action of its core.
+classes it names are those ``classify`` finds, and the z3 encoding's argument domain
+(symbolic/encoding.valid_args) accepts every action of its core. That every generator draws
+from it is tests/host/test_generator_reach.py (statistical, slow).
 
     pytest tests/model/test_actions.py
 """
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 
 import pytest
 
 from sharespec.model.actions import FAMILIES, FAMILY_WEIGHTS, NEEDS, actions, by_family, classify
-from sharespec.model.ops import PAGE_SIZE, Fork, Mmap, Mprotect, Munmap, Place, Step
+from sharespec.model.ops import PAGE_SIZE, Fork, Mprotect, Place, Step
 from sharespec.model.profiles import LINUX
 from sharespec.model.scope import CLASSES, DEFAULT, SMALL, Scope
 from sharespec.model.semantics import step
@@ -91,53 +91,6 @@ def test_linux_only_families_are_left_out_for_posix(setup):
     offered = by_family(actions(setup, DEFAULT, fds_bound=1, linux=False))
     assert not {"madvise", "mremap", "seal"} & set(offered)
     assert not any(a.step.op.kind == "memfd" for a in offered["open"])
-
-
-# --- every generator draws from the menu -----------------------------------------------------
-
-def _reaches_what_no_generator_reached(programs) -> set:
-    hits = set()
-    for program in programs:
-        for st in program:
-            op = st.op
-            if isinstance(op, Mmap) and op.fd is not None and op.prot == "r":
-                hits.add("mmap of an object, read-only")
-            if isinstance(op, (Munmap, Mprotect)) and op.length > PAGE_SIZE:
-                hits.add(f"{op.OP} of several pages")
-    return hits
-
-
-WANTED = {"mmap of an object, read-only", "munmap of several pages", "mprotect of several pages"}
-
-
-def test_random_programs_reach_every_family_and_the_missing_classes():
-    from sharespec.generators.random_programs import random_program
-    rng = random.Random(5)
-    programs = [random_program(rng, DEFAULT) for _ in range(400)]
-    assert _reaches_what_no_generator_reached(programs) == WANTED
-    families = {classify_family(p) for program in programs for p in program}
-    assert families == set(FAMILIES)
-
-
-def classify_family(st: Step) -> str:
-    if isinstance(st.op, Mmap):
-        return "mmap_fixed" if st.op.fixed != "none" else "mmap_fd" if st.op.fd else "mmap"
-    return st.op.OP
-
-
-def test_hypothesis_programs_reach_the_missing_classes():
-    from hypothesis import HealthCheck, given, settings
-    from sharespec.generators.strategies import programs
-    drawn = []
-
-    @settings(max_examples=300, database=None, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(programs(Scope(steps=10)))
-    def collect(program):
-        drawn.append(program)
-
-    collect()
-    assert _reaches_what_no_generator_reached(drawn) == WANTED
 
 
 def test_the_exhaustive_scope_has_multi_page_ranges_and_the_calls_it_lacked():

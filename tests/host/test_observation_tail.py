@@ -1,7 +1,7 @@
 """The observation tail (generators/observation_tail.py) and the generators that end their cases
 with it (random walks, Hypothesis cases, exhaustive cases).
 
-    pytest tests/model/test_observation_tail.py
+    pytest tests/host/test_observation_tail.py
 """
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 
 from sharespec.generators.observation_tail import observation_tail, observed
 from sharespec.generators.random_programs import Usage, random_cases, random_program

@@ -2,7 +2,7 @@
 range operations land on written data, and steps follow up the handles the program just used,
 more often than a uniform draw over the menu makes them.
 
-    pytest tests/model/test_random_walk_bias.py
+    pytest tests/host/test_random_walk_bias.py
 """
 from __future__ import annotations
 

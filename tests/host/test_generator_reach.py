@@ -1,0 +1,61 @@
+"""Every generator draws from the one action menu (model/actions.py): random walks and
+Hypothesis programs reach every family and the argument classes no generator reached before.
+Statistical over hundreds of programs, so in the host tier (tests/host) with the other slow
+tests, though it runs no process; the menu's own tests are tests/model/test_actions.py.
+
+    pytest tests/host/test_generator_reach.py
+"""
+from __future__ import annotations
+
+import random
+
+from sharespec.model.actions import FAMILIES
+from sharespec.model.ops import PAGE_SIZE, Mmap, Mprotect, Munmap, Step
+from sharespec.model.scope import DEFAULT, Scope
+
+
+# --- every generator draws from the menu -----------------------------------------------------
+
+def _reaches_what_no_generator_reached(programs) -> set:
+    hits = set()
+    for program in programs:
+        for st in program:
+            op = st.op
+            if isinstance(op, Mmap) and op.fd is not None and op.prot == "r":
+                hits.add("mmap of an object, read-only")
+            if isinstance(op, (Munmap, Mprotect)) and op.length > PAGE_SIZE:
+                hits.add(f"{op.OP} of several pages")
+    return hits
+
+
+WANTED = {"mmap of an object, read-only", "munmap of several pages", "mprotect of several pages"}
+
+
+def test_random_programs_reach_every_family_and_the_missing_classes():
+    from sharespec.generators.random_programs import random_program
+    rng = random.Random(5)
+    programs = [random_program(rng, DEFAULT) for _ in range(400)]
+    assert _reaches_what_no_generator_reached(programs) == WANTED
+    families = {classify_family(p) for program in programs for p in program}
+    assert families == set(FAMILIES)
+
+
+def classify_family(st: Step) -> str:
+    if isinstance(st.op, Mmap):
+        return "mmap_fixed" if st.op.fixed != "none" else "mmap_fd" if st.op.fd else "mmap"
+    return st.op.OP
+
+
+def test_hypothesis_programs_reach_the_missing_classes():
+    from hypothesis import HealthCheck, given, settings
+    from sharespec.generators.strategies import programs
+    drawn = []
+
+    @settings(max_examples=300, database=None, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(programs(Scope(steps=10)))
+    def collect(program):
+        drawn.append(program)
+
+    collect()
+    assert _reaches_what_no_generator_reached(drawn) == WANTED
