@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Optional, TextIO
 
+from sharespec.interrupts import raise_if_swallowed
+
 BAR = 24
 QUIET_FOR = 10.0     # seconds without a plain line before a long phase says it goes on
 
@@ -49,6 +51,7 @@ class CoverageProgress:
             self._ticker.start()
 
     def phase(self, text: str, step: Optional[int] = None, of: Optional[int] = None) -> None:
+        raise_if_swallowed()     # a Ctrl-C lost in z3's finalizers stops the search here
         with self._lock:
             self.text = text
             self.stalled_hint = "one long z3 question"
@@ -62,11 +65,13 @@ class CoverageProgress:
                 self._draw()
 
     def answered(self, sat: bool) -> None:
+        raise_if_swallowed()
         with self._lock:
             self.calls += 1
             self.reached += sat
 
     def advance(self, done: int) -> None:
+        raise_if_swallowed()
         with self._lock:
             self.done = done
 

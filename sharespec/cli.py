@@ -45,7 +45,7 @@ import importlib
 import pkgutil
 from typing import Optional, Sequence
 
-from sharespec import __version__
+from sharespec import __version__, interrupts
 from sharespec.commands.common import UsageError
 
 # The order commands are listed in; modules not named here follow alphabetically.
@@ -70,17 +70,13 @@ def _parser(commands: dict) -> argparse.ArgumentParser:
     return p
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def arm_interrupts() -> None:
     """From here on SIGINT and SIGTERM raise KeyboardInterrupt (SIGTERM ends a run the way
     Ctrl-C does: exit 130, partial report); one held since start-up is raised now."""
     if not AS_COMMAND:
         return        # imported (tests): sharespec run installs its SIGTERM handler itself
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, interrupts.interrupt)
+    signal.signal(signal.SIGTERM, interrupts.interrupt)
     if _held:
         _held.clear()
         raise KeyboardInterrupt
@@ -116,14 +112,18 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         if not getattr(command, "ARMS_INTERRUPTS", False):
             arm_interrupts()
     except KeyboardInterrupt:
+        interrupts.handled()
         print("sharespec: interrupted", file=sys.stderr)
         return 130
     try:
-        return command.main(args)
+        status = command.main(args)
+        interrupts.raise_if_swallowed()      # a Ctrl-C lost in a finalizer still ends in 130
+        return status
     except (CaseError, UsageError) as e:
         print(f"sharespec: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        interrupts.handled()
         print("sharespec: interrupted", file=sys.stderr)
         return 130
     except ctypes.ArgumentError as e:
@@ -131,6 +131,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         # out wrapped in an ArgumentError ("argument 2: KeyboardInterrupt"); it is an interrupt
         if "KeyboardInterrupt" not in str(e):
             raise
+        interrupts.handled()
         print("sharespec: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -5,6 +5,7 @@ import argparse
 import signal
 import sys
 
+from sharespec import interrupts
 from sharespec.cli import arm_interrupts, hold_interrupts
 from sharespec.commands.common import (
     UsageError, check_descriptors, check_impl, check_jobs, check_output, check_profile, check_timeout,
@@ -114,7 +115,7 @@ def main(args) -> int:
     check_output(args.json)
     # SIGTERM ends a run the way Ctrl-C does, from here on: the start too (the checks, reading
     # the cases, loading or rebuilding the z3 corpus) stops with a partial report and exit 130.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupts.interrupt)
     json_out = failures = None
     try:
         arm_interrupts()          # one held since start-up is raised here
@@ -149,6 +150,7 @@ def main(args) -> int:
         progress = Progress(text_out, None if streamed else len(cases))
         progress.enabled = progress.enabled and not args.quiet
     except KeyboardInterrupt:
+        interrupts.handled()
         signal.signal(signal.SIGTERM, previous)
         if failures is not None:
             failures.close()
@@ -170,6 +172,7 @@ def main(args) -> int:
         results = run_cases(cases, profile=judged_under, impl=args.impl, jobs=args.jobs,
                             timeout=args.timeout, strict_cleanup=args.strict_cleanup)
         for result in results:
+            interrupts.raise_if_swallowed()
             summary.add(result)
             if json_out:
                 json_out.write(result.record())
@@ -185,6 +188,7 @@ def main(args) -> int:
             progress.update(summary)
         complete = not stopped
     except KeyboardInterrupt:
+        interrupts.handled()
         progress.clear()
         print("sharespec: interrupted; partial report follows", file=text_out)
     finally:
@@ -214,10 +218,6 @@ def main(args) -> int:
     if why:
         print(f"sharespec: exit {status}: {why}", file=text_out)
     return status
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def cases_to_run(args, profile: str, shard) -> tuple:

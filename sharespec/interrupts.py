@@ -1,0 +1,28 @@
+"""Ctrl-C and SIGTERM as KeyboardInterrupt, with a latch that Python cannot swallow.
+
+A KeyboardInterrupt raised by the handler lands wherever the interpreter happens to be. Inside
+a finalizer (z3's ``AstRef.__del__`` runs all the time during a search) Python prints
+"Exception ignored in ..." and goes on, so the command would finish and exit 0 as if nobody
+had pressed Ctrl-C. The handler therefore also sets a latch, and the places that a long
+command passes often (progress reports) and the end of every command check it."""
+from __future__ import annotations
+
+_received: list = []      # the signals the handler raised for, oldest first
+
+
+def interrupt(signum, frame) -> None:
+    """The SIGINT/SIGTERM handler of a command that may be interrupted."""
+    _received.append(signum)
+    raise KeyboardInterrupt
+
+
+def raise_if_swallowed() -> None:
+    """Raise the KeyboardInterrupt again if a signal came and nothing has handled it yet (it
+    was lost in a finalizer): call where stopping is safe."""
+    if _received:
+        raise KeyboardInterrupt
+
+
+def handled() -> None:
+    """The interrupt is being handled (the command stops, exit 130): the latch is cleared."""
+    _received.clear()
