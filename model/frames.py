@@ -107,16 +107,12 @@ def _object_frames(state: State) -> set:
     return {fid for obj in state.objects for fid in obj.pages.values()}
 
 
-def where_is(state: State, place) -> Optional[tuple]:
-    return state.locate(place)
-
-
 def report(state: State, places) -> FrameReport:
     """The frames report a state determines for the places."""
     counts, object_frames = _mapcounts(state), _object_frames(state)
     keys, flags = [], []
     for place in places:
-        where = where_is(state, place)
+        where = state.locate(place)
         key = None if where is None else frame_key(state, *where)
         keys.append(key)
         if key is None:
@@ -143,7 +139,7 @@ def observe(state: State, op: Frames) -> list:
     (C05): each may have been reclaimed (not present, its private frame gone) or not."""
     lazy = []
     for place in op.places:
-        where = where_is(state, place)
+        where = state.locate(place)
         if where is not None and where[1] in state.processes[where[0]].lazyfree \
                 and where[1] in state.processes[where[0]].present and where not in lazy:
             lazy.append(where)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from . import address_space as aspace
-from .ops import PAGE_SIZE, Mprotect, Munmap, ShmCtl
+from .ops import Mprotect, Munmap, ShmCtl
 from .results import OK, Errno, Stat
 
 EINVAL, EACCES, ENOMEM = Errno("EINVAL"), Errno("EACCES"), Errno("ENOMEM")
@@ -24,11 +24,6 @@ class Widening:
     op: type
     rule: str
     allow: Callable
-
-
-def _range(state, at, length: int):
-    start = state.vpn(at)
-    return start, start + -(-length // PAGE_SIZE)
 
 
 def _stat_of_removed_segment(before, pid, st, outcomes):
@@ -50,7 +45,7 @@ def _partial_detach(before, pid, st, outcomes):
     """munmap of part of a SysV attach is unspecified: it may also be refused."""
     if not any(r == OK for _, r in outcomes):
         return outcomes
-    start, end = _range(before, st.op.at, st.op.length)
+    start, end = before.span(st.op.at, st.op.length)
     if aspace.splits_attach(before.processes[pid], start, end):
         return outcomes + [(before, EINVAL)]
     return outcomes
@@ -61,7 +56,7 @@ def _protect_attach(before, pid, st, outcomes):
     also become writable (it is Linux that says EACCES)."""
     if [r for _, r in outcomes] != [EACCES]:
         return outcomes
-    start, end = _range(before, st.op.at, st.op.length)
+    start, end = before.span(st.op.at, st.op.length)
     refusing = [v for v in before.processes[pid].vmas
                 if v.start < end and start < v.end and not v.may_write]
     if not all(v.segment is not None for v in refusing):

@@ -16,7 +16,7 @@ from typing import Iterable, Optional
 from . import address_space as aspace
 from . import cow, frames, memory, posix, variants
 from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Mmap, Mprotect,
-                  Mremap, Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
+                  Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from .profiles import Profile
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
@@ -336,16 +336,11 @@ def _moved(vma: Vma, start: int, end: int, pgoff: int) -> Vma:
     return replace(vma, start=start, end=end, pgoff=pgoff)
 
 
-def _range(state: State, at: Place, length: int):
-    start = state.vpn(at)
-    return start, start + pages_for(length)
-
-
 def munmap(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
     if op.at.offset or op.length == 0:
         return [(state, EINVAL)]  # R05
-    start, end = _range(state, op.at, op.length)
+    start, end = state.span(op.at, op.length)
     return [(aspace.unmap(state, pid, start, end, profile), OK)]  # R05, R31, R32
 
 
@@ -353,7 +348,7 @@ def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
     if op.at.offset:
         return [(state, EINVAL)]
-    start, end = _range(state, op.at, op.length)
+    start, end = state.span(op.at, op.length)
     proc = state.processes[pid]
     refusing = [v for v in proc.vmas if v.start < end and start < v.end and not v.may_write]
     if op.prot == "rw" and refusing:
@@ -400,7 +395,7 @@ def madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
 def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
     if op.at.offset:
         return [(state, EINVAL)]
-    start, end = _range(state, op.at, op.length)
+    start, end = state.span(op.at, op.length)
     proc = state.processes[pid]
     inside = [v for v in proc.vmas if v.start < end and start < v.end]
     advice = op.advice
@@ -702,7 +697,7 @@ def posix_madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
     if op.at.offset or op.length == 0:
         outcomes.append((state, EINVAL))
     if not op.at.offset:
-        start, end = _range(state, op.at, op.length)
+        start, end = state.span(op.at, op.length)
         if len(aspace.mapped_pages(state.processes[pid], start, end)) < end - start:
             outcomes.append((state, ENOMEM))
     return outcomes

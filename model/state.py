@@ -272,6 +272,11 @@ class State:
         """The virtual page a place (mapping handle, page) names."""
         return self.mapping_handles[place.mapping] + place.page
 
+    def span(self, place, length: int) -> Tuple[int, int]:
+        """[start, end) in pages of a range call's place and byte length (rounded up)."""
+        start = self.vpn(place)
+        return start, start + -(-length // PAGE_SIZE)
+
     def bind_mapping(self, handle: str, base: Optional[int] = None) -> "State":
         """Name a mapping handle: at ``base``, or at the next free slot (a failed call binds
         its handle too, so that later steps naming it still resolve)."""
@@ -292,7 +297,7 @@ class State:
         thread = self.threads.get(place.thread)
         if thread is None or not thread.alive or place.mapping not in self.mapping_handles:
             return None
-        return thread.process, self.mapping_handles[place.mapping] + place.page
+        return thread.process, self.vpn(place)
 
 
 def initial() -> State:

@@ -282,8 +282,8 @@ def _map_fixed_keeps_old(before, pid, st, outcomes):
     op = st.op
     if op.fixed != "replace" or op.at.offset:
         return outcomes
-    base = before.vpn(op.at)
-    if aspace.is_range_free(before.processes[pid], base, base + -(-op.length // PAGE_SIZE)):
+    base, end = before.span(op.at, op.length)
+    if aspace.is_range_free(before.processes[pid], base, end):
         return outcomes
     return [(before.bind_mapping(st.bind, base), OK) if r == OK else (s, r) for s, r in outcomes]
 
@@ -303,8 +303,7 @@ def _dontneed_zeroes_shared(before, pid, st, outcomes):
     """R36 changed: MADV_DONTNEED throws away the shared object's pages in the range too."""
     if st.op.advice != "dontneed":
         return outcomes
-    start = before.vpn(st.op.at)
-    end = start + -(-st.op.length // PAGE_SIZE)
+    start, end = before.span(st.op.at, st.op.length)
     inside = [v for v in before.processes[pid].vmas if v.start < end and start < v.end and v.shared]
     out = []
     for s, r in outcomes:
