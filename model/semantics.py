@@ -163,17 +163,9 @@ def exec_(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 # --- System V shared memory -----------------------------------------------------------
 
-def segment_with_key(state: State, key: str) -> Optional[int]:
-    """The live segment a key names; a removed segment's key is IPC_PRIVATE (R18)."""
-    if key == "private":
-        return None
-    return next((i for i, s in enumerate(state.segments) if s.key == key and not s.destroyed),
-                None)
-
-
 def shmget(state: State, pid: int, st: Step, profile: Profile) -> list:
     op, bind = st.op, st.bind
-    existing = segment_with_key(state, op.key)
+    existing = state.segment_with_key(op.key)  # R18
     if existing is None:
         if op.key != "private" and not op.creat:
             return [(_bind_segment(state, bind, -1), ENOENT)]  # R23

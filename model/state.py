@@ -291,6 +291,13 @@ class State:
             return None
         return sid
 
+    def segment_with_key(self, key: str) -> Optional[int]:
+        """The live segment a shmget key names; a removed segment's key is IPC_PRIVATE (R18)."""
+        if key == "private":
+            return None
+        return next((i for i, s in enumerate(self.segments) if s.key == key and not s.destroyed),
+                    None)
+
     def locate(self, place) -> Optional[Tuple[int, int]]:
         """(process, vpn) of a place of a frames step; None if its thread has ended or its
         mapping handle was never bound."""

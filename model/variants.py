@@ -224,10 +224,9 @@ def _excl_ignored(linux, state, pid, st, profile):
 def _size_not_checked(linux, state, pid, st, profile):
     """R22 changed: the size asked of an existing segment is not checked against shm_segsz."""
     op = st.op
-    found = None if op.key == "private" else next(
-        (s for s in state.segments if s.key == op.key and not s.destroyed), None)
+    found = state.segment_with_key(op.key)
     if found is not None:
-        st = replace(st, op=replace(op, size=min(op.size, found.size)))
+        st = replace(st, op=replace(op, size=min(op.size, state.segments[found].size)))
     return linux[ShmGet](state, pid, st, profile)
 
 
