@@ -34,6 +34,14 @@ def object_page_contents(state: State, oid: int, index: int) -> Contents:
     return () if fid is None else state.frames[fid]
 
 
+def punch_hole(state: State, vma: Vma, start: int, end: int) -> State:
+    """The object pages that record ``vma`` shows within [start, end) thrown away: every
+    mapping of the object reads zeros there (MADV_REMOVE, R39)."""
+    obj = state.objects[vma.obj]
+    gone = [vma.object_page(vpn) for vpn in range(max(vma.start, start), min(vma.end, end))]
+    return state.with_object(vma.obj, replace(obj, pages=obj.pages.remove(*gone)))
+
+
 def beyond_object(state: State, vma: Vma, vpn: int) -> bool:
     """A page wholly past the end of the backing object: SIGBUS (R06, R08, R43)."""
     return vma.obj is not None and vma.object_page(vpn) >= state.objects[vma.obj].page_count()

@@ -431,10 +431,7 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
         state = state.with_process(pid, replace(proc, lazyfree=proc.lazyfree | keep))  # C05
     elif advice == "remove":
         for v in inside:  # R39: a hole punched in the object, seen by every mapping
-            lo, hi = max(v.start, start), min(v.end, end)
-            obj = state.objects[v.obj]
-            idx = [v.object_page(vpn) for vpn in range(lo, hi)]
-            state = state.with_object(v.obj, replace(obj, pages=obj.pages.remove(*idx)))
+            state = memory.punch_hole(state, v, start, end)
     elif advice == "pageout":
         # R48: reclaim may unmap what it pages out (an entry mapped by this process alone);
         # the contents stay (swap or the page cache), only frame observations can tell.

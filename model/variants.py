@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from . import address_space as aspace
-from . import cow
+from . import cow, memory
 from .ops import (PAGE_SIZE, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap, Munmap,
                   ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, ThreadExit, Write)
 # The catalogue (names, rules, descriptions) is profile data; it is named here too, where the
@@ -308,9 +308,7 @@ def _dontneed_zeroes_shared(before, pid, st, outcomes):
     for s, r in outcomes:
         if r == OK or r == Errno("ENOMEM"):
             for v in inside:
-                obj = s.objects[v.obj]
-                idx = [v.object_page(vpn) for vpn in range(max(v.start, start), min(v.end, end))]
-                s = s.with_object(v.obj, replace(obj, pages=obj.pages.remove(*idx)))
+                s = memory.punch_hole(s, v, start, end)
         out.append((s, r))
     return out
 
