@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from . import address_space as aspace
 from . import cow, frames, memory, posix, variants
@@ -123,12 +123,15 @@ def copied_at_fork(v: Vma) -> bool:
     return not v.wipeonfork
 
 
-def fork(state: State, pid: int, st: Step, profile: Profile) -> list:
+def fork(state: State, pid: int, st: Step, profile: Profile, *,
+         inherited_by: Callable[[Vma], bool] = inherited_at_fork,
+         copied_by: Callable[[Vma], bool] = copied_at_fork) -> list:
     """R09-R11, R16, R28, R34, R40, R41, C03: the child gets a copy of the address space with
     one thread (the caller's): private pages shared copy-on-write (model/cow.py), shared
-    mappings and SysV attaches inherited."""
-    inherited = [v for v in state.processes[pid].vmas if inherited_at_fork(v)]
-    copied = [v for v in inherited if copied_at_fork(v)]
+    mappings and SysV attaches inherited. ``inherited_by`` and ``copied_by`` are Linux's
+    rules; a variant (model/variants.py) may pass its own."""
+    inherited = [v for v in state.processes[pid].vmas if inherited_by(v)]
+    copied = [v for v in inherited if copied_by(v)]
     return [(cow.fork_child(state, pid, st.bind, inherited, copied, profile), OK)]
 
 

@@ -115,27 +115,23 @@ def _truncate_keeps_data(linux, state, pid, st, profile):
 
 # --- fork and threads (copy-on-write itself: model/cow.py) -----------------------------------
 
-def _fork(state, pid, st, profile, inherited, copied):
-    return [(cow.fork_child(state, pid, st.bind, inherited, copied, profile), OK)]
-
-
 def _dontfork_ignored(linux, state, pid, st, profile):
     """R40 changed: MADV_DONTFORK ranges are inherited too."""
-    vmas = state.processes[pid].vmas
-    return _fork(state, pid, st, profile, vmas, [v for v in vmas if not v.wipeonfork])
+    return linux[Fork](state, pid, st, profile, inherited_by=lambda v: True)
 
 
 def _wipeonfork_ignored(linux, state, pid, st, profile):
     """R41 changed: the child sees the data of MADV_WIPEONFORK ranges."""
-    vmas = [v for v in state.processes[pid].vmas if not v.dontfork]
-    return _fork(state, pid, st, profile, vmas, vmas)
+    return linux[Fork](state, pid, st, profile, copied_by=lambda v: True)
 
 
 def _wipeonfork_not_inherited(linux, state, pid, st, profile):
-    """R41 changed: the child's ranges are wiped, but lose the setting."""
+    """R41 changed: the child's ranges are wiped, but lose the setting (the child's records
+    are made here: cow.fork_child reads the setting from them)."""
     vmas = [v for v in state.processes[pid].vmas if not v.dontfork]
-    return _fork(state, pid, st, profile, [replace(v, wipeonfork=False) for v in vmas],
-                 [v for v in vmas if not v.wipeonfork])
+    child = cow.fork_child(state, pid, st.bind, [replace(v, wipeonfork=False) for v in vmas],
+                           [v for v in vmas if not v.wipeonfork], profile)
+    return [(child, OK)]
 
 
 def _sysv_not_inherited(before, pid, st, state):
