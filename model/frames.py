@@ -271,7 +271,7 @@ def _move_entries(before: State, state: State, pid: int, op: Mremap, bind: str) 
     """A move carries the entries of what it moved (R44). It moved up to the last page now
     mapped at the destination: all of it, or, when a SysV attach later in the range stopped
     it with EFAULT, the mappings before that attach (nothing, if it failed at once)."""
-    start = before.mapping_handles[op.at.mapping] + op.at.page
+    start = before.vpn(op.at)
     dest = state.mapping_handles.get(bind)
     if dest is None:
         return state

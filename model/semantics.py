@@ -529,8 +529,7 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     else:
         pieces = [_moved(vma, dest, dest + new_pages, vma.object_page(start))]
     moved_private = {dest + (vpn - start): fid for vpn, fid in proc.private.items() if start <= vpn < end}
-    moved_lazy = {dest + (vpn - start) for vpn in proc.lazyfree if start <= vpn < end}
-    moved_guards = {dest + (vpn - start) for vpn in proc.guarded if start <= vpn < end}  # R49
+    was = proc
     # The record moves: it is not a new attach, so the origin and the segment stay.
     for piece in pieces:
         state = aspace.unmap(state, pid, piece.start, piece.end, profile)
@@ -539,9 +538,17 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     kept_private = proc.private.remove(*[v for v in proc.private if start <= v < end])
     proc = replace(proc, vmas=aspace.merged(outside + pieces),
                    private=kept_private.update(moved_private),
-                   lazyfree=(proc.lazyfree - {v for v in proc.lazyfree if start <= v < end}) | moved_lazy,
-                   guarded=(proc.guarded - {v for v in proc.guarded if start <= v < end}) | moved_guards)
+                   lazyfree=_carried(was.lazyfree, proc.lazyfree, start, end, dest),
+                   guarded=_carried(was.guarded, proc.guarded, start, end, dest))  # R49
     return [(state.with_process(pid, proc), OK if refused is None else EFAULT)]
+
+
+def _carried(marks_then: frozenset, marks_now: frozenset, start: int, end: int,
+             dest: int) -> frozenset:
+    """mremap's move of per-page marks (MADV_FREE, guard markers): ``marks_now`` with the
+    pages of [start, end) replaced by ``marks_then``'s there, moved to ``dest``."""
+    return (frozenset(v for v in marks_now if not start <= v < end)
+            | {dest + (v - start) for v in marks_then if start <= v < end})
 
 
 # --- backing objects --------------------------------------------------------------------
