@@ -199,10 +199,7 @@ def variant_profile(name: str) -> Profile:
     if base_name not in PROFILES:
         raise ValueError(f"unknown profile {base_name!r} in {name!r} "
                          f"(known: {', '.join(PROFILES)})")
-    variant = get_variant(variant_name)
-    if base_name != variant.base.name:
-        return replace(variant, base=PROFILES[base_name]).profile()
-    return variant.profile()
+    return replace(get_variant(variant_name), base=PROFILES[base_name]).profile()
 
 
 def resolve_profile(name: str) -> Profile:
