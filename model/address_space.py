@@ -98,14 +98,19 @@ def mapped_pages(process: Process, start: int, end: int) -> set:
     return {vpn for v in process.vmas for vpn in range(max(v.start, start), min(v.end, end))}
 
 
+def overlapping(process: Process, start: int, end: int) -> list:
+    """The records that have a page in [start, end), in order."""
+    return [v for v in process.vmas if v.start < end and start < v.end]
+
+
 def is_range_free(process: Process, start: int, end: int) -> bool:
-    return not any(v.start < end and start < v.end for v in process.vmas)
+    return not overlapping(process, start, end)
 
 
 def splits_attach(proc: Process, start: int, end: int) -> bool:
     """Whether [start, end) cuts a SysV attach in two or trims it (R31)."""
-    return any(v.segment is not None and v.start < end and start < v.end
-               and (v.start < start or v.end > end) for v in proc.vmas)
+    return any(v.segment is not None and (v.start < start or v.end > end)
+               for v in overlapping(proc, start, end))
 
 
 def protect(state: State, pid: int, start: int, end: int, prot: str):

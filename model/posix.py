@@ -57,8 +57,8 @@ def _protect_attach(before, pid, st, outcomes):
     if [r for _, r in outcomes] != [EACCES]:
         return outcomes
     start, end = before.span(st.op.at, st.op.length)
-    refusing = [v for v in before.processes[pid].vmas
-                if v.start < end and start < v.end and not v.may_write]
+    refusing = [v for v in aspace.overlapping(before.processes[pid], start, end)
+                if not v.may_write]
     if not all(v.segment is not None for v in refusing):
         return outcomes
     state, hole = aspace.protect(before, pid, start, end, st.op.prot)

@@ -345,7 +345,7 @@ def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(state, EINVAL)]
     start, end = state.span(op.at, op.length)
     proc = state.processes[pid]
-    refusing = [v for v in proc.vmas if v.start < end and start < v.end and not v.may_write]
+    refusing = [v for v in aspace.overlapping(proc, start, end) if not v.may_write]
     if op.prot == "rw" and refusing:
         return [(state, EACCES)]  # R24, C01, R47
     state, hole = aspace.protect(state, pid, start, end, op.prot)  # R30, R33
@@ -392,7 +392,7 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
         return [(state, EINVAL)]
     start, end = state.span(op.at, op.length)
     proc = state.processes[pid]
-    inside = [v for v in proc.vmas if v.start < end and start < v.end]
+    inside = aspace.overlapping(proc, start, end)
     advice = op.advice
     if advice == "wipeonfork" and any(v.shared or v.obj is not None for v in inside):
         return [(state, EINVAL)]  # R41

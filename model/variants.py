@@ -299,7 +299,7 @@ def _dontneed_zeroes_shared(before, pid, st, outcomes):
     if st.op.advice != "dontneed":
         return outcomes
     start, end = before.span(st.op.at, st.op.length)
-    inside = [v for v in before.processes[pid].vmas if v.start < end and start < v.end and v.shared]
+    inside = [v for v in aspace.overlapping(before.processes[pid], start, end) if v.shared]
     out = []
     for s, r in outcomes:
         if r == OK or r == Errno("ENOMEM"):
