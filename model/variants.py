@@ -18,6 +18,7 @@ nothing here: the rule already reads that field.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -75,10 +76,11 @@ def handler(op: type, profile, linux: dict) -> Callable:
 
 
 def _ok_only(transform: Callable) -> Callable:
-    """A transform of the successful outcomes; errors stay as Linux gives them."""
+    """A transform of the successful outcomes; errors stay as Linux gives them. It keeps the
+    transform's name and text (the rule it changes)."""
+    @functools.wraps(transform)
     def on_success(before, pid, st, outcomes):
         return [transform(before, pid, st, s) if r == OK else (s, r) for s, r in outcomes]
-    on_success.__wrapped_change__ = transform
     return on_success
 
 

@@ -59,7 +59,6 @@ def test_every_deviation_has_its_change_in_variants_citing_its_rule():
         assert changes
         for change in changes:
             fn = change.handler if isinstance(change, Replace) else change.transform
-            fn = getattr(fn, "__wrapped_change__", fn)
             assert f"{rule} changed" in (fn.__doc__ or ""), f"{flag}: cite {rule} in {fn.__name__}"
 
 
