@@ -20,7 +20,6 @@ import os
 import select
 import signal
 import time
-from dataclasses import dataclass
 
 from . import addresses, features, hygiene, pagemap, processes, protocol, segments, worker
 from .commands import Resolver
@@ -91,16 +90,17 @@ class ResultReader:
             self.pending += chunk
 
 
-@dataclass
 class CaseProcess:
     """One process of the case, as the executor knows it."""
-    number: int                 # the case's number for it (0: the first process)
-    pid: int
-    watch: processes.Watch      # a pidfd, or the pid and its start time
-    reader: ResultReader
-    holds: set                  # the case's pipe ends it holds
-    state: str = "alive"        # "alive", "dead" (killed by a fault) or "gone" (exited)
-    threads: int = 1            # its model threads still running
+
+    def __init__(self, number, pid, watch, reader, holds):
+        self.number = number        # the case's number for it (0: the first process)
+        self.pid = pid
+        self.watch = watch          # processes.Watch: a pidfd, or the pid and its start time
+        self.reader = reader        # ResultReader of its result pipe
+        self.holds = holds          # the case's pipe ends it holds (a set)
+        self.state = "alive"        # "alive", "dead" (killed by a fault) or "gone" (exited)
+        self.threads = 1            # its model threads still running
 
 
 class CaseRun:

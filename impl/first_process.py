@@ -13,7 +13,6 @@ lands there.
 import os
 import resource
 import signal
-from dataclasses import dataclass, field
 
 from . import addresses, features, syscalls, worker
 
@@ -53,13 +52,14 @@ def already_reserved(start, size):
     return False
 
 
-@dataclass
 class CasePipes:
     """The case's pipes, each a (read end, write end) pair: one command pipe per model thread
     (its read end is the case's) and one result pipe per case process (its write end is the
     case's). The executor holds the other ends."""
-    commands: dict = field(default_factory=dict)     # thread -> pair
-    results: dict = field(default_factory=dict)      # process number -> pair
+
+    def __init__(self):
+        self.commands = {}      # thread -> pair
+        self.results = {}       # process number -> pair
 
     @classmethod
     def make(cls, plan):

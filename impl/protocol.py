@@ -7,7 +7,6 @@ and object names it uses). Anything wrong raises CaseError with a message naming
 """
 import json
 import re
-from dataclasses import dataclass, field
 
 FORMAT = "sharespec-case"
 VERSION = 1
@@ -74,33 +73,30 @@ class CaseError(ValueError):
     """The input is not a valid case; the message says why."""
 
 
-@dataclass
 class Step:
-    index: int
-    thread: str
-    op: str
-    bind: object           # the handle the step binds, or None
-    args: dict
+    def __init__(self, index, thread, op, bind, args):
+        self.index = index
+        self.thread = thread
+        self.op = op
+        self.bind = bind        # the handle the step binds, or None
+        self.args = args
 
 
-@dataclass
 class Plan:
     """What the executor needs to run a case."""
-    name: str
-    steps: list = field(default_factory=list)
-    # thread -> process number (0 = the first process)
-    process_of: dict = field(default_factory=lambda: {"T0": 0})
-    # process -> the process that forked it
-    parent: dict = field(default_factory=lambda: {0: None})
-    # process -> its threads, in order of creation
-    threads_of: dict = field(default_factory=lambda: {0: ["T0"]})
-    # handle -> thread, segment, mapping or fd
-    kinds: dict = field(default_factory=lambda: {"T0": "thread"})
-    slots: dict = field(default_factory=dict)         # mapping handle -> slot number
-    fd_numbers: dict = field(default_factory=dict)    # fd handle -> index among fd handles
-    keys: list = field(default_factory=list)          # SysV key names, in order of first use
-    shm_names: list = field(default_factory=list)     # POSIX shm object names
-    file_names: list = field(default_factory=list)    # file names in the case's directory
+
+    def __init__(self, name):
+        self.name = name
+        self.steps = []
+        self.process_of = {"T0": 0}        # thread -> process number (0 = the first process)
+        self.parent = {0: None}            # process -> the process that forked it
+        self.threads_of = {0: ["T0"]}      # process -> its threads, in order of creation
+        self.kinds = {"T0": "thread"}      # handle -> thread, segment, mapping or fd
+        self.slots = {}                    # mapping handle -> slot number
+        self.fd_numbers = {}               # fd handle -> index among fd handles
+        self.keys = []                     # SysV key names, in order of first use
+        self.shm_names = []                # POSIX shm object names
+        self.file_names = []               # file names in the case's directory
 
     def subtree(self, process):
         """The process and every process forked from it, directly or not."""
