@@ -3,7 +3,7 @@
 Addresses come from the case's places (addresses.Places), keys and names from its namespace
 (hygiene.Namespace), segment ids from the answers of earlier shmgets, descriptor numbers from
 the fd handles (addresses.fd_number), flags from syscalls. Fork and spawn name pipes, which
-the executor adds (executor.CaseRun.pipes_for).
+the executor adds (executor.CaseRun.pipes_for_fork).
 """
 import os
 

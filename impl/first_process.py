@@ -148,7 +148,7 @@ def become_first(plan, pipes, ledger_fd, executor):
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
         command_fd = pipes.commands["T0"][0]
         worker.start_process(pipes.results[0][1], command_fd, None)
-        worker.run_process(command_fd)
+        worker.serve(command_fd)
     except BaseException:
         pass
     os._exit(70)

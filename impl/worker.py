@@ -84,18 +84,12 @@ def reply(message):
 
 def start_process(result_fd, command_fd, message):
     """A new process image or a fork child: one model thread, serving command_fd, and the
-    report that the process is there, if any (message). The caller then serves
-    (run_process, or serve, in a fork child)."""
+    report that the process is there, if any (message). The caller then serves command_fd
+    (serve)."""
     STATE["result_fd"] = result_fd
     STATE["threads"] = 1
     if message is not None:
         reply(message)
-
-
-def run_process(command_fd):
-    """The leader of a new process image: serve its model thread (and stay after it ended:
-    see serve)."""
-    serve(command_fd)
 
 
 def start_thread(command_fd):
@@ -216,7 +210,7 @@ def resume(arguments):
     try:
         setup_process()
         start_process(result_fd, command_fd, {"r": "ok"})
-        run_process(command_fd)
+        serve(command_fd)
     except BaseException:
         os._exit(70)
 
