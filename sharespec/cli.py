@@ -112,9 +112,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         if not getattr(command, "ARMS_INTERRUPTS", False):
             arm_interrupts()
     except KeyboardInterrupt:
-        interrupts.handled()
-        print("sharespec: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     try:
         status = command.main(args)
         interrupts.raise_if_swallowed()      # a Ctrl-C lost in a finalizer still ends in 130
@@ -123,23 +121,26 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         print(f"sharespec: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        interrupts.handled()
-        print("sharespec: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except ctypes.ArgumentError as e:
         # Ctrl-C while z3's ctypes layer converts an argument: Python's KeyboardInterrupt comes
         # out wrapped in an ArgumentError ("argument 2: KeyboardInterrupt"); it is an interrupt
         if "KeyboardInterrupt" not in str(e):
             raise
-        interrupts.handled()
-        print("sharespec: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except BrokenPipeError:
         # the reader went away (`sharespec list | head`): stop quietly, as cat does; stdout is
         # pointed at /dev/null so that flushing it at exit does not raise again
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _interrupted() -> int:
+    """The command stops on Ctrl-C or SIGTERM: said on standard error, exit status 130."""
+    interrupts.handled()
+    print("sharespec: interrupted", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":
