@@ -23,6 +23,7 @@ import pytest
 
 # fakes and shared programs that tests of both tiers import (fake_impl, renamed_programs, ...)
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+from process_table import descendants  # noqa: E402
 
 SESSION_TMP = tempfile.mkdtemp(prefix="sharespec-tests-")
 os.environ["TMPDIR"] = SESSION_TMP
@@ -45,22 +46,6 @@ def logged(path):
             pid, when = int(fields[0]), int(fields[1])
             pids[pid] = min(when, pids.get(pid, when))
     return pids
-
-
-def descendants(root):
-    """The live descendants of process root."""
-    parent = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
-        found |= frontier
-    return found
 
 
 def segments():

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import hanging_impl
+from process_table import process_table
 from sharespec.casefiles import read_case_paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,15 +89,8 @@ def ledgers(folder=None):
 
 def processes():
     """{pid: (ppid, pgid, sid, zombie)} of every process."""
-    found = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[int(pid)] = (int(fields[1]), int(fields[2]), int(fields[3]), fields[0] == "Z")
-    return found
+    return {pid: (int(fields[1]), int(fields[2]), int(fields[3]), fields[0] == "Z")
+            for pid, fields in process_table().items()}
 
 
 def session_processes(*sids):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from process_table import process_table
 from sharespec.model.rules import HOST_SETTING_RULES, OBSERVABLE_RULES
 
 
@@ -84,13 +85,5 @@ def describe(pid: int) -> str:
 
 
 def processes_in_session(sid):
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:  # field 6 of stat: the session id
-            found.append(int(pid))
-    return found
+    """The processes of session sid (field 6 of stat), the dead not yet reaped too."""
+    return [pid for pid, fields in process_table().items() if int(fields[3]) == sid]

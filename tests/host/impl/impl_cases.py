@@ -13,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from impl import run_case  # noqa: E402
+import process_table as host  # noqa: E402  (tests/support)
 
 
 def at(mapping, page=0, offset=0):
@@ -86,26 +87,11 @@ def segments():
 
 def process_table():
     """pid -> (state letter, parent pid) of every process (Z: dead, not yet reaped)."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            table[int(entry)] = (fields[0], int(fields[1]))
-    return table
+    return {pid: (fields[0], int(fields[1])) for pid, fields in host.process_table().items()}
 
 
 def descendants(root=None):
-    root = os.getpid() if root is None else root
-    parent = {pid: ppid for pid, (_, ppid) in process_table().items()}
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
-        found |= frontier
-    return found
+    return host.descendants(os.getpid() if root is None else root)
 
 
 def children_of(pid, zombies=False):
