@@ -42,8 +42,8 @@ T1: T2 = spawn()
 T2: S0 = shmget(private, 4096, creat)
 T1: S1 = shmget(private, 4096, creat)
 """
-# The "thread" belongs to a forked child, and lives on when the case ends well: the executor
-# may keep the first process for the next case and kill only the processes it knows.
+# The "thread" belongs to a forked child, and lives on when the case ends well, until the
+# clean-up kills the case's process group: its segment's creator is one the executor never knew.
 THREAD_OF_A_CHILD = """\
 case thread-of-a-child-makes-a-segment
 profile linux
