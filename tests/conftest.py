@@ -23,7 +23,7 @@ import pytest
 
 # fakes and shared programs that tests of both tiers import (fake_impl, renamed_programs, ...)
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from process_table import descendants  # noqa: E402
+from host_tables import descendants, segment_table  # noqa: E402
 
 SESSION_TMP = tempfile.mkdtemp(prefix="sharespec-tests-")
 os.environ["TMPDIR"] = SESSION_TMP
@@ -50,9 +50,7 @@ def logged(path):
 
 def segments():
     """{shmid: (cpid, ctime)} of every SysV segment."""
-    with open("/proc/sysvipc/shm") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    return {int(r[1]): (int(r[4]), int(r[13])) for r in rows}
+    return {ident: (row["cpid"], row["ctime"]) for ident, row in segment_table().items()}
 
 
 def name_pid(name):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import hanging_impl
-from process_table import process_table
+from host_tables import process_table, segment_table as host_segments
 from sharespec.casefiles import read_case_paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,9 +44,7 @@ PIDS = "SHARESPEC_IMPL_PID_LOG"
 
 def segment_table():
     """{shmid: (cpid, ctime)} of every SysV segment."""
-    with open("/proc/sysvipc/shm") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    return {int(r[1]): (int(r[4]), int(r[13])) for r in rows}
+    return {ident: (row["cpid"], row["ctime"]) for ident, row in host_segments().items()}
 
 
 def segments():

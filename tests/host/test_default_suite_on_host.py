@@ -8,14 +8,12 @@ import subprocess
 import sys
 import time
 
-from process_table import process_table
+from host_tables import process_table, segment_table
 from sharespec.model.rules import HOST_SETTING_RULES, OBSERVABLE_RULES
 
 
 def our_segments():
-    with open("/proc/sysvipc/shm") as f:
-        rows = [line.split() for line in f.readlines()[1:]]
-    return {(int(r[1]), int(r[0])) for r in rows}  # (shmid, key)
+    return {(ident, row["key"]) for ident, row in segment_table().items()}  # (shmid, key)
 
 
 def dev_shm():

@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from impl import run_case  # noqa: E402
-import process_table as host  # noqa: E402  (tests/support)
+import host_tables as host  # noqa: E402  (tests/support)
 
 
 def at(mapping, page=0, offset=0):
@@ -80,9 +80,7 @@ def rmid(thread, segment):
 
 def segments():
     """(shmid, creator pid) of every SysV segment."""
-    with open("/proc/sysvipc/shm") as table:
-        next(table)
-        return sorted((int(line.split()[1]), int(line.split()[4])) for line in table)
+    return sorted((ident, row["cpid"]) for ident, row in host.segment_table().items())
 
 
 def process_table():

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from host_tables import segment_table
 from impl_cases import ROOT, Cli, case, read, shmat, shmget, step, write
 from impl import hygiene, processes, segments
 
@@ -20,8 +21,7 @@ IPC_CREAT, IPC_RMID = 0o1000, 0
 
 
 def exists(ident):
-    with open("/proc/sysvipc/shm") as table:
-        return any(int(line.split()[1]) == ident for line in table.readlines()[1:])
+    return ident in segment_table()
 
 
 class HeldProcess:

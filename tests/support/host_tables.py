@@ -1,6 +1,7 @@
-"""The host's processes as /proc shows them, for the tests that look for what a run left
-running (the session's own check in tests/conftest.py, the implementation's and the runner's
-tests). Read independently of sharespec.process_tree, the code under test."""
+"""The host's processes and SysV segments as /proc shows them, for the tests that look for
+what a run left (the session's own check in tests/conftest.py, the implementation's and the
+runner's tests). Read here, independently of the code under test (sharespec.process_tree,
+sharespec.leftovers, impl/segments.py)."""
 import os
 
 
@@ -29,3 +30,13 @@ def descendants(root, table=None):
         frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
         found |= frontier
     return found
+
+
+def segment_table():
+    """{shmid: {column: number}} of every SysV segment of this IPC namespace, by the column
+    names of /proc/sysvipc/shm's header (key, shmid, perms, size, cpid, lpid, nattch, uid,
+    gid, cuid, cgid, atime, dtime, ctime, rss, swap)."""
+    with open("/proc/sysvipc/shm") as table:
+        header = table.readline().split()
+        rows = [dict(zip(header, map(int, line.split()))) for line in table]
+    return {row["shmid"]: row for row in rows}
