@@ -124,8 +124,8 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         return _interrupted()
     except ctypes.ArgumentError as e:
         # Ctrl-C while z3's ctypes layer converts an argument: Python's KeyboardInterrupt comes
-        # out wrapped in an ArgumentError ("argument 2: KeyboardInterrupt"); it is an interrupt
-        if "KeyboardInterrupt" not in str(e):
+        # out wrapped in an ArgumentError ("argument 2: KeyboardInterrupt"); the latch says so
+        if not interrupts.came():
             raise
         return _interrupted()
     except BrokenPipeError:

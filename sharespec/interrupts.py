@@ -16,10 +16,16 @@ def interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def came() -> bool:
+    """A signal came that nothing has handled yet (lost in a finalizer, or wrapped in another
+    exception by a C layer)."""
+    return bool(_received)
+
+
 def raise_if_swallowed() -> None:
-    """Raise the KeyboardInterrupt again if a signal came and nothing has handled it yet (it
-    was lost in a finalizer): call where stopping is safe."""
-    if _received:
+    """Raise the KeyboardInterrupt again if a signal came and nothing has handled it yet:
+    call where stopping is safe."""
+    if came():
         raise KeyboardInterrupt
 
 

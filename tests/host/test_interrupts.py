@@ -44,3 +44,29 @@ def test_a_command_that_returns_after_a_swallowed_interrupt_exits_130(monkeypatc
     assert cli.main(["finish"]) == 130
     assert "interrupted" in capsys.readouterr().err
     interrupts.raise_if_swallowed()      # handled: the latch is clear again
+
+
+def test_an_interrupt_wrapped_by_ctypes_exits_130(monkeypatch, capsys):
+    """z3's ctypes layer turns a KeyboardInterrupt raised while it converts an argument into
+    ctypes.ArgumentError; the latch, not the message, tells it from a real argument error."""
+    import ctypes
+
+    def wrapped(args):
+        try:
+            interrupts.interrupt(2, None)
+        except KeyboardInterrupt as e:
+            raise ctypes.ArgumentError("argument 2: <class 'KeyboardInterrupt'>") from e
+
+    def bad_argument(args):
+        raise ctypes.ArgumentError("argument 1: wrong type")
+
+    for name, main in (("wrapped", wrapped), ("bad", bad_argument)):
+        command = types.SimpleNamespace(main=main, HELP="test", ARMS_INTERRUPTS=True,
+                                        add_arguments=lambda parser: None)
+        monkeypatch.setattr(cli, "command_modules", lambda command=command, name=name: {name: command})
+        if name == "wrapped":
+            assert cli.main([name]) == 130
+        else:
+            with pytest.raises(ctypes.ArgumentError):
+                cli.main([name])
+    assert not interrupts.came()
