@@ -197,8 +197,8 @@ def hits(cases: Iterable[Case]) -> Counter:
 @functools.lru_cache(maxsize=8)
 def reachable(profile="linux", scopes=COVERAGE_SCOPES) -> "MappingProxyType":
     """cell -> the first (shortest) program that hits it, over the explorations of ``scopes``.
-    Explored once per profile and scopes (about half a second), read-only: the default suite
-    asks for it to find the cells it missed, and again for their witnesses."""
+    Explored once per profile and scopes (about half a second), read-only: the witnesses of
+    the default suite, ``sharespec coverage`` and the tests that check both read the same one."""
     from sharespec.generators.exhaustive import explore
     first: dict = {}
     for scope in scopes:
