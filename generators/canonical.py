@@ -294,3 +294,13 @@ def case_fingerprint(case) -> str:
     body = case_to_json(bare)
     text = json.dumps([body["profile"], body["steps"]], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprinted_case(prefix: str, steps, profile: str, origin: str, description: str,
+                       allowed=None):
+    """A generated case named ``PREFIX-`` and the first 12 hex digits of its fingerprint, so
+    that the same program (up to renaming) gets the same name in every corpus."""
+    from sharespec.model.case import Case
+    case = Case(name="x", profile=profile, rules=(), origin=origin, description=description,
+                steps=tuple(steps), allowed=allowed)
+    return replace(case, name=f"{prefix}-{case_fingerprint(case)[:12]}")

@@ -39,7 +39,7 @@ from sharespec.model.scope import Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import State, initial
 
-from .canonical import canonical_state, case_fingerprint, same_up_to_renaming
+from .canonical import canonical_state, fingerprinted_case, same_up_to_renaming
 from .frame_observations import observe_program
 from .observation_tail import observation_tail
 
@@ -134,13 +134,8 @@ def exhaustive_cases(scope: Scope, profile="linux", exploration: Optional[Explor
             program = observe_program(program, profile)
         program = tuple(program) + tail
         allowed = tuple(allowed_per_step(program, profile))
-        bare = Case(name="x", profile=str(profile), rules=(), origin="exhaustive",
-                    description="", steps=program, allowed=allowed)
-        digest = case_fingerprint(bare)[:12]
-        yield Case(name=f"exhaustive-{digest}", profile=str(profile), rules=(),
-                   origin="exhaustive",
-                   description=f"exhaustive enumeration, {len(program)} steps", steps=program,
-                   allowed=allowed)
+        yield fingerprinted_case("exhaustive", program, str(profile), "exhaustive",
+                                 f"exhaustive enumeration, {len(program)} steps", allowed)
 
 
 def report(scope: Scope, profile="linux") -> dict:

@@ -87,7 +87,7 @@ def _states_after(steps, profile) -> list:
     return out
 
 
-def _live_everywhere(states) -> list:
+def live_everywhere(states) -> list:
     """Thread handles alive in every state, in the order they were created."""
     first = next(iter(states))
     return [h for h in first.threads
@@ -97,7 +97,7 @@ def _live_everywhere(states) -> list:
 def frames_step(states, pages, actor: str) -> Optional[Step]:
     """The frames step observing ``pages`` through every live thread, or None (no place)."""
     bound = [(m, p) for m, p in pages if all(m in s.mapping_handles for s in states)]
-    threads = _live_everywhere(states)
+    threads = live_everywhere(states)
     places = tuple(FramePlace(t, m, p) for t in threads for m, p in bound)[:MAX_PLACES]
     if not places:
         return None

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from sharespec.model.actions import extent
 from sharespec.model.ops import (Exit, Fork, Open, Place, Pread, Pwrite, Read, ShmCtl, Step,
                                  ThreadExit, Write)
 from sharespec.model.profiles import get_profile
@@ -43,7 +44,7 @@ from sharespec.model.results import Fault
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import SLOT_PAGES, initial
 
-from sharespec.model.actions import extent
+from .frame_observations import live_everywhere
 
 # Steps the tail adds at most: enough for 3 processes x 3 mappings of 2 pages and a hole each,
 # their descriptors and segments, a fork probe each, and the faulting observations.
@@ -95,9 +96,7 @@ class _Tail:
 
     def live(self) -> list:
         """Thread handles alive in every state, in the order they were created."""
-        first = self.states[0]
-        return [h for h in first.threads
-                if all(h in s.threads and s.threads[h].alive for s in self.states)]
+        return live_everywhere(self.states)
 
     def representatives(self) -> list:
         """The first live thread of each process."""

@@ -67,15 +67,14 @@ def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None,
     if walk is not None:   # a family that can follow up the program is drawn more often
         weights = [w * max(walk.heat(a.step) for a in families[f]) ** FOLLOW_UP
                    for w, f in zip(weights, names)]
-    family = rng.choices(names, weights=weights)[0]
-    options = families[family] if usage is None else usage.least_used(families[family])
+    options = families[rng.choices(names, weights=weights)[0]]
+    least = options if usage is None else usage.least_used(options)
     if walk is None:
-        return rng.choice(options)
+        return rng.choice(least)
     # The least used labels keep most of the weight, the others some, so that an action that
     # follows up the program (a high heat) is not ruled out by its label having been drawn.
-    least = set(map(id, options))
-    options = families[family]
-    return rng.choices(options, weights=[walk.heat(a.step) * (LEAST if id(a) in least else 1)
+    favoured = set(map(id, least))
+    return rng.choices(options, weights=[walk.heat(a.step) * (LEAST if id(a) in favoured else 1)
                                          for a in options])[0]
 
 

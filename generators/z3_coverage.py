@@ -21,7 +21,6 @@ the current check returns (a fraction of a second).
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Iterator, Optional
 
 import z3
@@ -153,7 +152,7 @@ def z3_corpus(bound: int, scope: Optional[SymbolicScope] = None, profile="linux"
 def observed_cases(programs: list, profile="linux") -> Iterator[Case]:
     """The z3 programs with their effects observed, then the widened ones, observed too."""
     from sharespec.coverage_observations import observed_program, widened_programs
-    from sharespec.generators.canonical import case_fingerprint
+    from sharespec.generators.canonical import fingerprinted_case
     from sharespec.model.oracle import StateExplosion
     profile = get_profile(profile)
     programs = [tuple(p) for p in programs]
@@ -166,8 +165,6 @@ def observed_cases(programs: list, profile="linux") -> Iterator[Case]:
             allowed = tuple(allowed_per_step(steps, profile))
         except StateExplosion:
             continue
-        bare = Case(name="x", profile=profile.name, rules=(), origin="z3", description="",
-                    steps=steps, allowed=allowed)
-        yield replace(bare, name=f"z3-{what}-{case_fingerprint(bare)[:12]}",
-                      description=f"A z3 program ({what}: coverage_observations.py), its last "
-                                  "step's effect observed.")
+        yield fingerprinted_case(f"z3-{what}", steps, profile.name, "z3",
+                                 f"A z3 program ({what}: coverage_observations.py), its last "
+                                 "step's effect observed.", allowed)

@@ -197,8 +197,8 @@ def hits(cases: Iterable[Case]) -> Counter:
 @functools.lru_cache(maxsize=8)
 def reachable(profile="linux", scopes=COVERAGE_SCOPES) -> "MappingProxyType":
     """cell -> the first (shortest) program that hits it, over the explorations of ``scopes``.
-    Explored once per profile and scopes (about half a second), read-only: the default suite
-    asks for it to find the cells it missed, and again for their witnesses."""
+    Explored once per profile and scopes (about half a second), read-only: the witnesses of
+    the default suite, ``sharespec coverage`` and the tests that check both read the same one."""
     from sharespec.generators.exhaustive import explore
     first: dict = {}
     for scope in scopes:
@@ -223,7 +223,8 @@ def witness_cases(cells: Optional[Iterable] = None, profile="linux", observed: b
     make the effect of its last step visible (what it unmapped, protected, dropped or kept for
     a fork child); every program is kept. Otherwise programs that are a prefix of another are
     left out (the longer one hits their cells too)."""
-    from sharespec.generators.canonical import case_fingerprint
+    from sharespec.coverage_observations import observed_program
+    from sharespec.generators.canonical import fingerprinted_case
     from sharespec.model.oracle import StateExplosion, allowed_per_step
     found = reachable(profile)
     wanted = found if cells is None else {c: found[c] for c in cells if c in found}
@@ -234,17 +235,13 @@ def witness_cases(cells: Optional[Iterable] = None, profile="linux", observed: b
     for program in sorted(programs, key=lambda p: (len(p), repr(p))):
         steps, what = program, "the shortest program for a coverage cell"
         if observed:
-            from sharespec.coverage_observations import observed_program
             steps = observed_program(program, profile)
             what += ", its effect observed"
         try:
             allowed = tuple(allowed_per_step(steps, profile))
         except StateExplosion:
             steps, allowed = program, tuple(allowed_per_step(program, profile))
-        bare = Case(name="x", profile=str(profile), rules=(), origin="coverage", description="",
-                    steps=steps, allowed=allowed)
-        out.append(replace(bare, name=f"coverage-{case_fingerprint(bare)[:12]}",
-                           description=what))
+        out.append(fingerprinted_case("coverage", steps, str(profile), "coverage", what, allowed))
     return out
 
 

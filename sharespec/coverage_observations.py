@@ -87,6 +87,17 @@ class _Run:
             self.threads.add(st.bind)
         return True
 
+    def take_if_ok(self, st: Step) -> bool:
+        """Take ``st`` if the model says it succeeds in every state (a fill, a regrowth)."""
+        by = self.results(st)
+        return by is not None and set(by) == {Ok()} and self.take(st, by)
+
+    def take_unless_faulting(self, st: Step) -> bool:
+        """Take ``st`` if the model can and it faults in no state (a fault would end the
+        process, and everything after it would be unobserved)."""
+        by = self.results(st)
+        return by is not None and not _faults(by) and self.take(st, by)
+
     def new_thread(self) -> str:
         used = [int(t[1:]) for t in self.threads if re.fullmatch(r"T\d+", t)]
         return f"T{max(used, default=0) + 1}"
@@ -175,18 +186,12 @@ def _fill(run: _Run, last: Step, kinds: set) -> None:
     saved = (list(run.states), list(run.steps), set(run.threads))
     for i, m in enumerate(sorted(run.state.mapping_handles)):
         for page in range(run.pages(m)):
-            st = Step(last.thread, Write(Place(m, page), 0x21 + 0x10 * i + page))
-            by = run.results(st)
-            if by is not None and set(by) == {Ok()}:
-                run.take(st, by)
+            run.take_if_ok(Step(last.thread, Write(Place(m, page), 0x21 + 0x10 * i + page)))
     proc = run.state.processes[run.state.threads[last.thread].process]
     for j, fd in enumerate(sorted(proc.fds)):    # the object's pages, through its descriptor
         size = run.state.objects[proc.fds[fd].obj].size
         for page in range(min(MAX_PAGES, -(-size // PAGE_SIZE))):
-            st = Step(last.thread, Pwrite(fd, page * PAGE_SIZE, 0x81 + 0x10 * j + page))
-            by = run.results(st)
-            if by is not None and set(by) == {Ok()}:
-                run.take(st, by)
+            run.take_if_ok(Step(last.thread, Pwrite(fd, page * PAGE_SIZE, 0x81 + 0x10 * j + page)))
     after = run.results(last)
     if after is None or _kinds(after) != kinds:
         run.states, run.steps, run.threads = saved
@@ -207,25 +212,24 @@ def _regrow(run: _Run, last: Step, size: int) -> None:
     then reads its mappings again."""
     if not run.alive(last.thread):
         return
-    grow = Step(last.thread, Ftruncate(last.op.fd, size))
-    by = run.results(grow)
-    if by is None or set(by) != {Ok()} or not run.take(grow, by):
+    if not run.take_if_ok(Step(last.thread, Ftruncate(last.op.fd, size))):
         return
     probes = [Step(last.thread, Pread(last.op.fd, page * PAGE_SIZE))
               for page in range(min(MAX_PAGES, -(-size // PAGE_SIZE)))]
-    probes += [st for st in _observations(run, last.thread, ()) if isinstance(st.op, Read)]
-    for st in probes:
-        by = run.results(st)
-        if by is not None and not _faults(by):
-            run.take(st, by)
+    for st in probes + _reads(run, last.thread):
+        run.take_unless_faulting(st)
+
+
+def _reads(run: _Run, thread: str) -> list:
+    """A read by ``thread`` of byte 0 of every page of every mapping handle."""
+    return [Step(thread, Read(Place(m, page)))
+            for m in sorted(run.state.mapping_handles) for page in range(run.pages(m))]
 
 
 def _observations(run: _Run, thread: str, program: Sequence[Step]) -> list:
-    """The probes of one process, as steps of ``thread``: reads, preads, IPC_STATs."""
-    out = []
-    for m in sorted(run.state.mapping_handles):
-        for page in range(run.pages(m)):
-            out.append(Step(thread, Read(Place(m, page))))
+    """The probes of one process, as steps of ``thread``: reads, preads and IPC_STATs of the
+    descriptors and segments ``program`` binds."""
+    out = _reads(run, thread)
     proc = run.state.processes[run.state.threads[thread].process]
     for fd in _handles(program, "fd"):
         out.append(Step(thread, Pread(fd, 0)))
@@ -286,7 +290,7 @@ def _inherit(run: _Run, parent: str, parent_faults: set) -> None:
     if not run.take(Step(parent, Fork(), child)):
         return
     late: list = []
-    for st in _observations(run, child, ()):
+    for st in _reads(run, child):
         by = run.results(st)
         if by is None:
             continue
@@ -297,21 +301,14 @@ def _inherit(run: _Run, parent: str, parent_faults: set) -> None:
             run.take(st, by)
     for i, m in enumerate(sorted(run.state.mapping_handles)):
         for page in range(run.pages(m)):
-            st = Step(child, Write(Place(m, page), 0x41 + 0x10 * i + page))
-            by = run.results(st)
-            if by is not None and not _faults(by):
-                run.take(st, by)
+            run.take_unless_faulting(Step(child, Write(Place(m, page), 0x41 + 0x10 * i + page)))
     grandchild = run.new_thread()
     if run.take(Step(child, Fork(), grandchild)):
-        for st in _observations(run, grandchild, ()):
-            by = run.results(st)
-            if by is not None and not _faults(by):
-                run.take(st, by)
+        for st in _reads(run, grandchild):
+            run.take_unless_faulting(st)
     # the parent again: what the child wrote to private pages must not show here (R11)
-    for st in _observations(run, parent, ()):
-        by = run.results(st)
-        if by is not None and not _faults(by) and isinstance(st.op, Read):
-            run.take(st, by)
+    for st in _reads(run, parent):
+        run.take_unless_faulting(st)
     for op in late[:MAX_FAULT_PROBES // 2]:
         if not run.alive(parent):
             break

@@ -56,13 +56,6 @@ def z3_cases(bound: int = Z3_BOUND, profile: str = "linux", stream: Optional[Tex
     return z3_suite_cases(profile, bound, stream, quiet)
 
 
-def missed_cell_witnesses(hit: set, profile: str = "linux") -> list:
-    """The shortest program for every reachable coverage cell not in ``hit``."""
-    from sharespec.coverage import reachable, witness_cases
-    missed = set(reachable(profile)) - hit
-    return witness_cases(missed, profile) if missed else []
-
-
 def observed_witnesses(profile: str = "linux") -> list:
     """The shortest program for every reachable coverage cell, each with its effect observed
     (sharespec/coverage_observations.py): a cell another case hits may still hide a wrong
