@@ -135,16 +135,12 @@ def as_case(item, strategy: str, profile: str, number: int):
     The z3 side's expectations are checked against the explicit semantics, not trusted."""
     from sharespec.casefiles import with_expectations
     from sharespec.model.case import Case
-    from sharespec.generators.canonical import case_fingerprint
+    from sharespec.generators.canonical import fingerprinted_case
 
     if not isinstance(item, Case):
-        steps = tuple(item)
-        bare = Case(name="x", profile=profile, rules=(), origin=strategy, description="",
-                    steps=steps)
-        item = Case(name=f"{strategy}-{case_fingerprint(bare)[:12]}", profile=profile, rules=(),
-                    origin=strategy, description=f"{strategy} program {number}", steps=steps)
-    elif item.allowed is not None and strategy != "z3":
-        return item   # computed by the oracle as it was generated
+        item = fingerprinted_case(strategy, item, profile, strategy, f"{strategy} program {number}")
+    elif item.allowed is not None:
+        return item   # computed by the oracle as it was generated (z3 cases too: case_for)
     return with_expectations(item, f"{strategy} case {item.name}")
 
 
