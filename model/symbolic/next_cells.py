@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import z3
 
 from .core import KIND_OBJ_PRIVATE, KIND_PRIVATE, KIND_SYSV
-from .encoding import CELL_FIELDS, Cell, SymState
+from .encoding import SymState
 from .step_view import StepView
 from .terms import BYTE_BITS, num, select
 
@@ -50,9 +50,7 @@ def _events(view: StepView, effects: dict, dies: list, changes: list,
     act = And(view.pid_eq[p], view.slot_eq[k])         # the named slot of the acting process
     new_slot = And(before.nslots == k, view.pid_eq[p])  # the slot this step binds, if any
     cell = before.cells[p][k][q]
-    parent = Cell(*(select([getattr(before.cells[pp][k][q], f)
-                            for pp in range(view.scope.processes)], view.pid)
-                    for f in CELL_FIELDS))
+    parent = view.mine[k][q]                            # the cell a fork child copies
     source = remap.source[q]
     made_by_map = And(new_slot, Or(And(effects["mmap"].ok, z3.ULT(q, args.length)),
                                    And(effects["shmat"].ok, z3.ULT(q, effects["shmat"].pages))))
@@ -96,6 +94,9 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
     changes = [Or(effects["mprotect"].changes[q], effects["madvise"].changes[q])
                for q in range(scope.pages)]
     at_range_end, at_range_start = moved_boundaries(view, changes)
+    # ghost: forks since the slot was mapped into the acting process (a fork child's depth)
+    parent_depth = [select([before.depth[p][k] for p in range(scope.processes)], view.pid)
+                    for k in range(scope.mappings)]
     cs = []
     for p in range(scope.processes):
         for k in range(scope.mappings):
@@ -109,12 +110,11 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
                                  Or(at_range_end[q], at_range_start[q]))
                 cs += _cell_after(view, effects, events, store, after, (p, k, q), joined)
             # ghost: forks since the slot was mapped into this process
-            parent_depth = select([before.depth[pp][k] for pp in range(scope.processes)], view.pid)
             mapped_here = And(before.nslots == k, view.pid_eq[p],
                               Or(effects["mmap"].ok, effects["shmat"].ok, effects["mremap"].binds_ok))
             cs.append(after.depth[p][k] == If(mapped_here, num(0, 2),
                                               If(effects["fork"].child_is[p],
-                                                 If(parent_depth == 2, num(2, 2), parent_depth + 1),
+                                                 If(parent_depth[k] == 2, num(2, 2), parent_depth[k] + 1),
                                                  before.depth[p][k])))
     return cs
 
