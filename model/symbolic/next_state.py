@@ -70,10 +70,9 @@ def descriptors_after(view: StepView, effects: dict, closes: list, after: SymSta
         cs += [after.fd_obj[h] == If(bound, If(opened.ok, opened.object, view.no_object), before.fd_obj[h]),
                after.fd_rdonly[h] == If(bound, And(opened.ok, args.rdonly), before.fd_rdonly[h]),
                after.fd_byname[h] == If(bound, And(opened.ok, opened.found), before.fd_byname[h])]
-        parent = select([before.fd_open[p][h] for p in range(scope.processes)], view.pid, FALSE)
         for p in range(scope.processes):
             cs.append(after.fd_open[p][h] == If(
-                closes[p], FALSE, If(effects["fork"].child_is[p], parent,
+                closes[p], FALSE, If(effects["fork"].child_is[p], view.held[h],
                                      If(And(bound, opened.ok, view.pid_eq[p]), TRUE,
                                         If(And(effects["close"].ok, view.pid_eq[p], args.fd == h), FALSE,
                                            before.fd_open[p][h])))))

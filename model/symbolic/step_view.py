@@ -15,7 +15,7 @@ from ..profiles import Profile
 from .core import (KIND_ANON, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE, KIND_SYSV, OPS,
                    SymbolicScope)
 from .encoding import CELL_FIELDS, Cell, SymArgs, SymState
-from .predicates import object_value, segment_pages
+from .predicates import held_fds, object_value, segment_pages
 from .terms import BYTE_BITS, num, select
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
@@ -113,9 +113,8 @@ class StepView:
         self.no_object = num(scope.objects)
         self.fd_obj = select(before.fd_obj, args.fd, self.no_object)
         self.fd_rdonly = select(before.fd_rdonly, args.fd, FALSE)
-        held = [select([before.fd_open[p][h] for p in range(scope.processes)], self.pid, FALSE)
-                for h in range(scope.objects)]
-        self.fd_open = select(held, args.fd, FALSE)
+        self.held = held_fds(before, scope, self.pid)     # held[h]: the process holds handle h
+        self.fd_open = select(self.held, args.fd, FALSE)
         self.fd_obj_kind = select(before.obj_kind, self.fd_obj, num(0, 2))
         self.fd_obj_size = select(before.obj_size, self.fd_obj, num(0))
         self.fd_obj_sealed = select(before.obj_sealed, self.fd_obj, FALSE)
