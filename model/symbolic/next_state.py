@@ -34,27 +34,31 @@ def holes(view: StepView) -> list:
 def memory_objects_after(view: StepView, effects: dict, after: SymState) -> list:
     """Shared anonymous objects and segments: new ones are zero (R01, R02), a store changes a
     page, MADV_REMOVE punches a hole (R39)."""
-    before, args, scope = view.before, view.args, view.scope
-    pages = scope.pages
+    before, scope = view.before, view.scope
     punch = holes(view)
-    zero = num(0, BYTE_BITS)
+    binds = binds_slot(view)
     cs = []
     for k in range(scope.mappings):
-        fresh = And(binds_slot(view), before.nslots == k)
-        mine = And(view.kind == KIND_ANON, view.anon_obj == k)
-        for o in range(pages):
-            hit = And(effects["write"].ok, mine, view.acc_opg == o)
-            punched = And(effects["madvise"].removes, mine, punch[o])
-            cs.append(after.anon[k][o] == If(fresh, zero, If(hit, args.value,
-                                                             If(punched, zero, before.anon[k][o]))))
+        cs += _pages_after(view, effects, punch, And(binds, before.nslots == k),
+                           And(view.kind == KIND_ANON, view.anon_obj == k),
+                           before.anon[k], after.anon[k])
     for g in range(scope.segments):
-        born = And(effects["shmget"].creates, before.nsegs == g)
-        mine = And(view.kind == KIND_SYSV, view.slot_seg == g)
-        for o in range(pages):
-            hit = And(effects["write"].ok, mine, view.acc_opg == o)
-            punched = And(effects["madvise"].removes, mine, punch[o])
-            cs.append(after.seg_page[g][o] == If(born, zero, If(hit, args.value,
-                                                                If(punched, zero, before.seg_page[g][o]))))
+        cs += _pages_after(view, effects, punch, And(effects["shmget"].creates, before.nsegs == g),
+                           And(view.kind == KIND_SYSV, view.slot_seg == g),
+                           before.seg_page[g], after.seg_page[g])
+    return cs
+
+
+def _pages_after(view: StepView, effects: dict, punch: list, fresh, mine, pages_before: list,
+                 pages_after: list) -> list:
+    """The pages of one memory object: zero when ``fresh``; where the named slot maps it
+    (``mine``), a store changes a page and MADV_REMOVE punches a hole."""
+    zero = num(0, BYTE_BITS)
+    cs = []
+    for o, (page, nxt) in enumerate(zip(pages_before, pages_after)):
+        hit = And(effects["write"].ok, mine, view.acc_opg == o)
+        punched = And(effects["madvise"].removes, mine, punch[o])
+        cs.append(nxt == If(fresh, zero, If(hit, view.args.value, If(punched, zero, page))))
     return cs
 
 
@@ -133,9 +137,10 @@ def slots_after(view: StepView, effects: dict, after: SymState) -> list:
     by_name = select(before.fd_byname, args.fd, FALSE)
     by_key = select(before.handle_bykey, args.handle, FALSE) if scope.segments else FALSE
     same_kind_remapped = lambda kind: And(remap.binds_ok, view.kind == kind)
+    binds_any = binds_slot(view)
     cs = []
     for k in range(scope.mappings):
-        binds = And(binds_slot(view), before.nslots == k)
+        binds = And(binds_any, before.nslots == k)
         bound = {
             "slot_kind": new_kind,
             "slot_seg": If(attach.ok, view.sid,
@@ -158,7 +163,7 @@ def slots_after(view: StepView, effects: dict, after: SymState) -> list:
                for name, value in bound.items()]
         cs.append(after.slot_remap[k] == If(binds, remap.binds_ok, Or(
             before.slot_remap[k], And(remap.grow_ok, args.slot == k))))
-    cs.append(after.nslots == If(binds_slot(view), before.nslots + 1, before.nslots))
+    cs.append(after.nslots == If(binds_any, before.nslots + 1, before.nslots))
     return cs
 
 
@@ -167,10 +172,10 @@ def segments_after(view: StepView, effects: dict, after: SymState) -> list:
     the key (R17, R18); a removed segment is destroyed at its last detach (R20)."""
     before, args, scope = view.before, view.args, view.scope
     get, removes = effects["shmget"], effects["shmctl"].removes
+    named = If(view.live, get.segment, view.no_segment)
     cs = []
     for h in range(scope.segments):
         binds = And(view.is_op["shmget"], before.nhandles == h)
-        named = If(view.live, get.segment, view.no_segment)
         cs += [after.handle_seg[h] == If(binds, named, before.handle_seg[h]),
                after.handle_bykey[h] == If(binds, get.found_by_key, before.handle_bykey[h])]
     cs.append(after.nhandles == If(view.is_op["shmget"], before.nhandles + 1, before.nhandles))
@@ -203,6 +208,9 @@ def threads_after(view: StepView, effects: dict, dies: list, after: SymState) ->
     binds_thread = And(Not(view.is_op["nop"]),
                        Or(effects["fork"].binds_thread, effects["spawn"].binds_thread))
     actor_pproc = select(before.t_pproc, args.actor)
+    # a new thread's process, and its process in the program (fork: the next ones)
+    process = If(view.live, If(view.is_op["fork"], before.nprocs, view.pid), num(0))
+    program_process = If(view.is_op["fork"], before.npprocs, actor_pproc)
     cs = []
     for t in range(scope.threads):
         binds = And(binds_thread, before.nthreads == t)
@@ -210,8 +218,6 @@ def threads_after(view: StepView, effects: dict, dies: list, after: SymState) ->
         execed_away = And(view.performs["exec"], before.t_proc[t] == view.pid, args.actor != t)
         exits = And(view.performs["thread_exit"], args.actor == t)
         same_program_process = And(z3.ULT(t, before.nthreads), before.t_pproc[t] == actor_pproc)
-        process = If(view.live, If(view.is_op["fork"], before.nprocs, view.pid), num(0))
-        program_process = If(view.is_op["fork"], before.npprocs, actor_pproc)
         cs += [after.t_alive[t] == If(binds, view.live, And(before.t_alive[t], Not(dies_t),
                                                             Not(execed_away), Not(exits))),
                after.t_proc[t] == If(binds, process, before.t_proc[t]),
