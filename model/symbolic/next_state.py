@@ -135,7 +135,7 @@ def slots_after(view: StepView, effects: dict, after: SymState) -> list:
                                         before.slot_kind[k] == KIND_OBJ_PRIVATE),
                            before.slot_obj[k] == view.fd_obj) for k, c in cells])
     by_name = select(before.fd_byname, args.fd, FALSE)
-    by_key = select(before.handle_bykey, args.handle, FALSE) if scope.segments else FALSE
+    by_key = select(before.handle_bykey, args.handle, FALSE)
     same_kind_remapped = lambda kind: And(remap.binds_ok, view.kind == kind)
     binds_any = binds_slot(view)
     cs = []

@@ -86,8 +86,7 @@ class StepView:
         self.acc_value = If(self.kind == KIND_PRIVATE, self.acc_private,
                             If(self.kind == KIND_ANON, acc_anon,
                                If(self.kind == KIND_SYSV, acc_seg, acc_object)))
-        self.seg_size_of_slot = (select(before.seg_size, self.slot_seg, num(0)) if segments
-                                 else num(0))
+        self.seg_size_of_slot = select(before.seg_size, self.slot_seg, num(0))
         obj_size_of_slot = select(before.obj_size, self.slot_obj, num(0))
         # past the end of the object: of a shared anonymous object or a segment (after mremap
         # grew the mapping, R43), of a backing object (R06, R08: also a private page)
@@ -100,11 +99,10 @@ class StepView:
         """The segment ``args.handle`` names (``no_segment``: none)."""
         before, segments = self.before, self.scope.segments
         self.no_segment = num(segments)
-        self.sid = (select(before.handle_seg, self.args.handle, self.no_segment) if segments
-                    else self.no_segment)
+        self.sid = select(before.handle_seg, self.args.handle, self.no_segment)
         self.sid_live = And(self.sid != self.no_segment,
                             Not(select(before.seg_destroyed, self.sid, TRUE))) if segments else FALSE
-        self.sid_removed = select(before.seg_removed, self.sid, FALSE) if segments else FALSE
+        self.sid_removed = select(before.seg_removed, self.sid, FALSE)
 
     def _named_descriptor(self):
         """The descriptor ``args.fd`` names: its object (``no_object``: none), whether the acting

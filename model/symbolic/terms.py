@@ -28,7 +28,7 @@ def num(n: int, bits: int = INDEX_BITS):
 
 def select(items: list, index, default=None):
     """items[index] for a symbolic index (an If chain); ``default`` beyond the end (the last
-    item when not given)."""
+    item when not given), so an empty list (a scope without segments, say) gives ``default``."""
     if default is None:
         default = items[-1]
     out = default

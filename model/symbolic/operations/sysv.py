@@ -23,7 +23,7 @@ def shmget(view: StepView) -> Effect:
              for g in range(segments)]
     found = And(args.key, Or(keyed)) if segments else FALSE
     existing = first_true(keyed)                  # (segments: none)
-    existing_size = select(before.seg_size, existing, num(0)) if segments else num(0)
+    existing_size = select(before.seg_size, existing, num(0))
     enoent = And(Not(found), args.key, Not(args.creat))
     eexist = And(found, args.creat, args.excl)
     einval = And(found, Not(eexist), z3.UGT(args.size, existing_size))
@@ -80,7 +80,7 @@ def shmctl(view: StepView) -> Effect:
     (records, or fragments under posix), SHM_DEST and the key. R17 (POSIX): IPC_STAT of a
     removed segment may fail (the alternative)."""
     before, args, scope, profile = view.before, view.args, view.scope, view.profile
-    sid, segments = view.sid, scope.segments
+    sid = view.sid
 
     def attaches(k):
         return And(before.slot_kind[k] == KIND_SYSV, before.slot_seg[k] == sid)
@@ -94,9 +94,8 @@ def shmctl(view: StepView) -> Effect:
                 if profile.removed_stat_may_fail else FALSE)
     einval = Or(Not(view.sid_live), may_fail)
     stat = And(view.live, view.is_op["shmctl"], Not(args.rmid), Not(einval))
-    keyed = select(before.seg_key, sid, FALSE) if segments else FALSE
-
-    size = select(before.seg_size, sid, num(0)) if segments else num(0)
+    keyed = select(before.seg_key, sid, FALSE)
+    size = select(before.seg_size, sid, num(0))
 
     def stat_result(result) -> list:
         """IPC_STAT's fields in ``result`` (zero for any other step)."""
@@ -106,7 +105,7 @@ def shmctl(view: StepView) -> Effect:
             # R17 (POSIX): a removed segment may show SHM_DEST or not, and the old key or
             # IPC_PRIVATE; both as on Linux everywhere else
             removed_stat = And(stat, view.sid_removed)
-            old_key = select(before.seg_oldkey, sid, FALSE) if segments else FALSE
+            old_key = select(before.seg_oldkey, sid, FALSE)
             return cs + [Implies(Not(removed_stat), result.dest == FALSE),
                          If(removed_stat, Implies(result.key, old_key),
                             result.key == And(stat, keyed))]
