@@ -17,10 +17,9 @@ import z3
 from .core import KIND_OBJ_PRIVATE, KIND_PRIVATE, KIND_SYSV
 from .encoding import SymState
 from .step_view import StepView
-from .terms import BYTE_BITS, num, select
+from .terms import BYTE_BITS, FALSE, TRUE, num, select
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
 def moved_boundaries(view: StepView, changes: list) -> tuple:
@@ -97,6 +96,7 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
     # ghost: forks since the slot was mapped into the acting process (a fork child's depth)
     parent_depth = [select([before.depth[p][k] for p in range(scope.processes)], view.pid)
                     for k in range(scope.mappings)]
+    child_depth = [If(d == 2, num(2, 2), d + 1) for d in parent_depth]      # at most 2
     cs = []
     for p in range(scope.processes):
         for k in range(scope.mappings):
@@ -114,8 +114,7 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
                               Or(effects["mmap"].ok, effects["shmat"].ok, effects["mremap"].binds_ok))
             cs.append(after.depth[p][k] == If(mapped_here, num(0, 2),
                                               If(effects["fork"].child_is[p],
-                                                 If(parent_depth[k] == 2, num(2, 2), parent_depth[k] + 1),
-                                                 before.depth[p][k])))
+                                                 child_depth[k], before.depth[p][k])))
     return cs
 
 

@@ -11,10 +11,9 @@ import z3
 from .core import (KIND_ANON, KIND_NONE, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_SYSV, OBJ_MEMFD)
 from .encoding import SymState
 from .step_view import StepView
-from .terms import BYTE_BITS, KIND_BITS, num, select
+from .terms import BYTE_BITS, FALSE, KIND_BITS, TRUE, num, select
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
 def binds_slot(view: StepView):

@@ -16,10 +16,9 @@ from .core import (KIND_ANON, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE, K
                    SymbolicScope)
 from .encoding import CELL_FIELDS, Cell, SymArgs, SymState
 from .predicates import held_fds, object_value, segment_pages
-from .terms import BYTE_BITS, num, select
+from .terms import BYTE_BITS, FALSE, TRUE, num, select
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
 class StepView:

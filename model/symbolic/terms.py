@@ -17,6 +17,8 @@ OP_BITS = 5           # an operation code (core.OP_NAMES)
 KIND_BITS = 3         # a slot kind (core.KIND_NAMES)
 CODE_BITS = 5         # a result code (core.RESULT_NAMES)
 
+TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
+
 
 def bv(name: str, bits: int = INDEX_BITS):
     return z3.BitVec(name, bits)

@@ -12,11 +12,10 @@ import z3
 from ..core import ADVICES, KIND_ANON, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE, KIND_SYSV
 from ..encoding import CELL_FIELDS, Cell
 from ..step_view import StepView
-from ..terms import BYTE_BITS, KIND_BITS, num, select
+from ..terms import BYTE_BITS, FALSE, KIND_BITS, TRUE, num, select
 from .effect import Effect
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 PROT_RW, PROT_NONE = 0, 2            # indices into core.PROTS
 
 

@@ -13,11 +13,10 @@ import z3
 from ..core import OBJ_MEMFD, OBJ_SHM
 from ..predicates import object_value, writably_mapped
 from ..step_view import StepView
-from ..terms import first_true
+from ..terms import FALSE, TRUE, first_true
 from .effect import Effect
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
 def open_(view: StepView) -> Effect:

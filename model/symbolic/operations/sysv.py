@@ -7,11 +7,10 @@ import z3
 from ..core import KIND_SYSV
 from ..predicates import segment_pages
 from ..step_view import StepView
-from ..terms import COUNT_BITS, INDEX_BITS, BYTE_BITS, count, first_true, num, select
+from ..terms import BYTE_BITS, COUNT_BITS, FALSE, INDEX_BITS, TRUE, count, first_true, num, select
 from .effect import Effect
 
 And, Or, Not, If, Implies = z3.And, z3.Or, z3.Not, z3.If, z3.Implies
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
 def shmget(view: StepView) -> Effect:
