@@ -88,7 +88,8 @@ def _events(view: StepView, effects: dict, dies: list, changes: list,
 def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespace,
                 after: SymState) -> list:
     """Constraints: the cells of ``after``. ``dies[p]``: process p ends in this step;
-    ``store``: the step stores into an object page (transition.py)."""
+    ``store``: the step stores into an object page, and the private pages that may copy it
+    first (transition.object_store)."""
     before, scope = view.before, view.scope
     changes = [Or(effects["mprotect"].changes[q], effects["madvise"].changes[q])
                for q in range(scope.pages)]
@@ -163,8 +164,7 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
     truncated = And(effects["ftruncate"].drops_copies, before.slot_kind[k] == KIND_OBJ_PRIVATE,
                     before.slot_obj[k] == view.fd_obj,
                     z3.UGE(before.slot_pgoff[k] + q, args.length))
-    snapshot = (And(snapshot_allowed(view, store, p, k, q), args.snap[p][k][q])
-                if args.snap else FALSE)
+    snapshot = And(store.may_snapshot[p][k][q], args.snap[p][k][q]) if args.snap else FALSE
     dropped = Or(flag("dontneed"), truncated)
     fresh = Or(gone, by_map, grown)
     from_source = events.from_source
@@ -183,11 +183,3 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
                                    If(flag("free"), TRUE, cell.lazy))))))
     return cs
 
-
-def snapshot_allowed(view: StepView, store, p: int, k: int, q: int):
-    """POSIX (R13): cell (p, k, q) is an unwritten private page of the object page a store
-    goes into, so it may take a copy of its own first."""
-    before = view.before
-    cell = before.cells[p][k][q]
-    return And(store.happens, cell.mapped, Not(cell.cow), before.slot_kind[k] == KIND_OBJ_PRIVATE,
-               before.slot_obj[k] == store.object, before.slot_pgoff[k] + q == store.page)
