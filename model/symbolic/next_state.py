@@ -19,8 +19,7 @@ And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
 def binds_slot(view: StepView):
     """The step binds the next mapping handle (mmap, shmat, mremap move and alias)."""
     is_op = view.is_op
-    return And(Not(is_op["nop"]), Or(is_op["mmap"], is_op["shmat"],
-                                     And(is_op["mremap"], Not(view.args.mode == 0))))
+    return Or(is_op["mmap"], is_op["shmat"], And(is_op["mremap"], view.args.mode != 0))
 
 
 def holes(view: StepView) -> list:
@@ -204,8 +203,7 @@ def threads_after(view: StepView, effects: dict, dies: list, after: SymState) ->
     thread_exit ends the thread, exit and a fatal signal the process, exec the other threads
     (R29, C04). ``t_pproc`` and ``t_ended`` follow the program's processes, as validate does."""
     before, args, scope = view.before, view.args, view.scope
-    binds_thread = And(Not(view.is_op["nop"]),
-                       Or(effects["fork"].binds_thread, effects["spawn"].binds_thread))
+    binds_thread = Or(effects["fork"].binds_thread, effects["spawn"].binds_thread)
     actor_pproc = select(before.t_pproc, args.actor)
     # a new thread's process, and its process in the program (fork: the next ones)
     process = If(view.live, If(view.is_op["fork"], before.nprocs, view.pid), num(0))

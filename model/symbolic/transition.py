@@ -83,10 +83,10 @@ def result_constraints(view: StepView, effects: dict, store, result: SymResult) 
         code = If(view.is_op[name], code_table(effects[name].code), code)
     cs = [result.code == If(view.is_op["nop"], result_code("ok"),
                             If(view.dead, result_code("dead"), code))]
-    found = And(view.is_op["shmget"], view.live, effects["shmget"].same)
-    cs.append(result.arg == If(And(view.is_op["read"], view.live), effects["read"].value,
-                               If(And(view.is_op["pread"], view.live), effects["pread"].value,
-                                  If(found, effects["shmget"].handle, num(0, BYTE_BITS)))))
+    cs.append(result.arg == If(view.performs["read"], effects["read"].value,
+                               If(view.performs["pread"], effects["pread"].value,
+                                  If(effects["shmget"].found_by_key, effects["shmget"].handle,
+                                     num(0, BYTE_BITS)))))
     cs += effects["shmctl"].stat_result(result)
     alternatives = [c for name in TWINS for c in effects[name].alternatives]
     cs.append(Implies(Not(Or(alternatives)), Not(args.alternative)))

@@ -162,9 +162,9 @@ def mremap(view: StepView) -> Effect:
     started = And(view.performs["mremap"], Not(no_record))
     move_ok = And(started, move, Or(spans, Not(past_record)))
     alias_ok = And(started, alias, Not(alias_private))
-    record = Cell(*(select([getattr(c, f) for c in here], args.page) for f in CELL_FIELDS))
     source = [Cell(*(select([getattr(c, f) for c in here], args.page + q, getattr(here[-1], f))
                      for f in CELL_FIELDS)) for q in range(pages)]   # page page+q of a move
+    record = source[0]                                               # the cell at the place
     return Effect(code=[(Or(no_record, efault), "EFAULT"), (einval, "EINVAL"),
                         (enomem, "ENOMEM"), (TRUE, "ok")],
                   grow=grow, new_len=new_len, old_len=old_len, old_kept=old_kept, spans=spans,

@@ -92,7 +92,7 @@ def shmctl(view: StepView) -> Effect:
     may_fail = (And(Not(args.rmid), view.sid_removed, args.alternative)
                 if profile.removed_stat_may_fail else FALSE)
     einval = Or(Not(view.sid_live), may_fail)
-    stat = And(view.live, view.is_op["shmctl"], Not(args.rmid), Not(einval))
+    stat = And(view.performs["shmctl"], Not(args.rmid), Not(einval))
     keyed = select(before.seg_key, sid, FALSE)
     size = select(before.seg_size, sid, num(0))
 
