@@ -22,40 +22,32 @@ def binds_slot(view: StepView):
     return Or(is_op["mmap"], is_op["shmat"], And(is_op["mremap"], view.args.mode != 0))
 
 
-def holes(view: StepView) -> list:
-    """holes[o]: object page o is in the range of the step (where MADV_REMOVE punches, R39)."""
-    pages = view.scope.pages
-    return [Or([And(view.in_range[q], view.here[q].mapped, view.pgoff + q == o) for q in range(pages)])
-            for o in range(pages)]
-
-
 def memory_objects_after(view: StepView, effects: dict, after: SymState) -> list:
     """Shared anonymous objects and segments: new ones are zero (R01, R02), a store changes a
     page, MADV_REMOVE punches a hole (R39)."""
     before, scope = view.before, view.scope
-    punch = holes(view)
     binds = binds_slot(view)
     cs = []
     for k in range(scope.mappings):
-        cs += _pages_after(view, effects, punch, And(binds, before.nslots == k),
+        cs += _pages_after(view, effects, And(binds, before.nslots == k),
                            And(view.kind == KIND_ANON, view.anon_obj == k),
                            before.anon[k], after.anon[k])
     for g in range(scope.segments):
-        cs += _pages_after(view, effects, punch, And(effects["shmget"].creates, before.nsegs == g),
+        cs += _pages_after(view, effects, And(effects["shmget"].creates, before.nsegs == g),
                            And(view.kind == KIND_SYSV, view.slot_seg == g),
                            before.seg_page[g], after.seg_page[g])
     return cs
 
 
-def _pages_after(view: StepView, effects: dict, punch: list, fresh, mine, pages_before: list,
+def _pages_after(view: StepView, effects: dict, fresh, mine, pages_before: list,
                  pages_after: list) -> list:
     """The pages of one memory object: zero when ``fresh``; where the named slot maps it
     (``mine``), a store changes a page and MADV_REMOVE punches a hole."""
-    zero = num(0, BYTE_BITS)
+    zero, advised = num(0, BYTE_BITS), effects["madvise"]
     cs = []
     for o, (page, nxt) in enumerate(zip(pages_before, pages_after)):
         hit = And(effects["write"].ok, mine, view.acc_opg == o)
-        punched = And(effects["madvise"].removes, mine, punch[o])
+        punched = And(advised.removes, mine, advised.holes[o])
         cs.append(nxt == If(fresh, zero, If(hit, view.args.value, If(punched, zero, page))))
     return cs
 
@@ -88,7 +80,7 @@ def backing_objects_after(view: StepView, effects: dict, store, after: SymState)
     step stores into an object page (transition.py)."""
     before, args, scope = view.before, view.args, view.scope
     zero = num(0, BYTE_BITS)
-    punch = holes(view)
+    punch = effects["madvise"].holes
     removes_shared = And(effects["madvise"].removes, view.kind == KIND_OBJ_SHARED)
     cs = [after.nobjs == If(effects["open"].creates, before.nobjs + 1, before.nobjs)]
     for o in range(scope.objects):

@@ -125,9 +125,13 @@ def madvise(view: StepView) -> Effect:
     changes = [And(ok, view.in_range[q], here[q].mapped,
                    Or([And(advice[name], differs[name][q]) for name in differs]))
                for q in range(pages)]
+    # holes[o]: object page o is mapped in the range (where MADV_REMOVE punches, R39)
+    holes = [Or([And(view.range_mapped[q], view.pgoff + q == o) for q in range(pages)])
+             for o in range(pages)]
     return Effect(code=[(einval, "EINVAL"), (eacces, "EACCES"), (view.hole, "ENOMEM"),
                         (TRUE, "ok")],
-                  ok=ok, advice=advice, changes=changes, removes=And(ok, advice["remove"]))
+                  ok=ok, advice=advice, changes=changes, removes=And(ok, advice["remove"]),
+                  holes=holes)
 
 
 def mremap(view: StepView) -> Effect:
