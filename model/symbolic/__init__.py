@@ -2,8 +2,10 @@
 
 - ``core``: which programs the encoding covers (``program_to_args``, ``OutsideCore``) and the
   ``SymbolicScope`` bounds;
-- ``encoding``: the flat encoding (booleans and narrow bit-vectors per cell, If chains);
-  ``objects``: its part for files, memfds, POSIX shm objects and descriptors;
+- ``encoding``: the flat encoding's variables (booleans and narrow bit-vectors per cell,
+  ``terms``: If chains), the initial state and valid arguments; ``transition``: one step, from
+  one twin per operation (``operations/``) over the step's view (``step_view``), the next
+  state built part by part (``next_cells``, ``next_state``);
   ``unrolling``: K steps built once on one solver, questions as assumptions;
 - ``decode``: back to ``Step``/``Result``; ``agreement``: explicit vs symbolic outcome sets;
 - ``induction``: lemmas, the named properties, proofs, witnesses, bounded cross-check

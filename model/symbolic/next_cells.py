@@ -15,12 +15,11 @@ from types import SimpleNamespace
 import z3
 
 from .core import KIND_OBJ_PRIVATE, KIND_PRIVATE, KIND_SYSV
-from .encoding import CELL_FIELDS, Cell, SymState
+from .encoding import SymState
 from .step_view import StepView
-from .terms import BYTE_BITS, num, select
+from .terms import BYTE_BITS, FALSE, TRUE, num, select
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
 def moved_boundaries(view: StepView, changes: list) -> tuple:
@@ -50,9 +49,7 @@ def _events(view: StepView, effects: dict, dies: list, changes: list,
     act = And(view.pid_eq[p], view.slot_eq[k])         # the named slot of the acting process
     new_slot = And(before.nslots == k, view.pid_eq[p])  # the slot this step binds, if any
     cell = before.cells[p][k][q]
-    parent = Cell(*(select([getattr(before.cells[pp][k][q], f)
-                            for pp in range(view.scope.processes)], view.pid)
-                    for f in CELL_FIELDS))
+    parent = view.mine[k][q]                            # the cell a fork child copies
     source = remap.source[q]
     made_by_map = And(new_slot, Or(And(effects["mmap"].ok, z3.ULT(q, args.length)),
                                    And(effects["shmat"].ok, z3.ULT(q, effects["shmat"].pages))))
@@ -91,11 +88,16 @@ def _events(view: StepView, effects: dict, dies: list, changes: list,
 def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespace,
                 after: SymState) -> list:
     """Constraints: the cells of ``after``. ``dies[p]``: process p ends in this step;
-    ``store``: the step stores into an object page (transition.py)."""
+    ``store``: the step stores into an object page, and the private pages that may copy it
+    first (transition.object_store)."""
     before, scope = view.before, view.scope
     changes = [Or(effects["mprotect"].changes[q], effects["madvise"].changes[q])
                for q in range(scope.pages)]
     at_range_end, at_range_start = moved_boundaries(view, changes)
+    # ghost: forks since the slot was mapped into the acting process (a fork child's depth)
+    parent_depth = [select([before.depth[p][k] for p in range(scope.processes)], view.pid)
+                    for k in range(scope.mappings)]
+    child_depth = [If(d == 2, num(2, 2), d + 1) for d in parent_depth]      # at most 2
     cs = []
     for p in range(scope.processes):
         for k in range(scope.mappings):
@@ -109,13 +111,11 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
                                  Or(at_range_end[q], at_range_start[q]))
                 cs += _cell_after(view, effects, events, store, after, (p, k, q), joined)
             # ghost: forks since the slot was mapped into this process
-            parent_depth = select([before.depth[pp][k] for pp in range(scope.processes)], view.pid)
             mapped_here = And(before.nslots == k, view.pid_eq[p],
                               Or(effects["mmap"].ok, effects["shmat"].ok, effects["mremap"].binds_ok))
             cs.append(after.depth[p][k] == If(mapped_here, num(0, 2),
                                               If(effects["fork"].child_is[p],
-                                                 If(parent_depth == 2, num(2, 2), parent_depth + 1),
-                                                 before.depth[p][k])))
+                                                 child_depth[k], before.depth[p][k])))
     return cs
 
 
@@ -164,8 +164,7 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
     truncated = And(effects["ftruncate"].drops_copies, before.slot_kind[k] == KIND_OBJ_PRIVATE,
                     before.slot_obj[k] == view.fd_obj,
                     z3.UGE(before.slot_pgoff[k] + q, args.length))
-    snapshot = (And(snapshot_allowed(view, store, p, k, q), args.snap[p][k][q])
-                if args.snap else FALSE)
+    snapshot = And(store.may_snapshot[p][k][q], args.snap[p][k][q]) if args.snap else FALSE
     dropped = Or(flag("dontneed"), truncated)
     fresh = Or(gone, by_map, grown)
     from_source = events.from_source
@@ -184,11 +183,3 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
                                    If(flag("free"), TRUE, cell.lazy))))))
     return cs
 
-
-def snapshot_allowed(view: StepView, store, p: int, k: int, q: int):
-    """POSIX (R13): cell (p, k, q) is an unwritten private page of the object page a store
-    goes into, so it may take a copy of its own first."""
-    before = view.before
-    cell = before.cells[p][k][q]
-    return And(store.happens, cell.mapped, Not(cell.cow), before.slot_kind[k] == KIND_OBJ_PRIVATE,
-               before.slot_obj[k] == store.object, before.slot_pgoff[k] + q == store.page)

@@ -11,50 +11,44 @@ import z3
 from .core import (KIND_ANON, KIND_NONE, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_SYSV, OBJ_MEMFD)
 from .encoding import SymState
 from .step_view import StepView
-from .terms import BYTE_BITS, KIND_BITS, num, select
+from .terms import BYTE_BITS, FALSE, KIND_BITS, TRUE, num, select
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
 def binds_slot(view: StepView):
     """The step binds the next mapping handle (mmap, shmat, mremap move and alias)."""
     is_op = view.is_op
-    return And(Not(is_op["nop"]), Or(is_op["mmap"], is_op["shmat"],
-                                     And(is_op["mremap"], Not(view.args.mode == 0))))
-
-
-def holes(view: StepView) -> list:
-    """holes[o]: object page o is in the range of the step (where MADV_REMOVE punches, R39)."""
-    pages = view.scope.pages
-    return [Or([And(view.in_range[q], view.here[q].mapped, view.pgoff + q == o) for q in range(pages)])
-            for o in range(pages)]
+    return Or(is_op["mmap"], is_op["shmat"], And(is_op["mremap"], view.args.mode != 0))
 
 
 def memory_objects_after(view: StepView, effects: dict, after: SymState) -> list:
     """Shared anonymous objects and segments: new ones are zero (R01, R02), a store changes a
     page, MADV_REMOVE punches a hole (R39)."""
-    before, args, scope = view.before, view.args, view.scope
-    pages = scope.pages
-    punch = holes(view)
-    zero = num(0, BYTE_BITS)
+    before, scope = view.before, view.scope
+    binds = binds_slot(view)
     cs = []
     for k in range(scope.mappings):
-        fresh = And(binds_slot(view), before.nslots == k)
-        mine = And(view.kind == KIND_ANON, view.anon_obj == k)
-        for o in range(pages):
-            hit = And(effects["write"].ok, mine, view.acc_opg == o)
-            punched = And(effects["madvise"].removes, mine, punch[o])
-            cs.append(after.anon[k][o] == If(fresh, zero, If(hit, args.value,
-                                                             If(punched, zero, before.anon[k][o]))))
+        cs += _pages_after(view, effects, And(binds, before.nslots == k),
+                           And(view.kind == KIND_ANON, view.anon_obj == k),
+                           before.anon[k], after.anon[k])
     for g in range(scope.segments):
-        born = And(effects["shmget"].creates, before.nsegs == g)
-        mine = And(view.kind == KIND_SYSV, view.slot_seg == g)
-        for o in range(pages):
-            hit = And(effects["write"].ok, mine, view.acc_opg == o)
-            punched = And(effects["madvise"].removes, mine, punch[o])
-            cs.append(after.seg_page[g][o] == If(born, zero, If(hit, args.value,
-                                                                If(punched, zero, before.seg_page[g][o]))))
+        cs += _pages_after(view, effects, And(effects["shmget"].creates, before.nsegs == g),
+                           And(view.kind == KIND_SYSV, view.slot_seg == g),
+                           before.seg_page[g], after.seg_page[g])
+    return cs
+
+
+def _pages_after(view: StepView, effects: dict, fresh, mine, pages_before: list,
+                 pages_after: list) -> list:
+    """The pages of one memory object: zero when ``fresh``; where the named slot maps it
+    (``mine``), a store changes a page and MADV_REMOVE punches a hole."""
+    zero, advised = num(0, BYTE_BITS), effects["madvise"]
+    cs = []
+    for o, (page, nxt) in enumerate(zip(pages_before, pages_after)):
+        hit = And(effects["write"].ok, mine, view.acc_opg == o)
+        punched = And(advised.removes, mine, advised.holes[o])
+        cs.append(nxt == If(fresh, zero, If(hit, view.args.value, If(punched, zero, page))))
     return cs
 
 
@@ -70,10 +64,9 @@ def descriptors_after(view: StepView, effects: dict, closes: list, after: SymSta
         cs += [after.fd_obj[h] == If(bound, If(opened.ok, opened.object, view.no_object), before.fd_obj[h]),
                after.fd_rdonly[h] == If(bound, And(opened.ok, args.rdonly), before.fd_rdonly[h]),
                after.fd_byname[h] == If(bound, And(opened.ok, opened.found), before.fd_byname[h])]
-        parent = select([before.fd_open[p][h] for p in range(scope.processes)], view.pid, FALSE)
         for p in range(scope.processes):
             cs.append(after.fd_open[p][h] == If(
-                closes[p], FALSE, If(effects["fork"].child_is[p], parent,
+                closes[p], FALSE, If(effects["fork"].child_is[p], view.held[h],
                                      If(And(bound, opened.ok, view.pid_eq[p]), TRUE,
                                         If(And(effects["close"].ok, view.pid_eq[p], args.fd == h), FALSE,
                                            before.fd_open[p][h])))))
@@ -87,7 +80,7 @@ def backing_objects_after(view: StepView, effects: dict, store, after: SymState)
     step stores into an object page (transition.py)."""
     before, args, scope = view.before, view.args, view.scope
     zero = num(0, BYTE_BITS)
-    punch = holes(view)
+    punch = effects["madvise"].holes
     removes_shared = And(effects["madvise"].removes, view.kind == KIND_OBJ_SHARED)
     cs = [after.nobjs == If(effects["open"].creates, before.nobjs + 1, before.nobjs)]
     for o in range(scope.objects):
@@ -132,11 +125,12 @@ def slots_after(view: StepView, effects: dict, after: SymState) -> list:
                                         before.slot_kind[k] == KIND_OBJ_PRIVATE),
                            before.slot_obj[k] == view.fd_obj) for k, c in cells])
     by_name = select(before.fd_byname, args.fd, FALSE)
-    by_key = select(before.handle_bykey, args.handle, FALSE) if scope.segments else FALSE
+    by_key = select(before.handle_bykey, args.handle, FALSE)
     same_kind_remapped = lambda kind: And(remap.binds_ok, view.kind == kind)
+    binds_any = binds_slot(view)
     cs = []
     for k in range(scope.mappings):
-        binds = And(binds_slot(view), before.nslots == k)
+        binds = And(binds_any, before.nslots == k)
         bound = {
             "slot_kind": new_kind,
             "slot_seg": If(attach.ok, view.sid,
@@ -159,7 +153,7 @@ def slots_after(view: StepView, effects: dict, after: SymState) -> list:
                for name, value in bound.items()]
         cs.append(after.slot_remap[k] == If(binds, remap.binds_ok, Or(
             before.slot_remap[k], And(remap.grow_ok, args.slot == k))))
-    cs.append(after.nslots == If(binds_slot(view), before.nslots + 1, before.nslots))
+    cs.append(after.nslots == If(binds_any, before.nslots + 1, before.nslots))
     return cs
 
 
@@ -168,10 +162,10 @@ def segments_after(view: StepView, effects: dict, after: SymState) -> list:
     the key (R17, R18); a removed segment is destroyed at its last detach (R20)."""
     before, args, scope = view.before, view.args, view.scope
     get, removes = effects["shmget"], effects["shmctl"].removes
+    named = If(view.live, get.segment, view.no_segment)
     cs = []
     for h in range(scope.segments):
         binds = And(view.is_op["shmget"], before.nhandles == h)
-        named = If(view.live, get.segment, view.no_segment)
         cs += [after.handle_seg[h] == If(binds, named, before.handle_seg[h]),
                after.handle_bykey[h] == If(binds, get.found_by_key, before.handle_bykey[h])]
     cs.append(after.nhandles == If(view.is_op["shmget"], before.nhandles + 1, before.nhandles))
@@ -201,9 +195,11 @@ def threads_after(view: StepView, effects: dict, dies: list, after: SymState) ->
     thread_exit ends the thread, exit and a fatal signal the process, exec the other threads
     (R29, C04). ``t_pproc`` and ``t_ended`` follow the program's processes, as validate does."""
     before, args, scope = view.before, view.args, view.scope
-    binds_thread = And(Not(view.is_op["nop"]),
-                       Or(effects["fork"].binds_thread, effects["spawn"].binds_thread))
+    binds_thread = Or(effects["fork"].binds_thread, effects["spawn"].binds_thread)
     actor_pproc = select(before.t_pproc, args.actor)
+    # a new thread's process, and its process in the program (fork: the next ones)
+    process = If(view.live, If(view.is_op["fork"], before.nprocs, view.pid), num(0))
+    program_process = If(view.is_op["fork"], before.npprocs, actor_pproc)
     cs = []
     for t in range(scope.threads):
         binds = And(binds_thread, before.nthreads == t)
@@ -211,8 +207,6 @@ def threads_after(view: StepView, effects: dict, dies: list, after: SymState) ->
         execed_away = And(view.performs["exec"], before.t_proc[t] == view.pid, args.actor != t)
         exits = And(view.performs["thread_exit"], args.actor == t)
         same_program_process = And(z3.ULT(t, before.nthreads), before.t_pproc[t] == actor_pproc)
-        process = If(view.live, If(view.is_op["fork"], before.nprocs, view.pid), num(0))
-        program_process = If(view.is_op["fork"], before.npprocs, actor_pproc)
         cs += [after.t_alive[t] == If(binds, view.live, And(before.t_alive[t], Not(dies_t),
                                                             Not(execed_away), Not(exits))),
                after.t_proc[t] == If(binds, process, before.t_proc[t]),

@@ -51,10 +51,15 @@ def fd_object(s: SymState, sc, fd):
     return select(s.fd_obj, fd, z3.BitVecVal(sc.objects, 4))
 
 
+def held_fds(s: SymState, sc, pid) -> list:
+    """held_fds(...)[h]: process ``pid`` has descriptor handle h open."""
+    return [select([s.fd_open[p][h] for p in range(sc.processes)], pid, F_)
+            for h in range(sc.objects)]
+
+
 def holds_fd(s: SymState, sc, pid, fd):
     """Process ``pid`` has descriptor ``fd`` open."""
-    return select([select([s.fd_open[p][h] for p in range(sc.processes)], pid, F_)
-                   for h in range(sc.objects)], fd, F_)
+    return select(held_fds(s, sc, pid), fd, F_)
 
 
 def segment_pages(size_code):

@@ -15,11 +15,10 @@ from ..profiles import Profile
 from .core import (KIND_ANON, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE, KIND_SYSV, OPS,
                    SymbolicScope)
 from .encoding import CELL_FIELDS, Cell, SymArgs, SymState
-from .predicates import object_value, segment_pages
-from .terms import BYTE_BITS, num, select
+from .predicates import held_fds, object_value, segment_pages
+from .terms import BYTE_BITS, FALSE, TRUE, num, select
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
 class StepView:
@@ -86,8 +85,7 @@ class StepView:
         self.acc_value = If(self.kind == KIND_PRIVATE, self.acc_private,
                             If(self.kind == KIND_ANON, acc_anon,
                                If(self.kind == KIND_SYSV, acc_seg, acc_object)))
-        self.seg_size_of_slot = (select(before.seg_size, self.slot_seg, num(0)) if segments
-                                 else num(0))
+        self.seg_size_of_slot = select(before.seg_size, self.slot_seg, num(0))
         obj_size_of_slot = select(before.obj_size, self.slot_obj, num(0))
         # past the end of the object: of a shared anonymous object or a segment (after mremap
         # grew the mapping, R43), of a backing object (R06, R08: also a private page)
@@ -100,11 +98,10 @@ class StepView:
         """The segment ``args.handle`` names (``no_segment``: none)."""
         before, segments = self.before, self.scope.segments
         self.no_segment = num(segments)
-        self.sid = (select(before.handle_seg, self.args.handle, self.no_segment) if segments
-                    else self.no_segment)
+        self.sid = select(before.handle_seg, self.args.handle, self.no_segment)
         self.sid_live = And(self.sid != self.no_segment,
                             Not(select(before.seg_destroyed, self.sid, TRUE))) if segments else FALSE
-        self.sid_removed = select(before.seg_removed, self.sid, FALSE) if segments else FALSE
+        self.sid_removed = select(before.seg_removed, self.sid, FALSE)
 
     def _named_descriptor(self):
         """The descriptor ``args.fd`` names: its object (``no_object``: none), whether the acting
@@ -113,9 +110,8 @@ class StepView:
         self.no_object = num(scope.objects)
         self.fd_obj = select(before.fd_obj, args.fd, self.no_object)
         self.fd_rdonly = select(before.fd_rdonly, args.fd, FALSE)
-        held = [select([before.fd_open[p][h] for p in range(scope.processes)], self.pid, FALSE)
-                for h in range(scope.objects)]
-        self.fd_open = select(held, args.fd, FALSE)
+        self.held = held_fds(before, scope, self.pid)     # held[h]: the process holds handle h
+        self.fd_open = select(self.held, args.fd, FALSE)
         self.fd_obj_kind = select(before.obj_kind, self.fd_obj, num(0, 2))
         self.fd_obj_size = select(before.obj_size, self.fd_obj, num(0))
         self.fd_obj_sealed = select(before.obj_sealed, self.fd_obj, FALSE)

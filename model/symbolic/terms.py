@@ -17,6 +17,8 @@ OP_BITS = 5           # an operation code (core.OP_NAMES)
 KIND_BITS = 3         # a slot kind (core.KIND_NAMES)
 CODE_BITS = 5         # a result code (core.RESULT_NAMES)
 
+TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
+
 
 def bv(name: str, bits: int = INDEX_BITS):
     return z3.BitVec(name, bits)
@@ -28,7 +30,7 @@ def num(n: int, bits: int = INDEX_BITS):
 
 def select(items: list, index, default=None):
     """items[index] for a symbolic index (an If chain); ``default`` beyond the end (the last
-    item when not given)."""
+    item when not given), so an empty list (a scope without segments, say) gives ``default``."""
     if default is None:
         default = items[-1]
     out = default

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import z3
 
 from ..profiles import Profile
-from .core import SymbolicScope
+from .core import KIND_OBJ_PRIVATE, SymbolicScope
 from .encoding import SymArgs, SymResult, SymState
-from .next_cells import cells_after, snapshot_allowed
+from .next_cells import cells_after
 from .next_state import (backing_objects_after, descriptors_after, memory_objects_after,
                          segments_after, slots_after, threads_after)
 from .operations import TWINS, effects_of
@@ -51,12 +51,25 @@ def transition(before: SymState, args: SymArgs, after: SymState, result: SymResu
 def object_store(view: StepView, effects: dict) -> SimpleNamespace:
     """The store into an object page this step makes, if any: pwrite, or a store through a
     shared mapping of the object. ``old_value``: the page before it (what a POSIX snapshot of
-    a private page copies, R13)."""
-    pwritten = effects["pwrite"].ok
+    a private page copies, R13); ``may_snapshot[p][k][q]``: cell (p, k, q) may take that copy
+    (only where the arguments carry the choices, ``args.snap``)."""
+    before, scope, pwritten = view.before, view.scope, effects["pwrite"].ok
     obj = If(pwritten, view.fd_obj, view.slot_obj)
     page = If(pwritten, view.args.page, view.acc_opg)
-    return SimpleNamespace(happens=Or(effects["write"].stores_into_object, pwritten), object=obj,
-                           page=page, old_value=object_value(view.before, view.scope, obj, page))
+    store = SimpleNamespace(happens=Or(effects["write"].stores_into_object, pwritten), object=obj,
+                            page=page, old_value=object_value(before, scope, obj, page))
+    store.may_snapshot = [[[snapshot_allowed(before, store, p, k, q) for q in range(scope.pages)]
+                           for k in range(scope.mappings)]
+                          for p in range(scope.processes)] if view.args.snap else []
+    return store
+
+
+def snapshot_allowed(before: SymState, store: SimpleNamespace, p: int, k: int, q: int):
+    """POSIX (R13): cell (p, k, q) is an unwritten private page of the object page a store
+    goes into, so it may take a copy of its own first."""
+    cell = before.cells[p][k][q]
+    return And(store.happens, cell.mapped, Not(cell.cow), before.slot_kind[k] == KIND_OBJ_PRIVATE,
+               before.slot_obj[k] == store.object, before.slot_pgoff[k] + q == store.page)
 
 
 def result_constraints(view: StepView, effects: dict, store, result: SymResult) -> list:
@@ -70,10 +83,10 @@ def result_constraints(view: StepView, effects: dict, store, result: SymResult) 
         code = If(view.is_op[name], code_table(effects[name].code), code)
     cs = [result.code == If(view.is_op["nop"], result_code("ok"),
                             If(view.dead, result_code("dead"), code))]
-    found = And(view.is_op["shmget"], view.live, effects["shmget"].same)
-    cs.append(result.arg == If(And(view.is_op["read"], view.live), effects["read"].value,
-                               If(And(view.is_op["pread"], view.live), effects["pread"].value,
-                                  If(found, effects["shmget"].handle, num(0, BYTE_BITS)))))
+    cs.append(result.arg == If(view.performs["read"], effects["read"].value,
+                               If(view.performs["pread"], effects["pread"].value,
+                                  If(effects["shmget"].found_by_key, effects["shmget"].handle,
+                                     num(0, BYTE_BITS)))))
     cs += effects["shmctl"].stat_result(result)
     alternatives = [c for name in TWINS for c in effects[name].alternatives]
     cs.append(Implies(Not(Or(alternatives)), Not(args.alternative)))
@@ -81,6 +94,5 @@ def result_constraints(view: StepView, effects: dict, store, result: SymResult) 
         for p in range(scope.processes):
             for k in range(scope.mappings):
                 for q in range(scope.pages):
-                    allowed = snapshot_allowed(view, store, p, k, q)
-                    cs.append(Implies(Not(allowed), Not(args.snap[p][k][q])))
+                    cs.append(Implies(Not(store.may_snapshot[p][k][q]), Not(args.snap[p][k][q])))
     return cs

@@ -12,11 +12,10 @@ import z3
 from ..core import ADVICES, KIND_ANON, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE, KIND_SYSV
 from ..encoding import CELL_FIELDS, Cell
 from ..step_view import StepView
-from ..terms import BYTE_BITS, KIND_BITS, num, select
+from ..terms import BYTE_BITS, FALSE, KIND_BITS, TRUE, num, select
 from .effect import Effect
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 PROT_RW, PROT_NONE = 0, 2            # indices into core.PROTS
 
 
@@ -126,9 +125,13 @@ def madvise(view: StepView) -> Effect:
     changes = [And(ok, view.in_range[q], here[q].mapped,
                    Or([And(advice[name], differs[name][q]) for name in differs]))
                for q in range(pages)]
+    # holes[o]: object page o is mapped in the range (where MADV_REMOVE punches, R39)
+    holes = [Or([And(view.range_mapped[q], view.pgoff + q == o) for q in range(pages)])
+             for o in range(pages)]
     return Effect(code=[(einval, "EINVAL"), (eacces, "EACCES"), (view.hole, "ENOMEM"),
                         (TRUE, "ok")],
-                  ok=ok, advice=advice, changes=changes, removes=And(ok, advice["remove"]))
+                  ok=ok, advice=advice, changes=changes, removes=And(ok, advice["remove"]),
+                  holes=holes)
 
 
 def mremap(view: StepView) -> Effect:
@@ -163,9 +166,9 @@ def mremap(view: StepView) -> Effect:
     started = And(view.performs["mremap"], Not(no_record))
     move_ok = And(started, move, Or(spans, Not(past_record)))
     alias_ok = And(started, alias, Not(alias_private))
-    record = Cell(*(select([getattr(c, f) for c in here], args.page) for f in CELL_FIELDS))
     source = [Cell(*(select([getattr(c, f) for c in here], args.page + q, getattr(here[-1], f))
                      for f in CELL_FIELDS)) for q in range(pages)]   # page page+q of a move
+    record = source[0]                                               # the cell at the place
     return Effect(code=[(Or(no_record, efault), "EFAULT"), (einval, "EINVAL"),
                         (enomem, "ENOMEM"), (TRUE, "ok")],
                   grow=grow, new_len=new_len, old_len=old_len, old_kept=old_kept, spans=spans,

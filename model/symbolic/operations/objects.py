@@ -13,11 +13,17 @@ import z3
 from ..core import OBJ_MEMFD, OBJ_SHM
 from ..predicates import object_value, writably_mapped
 from ..step_view import StepView
-from ..terms import first_true
+from ..terms import FALSE, TRUE, first_true
 from .effect import Effect
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
+
+
+def _named(view: StepView, kind) -> list:
+    """named[o]: object o exists, of this kind, and has the core's one name (memfds have none)."""
+    before = view.before
+    return [And(z3.ULT(o, before.nobjs), before.obj_named[o], before.obj_kind[o] == kind)
+            for o in range(view.scope.objects)]
 
 
 def open_(view: StepView) -> Effect:
@@ -26,15 +32,14 @@ def open_(view: StepView) -> Effect:
     handle even when the open fails."""
     before, args, objects = view.before, view.args, view.scope.objects
     memfd = args.okind == OBJ_MEMFD
-    named = [And(z3.ULT(o, before.nobjs), before.obj_named[o], before.obj_kind[o] == args.okind)
-             for o in range(objects)]
-    found = And(Not(memfd), Or(named)) if objects else FALSE
+    by_name = _named(view, args.okind)
+    found = And(Not(memfd), Or(by_name)) if objects else FALSE
     enoent = And(Not(found), Not(memfd), Not(args.creat))
     eexist = And(found, args.creat, args.excl)
     ok = And(view.performs["open"], Not(enoent), Not(eexist))
     return Effect(code=[(enoent, "ENOENT"), (eexist, "EEXIST"), (TRUE, "ok")],
                   ok=ok, found=found, creates=And(ok, Not(found)),
-                  object=If(found, first_true(named), before.nobjs))
+                  object=If(found, first_true(by_name), before.nobjs))
 
 
 def close(view: StepView) -> Effect:
@@ -76,12 +81,10 @@ def pwrite(view: StepView) -> Effect:
 
 def shm_unlink(view: StepView) -> Effect:
     """R46: the name goes (ENOENT without one), the object stays for whoever maps or holds it."""
-    before, objects = view.before, view.scope.objects
-    named = [And(z3.ULT(o, before.nobjs), before.obj_named[o], before.obj_kind[o] == OBJ_SHM)
-             for o in range(objects)]
-    found = Or(named) if objects else FALSE
+    shm = _named(view, OBJ_SHM)
+    found = Or(shm) if view.scope.objects else FALSE
     return Effect(code=[(Not(found), "ENOENT"), (TRUE, "ok")],
-                  ok=And(view.performs["shm_unlink"], found), object=first_true(named))
+                  ok=And(view.performs["shm_unlink"], found), object=first_true(shm))
 
 
 def seal(view: StepView) -> Effect:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import z3
 
 from ..step_view import StepView
+from ..terms import TRUE
 from .effect import Effect
 
 And, Or, Not = z3.And, z3.Or, z3.Not
-TRUE = z3.BoolVal(True)
 OK = [(TRUE, "ok")]
 
 

@@ -7,11 +7,10 @@ import z3
 from ..core import KIND_SYSV
 from ..predicates import segment_pages
 from ..step_view import StepView
-from ..terms import COUNT_BITS, INDEX_BITS, BYTE_BITS, count, first_true, num, select
+from ..terms import BYTE_BITS, COUNT_BITS, FALSE, INDEX_BITS, TRUE, count, first_true, num, select
 from .effect import Effect
 
 And, Or, Not, If, Implies = z3.And, z3.Or, z3.Not, z3.If, z3.Implies
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
 def shmget(view: StepView) -> Effect:
@@ -23,7 +22,7 @@ def shmget(view: StepView) -> Effect:
              for g in range(segments)]
     found = And(args.key, Or(keyed)) if segments else FALSE
     existing = first_true(keyed)                  # (segments: none)
-    existing_size = select(before.seg_size, existing, num(0)) if segments else num(0)
+    existing_size = select(before.seg_size, existing, num(0))
     enoent = And(Not(found), args.key, Not(args.creat))
     eexist = And(found, args.creat, args.excl)
     einval = And(found, Not(eexist), z3.UGT(args.size, existing_size))
@@ -80,7 +79,7 @@ def shmctl(view: StepView) -> Effect:
     (records, or fragments under posix), SHM_DEST and the key. R17 (POSIX): IPC_STAT of a
     removed segment may fail (the alternative)."""
     before, args, scope, profile = view.before, view.args, view.scope, view.profile
-    sid, segments = view.sid, scope.segments
+    sid = view.sid
 
     def attaches(k):
         return And(before.slot_kind[k] == KIND_SYSV, before.slot_seg[k] == sid)
@@ -93,10 +92,9 @@ def shmctl(view: StepView) -> Effect:
     may_fail = (And(Not(args.rmid), view.sid_removed, args.alternative)
                 if profile.removed_stat_may_fail else FALSE)
     einval = Or(Not(view.sid_live), may_fail)
-    stat = And(view.live, view.is_op["shmctl"], Not(args.rmid), Not(einval))
-    keyed = select(before.seg_key, sid, FALSE) if segments else FALSE
-
-    size = select(before.seg_size, sid, num(0)) if segments else num(0)
+    stat = And(view.performs["shmctl"], Not(args.rmid), Not(einval))
+    keyed = select(before.seg_key, sid, FALSE)
+    size = select(before.seg_size, sid, num(0))
 
     def stat_result(result) -> list:
         """IPC_STAT's fields in ``result`` (zero for any other step)."""
@@ -106,7 +104,7 @@ def shmctl(view: StepView) -> Effect:
             # R17 (POSIX): a removed segment may show SHM_DEST or not, and the old key or
             # IPC_PRIVATE; both as on Linux everywhere else
             removed_stat = And(stat, view.sid_removed)
-            old_key = select(before.seg_oldkey, sid, FALSE) if segments else FALSE
+            old_key = select(before.seg_oldkey, sid, FALSE)
             return cs + [Implies(Not(removed_stat), result.dest == FALSE),
                          If(removed_stat, Implies(result.key, old_key),
                             result.key == And(stat, keyed))]
