@@ -117,8 +117,7 @@ def clean_up_unreported_processes(impl):
 def _with_unreported_processes(remove_segments, creator, process_group):
     """remove_segments(pids, made) that first ends the case's other processes: those of the
     case's process group the executor was never told of (the forked "threads"). Each is
-    killed, if the executor has not killed it already (it kills the group, or, when it
-    recycles the first process, only the processes it knows), and waited for until it is
+    killed, if the executor has not killed its group already, and waited for until it is
     dead (not reaped: its pid still names it), so that it creates nothing after the segments
     are removed; then the segments of all of them are removed."""
     def widened(pids, made):
