@@ -316,6 +316,7 @@ FIELD_RULES = {
     "shm_mprotect_unspecified": "R24",
     "private_copy_may_follow_object": "R13",
     "slack_zero_filled_when_mapped": "R07",
+    "read_may_lag_shared_stores": "R12",
     "shm_rmid_forced": "R45",
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Optional
 
-from . import cow
+from . import cow, read_lag
 from .ops import PAGE_SIZE
 from .profiles import Profile
 from .results import Fault, OK, Value
@@ -39,7 +39,8 @@ def punch_hole(state: State, vma: Vma, start: int, end: int) -> State:
     mapping of the object reads zeros there (MADV_REMOVE, R39)."""
     obj = state.objects[vma.obj]
     gone = [vma.object_page(vpn) for vpn in range(max(vma.start, start), min(vma.end, end))]
-    return state.with_object(vma.obj, replace(obj, pages=obj.pages.remove(*gone)))
+    state = state.with_object(vma.obj, replace(obj, pages=obj.pages.remove(*gone)))
+    return read_lag.in_sync(state, vma.obj, lambda index, offset: index in gone)
 
 
 def beyond_object(state: State, vma: Vma, vpn: int) -> bool:
@@ -112,8 +113,10 @@ def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Pr
     if beyond_object(state, vma, vpn):
         return [(state, SIGBUS)]  # R06, R43
     if reaches_object(vma):
-        return [(s, OK) for s in write_object_byte(state, vma.obj, vma.object_page(vpn), offset, value,
-                                                   profile)]  # R09, R10, R12, R14
+        index = vma.object_page(vpn)
+        stored = write_object_byte(state, vma.obj, index, offset, value, profile)
+        return [(s, OK) for s in read_lag.after_mapped_store(
+            state, stored, vma.obj, index, offset, value, profile)]  # R09, R10, R12, R14
     if vpn in proc.private:
         fid = proc.private[vpn]
         bases = [state.frames[fid]]

@@ -45,6 +45,9 @@ class Profile:
     # R07: a new mapping of an object that nothing maps zero-fills the partial page past the
     # end of the object, and bytes stored there never reach the object (POSIX mmap).
     slack_zero_filled_when_mapped: bool = False
+    # R12: read(2) of a file may also show a byte's value from before a store through a
+    # MAP_SHARED mapping (POSIX: only msync says when the file sees it; model/read_lag.py).
+    read_may_lag_shared_stores: bool = False
     # R45: kernel.shm_rmid_forced.
     shm_rmid_forced: bool = False
     # Named semantic variants: each name is one deliberate change to one rule, made by the
@@ -82,6 +85,7 @@ POSIX = Profile(
     shm_mprotect_unspecified=True,
     private_copy_may_follow_object=True,
     slack_zero_filled_when_mapped=True,
+    read_may_lag_shared_stores=True,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, POSIX)}

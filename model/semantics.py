@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
 from . import address_space as aspace
-from . import cow, frames, memory, posix, variants
+from . import cow, frames, memory, posix, read_lag, variants
 from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Mmap, Mprotect,
                   Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
@@ -601,7 +601,8 @@ def ftruncate(state: State, pid: int, st: Step, profile: Profile) -> list:
             fid = pages[keep - 1]
             state = state.with_frame(fid, contents_zero_from(state.frames[fid], op.length % PAGE_SIZE))
         obj = replace(obj, pages=pages)
-        shrunk = state.with_object(fd.obj, replace(obj, size=op.length))
+        shrunk = read_lag.in_sync(state.with_object(fd.obj, replace(obj, size=op.length)), fd.obj,
+                                  lambda i, o: i * PAGE_SIZE + o >= op.length)  # R12
         # R08: truncation also throws away private copies of the pages wholly past the new end
         # (truncate_pagecache unmaps them with even_cows), so a later extension reads zeros.
         outcomes = [(_drop_private_copies(shrunk, fd.obj, keep), OK)]
@@ -638,7 +639,8 @@ def pread(state: State, pid: int, st: Step, profile: Profile) -> list:
     if op.offset >= obj.size:
         return [(state, EOF)]
     index, offset = divmod(op.offset, PAGE_SIZE)
-    return [(state, Value(contents_get(memory.object_page_contents(state, fd.obj, index), offset)))]  # R12
+    current = contents_get(memory.object_page_contents(state, fd.obj, index), offset)
+    return [(s, Value(v)) for s, v in read_lag.pread_choices(state, fd.obj, index, offset, current)]  # R12
 
 
 def pwrite(state: State, pid: int, st: Step, profile: Profile) -> list:
@@ -655,6 +657,7 @@ def pwrite(state: State, pid: int, st: Step, profile: Profile) -> list:
              else [state])  # R07: the old slack becomes part of the file
     for s in (w for g in grown
               for w in memory.write_object_byte(g, fd.obj, index, offset, op.value, profile)):
+        s = read_lag.in_sync(s, fd.obj, lambda i, o: (i, o) == (index, offset))  # R12
         o = s.objects[fd.obj]
         outcomes.append((s.with_object(fd.obj, replace(o, size=max(o.size, op.offset + 1))), OK))
     return outcomes

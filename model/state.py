@@ -196,6 +196,9 @@ class MemObject:
     size: int                    # bytes (for "sysv" and "anon": the rounded mapping size)
     pages: FrozenMap = EMPTY     # object page index -> frame
     write_sealed: bool = False
+    # R12 (posix): (page index, byte offset) -> the value read(2) may still show of a byte
+    # stored through a shared mapping (model/read_lag.py); empty under linux
+    unsynced: FrozenMap = EMPTY
 
     def page_count(self) -> int:
         return -(-self.size // PAGE_SIZE)

@@ -81,6 +81,10 @@ class SymState:
     obj_sealed: list
     obj_page: list            # obj_page[o][q]
     slot_obj: list            # the object a KIND_OBJ_* slot maps
+    # R12 (posix, model/read_lag.py): obj_lag[o][q]: read(2) may still show obj_synced[o][q],
+    # the page's byte 0 from before a store through a shared mapping (never under linux)
+    obj_lag: list
+    obj_synced: list
     # ghosts
     npprocs: z3.BitVecRef = None
     t_pproc: list = field(default_factory=list)
@@ -138,6 +142,8 @@ def fresh_state(prefix: str, scope: SymbolicScope) -> SymState:
         obj_sealed=[flag(f"o{o}_sealed") for o in range(objects)],
         obj_page=[[index(f"o{o}_{q}", BYTE_BITS) for q in range(pages)] for o in range(objects)],
         slot_obj=[index(f"k{k}_obj") for k in range(slots)],
+        obj_lag=[[flag(f"o{o}_{q}_lag") for q in range(pages)] for o in range(objects)],
+        obj_synced=[[index(f"o{o}_{q}_synced", BYTE_BITS) for q in range(pages)] for o in range(objects)],
         npprocs=index("npprocs"),
         t_pproc=[index(f"t{t}_pproc") for t in range(threads)],
         t_ended=[flag(f"t{t}_ended") for t in range(threads)],
@@ -192,6 +198,8 @@ def initial_constraints(state: SymState, scope: SymbolicScope) -> list:
                state.obj_sealed[o] == false]
         cs += [page == 0 for page in state.obj_page[o]]
         cs += [by_fd == false for by_fd in state.obj_by_fd[o]]
+        cs += [lag == false for lag in state.obj_lag[o]]
+        cs += [synced == 0 for synced in state.obj_synced[o]]
     return cs
 
 

@@ -106,6 +106,15 @@ def backing_objects_after(view: StepView, effects: dict, store, after: SymState)
                                                              If(gone, zero, page))),
                    after.obj_by_fd[o][q] == If(born, FALSE, If(stored, view.is_op["pwrite"],
                                                                If(gone, FALSE, by_fd)))]
+            # R12 (posix): what read(2) may still show (model/read_lag.py); a pwrite, a
+            # truncation, a hole and a pread that reads the page's byte bring the file in sync
+            mapped_store = And(stored, Not(view.is_op["pwrite"]))
+            read_in_sync = And(effects["pread"].syncs, view.fd_obj == o, args.page == q)
+            lag = If(born, FALSE, If(mapped_store, effects["write"].file_lags,
+                                     If(Or(stored, gone, read_in_sync), FALSE, before.obj_lag[o][q])))
+            cs += [after.obj_lag[o][q] == lag,
+                   after.obj_synced[o][q] == If(lag, If(mapped_store, effects["write"].file_shows,
+                                                        before.obj_synced[o][q]), zero)]
     return cs
 
 

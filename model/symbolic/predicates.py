@@ -74,6 +74,17 @@ def object_value(s: SymState, scope: SymbolicScope, obj, page):
                    for q in range(scope.pages)], page, zero)
 
 
+def file_value(s: SymState, scope: SymbolicScope, obj, page):
+    """Byte 0 of page ``page`` of object ``obj`` as read(2) may show it: the value from before
+    a store through a shared mapping while the file lags (R12, posix), else the page's."""
+    lagging = [[s.obj_lag[o][q] for q in range(scope.pages)] for o in range(scope.objects)]
+    lag = select([select([lagging[o][q] for o in range(scope.objects)], obj, z3.BoolVal(False))
+                  for q in range(scope.pages)], page, z3.BoolVal(False))
+    synced = select([select([s.obj_synced[o][q] for o in range(scope.objects)], obj, num(0, BYTE_BITS))
+                     for q in range(scope.pages)], page, num(0, BYTE_BITS))
+    return lag, z3.If(lag, synced, object_value(s, scope, obj, page))
+
+
 def writably_mapped(s: SymState, scope: SymbolicScope, obj):
     """Some live process maps the object shared with write permission (VM_SHARED|VM_MAYWRITE):
     what makes F_SEAL_WRITE fail with EBUSY (R47). Only live processes map anything."""

@@ -11,6 +11,7 @@ import z3
 
 from ..core import ADVICES, KIND_ANON, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE, KIND_SYSV
 from ..encoding import CELL_FIELDS, Cell
+from ..predicates import file_value
 from ..step_view import StepView
 from ..terms import BYTE_BITS, FALSE, KIND_BITS, TRUE, num, select
 from .effect import Effect
@@ -47,9 +48,18 @@ def write(view: StepView) -> Effect:
     fault = Not(And(view.acc_mapped, view.acc_prot == PROT_RW))
     bus = And(Not(fault), view.acc_beyond)
     ok = And(view.performs["write"], Not(fault), Not(bus))
+    into_object = And(ok, view.kind == KIND_OBJ_SHARED)
+    # R12 (posix): the file may not see the store yet (the alternative), unless it shows
+    # that byte already (model/read_lag.py)
+    lags, alternatives, shown = FALSE, [], num(0, BYTE_BITS)
+    if view.profile.read_may_lag_shared_stores:
+        _, shown = file_value(view.before, view.scope, view.slot_obj, view.acc_opg)
+        may_lag = And(into_object, shown != view.args.value)
+        lags, alternatives = And(may_lag, view.args.alternative), [may_lag]
     return Effect(code=[(fault, "SIGSEGV"), (bus, "SIGBUS"), (TRUE, "ok")],
+                  alternatives=alternatives,
                   kills=And(view.performs["write"], Or(fault, bus)), ok=ok,
-                  stores_into_object=And(ok, view.kind == KIND_OBJ_SHARED))
+                  stores_into_object=into_object, file_lags=lags, file_shows=shown)
 
 
 def mmap(view: StepView) -> Effect:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import z3
 
 from ..core import OBJ_MEMFD, OBJ_SHM
-from ..predicates import object_value, writably_mapped
+from ..predicates import file_value, object_value, writably_mapped
 from ..step_view import StepView
 from ..terms import FALSE, TRUE, first_true
 from .effect import Effect
@@ -64,10 +64,18 @@ def ftruncate(view: StepView) -> Effect:
 
 
 def pread(view: StepView) -> Effect:
-    """R12: byte 0 of the page; EBADF, or end of file at and past the size."""
-    past_end = z3.UGE(view.args.page, view.fd_obj_size)
+    """R12: byte 0 of the page; EBADF, or end of file at and past the size. Under posix, where
+    the file lags a store through a shared mapping, the alternative reads the file's older
+    byte; the other choice reads the page's, and the file is then in sync (model/read_lag.py)."""
+    args = view.args
+    past_end = z3.UGE(args.page, view.fd_obj_size)
+    lag, lagging_value = file_value(view.before, view.scope, view.fd_obj, args.page)
+    lags = And(view.performs["pread"], view.fd_open, Not(past_end), lag)
+    stale = And(lags, args.alternative)
     return Effect(code=[(Not(view.fd_open), "EBADF"), (past_end, "eof"), (TRUE, "value")],
-                  value=object_value(view.before, view.scope, view.fd_obj, view.args.page))
+                  alternatives=[lags], syncs=And(lags, Not(args.alternative)),
+                  value=If(stale, lagging_value,
+                           object_value(view.before, view.scope, view.fd_obj, args.page)))
 
 
 def pwrite(view: StepView) -> Effect:
