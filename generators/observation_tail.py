@@ -23,7 +23,11 @@ What the tail observes, from the states the model allows after the program, in t
 3. a fork probe: each process forks a child, which reads the same places (what a child
    inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies), writes every place it
    can, after which the parent reads them again (what is shared, what is copied);
-4. the observations that fault, last: a fault kills its process (R28), so each process gets
+4. under the guards: each process with guard markers (MADV_GUARD_INSTALL, R49) on pages it
+   reads forks a child that removes them (MADV_GUARD_REMOVE) and reads those pages: what an
+   install kept or threw away shows only once the markers are gone, and the parent keeps its
+   markers for the faulting observations;
+5. the observations that fault, last: a fault kills its process (R28), so each process gets
    one, and every further one runs in a fork child of its own. A write to each page that the
    model says is readable but not writable is such an observation (a protection kept).
 
@@ -37,8 +41,8 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from sharespec.model.actions import extent
-from sharespec.model.ops import (Exit, Fork, Open, Place, Pread, Pwrite, Read, ShmCtl, Step,
-                                 ThreadExit, Write)
+from sharespec.model.ops import (PAGE_SIZE, Exit, Fork, Madvise, Open, Place, Pread, Pwrite, Read,
+                                 ShmCtl, Step, ThreadExit, Write)
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Fault
 from sharespec.model.semantics import NotApplicable, step
@@ -195,6 +199,36 @@ def _exit_probes(tail: _Tail) -> None:
                 tail.add(Step(actor, ShmCtl(seg, "stat")))
 
 
+def guarded_places(state, thread: str, places: Iterable[Place]) -> list:
+    """The places among ``places`` whose page carries a guard marker (R49) in ``thread``'s
+    process: what only a MADV_GUARD_REMOVE lets a probe read."""
+    proc = state.processes[state.threads[thread].process]
+    out = []
+    for place in places:
+        base = state.mapping_handles.get(place.mapping)
+        if base is not None and base >= 0 and base + place.page in proc.guarded:
+            out.append(place)
+    return out
+
+
+def lift_guard(thread: str, place: Place) -> Step:
+    """``thread`` removes the guard marker of the page of ``place`` (R49)."""
+    return Step(thread, Madvise(Place(place.mapping, place.page), PAGE_SIZE, "guard_remove"))
+
+
+def _under_guards(program, tail: _Tail, actor: str, places: list) -> None:
+    """A fork child of ``actor`` lifts the guard markers over the pages ``actor`` reads and
+    reads them (4. in the module text)."""
+    guarded = list(dict.fromkeys(p for s in tail.states for p in guarded_places(s, actor, places)))
+    if not guarded or tail.full():
+        return
+    child = f"T{len(tail.states[0].threads)}"
+    if not tail.add(Step(actor, Fork(), child)):
+        return
+    lifted = [place for place in guarded if tail.add(lift_guard(child, place))]
+    _read_all(program, tail, child, lifted, [])
+
+
 def _fault_last(tail: _Tail, actor: str, faulting: list) -> None:
     """Each faulting observation of ``actor``'s process: all but the last in a fork child of
     its own, the last by ``actor`` itself (a fault ends the process)."""
@@ -247,8 +281,10 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
             for place in wrote:                    # what the child's writes reached
                 if tail.faults(Step(actor, Read(place))) is False:
                     tail.add(Step(actor, Read(place)))
+    for actor in reps:                             # 4. under the guards
+        _under_guards(program, tail, actor, places[actor])
     tail.limit = limit
-    for actor in reps:                             # 4. what faults, last
+    for actor in reps:                             # 5. what faults, last
         if actor in tail.live():
             _fault_last(tail, actor, faulting[actor])
     return tuple(tail.steps)

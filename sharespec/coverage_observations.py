@@ -11,7 +11,8 @@ So ``observed_program`` wraps the witness's last step (the one that hits the cel
   object it has a descriptor of, so that dropped, zeroed, copied, stale or misplaced (an
   ignored offset) contents differ from the right ones (skipped when it would change the kind of result of the
   last step, which would leave the cell unhit);
-- after it, *probes*, each judged by the model like any step:
+- after it, *probes*, each judged by the model like any step (and, where guard markers
+  hide pages, a fork child that lifts them and reads what is under them, R49):
   - in every live process: a read of byte 0 of every page of every mapping handle, up to the
     page after its end (R05, R31-R33: what is mapped, and with what contents), a pread at
     offset 0 and at the end of every descriptor handle the program opened (R29: descriptors
@@ -34,6 +35,7 @@ import re
 from dataclasses import replace
 from typing import Optional, Sequence
 
+from sharespec.generators.observation_tail import guarded_places, lift_guard
 from sharespec.model.case import CaseError
 from sharespec.model.ops import (PAGE_SIZE, Fork, Ftruncate, Place, Pread, Pwrite, Read, ShmCtl,
                                  ShmGet, Step, Write)
@@ -279,7 +281,21 @@ def _probe(run: _Run, program: Sequence[Step], actor: str) -> None:
         if run.take(Step(st.thread, Fork(), child)):
             run.take(Step(child, st.op))
     if run.alive(actor):
+        _under_guards(run, actor)
         _inherit(run, actor, {st.op for st in faulting if st.thread == actor})
+
+
+def _under_guards(run: _Run, actor: str) -> None:
+    """A fork child of ``actor`` lifts the guard markers (R49) over the pages it reads and
+    reads them: what MADV_GUARD_INSTALL kept or threw away shows only once they are gone."""
+    places = [st.op.at for st in _reads(run, actor)]
+    guarded = guarded_places(run.state, actor, places)
+    child = run.new_thread()
+    if not guarded or not run.take(Step(actor, Fork(), child)):
+        return
+    for place in guarded:
+        if run.take_if_ok(lift_guard(child, place)):
+            run.take_unless_faulting(Step(child, Read(place)))
 
 
 def _inherit(run: _Run, parent: str, parent_faults: set) -> None:
