@@ -14,7 +14,9 @@ What the tail observes, from the states the model allows after the program, in t
 
 1. every live thread reads every place the program wrote; the first live thread of each
    process then reads offset 0 of every page of every bound mapping, up to the page past its
-   end (a hole), and every other place the program read;
+   end (a hole), and every other place the program read; a page unmapped in every state is
+   probed by an mprotect that must fail with ENOMEM instead (``mapped_probe``: no fault, and
+   in a fork child it tells an unmapped page from a kept one, MADV_DONTFORK or PROT_NONE);
 2. every descriptor the program opened is pread in each process: at 0, at every offset the
    program wrote, at the last byte and at the end of its object if the process holds it, at 0
    if not (closed, or gone at exec: EBADF); every segment handle gets an IPC_STAT;
@@ -41,8 +43,9 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from sharespec.model.actions import extent
-from sharespec.model.ops import (PAGE_SIZE, Exit, Fork, Madvise, Open, Place, Pread, Pwrite, Read,
-                                 ShmCtl, Step, ThreadExit, Write)
+from sharespec.model.ops import (PAGE_SIZE, Exit, Fork, Madvise, Mprotect, Open, Place, Pread,
+                                 Pwrite, Read, ShmCtl, Step, ThreadExit, Write)
+from sharespec.model.results import Errno
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Fault
 from sharespec.model.semantics import NotApplicable, step
@@ -55,6 +58,7 @@ from .frame_observations import live_everywhere
 LIMIT = 48
 RESERVED = 12     # of them for the faulting observations, which come last
 PROBE_VALUE = 3   # what a protection probe writes (outside the scopes' usual values 1 and 2)
+ENOMEM = Errno("ENOMEM")
 
 
 def states_after(program: Iterable[Step], profile) -> list:
@@ -131,16 +135,33 @@ def _places(program, tail: _Tail, actor: str) -> list:
     return list(dict.fromkeys(out))
 
 
+def mapped_probe(thread: str, place: Place) -> Step:
+    """A probe of whether the page of ``place`` is mapped at all that does not fault: mprotect
+    of an unmapped page fails with ENOMEM and changes nothing (R32, POSIX mprotect). A read of
+    it would end the process, and in a fork child it cannot tell an unmapped page from a
+    MADV_DONTFORK one or a PROT_NONE one."""
+    return Step(thread, Mprotect(Place(place.mapping, place.page), PAGE_SIZE, "r"))
+
+
+def _unmapped(tail: _Tail, probe: Step) -> bool:
+    found = tail.outcomes(probe)
+    return bool(found) and all(r == ENOMEM for _, r in found)
+
+
 def _read_all(program, tail: _Tail, actor: str, places: list, faulting: list) -> list:
-    """``actor`` reads every place that never faults; the others go to ``faulting``. The
-    places read."""
+    """``actor`` reads every place that never faults, and probes with ``mapped_probe`` the
+    pages that are unmapped in every state; the other places go to ``faulting``. The places
+    read."""
     read = []
     for place in places:
         st = Step(actor, Read(place))
         faults = tail.faults(st)
         if faults is None:
             continue
-        if faults:
+        if faults and _unmapped(tail, mapped_probe(actor, place)):
+            if not tail.add(mapped_probe(actor, place)):
+                return read
+        elif faults:
             faulting.append(st)
         elif not tail.add(st):
             return read

@@ -35,7 +35,7 @@ import re
 from dataclasses import replace
 from typing import Optional, Sequence
 
-from sharespec.generators.observation_tail import guarded_places, lift_guard
+from sharespec.generators.observation_tail import ENOMEM, guarded_places, lift_guard, mapped_probe
 from sharespec.model.case import CaseError
 from sharespec.model.ops import (PAGE_SIZE, Fork, Ftruncate, Place, Pread, Pwrite, Read, ShmCtl,
                                  ShmGet, Step, Write)
@@ -262,6 +262,8 @@ def _probe(run: _Run, program: Sequence[Step], actor: str) -> None:
             by = run.results(st)
             if by is None:
                 continue
+            if _faults(by) and _probe_mapped(run, st):
+                continue
             if _faults(by):
                 if thread == actor or st.op not in actor_faults:
                     faulting.append(st)
@@ -283,6 +285,16 @@ def _probe(run: _Run, program: Sequence[Step], actor: str) -> None:
     if run.alive(actor):
         _under_guards(run, actor)
         _inherit(run, actor, {st.op for st in faulting if st.thread == actor})
+
+
+def _probe_mapped(run: _Run, read: Step) -> bool:
+    """Instead of a faulting ``read`` of a page unmapped in every state, its thread's
+    ``mapped_probe`` (an mprotect that must fail with ENOMEM, no fault). True if taken."""
+    if not isinstance(read.op, Read):
+        return False
+    probe = mapped_probe(read.thread, read.op.at)
+    by = run.results(probe)
+    return by is not None and set(by) == {ENOMEM} and run.take(probe, by)
 
 
 def _under_guards(run: _Run, actor: str) -> None:
@@ -309,6 +321,8 @@ def _inherit(run: _Run, parent: str, parent_faults: set) -> None:
     for st in _reads(run, child):
         by = run.results(st)
         if by is None:
+            continue
+        if _faults(by) and _probe_mapped(run, st):
             continue
         if _faults(by):
             if st.op not in parent_faults:

@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 
-from sharespec.generators.observation_tail import observation_tail, observed
+from sharespec.generators.observation_tail import mapped_probe, observation_tail, observed
 from sharespec.generators.random_programs import Usage, random_cases, random_program
 from sharespec.model.case_text import case_from_text
 from sharespec.model.oracle import allowed_per_step
-from sharespec.model.ops import Fork, Place, Pread, Read, ShmCtl, Write
+from sharespec.model.ops import Fork, Mprotect, Place, Pread, Read, ShmCtl, Write
 from sharespec.model.profiles import LINUX
 from sharespec.model.results import DEAD, Fault
 from sharespec.model.scope import DEFAULT
@@ -49,10 +49,13 @@ OBSERVED_OTHERWISE = {"ftruncate-shrink-ignored": Pread("F0", 4096)}
 
 def _same_observation(last, tail) -> bool:
     """The tail makes the witness's last observation (by any thread: a fork child of the same
-    process sees the same inheritance; a write probe writes a value of its own)."""
+    process sees the same inheritance; a write probe writes a value of its own; the read of a
+    page unmapped in every state is made as its mapped_probe, which must fail with ENOMEM)."""
     def same(op):
         if isinstance(op, Write) and isinstance(last.op, Write):
             return op.at == last.op.at
+        if isinstance(last.op, Read) and isinstance(op, Mprotect):
+            return op == mapped_probe(last.thread, last.op.at).op
         return op == last.op
     return any(same(st.op) for st in tail)
 
@@ -91,7 +94,8 @@ T0: madvise(M0, 4096, dontfork)
     assert Pread("F0", 0) in ops and ShmCtl("S0", "stat") in ops
     forks = [i for i, st in enumerate(tail) if isinstance(st.op, Fork)]
     child = tail[forks[0]].bind
-    assert any(st.thread == child and isinstance(st.op, Read) for st in tail[forks[0]:])
+    # the child looks at the MADV_DONTFORK page: not mapped there (ENOMEM, no fault)
+    assert mapped_probe(child, Place("M0", 0)) in tail[forks[0]:]
 
 
 def _dead_or_faulted_before_end(program) -> bool:
@@ -242,8 +246,9 @@ T0: M2 = mmap(anon, private, rw, 4096, at=M0[1], replace)
 
 
 def test_room_is_kept_for_the_faulting_observations():
-    """Three processes and three mappings fill the tail with reads; the unmapped second page
-    of M0 (munmap of 4097 bytes unmaps two pages) is still read at the end."""
+    """Three processes and three mappings fill the tail with reads; the PROT_NONE second page
+    of M0 (mprotect of 4097 bytes protects two pages) is still read at the end. (An unmapped
+    page needs no room there: its mapped_probe fails with ENOMEM and faults nothing.)"""
     from sharespec.generators.observation_tail import LIMIT
     text = """T0: M0 = mmap(anon, private, rw, 8192)
 T0: M1 = mmap(anon, shared, rw, 8192)
@@ -251,9 +256,11 @@ T0: M2 = mmap(anon, private, rw, 8192)
 T0: write(M1[1], 1)
 T0: T1 = fork()
 T0: T2 = fork()
-T0: munmap(M0, 4097)
+T0: mprotect(M0, 4097, none)
 """
     tail = _tail_of(text)
     assert len(tail) <= LIMIT
     t0 = {"T0"} | {st.bind for st in tail if st.thread == "T0" and isinstance(st.op, Fork)}
     assert any(st.thread in t0 and st.op == Read(Place("M0", 1)) for st in tail)
+    unmapped = _tail_of(text.replace("mprotect(M0, 4097, none)", "munmap(M0, 4097)"))
+    assert mapped_probe("T0", Place("M0", 1)) in unmapped
