@@ -24,7 +24,8 @@ What the tail observes, from the states the model allows after the program, in t
    ends, each followed by IPC_STAT of every segment (the child's attaches must go, R28);
 3. a fork probe: each process forks a child, which reads the same places (what a child
    inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies), writes every place it
-   can, after which the parent reads them again (what is shared, what is copied);
+   can and forks a grandchild that reads them (what the child passes on: the settings it
+   inherited, R41), after which the parent reads them again (what is shared, what is copied);
 4. under the guards: each process with guard markers (MADV_GUARD_INSTALL, R49) on pages it
    reads forks a child that removes them (MADV_GUARD_REMOVE) and reads those pages: what an
    install kept or threw away shows only once the markers are gone, and the parent keeps its
@@ -298,6 +299,9 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
             wrote = [place for place in read
                      if tail.faults(Step(child, Write(place, PROBE_VALUE))) is False
                      and tail.add(Step(child, Write(place, PROBE_VALUE)))]
+            grandchild = f"T{len(tail.states[0].threads)}"
+            if wrote and tail.add(Step(child, Fork(), grandchild)):   # what the child passes on
+                _read_all(program, tail, grandchild, wrote, [])
             _fault_last(tail, child, child_faulting[:1])
             for place in wrote:                    # what the child's writes reached
                 if tail.faults(Step(actor, Read(place))) is False:

@@ -5,7 +5,7 @@ operation family of the model's action menu (model/actions.py, weighted by FAMIL
 one of its actions, so every argument class the scope offers is reached. Reproducible from a
 seed.
 
-Three biases make a corpus kill more wrong implementations for its size (benchmarks/mutation.py):
+Four biases make a corpus kill more wrong implementations for its size (benchmarks/mutation.py):
 
 - *the least used classes first*: ``random_cases`` counts the actions it has drawn by label
   (family and argument classes, ``Action.label``), and within a family gives the actions whose
@@ -19,6 +19,10 @@ Three biases make a corpus kill more wrong implementations for its size (benchma
   steps land on one place in order (a write, then MADV_DONTNEED of that page; an attach split
   by mprotect, then shmdt), which a uniform draw over the handles rarely lines up. Every action
   keeps a weight of at least 1, so the walk still reaches all of the menu;
+- *swarms*: half the programs draw from a random half of the families and of the madvise
+  advices (``walk.Swarm``), so that the steps of a bug that needs several families lined up
+  (shmget, shmat, IPC_RMID, shmat again) meet far more often than in a program that spreads
+  its steps over all of them;
 - *the program goes on*: a step after which no thread is alive in any state (a fault or exit
   of the last process) is drawn again, a few times, unless it is the last step: a program
   that ends itself early has nothing left to observe what it did.
@@ -41,11 +45,13 @@ from sharespec.model.semantics import NotApplicable
 from sharespec.model.validate import CaseError, validate_program
 
 from .observation_tail import observed
-from .walk import Walk
+from .walk import NO_SWARM, Swarm, Walk
 
 LEAST = 8     # weight factor of the least used labels of a family, given a walk
 FOLLOW_UP = 0.5  # a family's weight grows as its hottest action's heat to this power
 RETRIES = 4   # draws of a step that would end the program early, before one is taken
+SWARM_SHARE = 0.5       # of the programs, those drawn from a swarm (walk.Swarm), not the whole menu
+SWARM_LEAVES_OUT = 0.5  # the chance a swarm leaves out each family and each madvise advice
 
 
 class Usage(Counter):
@@ -79,12 +85,14 @@ def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None,
 
 
 def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux",
-                   usage: Optional[Usage] = None, follow_up: bool = True) -> list:
+                   usage: Optional[Usage] = None, follow_up: bool = True,
+                   swarm: Swarm = NO_SWARM) -> list:
     """One random valid program of at most ``scope.steps`` steps: a walk over the model's
     action menu (model/actions.py) from the states the program so far may have reached.
     ``usage``: draw the least used labels first, and count the ones drawn. ``follow_up``:
-    weight the draws by how much they follow up the program (``Walk.heat``)."""
-    walk = Walk(scope, profile)
+    weight the draws by how much they follow up the program (``Walk.heat``). ``swarm``: the
+    part of the menu it draws from (walk.Swarm)."""
+    walk = Walk(scope, profile, swarm)
     for index in range(scope.steps):
         alive = walk.live_threads()
         if not alive:
@@ -118,7 +126,9 @@ def random_cases(seed: int, count: int, scope: Scope = DEFAULT, profile="linux",
     usage = Usage()
     made = 0
     while made < count:
-        steps = tuple(random_program(rng, scope, profile, usage))
+        swarm = (Swarm.drawn(lambda: rng.random() < SWARM_LEAVES_OUT)
+                 if rng.random() < SWARM_SHARE else NO_SWARM)
+        steps = tuple(random_program(rng, scope, profile, usage, swarm=swarm))
         if not steps:
             continue
         try:

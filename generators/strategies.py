@@ -46,14 +46,14 @@ from hypothesis import strategies as st
 
 from sharespec.model.actions import FAMILIES, FAMILY_WEIGHTS, NEEDS, by_family
 from sharespec.model.case import Case
-from sharespec.model.ops import Read, Step, Write
+from sharespec.model.ops import MADVICES, Read, Step, Write
 from sharespec.model.oracle import StateExplosion, allowed_per_step
 from sharespec.model.profiles import Profile, get_profile
 from sharespec.model.scope import DEFAULT, Scope
 from sharespec.model.semantics import NotApplicable
 
 from .observation_tail import observed
-from .walk import Walk
+from .walk import NO_SWARM, Swarm, Walk
 
 
 
@@ -135,13 +135,16 @@ class ProgramBuilder:
     profile: "str | Profile" = "linux"
     written: list = field(default_factory=list)
     kinds: Optional[tuple] = None
+    swarm: Swarm = NO_SWARM
 
     MAX_STATES = 64   # the states kept to draw the menu from (the oracle keeps them all)
 
     def __post_init__(self):
-        self.walk = Walk(self.scope, self.profile)
+        self.walk = Walk(self.scope, self.profile, self.swarm)
         self.profile = self.walk.profile
-        self.table = kind_table(self.kinds)
+        # a swarm's families only, so that no choice is spent on a family it leaves out
+        self.table = (tuple(k for k in kind_table(self.kinds) if k not in self.swarm.left_out)
+                      or kind_table(self.kinds))
 
     @property
     def steps(self) -> list:
@@ -216,7 +219,8 @@ def kind_table(kinds: Optional[tuple] = None) -> tuple:
     return tuple(k for k in KIND_TABLE if k in kinds)
 
 
-def interpret(choices, scope: Scope = DEFAULT, profile="linux", kinds: Optional[tuple] = None) -> tuple:
+def interpret(choices, scope: Scope = DEFAULT, profile="linux", kinds: Optional[tuple] = None,
+              swarm: Swarm = NO_SWARM) -> tuple:
     """The program a list of step choices means (choices that do not apply are skipped).
 
     >>> from sharespec.generators.strategies import StepChoice, KIND_TABLE, interpret, pack
@@ -228,7 +232,7 @@ def interpret(choices, scope: Scope = DEFAULT, profile="linux", kinds: Optional[
     >>> [(s.thread, s.op.OP, s.bind) for s in program]
     [('T0', 'mmap', 'M0'), ('T0', 'fork', 'T1'), ('T1', 'write', None), ('T0', 'read', None)]
     """
-    builder = ProgramBuilder(scope, profile, kinds=kinds)
+    builder = ProgramBuilder(scope, profile, kinds=kinds, swarm=swarm)
     for choice in choices:
         builder.interpret(choice)
     return tuple(builder.steps)
@@ -261,8 +265,18 @@ def programs(scope: Scope = DEFAULT, profile="linux", min_steps: int = 1,
                      max_size=max(longest, min_choices))
     one = st.lists(step_choices(kinds), max_size=longest)
     choices = st.tuples(first, one).map(lambda halves: halves[0] + halves[1])
-    return (choices.map(lambda cs: interpret(cs, scope, profile, kinds))
+    return (st.tuples(choices, swarms()).map(lambda drawn: interpret(drawn[0], scope, profile, kinds,
+                                                                     drawn[1]))
             .filter(lambda program: len(program) >= min_steps))
+
+
+def swarms() -> st.SearchStrategy[Swarm]:
+    """Half the time no swarm (the whole menu), else one that leaves out each family and each
+    madvise advice with a fair coin (walk.Swarm). Shrinks to no swarm: every coin to False."""
+    coins = st.lists(st.booleans(), min_size=len(FAMILIES) + len(MADVICES),
+                     max_size=len(FAMILIES) + len(MADVICES))
+    return st.one_of(st.just(NO_SWARM),
+                     coins.map(lambda flips: Swarm.drawn(iter(flips).__next__)))
 
 
 @st.composite

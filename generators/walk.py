@@ -10,25 +10,76 @@ one that is dead only in some states may, and gets "dead" there.
 """
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Optional
 
-from sharespec.model.actions import actions
-from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Ftruncate, Madvise, Mmap, Mprotect,
+from sharespec.model.actions import NEEDS, actions
+from sharespec.model.ops import (MADVICES, PAGE_SIZE, Exec, Exit, Ftruncate, Madvise, Mmap, Mprotect,
                                  Mremap, Munmap, Open, Place, PosixMadvise, Pwrite, Seal, ShmDt,
                                  Step, ThreadExit, Write)
 from sharespec.model.profiles import get_profile
-from sharespec.model.scope import Scope
+from sharespec.model.scope import FAMILIES, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
 
 
+@dataclass(frozen=True)
+class Swarm:
+    """The part of the menu one program draws from (swarm testing: Groce et al., ISSTA 2012).
+
+    A program that may use every family spreads its few steps over all of them, and a bug
+    that needs four steps of three families lined up (shmget, shmat, IPC_RMID, shmat again) is
+    rare; a program that leaves out half the families meets each remaining combination far
+    more often. ``left_out``: families the program never draws; ``advices_left_out``: madvise
+    advices it never gives. The families that make the handles a kept family needs stay in
+    (``kept_families``)."""
+    left_out: frozenset = frozenset()
+    advices_left_out: frozenset = frozenset()
+
+    def keeps(self, action) -> bool:
+        if action.family in self.left_out:
+            return False
+        advice = getattr(action.step.op, "advice", None)
+        return action.family != "madvise" or advice not in self.advices_left_out
+
+    @staticmethod
+    def drawn(coin, families=FAMILIES, advices=MADVICES) -> "Swarm":
+        """A swarm that leaves out each family and each advice on ``coin()`` (a bool)."""
+        out = {f for f in families if coin()}
+        return Swarm(frozenset(out - set(kept_families(set(families) - out))),
+                     frozenset(a for a in advices if coin()))
+
+
+# The families that make a handle of each kind (model/actions.NEEDS), the first the one kept
+# when a swarm leaves them all out.
+MAKERS = {"mapping": ("mmap", "mmap_fd", "shmat"), "segment": ("shmget",), "fd": ("open",)}
+
+
+def kept_families(families: set) -> set:
+    """``families`` with a maker of every handle kind they need (and what that maker needs)."""
+    kept = set(families) | {"write"}   # data for everything else to act on
+    changed = True
+    while changed:
+        changed = False
+        for family in list(kept):
+            need = NEEDS.get(family)
+            if need and not kept & set(MAKERS[need]):
+                kept.add(MAKERS[need][0])
+                changed = True
+    return kept
+
+
+NO_SWARM = Swarm()
+
+
 class Walk:
     """The steps so far, the states they may lead to (in a fixed order, so that a walk is
-    reproducible), the threads that have certainly ended and the descriptors bound."""
+    reproducible), the threads that have certainly ended and the descriptors bound; ``swarm``
+    the part of the menu it draws from."""
 
-    def __init__(self, scope: Scope, profile="linux"):
+    def __init__(self, scope: Scope, profile="linux", swarm: Swarm = NO_SWARM):
         self.scope = scope
+        self.swarm = swarm
         self.profile = get_profile(profile)
         self.states = [initial()]
         self.steps: list = []
@@ -46,8 +97,9 @@ class Walk:
         """The actions of ``actor`` from a state where it is alive (model/actions.py)."""
         here = next(s for s in self.states
                     if s.threads.get(actor) is not None and s.threads[actor].alive)
-        return actions(here, self.scope, fds_bound=self.fds_bound, actors=[actor],
+        menu = actions(here, self.scope, fds_bound=self.fds_bound, actors=[actor],
                        linux=self.profile.linux_interfaces)
+        return menu if self.swarm is NO_SWARM else [a for a in menu if self.swarm.keeps(a)]
 
     def successors(self, st: Step) -> Optional[list]:
         """Every state ``st`` may lead to from the states so far (None: the profile does not
