@@ -28,7 +28,12 @@ POSIX_MADVICES = ("dontneed", "normal", "random", "sequential", "willneed")
 MREMAP_MODES = ("grow", "move", "alias")
 OBJECT_KINDS = ("file", "memfd", "shm")
 FIXED_MODES = ("none", "replace", "noreplace")
-SHMCTL_COMMANDS = ("rmid", "stat")
+SHMCTL_COMMANDS = ("rmid", "stat",
+                   # model/shmctl_commands.py: IPC_STAT with the lock bit and cpid/lpid, SHM_LOCK,
+                   # SHM_UNLOCK, SHM_STAT and SHM_STAT_ANY of the segment's index, SHM_STAT given
+                   # the id as an index, IPC_INFO, SHM_INFO, and a command no kernel knows
+                   "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any", "shm_stat_id",
+                   "info", "shm_info", "invalid")
 
 
 @dataclass(frozen=True, order=True)
@@ -128,7 +133,8 @@ class ShmDt(Op):
 
 @dataclass(frozen=True)
 class ShmCtl(Op):
-    """shmctl(id, IPC_RMID) or shmctl(id, IPC_STAT)."""
+    """shmctl(id, cmd): IPC_RMID, IPC_STAT, and the commands of model/shmctl_commands.py
+    (``cmd`` is one of SHMCTL_COMMANDS; those that take an index name it by the segment)."""
     OP: ClassVar[str] = "shmctl"
     segment: str
     cmd: str

@@ -57,16 +57,47 @@ class SegmentId:
         return "new" if self.same_as is None else f"={self.same_as}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Stat:
-    """shmctl(IPC_STAT): attach count, requested size, SHM_DEST, key name or "private"."""
+    """shmctl(IPC_STAT): attach count, requested size, SHM_DEST, key name or "private".
+
+    The fields after ``key`` are optional (None: not reported), so that the four-field form
+    stays what ``shmctl(S, stat)`` returns; ``stat_full``, ``shm_stat`` and ``shm_stat_any``
+    (model/shmctl_commands.py) also report SHM_LOCKED (``locked``), the creator and the last
+    process to attach or detach as the first thread handle of each process (``cpid``,
+    ``lpid``: "none" before any attach), and SHM_STAT's return value as the segment handle
+    whose identifier it is (``id``: "?" when it is no handle's)."""
     nattch: int
     segsz: int
     dest: bool
     key: str
+    locked: Optional[bool] = None
+    cpid: Optional[str] = None
+    lpid: Optional[str] = None
+    id: Optional[str] = None
 
     def __str__(self) -> str:
-        return f"stat(nattch={self.nattch},segsz={self.segsz},dest={int(self.dest)},key={self.key})"
+        text = f"stat(nattch={self.nattch},segsz={self.segsz},dest={int(self.dest)},key={self.key}"
+        if self.locked is not None:
+            text += f",locked={int(self.locked)},cpid={self.cpid},lpid={self.lpid}"
+        if self.id is not None:
+            text += f",id={self.id}"
+        return text + ")"
+
+    def __lt__(self, other: "Stat") -> bool:
+        return str(self) < str(other)
+
+
+@dataclass(frozen=True, order=True)
+class Info:
+    """shmctl(IPC_INFO) or shmctl(SHM_INFO): the call succeeded, and the highest index in use
+    it returned is at least the index of ``covers`` (a live segment handle), or "none" when the
+    case names no live segment to compare with. The rest is system-wide (limits, counts of
+    every segment of the host) and other processes change it: not reported (shmctl_commands.py)."""
+    covers: str
+
+    def __str__(self) -> str:
+        return "info" if self.covers == "none" else f"info(max>={self.covers})"
 
 
 @dataclass(frozen=True, order=True)
@@ -98,14 +129,17 @@ class FrameReport:
         return report_text(self)
 
 
-Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Dead, FrameReport]
+Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Info, Dead, FrameReport]
 
 OK = Ok()
 DEAD = Dead()
 EOF = Eof()
 
 _ERRNO = re.compile(r"E[A-Z0-9]+\Z")
-_STAT = re.compile(r"stat\(nattch=(\d+),segsz=(\d+),dest=([01]),key=([A-Za-z_][A-Za-z0-9_]*)\)\Z")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_STAT = re.compile(rf"stat\(nattch=(\d+),segsz=(\d+),dest=([01]),key=({_NAME})"
+                   rf"(?:,locked=([01]),cpid=({_NAME}),lpid=({_NAME}))?(?:,id=({_NAME}|\?))?\)\Z")
+_INFO = re.compile(rf"info(?:\(max>=({_NAME})\))?\Z")
 _SAME = re.compile(r"=([A-Za-z_][A-Za-z0-9_]*)\Z")
 
 
@@ -136,11 +170,16 @@ def parse_result(text: str) -> Result:
         return SegmentId(m.group(1))
     m = _STAT.match(text.replace(" ", ""))
     if m:
-        return Stat(int(m.group(1)), int(m.group(2)), m.group(3) == "1", m.group(4))
+        locked = None if m.group(5) is None else m.group(5) == "1"
+        return Stat(int(m.group(1)), int(m.group(2)), m.group(3) == "1", m.group(4), locked,
+                    m.group(6), m.group(7), m.group(8))
+    m = _INFO.match(text.replace(" ", ""))
+    if m:
+        return Info(m.group(1) or "none")
     if text.startswith("frames("):
         return parse_report(text)
     raise ValueError(f"not a result: {text!r} (expected ok, a byte, an errno name, SIGSEGV, SIGBUS, "
-                     "eof, new, =HANDLE, stat(...), frames(...) or dead)")
+                     "eof, new, =HANDLE, stat(...), info(...), frames(...) or dead)")
 
 
 def is_fault(result: Result) -> bool:

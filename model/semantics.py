@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
 from . import address_space as aspace
-from . import cow, frames, memory, posix, read_lag, variants
+from . import cow, frames, memory, posix, read_lag, shmctl_commands, variants
 from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Mmap, Mprotect,
                   Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
@@ -46,7 +46,8 @@ def step(state: State, st: Step, profile: Profile) -> list:
     handler = handlers(profile).get(type(st.op))
     if handler is None:
         raise TypeError(f"not an operation: {st.op!r}")
-    return [(_settled(_after_fault(s, pid, r, profile), profile), r)
+    return [(shmctl_commands.note_last_attacher(
+                state, _settled(_after_fault(s, pid, r, profile), profile), pid), r)
             for s, r in handler(state, pid, st, profile)]
 
 
@@ -256,6 +257,10 @@ def shmdt(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 def shmctl(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
+    if op.cmd in shmctl_commands.COMMANDS:
+        if op.cmd in shmctl_commands.LINUX_ONLY:
+            _require_linux(profile, f"shmctl {op.cmd}")
+        return shmctl_commands.perform(state, pid, op, profile)
     sid = state.live_segment(op.segment)
     if sid is None:
         return [(state, EINVAL)]  # R17, R20: a destroyed segment's id is gone

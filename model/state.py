@@ -216,6 +216,9 @@ class Segment:
     ever_attached: bool = False  # for shm_rmid_forced (R45)
     # The key it had before IPC_RMID, kept only where IPC_STAT may still show it (R17, posix).
     removed_key: Optional[str] = None
+    locked: bool = False         # SHM_LOCKED (SHM_LOCK, SHM_UNLOCK: model/shmctl_commands.py)
+    # shm_lprid: the process that last made or removed a mapping record of it (None: none yet)
+    last_pid: Optional[int] = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,15 @@ from .ops import (
     PosixMadvise, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
-from .results import Dead, Eof, Errno, Fault, FrameReport, Ok, SegmentId, Stat, Value
+from .results import Dead, Eof, Errno, Fault, FrameReport, Info, Ok, SegmentId, Stat, Value
+
+# Which stat each shmctl command returns: the four fields, those with the lock bit and the
+# creator and last attacher, and those with the identifier SHM_STAT returned too.
+STAT_FORMS = {"stat": "stat", "stat_full": "stat_full", "shm_stat": "shm_stat",
+              "shm_stat_any": "shm_stat", "shm_stat_id": "shm_stat"}
+STAT_FIELDS = {"stat": "nattch, segsz, dest and key only",
+               "stat_full": "nattch, segsz, dest, key, locked, cpid and lpid (no id)",
+               "shm_stat": "nattch, segsz, dest, key, locked, cpid, lpid and id"}
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Header values (name, profile, rules, origin) are single words of the text form's header; not
@@ -483,10 +491,25 @@ class _ProgramChecker:
                 if same is not None and self.kind_of.get(same) != "segment":
                     return f"{result}: {same} is not a segment handle bound by an earlier step"
             case Stat():
-                if not (isinstance(op, ShmCtl) and op.cmd == "stat"):
-                    return f"only shmctl stat returns a stat, not {op.OP} ({result})"
+                if not (isinstance(op, ShmCtl) and op.cmd in STAT_FORMS):
+                    return f"only shmctl {'/'.join(STAT_FORMS)} returns a stat, not {op.OP} ({result})"
+                form = ("stat" if result.locked is None else
+                        "stat_full" if result.id is None else "shm_stat")
+                if form != STAT_FORMS[op.cmd]:
+                    return (f"shmctl {op.cmd} returns a stat with "
+                            f"{STAT_FIELDS[STAT_FORMS[op.cmd]]}, not {result}")
+                for name in (result.cpid, result.lpid):
+                    if name not in (None, "none") and self.kind_of.get(name) != "thread":
+                        return f"{result}: {name} is not a thread handle bound by an earlier step"
+                if result.id not in (None, "?") and self.kind_of.get(result.id) != "segment":
+                    return f"{result}: {result.id} is not a segment handle bound by an earlier step"
                 if not 0 <= result.nattch <= MAX_ATTACH_COUNT or not 0 <= result.segsz <= MAX_BYTES:
                     return f"{result}: the attach count or the size is out of range"
+            case Info():
+                if not (isinstance(op, ShmCtl) and op.cmd in ("info", "shm_info")):
+                    return f"only shmctl info/shm_info returns info, not {op.OP} ({result})"
+                if result.covers != "none" and self.kind_of.get(result.covers) != "segment":
+                    return f"{result}: {result.covers} is not a segment handle bound by an earlier step"
             case FrameReport():
                 if op.OP != "frames":
                     return f"only frames reports frames, not {op.OP} ({result})"
