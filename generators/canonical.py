@@ -125,7 +125,8 @@ def canonical_state(state: State) -> State:
         return Thread(pids(t.process), True) if t.alive else Thread(-1, False)
 
     def segment(s: Segment) -> Segment:
-        return replace(s, obj=oids(s.obj), creator=pids.new.get(s.creator, -1))
+        last = None if s.last_pid is None else pids.new.get(s.last_pid, -1)   # as the creator
+        return replace(s, obj=oids(s.obj), creator=pids.new.get(s.creator, -1), last_pid=last)
 
     def mem_object(o: MemObject) -> MemObject:
         return replace(o, pages=FrozenMap((i, fids(f)) for i, f in o.pages.items()))
@@ -189,10 +190,12 @@ def state_graph(state: State, anonymous_threads: bool = False) -> "networkx.DiGr
             edge(("p", pid), ("o", fd.obj), f"fd {h} rdonly={fd.rdonly}")
     for sid, s in enumerate(state.segments):
         node(("s", sid), f"segment key={s.key} size={s.size} removed={s.removed} "
-                         f"destroyed={s.destroyed} attached={s.ever_attached}")
+                         f"destroyed={s.destroyed} attached={s.ever_attached} locked={s.locked}")
         edge(("s", sid), ("o", s.obj), "backed by")
         if ("p", s.creator) in g:
             edge(("s", sid), ("p", s.creator), "created by")
+        if s.last_pid is not None and ("p", s.last_pid) in g:
+            edge(("s", sid), ("p", s.last_pid), "last attached or detached by")
     for h, sid in state.segment_handles.items():
         node(("sh", h), f"segment handle {h}")
         if sid >= 0:

@@ -86,7 +86,8 @@ def _area(name: str, families: tuple, **bounds) -> Menu:
     narrow = dict(processes=1, threads=1, mappings=1, segments=0, objects=0, pages=1,
                   values=(1,), offsets=(0,))
     narrow |= {argument: classes[:1] for argument, classes in CLASSES.items()}
-    narrow |= dict(sharing=("shared", "private"), remaps=("alias",), object_kinds=("shm",))
+    narrow |= dict(sharing=("shared", "private"), remaps=("alias",), object_kinds=("shm",),
+                   shmctl_cmds=("stat", "rmid"))   # the commands POSIX and Linux share
     return Menu(name, Scope(**(narrow | bounds), families=families))
 
 

@@ -114,10 +114,33 @@ class Resolver:
         self.segment_ids[step.bind] = ident
         return "=" + same[0] if same else "new"
 
-    def stat_result(self, fields):
+    def stat_result(self, cmd, fields, pids):
+        """The stat's text; with the lock bit and cpid/lpid for all but ``stat``, named by the
+        first thread of the case process with that pid (``pids``: pid -> process number;
+        "none" for pid 0, "?" for a pid of no case process), and SHM_STAT's identifier named
+        by the first segment handle bound to it ("?" if none)."""
         dest = 1 if fields["mode"] & syscalls.SHM_DEST else 0
-        return "stat(nattch=%d,segsz=%d,dest=%d,key=%s)" % (
+        text = "stat(nattch=%d,segsz=%d,dest=%d,key=%s" % (
             fields["nattch"], fields["segsz"], dest, self.names.key_name(fields["key"]))
+        if cmd != "stat":
+            locked = 1 if fields["mode"] & syscalls.SHM_LOCKED else 0
+            text += ",locked=%d,cpid=%s,lpid=%s" % (locked, self.process_name(fields["cpid"], pids),
+                                                    self.process_name(fields["lpid"], pids))
+        if "id" in fields:
+            same = [h for h, i in self.segment_ids.items() if i == fields["id"]]
+            text += ",id=%s" % (same[0] if same else "?")
+        return text + ")"
+
+    def process_name(self, pid, pids):
+        if pid == 0:
+            return "none"
+        if pid not in pids:
+            return "?"
+        return self.plan.threads_of[pids[pid]][0]
+
+    def info_result(self, segment, value):
+        """info(max>=S): the highest index in use is at least S's index; info: S is gone."""
+        return "info(max>=%s)" % segment if value["covers"] else "info"
 
     def bound(self, step):
         """A mapping placed at an explicit place means that place from now on (R26: shmat

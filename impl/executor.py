@@ -28,6 +28,8 @@ from .first_process import (INTERRUPTS, ONCE, CasePipes, close, fork_first_proce
 from .ledger import Ledger, log_pid
 
 FAULTS = (signal.SIGSEGV, signal.SIGBUS)     # the only signals a step can die of
+# The shmctl commands whose answer is a stat (commands.Resolver.stat_result)
+STAT_COMMANDS = ("stat", "stat_full", "shm_stat", "shm_stat_any", "shm_stat_id")
 
 
 class CaseFailure(Exception):
@@ -234,9 +236,12 @@ class CaseRun:
             process.threads = 1
         elif step.op == "shmget":
             return self.resolver.segment_result(step, result, answer.get("value"))
-        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] == "stat":
-            return self.resolver.stat_result(answer["value"])
-        elif step.op == "shmctl" and result == "ok":
+        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] in STAT_COMMANDS:
+            pids = {p.pid: number for number, p in self.processes.items()}
+            return self.resolver.stat_result(step.args["cmd"], answer["value"], pids)
+        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] in ("info", "shm_info"):
+            return self.resolver.info_result(step.args["segment"], answer["value"])
+        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] == "rmid":
             self.segments.removed.add(self.resolver.segment_ids.get(step.args["segment"]))
         if step.bind and result == "ok":
             self.resolver.bound(step)

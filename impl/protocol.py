@@ -18,6 +18,11 @@ PAGES_PER_SLOT = 256
 PAGE = 4096
 
 REQUIRED = object()
+# shmctl's commands (docs/case-format.md): IPC_RMID, IPC_STAT (four fields, or with the lock
+# bit, cpid and lpid), SHM_LOCK, SHM_UNLOCK, SHM_STAT(_ANY) of a segment's index, SHM_STAT of
+# the identifier, IPC_INFO, SHM_INFO, an invalid command
+SHMCTL_COMMANDS = ("rmid", "stat", "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any",
+                   "shm_stat_id", "info", "shm_info", "invalid")
 
 # op -> (kind of handle it binds or None, [(argument, type, default)])
 OPERATIONS = {
@@ -32,7 +37,7 @@ OPERATIONS = {
                           ("rdonly", "bool", False), ("rnd", "bool", False),
                           ("remap", "bool", False)]),
     "shmdt": (None, [("at", "place", REQUIRED)]),
-    "shmctl": (None, [("segment", "segment", REQUIRED), ("cmd", ("rmid", "stat"), REQUIRED)]),
+    "shmctl": (None, [("segment", "segment", REQUIRED), ("cmd", SHMCTL_COMMANDS, REQUIRED)]),
     "mmap": ("mapping", [("shared", "bool", False), ("prot", ("rw", "r", "none"), REQUIRED),
                          ("length", "int", REQUIRED), ("fd", "fd?", None), ("offset", "int", 0),
                          ("at", "place?", None),

@@ -50,6 +50,10 @@ POSIX_MADVICES = {"dontneed": 4, "normal": 0, "random": 1, "sequential": 2, "wil
 IPC_PRIVATE = 0
 IPC_CREAT, IPC_EXCL = 0o1000, 0o2000
 IPC_RMID, IPC_STAT = 0, 2
+IPC_INFO = 3
+SHM_LOCK, SHM_UNLOCK, SHM_STAT, SHM_INFO, SHM_STAT_ANY = 11, 12, 13, 14, 15
+SHM_LOCKED = 0o2000          # in shm_perm.mode, beside SHM_DEST
+SHMCTL_INVALID = -1          # no command: ksys_shmctl refuses cmd < 0 with EINVAL
 SHM_RDONLY, SHM_RND, SHM_REMAP = 0o10000, 0o20000, 0o40000
 SHM_DEST = 0o1000
 SHM_MODE = 0o600
@@ -187,21 +191,69 @@ def shmctl_rmid(ident):
 
 
 def shmctl_stat(ident):
-    """IPC_STAT; returns (result, fields). struct shmid_ds on x86-64: shm_perm.__key at 0,
-    shm_perm.mode at 20, shm_segsz at 48, shm_cpid at 80, shm_nattch at 88 (checked against
-    /proc/sysvipc/shm)."""
+    """IPC_STAT; returns (result, fields) (_shmid_ds_fields)."""
     buf = ctypes.create_string_buffer(256)
     if libc.shmctl(ident, IPC_STAT, buf) == -1:
         return _failed(), None
-    raw = buf.raw
-    fields = {
+    return "ok", _shmid_ds_fields(buf.raw)
+
+
+def _shmid_ds_fields(raw):
+    """struct shmid_ds on x86-64: shm_perm.__key at 0, shm_perm.mode at 20, shm_segsz at 48,
+    shm_cpid at 80, shm_lpid at 84, shm_nattch at 88 (checked against /proc/sysvipc/shm)."""
+    return {
         "key": struct.unpack_from("<i", raw, 0)[0],
         "mode": struct.unpack_from("<H", raw, 20)[0],
         "segsz": struct.unpack_from("<Q", raw, 48)[0],
         "cpid": struct.unpack_from("<i", raw, 80)[0],
+        "lpid": struct.unpack_from("<i", raw, 84)[0],
         "nattch": struct.unpack_from("<Q", raw, 88)[0],
     }
+
+
+def shmctl_lock(ident, lock):
+    """SHM_LOCK (lock true) or SHM_UNLOCK."""
+    return "ok" if libc.shmctl(ident, SHM_LOCK if lock else SHM_UNLOCK, None) == 0 else _failed()
+
+
+def shmctl_invalid(ident):
+    return "ok" if libc.shmctl(ident, SHMCTL_INVALID, None) == 0 else _failed()
+
+
+def shmctl_shm_stat(index, any_=False):
+    """SHM_STAT (or SHM_STAT_ANY) of an index; returns (result, fields), the identifier the call
+    returned in fields["id"]."""
+    buf = ctypes.create_string_buffer(256)
+    ident = libc.shmctl(index, SHM_STAT_ANY if any_ else SHM_STAT, buf)
+    if ident == -1:
+        return _failed(), None
+    fields = _shmid_ds_fields(buf.raw)
+    fields["id"] = ident
     return "ok", fields
+
+
+def shmctl_info(shm_info=False):
+    """IPC_INFO (struct shminfo) or SHM_INFO (struct shm_info): (result, the highest index in
+    use, which both return). The structures' figures are the whole namespace's, not read."""
+    buf = ctypes.create_string_buffer(256)
+    highest = libc.shmctl(0, SHM_INFO if shm_info else IPC_INFO, buf)
+    if highest == -1:
+        return _failed(), None
+    return "ok", highest
+
+
+def shm_index(ident):
+    """The index of segment ``ident`` in the namespace's table, found as LTP's shmctl04 does:
+    SHM_STAT_ANY of every index up to SHM_INFO's highest, until one returns ``ident``; None if
+    none does (the segment is gone, or ``ident`` is no segment's)."""
+    if ident < 0:
+        return None
+    buf = ctypes.create_string_buffer(256)
+    highest = libc.shmctl(0, SHM_INFO, buf)
+    for index in range(max(highest, -1) + 1):
+        if libc.shmctl(index, SHM_STAT_ANY, buf) == ident:
+            return index
+    return None
 
 
 def shm_creator(ident):

@@ -240,9 +240,24 @@ def _shmdt(c):
 
 
 def _shmctl(c):
-    if c["cmd"] == "rmid":
-        return syscalls.shmctl_rmid(c["id"]), None
-    return syscalls.shmctl_stat(c["id"])
+    cmd, ident = c["cmd"], c["id"]
+    if cmd == "rmid":
+        return syscalls.shmctl_rmid(ident), None
+    if cmd in ("stat", "stat_full"):
+        return syscalls.shmctl_stat(ident)
+    if cmd in ("lock", "unlock"):
+        return syscalls.shmctl_lock(ident, cmd == "lock"), None
+    if cmd == "invalid":
+        return syscalls.shmctl_invalid(ident), None
+    if cmd == "shm_stat_id":                 # the identifier passed where an index is due
+        return syscalls.shmctl_shm_stat(ident)
+    index = syscalls.shm_index(ident)
+    if cmd in ("shm_stat", "shm_stat_any"):  # no index for a segment that is gone: -1, EINVAL
+        return syscalls.shmctl_shm_stat(-1 if index is None else index, cmd == "shm_stat_any")
+    result, highest = syscalls.shmctl_info(cmd == "shm_info")   # info, shm_info
+    if result != "ok":
+        return result, None
+    return result, {"covers": index is not None and highest >= index}
 
 
 def _mmap(c):

@@ -213,8 +213,9 @@ class _Menu:
 
     def shmctl(self):
         for seg in self.segments:
-            for cmd in ("stat", "rmid"):
-                yield ShmCtl(seg, cmd), None
+            for cmd in self.scope.shmctl_cmds:
+                if cmd in ("rmid", "stat", "invalid") or self.linux:   # shmctl_commands.LINUX_ONLY
+                    yield ShmCtl(seg, cmd), None
 
     # --- mappings --------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .ops import MADVICES, OBJECT_KINDS, POSIX_MADVICES
+from .ops import MADVICES, OBJECT_KINDS, POSIX_MADVICES, SHMCTL_COMMANDS
 
 # Operation families, simplest first (a Hypothesis choice shrinks towards the first). A family
 # is an operation, or a distinct use of one (mmap of anonymous memory, of an object, at a
@@ -55,6 +55,8 @@ CLASSES: dict = {
     "file_offsets": ("start", "page", "unaligned"),  # mmap's offset into an object
     "io_offsets": ("start", "middle", "last", "end"),  # pread/pwrite: bytes of the object
     "fixed": ("replace", "noreplace"),             # MAP_FIXED, MAP_FIXED_NOREPLACE
+    # shmctl's command (model/shmctl_commands.py): IPC_STAT first, as the menu always offered
+    "shmctl_cmds": ("stat", "rmid") + SHMCTL_COMMANDS[2:],
 }
 
 
@@ -91,6 +93,7 @@ class Scope:
     file_offsets: tuple = CLASSES["file_offsets"]
     io_offsets: tuple = CLASSES["io_offsets"]
     fixed: tuple = CLASSES["fixed"]
+    shmctl_cmds: tuple = CLASSES["shmctl_cmds"]
     families: tuple = None   # the operation families offered (FAMILIES; None: all)
 
     def __post_init__(self):
@@ -129,7 +132,7 @@ SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1
               remaps=("grow", "move"), attaches=("slot",), shm_sizes=("page",),
               keys=("private",), shm_flags=("creat",), object_kinds=("memfd",), opens=("none",),
               truncates=("page",), file_offsets=("start",), io_offsets=("start",),
-              fixed=("replace",), families=None)
+              fixed=("replace",), shmctl_cmds=("stat", "rmid"), families=None)
 DEFAULT = Scope()
 
 

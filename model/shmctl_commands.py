@@ -18,9 +18,12 @@ What a case can predict, and so what the results say:
 - SHM_STAT and SHM_STAT_ANY take an index into the IPC namespace's table, not an identifier.
   A case names the index through a segment handle (the index of that handle's segment, which
   an implementation finds by itself); the call returns the segment's identifier, reported as
-  the handle it belongs to. SHM_STAT given the identifier as an index (``shm_stat_id``) is
-  EINVAL: an identifier is ``seq * IPCMNI + index``, past every index, except for a sequence
-  number 0 (a fresh IPC namespace), where it is the index itself: then the stat.
+  the handle it belongs to. SHM_STAT given the identifier where the index is due
+  (``shm_stat_id``) is not EINVAL, as one might expect: ``ipc_obtain_object_idr`` keeps only
+  the index bits of what it is given (``ipcid_to_idx``), so it finds the segment itself (seen
+  on Linux 6.18). Once the segment is destroyed the call is EINVAL; another process could in
+  principle reuse the index meanwhile (the model does not allow for it: ids are allocated
+  cyclically, so reuse within a case is far-fetched).
 - IPC_INFO and SHM_INFO return the highest index in use in the whole namespace. A case can
   predict only that it is at least the index of a segment the case holds alive; the limits
   (shmmax, shmall, shmmni: sysctls) and the counts (used_ids, shm_tot, shm_rss, shm_swp) are
@@ -91,11 +94,8 @@ def perform(state: State, pid: int, op, profile) -> list:
         return [(state.with_segment(sid, replace(seg, locked=op.cmd == "lock")), OK)]
     if op.cmd == "stat_full":
         return [(state, full_stat(state, sid, profile))]
-    named = full_stat(state, sid, profile, id=segment_name(state, sid))
-    if op.cmd == "shm_stat_id":
-        # the id as an index: past every index, unless the sequence number is 0 (see above)
-        return [(state, EINVAL), (state, named)]
-    return [(state, named)]                      # shm_stat, shm_stat_any (root: no perm check)
+    # shm_stat, shm_stat_any (as root no permission check), shm_stat_id (the id's index bits)
+    return [(state, full_stat(state, sid, profile, id=segment_name(state, sid)))]
 
 
 def _attach_records(state: State) -> frozenset:

@@ -13,7 +13,7 @@ The core (every flag and argument not listed is at its default):
   (no ``at``/``fixed``);
 - SysV: ``shmget(private|K, size, [creat], [excl])`` with one key name and sizes 100 or a whole
   number of pages up to ``scope.pages``; ``shmat(S, [rdonly])`` at its handle's slot;
-  ``shmdt(M[p])``; ``shmctl(S, rmid|stat)``;
+  ``shmdt(M[p])``; ``shmctl(S, rmid|stat)`` (the other commands: SHMCTL_OUTSIDE);
 - backing objects (at most ``scope.objects`` descriptor handles, so at most that many objects):
   ``open(file|shm, NAME, [creat], [excl], [rdonly])`` with one name per kind (the file and the
   POSIX shm object may share the name; they are different namespaces), ``open(memfd)`` without
@@ -68,6 +68,17 @@ ADVICES_OUTSIDE = {
     **dict.fromkeys(("guard_install", "guard_remove"),
                     "R49: a marker per page table entry, which a cell does not carry"),
     "invalid": "C01: EINVAL before anything is looked at; nothing to encode",
+}
+# The shmctl commands (ops.SHMCTL_COMMANDS) the encoding leaves out, and why: a program that
+# uses one is OutsideCore. The core's segment carries no lock bit and no process ids.
+_STAT_MORE = ("model/shmctl_commands.py: the stat shows shm_lprid, which every step that makes "
+              "or removes a SysV record sets, and the lock bit; a segment's cells carry neither")
+SHMCTL_OUTSIDE = {
+    **dict.fromkeys(("stat_full", "shm_stat", "shm_stat_any", "shm_stat_id"), _STAT_MORE),
+    **dict.fromkeys(("lock", "unlock"), "C09: the lock bit only (no effect on contents), "
+                                        "which a segment's cells do not carry"),
+    **dict.fromkeys(("info", "shm_info"), "a system-wide figure: the highest index in use"),
+    "invalid": "EINVAL before anything is looked at; nothing to encode",
 }
 MREMAP_MODES = ("grow", "move", "alias")
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
@@ -318,6 +329,8 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                 slot, page = place(i, op.at)
                 a.update(op=OPS["shmdt"], slot=slot, page=page)
             case ShmCtl():
+                if op.cmd in SHMCTL_OUTSIDE:
+                    fail(i, f"shmctl {op.cmd}: {SHMCTL_OUTSIDE[op.cmd]}")
                 if op.segment not in segs:
                     fail(i, f"segment {op.segment} is not bound")
                 a.update(op=OPS["shmctl"], handle=segs[op.segment], rmid=op.cmd == "rmid")
