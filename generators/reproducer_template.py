@@ -59,6 +59,43 @@ def os_call(f, *a):
         return errno.errorcode.get(e.errno, "E%d" % e.errno), None
 
 
+def shm_index(ident, buf):
+    """The index of segment ident: SHM_STAT_ANY (15) of every index up to SHM_INFO's (14)."""
+    if ident is None or ident < 0:
+        return None
+    for index in range(max(libc.shmctl(0, 14, buf), -1) + 1):
+        if libc.shmctl(index, 15, buf) == ident:
+            return index
+    return None
+
+
+def perform_shmctl(ident, cmd):
+    """IPC_RMID 0, IPC_STAT 2, IPC_INFO 3, SHM_LOCK 11, SHM_UNLOCK 12, SHM_STAT 13, SHM_INFO 14,
+    SHM_STAT_ANY 15, and -1 for an invalid command. A stat's value: key, mode, segsz, nattch,
+    cpid, lpid (struct shmid_ds on x86-64) and what the call returned."""
+    simple = {"rmid": 0, "lock": 11, "unlock": 12, "invalid": -1}
+    if cmd in simple:
+        return call(libc.shmctl(ident, simple[cmd], None)), None
+    buf = ctypes.create_string_buffer(256)
+    if cmd in ("info", "shm_info"):
+        index = shm_index(ident, buf)
+        highest = libc.shmctl(0, 14 if cmd == "shm_info" else 3, buf)
+        return (err(), None) if highest == -1 else ("ok", index is not None and highest >= index)
+    if cmd in ("shm_stat", "shm_stat_any"):
+        index = shm_index(ident, buf)
+        got = libc.shmctl(-1 if index is None else index, 15 if cmd == "shm_stat_any" else 13, buf)
+    elif cmd == "shm_stat_id":
+        got = libc.shmctl(ident, 13, buf)
+    else:                                    # stat, stat_full
+        got = libc.shmctl(ident, 2, buf)
+    if got == -1:
+        return err(), None
+    raw = buf.raw
+    return "ok", [struct.unpack_from("<i", raw, 0)[0], struct.unpack_from("<H", raw, 20)[0],
+                  struct.unpack_from("<Q", raw, 48)[0], struct.unpack_from("<Q", raw, 88)[0],
+                  struct.unpack_from("<i", raw, 80)[0], struct.unpack_from("<i", raw, 84)[0], got]
+
+
 def perform(c):
     """One call with every handle already resolved to a number; returns (result, value)."""
     op = c["op"]
@@ -75,14 +112,7 @@ def perform(c):
     if op == "shmdt":
         return call(libc.shmdt(c["addr"])), None
     if op == "shmctl":
-        if c["cmd"] == "rmid":
-            return call(libc.shmctl(c["id"], 0, None)), None
-        buf = ctypes.create_string_buffer(256)
-        if libc.shmctl(c["id"], 2, buf) == -1:
-            return err(), None
-        raw = buf.raw
-        return "ok", [struct.unpack_from("<i", raw, 0)[0], struct.unpack_from("<H", raw, 20)[0],
-                      struct.unpack_from("<Q", raw, 48)[0], struct.unpack_from("<Q", raw, 88)[0]]
+        return perform_shmctl(c["id"], c["cmd"])
     if op == "mmap":
         return addr_call(libc.mmap(c["addr"], c["length"], c["prot"], c["flags"], c["fd"],
                                    c["offset"])), None
@@ -264,6 +294,7 @@ def run_steps(steps, results, env):
         env[n] for n in ("proc_of", "state", "slot", "base", "seg_ids", "fds", "keys", "pids",
                          "next_message", "address", "run", "tmp"))
     forks = 0
+    first = {0: "T0"}         # process number -> its first thread (how a stat names a process)
     for i, s in enumerate(steps):
         a, op = s["args"], s["op"]
         k = proc_of.get(s["thread"], -1)
@@ -278,6 +309,7 @@ def run_steps(steps, results, env):
             forks += 1
             c["child"] = forks
             proc_of[s["bind"]] = forks
+            first[forks] = s["bind"]
         elif op == "spawn":
             proc_of[s["bind"]] = k
         elif op in ("read", "write", "shmdt"):
@@ -342,10 +374,19 @@ def run_steps(steps, results, env):
                 same = [h for h, x in seg_ids.items() if x == ident]
                 r = "=" + same[0] if same else "new"
             seg_ids[s["bind"]] = ident if ident is not None else -1
-        if op == "shmctl" and r == "ok" and a["cmd"] == "stat":
-            key, mode, segsz, nattch = m["v"]
+        if op == "shmctl" and r == "ok" and a["cmd"] in ("info", "shm_info"):
+            r = "info(max>=%s)" % a["segment"] if m["v"] else "info"
+        elif op == "shmctl" and r == "ok" and a["cmd"] not in ("rmid", "lock", "unlock", "invalid"):
+            key, mode, segsz, nattch, cpid, lpid, got = m["v"]
             name = next((n for n, x in keys.items() if x == key), "private")
-            r = "stat(nattch=%d,segsz=%d,dest=%d,key=%s)" % (nattch, segsz, 1 if mode & 0o1000 else 0, name)
+            r = "stat(nattch=%d,segsz=%d,dest=%d,key=%s" % (nattch, segsz, 1 if mode & 0o1000 else 0, name)
+            if a["cmd"] != "stat":     # SHM_LOCKED 0o2000; a process by its first thread
+                by_pid = {pid: first[number] for number, pid in pids.items() if number in first}
+                r += ",locked=%d,cpid=%s,lpid=%s" % (1 if mode & 0o2000 else 0, by_pid.get(cpid, "?"),
+                                                     "none" if lpid == 0 else by_pid.get(lpid, "?"))
+            if a["cmd"].startswith("shm_stat"):
+                r += ",id=%s" % next((h for h, x in seg_ids.items() if x == got), "?")
+            r += ")"
         if r == "ok" and s.get("bind") and a.get("at") is not None and (op == "shmat" or a.get("fixed", "none") != "none"):
             at = address(a["at"])
             base[s["bind"]] = at - at % SHMLBA if op == "shmat" and a["rnd"] else at
