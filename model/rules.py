@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from .ops import Step
 
-# Rules a program can observe (C06-C09 are about races, permissions, durability and no-ops).
-OBSERVABLE_RULES = tuple(f"R{n:02d}" for n in range(1, 50)) + ("C01", "C02", "C03", "C04", "C05")
+# Rules a program can observe (C06-C08 are about races, permissions and durability; C09's
+# no-ops became observable with shmctl stat_full, which shows SHM_LOCKED).
+OBSERVABLE_RULES = tuple(f"R{n:02d}" for n in range(1, 50)) + ("C01", "C02", "C03", "C04", "C05",
+                                                                 "C09")
 # C02 (async-signal-safety after fork) constrains what a child may call, not what memory holds:
 # no program in this vocabulary can observe it.
-UNOBSERVABLE_RULES = ("C02", "C06", "C07", "C08", "C09")
+UNOBSERVABLE_RULES = ("C02", "C06", "C07", "C08")
 
 # R45 needs kernel.shm_rmid_forced = 1, a host setting the suite does not change.
 HOST_SETTING_RULES = ("R45",)
@@ -25,7 +27,7 @@ _BY_OP = {
     "shmget": ("R01", "R04", "R18", "R21", "R22", "R23"),
     "shmat": ("R14", "R19", "R20", "R24", "R26", "R27", "R28"),
     "shmdt": ("R25", "R28", "R31"),
-    "shmctl": ("R17", "R19", "R20", "R28", "R30"),
+    "shmctl": ("R17", "R19", "R20", "R28", "R30", "C09"),
     "mmap": ("R02", "R05", "R06", "R47", "C01"),
     "munmap": ("R05", "R31", "R32"),
     "mprotect": ("R24", "R30", "R33", "C01"),
