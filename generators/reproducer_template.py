@@ -207,7 +207,9 @@ def serve_one(c):
                 serve(c["child"])
             os._exit(0)
         os.waitpid(middle, 0)
-        reply({"i": c["i"], "r": "ok"})
+        # the middle process copied the parent's attaches and closed them at its exit, so a
+        # stat's shm_lpid may name it: the coordinator reads it as the forking process
+        reply({"i": c["i"], "r": "ok", "middle": middle})
         return None
     r, v = perform(c)
     reply({"i": c["i"], "r": r, "v": v})
@@ -295,6 +297,7 @@ def run_steps(steps, results, env):
                          "next_message", "address", "run", "tmp"))
     forks = 0
     first = {0: "T0"}         # process number -> its first thread (how a stat names a process)
+    middles = {}              # pid of a fork's middle process -> the forking process number
     for i, s in enumerate(steps):
         a, op = s["args"], s["op"]
         k = proc_of.get(s["thread"], -1)
@@ -365,6 +368,7 @@ def run_steps(steps, results, env):
             continue
         r = m["r"]
         if op == "fork" and r == "ok":
+            middles[m.get("middle")] = k
             hello = next_message(None, time.monotonic() + 5, "hello")
             pids[hello["hello"]] = hello["pid"]
             state[hello["hello"]] = "alive"
@@ -382,6 +386,7 @@ def run_steps(steps, results, env):
             r = "stat(nattch=%d,segsz=%d,dest=%d,key=%s" % (nattch, segsz, 1 if mode & 0o1000 else 0, name)
             if a["cmd"] != "stat":     # SHM_LOCKED 0o2000; a process by its first thread
                 by_pid = {pid: first[number] for number, pid in pids.items() if number in first}
+                by_pid.update((pid, first[number]) for pid, number in middles.items())
                 r += ",locked=%d,cpid=%s,lpid=%s" % (1 if mode & 0o2000 else 0, by_pid.get(cpid, "?"),
                                                      "none" if lpid == 0 else by_pid.get(lpid, "?"))
             if a["cmd"].startswith("shm_stat"):
