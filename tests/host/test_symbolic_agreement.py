@@ -29,9 +29,11 @@ from sharespec.model.symbolic.unrolling import Unrolling
 CORE_KINDS = ("mmap", "write", "read", "fork", "spawn", "shmget", "shmat", "shmdt", "shmctl",
               "munmap", "mprotect", "madvise", "thread_exit", "exit", "exec", "mremap",
               "open", "close", "ftruncate", "pread", "pwrite", "mmap_fd", "shm_unlink", "seal")
-# madvise: the core's advices (the hints and guard regions are outside it: core.ADVICES_OUTSIDE)
+# madvise: the core's advices (the hints and guard regions are outside it: core.ADVICES_OUTSIDE);
+# shmctl: IPC_RMID and IPC_STAT (the other commands are outside it: core.SHMCTL_OUTSIDE)
 PROGRAM_SCOPE = Scope(processes=3, threads=3, pages=2, mappings=2, segments=2, objects=2,
-                      steps=6, values=(1, 2), offsets=(0,), advices=ADVICES)
+                      steps=6, values=(1, 2), offsets=(0,), advices=ADVICES,
+                      shmctl_cmds=("stat", "rmid"))
 SYMBOLIC_SCOPE = SymbolicScope(processes=3, threads=3, mappings=2, pages=2, segments=2, objects=2,
                                steps=6)
 
