@@ -34,7 +34,13 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       # the madvise advice's own result, and mremap over the pieces of a private
                       # mapping (EFAULT or not: the tail does not probe record boundaries)
                       "invalid-advice-accepted", "normal-keeps-readahead", "dodump-ignored",
-                      "unmergeable-ignored"}
+                      "unmergeable-ignored",
+                      # the shmctl command's own result (SHM_STAT by index, SHM_INFO, an invalid
+                      # command), and stat_full's lock bit, cpid and lpid: the tail's IPC_STAT
+                      # is the four-field stat, which every profile has
+                      "shm-stat-returns-index", "shm-stat-wants-id", "info-refused",
+                      "invalid-shmctl-accepted", "shm-lock-ignored", "shm-unlock-ignored",
+                      "cpid-is-caller", "lpid-kept-at-shmdt"}
 
 
 def _witnesses():
