@@ -62,6 +62,12 @@ PROBE_VALUE = 3   # what a protection probe writes (outside the scopes' usual va
 ENOMEM = Errno("ENOMEM")
 
 
+def stat_command(profile) -> str:
+    """The IPC_STAT a probe makes: with SHM_LOCKED, the creator and the last attacher where
+    the profile has Linux's shmctl (model/shmctl_commands.py), else the four POSIX fields."""
+    return "stat_full" if profile.linux_interfaces else "stat"
+
+
 def states_after(program: Iterable[Step], profile) -> list:
     """Every state the profile allows after ``program``, in a fixed order."""
     states = [initial()]
@@ -199,7 +205,7 @@ def _objects(program, tail: _Tail) -> None:
     reps = tail.representatives()
     if reps:
         for seg in tail.states[0].segment_handles:
-            tail.add(Step(reps[0], ShmCtl(seg, "stat")))
+            tail.add(Step(reps[0], ShmCtl(seg, stat_command(tail.profile))))
 
 
 def _exit_probes(tail: _Tail) -> None:
@@ -218,7 +224,7 @@ def _exit_probes(tail: _Tail) -> None:
         child = f"T{len(tail.states[0].threads)}"
         if tail.add(Step(actor, Fork(), child)) and tail.add(Step(child, ending)):
             for seg in tail.states[0].segment_handles:
-                tail.add(Step(actor, ShmCtl(seg, "stat")))
+                tail.add(Step(actor, ShmCtl(seg, stat_command(tail.profile))))
 
 
 def guarded_places(state, thread: str, places: Iterable[Place]) -> list:

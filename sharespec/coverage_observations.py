@@ -35,7 +35,8 @@ import re
 from dataclasses import replace
 from typing import Optional, Sequence
 
-from sharespec.generators.observation_tail import ENOMEM, guarded_places, lift_guard, mapped_probe
+from sharespec.generators.observation_tail import (ENOMEM, guarded_places, lift_guard, mapped_probe,
+                                                  stat_command)
 from sharespec.model.case import CaseError
 from sharespec.model.ops import (PAGE_SIZE, Fork, Ftruncate, Place, Pread, Pwrite, Read, ShmCtl,
                                  ShmGet, Step, Write)
@@ -240,7 +241,7 @@ def _observations(run: _Run, thread: str, program: Sequence[Step]) -> list:
         if size:
             out.append(Step(thread, Pread(fd, size)))
     for seg in _handles(program, "segment"):
-        out.append(Step(thread, ShmCtl(seg, "stat")))
+        out.append(Step(thread, ShmCtl(seg, stat_command(run.profile))))
     return out
 
 
