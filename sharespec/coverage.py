@@ -111,6 +111,9 @@ def context_classes(state, st) -> tuple:
         out = (("span", span), ("memory", memory), ("advised", advised))
         if length % PAGE_SIZE:    # R05, R33, R35: the partial last page counts whole
             out += (("tail", "mapped" if any(v.contains(pages[-1]) for v in vmas) else "hole"),)
+        if isinstance(op, Madvise):  # R37-R39, R48, R49: an advice's effect depends on the
+            out += (("advice on", f"{op.advice} {memory}"),)   # memory it meets (a guard keeps
+            #                           shared pages and drops private ones; a hint splits an attach)
         if isinstance(op, Mremap):  # what grows, moves or aliases: private memory's new pages,
             kind = classify(state, st).classes[0][1]   # the fork settings a move must keep
             out += (("remapped", f"{memory} {kind}"), ("remapped", f"{advised} {kind}"))

@@ -157,3 +157,13 @@ def test_cells_tell_shm_unlink_of_a_mapped_object():
     assert ("shm_unlink", "object=mapped, sized", "ok") in cells
     assert ("shm_unlink", "object=open, empty", "ok") in _cells(
         "T0: F0 = open(shm, obj, creat)\nT0: shm_unlink(obj)\n")
+
+
+def test_cells_tell_an_advice_by_the_memory_it_meets():
+    """R48, R49: a guard install keeps shared pages and drops private ones, and a hint on
+    part of an attach may split it: each advice on each kind of memory is a cell of its own,
+    so a witness (and the z3 corpus's widening) reaches every pair."""
+    shared = _cells("T0: M0 = mmap(anon, shared, rw, 4096)\nT0: madvise(M0, 4096, guard_install)\n")
+    private = _cells("T0: M0 = mmap(anon, private, rw, 4096)\nT0: madvise(M0, 4096, guard_install)\n")
+    assert ("madvise", "advice on=guard_install shared anon", "ok") in shared - private
+    assert ("madvise", "advice on=guard_install private anon", "ok") in private - shared
