@@ -24,7 +24,8 @@ Sources and their default budgets:
   z3            the z3 coverage corpus up to --z3-bound steps (default 4): the goals' shortest
                 programs, then each with its effect observed and the programs the action menu
                 widens them to (sharespec/coverage_observations.py)
-  hypothesis    --hypothesis examples of the Hypothesis strategy (default 200)
+  hypothesis    the distinct cases of one @given(cases()) run of --hypothesis examples (default
+                1000, the random source's budget): generate phase only, no database
   distinguish   for every named variant, the shortest program telling it apart from linux
 
 -j N hunts N mutants at once (each in its own implementation process; 2 on a 2-core machine).
@@ -40,12 +41,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from dataclasses import replace
 import itertools
 import json
 import statistics
 import sys
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
@@ -81,12 +82,20 @@ def source_random(args):
 
 
 def source_hypothesis(args):
-    from hypothesis.errors import NonInteractiveExampleWarning
+    """The cases one @given(cases()) run draws with max_examples=--hypothesis (Hypothesis's
+    generate phase, as a test would run it; no database), each program once."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from sharespec.generators.strategies import cases
-    strategy = cases()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NonInteractiveExampleWarning)
-        return [strategy.example() for _ in range(args.hypothesis)]
+    drawn: dict = {}
+
+    @settings(max_examples=args.hypothesis, database=None, deadline=None,
+              phases=(Phase.generate,), suppress_health_check=list(HealthCheck),
+              verbosity=Verbosity.quiet)
+    @given(cases())
+    def draw(case):
+        drawn.setdefault(case.steps, case)
+    draw()
+    return [replace(c, name=f"hypothesis-{i}") for i, c in enumerate(drawn.values())]
 
 
 def source_z3(args):
@@ -211,7 +220,8 @@ def main(argv=None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=1, help="mutants hunted at once")
     parser.add_argument("--no-shrink", action="store_true")
     parser.add_argument("--random", type=int, default=1000, help="random cases (default 1000)")
-    parser.add_argument("--hypothesis", type=int, default=200, help="Hypothesis examples")
+    parser.add_argument("--hypothesis", type=int, default=1000,
+                        help="Hypothesis examples (default 1000, as --random)")
     parser.add_argument("--z3-bound", type=int, default=4)
     parser.add_argument("--limit", type=int, default=None, help="cap on every source's cases")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds per case")
