@@ -31,7 +31,7 @@ libc.shm_open.argtypes = [ctypes.c_char_p, ci, ci]
 libc.shm_unlink.argtypes = [ctypes.c_char_p]
 libc.prctl.argtypes = [ci, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 FAILED = 2 ** 64 - 1
-PROT = {"rw": 3, "r": 1, "none": 0}
+PROT = {"rw": 3, "r": 1, "none": 0, "w": 2, "x": 4, "rx": 5}
 ADVICE = {"dontneed": 4, "free": 8, "remove": 9, "dontfork": 10, "dofork": 11,
           "wipeonfork": 18, "keeponfork": 19, "normal": 0, "random": 1, "sequential": 2,
           "willneed": 3, "mergeable": 12, "unmergeable": 13, "hugepage": 14, "nohugepage": 15,
@@ -342,8 +342,12 @@ def run_steps(steps, results, env):
                      posix_advice=POSIX_ADVICE.get(a.get("advice"), 4))
         elif op == "mremap":
             to = ARENA + slot[s["bind"]] * 256 * PAGE if s.get("bind") else None
+            flags = 0 if a["mode"] == "grow" else 3          # MREMAP_MAYMOVE|MREMAP_FIXED
+            if a["mode"] == "fixed":                         # MREMAP_FIXED, MAYMOVE if asked
+                to, flags = address(a["to"]), 2 | (1 if a.get("maymove") else 0)
+            flags |= 4 if a.get("dontunmap") else 0              # MREMAP_DONTUNMAP
             c.update(addr=address(a["at"]), old=a["old_length"], new=a["new_length"],
-                     flags=0 if a["mode"] == "grow" else 3, to=to)
+                     flags=flags, to=to)
         elif op == "open":
             path = os.path.join(tmp, a["name"]) if a["kind"] == "file" else "/repro-%s-%s" % (run, a["name"])
             flags = (os.O_RDONLY if a["rdonly"] else os.O_RDWR) | (os.O_CREAT if a["creat"] else 0) | (os.O_EXCL if a["excl"] else 0)

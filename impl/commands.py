@@ -56,9 +56,14 @@ class Resolver:
             command["advice"] = syscalls.POSIX_MADVICES[args["advice"]]
         elif op == "mremap":
             flags, new_addr = 0, None
-            if args["mode"] != "grow":
+            if args["mode"] == "fixed":
+                flags = syscalls.MREMAP_FIXED
+                flags |= syscalls.MREMAP_MAYMOVE if args["maymove"] else 0
+                new_addr = self.places.place(args["to"])
+            elif args["mode"] != "grow":
                 flags = syscalls.MREMAP_MAYMOVE | syscalls.MREMAP_FIXED
                 new_addr = self.places.handle(step.bind)
+            flags |= syscalls.MREMAP_DONTUNMAP if args["dontunmap"] else 0
             command.update(old_length=args["old_length"], new_length=args["new_length"],
                            flags=flags, new_addr=new_addr)
         elif op == "open":

@@ -23,6 +23,7 @@ REQUIRED = object()
 # the identifier, IPC_INFO, SHM_INFO, an invalid command
 SHMCTL_COMMANDS = ("rmid", "stat", "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any",
                    "shm_stat_id", "info", "shm_info", "invalid")
+PROTECTIONS = ("rw", "r", "none", "w", "x", "rx")   # docs/case-format.md
 
 # op -> (kind of handle it binds or None, [(argument, type, default)])
 OPERATIONS = {
@@ -38,13 +39,13 @@ OPERATIONS = {
                           ("remap", "bool", False)]),
     "shmdt": (None, [("at", "place", REQUIRED)]),
     "shmctl": (None, [("segment", "segment", REQUIRED), ("cmd", SHMCTL_COMMANDS, REQUIRED)]),
-    "mmap": ("mapping", [("shared", "bool", False), ("prot", ("rw", "r", "none"), REQUIRED),
+    "mmap": ("mapping", [("shared", "bool", False), ("prot", PROTECTIONS, REQUIRED),
                          ("length", "int", REQUIRED), ("fd", "fd?", None), ("offset", "int", 0),
                          ("at", "place?", None),
                          ("fixed", ("none", "replace", "noreplace"), "none")]),
     "munmap": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED)]),
     "mprotect": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED),
-                        ("prot", ("rw", "r", "none"), REQUIRED)]),
+                        ("prot", PROTECTIONS, REQUIRED)]),
     "madvise": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED),
                        ("advice", ("dontneed", "remove", "dontfork", "dofork", "wipeonfork",
                                    "keeponfork", "free", "normal", "random", "sequential",
@@ -56,7 +57,9 @@ OPERATIONS = {
                                          "willneed"), "dontneed")]),
     "mremap": ("mapping", [("at", "place", REQUIRED), ("old_length", "int", REQUIRED),
                            ("new_length", "int", REQUIRED),
-                           ("mode", ("grow", "move", "alias"), REQUIRED)]),
+                           ("mode", ("grow", "move", "alias", "fixed"), REQUIRED),
+                           ("to", "place?", None), ("maymove", "bool", False),
+                           ("dontunmap", "bool", False)]),
     "open": ("fd", [("kind", ("file", "shm", "memfd"), REQUIRED), ("name", "name", ""),
                     ("creat", "bool", False), ("excl", "bool", False), ("rdonly", "bool", False)]),
     "close": (None, [("fd", "fd", REQUIRED)]),
@@ -194,10 +197,11 @@ def _add_step(plan, live, index, raw):
     binds, spec = OPERATIONS[op]
     bind = raw.get("bind")
     args_given = raw.get("args")
-    if op == "mremap" and isinstance(args_given, dict) and args_given.get("mode") == "grow":
-        binds = None                       # grow binds nothing; move and alias bind a mapping
+    mode = args_given.get("mode") if op == "mremap" and isinstance(args_given, dict) else None
+    if mode in ("grow", "fixed"):
+        binds = None           # grow and fixed bind nothing; move and alias bind a mapping
     if binds is None and bind is not None:
-        raise CaseError("%s binds no handle" % ("mremap grow" if op == "mremap" else op))
+        raise CaseError("%s binds no handle" % ("mremap " + mode if mode else op))
     if binds is not None:
         if not isinstance(bind, str) or not IDENTIFIER.match(bind):
             raise CaseError("%s needs a handle to bind, got %r" % (op, bind))

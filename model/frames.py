@@ -212,11 +212,11 @@ def maybe_reclaimed(state: State, pid: int, vpns, profile, result) -> list:
     return outcomes
 
 
-def moved(before: State, state: State, pid: int, op, bind: str, profile) -> State:
-    """mremap's move carries the entries of what it moved (R44)."""
+def moved(before: State, state: State, pid: int, op, dest, profile) -> State:
+    """mremap's move carries the entries of what it moved (R44) to page ``dest`` on."""
     if not profile.linux_interfaces:
         return state
-    return _move_entries(before, state, pid, op, bind)
+    return _move_entries(before, state, pid, op, dest)
 
 
 def _populate(state: State, pid: int, vpn: int, written: bool) -> State:
@@ -267,12 +267,11 @@ def _zap(state: State, pid: int, vpns) -> State:
     return state.with_process(pid, replace(proc, present=proc.present - gone))
 
 
-def _move_entries(before: State, state: State, pid: int, op: Mremap, bind: str) -> State:
+def _move_entries(before: State, state: State, pid: int, op: Mremap, dest) -> State:
     """A move carries the entries of what it moved (R44). It moved up to the last page now
     mapped at the destination: all of it, or, when a SysV attach later in the range stopped
     it with EFAULT, the mappings before that attach (nothing, if it failed at once)."""
     start = before.vpn(op.at)
-    dest = state.mapping_handles.get(bind)
     if dest is None:
         return state
     proc = state.processes[pid]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Optional
 
-from . import cow, read_lag
+from . import cow, protections, read_lag
 from .ops import PAGE_SIZE
 from .profiles import Profile
 from .results import Fault, OK, Value
@@ -65,8 +65,18 @@ def read(state: State, pid: int, vpn: int, offset: int, profile: Profile) -> lis
     """The (state, result) pairs a one-byte load allows."""
     proc = state.processes[pid]
     vma = proc.vma_at(vpn)
-    if vma is None or vma.prot == "none" or vpn in proc.guarded:
+    if vma is None or protections.load_always_faults(vma.prot) or vpn in proc.guarded:
         return [(state, SIGSEGV)]  # R32, R33, R49
+    outcomes = _load(state, pid, vpn, offset, profile)
+    if protections.load_may_fault(vma.prot, profile.linux_interfaces):
+        outcomes.append((state, SIGSEGV))  # C01: execute-only memory (model/protections.py)
+    return outcomes
+
+
+def _load(state: State, pid: int, vpn: int, offset: int, profile: Profile) -> list:
+    """What a load from a readable page allows."""
+    proc = state.processes[pid]
+    vma = proc.vma_at(vpn)
     private_copy = not vma.shared and vpn in proc.private
     if beyond_object(state, vma, vpn):
         if private_copy and profile.private_copy_beyond_eof_may_survive:
@@ -108,7 +118,7 @@ def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Pr
     Linux's rules; a variant (model/variants.py) may pass its own."""
     proc = state.processes[pid]
     vma = proc.vma_at(vpn)
-    if vma is None or vma.prot != "rw" or vpn in proc.guarded:
+    if vma is None or not protections.allows_store(vma.prot) or vpn in proc.guarded:
         return [(state, SIGSEGV)]  # R32, R33, R24, R49
     if beyond_object(state, vma, vpn):
         return [(state, SIGBUS)]  # R06, R43

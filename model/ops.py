@@ -15,7 +15,9 @@ from typing import ClassVar, Optional, Union
 
 PAGE_SIZE = 4096
 
-PROTECTIONS = ("rw", "r", "none")
+# "w" is PROT_WRITE alone, "x" PROT_EXEC alone, "rx" PROT_READ|PROT_EXEC (C01; model/protections.py
+# says what each lets a load or store do on x86-64)
+PROTECTIONS = ("rw", "r", "none", "w", "x", "rx")
 MADVICES = ("dontneed", "remove", "dontfork", "dofork", "wipeonfork", "keeponfork", "free",
             # hints: they change no contents; some set a VMA flag (R48)
             "normal", "random", "sequential", "willneed", "cold", "pageout", "dontdump", "dodump",
@@ -25,7 +27,7 @@ MADVICES = ("dontneed", "remove", "dontfork", "dofork", "wipeonfork", "keeponfor
             "guard_install", "guard_remove", "invalid")
 # posix_madvise: glibc ignores POSIX_MADV_DONTNEED (R38) and passes the others to madvise (R48)
 POSIX_MADVICES = ("dontneed", "normal", "random", "sequential", "willneed")
-MREMAP_MODES = ("grow", "move", "alias")
+MREMAP_MODES = ("grow", "move", "alias", "fixed")
 OBJECT_KINDS = ("file", "memfd", "shm")
 FIXED_MODES = ("none", "replace", "noreplace")
 SHMCTL_COMMANDS = ("rmid", "stat",
@@ -195,13 +197,18 @@ class PosixMadvise(Op):
 @dataclass(frozen=True)
 class Mremap(Op):
     """mremap(). "grow": in place, no MREMAP_MAYMOVE; "move": MAYMOVE|FIXED to the
-    bound handle's address; "alias": old_size 0, MAYMOVE|FIXED to the bound handle."""
+    bound handle's address; "alias": old_size 0, MAYMOVE|FIXED to the bound handle;
+    "fixed": MREMAP_FIXED (with MREMAP_MAYMOVE if ``maymove``) to the place ``to``, binding
+    nothing (the place already names it). ``dontunmap`` adds MREMAP_DONTUNMAP (move, fixed)."""
     OP: ClassVar[str] = "mremap"
     BINDS: ClassVar[Optional[str]] = "mapping"
     at: Place
     old_length: int
     new_length: int
     mode: str
+    to: Optional[Place] = None
+    maymove: bool = False
+    dontunmap: bool = False
 
 
 # --- backing objects -------------------------------------------------------------

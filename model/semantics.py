@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
 from . import address_space as aspace
-from . import cow, frames, memory, posix, read_lag, shmctl_commands, variants
+from . import cow, frames, memory, posix, protections, read_lag, shmctl_commands, variants
 from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Mmap, Mprotect,
                   Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
@@ -280,6 +280,17 @@ def _fd(state: State, pid: int, handle: Optional[str]) -> Optional[Fd]:
 
 
 def mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
+    outcomes = _mmap(state, pid, st, profile)
+    op = st.op
+    if op.prot in protections.EXECUTABLE and op.fd is not None and \
+            all(r == OK for _, r in outcomes):
+        fd = _fd(state, pid, op.fd)
+        if protections.exec_may_be_refused(state.objects[fd.obj].kind):
+            outcomes.append((state.bind_mapping(st.bind), EPERM))  # C01: a noexec mount
+    return outcomes
+
+
+def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
     op, bind = st.op, st.bind
     if op.fixed == "noreplace":
         _require_linux(profile, "MAP_FIXED_NOREPLACE")
@@ -290,7 +301,7 @@ def mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(failed, EINVAL)]
     pages = pages_for(op.length)
     base = state.next_slot_base() if op.fixed == "none" else state.vpn(op.at)
-    writable = op.prot == "rw"
+    writable = protections.allows_store(op.prot)
     may_write = True
     obj_id: Optional[int] = None
     if op.fd is not None:
@@ -351,10 +362,15 @@ def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
     start, end = state.span(op.at, op.length)
     proc = state.processes[pid]
     refusing = [v for v in aspace.overlapping(proc, start, end) if not v.may_write]
-    if op.prot == "rw" and refusing:
+    if protections.allows_store(op.prot) and refusing:
         return [(state, EACCES)]  # R24, C01, R47
-    state, hole = aspace.protect(state, pid, start, end, op.prot)  # R30, R33
-    return [(state, OK if hole is None else ENOMEM)]  # C01: stopped at a hole
+    changed, hole = aspace.protect(state, pid, start, end, op.prot)  # R30, R33
+    outcomes = [(changed, OK if hole is None else ENOMEM)]  # C01: stopped at a hole
+    if op.prot in protections.EXECUTABLE and any(
+            v.obj is not None and protections.exec_may_be_refused(state.objects[v.obj].kind)
+            for v in aspace.overlapping(proc, start, end)):
+        outcomes.append((state, EACCES))  # C01: no VM_MAYEXEC on a noexec mount
+    return outcomes
 
 
 # madvise hints that set a VMA flag (R48): advice -> (field, value). MADV_MERGEABLE leaves
@@ -467,9 +483,44 @@ def mremap(state: State, pid: int, st: Step, profile: Profile) -> list:
     op, bind = st.op, st.bind
     outcomes = _remap(state, pid, op, bind, profile)
     if op.mode != "grow" and op.old_length:
-        return [(frames.moved(state, s, pid, op, bind, profile) if r in (OK, EFAULT) else s, r)
+        # a move carries page table entries, also one that a SysV attach stopped with EFAULT
+        return [(frames.moved(state, s, pid, op, _destination(state, s, op, bind), profile)
+                 if r == OK or (r == EFAULT and s is not state and _moved_some(state, s, op, pid))
+                 else s, r)
                 for s, r in outcomes]
     return outcomes
+
+
+def _moved_some(before: State, after: State, op: Mremap, pid: int) -> bool:
+    """Whether an EFAULT move had moved records before it stopped: the old range's first
+    record has left its place (with MREMAP_DONTUNMAP: it lost its anon_vma links)."""
+    start = before.vpn(op.at)
+    now = after.processes[pid].vma_at(start)
+    return now is None or (op.dontunmap and now != before.processes[pid].vma_at(start))
+
+
+def _destination(before: State, state: State, op: Mremap, bind: Optional[str]) -> Optional[int]:
+    """The first page a move goes to: the place ``to`` (mode fixed), else the bound handle's slot."""
+    if op.mode == "fixed":
+        return before.vpn(op.to)
+    return state.mapping_handles.get(bind)
+
+
+def _new_address_refused(state: State, op: Mremap, start: int) -> bool:
+    """check_mremap_params (mm/mremap.c) for a call with a new address (MREMAP_FIXED or
+    MREMAP_DONTUNMAP): EINVAL for an unaligned new address, for no MREMAP_MAYMOVE, for
+    MREMAP_DONTUNMAP with two sizes (compared before rounding), and for a new range that
+    overlaps the old one (Linux 6.18 checks it here, before the old range is looked up:
+    an unmapped old range that overlaps is EINVAL, not EFAULT; mremap05). C01, R44."""
+    if op.dontunmap and op.old_length != op.new_length:
+        return True
+    if op.mode != "fixed":
+        return False          # move: MAYMOVE|FIXED to a slot of its own, which nothing overlaps
+    if op.to.offset or not op.maymove:
+        return True
+    dest = state.vpn(op.to)
+    old_end = start + pages_for(op.old_length)
+    return old_end > dest and dest + pages_for(op.new_length) > start
 
 
 def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Profile) -> list:
@@ -477,18 +528,21 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     if op.at.offset or op.new_length == 0:
         return [(failed, EINVAL)]
     start = state.vpn(op.at)
+    if (op.mode == "fixed" or op.dontunmap) and _new_address_refused(state, op, start):
+        return [(failed, EINVAL)]
     old_pages, new_pages = pages_for(op.old_length), pages_for(op.new_length)
     proc = state.processes[pid]
     vma = proc.vma_at(start)
     if vma is None:
         return [(failed, EFAULT)]
+    # Where a move goes: the place ``to``, or the bound handle's slot (move, alias).
+    dest = state.vpn(op.to) if op.mode == "fixed" else state.next_slot_base()
     if op.mode != "grow" and op.old_length == 0:
         # R42: old_size 0 with MREMAP_MAYMOVE duplicates; "move" and "alias" are the same call
         # (MAYMOVE|FIXED to the bound handle's slot), told apart only by old_size.
         if not vma.shared:
             return [(failed, EINVAL)]  # R42: only shared mappings can be duplicated
-        dest = state.next_slot_base()
-        state = state.bind_mapping(bind, dest)
+        state = state.bind_mapping(bind, dest) if bind is not None else state
         state, origin = state.next_origin()
         copy = replace(vma, start=dest, end=dest + new_pages, pgoff=vma.object_page(start),
                        origin=origin)
@@ -500,30 +554,34 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         # A shrink only unmaps the tail: the old range need not be one mapping, or be mapped
         # beyond its first page (observed, Linux 6.18).
         return [(aspace.unmap(state, pid, start + new_pages, start + old_pages, profile), OK)]
-    if op.mode == "move" and old_pages > new_pages:
+    if op.mode != "grow" and old_pages > new_pages:
         # mremap_to() unmaps the old tail first and moves only what is left (Linux 6.18)
         state = aspace.unmap(state, pid, start + new_pages, start + old_pages, profile)
-        failed = state.bind_mapping(bind)
+        failed = state if bind is None else state.bind_mapping(bind)
         old_pages = new_pages
         proc = state.processes[pid]
         vma = proc.vma_at(start)
     # A move that keeps the size (MREMAP_FIXED, old == new) may span several records and the
     # gaps between them, each record moving by the same distance (Linux 6.17+, mm/mremap.c
-    # remap_move; observed, Linux 6.18). A record whose file picks its own addresses (a SysV
-    # attach: vma_multi_allowed) moves only alone: first, it must hold the whole range; later,
-    # it stops the move with EFAULT, the records before it already moved.
-    spans = op.mode == "move" and old_pages == new_pages and vma.segment is None
+    # remap_move; observed, Linux 6.18, with MREMAP_DONTUNMAP too). A record whose file picks
+    # its own addresses (a SysV attach: vma_multi_allowed) moves only alone: first, it must hold
+    # the whole range; later, it stops the move with EFAULT, the records before it already moved.
+    spans = op.mode != "grow" and old_pages == new_pages and vma.segment is None
     if start + old_pages > vma.end and not spans:
-        return [(failed, EFAULT)]  # the old range is one mapping (R44)
+        return [(failed, EFAULT)]  # the old range is one mapping (R44); mremap_to leaves
+        # the new range alone then (observed, Linux 6.18)
     if op.mode == "grow":
         if start + old_pages != vma.end or \
                 not aspace.is_range_free(proc, vma.end, start + new_pages):
             return [(state, ENOMEM)]  # no room in place, and no MREMAP_MAYMOVE
         return [(aspace.modify(state, pid, vma.start, vma.end,
                                lambda v: replace(v, end=start + new_pages)), OK)]  # R43
-    # move: MREMAP_MAYMOVE | MREMAP_FIXED to the bound handle's slot (R44)
-    dest = state.next_slot_base()
-    state = state.bind_mapping(bind, dest)
+    if op.mode == "fixed":
+        # MREMAP_FIXED unmaps the whole new range first, as MAP_FIXED would (mremap05, mremap08)
+        state = aspace.unmap(state, pid, dest, dest + new_pages, profile)
+        proc = state.processes[pid]
+    if bind is not None:
+        state = state.bind_mapping(bind, dest)
     end, refused = start + old_pages, None
     if spans:
         inside = aspace.split_at(proc.vmas, start, end)[1]
@@ -539,7 +597,12 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     for piece in pieces:
         state = aspace.unmap(state, pid, piece.start, piece.end, profile)
     proc = state.processes[pid]
-    outside, _ = aspace.split_at(proc.vmas, start, end)
+    outside, inside = aspace.split_at(proc.vmas, start, end)
+    if op.dontunmap:
+        # MREMAP_DONTUNMAP: the old range stays mapped with its page tables moved away, so it
+        # faults afresh (private anonymous memory reads 0 again, a shared mapping reads its
+        # object); its anon_vma links go (dontunmap_complete), mremap07.
+        outside += [replace(v, anon_vma=False) for v in inside]
     kept_private = proc.private.remove(*[v for v in proc.private if start <= v < end])
     proc = replace(proc, vmas=aspace.merged(outside + pieces),
                    private=kept_private.update(moved_private),

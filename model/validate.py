@@ -79,7 +79,7 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "madvise": {"at": "place", "length": "bytes", "advice": MADVICES},
     "posix_madvise": {"at": "place", "length": "bytes", "advice": POSIX_MADVICES},
     "mremap": {"at": "place", "old_length": "bytes", "new_length": "bytes",
-               "mode": MREMAP_MODES},
+               "mode": MREMAP_MODES, "to": "place?", "maymove": "flag", "dontunmap": "flag"},
     "open": {"kind": OBJECT_KINDS, "name": "name", "creat": "flag", "excl": "flag",
              "rdonly": "flag"},
     "close": {"fd": "fd"},
@@ -284,11 +284,12 @@ class _ProgramChecker:
     def check_bind(self, index: int, step: Step) -> None:
         op, bind = step.op, step.bind
         binds = op.BINDS
-        if isinstance(op, Mremap) and op.mode == "grow":
-            binds = None  # grows in place: the mapping keeps its handle
+        if isinstance(op, Mremap) and op.mode in ("grow", "fixed"):
+            binds = None  # grows in place, or lands at a place the case already names
         if binds is None:
             if bind is not None:
-                why = " (mode grow keeps the mapping's handle)" if isinstance(op, Mremap) else ""
+                why = (f" (mode {op.mode} keeps the mapping's handle or names its place)"
+                       if isinstance(op, Mremap) else "")
                 self.fail(index, ("bind",),
                           f"{op.OP} binds no handle{why}, but binds {describe(bind)}")
             return
@@ -437,6 +438,19 @@ class _ProgramChecker:
             case Mremap(mode="alias") if op.old_length != 0:
                 self.fail(index, ("args", "old_length"),
                           f"mremap alias is the call with old size 0, not {op.old_length}")
+            case Mremap(mode="fixed", to=None):
+                self.fail(index, ("args", "to"), "mremap fixed needs the place it moves to: to=...")
+            case Mremap(mode="grow" | "move" | "alias") if op.to is not None:
+                self.fail(index, ("args", "to"), f"mremap {op.mode} chooses no place (to= is for "
+                                                 "mode fixed; move and alias go to the bound "
+                                                 "handle's slot)")
+            case Mremap(mode="grow" | "move" | "alias") if op.maymove:
+                self.fail(index, ("args", "maymove"), f"maymove is a flag of mode fixed (mode "
+                                                      f"{op.mode} sets MREMAP_MAYMOVE itself or "
+                                                      "never)")
+            case Mremap(mode="grow") if op.dontunmap:
+                self.fail(index, ("args", "dontunmap"), "dontunmap is a flag of modes move and "
+                                                        "fixed (a grow in place moves nothing)")
             case Open(kind="file" | "shm", name=""):
                 self.fail(index, ("args", "name"), f"open of a {op.kind} needs a name")
 
@@ -458,8 +472,8 @@ class _ProgramChecker:
                      "the mapping")
             case Mremap():
                 fits(("args", "old_length"), op.at.page, op.old_length, "the old range")
-                fits(("args", "new_length"), op.at.page if op.mode == "grow" else 0,
-                     op.new_length, "the new range")
+                dest = {"grow": op.at.page, "fixed": op.to.page if op.to else 0}.get(op.mode, 0)
+                fits(("args", "new_length"), dest, op.new_length, "the new range")
 
     # -- results
 
