@@ -4,13 +4,14 @@
 operation family (``FAMILIES``), by every live thread, and for each argument every *class*
 that can change an outcome, as far as the scope's class bounds allow (model/scope.py):
 
-- protections ``rw``/``r``/``none``; shared or private; anonymous, file, memfd or POSIX shm
-  memory; read-only and read-write opens and attaches;
+- protections ``rw``/``r``/``none``/``w``/``x``/``rx``; shared or private; anonymous, file,
+  memfd or POSIX shm memory; read-only and read-write opens and attaches;
 - lengths of one page, of the rest of a mapping (several pages), of a page and one byte
   (unaligned), and past the end of a mapping (into the hole after it);
 - ranges and places at the first, a middle and the last page of a mapping (and, for accesses,
   the page after it), at the byte offsets of ``scope.offsets``;
-- every madvise advice; mremap grow, shrink, move, move to a new size, alias;
+- every madvise advice; mremap grow, shrink, move, move to a new size, alias, to a chosen
+  place (MREMAP_FIXED: over a mapping, without MAYMOVE, unaligned, overlapping), DONTUNMAP;
 - object sizes, offsets into objects (start, middle, last byte, end), SysV keys and flags.
 
 Each action carries its family and its argument classes (``Action.classes``), which is how
@@ -277,7 +278,9 @@ class _Menu:
                 rest = max(1, n - page) * PAGE_SIZE
                 at = Place(m, page)
                 for kind in self.scope.remaps:
-                    if kind == "grow":
+                    if kind.startswith("fixed"):
+                        yield self.mremap_fixed(m, page, n, rest, kind), None
+                    elif kind == "grow":
                         yield Mremap(at, rest, rest + PAGE_SIZE, "grow"), None
                     elif kind == "shrink" and rest > PAGE_SIZE:
                         yield Mremap(at, rest, rest - PAGE_SIZE, "grow"), None
@@ -287,8 +290,22 @@ class _Menu:
                         yield Mremap(at, rest, rest, "move"), self.new_mapping
                     elif kind == "move_resize":
                         yield Mremap(at, rest, rest + PAGE_SIZE, "move"), self.new_mapping
+                    elif kind == "dontunmap":
+                        yield Mremap(at, rest, rest, "move", dontunmap=True), self.new_mapping
                     else:
                         yield Mremap(at, 0, rest, "alias"), self.new_mapping
+
+    def mremap_fixed(self, m: str, page: int, n: int, rest: int, kind: str) -> Mremap:
+        """MREMAP_FIXED of [page, page + rest) of ``m``: over the first other mapping, or
+        (with none) to the page after ``m``'s end; overlapping: one page further on."""
+        others = [o for o in self.mappings if o != m]
+        to = Place(others[0]) if others else Place(m, n)
+        if kind == "fixed_overlap":
+            to = Place(m, page + (1 if rest > PAGE_SIZE else 0))
+        elif kind == "fixed_unaligned":
+            to = Place(to.mapping, to.page, 1)
+        return Mremap(Place(m, page), rest, rest, "fixed", to=to,
+                      maymove=kind != "fixed_nomaymove", dontunmap=kind == "fixed_dontunmap")
 
     # --- backing objects -------------------------------------------------------------------
 
@@ -399,6 +416,22 @@ def _byte_class(offset: int) -> str:
     return "start" if offset == 0 else "last" if offset == PAGE_SIZE - 1 else "middle"
 
 
+def _fixed_class(state: State, op: Mremap) -> str:
+    """The class of an mremap to a chosen place, in the order the kernel checks
+    (check_mremap_params): no MAYMOVE, an unaligned place, an overlap, then DONTUNMAP."""
+    if not op.maymove:
+        return "fixed_nomaymove"
+    if op.to.offset:
+        return "fixed_unaligned"
+    old, new = state.mapping_handles.get(op.at.mapping), state.mapping_handles.get(op.to.mapping)
+    if old is not None and new is not None:
+        start, dest = old + op.at.page, new + op.to.page
+        if start + -(-op.old_length // PAGE_SIZE) > dest and \
+                dest + -(-op.new_length // PAGE_SIZE) > start:
+            return "fixed_overlap"
+    return "fixed_dontunmap" if op.dontunmap else "fixed"
+
+
 def classify(state: State, st: Step) -> Action:
     """The family and argument classes of any step, taken from ``state`` (the state before it):
     where a place or range lies in its mapping as the actor's process sees it, how long a length
@@ -441,7 +474,11 @@ def classify(state: State, st: Step) -> Action:
                 classes += (("advice", op.advice),)
             return Action(op.OP, st, classes)
         case Mremap():
-            if op.mode == "alias":
+            if op.mode == "fixed":
+                kind = _fixed_class(state, op)
+            elif op.dontunmap:
+                kind = "dontunmap"
+            elif op.mode == "alias":
                 kind = "alias"
             elif op.mode == "grow":
                 kind = "grow" if op.new_length > op.old_length else "shrink"

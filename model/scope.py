@@ -28,8 +28,9 @@ FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open",
 # Every class an argument bound may name, in order, simplest first (model/actions.py says what
 # each one means for a step).
 CLASSES: dict = {
-    "map_prots": ("rw", "r", "none"),              # mmap's protection
-    "prots": ("r", "none", "rw"),                  # mprotect's new protection
+    # mmap's protection; w is PROT_WRITE alone, x PROT_EXEC alone, rx PROT_READ|PROT_EXEC
+    "map_prots": ("rw", "r", "none", "w", "x", "rx"),
+    "prots": ("r", "none", "rw", "w", "x", "rx"),  # mprotect's new protection
     "sharing": ("shared", "private"),              # MAP_SHARED / MAP_PRIVATE
     "map_lengths": ("page", "pages", "unaligned"),  # mmap: one page, scope.pages, a page + 1 byte
     # munmap, mprotect, madvise, posix_madvise: one page, the rest of the mapping (at least
@@ -40,8 +41,11 @@ CLASSES: dict = {
     "advices": MADVICES,
     "posix_advices": POSIX_MADVICES,               # posix_madvise's advice
     # mremap: grow in place, shrink, move whole (MREMAP_MAYMOVE|MREMAP_FIXED), move to a new
-    # size, alias (old_size 0), each of the record at the place
-    "remaps": ("grow", "shrink", "move", "move_resize", "alias"),
+    # size, alias (old_size 0), each of the record at the place; MREMAP_FIXED to a place of
+    # another mapping (over it), without MREMAP_MAYMOVE, to an unaligned place, overlapping
+    # the old range; MREMAP_DONTUNMAP to the new handle's slot and to another mapping
+    "remaps": ("grow", "shrink", "move", "move_resize", "alias", "fixed", "fixed_nomaymove",
+               "fixed_unaligned", "fixed_overlap", "dontunmap", "fixed_dontunmap"),
     # shmat: at its slot, SHM_RDONLY, at a page of another mapping, SHM_RND of an unaligned
     # place, SHM_REMAP over another mapping
     "attaches": ("slot", "rdonly", "at", "rnd", "remap"),

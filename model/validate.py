@@ -288,8 +288,9 @@ class _ProgramChecker:
             binds = None  # grows in place, or lands at a place the case already names
         if binds is None:
             if bind is not None:
-                why = (f" (mode {op.mode} keeps the mapping's handle or names its place)"
-                       if isinstance(op, Mremap) else "")
+                why = ("" if not isinstance(op, Mremap) else
+                       " (mode grow keeps the mapping's handle)" if op.mode == "grow" else
+                       " (mode fixed lands at its place to=..., which names it)")
                 self.fail(index, ("bind",),
                           f"{op.OP} binds no handle{why}, but binds {describe(bind)}")
             return

@@ -55,6 +55,11 @@ OP_NAMES = ("nop", "mmap", "shmat", "shmget", "shmdt", "shmctl", "munmap", "mpro
             "open", "close", "ftruncate", "pread", "pwrite", "shm_unlink", "seal")
 OPS = {name: i for i, name in enumerate(OP_NAMES)}
 PROTS = ("rw", "r", "none")
+# The protections of the language (ops.PROTECTIONS) the encoding leaves out, and why.
+_PROT_BITS = ("C01: a cell's protection is one of three; PROT_WRITE alone and PROT_EXEC "
+              "differ from them only in reads that may fault (model/protections.py) and in "
+              "records that do not merge")
+PROTS_OUTSIDE = dict.fromkeys(("w", "x", "rx"), _PROT_BITS)
 ADVICES = ("dontneed", "dontfork", "dofork", "wipeonfork", "keeponfork", "remove", "free")
 # The advices of the language (ops.MADVICES) the encoding leaves out, and why: a program that
 # uses one is OutsideCore.
@@ -81,6 +86,10 @@ SHMCTL_OUTSIDE = {
     "invalid": "EINVAL before anything is looked at; nothing to encode",
 }
 MREMAP_MODES = ("grow", "move", "alias")
+# mremap's mode fixed and MREMAP_DONTUNMAP are left out: a move to a place inside another
+# handle's slot breaks the core's one-slot-per-mapping cells, and DONTUNMAP keeps a record
+# whose pages were moved away, which a cell cannot tell from one never touched.
+MREMAP_OUTSIDE = "mremap fixed or dontunmap: a move into another slot, or a source kept mapped"
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
 OBJECT_NAME = "obj"       # the one file name and the one POSIX shm name of the core
 OBJECT_KINDS = ("file", "memfd", "shm")   # an object's kind (index); ops.Open's kinds
@@ -266,6 +275,10 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                 a["op"] = OPS[op.OP]
             case ThreadExit() | Exit() | Exec():
                 a["op"] = OPS[op.OP]
+            case Mmap() | Mprotect() if op.prot in PROTS_OUTSIDE:
+                fail(i, f"{op.OP} {op.prot}: {PROTS_OUTSIDE[op.prot]}")
+            case Mremap() if op.mode == "fixed" or op.dontunmap:
+                fail(i, MREMAP_OUTSIDE)
             case Mmap():
                 if op.offset or op.at is not None or op.fixed != "none":
                     fail(i, "mmap with an offset or at a fixed place")

@@ -313,6 +313,12 @@ def valid_cases(draw) -> Case:
                                                                                     "noreplace")))
         if name == "mremap" and args["mode"] == "alias":
             args["old_length"] = 0
+        if name == "mremap":   # to= and maymove only in mode fixed, dontunmap not with grow
+            if args["mode"] == "fixed":
+                args["to"] = args["to"] or place()
+            else:
+                args["to"], args["maymove"] = None, False
+            args["dontunmap"] = args["dontunmap"] and args["mode"] != "grow"
         # ... and ranges that run past their slot (model/validate.py check_within_slot)
         room = lambda page: (256 - page) * PAGE_SIZE  # noqa: E731
         if name in ("munmap", "mprotect", "madvise", "posix_madvise"):
@@ -321,12 +327,12 @@ def valid_cases(draw) -> Case:
             args["length"] = min(args["length"], room(args["at"].page if args["at"] else 0))
         if name == "mremap":
             args["old_length"] = min(args["old_length"], room(args["at"].page))
-            args["new_length"] = min(args["new_length"],
-                                     room(args["at"].page if args["mode"] == "grow" else 0))
+            dest = {"grow": args["at"].page, "fixed": args["to"].page if args["to"] else 0}
+            args["new_length"] = min(args["new_length"], room(dest.get(args["mode"], 0)))
         if name == "open" and args["kind"] == "memfd":
             args["name"] = draw(st.sampled_from(("", args["name"])))
         op = OP_BY_NAME[name](**args)
-        binds = op.BINDS if not (name == "mremap" and op.mode == "grow") else None
+        binds = op.BINDS if not (name == "mremap" and op.mode in ("grow", "fixed")) else None
         bind = fresh_handle() if binds else None
         if bind:
             kinds[bind] = binds
@@ -499,7 +505,7 @@ HEADER = "case bad\nprofile linux\n\n"   # steps start on line 4
     ("T0: M0 = mmap(anon, shared, rw, -1)\n", 4, "mmap length must be a number"),
     ("T0: M0 = mmap(anon, shared, rw, four)\n", 4, "mmap length must be a number"),
     ("T0: M0 = mmap(anon, sharde, rw, 4096)\n", 4, "mmap shared must be true or false or shared or private"),
-    ("T0: M0 = mmap(anon, shared, rwx, 4096)\n", 4, "mmap prot must be one of rw, r, none, not 'rwx'"),
+    ("T0: M0 = mmap(anon, shared, rwx, 4096)\n", 4, "mmap prot must be one of rw, r, none, w, x, rx, not 'rwx'"),
     ("T0: M0 = mmap(anon, shared, rw)\n", 4, "mmap: missing argument 'length'"),
     ("T0: M0 = mmap(anon, shared, rw, 4096, 5)\n", 4, "mmap: unexpected argument '5'"),
     ("T0: M0 = mmap(anon, shared, rw, 4096, colour=red)\n", 4, "mmap has no argument 'colour'"),
@@ -601,7 +607,7 @@ def _delete(path):
     (_set(("steps", 3, "args", "length"), -1), "steps[3].args.length", "must be in 0..1099511627776, not -1"),
     (_set(("steps", 3, "args", "length"), 2 ** 41), "steps[3].args.length", "must be in 0..1099511627776"),
     (_set(("steps", 3, "args", "shared"), 1), "steps[3].args.shared", "shared must be true or false, not 1"),
-    (_set(("steps", 3, "args", "prot"), "rwx"), "steps[3].args.prot", "mmap prot must be one of rw, r, none"),
+    (_set(("steps", 3, "args", "prot"), "rwx"), "steps[3].args.prot", "mmap prot must be one of rw, r, none, w, x, rx"),
     (_set(("steps", 3, "args", "colour"), "red"), "steps[3].args.colour", "unknown argument of mmap 'colour'"),
     (_delete(("steps", 3, "args", "length")), "steps[3].args", "mmap needs the argument 'length'"),
     (_set(("steps", 36, "args", "at", "page"), 256), "steps[36].args.at.page", "page must be in 0..255"),
