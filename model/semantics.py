@@ -576,8 +576,10 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
             return [(state, ENOMEM)]  # no room in place, and no MREMAP_MAYMOVE
         return [(aspace.modify(state, pid, vma.start, vma.end,
                                lambda v: replace(v, end=start + new_pages)), OK)]  # R43
-    if op.mode == "fixed":
-        # MREMAP_FIXED unmaps the whole new range first, as MAP_FIXED would (mremap05, mremap08)
+    if op.mode == "fixed" and not spans:
+        # MREMAP_FIXED unmaps the new range first, as MAP_FIXED would (mremap05, mremap08). A
+        # move of the same size goes record by record (remap_move), each unmapping only its own
+        # new range: what faces a hole of the old range stays (observed, Linux 6.18).
         state = aspace.unmap(state, pid, dest, dest + new_pages, profile)
         proc = state.processes[pid]
     if bind is not None:
