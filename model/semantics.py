@@ -603,8 +603,11 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     if op.dontunmap:
         # MREMAP_DONTUNMAP: the old range stays mapped with its page tables moved away, so it
         # faults afresh (private anonymous memory reads 0 again, a shared mapping reads its
-        # object); its anon_vma links go (dontunmap_complete), mremap07.
-        outside += [replace(v, anon_vma=False) for v in inside]
+        # object), mremap07. The record is not split; a record moved whole loses its anon_vma
+        # links (dontunmap_complete).
+        whole = {(v.start, v.end) for v in was.vmas}
+        outside += [replace(v, anon_vma=False) if (v.start, v.end) in whole else v
+                    for v in inside]
     kept_private = proc.private.remove(*[v for v in proc.private if start <= v < end])
     proc = replace(proc, vmas=aspace.merged(outside + pieces),
                    private=kept_private.update(moved_private),
