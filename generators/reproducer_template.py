@@ -155,6 +155,15 @@ def perform(c):
     if op == "seal":
         import fcntl
         return os_call(fcntl.fcntl, c["fd"], fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)[0], None
+    if op == "maps":          # /proc/self/maps over [addr, end), pages counted from addr
+        records = []
+        for line in open("/proc/self/maps"):
+            span, perms = line.split()[:2]
+            low, high = (int(x, 16) for x in span.split("-"))
+            if low < c["end"] and c["addr"] < high:
+                records.append("%d-%d:%s" % ((max(low, c["addr"]) - c["addr"]) // PAGE,
+                                             (min(high, c["end"]) - c["addr"]) // PAGE, perms))
+        return "maps(%s)" % ",".join(records), None
     raise ValueError(op)
 
 
@@ -356,6 +365,9 @@ def run_steps(steps, results, env):
             c.update(fd=fds.get(a["fd"], FD_BASE + 99), length=a.get("length"), offset=a.get("offset"), value=a.get("value"))
         elif op == "shm_unlink":
             c["path"] = "/repro-%s-%s" % (run, a["name"])
+        elif op == "maps":        # to the end of the slot the handle's first page lies in
+            at = address({"mapping": a["mapping"], "page": 0, "offset": 0})
+            c.update(addr=at, end=ARENA + ((at - ARENA) // (256 * PAGE) + 1) * 256 * PAGE)
         os.write(CMD[k][1], (json.dumps(c) + "\n").encode())
         m = next_message(pids[k], time.monotonic() + 10)
         if "timeout" in m:

@@ -23,6 +23,11 @@ def slot_address(plan, mapping):
     return ARENA_BASE + plan.slots[mapping] * SLOT_BYTES
 
 
+def slot_end(address):
+    """The end of the slot an address of the arena lies in."""
+    return ARENA_BASE + ((address - ARENA_BASE) // SLOT_BYTES + 1) * SLOT_BYTES
+
+
 def arena_range(plan):
     """The [start, end) the case's slots cover."""
     return ARENA_BASE, ARENA_BASE + max(1, len(plan.slots)) * SLOT_BYTES

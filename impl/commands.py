@@ -54,6 +54,11 @@ class Resolver:
             command["advice"] = syscalls.MADVICES[args["advice"]]
         elif op == "posix_madvise":
             command["advice"] = syscalls.POSIX_MADVICES[args["advice"]]
+        elif op == "maps":
+            # from the handle's first page to the end of the slot it lies in: nothing the case
+            # does not own (docs/case-format.md, "Mapping observations")
+            start = self.places.handle(args["mapping"])
+            command.update(addr=start, end=addresses.slot_end(start))
         elif op == "mremap":
             flags, new_addr = 0, None
             if args["mode"] == "fixed":

@@ -71,6 +71,7 @@ OPERATIONS = {
     "read": (None, [("at", "place", REQUIRED)]),
     "write": (None, [("at", "place", REQUIRED), ("value", "byte", REQUIRED)]),
     "frames": (None, [("places", "frame-places", REQUIRED)]),     # impl/pagemap.py
+    "maps": (None, [("mapping", "mapping", REQUIRED)]),           # /proc/self/maps
 }
 
 
@@ -270,7 +271,7 @@ def _check(plan, op, arg, kind, value):
         if value not in kind:
             raise CaseError("%s must be one of %s" % (where, ", ".join(kind)))
         return value
-    if kind in ("segment", "fd", "fd?"):
+    if kind in ("segment", "fd", "fd?", "mapping"):
         wanted = kind.rstrip("?")
         if not isinstance(value, str) or plan.kinds.get(value) != wanted:
             raise CaseError("%s: %r is not a %s handle bound earlier" % (where, value, wanted))

@@ -24,6 +24,8 @@ import _thread
 
 from . import syscalls
 
+PAGE = 4096
+
 # What this process is: its result pipe, how many model threads it has, and the runner's
 # ledger (a descriptor, or None), where shmget notes each segment it makes (_shmget).
 STATE = {"result_fd": -1, "threads": 0, "ledger": None}
@@ -342,10 +344,25 @@ def _seal(c):
     return syscalls.os_call(fcntl.fcntl, c["fd"], fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)[0], None
 
 
+def _maps(c):
+    """The records of /proc/self/maps in [addr, end), cut at both ends, as
+    maps(FIRST-END:PERMS,...) with pages counted from addr (docs/case-format.md)."""
+    start, end = c["addr"], c["end"]
+    records = []
+    with open("/proc/self/maps") as lines:
+        for line in lines:
+            span, perms = line.split(None, 2)[:2]
+            low, high = (int(x, 16) for x in span.split("-"))
+            if low < end and start < high:
+                records.append("%d-%d:%s" % ((max(low, start) - start) // PAGE,
+                                             (min(high, end) - start) // PAGE, perms))
+    return "maps(%s)" % ",".join(records), None
+
+
 CALLS = {
     "shmget": _shmget, "shmat": _shmat, "shmdt": _shmdt, "shmctl": _shmctl,
     "mmap": _mmap, "munmap": _munmap, "mprotect": _mprotect, "madvise": _madvise,
     "posix_madvise": _posix_madvise, "mremap": _mremap,
     "open": _open, "close": _close, "ftruncate": _ftruncate, "pread": _pread,
-    "pwrite": _pwrite, "shm_unlink": _shm_unlink, "seal": _seal,
+    "pwrite": _pwrite, "shm_unlink": _shm_unlink, "seal": _seal, "maps": _maps,
 }

@@ -63,6 +63,7 @@ _LAYOUTS: dict[str, _Layout] = {
     "read": _Layout(("at",)),
     "write": _Layout(("at", "value")),
     "frames": _Layout(("places",)),    # frames(T0:M0, T1:M0[1]): thread:place, any number
+    "maps": _Layout(("mapping",)),
 }
 
 _DEFAULTS: dict[str, dict[str, object]] = {

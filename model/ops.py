@@ -309,12 +309,21 @@ class Frames(Op):
     places: tuple
 
 
+@dataclass(frozen=True)
+class Maps(Op):
+    """Read the acting process's mappings (Linux: /proc/self/maps) from ``mapping``'s first
+    page to the end of the slot it lies in: each record's pages, protection and sharing
+    (model/maps.py). The acting thread performs nothing else."""
+    OP: ClassVar[str] = "maps"
+    mapping: str
+
+
 Operation = Union[
     Fork, Spawn, ThreadExit, Exit, Exec,
     ShmGet, ShmAt, ShmDt, ShmCtl,
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
-    Read, Write, Frames,
+    Read, Write, Frames, Maps,
 ]
 
 ALL_OPS: tuple[type, ...] = (
@@ -322,12 +331,12 @@ ALL_OPS: tuple[type, ...] = (
     ShmGet, ShmAt, ShmDt, ShmCtl,
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
-    Read, Write, Frames,
+    Read, Write, Frames, Maps,
 )
 OP_BY_NAME: dict[str, type] = {cls.OP: cls for cls in ALL_OPS}
 
 # Calls that POSIX does not have: under the posix profile a case using them is not applicable.
-LINUX_ONLY_OPS = frozenset({"madvise", "mremap", "seal", "frames"})
+LINUX_ONLY_OPS = frozenset({"madvise", "mremap", "seal", "frames", "maps"})
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,20 @@ class FrameReport:
         return report_text(self)
 
 
-Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Info, Dead, FrameReport]
+@dataclass(frozen=True, order=True)
+class MapsReport:
+    """What a ``maps`` step saw (model/maps.py): the records, in address order, as (first page,
+    end page, perms) with pages counted from the named handle's first page and perms as
+    /proc/PID/maps writes them (``rw-p``, ``r-xs``). ``maps(0-2:rw-p,3-4:r--s)``; ``maps()``
+    when nothing is mapped there."""
+    records: tuple
+
+    def __str__(self) -> str:
+        return "maps(" + ",".join(f"{a}-{b}:{perms}" for a, b, perms in self.records) + ")"
+
+
+Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Info, Dead, FrameReport,
+               MapsReport]
 
 OK = Ok()
 DEAD = Dead()
@@ -178,8 +191,32 @@ def parse_result(text: str) -> Result:
         return Info(m.group(1) or "none")
     if text.startswith("frames("):
         return parse_report(text)
+    if text.startswith("maps("):
+        return parse_maps(text)
     raise ValueError(f"not a result: {text!r} (expected ok, a byte, an errno name, SIGSEGV, SIGBUS, "
-                     "eof, new, =HANDLE, stat(...), info(...), frames(...) or dead)")
+                     "eof, new, =HANDLE, stat(...), info(...), frames(...), maps(...) or dead)")
+
+
+_MAPS_RECORD = re.compile(r"(\d{1,3})-(\d{1,3}):([r-][w-][x-][ps])\Z")
+
+
+def parse_maps(text: str) -> MapsReport:
+    """The MapsReport a ``maps(...)`` string names; ValueError otherwise. Records must be in
+    order, non-empty and apart (a record ends where the next may start), within 0..256."""
+    if not text.endswith(")"):
+        raise ValueError(f"not a maps result: {text!r} (expected maps(0-2:rw-p,3-4:r--s))")
+    inner = text[len("maps("):-1].replace(" ", "")
+    records, end = [], 0
+    for item in inner.split(",") if inner else []:
+        m = _MAPS_RECORD.match(item)
+        if not m:
+            raise ValueError(f"maps: a record is FIRST-END:PERMS (0-2:rw-p), not {item!r}")
+        first, last = int(m.group(1)), int(m.group(2))
+        if not end <= first < last <= 256:
+            raise ValueError(f"maps: records are non-empty, in order and within 0..256, not {item!r}")
+        records.append((first, last, m.group(3)))
+        end = last
+    return MapsReport(tuple(records))
 
 
 def is_fault(result: Result) -> bool:

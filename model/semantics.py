@@ -14,9 +14,9 @@ from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
 from . import address_space as aspace
-from . import cow, frames, memory, posix, protections, read_lag, shmctl_commands, variants
-from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Mmap, Mprotect,
-                  Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
+from . import cow, frames, maps, memory, posix, protections, read_lag, shmctl_commands, variants
+from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Maps, Mmap,
+                  Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from .profiles import Profile
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
@@ -109,6 +109,11 @@ def write(state: State, pid: int, st: Step, profile: Profile, **rules) -> list:
 def observe_frames(state: State, pid: int, st: Step, profile: Profile) -> list:
     _require_linux(profile, "frame observation (/proc/PID/pagemap)")
     return frames.observe(state, st.op)
+
+
+def observe_maps(state: State, pid: int, st: Step, profile: Profile) -> list:
+    _require_linux(profile, "mapping observation (/proc/PID/maps)")
+    return maps.observe(state, pid, st.op)  # R30
 
 
 # --- processes and threads ----------------------------------------------------------
@@ -781,7 +786,7 @@ def posix_madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
 # Linux's handler of each operation. A variant's handler for an operation replaces or wraps
 # this one (model/variants.py, ``handler``).
 HANDLERS = {
-    Frames: observe_frames, Read: read, Write: write,
+    Frames: observe_frames, Maps: observe_maps, Read: read, Write: write,
     Fork: fork, Spawn: spawn, ThreadExit: thread_exit, Exit: exit_, Exec: exec_,
     ShmGet: shmget, ShmAt: shmat, ShmDt: shmdt, ShmCtl: shmctl,
     Mmap: mmap, Munmap: munmap, Mprotect: mprotect, Madvise: madvise, PosixMadvise: posix_madvise,

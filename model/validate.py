@@ -24,7 +24,8 @@ from .ops import (
     PosixMadvise, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
-from .results import Dead, Eof, Errno, Fault, FrameReport, Info, Ok, SegmentId, Stat, Value
+from .results import (Dead, Eof, Errno, Fault, FrameReport, Info, MapsReport, Ok, SegmentId, Stat,
+                      Value)
 
 # Which stat each shmctl command returns: the four fields, those with the lock bit and the
 # creator and last attacher, and those with the identifier SHM_STAT returned too.
@@ -91,6 +92,7 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "read": {"at": "place"},
     "write": {"at": "place", "value": "byte"},
     "frames": {"places": "frame-places"},
+    "maps": {"mapping": "mapping"},
 }
 
 # Per operation: the arguments without a default, which a reader requires.
@@ -381,7 +383,7 @@ class _ProgramChecker:
                 if not isinstance(value, str) or not (value == "" or IDENTIFIER.match(value)):
                     self.fail(index, path,
                               f"an object name must be an identifier, not {describe(value)}")
-            case "segment" | "fd":
+            case "segment" | "fd" | "mapping":
                 self.use(index, path, value, kind)
             case "place":
                 self.check_place(index, path, value)
@@ -530,6 +532,9 @@ class _ProgramChecker:
                     return f"only frames reports frames, not {op.OP} ({result})"
                 if len(result.flags) != len(op.places):
                     return f"{result}: {len(result.flags)} places reported, the step names {len(op.places)}"
+            case MapsReport():
+                if op.OP != "maps":
+                    return f"only maps reports mappings, not {op.OP} ({result})"
             case FramesByValues():   # what posix allows at a frames step (model/frames_posix.py)
                 if op.OP != "frames":
                     return f"only frames allows frames reports, not {op.OP} ({result})"

@@ -1,8 +1,9 @@
-"""Mutants of mremap to a chosen place (MREMAP_FIXED, MREMAP_DONTUNMAP: R44, C01) and of the
-protections w, x and rx (R33, R30): a flag dropped or added, a target refused, a protection
-mapped to another. Each patches one call of impl.syscalls in the case processes."""
+"""Mutants of mremap to a chosen place (MREMAP_FIXED, MREMAP_DONTUNMAP: R44, C01), of the
+protections w, x and rx (R33, R30) and of the maps observation (R30): a flag dropped or added,
+a target refused, a protection mapped to another, records misreported. Each patches one call
+of impl.syscalls, or the worker's maps command, in the case processes."""
 from .patching import constant
-from .registry import mutant, syscall, vmas
+from .registry import mutant, syscall, vmas, worker_call
 
 
 def _flags(impl):
@@ -73,3 +74,19 @@ def _exec_dropped(impl):
     grows where it must be EFAULT."""
     read, execute = constant(impl.syscalls, "PROT_READ"), constant(impl.syscalls, "PROT_EXEC")
     _prot_replaced(impl, {execute: 0, read | execute: read})
+
+
+@mutant("maps-splits-merged", "R30", "r30-maps-records")
+def _maps_splits_merged(impl):
+    """The maps observation reports every record one page at a time: a merged VMA shows as
+    split (as a reader of /proc/PID/maps that took each page's line for a VMA would)."""
+    def split(report):
+        pieces = []
+        for record in report[len("maps("):-1].split(",") if report != "maps()" else []:
+            span, perms = record.split(":")
+            first, end = (int(x) for x in span.split("-"))
+            pieces += ["%d-%d:%s" % (page, page + 1, perms) for page in range(first, end)]
+        return "maps(%s)" % ",".join(pieces)
+
+    worker_call(impl, "maps", lambda maps: lambda command: (
+        lambda result: (split(result[0]), result[1]))(maps(command)))

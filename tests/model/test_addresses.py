@@ -262,3 +262,53 @@ def test_the_new_arguments_are_outside_the_symbolic_core(line):
         program_to_args(program("T0: M0 = mmap(anon, private, rw, 4096)\n"
                                 "T0: M1 = mmap(anon, private, rw, 4096)\n" + line),
                         SymbolicScope(steps=6))
+
+
+# --- the maps observation (R30) ----------------------------------------------------------------
+
+def test_R30_maps_reads_splits_and_merges_from_the_handle_to_its_slot_end():
+    got = allowed("""
+        T0: M0 = mmap(anon, private, rw, 12288)
+        T0: mprotect(M0[1], 4096, r)
+        T0: maps(M0)
+        T0: mprotect(M0[1], 4096, rw)
+        T0: maps(M0)
+        T0: M1 = mmap(anon, shared, x, 4096, at=M0[2], replace)
+        T0: maps(M1)
+        T0: maps(M0)
+    """)
+    assert got[2] == {"maps(0-1:rw-p,1-2:r--p,2-3:rw-p)"} and got[4] == {"maps(0-3:rw-p)"}
+    assert got[6] == {"maps(0-1:--xs)"} and got[7] == {"maps(0-2:rw-p,2-3:--xs)"}
+
+
+def test_R30_maps_shows_attach_fragments_that_never_merge_and_nothing_past_the_slot():
+    got = allowed("""
+        T0: S0 = shmget(private, 8192, creat)
+        T0: A0 = shmat(S0)
+        T0: mprotect(A0[1], 4096, r)
+        T0: mprotect(A0[1], 4096, rw)
+        T0: maps(A0)
+        T0: S1 = shmget(private, 1052672, creat)
+        T0: A1 = shmat(S1)
+        T0: maps(A1)
+    """)
+    assert got[4] == {"maps(0-1:rw-s,1-2:rw-s)"}
+    assert got[7] == {"maps(0-256:rw-s)"}   # 257 pages attached: cut at the slot's end
+
+
+def test_maps_is_linux_only_and_changes_nothing():
+    from sharespec.model.oracle import allowed_per_step
+    steps = program("T0: M0 = mmap(anon, private, rw, 4096)\nT0: maps(M0)")
+    (state,) = final_states("T0: M0 = mmap(anon, private, rw, 4096)")
+    assert [s for s, _ in step(state, steps[1], LINUX)] == [state]
+    with pytest.raises(Exception, match="Linux-only|not applicable|NotApplicable"):
+        allowed_per_step(steps, "posix")
+
+
+def test_a_maps_report_reads_back_and_refuses_disorder():
+    from sharespec.model.results import MapsReport, parse_result
+    assert parse_result("maps(0-2:rw-p,3-4:--xs)") == MapsReport(((0, 2, "rw-p"), (3, 4, "--xs")))
+    assert str(parse_result("maps()")) == "maps()"
+    for bad in ("maps(2-1:rw-p)", "maps(0-2:rw-p,1-3:r--p)", "maps(0-2:rwxq)", "maps(0-257:rw-p)"):
+        with pytest.raises(ValueError):
+            parse_result(bad)

@@ -17,7 +17,7 @@ from sharespec.model.case_json import case_from_json, case_to_json, dumps_case, 
 from sharespec.model.case_text import case_from_text, case_to_text
 from sharespec.model.ops import OP_BY_NAME, PAGE_SIZE, FramePlace, Place, Step
 from sharespec.model.results import (
-    DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value,
+    DEAD, EOF, OK, Errno, Fault, MapsReport, SegmentId, Stat, Value,
 )
 from sharespec.model.validate import (
     ARGUMENT_KINDS, IDENTIFIER, MAX_BYTES, MAX_CASE_PAGES, validate_case, validate_program,
@@ -54,7 +54,7 @@ T0: shmdt(A0)                                                    -> ok
 T0: shmctl(S0, stat)                                             -> stat(nattch=1,segsz=4096,dest=0,key=private) | EINVAL
 T0: shmctl(S0, rmid)                                             -> ok
 T0: munmap(M0[1], 4096)                                          -> ok
-T0: mprotect(M0, 4096, r)                                        -> ok
+T0: mprotect(M0, 4096, x)                                        -> ok
 T0: madvise(M0, 4096, dontneed)                                  -> ok
 T0: madvise(M0, 4096, remove)                                    -> ok
 T0: madvise(M0, 4096, dontfork)                                  -> ok
@@ -66,6 +66,8 @@ T0: posix_madvise(M0, 4096, dontneed)                            -> ok
 T0: mremap(M0, 4096, 8192, grow)                                 -> ok | ENOMEM
 T0: M4 = mremap(M0, 4096, 4096, move)                            -> ok
 T0: M5 = mremap(M4, 0, 4096, alias)                              -> ok | EINVAL
+T0: mremap(M5, 4096, 4096, fixed, to=M4, maymove, dontunmap)     -> ok | EINVAL
+T0: maps(M4)                                                     -> maps() | maps(0-1:rw-s,2-3:r-xs)
 T0: ftruncate(F0, 8192)                                          -> ok
 T0: pwrite(F0, 10, 7)                                            -> ok
 T0: pread(F0, 10)                                                -> 7
@@ -192,8 +194,8 @@ def test_results_are_written_in_one_order():
     shuffled = EVERY_OP.replace("-> 0 | 2 | 10 | 255 | eof", "-> eof | 255|10 |0| 2")
     assert case_to_text(case_from_text(shuffled)) == EVERY_OP
     obj = case_to_json(case)
-    assert obj["steps"][32]["allowed"] == ["0", "2", "10", "255", "eof"]
-    assert obj["steps"][37]["allowed"] == ["42", "SIGBUS", "dead"]
+    assert obj["steps"][34]["allowed"] == ["0", "2", "10", "255", "eof"]
+    assert obj["steps"][39]["allowed"] == ["42", "SIGBUS", "dead"]
 
 
 def test_a_case_without_results_round_trips():
@@ -272,7 +274,7 @@ def valid_cases(draw) -> Case:
         needs = {"segment": ("shmat", "shmctl"), "fd": ("close", "ftruncate", "pread", "pwrite",
                                                        "seal"),
                  "mapping": ("shmdt", "munmap", "mprotect", "madvise", "posix_madvise",
-                             "mremap", "read", "write", "frames")}
+                             "mremap", "read", "write", "frames", "maps")}
         possible = [op for op in OP_BY_NAME
                     if not any(op in ops and not bound(kind) for kind, ops in needs.items())]
         name = draw(st.sampled_from(possible))
@@ -293,7 +295,7 @@ def valid_cases(draw) -> Case:
                     args[arg] = draw(st.one_of(st.just("private"), _identifiers()))
                 case "name":
                     args[arg] = draw(_identifiers())
-                case "segment" | "fd":
+                case "segment" | "fd" | "mapping":
                     args[arg] = draw(st.sampled_from(bound(kind)))
                 case "fd?":
                     args[arg] = draw(st.one_of(st.none(), st.sampled_from(bound("fd") or [None])))
@@ -361,6 +363,10 @@ def valid_cases(draw) -> Case:
             if name == "shmget":
                 earlier = [s for s in bound("segment") if s != bind]
                 choices.append(st.sampled_from([None] + earlier).map(SegmentId))
+            if name == "maps":
+                choices.append(st.lists(st.sampled_from(("rw-p", "--xp", "-w-s")), max_size=3)
+                               .map(lambda perms: MapsReport(tuple(
+                                   (2 * i, 2 * i + 1, p) for i, p in enumerate(perms)))))
             if name == "shmctl" and op.cmd == "stat":
                 choices.append(st.builds(Stat, st.integers(0, 9), _numbers(MAX_BYTES),
                                          st.booleans(), st.one_of(st.just("private"),
@@ -610,17 +616,17 @@ def _delete(path):
     (_set(("steps", 3, "args", "prot"), "rwx"), "steps[3].args.prot", "mmap prot must be one of rw, r, none, w, x, rx"),
     (_set(("steps", 3, "args", "colour"), "red"), "steps[3].args.colour", "unknown argument of mmap 'colour'"),
     (_delete(("steps", 3, "args", "length")), "steps[3].args", "mmap needs the argument 'length'"),
-    (_set(("steps", 36, "args", "at", "page"), 256), "steps[36].args.at.page", "page must be in 0..255"),
-    (_set(("steps", 36, "args", "at", "page"), False), "steps[36].args.at.page", "must be an integer, not false"),
-    (_set(("steps", 36, "args", "at", "row"), 1), "steps[36].args.at.row", "unknown place field 'row'"),
-    (_set(("steps", 36, "args", "at"), "M0"), "steps[36].args.at", "a place is an object"),
-    (_set(("steps", 36, "args", "value"), 256), "steps[36].args.value", "value must be in 0..255, not 256"),
-    (_set(("steps", 36, "args", "at", "mapping"), "S0"), "steps[36].args.at.mapping",
+    (_set(("steps", 38, "args", "at", "page"), 256), "steps[38].args.at.page", "page must be in 0..255"),
+    (_set(("steps", 38, "args", "at", "page"), False), "steps[38].args.at.page", "must be an integer, not false"),
+    (_set(("steps", 38, "args", "at", "row"), 1), "steps[38].args.at.row", "unknown place field 'row'"),
+    (_set(("steps", 38, "args", "at"), "M0"), "steps[38].args.at", "a place is an object"),
+    (_set(("steps", 38, "args", "value"), 256), "steps[38].args.value", "value must be in 0..255, not 256"),
+    (_set(("steps", 38, "args", "at", "mapping"), "S0"), "steps[38].args.at.mapping",
      "S0 is a segment handle (bound at steps[0]), but a mapping is needed"),
-    (_set(("steps", 36, "args", "at", "mapping"), "M9"), "steps[36].args.at.mapping", "M9 is used before it is bound"),
-    (_set(("steps", 36, "thread"), "T1"), "steps[36].thread", "T1 is used before it is bound"),
-    (_set(("steps", 43, "thread"), "T2"), "steps[43].thread",
-     "T2 performs a step after it ended (thread_exit at steps[40])"),
+    (_set(("steps", 38, "args", "at", "mapping"), "M9"), "steps[38].args.at.mapping", "M9 is used before it is bound"),
+    (_set(("steps", 38, "thread"), "T1"), "steps[38].thread", "T1 is used before it is bound"),
+    (_set(("steps", 45, "thread"), "T2"), "steps[45].thread",
+     "T2 performs a step after it ended (thread_exit at steps[42])"),
     (_set(("steps", 3, "bind"), "S0"), "steps[3].bind", "S0 is bound twice"),
     (_delete(("steps", 3, "bind")), "steps[3].bind", "mmap binds a mapping handle"),
     (_set(("steps", 13, "bind"), "X"), "steps[13].bind", "shmdt binds no handle"),
@@ -656,13 +662,13 @@ def test_json_rejections_name_source_path_and_problem(change, where, problem):
 
 def test_json_error_gives_the_line_in_pretty_printed_text():
     obj = _json_of_every_op()
-    obj["steps"][36]["args"]["at"]["page"] = 300
+    obj["steps"][38]["args"]["at"]["page"] = 300
     text = json.dumps(obj, indent=1)
     expected_line = next(number for number, line in enumerate(text.splitlines(), 1)
                          if '"page": 300' in line)
     with pytest.raises(CaseError) as caught:
         loads_case(text, "pretty.json")
-    assert caught.value.where == f"steps[36].args.at.page (line {expected_line})"
+    assert caught.value.where == f"steps[38].args.at.page (line {expected_line})"
 
 
 @pytest.mark.parametrize("text, where, problem", [

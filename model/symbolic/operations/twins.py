@@ -30,6 +30,8 @@ OUTSIDE_CORE = MappingProxyType({
                      "encoding could tell apart from madvise's other advice",
     "frames": "an observation of page frames (/proc/PID/pagemap), not an operation on memory; "
               "the frame generators check it against the explicit model",
+    "maps": "an observation of the records (/proc/PID/maps): the cells keep pages, not where "
+            "one VMA ends and the next begins",
 })
 
 
