@@ -604,15 +604,16 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
     for piece in pieces:
         state = aspace.unmap(state, pid, piece.start, piece.end, profile)
     proc = state.processes[pid]
-    outside, inside = aspace.split_at(proc.vmas, start, end)
+    outside, _ = aspace.split_at(proc.vmas, start, end)
     if op.dontunmap:
         # MREMAP_DONTUNMAP: the old range stays mapped with its page tables moved away, so it
         # faults afresh (private anonymous memory reads 0 again, a shared mapping reads its
-        # object), mremap07. The record is not split; a record moved whole loses its anon_vma
-        # links (dontunmap_complete).
-        whole = {(v.start, v.end) for v in was.vmas}
-        outside += [replace(v, anon_vma=False) if (v.start, v.end) in whole else v
-                    for v in inside]
+        # object), mremap07. Nothing unmaps it, so its records are not split (a SysV attach
+        # keeps one VMA: nattch counts it and the copy); a record moved whole loses its
+        # anon_vma links (dontunmap_complete).
+        outside = [v if v.end <= start or v.start >= end else
+                   replace(v, anon_vma=False) if start <= v.start and v.end <= end else v
+                   for v in proc.vmas]
     kept_private = proc.private.remove(*[v for v in proc.private if start <= v < end])
     proc = replace(proc, vmas=aspace.merged(outside + pieces),
                    private=kept_private.update(moved_private),

@@ -312,3 +312,14 @@ def test_a_maps_report_reads_back_and_refuses_disorder():
     for bad in ("maps(2-1:rw-p)", "maps(0-2:rw-p,1-3:r--p)", "maps(0-2:rwxq)", "maps(0-257:rw-p)"):
         with pytest.raises(ValueError):
             parse_result(bad)
+
+
+def test_R44_R30_dontunmap_of_part_of_an_attach_splits_nothing():
+    got = allowed("""
+        T0: S0 = shmget(private, 8192, creat)
+        T0: A0 = shmat(S0)
+        T0: mremap(A0, 4096, 4096, fixed, to=A0[2], maymove, dontunmap)
+        T0: shmctl(S0, stat)
+        T0: maps(A0)
+    """)
+    assert got[3] == {stat(2, 8192)} and got[4] == {"maps(0-2:rw-s,2-3:rw-s)"}
