@@ -34,11 +34,13 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       # the madvise advice's own result, and mremap over the pieces of a private
                       # mapping (EFAULT or not: the tail does not probe record boundaries)
                       "invalid-advice-accepted", "normal-keeps-readahead", "dodump-ignored",
-                      "unmergeable-ignored",
+                      "unmergeable-ignored", "exec-dropped",
                       # the shmctl command's own result (SHM_STAT by index, SHM_INFO, an invalid
                       # command)
                       "shm-stat-returns-index", "shm-stat-wants-id", "info-refused",
-                      "invalid-shmctl-accepted"}
+                      "invalid-shmctl-accepted",
+                      # mremap to a chosen place refused by itself; a maps step (not in the tail)
+                      "fixed-implies-maymove", "maps-splits-merged"}
 
 
 def _witnesses():
