@@ -23,7 +23,8 @@ from sharespec.model.ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, 
                                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from sharespec.model.scope import Scope
 from sharespec.model.symbolic.agreement import check_program, explicit_sequences
-from sharespec.model.symbolic.core import ADVICES, OutsideCore, SymbolicScope, program_to_args
+from sharespec.model.symbolic.core import (ADVICES, PROTS, OutsideCore, SymbolicScope,
+                                           program_to_args)
 from sharespec.model.symbolic.unrolling import Unrolling
 
 CORE_KINDS = ("mmap", "write", "read", "fork", "spawn", "shmget", "shmat", "shmdt", "shmctl",
@@ -33,7 +34,11 @@ CORE_KINDS = ("mmap", "write", "read", "fork", "spawn", "shmget", "shmat", "shmd
 # shmctl: IPC_RMID and IPC_STAT (the other commands are outside it: core.SHMCTL_OUTSIDE)
 PROGRAM_SCOPE = Scope(processes=3, threads=3, pages=2, mappings=2, segments=2, objects=2,
                       steps=6, values=(1, 2), offsets=(0,), advices=ADVICES,
-                      shmctl_cmds=("stat", "rmid"))
+                      shmctl_cmds=("stat", "rmid"),
+                      # the core's protections and mremap kinds (core.PROTS_OUTSIDE,
+                      # MREMAP_OUTSIDE: w, x, rx, mode fixed and DONTUNMAP are outside it)
+                      map_prots=PROTS, prots=PROTS,
+                      remaps=("grow", "shrink", "move", "move_resize", "alias"))
 SYMBOLIC_SCOPE = SymbolicScope(processes=3, threads=3, mappings=2, pages=2, segments=2, objects=2,
                                steps=6)
 
