@@ -46,11 +46,12 @@ def settle_segments(state: State, sids, profile: Profile) -> State:
 
 def _can_merge(a: Vma, b: Vma) -> bool:
     """Linux's vma_merge for records that touch: the same flags, file and following page
-    offsets. Private anonymous records of different mapping calls merge too (a MAP_FIXED
-    mapping over the middle of one, R30), unless both have an anon_vma of their own: pages
-    already written belong to different anon_vmas (is_mergeable_anon_vma). Pieces of a SysV
-    attach never merge (shm VMAs have a ->close, R30); shared mappings of different calls
-    differ in ``obj``."""
+    offsets. Records of different mapping calls merge too (a MAP_FIXED mapping over the middle
+    of a private anonymous one, R30; two mappings of one file, memfd or POSIX shm object at
+    following offsets, placed next to each other or brought there by mremap: observed on 6.18),
+    unless both have an anon_vma of their own: pages already written privately belong to
+    different anon_vmas (is_mergeable_anon_vma). Pieces of a SysV attach never merge (shm VMAs
+    have a ->close, R30); shared anonymous mappings of different calls differ in ``obj``."""
     if not (a.end == b.start and a.segment is None and b.segment is None
             and a.prot == b.prot and a.shared == b.shared and a.obj == b.obj
             and a.may_write == b.may_write and a.advice_flags() == b.advice_flags()
@@ -58,7 +59,7 @@ def _can_merge(a: Vma, b: Vma) -> bool:
         return False
     if a.origin == b.origin:
         return True
-    return a.obj is None and not (a.anon_vma and b.anon_vma)
+    return not (a.anon_vma and b.anon_vma)
 
 
 def merged(vmas) -> tuple:

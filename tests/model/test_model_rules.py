@@ -1120,3 +1120,24 @@ def test_R24_posix_mprotect_of_a_rdonly_attach_is_unspecified():
         T0: mprotect(M0, 4096, rw)
     """
     assert last(file_ro, "posix") == {"EACCES"}
+
+
+def test_R30_mappings_of_one_object_at_following_offsets_are_one_record():
+    """vma_merge joins two mappings of one object placed next to each other at following
+    offsets (observed on 6.18), so mremap grows them as one (R42); shared anonymous mappings
+    of different calls are different objects and stay apart."""
+    placed = """
+T0: F0 = open(memfd)
+T0: ftruncate(F0, 8192)
+T0: M0 = mmap(F0, shared, rw, 4096)
+T0: M1 = mmap(F0, shared, rw, 4096, offset=4096, at=M0[1], replace)
+T0: mremap(M0, 8192, 12288, grow)
+"""
+    assert last(placed) == {"ok"}
+    assert last(placed.replace("offset=4096, ", "")) == {"EFAULT"}   # not following offsets
+    anon = """
+T0: M0 = mmap(anon, shared, rw, 4096)
+T0: M1 = mmap(anon, shared, rw, 4096, at=M0[1], replace)
+T0: mremap(M0, 8192, 12288, grow)
+"""
+    assert last(anon) == {"EFAULT"}
