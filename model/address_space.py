@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from .profiles import Profile
+from .protections import WRITABLE
 from .state import Process, State, Vma
 
 
@@ -55,7 +56,7 @@ def _can_merge(a: Vma, b: Vma) -> bool:
     if not (a.end == b.start and a.segment is None and b.segment is None
             and a.prot == b.prot and a.shared == b.shared and a.obj == b.obj
             and a.may_write == b.may_write and a.advice_flags() == b.advice_flags()
-            and a.pgoff + a.pages == b.pgoff):
+            and a.accounted == b.accounted and a.pgoff + a.pages == b.pgoff):
         return False
     if a.origin == b.origin:
         return True
@@ -121,8 +122,23 @@ def protect(state: State, pid: int, start: int, end: int, prot: str):
     hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
     stop = end if hole is None else hole
     if stop > start:
-        state = modify(state, pid, start, stop, lambda v: replace(v, prot=prot))
+        state = modify(state, pid, start, stop, lambda v: replace(v, prot=prot,
+                                                                  accounted=_accounted(v, prot)))
     return state, hole
+
+
+def _accounted(v: Vma, prot: str) -> bool:
+    """VM_ACCOUNT after mprotect_fixup: a private record made writable is charged; one made
+    unwritable keeps its charge, unless it is anonymous and has no anon_vma yet (Linux 6.2+:
+    nothing was written, so nothing is committed). Observed on 6.18 through the records it
+    lets merge (R30: maps, mremap over two records is EFAULT)."""
+    if v.shared or v.segment is not None:
+        return False
+    if prot == v.prot:
+        return v.accounted        # the flags do not change: mprotect_fixup returns early
+    if prot in WRITABLE:
+        return True
+    return v.accounted and not (v.obj is None and not v.anon_vma)
 
 
 def unmap(state: State, pid: int, start: int, end: int, profile: Profile,

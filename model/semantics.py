@@ -19,6 +19,7 @@ from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise
                   Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from .profiles import Profile
+from .protections import WRITABLE
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
 from .state import (Fd, MemObject, Segment, State, Thread, Vma, contents_get,
                     contents_zero_from)
@@ -338,7 +339,8 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
     # addr >> PAGE_SHIFT), so that records made apart merge only where their pages line up.
     pgoff = base if obj_id is None else op.offset // PAGE_SIZE
     vma = Vma(start=base, end=base + pages, prot=op.prot, shared=op.shared, obj=obj_id,
-              pgoff=pgoff, may_write=may_write, origin=origin)
+              pgoff=pgoff, may_write=may_write, origin=origin,
+              accounted=not op.shared and op.prot in WRITABLE)  # accountable_mapping
     state = aspace.insert(state, pid, vma, profile)  # C01: MAP_FIXED replaces
     return [(frames.fresh_mapping(state, pid, vma.start, vma.end, profile), OK)]
 

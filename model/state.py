@@ -139,6 +139,9 @@ class Vma:
     # Linux: the record has an anon_vma (a private page was written in it). fork copies the
     # page table entries of a private record only then (vma_needs_copy); model/frames.py.
     anon_vma: bool = False
+    # VM_ACCOUNT: a private writable record is charged to the commit (accountable_mapping,
+    # mprotect_fixup); records merge only when they agree (model/address_space.py, R30)
+    accounted: bool = False
 
     @property
     def pages(self) -> int:

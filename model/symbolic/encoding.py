@@ -37,9 +37,12 @@ class Cell:
     val: z3.BitVecRef         # the byte of a private page (0: no copy, or a copy holding 0)
     lazy: z3.BoolRef          # MADV_FREE: the private copy may be reclaimed (C05)
     cow: z3.BoolRef           # a private page of an object has a copy of its own (R11, R13)
+    acct: z3.BoolRef          # the record is VM_ACCOUNT (address_space._accounted, R30)
+    anonvma: z3.BoolRef       # the record has an anon_vma (a private page of it was written)
 
 
-CELL_FIELDS = ("mapped", "prot", "start", "dontfork", "wipe", "val", "lazy", "cow")
+CELL_FIELDS = ("mapped", "prot", "start", "dontfork", "wipe", "val", "lazy", "cow", "acct",
+               "anonvma")
 
 
 @dataclass
@@ -116,7 +119,8 @@ def fresh_state(prefix: str, scope: SymbolicScope) -> SymState:
         cells=[[[Cell(flag(f"c{p}_{k}_{q}_m"), index(f"c{p}_{k}_{q}_prot", 2),
                       flag(f"c{p}_{k}_{q}_start"), flag(f"c{p}_{k}_{q}_df"),
                       flag(f"c{p}_{k}_{q}_wf"), index(f"c{p}_{k}_{q}_val", BYTE_BITS),
-                      flag(f"c{p}_{k}_{q}_lz"), flag(f"c{p}_{k}_{q}_cow"))
+                      flag(f"c{p}_{k}_{q}_lz"), flag(f"c{p}_{k}_{q}_cow"),
+                      flag(f"c{p}_{k}_{q}_acct"), flag(f"c{p}_{k}_{q}_av"))
                  for q in range(pages)] for k in range(slots)] for p in range(processes)],
         anon=[[index(f"a{k}_{q}", BYTE_BITS) for q in range(pages)] for k in range(slots)],
         slot_kind=[index(f"k{k}_kind", KIND_BITS) for k in range(slots)],
@@ -173,7 +177,8 @@ def initial_constraints(state: SymState, scope: SymbolicScope) -> list:
             cs.append(state.depth[p][k] == 0)
             for c in state.cells[p][k]:
                 cs += [c.mapped == false, c.prot == 0, c.start == false, c.dontfork == false,
-                       c.wipe == false, c.val == 0, c.lazy == false, c.cow == false]
+                       c.wipe == false, c.val == 0, c.lazy == false, c.cow == false,
+                       c.acct == false, c.anonvma == false]
     for k in range(scope.mappings):
         cs += [state.slot_kind[k] == KIND_NONE, state.slot_seg[k] == 0,
                state.slot_rdonly[k] == false, state.slot_thread[k] == 0,

@@ -77,7 +77,8 @@ def lemmas(s: SymState, sc: SymbolicScope, profile: Optional[Profile] = None) ->
                 pred_unmapped = z3.BoolVal(True) if q == 0 else Not(s.cells[p][k][q - 1].mapped)
                 out.append((f"cell {p},{k},{q} well formed", And(
                     Implies(Not(c.mapped), And(c.prot == 0, Not(c.start), Not(c.dontfork),
-                                                Not(c.wipe), c.val == 0, Not(c.lazy), Not(c.cow))),
+                                                Not(c.wipe), c.val == 0, Not(c.lazy), Not(c.cow),
+                                                Not(c.acct), Not(c.anonvma))),
                     Implies(c.mapped, And(z3.ULE(c.prot, 2), s.p_alive[p], z3.ULT(k, s.nslots),
                                           kind != KIND_NONE)),
                     Implies(kind != KIND_PRIVATE, And(Not(c.wipe), Not(c.lazy))),
@@ -143,8 +144,9 @@ def lemmas(s: SymState, sc: SymbolicScope, profile: Optional[Profile] = None) ->
         out.append((f"object {o} well formed", And(
             Implies(z3.UGE(o, s.nobjs), And(Not(s.obj_named[o]), Not(s.obj_sealed[o]))),
             z3.ULE(s.obj_kind[o], 2), z3.ULE(s.obj_size[o], Q),
-            # R03, R08: nothing is kept at or past the size
-            And([Implies(z3.UGE(q, s.obj_size[o]), s.obj_page[o][q] == 0) for q in range(Q)]),
+            # R03, R08: nothing is kept at or past the size, not even what read(2) may lag (R12)
+            And([Implies(z3.UGE(q, s.obj_size[o]), And(s.obj_page[o][q] == 0,
+                                                      Not(s.obj_lag[o][q]))) for q in range(Q)]),
             Implies(s.obj_named[o], s.obj_kind[o] != OBJ_MEMFD),
             Implies(s.obj_sealed[o], And(s.obj_kind[o] == OBJ_MEMFD,
                                          Not(writably_mapped(s, sc, num(o))))))))

@@ -14,12 +14,13 @@ from types import SimpleNamespace
 
 import z3
 
-from .core import KIND_OBJ_PRIVATE, KIND_PRIVATE, KIND_SYSV
+from .core import KIND_OBJ_PRIVATE, KIND_PRIVATE, KIND_SYSV, PROTS
 from .encoding import SymState
 from .step_view import StepView
 from .terms import BYTE_BITS, FALSE, TRUE, num, select
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
+PROT_RW = PROTS.index("rw")
 
 
 def moved_boundaries(view: StepView, changes: list) -> tuple:
@@ -101,6 +102,7 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
     cs = []
     for p in range(scope.processes):
         for k in range(scope.mappings):
+            raw_anon_vma = []
             for q in range(scope.pages):
                 events = _events(view, effects, dies, changes, p, k, q)
                 joined = FALSE
@@ -109,13 +111,33 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
                     joined = And(events.act, prev.mapped, prev.prot == next_cell.prot,
                                  prev.dontfork == next_cell.dontfork, prev.wipe == next_cell.wipe,
                                  Or(at_range_end[q], at_range_start[q]))
-                cs += _cell_after(view, effects, events, store, after, (p, k, q), joined)
+                more, anon_vma = _cell_after(view, effects, events, store, after, (p, k, q), joined)
+                cs += more
+                raw_anon_vma.append(anon_vma)
+            cs += _anon_vma_per_record(after.cells[p][k], raw_anon_vma)
             # ghost: forks since the slot was mapped into this process
             mapped_here = And(before.nslots == k, view.pid_eq[p],
                               Or(effects["mmap"].ok, effects["shmat"].ok, effects["mremap"].binds_ok))
             cs.append(after.depth[p][k] == If(mapped_here, num(0, 2),
                                               If(effects["fork"].child_is[p],
                                                  child_depth[k], before.depth[p][k])))
+    return cs
+
+
+def _anon_vma_per_record(cells: list, raw: list) -> list:
+    """A record has an anon_vma when one of its pages brought one (``raw``: written, or kept
+    through a split, a fork, a move), and a merge joins them (address_space.merged): each
+    cell of ``cells`` carries its whole record's."""
+    cs = []
+    for q, cell in enumerate(cells):
+        same = [raw[q]]
+        for r in range(len(cells)):
+            if r != q:
+                low, high = min(q, r), max(q, r)
+                joined = And([And(cells[i].mapped, Not(cells[i].start)) for i in range(low + 1, high + 1)]
+                             + [cells[low].mapped])
+                same.append(And(joined, raw[r]))
+        cs.append(cell.anonvma == And(cell.mapped, Or(same)))
     return cs
 
 
@@ -146,7 +168,7 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
     prev = after.cells[p][k][q - 1] if q else None
     derived = And(nxt.mapped, TRUE if q == 0 else Or(
         Not(prev.mapped), prev.prot != nxt.prot, prev.dontfork != nxt.dontfork,
-        prev.wipe != nxt.wipe))
+        prev.wipe != nxt.wipe, prev.acct != nxt.acct))
     cs.append(nxt.start == If(after.slot_kind[k] == KIND_SYSV, sticky, derived))
     cs.append(nxt.dontfork == If(Or(gone, by_map, child), FALSE,
                                  If(by_remap, moved("dontfork"), If(grown, record.dontfork,
@@ -181,5 +203,20 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
                              If(child, And(copied, Not(parent.wipe), parent.lazy),
                                 If(Or(stored_private, events.reclaimed, flag("dontneed")), FALSE,
                                    If(flag("free"), TRUE, cell.lazy))))))
-    return cs
+    # VM_ACCOUNT (address_space._accounted): a private writable mapping is charged; mprotect
+    # charges a private record it makes writable, and uncharges one it makes unwritable only
+    # if it is anonymous and has no anon_vma
+    private = Or(before.slot_kind[k] == KIND_PRIVATE, before.slot_kind[k] == KIND_OBJ_PRIVATE)
+    new_acct = If(view.performs["mmap"], And(Not(args.shared), args.prot == PROT_RW),
+                  If(view.performs["mremap"], moved("acct"), FALSE))
+    protected_acct = If(args.prot == cell.prot, cell.acct,
+                        If(args.prot == PROT_RW, private,
+                           And(cell.acct, Or(before.slot_kind[k] != KIND_PRIVATE, cell.anonvma))))
+    cs.append(nxt.acct == If(gone, FALSE, If(made, new_acct, If(child, And(copied, parent.acct),
+                             If(grown, record.acct,
+                                If(events.prot_changed, protected_acct, cell.acct))))))
+    anon_vma = If(gone, FALSE, If(made, And(view.performs["mremap"], moved("anonvma")),
+                  If(child, And(copied, parent.anonvma), If(grown, record.anonvma,
+                     Or(cell.anonvma, stored_private, stored_copy)))))
+    return cs, anon_vma
 

@@ -1141,3 +1141,23 @@ T0: M1 = mmap(anon, shared, rw, 4096, at=M0[1], replace)
 T0: mremap(M0, 8192, 12288, grow)
 """
     assert last(anon) == {"EFAULT"}
+
+
+def test_R30_records_that_differ_in_VM_ACCOUNT_stay_apart():
+    """mprotect charges a private record it makes writable and uncharges one it makes
+    unwritable only if it is anonymous with no anon_vma (Linux 6.2+, observed on 6.18):
+    written anonymous memory, and private file memory, keep the charge and stay a record of
+    their own, so mremap over both is EFAULT."""
+    back = """
+T0: M0 = mmap(anon, private, r, 8192)
+T0: mprotect(M0[1], 4096, rw)
+T0: mprotect(M0[1], 4096, r)
+T0: mremap(M0, 8192, 12288, grow)
+"""
+    assert last(back) == {"ok"}
+    written = back.replace("T0: mprotect(M0[1], 4096, r)\n",
+                           "T0: write(M0[1], 1)\nT0: mprotect(M0[1], 4096, r)\n")
+    assert last(written) == {"EFAULT"}
+    file = "T0: F0 = open(file, f, creat)\nT0: ftruncate(F0, 8192)\n" + back.replace(
+        "mmap(anon, private, r, 8192)", "mmap(F0, private, r, 8192)")
+    assert last(file) == {"EFAULT"}
