@@ -45,8 +45,8 @@ from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 from ..ops import (DEFAULT_MODE, PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap,
-                   Mprotect, Mremap, Munmap, Open, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink,
-                   Spawn, Step, ThreadExit, Write)
+                   Mprotect, Mremap, Munmap, Open, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl, ShmDt,
+                   ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from ..scope import Scope
 
 # Operation kinds of the encoding; NOP pads a program shorter than the unrolling.
