@@ -170,7 +170,7 @@ def _format_value(kind: object, value: object) -> str:
         case "flag", _:
             return "true" if value else "false"
         case ("mode" | "mode?"), int():
-            return f"0{value:o}"
+            return f"0{value:o}" if value else "0"
         case ("place" | "place?"), Place():
             return _format_place(value)
         case "frame-places", _:
