@@ -115,6 +115,8 @@ class Plan:
         # whether it changes credentials or names permission bits (C07): it then needs to
         # start as root, with no supplementary groups and umask 0 (first_process.py)
         self.credentials = False
+        self.dropped = set()               # processes that setuid'd to other (or inherited it)
+        self.exec_as_other = False         # an exec by such a process (features: other_exec)
 
     def subtree(self, process):
         """The process and every process forked from it, directly or not."""
@@ -256,6 +258,12 @@ def _add_step(plan, live, index, raw):
             plan.process_of[bind] = child
             plan.threads_of[child] = [bind]
             live.add(bind)
+            if process in plan.dropped:
+                plan.dropped.add(child)
+    if op == "setuid" and args["uid"] == "other":
+        plan.dropped.add(process)
+    elif op == "exec" and process in plan.dropped:
+        plan.exec_as_other = True
     if op == "thread_exit":
         live.discard(thread)
     elif op == "exit":

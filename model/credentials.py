@@ -128,7 +128,8 @@ def sticky_create_may_refuse(perm: Perm, creds: Creds) -> bool:
 
 def may_unlink_in_sticky(perm: Perm, creds: Creds) -> bool:
     """shm_unlink in /dev/shm (sticky, owned by root): the object's owner or CAP_FOWNER
-    (fs/namei.c check_sticky); anyone else gets EPERM."""
+    (fs/namei.c check_sticky); anyone else gets EPERM, which glibc's shm_unlink reports as
+    EACCES."""
     return perm.uid == creds.uid or creds.privileged
 
 

@@ -809,7 +809,9 @@ def shm_unlink(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(state, ENOENT)]
     if not credentials.may_unlink_in_sticky(state.objects[state.shm_names[st.op.name]].perm,
                                             state.processes[pid].creds):
-        return [(state, EPERM)]  # C07: /dev/shm is sticky (check_sticky)
+        # C07: /dev/shm is sticky (check_sticky: EPERM), and glibc's shm_unlink turns EPERM
+        # into EACCES, the error POSIX names (sysdeps/pthread/shm-unlink.c)
+        return [(state, EACCES)]
     return [(replace(state, shm_names=state.shm_names.remove(st.op.name)), OK)]
 
 
