@@ -40,7 +40,13 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       "shm-stat-returns-index", "shm-stat-wants-id", "info-refused",
                       "invalid-shmctl-accepted",
                       # mremap to a chosen place refused by itself; a maps step (not in the tail)
-                      "fixed-implies-maymove", "maps-splits-merged"}
+                      "fixed-implies-maymove", "maps-splits-merged",
+                      # C07: a permission check's own result (shmat, shmget, open, shmctl,
+                      # setuid): the tail reads memory and segments, it does not probe who may
+                      "setuid-ignored", "setuid-one-thread", "setuid-keeps-saved-root",
+                      "uid-not-inherited-by-fork", "setgid-ignored", "shmget-mode-ignored",
+                      "open-mode-ignored", "open-mode-masked-by-umask", "ipc-set-ignored",
+                      "ipc-set-keeps-owner", "shmat-rdonly-asks-write"}
 
 
 def _witnesses():
