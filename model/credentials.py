@@ -38,8 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-USERS = ("root", "other")      # uids, and the gids of the same names
-DEFAULT_MODE = 0o600           # the mode of a shmget, shm_open or open that names none
+from .ops import DEFAULT_MODE, USERS  # noqa: F401  (USERS: the uids, and the gids of those names)
 READ, WRITE = 4, 2             # the permission bits of one class (S_IROTH, S_IWOTH)
 
 
