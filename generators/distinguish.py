@@ -116,7 +116,8 @@ MENUS: tuple[Menu, ...] = (
           sharing=("private",), advices=("wipeonfork",)),
     _area("credentials", ("fork", "setuid", "setgid", "shmget", "shmat", "shmctl", "open",
                           "shm_unlink"), processes=2, threads=2, segments=1, objects=1,
-          attaches=("slot", "rdonly"), modes=("owner", "read"), opens=("creat", "rdonly")),
+          attaches=("slot", "rdonly"), modes=("owner", "read"), opens=("creat", "rdonly"),
+          shmctl_cmds=("stat", "rmid", "set")),
 )
 MENU_BY_NAME = {m.name: m for m in MENUS}
 

@@ -228,12 +228,13 @@ class _Menu:
     def shmctl(self):
         for seg in self.segments:
             for cmd in self.scope.shmctl_cmds:
-                if cmd in ("rmid", "stat", "invalid") or self.linux:   # shmctl_commands.LINUX_ONLY
-                    yield ShmCtl(seg, cmd), None
-            for mode in self.scope.modes:                 # C07: IPC_SET of the mode ...
-                yield ShmCtl(seg, "set", mode=MODE_BITS[mode]), None
-            for user in self.scope.users:                 # ... or of the owner
-                yield ShmCtl(seg, "set", uid=user), None
+                if cmd == "set":
+                    for mode in self.scope.modes:         # C07: IPC_SET of the mode ...
+                        yield ShmCtl(seg, "set", mode=MODE_BITS[mode]), None
+                    for user in self.scope.users:         # ... or of the owner
+                        yield ShmCtl(seg, "set", uid=user), None
+                elif cmd in ("rmid", "stat", "invalid") or self.linux:
+                    yield ShmCtl(seg, cmd), None     # (the others: shmctl_commands.LINUX_ONLY)
 
     # --- mappings --------------------------------------------------------------------------
 

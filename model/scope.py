@@ -60,8 +60,8 @@ CLASSES: dict = {
     "io_offsets": ("start", "middle", "last", "end"),  # pread/pwrite: bytes of the object
     "fixed": ("replace", "noreplace"),             # MAP_FIXED, MAP_FIXED_NOREPLACE
     # shmctl's command (model/shmctl_commands.py): IPC_STAT first, as the menu always offered
-    # (IPC_SET is offered with its arguments, by the classes users and modes below)
-    "shmctl_cmds": ("stat", "rmid") + tuple(c for c in SHMCTL_COMMANDS[2:] if c != "set"),
+    # ("set", IPC_SET, is offered with the mode and owner classes users and modes below)
+    "shmctl_cmds": ("stat", "rmid") + SHMCTL_COMMANDS[2:],
     # C07: the user setuid/setgid switch to, and IPC_SET gives a segment
     "users": ("other", "root"),
     # C07: the mode shmget and open(creat) make with, and IPC_SET sets: 0600 (the default),
