@@ -295,3 +295,23 @@ def test_C07_json_mode_out_of_range_is_refused():
     encoded["steps"][0]["args"]["mode"] = 0o1000
     with pytest.raises(CaseError, match="mode must be in 0..511"):
         case_from_json(encoded, "c.json")
+
+
+def test_C07_the_other_shmctl_commands_check_as_the_kernel_does():
+    got = allowed("""
+        T0: S0 = shmget(private, 4096, creat)
+        T0: T1 = fork()
+        T1: setuid(other)
+        T1: shmctl(S0, stat_full)
+        T1: shmctl(S0, shm_stat)
+        T1: shmctl(S0, shm_stat_any)
+        T1: shmctl(S0, lock)
+        T1: shmctl(S0, shm_info)
+        T0: shmctl(S0, set, uid=other)
+        T1: shmctl(S0, lock)
+        T1: shmctl(S0, unlock)
+    """)
+    assert got[3:5] == [{"EACCES"}, {"EACCES"}]
+    assert got[5] == {"stat(nattch=0,segsz=4096,dest=0,key=private,locked=0,cpid=T0,lpid=none,id=S0)"}
+    assert got[6:9] == [{"EPERM"}, {"info(max>=S0)"}, {"ok"}]
+    assert got[9:] == [{"ok", "EPERM"}, {"ok"}]    # EPERM: an RLIMIT_MEMLOCK of 0 (the host's)
