@@ -118,7 +118,8 @@ def canonical_state(state: State) -> State:
         return Process(alive=p.alive, vmas=tuple(vma(v) for v in p.vmas),
                        private=FrozenMap((vpn, fids(f)) for vpn, f in p.private.items()),
                        lazyfree=p.lazyfree, guarded=p.guarded, present=p.present,
-                       fds=FrozenMap((h, Fd(oids(fd.obj), fd.rdonly)) for h, fd in p.fds.items()))
+                       fds=FrozenMap((h, Fd(oids(fd.obj), fd.rdonly)) for h, fd in p.fds.items()),
+                       creds=p.creds)
 
     def thread(t: Thread) -> Thread:
         # A dead thread never acts again (its steps are "dead"): where it ran is forgotten.
@@ -171,7 +172,8 @@ def state_graph(state: State, anonymous_threads: bool = False) -> "networkx.DiGr
     for pid, p in enumerate(state.processes):
         if not p.alive:
             continue
-        node(("p", pid), f"process lazyfree={sorted(p.lazyfree)} guarded={sorted(p.guarded)}")
+        node(("p", pid), f"process lazyfree={sorted(p.lazyfree)} guarded={sorted(p.guarded)} "
+                             f"creds={p.creds}")
         for i, v in enumerate(p.vmas):
             node(("v", pid, i), f"vma {v.start}-{v.end} {v.prot} shared={v.shared} "
                                 f"pgoff={v.pgoff} w={v.may_write} df={v.dontfork} "
@@ -190,7 +192,8 @@ def state_graph(state: State, anonymous_threads: bool = False) -> "networkx.DiGr
             edge(("p", pid), ("o", fd.obj), f"fd {h} rdonly={fd.rdonly}")
     for sid, s in enumerate(state.segments):
         node(("s", sid), f"segment key={s.key} size={s.size} removed={s.removed} "
-                         f"destroyed={s.destroyed} attached={s.ever_attached} locked={s.locked}")
+                         f"destroyed={s.destroyed} attached={s.ever_attached} locked={s.locked} "
+                         f"perm={s.perm}")
         edge(("s", sid), ("o", s.obj), "backed by")
         if ("p", s.creator) in g:
             edge(("s", sid), ("p", s.creator), "created by")
@@ -208,7 +211,8 @@ def state_graph(state: State, anonymous_threads: bool = False) -> "networkx.DiGr
             edge((kind, n), ("o", oid), "names")
     for oid, o in enumerate(state.objects):
         if ("o", oid) in g:
-            node(("o", oid), f"object {o.kind} size={o.size} sealed={o.write_sealed}")
+            node(("o", oid), f"object {o.kind} size={o.size} sealed={o.write_sealed} "
+                                  f"perm={o.perm}")
             for index, fid in o.pages.items():
                 edge(("o", oid), ("f", fid), f"page {index}")
     for n in list(g.nodes):

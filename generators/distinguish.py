@@ -42,6 +42,9 @@ page per mapping, the value 1 at byte 0, and the first class of every argument (
   mmap(shared) of it, write and read of byte 2048, munmap of the last page: the bytes past a
   segment's size or a file's end, and part of an attach (where POSIX leaves more open).
 - ``grandchild``: three processes; fork, mmap(private), write, read, madvise(wipeonfork).
+- ``credentials``: two processes; fork, setuid and setgid (to other), shmget and open(shm,
+  creat|rdonly) with mode 0600 or 0644, shmat (and SHM_RDONLY), shmctl (stat, rmid, set),
+  shm_unlink (C07).
 
 Steps that one side does not cover (a Linux-only call under posix: ``NotApplicable``) are
 left out of the search, and counted.
@@ -111,6 +114,10 @@ MENUS: tuple[Menu, ...] = (
           sharing=("shared",), offsets=(2048,), range_pages=("last",)),
     _area("grandchild", ("fork", "mmap", "read", "write", "madvise"), processes=3, threads=3,
           sharing=("private",), advices=("wipeonfork",)),
+    _area("credentials", ("fork", "setuid", "setgid", "shmget", "shmat", "shmctl", "open",
+                          "shm_unlink"), processes=2, threads=2, segments=1, objects=1,
+          attaches=("slot", "rdonly"), modes=("owner", "read"), opens=("creat", "rdonly"),
+          shmctl_cmds=("stat", "rmid", "set")),
 )
 MENU_BY_NAME = {m.name: m for m in MENUS}
 

@@ -38,6 +38,7 @@ ADVICE = {"dontneed": 4, "free": 8, "remove": 9, "dontfork": 10, "dofork": 11,
           "dontdump": 16, "dodump": 17, "cold": 20, "pageout": 21, "guard_install": 102,
           "guard_remove": 103, "invalid": 1212}
 POSIX_ADVICE = {"dontneed": 4, "normal": 0, "random": 1, "sequential": 2, "willneed": 3}
+USER_IDS = {"root": 0, "other": 65534}   # the case format's "other": nobody / nogroup
 
 
 def err():
@@ -112,6 +113,11 @@ def perform(c):
     if op == "shmdt":
         return call(libc.shmdt(c["addr"])), None
     if op == "shmctl":
+        if c["cmd"] == "set":    # IPC_SET reads shm_perm.uid, .gid and .mode only
+            buf = ctypes.create_string_buffer(256)
+            struct.pack_into("<III", buf, 4, c["uid"], c["gid"], 0)
+            struct.pack_into("<I", buf, 20, c["mode"])
+            return call(libc.shmctl(c["id"], 1, buf)), None
         return perform_shmctl(c["id"], c["cmd"])
     if op == "mmap":
         return addr_call(libc.mmap(c["addr"], c["length"], c["prot"], c["flags"], c["fd"],
@@ -133,10 +139,10 @@ def perform(c):
         if c["kind"] == "memfd":
             r, fd = os_call(os.memfd_create, "repro", 3)
         elif c["kind"] == "shm":
-            fd = libc.shm_open(c["path"].encode(), c["flags"], 0o600)
+            fd = libc.shm_open(c["path"].encode(), c["flags"], c["mode"])
             r = err() if fd == -1 else "ok"
         else:
-            r, fd = os_call(os.open, c["path"], c["flags"] | os.O_CLOEXEC, 0o600)
+            r, fd = os_call(os.open, c["path"], c["flags"] | os.O_CLOEXEC, c["mode"])
         if r == "ok" and fd != c["number"]:
             os.dup2(fd, c["number"], inheritable=False)
             os.close(fd)
@@ -152,6 +158,8 @@ def perform(c):
         return os_call(os.pwrite, c["fd"], bytes([c["value"]]), c["offset"])[0], None
     if op == "shm_unlink":
         return call(libc.shm_unlink(c["path"].encode())), None
+    if op in ("setuid", "setgid"):     # glibc: for every thread of the process
+        return os_call(os.setuid if op == "setuid" else os.setgid, c["id"])[0], None
     if op == "seal":
         import fcntl
         return os_call(fcntl.fcntl, c["fd"], fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)[0], None
@@ -247,6 +255,17 @@ def main():
     run = "%d" % os.getpid()
     # files live on tmpfs, as the case format's per-run directory does (R07 is tmpfs's rule)
     tmp = tempfile.mkdtemp(prefix="repro-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    if any(s["op"] in ("setuid", "setgid") or s["args"].get("mode") not in (None, 0o600)
+           or s["args"].get("cmd") == "set" for s in steps):
+        # C07: a case starts as root, with no supplementary groups and umask 0, and "other"
+        # may create and open files in its directory
+        if os.geteuid() != 0:
+            print("the case changes credentials or names permission bits: run this as root")
+            os.rmdir(tmp)
+            return 2
+        os.setgroups([])
+        os.umask(0)
+        os.chmod(tmp, 0o777)
     n_processes = 1 + sum(s["op"] == "fork" for s in steps)
     CMD = [os.pipe() for _ in range(n_processes)]
     result_r, RESULT_W = os.pipe()
@@ -329,7 +348,7 @@ def run_steps(steps, results, env):
             c["value"] = a.get("value")
         elif op == "shmget":
             key = 0 if a["key"] == "private" else keys.setdefault(a["key"], (os.getpid() * 97 + len(keys) + 1) & 0x7fffffff)
-            c.update(key=key, size=a["size"], flags=0o600 | (0o1000 if a["creat"] else 0) | (0o2000 if a["excl"] else 0))
+            c.update(key=key, size=a["size"], flags=a.get("mode", 0o600) | (0o1000 if a["creat"] else 0) | (0o2000 if a["excl"] else 0))
         elif op == "shmat":
             at = None if a["at"] is None else address(a["at"])
             if at is None and not a["remap"]:
@@ -339,6 +358,16 @@ def run_steps(steps, results, env):
                      flags=(0o10000 if a["rdonly"] else 0) | (0o20000 if a["rnd"] else 0) | (0o40000 if a["remap"] else 0))
         elif op == "shmctl":
             c.update(id=seg_ids.get(a["segment"], -1), cmd=a["cmd"])
+            if a["cmd"] == "set":    # what the step leaves out keeps its value (read as root)
+                buf = ctypes.create_string_buffer(256)
+                now = (0, 0, 0)
+                if libc.shmctl(c["id"], 2, buf) == 0:
+                    now = struct.unpack_from("<II", buf.raw, 4) + (struct.unpack_from("<H", buf.raw, 20)[0] & 0o777,)
+                c.update(uid=now[0] if a.get("uid") is None else USER_IDS[a["uid"]],
+                         gid=now[1] if a.get("gid") is None else USER_IDS[a["gid"]],
+                         mode=now[2] if a.get("mode") is None else a["mode"])
+        elif op in ("setuid", "setgid"):
+            c["id"] = USER_IDS[a["uid" if op == "setuid" else "gid"]]
         elif op == "mmap":
             at = ARENA + slot[s["bind"]] * 256 * PAGE if a["at"] is None else address(a["at"])
             flags = (1 if a["shared"] else 2) | (0x20 if a["fd"] is None else 0)
@@ -360,7 +389,7 @@ def run_steps(steps, results, env):
         elif op == "open":
             path = os.path.join(tmp, a["name"]) if a["kind"] == "file" else "/repro-%s-%s" % (run, a["name"])
             flags = (os.O_RDONLY if a["rdonly"] else os.O_RDWR) | (os.O_CREAT if a["creat"] else 0) | (os.O_EXCL if a["excl"] else 0)
-            c.update(kind=a["kind"], path=path, flags=flags, number=fds[s["bind"]])
+            c.update(kind=a["kind"], path=path, flags=flags, number=fds[s["bind"]], mode=a.get("mode", 0o600))
         elif op in ("close", "ftruncate", "pread", "pwrite", "seal"):
             c.update(fd=fds.get(a["fd"], FD_BASE + 99), length=a.get("length"), offset=a.get("offset"), value=a.get("value"))
         elif op == "shm_unlink":
@@ -396,7 +425,7 @@ def run_steps(steps, results, env):
             seg_ids[s["bind"]] = ident if ident is not None else -1
         if op == "shmctl" and r == "ok" and a["cmd"] in ("info", "shm_info"):
             r = "info(max>=%s)" % a["segment"] if m["v"] else "info"
-        elif op == "shmctl" and r == "ok" and a["cmd"] not in ("rmid", "lock", "unlock", "invalid"):
+        elif op == "shmctl" and r == "ok" and a["cmd"] not in ("rmid", "set", "lock", "unlock", "invalid"):
             key, mode, segsz, nattch, cpid, lpid, got = m["v"]
             name = next((n for n, x in keys.items() if x == key), "private")
             r = "stat(nattch=%d,segsz=%d,dest=%d,key=%s" % (nattch, segsz, 1 if mode & 0o1000 else 0, name)

@@ -29,7 +29,7 @@ class Resolver:
         if op == "write":
             command["value"] = args["value"]
         elif op == "shmget":
-            flags = syscalls.SHM_MODE
+            flags = args["mode"]
             flags |= syscalls.IPC_CREAT if args["creat"] else 0
             flags |= syscalls.IPC_EXCL if args["excl"] else 0
             command.update(key=self.names.key(args["key"]), size=args["size"], flags=flags)
@@ -46,6 +46,10 @@ class Resolver:
             command.update(id=self.segment_ids[args["segment"]], addr=addr, flags=flags)
         elif op == "shmctl":
             command.update(id=self.segment_ids[args["segment"]], cmd=args["cmd"])
+            if args["cmd"] == "set":
+                command.update(self.ipc_set_arguments(command["id"], args))
+        elif op in ("setuid", "setgid"):
+            command["id"] = syscalls.USER_IDS[args["uid" if op == "setuid" else "gid"]]
         elif op == "mmap":
             command.update(self.mmap_arguments(step))
         elif op == "mprotect":
@@ -80,7 +84,7 @@ class Resolver:
                 path = self.names.shm_name(args["name"])
             elif args["kind"] == "file":
                 path = self.names.file_path(args["name"])
-            command.update(kind=args["kind"], path=path, flags=flags,
+            command.update(kind=args["kind"], path=path, flags=flags, mode=args["mode"],
                            number=addresses.fd_number(self.plan, step.bind))
         elif op in ("close", "ftruncate", "pread", "pwrite", "seal"):
             command["fd"] = addresses.fd_number(self.plan, args["fd"])
@@ -90,6 +94,17 @@ class Resolver:
         elif op == "shm_unlink":
             command["name"] = self.names.shm_name(args["name"])
         return command
+
+    def ipc_set_arguments(self, ident, args):
+        """IPC_SET sets uid, gid and mode together: what the step leaves out keeps its value,
+        read here by the executor (root passes IPC_STAT's read check, which the case process
+        may not: an owner may IPC_SET a segment it cannot read). An id that names nothing
+        gets zeros: the call fails (EINVAL) before it looks at them."""
+        now = syscalls.shm_owner(ident) if ident >= 0 else None
+        uid, gid, mode = now or (0, 0, 0)
+        return {"uid": uid if args["uid"] is None else syscalls.USER_IDS[args["uid"]],
+                "gid": gid if args["gid"] is None else syscalls.USER_IDS[args["gid"]],
+                "mode": mode if args["mode"] is None else args["mode"]}
 
     def mmap_arguments(self, step):
         """MAP_SHARED or MAP_PRIVATE; anonymous or the fd; where the system chooses, the

@@ -53,6 +53,14 @@ def run_case(case, timeout=10.0, ledger=None):
     plan = protocol.plan_or_error(case)
     if not isinstance(plan, protocol.Plan):
         return protocol.observation(name, "error", [], plan)
+    if plan.credentials and os.geteuid() != 0:
+        return protocol.observation(name, "error", [], "environment: the case changes "
+                                    "credentials or names permission bits, and cases start "
+                                    "as root (C07): this implementation runs as uid %d"
+                                    % os.geteuid())
+    if plan.exec_as_other and not features.has("other_exec"):
+        return protocol.observation(name, "error", [], "environment: the case execs after "
+                                    "setuid(other): " + features.missing("other_exec"))
     return CaseRun(plan, timeout, ledger or Ledger()).run()
 
 

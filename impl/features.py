@@ -21,6 +21,11 @@ that truly needs a missing feature gets status "error", naming it.
   and start time and polls /proc/PID/stat for its end (processes.Watch).
 - ``pagemap``: /proc/PID/pagemap gives the frames of a process's pages (the ``frames`` step).
   Nothing can replace it: a case with a frames step gets status "error" naming it.
+- ``other_exec``: the unprivileged uid "other" (syscalls.USER_IDS) may execute this Python and
+  read this package (every directory on the way searchable, the files readable, by others),
+  so that a case process that setuid'd to other can exec (worker.execute). An interpreter
+  under a private home (/root/.pyenv, say) is not: a case with an exec after setuid(other)
+  then gets status "error" naming it.
 
 SHARESPEC_IMPL_DISABLE=name,name,... (read once, here) makes the named features count as
 missing whatever the host offers: a switch for tests and diagnosis (docs/protocol.md).
@@ -33,7 +38,7 @@ import signal
 from . import syscalls
 
 DISABLE_VARIABLE = "SHARESPEC_IMPL_DISABLE"
-NAMES = ("subreaper", "pdeathsig", "pidfd", "pagemap")
+NAMES = ("subreaper", "pdeathsig", "pidfd", "pagemap", "other_exec")
 PR_GET_PDEATHSIG = 2
 
 MISSING = {}            # feature -> why it is missing; filled once by probe()
@@ -144,6 +149,39 @@ def _probe_pagemap():
     return ""
 
 
+def _probe_other_exec():
+    """By the permission bits for others (the strictest class "other" can fall in): the
+    interpreter executable, this package's directory and files readable, and every directory
+    above them searchable."""
+    import sys
+    package = os.path.dirname(os.path.abspath(__file__))
+    wanted = [(os.path.realpath(sys.executable), 0o001), (package, 0o005)]
+    wanted += [(os.path.join(package, name), 0o004) for name in os.listdir(package)
+               if name.endswith(".py")]
+    for path, bits in wanted:
+        for directory in _parents(path):
+            if not _others_may(directory, 0o001):
+                return "%s is not searchable by others" % directory
+        if not _others_may(path, bits):
+            return "%s is not %s by others" % (path, "executable" if bits == 0o001 else "readable")
+    return ""
+
+
+def _parents(path):
+    parents = []
+    while os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+        parents.append(path)
+    return parents
+
+
+def _others_may(path, bits):
+    try:
+        return os.stat(path).st_mode & bits == bits
+    except OSError:
+        return False
+
+
 def _reason(error):
     if isinstance(error, OSError) and error.errno:
         return "%s: %s" % (error.strerror or error, syscalls.errno_name(error.errno))
@@ -151,10 +189,11 @@ def _reason(error):
 
 
 PROBES = {"subreaper": _probe_subreaper, "pdeathsig": _probe_pdeathsig, "pidfd": _probe_pidfd,
-          "pagemap": _probe_pagemap}
+          "pagemap": _probe_pagemap, "other_exec": _probe_other_exec}
 DESCRIPTIONS = {
     "subreaper": "prctl(PR_SET_CHILD_SUBREAPER)",
     "pdeathsig": "prctl(PR_SET_PDEATHSIG)",
     "pidfd": "pidfd_open and pidfd_send_signal",
     "pagemap": "/proc/PID/pagemap (frame identity)",
+    "other_exec": "exec of this Python by the unprivileged uid of setuid(other)",
 }

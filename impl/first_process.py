@@ -142,6 +142,12 @@ def become_first(plan, pipes, ledger_fd, executor):
             os.set_inheritable(ledger_fd, True)       # an exec'd process writes there too
             worker.STATE["ledger"] = ledger_fd
         worker.close_all_but(keep)
+        if plan.credentials:
+            # C07: the case language's first process is root with no supplementary groups
+            # (a group of root's would grant group bits to a process that setuid'd away),
+            # and a mode is the object's mode as given (no umask)
+            os.setgroups([])
+            os.umask(0)
         wanted = addresses.FD_BASE + len(plan.fd_numbers) + 1
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft < wanted:

@@ -69,6 +69,8 @@ class Namespace:
             except OSError as error:
                 raise OSError(error.errno, "cannot make the case's directory %s: %s"
                               % (directory, describe(error.errno)))
+            if self.plan.credentials:
+                os.chmod(directory, 0o777)      # C07: "other" opens and creates files here too
             self.runid, self.directory = runid, directory
             break
         else:

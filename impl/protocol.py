@@ -21,7 +21,7 @@ REQUIRED = object()
 # shmctl's commands (docs/case-format.md): IPC_RMID, IPC_STAT (four fields, or with the lock
 # bit, cpid and lpid), SHM_LOCK, SHM_UNLOCK, SHM_STAT(_ANY) of a segment's index, SHM_STAT of
 # the identifier, IPC_INFO, SHM_INFO, an invalid command
-SHMCTL_COMMANDS = ("rmid", "stat", "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any",
+SHMCTL_COMMANDS = ("rmid", "stat", "set", "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any",
                    "shm_stat_id", "info", "shm_info", "invalid")
 PROTECTIONS = ("rw", "r", "none", "w", "x", "rx")   # docs/case-format.md
 
@@ -32,13 +32,18 @@ OPERATIONS = {
     "thread_exit": (None, []),
     "exit": (None, []),
     "exec": (None, []),
+    "setuid": (None, [("uid", ("root", "other"), REQUIRED)]),
+    "setgid": (None, [("gid", ("root", "other"), REQUIRED)]),
     "shmget": ("segment", [("key", "key", REQUIRED), ("size", "int", REQUIRED),
-                           ("creat", "bool", False), ("excl", "bool", False)]),
+                           ("creat", "bool", False), ("excl", "bool", False),
+                           ("mode", "mode", 0o600)]),
     "shmat": ("mapping", [("segment", "segment", REQUIRED), ("at", "place?", None),
                           ("rdonly", "bool", False), ("rnd", "bool", False),
                           ("remap", "bool", False)]),
     "shmdt": (None, [("at", "place", REQUIRED)]),
-    "shmctl": (None, [("segment", "segment", REQUIRED), ("cmd", SHMCTL_COMMANDS, REQUIRED)]),
+    "shmctl": (None, [("segment", "segment", REQUIRED), ("cmd", SHMCTL_COMMANDS, REQUIRED),
+                      ("mode", "mode", None), ("uid", ("root", "other"), None),
+                      ("gid", ("root", "other"), None)]),
     "mmap": ("mapping", [("shared", "bool", False), ("prot", PROTECTIONS, REQUIRED),
                          ("length", "int", REQUIRED), ("fd", "fd?", None), ("offset", "int", 0),
                          ("at", "place?", None),
@@ -61,7 +66,8 @@ OPERATIONS = {
                            ("to", "place?", None), ("maymove", "bool", False),
                            ("dontunmap", "bool", False)]),
     "open": ("fd", [("kind", ("file", "shm", "memfd"), REQUIRED), ("name", "name", ""),
-                    ("creat", "bool", False), ("excl", "bool", False), ("rdonly", "bool", False)]),
+                    ("creat", "bool", False), ("excl", "bool", False), ("rdonly", "bool", False),
+                    ("mode", "mode", 0o600)]),
     "close": (None, [("fd", "fd", REQUIRED)]),
     "ftruncate": (None, [("fd", "fd", REQUIRED), ("length", "int", REQUIRED)]),
     "pread": (None, [("fd", "fd", REQUIRED), ("offset", "int", 0)]),
@@ -106,6 +112,11 @@ class Plan:
         self.keys = []                     # SysV key names, in order of first use
         self.shm_names = []                # POSIX shm object names
         self.file_names = []               # file names in the case's directory
+        # whether it changes credentials or names permission bits (C07): it then needs to
+        # start as root, with no supplementary groups and umask 0 (first_process.py)
+        self.credentials = False
+        self.dropped = set()               # processes that setuid'd to other (or inherited it)
+        self.exec_as_other = False         # an exec by such a process (features: other_exec)
 
     def subtree(self, process):
         """The process and every process forked from it, directly or not."""
@@ -225,6 +236,9 @@ def _add_step(plan, live, index, raw):
             args[arg] = _check(plan, op, arg, kind, raw_args[arg])
     if op == "open" and args["kind"] != "memfd" and not args["name"]:
         raise CaseError("open of a %s needs a name" % args["kind"])
+    if op in ("setuid", "setgid") or (op == "shmctl" and args["cmd"] == "set") or \
+            args.get("mode", 0o600) not in (0o600, None):
+        plan.credentials = True
     _note_names(plan, op, args)
 
     process = plan.process_of[thread]
@@ -244,6 +258,12 @@ def _add_step(plan, live, index, raw):
             plan.process_of[bind] = child
             plan.threads_of[child] = [bind]
             live.add(bind)
+            if process in plan.dropped:
+                plan.dropped.add(child)
+    if op == "setuid" and args["uid"] == "other":
+        plan.dropped.add(process)
+    elif op == "exec" and process in plan.dropped:
+        plan.exec_as_other = True
     if op == "thread_exit":
         live.discard(thread)
     elif op == "exit":
@@ -258,6 +278,10 @@ def _check(plan, op, arg, kind, value):
     if kind == "bool":
         if not isinstance(value, bool):
             raise CaseError("%s must be true or false" % where)
+        return value
+    if kind == "mode":
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0o777:
+            raise CaseError("%s must be permission bits, 0..0o777" % where)
         return value
     if kind in ("int", "byte"):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -58,6 +58,10 @@ SHMCTL_INVALID = -1          # no command: ksys_shmctl refuses cmd < 0 with EINV
 SHM_RDONLY, SHM_RND, SHM_REMAP = 0o10000, 0o20000, 0o40000
 SHM_DEST = 0o1000
 SHM_MODE = 0o600
+IPC_SET = 1
+# The users of the case language (C07): root, and "other", an unprivileged uid and gid
+# (nobody and nogroup on Debian and most distributions).
+USER_IDS = {"root": 0, "other": 65534}
 
 # <linux/memfd.h>, <linux/prctl.h>
 MFD_CLOEXEC, MFD_ALLOW_SEALING = 0x1, 0x2
@@ -255,6 +259,24 @@ def shm_index(ident):
         if libc.shmctl(index, SHM_STAT_ANY, buf) == ident:
             return index
     return None
+
+
+def shm_owner(ident):
+    """(uid, gid, permission bits) of segment `ident` (shm_perm.uid at 4, gid at 8, mode at
+    20), or None if IPC_STAT fails."""
+    buf = ctypes.create_string_buffer(256)
+    if libc.shmctl(ident, IPC_STAT, buf) == -1:
+        return None
+    uid, gid = struct.unpack_from("<II", buf.raw, 4)
+    return uid, gid, struct.unpack_from("<H", buf.raw, 20)[0] & 0o777
+
+
+def shmctl_set(ident, uid, gid, mode):
+    """IPC_SET: the kernel reads shm_perm.uid, .gid and .mode only (ipc_update_perm)."""
+    buf = ctypes.create_string_buffer(256)
+    struct.pack_into("<II", buf, 4, uid, gid)
+    struct.pack_into("<I", buf, 20, mode)
+    return "ok" if libc.shmctl(ident, IPC_SET, buf) == 0 else _failed()
 
 
 def shm_creator(ident):

@@ -247,6 +247,8 @@ def _shmctl(c):
         return syscalls.shmctl_rmid(ident), None
     if cmd in ("stat", "stat_full"):
         return syscalls.shmctl_stat(ident)
+    if cmd == "set":
+        return syscalls.shmctl_set(ident, c["uid"], c["gid"], c["mode"]), None
     if cmd in ("lock", "unlock"):
         return syscalls.shmctl_lock(ident, cmd == "lock"), None
     if cmd == "invalid":
@@ -304,9 +306,9 @@ def _open(c):
         result, fd = syscalls.os_call(os.memfd_create, "sharespec",
                                       syscalls.MFD_CLOEXEC | syscalls.MFD_ALLOW_SEALING)
     elif c["kind"] == "shm":
-        result, fd = syscalls.shm_open(c["path"], c["flags"], 0o600)
+        result, fd = syscalls.shm_open(c["path"], c["flags"], c["mode"])
     else:
-        result, fd = syscalls.os_call(os.open, c["path"], c["flags"] | os.O_CLOEXEC, 0o600)
+        result, fd = syscalls.os_call(os.open, c["path"], c["flags"] | os.O_CLOEXEC, c["mode"])
     if result != "ok":
         return result, None
     if fd != c["number"]:
@@ -340,6 +342,16 @@ def _shm_unlink(c):
     return syscalls.shm_unlink(c["name"]), None
 
 
+def _setuid(c):
+    """glibc's setuid applies to every thread of the process (nptl(7)), as the case format
+    says; from root it sets the real, effective and saved uids, dropping every capability."""
+    return syscalls.os_call(os.setuid, c["id"])[0], None
+
+
+def _setgid(c):
+    return syscalls.os_call(os.setgid, c["id"])[0], None
+
+
 def _seal(c):
     return syscalls.os_call(fcntl.fcntl, c["fd"], fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)[0], None
 
@@ -365,4 +377,5 @@ CALLS = {
     "posix_madvise": _posix_madvise, "mremap": _mremap,
     "open": _open, "close": _close, "ftruncate": _ftruncate, "pread": _pread,
     "pwrite": _pwrite, "shm_unlink": _shm_unlink, "seal": _seal, "maps": _maps,
+    "setuid": _setuid, "setgid": _setgid,
 }

@@ -12,7 +12,9 @@ that can change an outcome, as far as the scope's class bounds allow (model/scop
   the page after it), at the byte offsets of ``scope.offsets``;
 - every madvise advice; mremap grow, shrink, move, move to a new size, alias, to a chosen
   place (MREMAP_FIXED: over a mapping, without MAYMOVE, unaligned, overlapping), DONTUNMAP;
-- object sizes, offsets into objects (start, middle, last byte, end), SysV keys and flags.
+- object sizes, offsets into objects (start, middle, last byte, end), SysV keys and flags;
+- credentials (C07): setuid/setgid to root or other, the modes shmget and open(creat) create
+  with, IPC_SET of a mode or an owner.
 
 Each action carries its family and its argument classes (``Action.classes``), which is how
 coverage is counted (sharespec/coverage.py). Every engine draws from this one menu:
@@ -38,8 +40,9 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 from .ops import (LINUX_ONLY_OPS, PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap,
                   Mprotect, Mremap, Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal,
-                  ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
-from .scope import FAMILIES, Scope
+                  SetGid, SetUid, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step,
+                  ThreadExit, Write)
+from .scope import FAMILIES, MODE_BITS, Scope
 from .state import SLOT_PAGES, State
 
 # How often random generators draw each family: accesses often, the steps that end threads
@@ -50,7 +53,7 @@ FAMILY_WEIGHTS = {
     "mmap": 3, "write": 5, "read": 3, "fork": 3, "shmget": 2, "shmat": 3, "spawn": 2, "open": 2,
     "ftruncate": 2, "pwrite": 2, "pread": 1, "munmap": 3, "mprotect": 3, "shmdt": 1, "shmctl": 2,
     "mmap_fd": 3, "mmap_fixed": 1, "madvise": 4, "posix_madvise": 1, "mremap": 3, "close": 1,
-    "shm_unlink": 1, "seal": 1, "thread_exit": 1, "exit": 1, "exec": 1,
+    "shm_unlink": 1, "seal": 1, "thread_exit": 1, "exit": 1, "exec": 1, "setuid": 1, "setgid": 1,
 }
 # Families that name a handle of a kind that must exist first.
 NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_fixed", "madvise",
@@ -177,6 +180,14 @@ class _Menu:
     def exec(self):
         yield Exec(), None
 
+    def setuid(self):
+        for user in self.scope.users:
+            yield SetUid(user), None
+
+    def setgid(self):
+        for user in self.scope.users:
+            yield SetGid(user), None
+
     # --- SysV ------------------------------------------------------------------------------
 
     def shmget(self):
@@ -189,7 +200,9 @@ class _Menu:
                 for flags in self.scope.shm_flags:
                     if key == "private" and flags == "none":
                         continue   # IPC_PRIVATE always creates: "none" is "creat" again
-                    yield ShmGet(key, sizes[size], creat=flags != "none", excl=flags == "excl"), name
+                    for mode in self.scope.modes:
+                        yield ShmGet(key, sizes[size], creat=flags != "none",
+                                     excl=flags == "excl", mode=MODE_BITS[mode]), name
 
     def shmat(self):
         if self.new_mapping is None:
@@ -215,8 +228,13 @@ class _Menu:
     def shmctl(self):
         for seg in self.segments:
             for cmd in self.scope.shmctl_cmds:
-                if cmd in ("rmid", "stat", "invalid") or self.linux:   # shmctl_commands.LINUX_ONLY
-                    yield ShmCtl(seg, cmd), None
+                if cmd == "set":
+                    for mode in self.scope.modes:         # C07: IPC_SET of the mode ...
+                        yield ShmCtl(seg, "set", mode=MODE_BITS[mode]), None
+                    for user in self.scope.users:         # ... or of the owner
+                        yield ShmCtl(seg, "set", uid=user), None
+                elif cmd in ("rmid", "stat", "invalid") or self.linux:
+                    yield ShmCtl(seg, cmd), None     # (the others: shmctl_commands.LINUX_ONLY)
 
     # --- mappings --------------------------------------------------------------------------
 
@@ -320,8 +338,10 @@ class _Menu:
                 continue
             for obj in self.scope.object_names:
                 for how in self.scope.opens:
-                    yield (Open(kind, obj, creat=how in ("creat", "excl", "rdonly"),
-                                excl=how == "excl", rdonly=how == "rdonly"), name)
+                    creating = how in ("creat", "excl", "rdonly")
+                    for mode in self.scope.modes if creating else ("owner",):
+                        yield (Open(kind, obj, creat=creating, excl=how == "excl",
+                                    rdonly=how == "rdonly", mode=MODE_BITS[mode]), name)
 
     def ftruncate(self):
         sizes = {"page": PAGE_SIZE, "zero": 0, "unaligned": 1,
@@ -412,6 +432,11 @@ def _size_class(size: int) -> str:
             "page" if size == PAGE_SIZE else "pages")
 
 
+def _mode_class(mode: int) -> str:
+    """The scope's class of a mode (scope.MODE_BITS), or "other" for any other bits."""
+    return next((name for name, bits in MODE_BITS.items() if bits == mode), "other")
+
+
 def _byte_class(offset: int) -> str:
     return "start" if offset == 0 else "last" if offset == PAGE_SIZE - 1 else "middle"
 
@@ -488,7 +513,8 @@ def classify(state: State, st: Step) -> Action:
         case ShmGet():
             flags = "excl" if op.excl else "creat" if op.creat else "none"
             return Action("shmget", st, (("key", "private" if op.key == "private" else "K1"),
-                                         ("size", _size_class(op.size)), ("flags", flags)))
+                                         ("size", _size_class(op.size)), ("flags", flags),
+                                         ("mode", _mode_class(op.mode))))
         case ShmAt():
             how = ("remap" if op.remap else "rnd" if op.rnd else "at" if op.at is not None else
                    "rdonly" if op.rdonly else "slot")
@@ -498,14 +524,24 @@ def classify(state: State, st: Step) -> Action:
             return Action("shmat", st, classes)
         case ShmDt():
             return Action("shmdt", st, (("at", where(op.at)),))
+        case ShmCtl(cmd="set"):
+            changes = (("mode", _mode_class(op.mode)),) if op.mode is not None else ()
+            changes += (("uid", op.uid),) if op.uid is not None else ()
+            changes += (("gid", op.gid),) if op.gid is not None else ()
+            return Action("shmctl", st, (("cmd", "set"),) + changes)
         case ShmCtl():
             return Action("shmctl", st, (("cmd", op.cmd),))
+        case SetUid():
+            return Action("setuid", st, (("uid", op.uid),))
+        case SetGid():
+            return Action("setgid", st, (("gid", op.gid),))
         case Open(kind="memfd"):
             return Action("open", st, (("object", "memfd"),))
         case Open():
             how = ("rdonly" if op.rdonly else "excl" if op.excl else "creat" if op.creat else
                    "none")
-            return Action("open", st, (("object", op.kind), ("name", op.name), ("open", how)))
+            return Action("open", st, (("object", op.kind), ("name", op.name), ("open", how),
+                                       ("mode", _mode_class(op.mode))))
         case Ftruncate():
             return Action("ftruncate", st, (("object", obj_kind(op.fd)),
                                             ("length", _size_class(op.length))))

@@ -41,11 +41,11 @@ class _Layout:
 
 _LAYOUTS: dict[str, _Layout] = {
     "fork": _Layout(), "spawn": _Layout(), "thread_exit": _Layout(), "exit": _Layout(),
-    "exec": _Layout(),
-    "shmget": _Layout(("key", "size"), bare=("creat", "excl")),
+    "exec": _Layout(), "setuid": _Layout(("uid",)), "setgid": _Layout(("gid",)),
+    "shmget": _Layout(("key", "size"), named=("mode",), bare=("creat", "excl")),
     "shmat": _Layout(("segment",), named=("at",), bare=("rdonly", "rnd", "remap")),
     "shmdt": _Layout(("at",)),
-    "shmctl": _Layout(("segment", "cmd")),
+    "shmctl": _Layout(("segment", "cmd"), named=("mode", "uid", "gid")),
     "mmap": _Layout(("fd", "shared", "prot", "length"), named=("offset", "at"), bare=("fixed",)),
     "munmap": _Layout(("at", "length")),
     "mprotect": _Layout(("at", "length", "prot")),
@@ -53,7 +53,8 @@ _LAYOUTS: dict[str, _Layout] = {
     "posix_madvise": _Layout(("at", "length", "advice")),
     "mremap": _Layout(("at", "old_length", "new_length", "mode"), named=("to",),
                       bare=("maymove", "dontunmap")),
-    "open": _Layout(("kind",), optional_positional=("name",), bare=("creat", "excl", "rdonly")),
+    "open": _Layout(("kind",), optional_positional=("name",), named=("mode",),
+                    bare=("creat", "excl", "rdonly")),
     "close": _Layout(("fd",)),
     "ftruncate": _Layout(("fd", "length")),
     "pread": _Layout(("fd", "offset")),
@@ -88,6 +89,7 @@ def _bare_words(op: str) -> dict[str, tuple[str, object]]:
 _BARE_WORDS = {op: _bare_words(op) for op in _LAYOUTS}
 
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F]+\Z|[0-9]+\Z")
+_MODE = re.compile(r"0[0-7]{0,3}\Z")     # permission bits: octal, with its leading 0 (0640)
 _PLACE = re.compile(r"(?P<mapping>[^\s\[\]+]+)\s*(?:\[\s*(?P<page>[^\]]*?)\s*\])?\s*"
                     r"(?:\+\s*(?P<offset>\S+))?\Z")
 _STEP = re.compile(r"(?P<thread>[^\s:]+)\s*:\s*(?:(?P<bind>[^\s=(]+)\s*=\s*)?(?P<op>[^\s(]+)\s*"
@@ -167,6 +169,8 @@ def _format_value(kind: object, value: object) -> str:
             return "shared" if value else "private"
         case "flag", _:
             return "true" if value else "false"
+        case ("mode" | "mode?"), int():
+            return f"0{value:o}" if value else "0"
         case ("place" | "place?"), Place():
             return _format_place(value)
         case "frame-places", _:
@@ -336,6 +340,11 @@ class _TextReader:
                 return self.read_number(number, f"{op} {arg}", text)
             case "fd?" if text == "anon":
                 return None
+            case "mode" | "mode?":
+                if not _MODE.match(text):
+                    raise self.fail(number, f"{op} {arg} is permission bits in octal with a "
+                                            f"leading 0 (0600, 0640), not {text[:60]!r}")
+                return int(text, 8)
             case "place" | "place?":
                 return self.read_place(number, f"{op} {arg}", text)
         return text  # a handle or a name: validate checks it with the rest of the program

@@ -35,7 +35,13 @@ SHMCTL_COMMANDS = ("rmid", "stat",
                    # SHM_UNLOCK, SHM_STAT and SHM_STAT_ANY of the segment's index, SHM_STAT given
                    # the id as an index, IPC_INFO, SHM_INFO, and a command no kernel knows
                    "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any", "shm_stat_id",
-                   "info", "shm_info", "invalid")
+                   "info", "shm_info", "invalid",
+                   # IPC_SET of the mode and owner (C07, model/credentials.py)
+                   "set")
+# Credentials (C07, model/credentials.py): root, and "other", an unprivileged uid and gid the
+# implementation picks; permission bits are an octal mode, 0600 unless a step names one.
+USERS = ("root", "other")
+DEFAULT_MODE = 0o600
 
 
 @dataclass(frozen=True, order=True)
@@ -101,6 +107,21 @@ class Exec(Op):
     OP: ClassVar[str] = "exec"
 
 
+@dataclass(frozen=True)
+class SetUid(Op):
+    """setuid(): the process's user becomes ``uid`` ("root" or "other"), for all its threads
+    (glibc applies it to every thread, nptl(7)); from root it drops every capability (C07)."""
+    OP: ClassVar[str] = "setuid"
+    uid: str
+
+
+@dataclass(frozen=True)
+class SetGid(Op):
+    """setgid(): the process's group becomes ``gid`` ("root" or "other"), for all its threads."""
+    OP: ClassVar[str] = "setgid"
+    gid: str
+
+
 # --- System V shared memory ------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -112,6 +133,7 @@ class ShmGet(Op):
     size: int
     creat: bool = False
     excl: bool = False
+    mode: int = DEFAULT_MODE     # the permission bits it creates with, and asks for (C07)
 
 
 @dataclass(frozen=True)
@@ -135,11 +157,16 @@ class ShmDt(Op):
 
 @dataclass(frozen=True)
 class ShmCtl(Op):
-    """shmctl(id, cmd): IPC_RMID, IPC_STAT, and the commands of model/shmctl_commands.py
-    (``cmd`` is one of SHMCTL_COMMANDS; those that take an index name it by the segment)."""
+    """shmctl(id, cmd): IPC_RMID, IPC_STAT, IPC_SET, and the commands of
+    model/shmctl_commands.py (``cmd`` is one of SHMCTL_COMMANDS; those that take an index name
+    it by the segment). IPC_SET sets the permission bits ``mode`` and the owner ``uid`` and
+    ``gid``; None keeps one as it is."""
     OP: ClassVar[str] = "shmctl"
     segment: str
     cmd: str
+    mode: Optional[int] = None
+    uid: Optional[str] = None
+    gid: Optional[str] = None
 
 
 # --- mappings --------------------------------------------------------------------
@@ -227,6 +254,7 @@ class Open(Op):
     creat: bool = False
     excl: bool = False
     rdonly: bool = False
+    mode: int = DEFAULT_MODE     # the permission bits of a file or shm object it creates (C07)
 
 
 @dataclass(frozen=True)
@@ -319,7 +347,7 @@ class Maps(Op):
 
 
 Operation = Union[
-    Fork, Spawn, ThreadExit, Exit, Exec,
+    Fork, Spawn, ThreadExit, Exit, Exec, SetUid, SetGid,
     ShmGet, ShmAt, ShmDt, ShmCtl,
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
@@ -327,7 +355,7 @@ Operation = Union[
 ]
 
 ALL_OPS: tuple[type, ...] = (
-    Fork, Spawn, ThreadExit, Exit, Exec,
+    Fork, Spawn, ThreadExit, Exit, Exec, SetUid, SetGid,
     ShmGet, ShmAt, ShmDt, ShmCtl,
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from .ops import Step
 
-# Rules a program can observe (C06-C08 are about races, permissions and durability; C09's
-# no-ops became observable with shmctl stat_full, which shows SHM_LOCKED).
+# Rules a program can observe (C06 and C08 are about races and durability; C09's no-ops became
+# observable with shmctl stat_full, which shows SHM_LOCKED, and C07, the permission checks,
+# with setuid and the modes).
 OBSERVABLE_RULES = tuple(f"R{n:02d}" for n in range(1, 50)) + ("C01", "C02", "C03", "C04", "C05",
-                                                                 "C09")
+                                                                 "C07", "C09")
 # C02 (async-signal-safety after fork) constrains what a child may call, not what memory holds:
 # no program in this vocabulary can observe it.
-UNOBSERVABLE_RULES = ("C02", "C06", "C07", "C08")
+UNOBSERVABLE_RULES = ("C02", "C06", "C08")
 
 # R45 needs kernel.shm_rmid_forced = 1, a host setting the suite does not change.
 HOST_SETTING_RULES = ("R45",)
@@ -24,22 +25,24 @@ _BY_OP = {
     "thread_exit": ("R15", "R28"),
     "exit": ("R28",),
     "exec": ("R29", "C04"),
-    "shmget": ("R01", "R04", "R18", "R21", "R22", "R23"),
-    "shmat": ("R14", "R19", "R20", "R24", "R26", "R27", "R28"),
+    "setuid": ("C07",),
+    "setgid": ("C07",),
+    "shmget": ("R01", "R04", "R18", "R21", "R22", "R23", "C07"),
+    "shmat": ("R14", "R19", "R20", "R24", "R26", "R27", "R28", "C07"),
     "shmdt": ("R25", "R28", "R31"),
-    "shmctl": ("R17", "R19", "R20", "R28", "R30", "C09"),
+    "shmctl": ("R17", "R19", "R20", "R28", "R30", "C07", "C09"),
     "mmap": ("R02", "R05", "R06", "R47", "C01"),
     "munmap": ("R05", "R31", "R32"),
     "mprotect": ("R24", "R30", "R33", "C01"),
     "madvise": ("R35", "R36", "R37", "R39", "R40", "R41", "R48", "R49", "C01", "C05"),
     "posix_madvise": ("R38", "R48"),
     "mremap": ("R42", "R43", "R44"),
-    "open": ("R46",),
+    "open": ("R46", "C07"),
     "close": (),
     "ftruncate": ("R03", "R07", "R08"),
     "pread": ("R07", "R12"),
     "pwrite": ("R12", "R13"),
-    "shm_unlink": ("R46",),
+    "shm_unlink": ("R46", "C07"),
     "seal": ("R47",),
     "read": ("R01", "R02", "R04", "R06", "R09", "R10", "R11", "R13", "R14", "R15", "R32", "R33",
              "R35", "R36", "R37", "R39", "R41", "R43", "R44", "R49", "C05"),

@@ -23,7 +23,7 @@ from .ops import MADVICES, OBJECT_KINDS, POSIX_MADVICES, SHMCTL_COMMANDS
 FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open", "ftruncate",
             "pwrite", "pread", "munmap", "mprotect", "shmdt", "shmctl", "mmap_fd", "mmap_fixed",
             "madvise", "posix_madvise", "mremap", "close", "shm_unlink", "seal", "thread_exit",
-            "exit", "exec")
+            "exit", "exec", "setuid", "setgid")
 
 # Every class an argument bound may name, in order, simplest first (model/actions.py says what
 # each one means for a step).
@@ -60,8 +60,15 @@ CLASSES: dict = {
     "io_offsets": ("start", "middle", "last", "end"),  # pread/pwrite: bytes of the object
     "fixed": ("replace", "noreplace"),             # MAP_FIXED, MAP_FIXED_NOREPLACE
     # shmctl's command (model/shmctl_commands.py): IPC_STAT first, as the menu always offered
+    # ("set", IPC_SET, is offered with the mode and owner classes users and modes below)
     "shmctl_cmds": ("stat", "rmid") + SHMCTL_COMMANDS[2:],
+    # C07: the user setuid/setgid switch to, and IPC_SET gives a segment
+    "users": ("other", "root"),
+    # C07: the mode shmget and open(creat) make with, and IPC_SET sets: 0600 (the default),
+    # 0644 (others may read), 0666 (anyone may read and write), 0000 (only root)
+    "modes": ("owner", "read", "all", "none"),
 }
+MODE_BITS = {"owner": 0o600, "read": 0o644, "all": 0o666, "none": 0o000}
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,8 @@ class Scope:
     io_offsets: tuple = CLASSES["io_offsets"]
     fixed: tuple = CLASSES["fixed"]
     shmctl_cmds: tuple = CLASSES["shmctl_cmds"]
+    users: tuple = CLASSES["users"]
+    modes: tuple = CLASSES["modes"]
     families: tuple = None   # the operation families offered (FAMILIES; None: all)
 
     def __post_init__(self):
@@ -136,7 +145,8 @@ SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1
               remaps=("grow", "move"), attaches=("slot",), shm_sizes=("page",),
               keys=("private",), shm_flags=("creat",), object_kinds=("memfd",), opens=("none",),
               truncates=("page",), file_offsets=("start",), io_offsets=("start",),
-              fixed=("replace",), shmctl_cmds=("stat", "rmid"), families=None)
+              fixed=("replace",), shmctl_cmds=("stat", "rmid"), users=("other",),
+              modes=("owner",), families=None)
 DEFAULT = Scope()
 
 

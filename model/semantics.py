@@ -14,10 +14,12 @@ from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
 from . import address_space as aspace
-from . import cow, frames, maps, memory, posix, protections, read_lag, shmctl_commands, variants
+from . import (cow, credentials, frames, maps, memory, posix, protections, read_lag,
+               shmctl_commands, variants)
+from .credentials import READ
 from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Maps, Mmap,
-                  Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
-                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
+                  Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, SetGid,
+                  SetUid, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from .profiles import Profile
 from .protections import WRITABLE
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
@@ -171,6 +173,24 @@ def exec_(state: State, pid: int, st: Step, profile: Profile) -> list:
     return [(aspace.teardown(state, pid, profile, keep_alive=True), OK)]
 
 
+def _set_credentials(state: State, pid: int, changed: Optional[credentials.Creds]) -> list:
+    if changed is None:
+        return [(state, EPERM)]  # C07: no CAP_SETUID / CAP_SETGID, and not its own id
+    return [(state.with_process(pid, replace(state.processes[pid], creds=changed)), OK)]
+
+
+def setuid(state: State, pid: int, st: Step, profile: Profile) -> list:
+    """C07: setuid(root | other) for the whole process (glibc: every thread, nptl(7))."""
+    return _set_credentials(state, pid, credentials.changed_uid(state.processes[pid].creds,
+                                                                st.op.uid))
+
+
+def setgid(state: State, pid: int, st: Step, profile: Profile) -> list:
+    """C07: setgid(root | other) for the whole process."""
+    return _set_credentials(state, pid, credentials.changed_gid(state.processes[pid].creds,
+                                                                st.op.gid))
+
+
 # --- System V shared memory -----------------------------------------------------------
 
 def shmget(state: State, pid: int, st: Step, profile: Profile) -> list:
@@ -182,13 +202,17 @@ def shmget(state: State, pid: int, st: Step, profile: Profile) -> list:
         if op.size < 1 or op.size > SHMMAX:
             return [(_bind_segment(state, bind, -1), EINVAL)]  # R23
         state, oid = state.new_object(MemObject("sysv", pages_for(op.size) * PAGE_SIZE))  # R01, R04
-        seg = Segment(key=None if op.key == "private" else op.key, size=op.size, obj=oid, creator=pid)
+        seg = Segment(key=None if op.key == "private" else op.key, size=op.size, obj=oid, creator=pid,
+                      perm=credentials.created_by(state.processes[pid].creds, op.mode))  # C07
         state = replace(state, segments=state.segments + (seg,))
         return [(_bind_segment(state, bind, len(state.segments) - 1), SegmentId())]
     if op.creat and op.excl:
         return [(_bind_segment(state, bind, -1), EEXIST)]  # R21
     if op.size > state.segments[existing].size:
         return [(_bind_segment(state, bind, -1), EINVAL)]  # R22: against shm_segsz, unrounded
+    if not credentials.ipc_permits(state.segments[existing].perm, state.processes[pid].creds,
+                                   credentials.shmget_wants(op.mode)):
+        return [(_bind_segment(state, bind, -1), EACCES)]  # C07: ipcperms, after the size check
     same = next(h for h, sid in state.segment_handles.items() if sid == existing)  # first bound
     return [(_bind_segment(state, bind, existing), SegmentId(same))]  # R21, R22
 
@@ -222,6 +246,9 @@ def shmat(state: State, pid: int, st: Step, profile: Profile) -> list:
     seg = state.segments[sid]
     if not may_attach(seg, profile):
         return [(failed, EINVAL)]  # R19 (POSIX)
+    if not credentials.ipc_permits(seg.perm, state.processes[pid].creds,
+                                   credentials.shmat_wants(op.rdonly)):
+        return [(failed, EACCES)]  # C07: do_shmat's ipcperms, before the range is looked at
     pages = state.objects[seg.obj].page_count()
     proc = state.processes[pid]
     if op.at is not None and not op.remap and not aspace.is_range_free(proc, base, base + pages):
@@ -271,6 +298,14 @@ def shmctl(state: State, pid: int, st: Step, profile: Profile) -> list:
     if sid is None:
         return [(state, EINVAL)]  # R17, R20: a destroyed segment's id is gone
     seg = state.segments[sid]
+    creds = state.processes[pid].creds
+    if op.cmd == "stat" and not credentials.ipc_permits(seg.perm, creds, READ):
+        return [(state, EACCES)]  # C07: shmctl_stat's ipcperms(S_IRUGO)
+    if op.cmd in ("rmid", "set") and not credentials.may_change_ipc(seg.perm, creds):
+        return [(state, EPERM)]  # C07: ipcctl_obtain_check
+    if op.cmd == "set":
+        perm = credentials.ipc_set(seg.perm, op.mode, op.uid, op.gid)
+        return [(state.with_segment(sid, replace(seg, perm=perm)), OK)]  # C07: ipc_update_perm
     if op.cmd == "stat":
         stat = Stat(nattch=aspace.nattch(state, sid, profile), segsz=seg.size, dest=seg.removed,
                     key=seg.key or "private")
@@ -642,15 +677,25 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(_add_fd(state, pid, bind, Fd(oid, rdonly=False)), OK)]
     names = state.file_names if op.kind == "file" else state.shm_names
     oid = names.get(op.name)
+    creds = state.processes[pid].creds
     if oid is None:
         if not op.creat:
             return [(state, ENOENT)]  # R46
-        state, oid = state.new_object(MemObject(op.kind, 0))
+        state, oid = state.new_object(MemObject(op.kind, 0,
+                                                perm=credentials.created_by(creds, op.mode)))  # C07
         names = names.set(op.name, oid)
         state = replace(state, **{"file_names" if op.kind == "file" else "shm_names": names})
-    elif op.creat and op.excl:
+        return [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly)), OK)]
+    if op.creat and op.excl:
         return [(state, EEXIST)]
-    return [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly)), OK)]
+    perm = state.objects[oid].perm
+    outcomes = [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly)), OK)
+                if credentials.file_permits(perm, creds, op.rdonly)
+                else (state, EACCES)]  # C07: may_open's permission check
+    if op.creat and credentials.sticky_create_may_refuse(perm, creds) \
+            and outcomes[0][1] != EACCES:
+        outcomes.append((state, EACCES))  # C07: fs.protected_regular (may_create_in_sticky)
+    return outcomes
 
 
 def _add_fd(state: State, pid: int, handle: str, fd: Fd) -> State:
@@ -764,6 +809,11 @@ def shm_unlink(state: State, pid: int, st: Step, profile: Profile) -> list:
     """R46: the name goes; the object lives on while it is open or mapped."""
     if st.op.name not in state.shm_names:
         return [(state, ENOENT)]
+    if not credentials.may_unlink_in_sticky(state.objects[state.shm_names[st.op.name]].perm,
+                                            state.processes[pid].creds):
+        # C07: /dev/shm is sticky (check_sticky: EPERM), and glibc's shm_unlink turns EPERM
+        # into EACCES, the error POSIX names (sysdeps/pthread/shm-unlink.c)
+        return [(state, EACCES)]
     return [(replace(state, shm_names=state.shm_names.remove(st.op.name)), OK)]
 
 
@@ -791,6 +841,7 @@ def posix_madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
 HANDLERS = {
     Frames: observe_frames, Maps: observe_maps, Read: read, Write: write,
     Fork: fork, Spawn: spawn, ThreadExit: thread_exit, Exit: exit_, Exec: exec_,
+    SetUid: setuid, SetGid: setgid,
     ShmGet: shmget, ShmAt: shmat, ShmDt: shmdt, ShmCtl: shmctl,
     Mmap: mmap, Munmap: munmap, Mprotect: mprotect, Madvise: madvise, PosixMadvise: posix_madvise,
     Mremap: mremap,

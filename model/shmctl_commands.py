@@ -41,10 +41,11 @@ from dataclasses import replace
 from typing import Optional
 
 from . import address_space as aspace
+from . import credentials
 from .results import OK, Errno, Info, Stat
 from .state import Segment, State
 
-EINVAL = Errno("EINVAL")
+EINVAL, EACCES, EPERM = Errno("EINVAL"), Errno("EACCES"), Errno("EPERM")
 
 # The commands this module performs (ops.SHMCTL_COMMANDS has rmid and stat too).
 COMMANDS = frozenset({"stat_full", "lock", "unlock", "shm_stat", "shm_stat_any", "shm_stat_id",
@@ -89,9 +90,18 @@ def perform(state: State, pid: int, op, profile) -> list:
     if sid is None:
         return [(state, EINVAL)]                 # R20: a destroyed segment's id (and index) is gone
     seg: Segment = state.segments[sid]
+    creds = state.processes[pid].creds
+    if op.cmd in ("stat_full", "shm_stat", "shm_stat_id") and \
+            not credentials.ipc_permits(seg.perm, creds, credentials.READ):
+        return [(state, EACCES)]                 # C07: shmctl_stat's ipcperms; not SHM_STAT_ANY
+    if op.cmd in ("lock", "unlock") and not credentials.may_change_ipc(seg.perm, creds):
+        return [(state, EPERM)]                  # C07: shmctl_do_lock, without CAP_IPC_LOCK
     if op.cmd in ("lock", "unlock"):
         # shmctl_do_lock: sets or clears SHM_LOCKED (idempotent); no effect on contents (C09)
-        return [(state.with_segment(sid, replace(seg, locked=op.cmd == "lock")), OK)]
+        done = [(state.with_segment(sid, replace(seg, locked=op.cmd == "lock")), OK)]
+        if op.cmd == "lock" and not creds.privileged:
+            done.append((state, EPERM))          # C07: an owner's RLIMIT_MEMLOCK of 0 (host's)
+        return done
     if op.cmd == "stat_full":
         return [(state, full_stat(state, sid, profile))]
     # shm_stat, shm_stat_any (as root no permission check), shm_stat_id (the id's index bits)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Optional, Tuple
 
+from .credentials import ROOT, Creds, Perm
 from .ops import PAGE_SIZE
 
 SLOT_PAGES = 256
@@ -177,6 +178,7 @@ class Process:
     # profile lets the other bytes of a private copy follow the object (R13, posix)
     written: frozenset = frozenset()
     fds: FrozenMap = EMPTY                     # fd handle -> Fd
+    creds: Creds = ROOT                        # uid and gid, kept by fork and exec (C07)
 
     def vma_at(self, vpn: int) -> Optional[Vma]:
         for vma in self.vmas:
@@ -202,6 +204,7 @@ class MemObject:
     # R12 (posix): (page index, byte offset) -> the value read(2) may still show of a byte
     # stored through a shared mapping (model/read_lag.py); empty under linux
     unsynced: FrozenMap = EMPTY
+    perm: Perm = Perm()          # a file's or POSIX shm object's mode and owner (C07)
 
     def page_count(self) -> int:
         return -(-self.size // PAGE_SIZE)
@@ -222,6 +225,7 @@ class Segment:
     locked: bool = False         # SHM_LOCKED (SHM_LOCK, SHM_UNLOCK: model/shmctl_commands.py)
     # shm_lprid: the process that last made or removed a mapping record of it (None: none yet)
     last_pid: Optional[int] = None
+    perm: Perm = Perm()          # mode, owner and creator ids (C07; IPC_SET changes them)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Callable, NoReturn, Optional, Sequence
 from .case import Case, CaseError
 from .ops import (
     ALL_OPS, FIXED_MODES, MADVICES, MREMAP_MODES, OBJECT_KINDS, PAGE_SIZE, POSIX_MADVICES,
-    PROTECTIONS, SHMCTL_COMMANDS, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
+    PROTECTIONS, SHMCTL_COMMANDS, USERS, DEFAULT_MODE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
     PosixMadvise, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
@@ -66,13 +66,16 @@ RESERVED_HANDLES = frozenset({"anon"})
 #   byte     a byte value, 0..255            key    "private" or a symbolic key name
 #   name     a symbolic object name          sharing  mmap's MAP_SHARED (true) / MAP_PRIVATE
 #   segment, fd   a handle of that kind      place  a place (Place); "?" suffix: or None
+#   mode     permission bits, 0..0o777       user   "root" or "other" (a uid or a gid, C07)
 ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "fork": {}, "spawn": {}, "thread_exit": {}, "exit": {}, "exec": {},
-    "shmget": {"key": "key", "size": "bytes", "creat": "flag", "excl": "flag"},
+    "setuid": {"uid": "user"}, "setgid": {"gid": "user"},
+    "shmget": {"key": "key", "size": "bytes", "creat": "flag", "excl": "flag", "mode": "mode"},
     "shmat": {"segment": "segment", "at": "place?", "rdonly": "flag", "rnd": "flag",
               "remap": "flag"},
     "shmdt": {"at": "place"},
-    "shmctl": {"segment": "segment", "cmd": SHMCTL_COMMANDS},
+    "shmctl": {"segment": "segment", "cmd": SHMCTL_COMMANDS, "mode": "mode?", "uid": "user?",
+               "gid": "user?"},
     "mmap": {"shared": "sharing", "prot": PROTECTIONS, "length": "bytes", "fd": "fd?",
              "offset": "bytes", "at": "place?", "fixed": FIXED_MODES},
     "munmap": {"at": "place", "length": "bytes"},
@@ -82,7 +85,7 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "mremap": {"at": "place", "old_length": "bytes", "new_length": "bytes",
                "mode": MREMAP_MODES, "to": "place?", "maymove": "flag", "dontunmap": "flag"},
     "open": {"kind": OBJECT_KINDS, "name": "name", "creat": "flag", "excl": "flag",
-             "rdonly": "flag"},
+             "rdonly": "flag", "mode": "mode"},
     "close": {"fd": "fd"},
     "ftruncate": {"fd": "fd", "length": "bytes"},
     "pread": {"fd": "fd", "offset": "bytes"},
@@ -374,6 +377,12 @@ class _ProgramChecker:
                 self.check_number(index, path, value, MAX_BYTES)
             case "byte":
                 self.check_number(index, path, value, 255)
+            case "mode":
+                self.check_number(index, path, value, 0o777)
+            case "user":
+                if not isinstance(value, str) or value not in USERS:
+                    self.fail(index, path, f"{path[-1]} must be one of {', '.join(USERS)}, "
+                                           f"not {describe(value)}")
             case "key":
                 if not (isinstance(value, str)
                         and (value == "private" or IDENTIFIER.match(value))):
@@ -456,6 +465,14 @@ class _ProgramChecker:
                                                         "fixed (a grow in place moves nothing)")
             case Open(kind="file" | "shm", name=""):
                 self.fail(index, ("args", "name"), f"open of a {op.kind} needs a name")
+            case Open(kind="memfd") if op.mode != DEFAULT_MODE:
+                self.fail(index, ("args", "mode"), "open of a memfd takes no mode "
+                                                   "(memfd_create has none)")
+            case ShmCtl() if op.cmd != "set":
+                given = [arg for arg in ("mode", "uid", "gid") if getattr(op, arg) is not None]
+                if given:
+                    self.fail(index, ("args", given[0]),
+                              f"only shmctl set takes {given[0]} (IPC_SET), not {op.cmd}")
 
     def check_within_slot(self, index: int, op: object) -> None:
         """A range must stay inside its place's slot: an implementation may put the slots

@@ -44,9 +44,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
-from ..ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap, Mprotect, Mremap,
-                   Munmap, Open, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink,
-                   Spawn, Step, ThreadExit, Write)
+from ..ops import (DEFAULT_MODE, PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap,
+                   Mprotect, Mremap, Munmap, Open, Pread, Pwrite, Read, Seal, ShmAt, ShmCtl, ShmDt,
+                   ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from ..scope import Scope
 
 # Operation kinds of the encoding; NOP pads a program shorter than the unrolling.
@@ -90,6 +90,11 @@ MREMAP_MODES = ("grow", "move", "alias")
 # handle's slot breaks the core's one-slot-per-mapping cells, and DONTUNMAP keeps a record
 # whose pages were moved away, which a cell cannot tell from one never touched.
 MREMAP_OUTSIDE = "mremap fixed or dontunmap: a move into another slot, or a source kept mapped"
+# Permission bits and owners (C07) are left out: every process of the core is root, which
+# passes every check, so a mode other than the default could change no outcome there, and
+# IPC_SET only what a later non-root process may do.
+MODES_OUTSIDE = ("C07: permission bits and owners are not in the cells (the core's processes "
+                 "are all root, which passes every check)")
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
 OBJECT_NAME = "obj"       # the one file name and the one POSIX shm name of the core
 OBJECT_KINDS = ("file", "memfd", "shm")   # an object's kind (index); ops.Open's kinds
@@ -296,6 +301,8 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                     fail(i, "open(memfd) with flags (memfd_create takes none)")
                 if op.kind != "memfd":
                     name(i, op.kind, op.name)
+                if op.mode != DEFAULT_MODE:
+                    fail(i, f"open mode {op.mode:#o}: {MODES_OUTSIDE}")
                 a.update(op=OPS["open"], okind=OBJECT_KINDS.index(op.kind), creat=op.creat,
                          excl=op.excl, rdonly=op.rdonly, fd=len(fds))
                 fds[st.bind] = len(fds)
@@ -326,6 +333,8 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                         fail(i, "a second SysV key name (the core has one)")
                 if op.size not in scope.sizes:
                     fail(i, f"shmget size {op.size} (the core's sizes: {scope.sizes})")
+                if op.mode != DEFAULT_MODE:
+                    fail(i, f"shmget mode {op.mode:#o}: {MODES_OUTSIDE}")
                 a.update(op=OPS["shmget"], key=op.key != "private", size=scope.sizes.index(op.size),
                          creat=op.creat, excl=op.excl, handle=len(segs))
                 segs[st.bind] = len(segs)
@@ -346,6 +355,8 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                     fail(i, f"shmctl {op.cmd}: {SHMCTL_OUTSIDE[op.cmd]}")
                 if op.segment not in segs:
                     fail(i, f"segment {op.segment} is not bound")
+                if op.cmd == "set":
+                    fail(i, f"shmctl set (IPC_SET): {MODES_OUTSIDE}")
                 a.update(op=OPS["shmctl"], handle=segs[op.segment], rmid=op.cmd == "rmid")
             case Munmap():
                 slot, page = place(i, op.at)

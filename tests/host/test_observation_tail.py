@@ -40,7 +40,13 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       "shm-stat-returns-index", "shm-stat-wants-id", "info-refused",
                       "invalid-shmctl-accepted",
                       # mremap to a chosen place refused by itself; a maps step (not in the tail)
-                      "fixed-implies-maymove", "maps-splits-merged"}
+                      "fixed-implies-maymove", "maps-splits-merged",
+                      # C07: a permission check's own result (shmat, shmget, open, shmctl,
+                      # setuid): the tail reads memory and segments, it does not probe who may
+                      "setuid-ignored", "setuid-one-thread", "setuid-keeps-saved-root",
+                      "uid-not-inherited-by-fork", "setgid-ignored", "shmget-mode-ignored",
+                      "open-mode-ignored", "open-mode-masked-by-umask", "ipc-set-ignored",
+                      "ipc-set-keeps-owner", "shmat-rdonly-asks-write"}
 
 
 def _witnesses():
@@ -195,10 +201,12 @@ def test_least_used_keeps_the_ties():
 
 
 def test_random_cases_end_with_the_tail():
-    case = next(iter(random_cases(0, 1)))
-    bare = next(iter(random_cases(0, 1, observe=False)))
-    assert case.steps == observed(bare.steps)
-    assert len(case.steps) > len(bare.steps)
+    # five cases, not one: a program whose every thread ended (a fault at its last step) has
+    # nothing left to observe, and which program comes first depends on the action menu
+    cases = list(random_cases(0, 5))
+    bares = list(random_cases(0, 5, observe=False))
+    assert all(case.steps == observed(bare.steps) for case, bare in zip(cases, bares))
+    assert any(len(case.steps) > len(bare.steps) for case, bare in zip(cases, bares))
 
 
 def _tail_of(text: str) -> tuple:

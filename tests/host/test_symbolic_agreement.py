@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sharespec.generators.strategies import programs
-from sharespec.model.ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Mremap, Madvise, Mmap,
+from sharespec.model.ops import (DEFAULT_MODE, PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Mremap, Madvise, Mmap,
                                  Mprotect, Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
                                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from sharespec.model.scope import Scope
@@ -65,6 +65,11 @@ def into_core(program, data=None):
             op = Open("memfd") if op.kind == "memfd" else replace(op, name="obj")
         if isinstance(op, ShmUnlink):
             op = ShmUnlink("obj")
+        # C07: permission bits and IPC_SET are outside the core (every process there is root)
+        if isinstance(op, (ShmGet, Open)) and op.mode != DEFAULT_MODE:
+            op = replace(op, mode=DEFAULT_MODE)
+        if isinstance(op, ShmCtl) and op.cmd == "set":
+            op = ShmCtl(op.segment, "stat")
         if isinstance(op, Mmap) and op.offset:
             op = replace(op, offset=0)
         if isinstance(op, Ftruncate):

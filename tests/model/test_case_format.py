@@ -83,6 +83,11 @@ T2: thread_exit()                                                -> ok
 T1: exec()                                                       -> ok
 T1: exit()                                                       -> ok
 T0: frames(T0:M0, T1:M4[1])                                      -> dead | frames(A/B;A=pf,B=-)
+T0: shmctl(S1, set, mode=0640, uid=other, gid=root)              -> ok | EINVAL
+T0: S3 = shmget(k1, 0, mode=0400)                                -> =S1 | ENOENT
+T0: F4 = open(shm, seg2, mode=0644, creat)                       -> ok
+T0: setgid(other)                                                -> ok
+T0: setuid(other)                                                -> ok | EPERM
 T0: exit()                                                       -> ok
 """
 
@@ -291,6 +296,14 @@ def valid_cases(draw) -> Case:
                     args[arg] = draw(_numbers(MAX_BYTES))
                 case "byte":
                     args[arg] = draw(st.integers(0, 255))
+                case "mode":
+                    args[arg] = draw(st.integers(0, 0o777))
+                case "mode?":
+                    args[arg] = draw(st.one_of(st.none(), st.integers(0, 0o777)))
+                case "user":
+                    args[arg] = draw(st.sampled_from(("root", "other")))
+                case "user?":
+                    args[arg] = draw(st.sampled_from((None, "root", "other")))
                 case "key":
                     args[arg] = draw(st.one_of(st.just("private"), _identifiers()))
                 case "name":
@@ -333,6 +346,9 @@ def valid_cases(draw) -> Case:
             args["new_length"] = min(args["new_length"], room(dest.get(args["mode"], 0)))
         if name == "open" and args["kind"] == "memfd":
             args["name"] = draw(st.sampled_from(("", args["name"])))
+            args["mode"] = 0o600                   # memfd_create has no mode
+        if name == "shmctl" and args["cmd"] != "set":
+            args.update(mode=None, uid=None, gid=None)   # only IPC_SET takes them
         op = OP_BY_NAME[name](**args)
         binds = op.BINDS if not (name == "mremap" and op.mode in ("grow", "fixed")) else None
         bind = fresh_handle() if binds else None

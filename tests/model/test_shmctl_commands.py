@@ -183,7 +183,8 @@ def test_an_invalid_command_is_EINVAL_whatever_the_segment_also_under_posix():
         assert got[1] == got[3] == {"EINVAL"}, profile
 
 
-@pytest.mark.parametrize("cmd", sorted(set(SHMCTL_COMMANDS) - {"rmid", "stat", "invalid"}))
+# (IPC_SET is POSIX's too: C07, tests/model/test_credentials.py)
+@pytest.mark.parametrize("cmd", sorted(set(SHMCTL_COMMANDS) - {"rmid", "stat", "invalid", "set"}))
 def test_the_linux_commands_are_not_applicable_under_posix(cmd):
     with pytest.raises(NotApplicable):
         allowed(f"T0: S0 = shmget(private, 4096, creat)\nT0: shmctl(S0, {cmd})", "posix")
@@ -238,7 +239,7 @@ def test_every_command_is_in_the_default_menu_and_the_exhaustive_scope_keeps_two
         return {a.step.op.cmd for a in actions(state, DEFAULT, linux=linux, families=["shmctl"])
                 if isinstance(a.step.op, ShmCtl)}
     assert offered(True) == set(SHMCTL_COMMANDS)
-    assert offered(False) == {"stat", "rmid", "invalid"}
+    assert offered(False) == {"stat", "rmid", "invalid", "set"}   # IPC_SET: POSIX too (C07)
 
 
 @pytest.mark.parametrize("cmd", sorted(SHMCTL_OUTSIDE))

@@ -32,6 +32,10 @@ OUTSIDE_CORE = MappingProxyType({
               "the frame generators check it against the explicit model",
     "maps": "an observation of the records (/proc/PID/maps): the cells keep pages, not where "
             "one VMA ends and the next begins",
+    "setuid": "C07: credentials and permission bits are not in the cells; every process of "
+              "the core is root, which passes every permission check",
+    "setgid": "C07: credentials and permission bits are not in the cells; every process of "
+              "the core is root, which passes every permission check",
 })
 
 
