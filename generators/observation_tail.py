@@ -17,7 +17,9 @@ What the tail observes, from the states the model allows after the program, in t
    end (a hole), and every other place the program read; a page unmapped in every state is
    probed by an mprotect that must fail with ENOMEM instead (``mapped_probe``: no fault, and
    in a fork child it tells an unmapped page from a kept one, MADV_DONTFORK or PROT_NONE);
-2. every descriptor the program opened is pread in each process: at 0, at every offset the
+2. under linux, each process reads its records (maps) over every slot a handle names: a
+   split or merge (R30, the hints of R48) shows whatever the bytes;
+   every descriptor the program opened is pread in each process: at 0, at every offset the
    program wrote, at the last byte and at the end of its object if the process holds it, at 0
    if not (closed, or gone at exec: EBADF); every segment handle gets an IPC_STAT;
    if the first process has a SysV attach, a fork child exits and another's only thread
@@ -44,7 +46,7 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from sharespec.model.actions import extent
-from sharespec.model.ops import (PAGE_SIZE, Exit, Fork, Madvise, Mprotect, Open, Place, Pread,
+from sharespec.model.ops import (PAGE_SIZE, Exit, Fork, Madvise, Maps, Mprotect, Open, Place, Pread,
                                  Pwrite, Read, ShmCtl, Step, ThreadExit, Write)
 from sharespec.model.results import Errno
 from sharespec.model.profiles import get_profile
@@ -208,6 +210,27 @@ def _objects(program, tail: _Tail) -> None:
             tail.add(Step(reps[0], ShmCtl(seg, stat_command(tail.profile))))
 
 
+def mapped_slots(state) -> list:
+    """One mapping handle per slot that some handle names (the first), for a maps probe."""
+    slots = {}
+    for m, base in state.mapping_handles.items():
+        if base is not None and base >= 0:
+            slots.setdefault(base // SLOT_PAGES, m)
+    return list(slots.values())
+
+
+def _maps(tail: _Tail) -> None:
+    """Under a profile with /proc, each process reads its records over every slot (maps): a
+    split or a merge a call made or missed shows there, whatever the bytes (R30, R48)."""
+    if not tail.profile.linux_interfaces:
+        return
+    handles = [m for m in mapped_slots(tail.states[0])
+               if all(s.mapping_handles.get(m, -1) >= 0 for s in tail.states)]
+    for actor in tail.representatives():
+        for m in handles:
+            tail.add(Step(actor, Maps(m)))
+
+
 def _exit_probes(tail: _Tail) -> None:
     """If the first process has a SysV attach: a fork child that exits, and one whose only
     thread ends, each followed by IPC_STAT of every segment (both must drop the child's
@@ -294,6 +317,7 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
     for actor in reps:                             # 1. each process: everything
         _read_all(program, tail, actor, places[actor], faulting[actor])
     _objects(program, tail)                        # 2.
+    _maps(tail)                                    # 2.
     _exit_probes(tail)                             # 2.
     for actor in reps:                             # 3. the fork probe
         if tail.full():

@@ -36,9 +36,9 @@ from dataclasses import replace
 from typing import Optional, Sequence
 
 from sharespec.generators.observation_tail import (ENOMEM, guarded_places, lift_guard, mapped_probe,
-                                                  stat_command)
+                                                  mapped_slots, stat_command)
 from sharespec.model.case import CaseError
-from sharespec.model.ops import (PAGE_SIZE, Fork, Ftruncate, Place, Pread, Pwrite, Read, ShmCtl,
+from sharespec.model.ops import (PAGE_SIZE, Fork, Ftruncate, Maps, Place, Pread, Pwrite, Read, ShmCtl,
                                  ShmGet, Step, Write)
 from sharespec.model.oracle import StateExplosion, outcomes
 from sharespec.model.profiles import get_profile
@@ -242,6 +242,8 @@ def _observations(run: _Run, thread: str, program: Sequence[Step]) -> list:
             out.append(Step(thread, Pread(fd, size)))
     for seg in _handles(program, "segment"):
         out.append(Step(thread, ShmCtl(seg, stat_command(run.profile))))
+    if run.profile.linux_interfaces:   # the records: a split or merge (R30, R48)
+        out += [Step(thread, Maps(m)) for m in mapped_slots(run.state)]
     return out
 
 
