@@ -316,13 +316,15 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
         obj = state.objects[fd.obj]
         if obj.kind == "memfd":
             _require_linux(profile, "memfd")
+        if fd.wronly:
+            return [(failed, EACCES)]  # C01: mmap needs a descriptor open for reading
         if op.shared and fd.rdonly:
             if writable:
                 return [(failed, EACCES)]  # C01
             may_write = False
-        if op.shared and obj.write_sealed:
+        if op.shared and descriptors.denies_writes(obj):
             if writable:
-                return [(failed, EPERM)]  # R47
+                return [(failed, EPERM)]  # R47, R50 (seal_check_write)
             may_write = False
         obj_id = fd.obj
     if op.fixed == "noreplace" and not aspace.is_range_free(state.processes[pid], base, base + pages):
@@ -636,7 +638,13 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
     op, bind = st.op, st.bind
     if op.kind == "memfd":
         _require_linux(profile, "memfd_create")
-        state, oid = state.new_object(MemObject("memfd", 0))
+        if op.invalid != "none":
+            # memfd_create (mm/memfd.c): unknown flags, then a name that cannot be read
+            # (EFAULT) or is longer than MFD_NAME_MAX_LEN (EINVAL); LTP memfd_create02.c
+            return [(state, EFAULT if op.invalid == "null_name" else EINVAL)]
+        # R50: without MFD_ALLOW_SEALING the memfd keeps the F_SEAL_SEAL every shmem inode has
+        seals = frozenset({"seal"}) if op.nosealing else frozenset()
+        state, oid = state.new_object(MemObject("memfd", 0, seals=seals))
         return [(_add_fd(state, pid, bind, Fd(oid, rdonly=False)), OK)]
     names = state.file_names if op.kind == "file" else state.shm_names
     oid = names.get(op.name)
@@ -648,7 +656,7 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
         state = replace(state, **{"file_names" if op.kind == "file" else "shm_names": names})
     elif op.creat and op.excl:
         return [(state, EEXIST)]
-    return [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly)), OK)]
+    return [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly, wronly=op.wronly)), OK)]
 
 
 def _add_fd(state: State, pid: int, handle: str, fd: Fd) -> State:
@@ -671,29 +679,37 @@ def ftruncate(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(state, EBADF)]
     if fd.rdonly:
         return [(state, EINVAL)]
-    obj = state.objects[fd.obj]
-    if op.length < obj.size:
+    if descriptors.resize_refused(state.objects[fd.obj], op.length):
+        return [(state, EPERM)]  # R50: F_SEAL_SHRINK, F_SEAL_GROW (shmem_setattr)
+    return [(s, OK) for s in truncated(state, fd.obj, op.length, profile)]
+
+
+def truncated(state: State, oid: int, length: int, profile: Profile) -> list:
+    """The states the object may be in once its size is ``length`` (ftruncate, open with
+    O_TRUNC)."""
+    obj = state.objects[oid]
+    if length < obj.size:
         # R03, R08: pages wholly past the new end go; the rest of the last page is zeroed.
-        keep = pages_for(op.length)
+        keep = pages_for(length)
         pages = obj.pages.remove(*[i for i in obj.pages if i >= keep])
-        if op.length % PAGE_SIZE and (keep - 1) in pages:
+        if length % PAGE_SIZE and (keep - 1) in pages:
             fid = pages[keep - 1]
-            state = state.with_frame(fid, contents_zero_from(state.frames[fid], op.length % PAGE_SIZE))
+            state = state.with_frame(fid, contents_zero_from(state.frames[fid], length % PAGE_SIZE))
         obj = replace(obj, pages=pages)
-        shrunk = read_lag.in_sync(state.with_object(fd.obj, replace(obj, size=op.length)), fd.obj,
-                                  lambda i, o: i * PAGE_SIZE + o >= op.length)  # R12
+        shrunk = read_lag.in_sync(state.with_object(oid, replace(obj, size=length)), oid,
+                                  lambda i, o: i * PAGE_SIZE + o >= length)  # R12
         # R08: truncation also throws away private copies of the pages wholly past the new end
         # (truncate_pagecache unmaps them with even_cows), so a later extension reads zeros.
-        outcomes = [(_drop_private_copies(shrunk, fd.obj, keep), OK)]
+        outcomes = [_drop_private_copies(shrunk, oid, keep)]
         if profile.private_copy_beyond_eof_may_survive:
-            outcomes.append((shrunk, OK))
+            outcomes.append(shrunk)
         return outcomes
     # Growing zeroes nothing on Linux: bytes written into the slack past the old end (R07)
     # become file data (observed on tmpfs, Linux 6.18). POSIX: memory.slack_on_growth.
-    if op.length <= obj.size:
-        return [(state.with_object(fd.obj, replace(obj, size=op.length)), OK)]
-    return [(s.with_object(fd.obj, replace(s.objects[fd.obj], size=op.length)), OK)
-            for s in memory.slack_on_growth(state, fd.obj, profile)]  # R07
+    if length <= obj.size:
+        return [state.with_object(oid, replace(obj, size=length))]
+    return [s.with_object(oid, replace(s.objects[oid], size=length))
+            for s in memory.slack_on_growth(state, oid, profile)]  # R07
 
 
 def _drop_private_copies(state: State, oid: int, first_page: int) -> State:
@@ -712,7 +728,7 @@ def _drop_private_copies(state: State, oid: int, first_page: int) -> State:
 def pread(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
     fd = _fd(state, pid, op.fd)
-    if fd is None:
+    if fd is None or fd.wronly:
         return [(state, EBADF)]
     obj = state.objects[fd.obj]
     if op.offset >= obj.size:
@@ -728,8 +744,10 @@ def pwrite(state: State, pid: int, st: Step, profile: Profile) -> list:
     if fd is None or fd.rdonly:
         return [(state, EBADF)]
     obj = state.objects[fd.obj]
-    if obj.write_sealed:
-        return [(state, EPERM)]  # R47
+    if descriptors.denies_writes(obj):
+        return [(state, EPERM)]  # R47, R50 (F_SEAL_FUTURE_WRITE too)
+    if descriptors.resize_refused(obj, max(obj.size, op.offset + 1)):
+        return [(state, EPERM)]  # R50: F_SEAL_GROW refuses a write past the end
     index, offset = divmod(op.offset, PAGE_SIZE)
     outcomes = []
     grown = (memory.slack_on_growth(state, fd.obj, profile) if op.offset >= obj.size
@@ -740,22 +758,6 @@ def pwrite(state: State, pid: int, st: Step, profile: Profile) -> list:
         o = s.objects[fd.obj]
         outcomes.append((s.with_object(fd.obj, replace(o, size=max(o.size, op.offset + 1))), OK))
     return outcomes
-
-
-def seal(state: State, pid: int, st: Step, profile: Profile) -> list:
-    _require_linux(profile, "memfd sealing")
-    op = st.op
-    fd = _fd(state, pid, op.fd)
-    if fd is None:
-        return [(state, EBADF)]
-    obj = state.objects[fd.obj]
-    if obj.kind != "memfd" or fd.rdonly:
-        return [(state, EPERM)]  # regular tmpfs files and shm objects carry F_SEAL_SEAL
-    writably_mapped = any(v.obj == fd.obj and v.shared and v.may_write
-                          for p in state.processes if p.alive for v in p.vmas)
-    if writably_mapped:
-        return [(state, EBUSY)]  # R47
-    return [(state.with_object(fd.obj, replace(obj, write_sealed=True)), OK)]
 
 
 def shm_unlink(state: State, pid: int, st: Step, profile: Profile) -> list:
@@ -784,6 +786,13 @@ def posix_madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
     return outcomes
 
 
+# The seals and open-file calls (model/descriptors.py reads this module's helpers; it is
+# imported here, after them).
+from . import descriptors  # noqa: E402
+from .descriptors import seal  # noqa: E402,F401  (Seal's handler; the symbolic twin's name)
+from .ops import Dup, Fallocate, Fstat, Reopen, Seals  # noqa: E402
+
+
 # Linux's handler of each operation. A variant's handler for an operation replaces or wraps
 # this one (model/variants.py, ``handler``).
 HANDLERS = {
@@ -794,4 +803,6 @@ HANDLERS = {
     Mremap: mremap,
     Open: open_, Close: close, Ftruncate: ftruncate, Pread: pread, Pwrite: pwrite,
     ShmUnlink: shm_unlink, Seal: seal,
+    Seals: descriptors.get_seals, Dup: descriptors.dup, Reopen: descriptors.reopen,
+    Fallocate: descriptors.fallocate, Fstat: descriptors.fstat,
 }

@@ -160,6 +160,7 @@ class Vma:
 class Fd:
     obj: int
     rdonly: bool
+    wronly: bool = False         # O_WRONLY: no mmap, no pread (model/descriptors.py)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,8 @@ class MemObject:
     # R12 (posix): (page index, byte offset) -> the value read(2) may still show of a byte
     # stored through a shared mapping (model/read_lag.py); empty under linux
     unsynced: FrozenMap = EMPTY
+    # the other seals (ops.SEAL_NAMES but "write"): model/descriptors.py (R50)
+    seals: frozenset = frozenset()
 
     def page_count(self) -> int:
         return -(-self.size // PAGE_SIZE)
