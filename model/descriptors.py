@@ -1,5 +1,8 @@
 """Seals and open files: what F_ADD_SEALS/F_GET_SEALS, dup, a reopen through /proc/self/fd,
-fallocate and fstat do (R47, R50, R51).
+fallocate and fstat do. The seals extend R47 (F_SEAL_WRITE) to F_SEAL_SHRINK, GROW, SEAL and
+FUTURE_WRITE, as fcntl(2) "File Sealing" and mm/memfd.c, mm/shmem.c have them; the catalogue
+says nothing of dup, /proc/self/fd or fallocate, so those cite dup(2), proc(5), fallocate(2)
+and the kernel functions, and LTP's memfd_create01.c / memfd_create_common.c.
 
 A memfd's seals live in its inode (struct shmem_inode_info.seals): every descriptor of the
 object, dup'd, reopened or inherited, sees and adds to the same set. Here that set is the
@@ -8,28 +11,23 @@ POSIX shm object on tmpfs, and a memfd made without MFD_ALLOW_SEALING, carry F_S
 the start: shmem_get_inode). An open file's access mode is the descriptor's (Fd.rdonly,
 Fd.wronly); dup copies it, a reopen chooses its own.
 
-The handlers are registered in semantics.HANDLERS; the guards that other calls take from the
-seals (ftruncate, pwrite, mmap) are the predicates here, read by semantics.py.
+The handlers are registered in semantics.HANDLERS (which adds the Linux-only guard); the
+guards that other calls take from the seals (ftruncate, pwrite, mmap) are the predicates here,
+read by semantics.py, as is ``truncated`` (ftruncate and O_TRUNC change a size one way).
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Optional
 
-from . import memory
+from . import memory, read_lag
 from .ops import PAGE_SIZE, SEAL_NAMES
 from .profiles import Profile
 from .results import OK, Errno, FileSize, SealSet
-from .state import Fd, MemObject, State
+from .state import Fd, MemObject, State, contents_zero_from
 
-EINVAL, ENOENT, EBADF, EPERM, EBUSY, EFAULT = (
-    Errno(n) for n in ("EINVAL", "ENOENT", "EBADF", "EPERM", "EBUSY", "EFAULT"))
-
-
-def _require_linux(profile: Profile, what: str) -> None:
-    if not profile.linux_interfaces:
-        from .semantics import NotApplicable   # semantics imports this module
-        raise NotApplicable(f"{what} is Linux-only")
+EINVAL, ENOENT, EBADF, EPERM, EBUSY = (
+    Errno(n) for n in ("EINVAL", "ENOENT", "EBADF", "EPERM", "EBUSY"))
 
 
 def _fd(state: State, pid: int, handle: str) -> Optional[Fd]:
@@ -56,13 +54,13 @@ def seal_names(text: str) -> frozenset:
 
 
 def denies_writes(obj: MemObject) -> bool:
-    """R47, R50: F_SEAL_WRITE and F_SEAL_FUTURE_WRITE refuse write(), a new shared writable
+    """R47: F_SEAL_WRITE, and F_SEAL_FUTURE_WRITE the same way, refuse write(), a new shared writable
     mapping and a hole punched (shmem_write_begin, seal_check_write, shmem_fallocate)."""
     return obj.write_sealed or "future_write" in obj.seals
 
 
 def resize_refused(obj: MemObject, new_size: int) -> bool:
-    """R50: F_SEAL_SHRINK refuses a smaller size, F_SEAL_GROW a larger one (shmem_setattr,
+    """R47: F_SEAL_SHRINK refuses a smaller size, F_SEAL_GROW a larger one (shmem_setattr,
     shmem_fallocate, shmem_write_begin); the same size is no change and is allowed."""
     return ((new_size < obj.size and "shrink" in obj.seals)
             or (new_size > obj.size and "grow" in obj.seals))
@@ -81,9 +79,8 @@ def seal(state: State, pid: int, st, profile: Profile) -> list:
     """fcntl(F_ADD_SEALS), as memfd_add_seals (mm/memfd.c): EPERM unless the descriptor is open
     for writing, EPERM once F_SEAL_SEAL is set (whatever is asked, even nothing: LTP
     memfd_create01.c), EBUSY for F_SEAL_WRITE while a shared writable mapping exists (R47);
-    F_SEAL_FUTURE_WRITE needs no such check (R50). The seals are the object's: every descriptor
-    of it sees them (R51)."""
-    _require_linux(profile, "memfd sealing")
+    F_SEAL_FUTURE_WRITE needs no such check. The seals are the object's: every descriptor
+    of it sees them (LTP memfd_create01.c test_share_dup, test_share_open)."""
     op = st.op
     fd = _fd(state, pid, op.fd)
     if fd is None:
@@ -92,7 +89,7 @@ def seal(state: State, pid: int, st, profile: Profile) -> list:
         return [(state, EPERM)]
     obj = state.objects[fd.obj]
     if "seal" in seals_of(obj):
-        return [(state, EPERM)]  # R47, R50: files, shm objects, memfds made without sealing
+        return [(state, EPERM)]  # R47: files, shm objects, memfds made without sealing
     wanted = seal_names(op.seal)
     if "write" in wanted and not obj.write_sealed and writably_mapped(state, fd.obj):
         return [(state, EBUSY)]  # R47
@@ -102,8 +99,7 @@ def seal(state: State, pid: int, st, profile: Profile) -> list:
 
 
 def get_seals(state: State, pid: int, st, profile: Profile) -> list:
-    """fcntl(F_GET_SEALS): the object's seals, whichever descriptor asks (R50, R51)."""
-    _require_linux(profile, "F_GET_SEALS")
+    """fcntl(F_GET_SEALS): the object's seals, whichever descriptor asks (R47; memfd_get_seals)."""
     fd = _fd(state, pid, st.op.fd)
     if fd is None:
         return [(state, EBADF)]
@@ -111,8 +107,7 @@ def get_seals(state: State, pid: int, st, profile: Profile) -> list:
 
 
 def dup(state: State, pid: int, st, profile: Profile) -> list:
-    """dup(): the same open file under a second descriptor: same object, same access mode
-    (R51)."""
+    """dup(2): the same open file under a second descriptor: same object, same access mode."""
     fd = _fd(state, pid, st.op.fd)
     if fd is None:
         return [(state, EBADF)]
@@ -126,10 +121,9 @@ def _add_fd(state: State, pid: int, handle: str, fd: Fd) -> State:
 
 def reopen(state: State, pid: int, st, profile: Profile) -> list:
     """open("/proc/self/fd/N", mode [| O_TRUNC]): a new open file of the same object with its
-    own access mode (R51). A descriptor the process does not hold has no /proc entry: ENOENT.
+    own access mode (proc(5): /proc/PID/fd). A descriptor the process does not hold has no /proc entry: ENOENT.
     O_TRUNC truncates to 0 as ftruncate does, and F_SEAL_SHRINK refuses it (EPERM, LTP
     memfd_create_common.c check_mfd_non_shrinkable)."""
-    _require_linux(profile, "/proc/self/fd")
     op = st.op
     fd = _fd(state, pid, op.fd)
     if fd is None:
@@ -138,20 +132,18 @@ def reopen(state: State, pid: int, st, profile: Profile) -> list:
     if not op.trunc or state.objects[fd.obj].size == 0:
         return [(_add_fd(state, pid, st.bind, new), OK)]
     if resize_refused(state.objects[fd.obj], 0):
-        return [(state, EPERM)]  # R50
-    from .semantics import truncated   # semantics imports this module
+        return [(state, EPERM)]  # R47
     return [(_add_fd(s, pid, st.bind, new), OK) for s in truncated(state, fd.obj, 0, profile)]
 
 
 def fallocate(state: State, pid: int, st, profile: Profile) -> list:
     """fallocate(), as vfs_fallocate and shmem_fallocate (mm/shmem.c): EBADF for no descriptor,
     then EINVAL for a length 0, then EBADF unless open for writing. Mode 0 allocates the range and extends the size to its end
-    (EPERM past the end under F_SEAL_GROW); the contents do not change (R50). A punched hole
+    (EPERM past the end under F_SEAL_GROW); the contents do not change (R47). A punched hole
     (PUNCH_HOLE|KEEP_SIZE) is refused under F_SEAL_WRITE or FUTURE_WRITE (EPERM); otherwise
     the range reads zeros in every shared mapping and through the descriptor, pages wholly
     inside it are freed, the partial pages at its ends zeroed; the size stays and private
-    copies are kept (unmap_mapping_range without even_cows) (R39, R50)."""
-    _require_linux(profile, "fallocate")
+    copies are kept (unmap_mapping_range without even_cows) (R39, R47)."""
     op = st.op
     fd = _fd(state, pid, op.fd)
     if fd is None:
@@ -164,12 +156,12 @@ def fallocate(state: State, pid: int, st, profile: Profile) -> list:
     end = op.offset + op.length
     if op.punch:
         if denies_writes(obj):
-            return [(state, EPERM)]  # R50
+            return [(state, EPERM)]  # R47
         return [(punched(state, fd.obj, op.offset, end), OK)]
     if end <= obj.size:
         return [(state, OK)]
     if "grow" in obj.seals:
-        return [(state, EPERM)]  # R50
+        return [(state, EPERM)]  # R47
     return [(s.with_object(fd.obj, replace(s.objects[fd.obj], size=end)), OK)
             for s in memory.slack_on_growth(state, fd.obj, profile)]  # R07, as ftruncate's growth
 
@@ -193,8 +185,49 @@ def punched(state: State, oid: int, start: int, end: int) -> State:
 
 
 def fstat(state: State, pid: int, st, profile: Profile) -> list:
-    """fstat(): st_size, the object's size in bytes (R51)."""
+    """fstat(2): st_size, the object's size in bytes."""
     fd = _fd(state, pid, st.op.fd)
     if fd is None:
         return [(state, EBADF)]
     return [(state, FileSize(state.objects[fd.obj].size))]
+
+
+def truncated(state: State, oid: int, length: int, profile: Profile) -> list:
+    """The states the object may be in once its size is ``length`` (ftruncate, open with
+    O_TRUNC)."""
+    obj = state.objects[oid]
+    if length < obj.size:
+        # R03, R08: pages wholly past the new end go; the rest of the last page is zeroed.
+        keep = -(-length // PAGE_SIZE)
+        pages = obj.pages.remove(*[i for i in obj.pages if i >= keep])
+        if length % PAGE_SIZE and (keep - 1) in pages:
+            fid = pages[keep - 1]
+            state = state.with_frame(fid, contents_zero_from(state.frames[fid], length % PAGE_SIZE))
+        obj = replace(obj, pages=pages)
+        shrunk = read_lag.in_sync(state.with_object(oid, replace(obj, size=length)), oid,
+                                  lambda i, o: i * PAGE_SIZE + o >= length)  # R12
+        # R08: truncation also throws away private copies of the pages wholly past the new end
+        # (truncate_pagecache unmaps them with even_cows), so a later extension reads zeros.
+        outcomes = [_drop_private_copies(shrunk, oid, keep)]
+        if profile.private_copy_beyond_eof_may_survive:
+            outcomes.append(shrunk)
+        return outcomes
+    # Growing zeroes nothing on Linux: bytes written into the slack past the old end (R07)
+    # become file data (observed on tmpfs, Linux 6.18). POSIX: memory.slack_on_growth.
+    if length <= obj.size:
+        return [state.with_object(oid, replace(obj, size=length))]
+    return [s.with_object(oid, replace(s.objects[oid], size=length))
+            for s in memory.slack_on_growth(state, oid, profile)]  # R07
+
+
+def _drop_private_copies(state: State, oid: int, first_page: int) -> State:
+    for pid, proc in enumerate(state.processes):
+        if not proc.alive:
+            continue
+        doomed = [vpn for v in proc.vmas if not v.shared and v.obj == oid
+                  for vpn in range(v.start, v.end)
+                  if v.object_page(vpn) >= first_page and vpn in proc.private]
+        if doomed:
+            state = state.with_process(pid, replace(proc, private=proc.private.remove(*doomed),
+                                                    lazyfree=proc.lazyfree - set(doomed)))
+    return state

@@ -37,7 +37,7 @@ SHMCTL_COMMANDS = ("rmid", "stat",
                    "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any", "shm_stat_id",
                    "info", "shm_info", "invalid")
 # memfd seals in the kernel's bit order (F_SEAL_SEAL 1, SHRINK 2, GROW 4, WRITE 8, FUTURE_WRITE
-# 16); a set of them is written joined by "+" in that order, the empty set "none" (R47, R50).
+# 16); a set of them is written joined by "+" in that order, the empty set "none" (R47).
 SEAL_NAMES = ("seal", "shrink", "grow", "write", "future_write")
 SEAL_SETS = ("none",) + tuple(
     "+".join(name for bit, name in enumerate(SEAL_NAMES) if mask >> bit & 1)

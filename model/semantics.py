@@ -14,14 +14,15 @@ from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
 from . import address_space as aspace
-from . import cow, frames, maps, memory, posix, protections, read_lag, shmctl_commands, variants
-from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Maps, Mmap,
-                  Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, ShmAt,
-                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
+from . import (cow, descriptors, frames, maps, memory, posix, protections, read_lag, shmctl_commands,
+               variants)
+from .ops import (PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
+                  Madvise, Maps, Mmap, Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite,
+                  Read, Reopen, Seal, Seals, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step,
+                  ThreadExit, Write)
 from .profiles import Profile
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
-from .state import (Fd, MemObject, Segment, State, Thread, Vma, contents_get,
-                    contents_zero_from)
+from .state import Fd, MemObject, Segment, State, Thread, Vma, contents_get
 
 SHMMAX = 2 ** 63   # larger than any size a case can name: limits are not modelled (R23)
 EINVAL, ENOENT, EEXIST, EACCES, ENOMEM, EBADF, EPERM, EBUSY, EFAULT = (
@@ -324,7 +325,7 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
             may_write = False
         if op.shared and descriptors.denies_writes(obj):
             if writable:
-                return [(failed, EPERM)]  # R47, R50 (seal_check_write)
+                return [(failed, EPERM)]  # R47 (seal_check_write: F_SEAL_FUTURE_WRITE too)
             may_write = False
         obj_id = fd.obj
     if op.fixed == "noreplace" and not aspace.is_range_free(state.processes[pid], base, base + pages):
@@ -642,7 +643,7 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
             # memfd_create (mm/memfd.c): unknown flags, then a name that cannot be read
             # (EFAULT) or is longer than MFD_NAME_MAX_LEN (EINVAL); LTP memfd_create02.c
             return [(state, EFAULT if op.invalid == "null_name" else EINVAL)]
-        # R50: without MFD_ALLOW_SEALING the memfd keeps the F_SEAL_SEAL every shmem inode has
+        # R47: without MFD_ALLOW_SEALING the memfd keeps the F_SEAL_SEAL every shmem inode has
         seals = frozenset({"seal"}) if op.nosealing else frozenset()
         state, oid = state.new_object(MemObject("memfd", 0, seals=seals))
         return [(_add_fd(state, pid, bind, Fd(oid, rdonly=False)), OK)]
@@ -680,49 +681,8 @@ def ftruncate(state: State, pid: int, st: Step, profile: Profile) -> list:
     if fd.rdonly:
         return [(state, EINVAL)]
     if descriptors.resize_refused(state.objects[fd.obj], op.length):
-        return [(state, EPERM)]  # R50: F_SEAL_SHRINK, F_SEAL_GROW (shmem_setattr)
-    return [(s, OK) for s in truncated(state, fd.obj, op.length, profile)]
-
-
-def truncated(state: State, oid: int, length: int, profile: Profile) -> list:
-    """The states the object may be in once its size is ``length`` (ftruncate, open with
-    O_TRUNC)."""
-    obj = state.objects[oid]
-    if length < obj.size:
-        # R03, R08: pages wholly past the new end go; the rest of the last page is zeroed.
-        keep = pages_for(length)
-        pages = obj.pages.remove(*[i for i in obj.pages if i >= keep])
-        if length % PAGE_SIZE and (keep - 1) in pages:
-            fid = pages[keep - 1]
-            state = state.with_frame(fid, contents_zero_from(state.frames[fid], length % PAGE_SIZE))
-        obj = replace(obj, pages=pages)
-        shrunk = read_lag.in_sync(state.with_object(oid, replace(obj, size=length)), oid,
-                                  lambda i, o: i * PAGE_SIZE + o >= length)  # R12
-        # R08: truncation also throws away private copies of the pages wholly past the new end
-        # (truncate_pagecache unmaps them with even_cows), so a later extension reads zeros.
-        outcomes = [_drop_private_copies(shrunk, oid, keep)]
-        if profile.private_copy_beyond_eof_may_survive:
-            outcomes.append(shrunk)
-        return outcomes
-    # Growing zeroes nothing on Linux: bytes written into the slack past the old end (R07)
-    # become file data (observed on tmpfs, Linux 6.18). POSIX: memory.slack_on_growth.
-    if length <= obj.size:
-        return [state.with_object(oid, replace(obj, size=length))]
-    return [s.with_object(oid, replace(s.objects[oid], size=length))
-            for s in memory.slack_on_growth(state, oid, profile)]  # R07
-
-
-def _drop_private_copies(state: State, oid: int, first_page: int) -> State:
-    for pid, proc in enumerate(state.processes):
-        if not proc.alive:
-            continue
-        doomed = [vpn for v in proc.vmas if not v.shared and v.obj == oid
-                  for vpn in range(v.start, v.end)
-                  if v.object_page(vpn) >= first_page and vpn in proc.private]
-        if doomed:
-            state = state.with_process(pid, replace(proc, private=proc.private.remove(*doomed),
-                                                    lazyfree=proc.lazyfree - set(doomed)))
-    return state
+        return [(state, EPERM)]  # R47: F_SEAL_SHRINK, F_SEAL_GROW (shmem_setattr)
+    return [(s, OK) for s in descriptors.truncated(state, fd.obj, op.length, profile)]
 
 
 def pread(state: State, pid: int, st: Step, profile: Profile) -> list:
@@ -745,9 +705,9 @@ def pwrite(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(state, EBADF)]
     obj = state.objects[fd.obj]
     if descriptors.denies_writes(obj):
-        return [(state, EPERM)]  # R47, R50 (F_SEAL_FUTURE_WRITE too)
+        return [(state, EPERM)]  # R47 (F_SEAL_FUTURE_WRITE too)
     if descriptors.resize_refused(obj, max(obj.size, op.offset + 1)):
-        return [(state, EPERM)]  # R50: F_SEAL_GROW refuses a write past the end
+        return [(state, EPERM)]  # R47: F_SEAL_GROW refuses a write past the end
     index, offset = divmod(op.offset, PAGE_SIZE)
     outcomes = []
     grown = (memory.slack_on_growth(state, fd.obj, profile) if op.offset >= obj.size
@@ -786,11 +746,17 @@ def posix_madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
     return outcomes
 
 
-# The seals and open-file calls (model/descriptors.py reads this module's helpers; it is
-# imported here, after them).
-from . import descriptors  # noqa: E402
-from .descriptors import seal  # noqa: E402,F401  (Seal's handler; the symbolic twin's name)
-from .ops import Dup, Fallocate, Fstat, Reopen, Seals  # noqa: E402
+# The seals and open-file calls: model/descriptors.py; the Linux-only ones guarded here.
+def _linux_only(handler: Callable, what: str) -> Callable:
+    """A handler of model/descriptors.py behind the Linux-only guard."""
+    @functools.wraps(handler)
+    def guarded(state: State, pid: int, st: Step, profile: Profile) -> list:
+        _require_linux(profile, what)
+        return handler(state, pid, st, profile)
+    return guarded
+
+
+seal = _linux_only(descriptors.seal, "memfd sealing")   # Seal's handler (its twin's name)
 
 
 # Linux's handler of each operation. A variant's handler for an operation replaces or wraps
@@ -803,6 +769,7 @@ HANDLERS = {
     Mremap: mremap,
     Open: open_, Close: close, Ftruncate: ftruncate, Pread: pread, Pwrite: pwrite,
     ShmUnlink: shm_unlink, Seal: seal,
-    Seals: descriptors.get_seals, Dup: descriptors.dup, Reopen: descriptors.reopen,
-    Fallocate: descriptors.fallocate, Fstat: descriptors.fstat,
+    Seals: _linux_only(descriptors.get_seals, "F_GET_SEALS"), Dup: descriptors.dup,
+    Reopen: _linux_only(descriptors.reopen, "/proc/self/fd"),
+    Fallocate: _linux_only(descriptors.fallocate, "fallocate"), Fstat: descriptors.fstat,
 }

@@ -200,7 +200,7 @@ class MemObject:
     # R12 (posix): (page index, byte offset) -> the value read(2) may still show of a byte
     # stored through a shared mapping (model/read_lag.py); empty under linux
     unsynced: FrozenMap = EMPTY
-    # the other seals (ops.SEAL_NAMES but "write"): model/descriptors.py (R50)
+    # the other seals (ops.SEAL_NAMES but "write"): model/descriptors.py (R47)
     seals: frozenset = frozenset()
 
     def page_count(self) -> int:

@@ -483,10 +483,6 @@ class _ProgramChecker:
             case Open(kind="file" | "shm") if op.nosealing or op.invalid != "none":
                 self.fail(index, ("args", "nosealing" if op.nosealing else "invalid"),
                           "nosealing and invalid are memfd_create's arguments (open(memfd, ...))")
-            case Open(kind="memfd") if op.creat or op.excl or op.rdonly:
-                self.fail(index, ("args", "creat" if op.creat else "excl" if op.excl else "rdonly"),
-                          "memfd_create takes no creat, excl or rdonly (it always makes a new "
-                          "read-write object)")
             case Reopen(mode="rdonly", trunc=True):
                 self.fail(index, ("args", "trunc"), "reopen with trunc needs mode wronly or rdwr "
                                                     "(O_TRUNC with O_RDONLY is unspecified)")
