@@ -414,3 +414,4 @@ def _exec_keeps_memory(impl):
 # The other mutants, one module per area; importing them registers them in MUTANTS.
 from . import bugs_mappings, bugs_files, bugs_processes, bugs_sysv, bugs_hints, bugs_shmctl   # noqa: E402,F401,E501
 from . import bugs_addresses   # noqa: E402,F401
+from . import bugs_memfd  # noqa: E402,F401
