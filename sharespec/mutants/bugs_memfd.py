@@ -151,7 +151,7 @@ def _punch(impl):
             | constant(impl.syscalls, "FALLOC_FL_KEEP_SIZE"))
 
 
-@mutant("fallocate-punch-short", "R39")
+@mutant("fallocate-punch-short", "R39", "r39-fallocate-punch-hole")
 def _fallocate_punch_short(impl):
     """A hole is punched one page short: the last page of the range keeps its bytes."""
     punch = _punch(impl)
