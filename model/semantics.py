@@ -437,6 +437,10 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
                 return [(state, EINVAL)]
             if not (v.shared and v.may_write):
                 return [(state, EACCES)]
+            if descriptors.denies_writes(state.objects[v.obj]):
+                # R47: the hole is vfs_fallocate(PUNCH_HOLE), which a write seal refuses; only
+                # F_SEAL_FUTURE_WRITE leaves a writable shared mapping to advise (observed)
+                return [(state, EPERM)]
     covered = aspace.mapped_pages(proc, start, end)
     result = ENOMEM if len(covered) < end - start else OK
     pages = sorted(covered)

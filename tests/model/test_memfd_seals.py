@@ -147,3 +147,16 @@ def test_dup_and_fstat_are_posix_too():
         T0: F1 = dup(F0)
         T0: fstat(F1)
     """, "posix") == {"size(100)"}
+
+
+def test_R47_R39_madvise_remove_through_a_mapping_older_than_future_write_is_refused():
+    """MADV_REMOVE punches with vfs_fallocate, which F_SEAL_FUTURE_WRITE refuses (EPERM);
+    the mapping itself still writes."""
+    got = one(SIZED + """
+        T0: M0 = mmap(F0, shared, rw, 8192)
+        T0: write(M0, 9)
+        T0: seal(F0, future_write)
+        T0: madvise(M0, 4096, remove)
+        T0: read(M0)
+    """)
+    assert got[-2:] == ["EPERM", "9"]
