@@ -160,3 +160,29 @@ def test_R47_R39_madvise_remove_through_a_mapping_older_than_future_write_is_ref
         T0: read(M0)
     """)
     assert got[-2:] == ["EPERM", "9"]
+
+
+def test_R47_the_sealing_property_allows_every_resize_and_still_catches_a_change():
+    """properties.sealing_step: ftruncate, fallocate's allocation and a reopen with O_TRUNC
+    resize a write-sealed memfd (LTP memfd_create01.c: shrinkable and growable); any other
+    step that changes it breaks the property."""
+    from dataclasses import replace
+    from sharespec.model.properties import check_step
+    from sharespec.model.semantics import step
+    from sharespec.model.state import initial
+    from sharespec.model.profiles import LINUX
+    steps = program(SIZED + """
+        T0: pwrite(F0, 0, 5)
+        T0: seal(F0, write)
+        T0: fallocate(F0, 0, 16384)
+        T0: F1 = reopen(F0, trunc)
+        T0: pwrite(F0, 0, 6)
+    """)
+    state = initial()
+    for st in steps:
+        outcomes = step(state, st, LINUX)
+        assert check_step(state, st, outcomes) == {}, st
+        state = outcomes[0][0]
+    grown = [(replace(state, objects=tuple(replace(o, size=o.size + 1) for o in state.objects)),
+              outcomes[0][1])]
+    assert "sealing" in check_step(state, steps[-1], grown)
