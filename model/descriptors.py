@@ -54,8 +54,8 @@ def seal_names(text: str) -> frozenset:
 
 
 def denies_writes(obj: MemObject) -> bool:
-    """R47: F_SEAL_WRITE, and F_SEAL_FUTURE_WRITE the same way, refuse write(), a new shared writable
-    mapping and a hole punched (shmem_write_begin, seal_check_write, shmem_fallocate)."""
+    """R47: F_SEAL_WRITE, and F_SEAL_FUTURE_WRITE the same way, refuse write(), a new shared
+    writable mapping and a hole (shmem_write_begin, seal_check_write, shmem_fallocate)."""
     return obj.write_sealed or "future_write" in obj.seals
 
 
@@ -121,9 +121,9 @@ def _add_fd(state: State, pid: int, handle: str, fd: Fd) -> State:
 
 def reopen(state: State, pid: int, st, profile: Profile) -> list:
     """open("/proc/self/fd/N", mode [| O_TRUNC]): a new open file of the same object with its
-    own access mode (proc(5): /proc/PID/fd). A descriptor the process does not hold has no /proc entry: ENOENT.
-    O_TRUNC truncates to 0 as ftruncate does, and F_SEAL_SHRINK refuses it (EPERM, LTP
-    memfd_create_common.c check_mfd_non_shrinkable)."""
+    own access mode (proc(5): /proc/PID/fd). A descriptor the process does not hold has no
+    /proc entry: ENOENT. O_TRUNC truncates to 0 as ftruncate does, and F_SEAL_SHRINK refuses
+    it (EPERM, LTP memfd_create_common.c check_mfd_non_shrinkable)."""
     op = st.op
     fd = _fd(state, pid, op.fd)
     if fd is None:
@@ -138,8 +138,9 @@ def reopen(state: State, pid: int, st, profile: Profile) -> list:
 
 def fallocate(state: State, pid: int, st, profile: Profile) -> list:
     """fallocate(), as vfs_fallocate and shmem_fallocate (mm/shmem.c): EBADF for no descriptor,
-    then EINVAL for a length 0, then EBADF unless open for writing. Mode 0 allocates the range and extends the size to its end
-    (EPERM past the end under F_SEAL_GROW); the contents do not change (R47). A punched hole
+    then EINVAL for a length 0, then EBADF unless open for writing. Mode 0 allocates the range
+    and extends the size to its end (EPERM past the end under F_SEAL_GROW); the contents do
+    not change (R47). A punched hole
     (PUNCH_HOLE|KEEP_SIZE) is refused under F_SEAL_WRITE or FUTURE_WRITE (EPERM); otherwise
     the range reads zeros in every shared mapping and through the descriptor, pages wholly
     inside it are freed, the partial pages at its ends zeroed; the size stays and private
