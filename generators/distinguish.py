@@ -57,7 +57,7 @@ from typing import Iterable, Optional, Sequence
 
 from sharespec.model.actions import actions
 from sharespec.model.scope import CLASSES, Scope
-from sharespec.model.ops import Open, Step
+from sharespec.model.ops import Step
 from sharespec.model.profiles import Profile
 from sharespec.model.results import Result
 from sharespec.model.semantics import NotApplicable, step
@@ -255,7 +255,7 @@ def _expand(node: _Node, menu: Menu, pa: Profile, pb: Profile, search: Search):
         except NotApplicable:
             search.not_applicable += 1
             continue
-        fds = node.fds + isinstance(st.op, Open)
+        fds = node.fds + (st.op.BINDS == "fd")   # open, dup, reopen
         if ra.keys() != rb.keys():
             yield Distinction(node.program + (st,), node.observed, frozenset(ra), frozenset(rb),
                               menu.name), None

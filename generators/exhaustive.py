@@ -32,7 +32,6 @@ import networkx as nx
 
 from sharespec.model.case import Case
 from sharespec.model.actions import actions
-from sharespec.model.ops import Open
 from sharespec.model.oracle import allowed_per_step
 from sharespec.model.profiles import get_profile
 from sharespec.model.scope import Scope
@@ -92,7 +91,7 @@ def explore(scope: Scope, profile="linux", symmetry: bool = True, verify: bool =
                 outcomes = step(state, st, prof)
             except NotApplicable:
                 continue
-            next_fds = fds_bound + isinstance(st.op, Open)
+            next_fds = fds_bound + (st.op.BINDS == "fd")   # open, dup, reopen
             for raw, result in outcomes:
                 ex.states_explored += 1
                 key = (keyer(raw), next_fds)

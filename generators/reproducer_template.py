@@ -39,6 +39,7 @@ ADVICE = {"dontneed": 4, "free": 8, "remove": 9, "dontfork": 10, "dofork": 11,
           "guard_remove": 103, "invalid": 1212}
 POSIX_ADVICE = {"dontneed": 4, "normal": 0, "random": 1, "sequential": 2, "willneed": 3}
 USER_IDS = {"root": 0, "other": 65534}   # the case format's "other": nobody / nogroup
+SEALS = ("seal", "shrink", "grow", "write", "future_write")   # F_SEAL_* bits 1, 2, 4, 8, 16
 
 
 def err():
@@ -135,9 +136,18 @@ def perform(c):
         return ("ok" if n == 0 else errno.errorcode.get(n, "E%d" % n)), None
     if op == "mremap":
         return addr_call(libc.mremap(c["addr"], c["old"], c["new"], c["flags"], c["to"])), None
-    if op == "open":
-        if c["kind"] == "memfd":
-            r, fd = os_call(os.memfd_create, "repro", 3)
+    if op in ("open", "dup", "reopen"):
+        if op == "dup":
+            r, fd = os_call(os.dup, c["fd"])
+        elif op == "reopen":
+            r, fd = os_call(os.open, "/proc/self/fd/%d" % c["fd"], c["flags"] | os.O_CLOEXEC)
+        elif c["kind"] == "memfd" and c["invalid"] == "null_name":
+            libc.memfd_create.argtypes = [ctypes.c_char_p, ctypes.c_uint]
+            fd = libc.memfd_create(None, c["mfd"])
+            r = err() if fd == -1 else "ok"
+        elif c["kind"] == "memfd":
+            name = "x" * 250 if c["invalid"] == "long_name" else "repro"
+            r, fd = os_call(os.memfd_create, name, 0xFFFFFFFF if c["invalid"] == "flags" else c["mfd"])
         elif c["kind"] == "shm":
             fd = libc.shm_open(c["path"].encode(), c["flags"], c["mode"])
             r = err() if fd == -1 else "ok"
@@ -162,7 +172,18 @@ def perform(c):
         return os_call(os.setuid if op == "setuid" else os.setgid, c["id"])[0], None
     if op == "seal":
         import fcntl
-        return os_call(fcntl.fcntl, c["fd"], fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)[0], None
+        return os_call(fcntl.fcntl, c["fd"], 1033, c["seals"])[0], None
+    if op == "seals":     # F_GET_SEALS, F_SEAL_EXEC (0x20) left out as the case format does
+        import fcntl
+        r, got = os_call(fcntl.fcntl, c["fd"], 1034)
+        names = [n for b, n in enumerate(SEALS) if r == "ok" and got >> b & 1]
+        return (r if r != "ok" else "seals(%s)" % ("+".join(names) or "none")), None
+    if op == "fallocate":
+        libc.fallocate.argtypes = [ci, ci, cl, cl]
+        return call(libc.fallocate(c["fd"], 3 if c["punch"] else 0, c["offset"], c["length"])), None
+    if op == "fstat":
+        r, st = os_call(os.fstat, c["fd"])
+        return (r if r != "ok" else "size(%d)" % st.st_size), None
     if op == "maps":          # /proc/self/maps over [addr, end), pages counted from addr
         records = []
         for line in open("/proc/self/maps"):
@@ -275,7 +296,7 @@ def main():
     for s in steps:
         if s.get("bind") and s["op"] in ("mmap", "shmat", "mremap"):
             slot.setdefault(s["bind"], len(slot))
-        if s.get("bind") and s["op"] == "open":
+        if s.get("bind") and s["op"] in ("open", "dup", "reopen"):
             fds.setdefault(s["bind"], FD_BASE + len(fds))
     if os.fork() == 0:
         serve(0)
@@ -388,10 +409,18 @@ def run_steps(steps, results, env):
                      flags=flags, to=to)
         elif op == "open":
             path = os.path.join(tmp, a["name"]) if a["kind"] == "file" else "/repro-%s-%s" % (run, a["name"])
-            flags = (os.O_RDONLY if a["rdonly"] else os.O_RDWR) | (os.O_CREAT if a["creat"] else 0) | (os.O_EXCL if a["excl"] else 0)
-            c.update(kind=a["kind"], path=path, flags=flags, number=fds[s["bind"]], mode=a.get("mode", 0o600))
-        elif op in ("close", "ftruncate", "pread", "pwrite", "seal"):
-            c.update(fd=fds.get(a["fd"], FD_BASE + 99), length=a.get("length"), offset=a.get("offset"), value=a.get("value"))
+            access = os.O_RDONLY if a["rdonly"] else os.O_WRONLY if a.get("wronly") else os.O_RDWR
+            flags = access | (os.O_CREAT if a["creat"] else 0) | (os.O_EXCL if a["excl"] else 0)
+            c.update(kind=a["kind"], path=path, flags=flags, number=fds[s["bind"]],
+                     mode=a.get("mode", 0o600), invalid=a.get("invalid", "none"),
+                     mfd=1 if a.get("nosealing") else 3)
+        elif op in ("dup", "reopen"):
+            mode = {"rdwr": os.O_RDWR, "rdonly": os.O_RDONLY, "wronly": os.O_WRONLY}[a.get("mode", "rdwr")]
+            c.update(fd=fds.get(a["fd"], FD_BASE + 99), number=fds[s["bind"]],
+                     flags=mode | (os.O_TRUNC if a.get("trunc") else 0))
+        elif op in ("close", "ftruncate", "pread", "pwrite", "seal", "seals", "fallocate", "fstat"):
+            c.update(fd=fds.get(a["fd"], FD_BASE + 99), length=a.get("length"), offset=a.get("offset"), value=a.get("value"),
+                     punch=a.get("punch"), seals=sum(1 << SEALS.index(n) for n in a.get("seal", "none").split("+") if n != "none"))
         elif op == "shm_unlink":
             c["path"] = "/repro-%s-%s" % (run, a["name"])
         elif op == "maps":        # to the end of the slot the handle's first page lies in

@@ -14,9 +14,9 @@ from dataclasses import dataclass, fields
 from typing import Optional
 
 from sharespec.model.actions import NEEDS, actions
-from sharespec.model.ops import (MADVICES, PAGE_SIZE, Exec, Exit, Ftruncate, Madvise, Mmap, Mprotect,
-                                 Mremap, Munmap, Open, Place, PosixMadvise, Pwrite, Seal, ShmDt,
-                                 Step, ThreadExit, Write)
+from sharespec.model.ops import (MADVICES, PAGE_SIZE, Exec, Exit, Fallocate, Ftruncate, Madvise,
+                                 Mmap, Mprotect, Mremap, Munmap, Place, PosixMadvise, Pwrite, Seal,
+                                 ShmDt, Step, ThreadExit, Write)
 from sharespec.model.profiles import get_profile
 from sharespec.model.scope import FAMILIES, Scope
 from sharespec.model.semantics import NotApplicable, step
@@ -119,7 +119,7 @@ class Walk:
     def take(self, st: Step, states: list) -> None:
         """Add ``st``, which leads to ``states``."""
         self.states = states
-        self.fds_bound += isinstance(st.op, Open)
+        self.fds_bound += st.op.BINDS == "fd"   # open, dup, reopen
         if isinstance(st.op, (ThreadExit, Exit, Exec)):
             self.ended.update(t for t in self.states[0].threads
                               if all(t not in s.threads or not s.threads[t].alive
@@ -183,6 +183,6 @@ def covered(st: Step) -> list:
         length = getattr(op, "length", None) or getattr(op, "old_length", 0) or PAGE_SIZE
         pages = -(-(op.at.offset + length) // PAGE_SIZE)
         return [(op.at.mapping, op.at.page + i) for i in range(pages)]
-    if isinstance(op, (Ftruncate, Seal, Pwrite)):
+    if isinstance(op, (Ftruncate, Seal, Pwrite, Fallocate)):
         return [op.fd]
     return []

@@ -76,7 +76,7 @@ class Resolver:
             command.update(old_length=args["old_length"], new_length=args["new_length"],
                            flags=flags, new_addr=new_addr)
         elif op == "open":
-            flags = os.O_RDONLY if args["rdonly"] else os.O_RDWR
+            flags = os.O_RDONLY if args["rdonly"] else os.O_WRONLY if args["wronly"] else os.O_RDWR
             flags |= os.O_CREAT if args["creat"] else 0
             flags |= os.O_EXCL if args["excl"] else 0
             path = ""
@@ -85,8 +85,24 @@ class Resolver:
             elif args["kind"] == "file":
                 path = self.names.file_path(args["name"])
             command.update(kind=args["kind"], path=path, flags=flags, mode=args["mode"],
+                           number=addresses.fd_number(self.plan, step.bind),
+                           nosealing=args["nosealing"], invalid=args["invalid"])
+        elif op in ("dup", "reopen"):
+            command.update(fd=addresses.fd_number(self.plan, args["fd"]),
                            number=addresses.fd_number(self.plan, step.bind))
-        elif op in ("close", "ftruncate", "pread", "pwrite", "seal"):
+            if op == "reopen":
+                flags = {"rdwr": os.O_RDWR, "rdonly": os.O_RDONLY, "wronly": os.O_WRONLY}
+                command["flags"] = flags[args["mode"]] | (os.O_TRUNC if args["trunc"] else 0)
+        elif op == "seal":
+            command["fd"] = addresses.fd_number(self.plan, args["fd"])
+            command["seals"] = sum(syscalls.SEAL_BITS[name] for name in args["seal"].split("+")
+                                   if name != "none")
+        elif op == "fallocate":
+            command.update(fd=addresses.fd_number(self.plan, args["fd"]), offset=args["offset"],
+                           length=args["length"],
+                           mode=(syscalls.FALLOC_FL_PUNCH_HOLE | syscalls.FALLOC_FL_KEEP_SIZE
+                                 if args["punch"] else 0))
+        elif op in ("close", "ftruncate", "pread", "pwrite", "seals", "fstat"):
             command["fd"] = addresses.fd_number(self.plan, args["fd"])
             for name in ("length", "offset", "value"):
                 if name in args:

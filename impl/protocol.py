@@ -25,6 +25,13 @@ SHMCTL_COMMANDS = ("rmid", "stat", "set", "stat_full", "lock", "unlock", "shm_st
                    "shm_stat_id", "info", "shm_info", "invalid")
 PROTECTIONS = ("rw", "r", "none", "w", "x", "rx")   # docs/case-format.md
 
+# memfd seals in the kernel's bit order (F_SEAL_SEAL 1 ... F_SEAL_FUTURE_WRITE 16); a set of
+# them is the names joined by "+" in that order, the empty set "none" (docs/case-format.md)
+SEAL_NAMES = ("seal", "shrink", "grow", "write", "future_write")
+SEAL_SETS = ("none",) + tuple(
+    "+".join(name for bit, name in enumerate(SEAL_NAMES) if mask >> bit & 1)
+    for mask in range(1, 1 << len(SEAL_NAMES)))
+
 # op -> (kind of handle it binds or None, [(argument, type, default)])
 OPERATIONS = {
     "fork": ("thread", []),
@@ -67,13 +74,22 @@ OPERATIONS = {
                            ("dontunmap", "bool", False)]),
     "open": ("fd", [("kind", ("file", "shm", "memfd"), REQUIRED), ("name", "name", ""),
                     ("creat", "bool", False), ("excl", "bool", False), ("rdonly", "bool", False),
-                    ("mode", "mode", 0o600)]),
+                    ("mode", "mode", 0o600),
+                    ("wronly", "bool", False), ("nosealing", "bool", False),
+                    ("invalid", ("none", "null_name", "long_name", "flags"), "none")]),
     "close": (None, [("fd", "fd", REQUIRED)]),
     "ftruncate": (None, [("fd", "fd", REQUIRED), ("length", "int", REQUIRED)]),
     "pread": (None, [("fd", "fd", REQUIRED), ("offset", "int", 0)]),
     "pwrite": (None, [("fd", "fd", REQUIRED), ("offset", "int", 0), ("value", "byte", REQUIRED)]),
     "shm_unlink": (None, [("name", "name", REQUIRED)]),
-    "seal": (None, [("fd", "fd", REQUIRED), ("seal", ("write",), "write")]),
+    "seal": (None, [("fd", "fd", REQUIRED), ("seal", SEAL_SETS, "write")]),
+    "seals": (None, [("fd", "fd", REQUIRED)]),
+    "dup": ("fd", [("fd", "fd", REQUIRED)]),
+    "reopen": ("fd", [("fd", "fd", REQUIRED), ("mode", ("rdwr", "rdonly", "wronly"), "rdwr"),
+                      ("trunc", "bool", False)]),
+    "fallocate": (None, [("fd", "fd", REQUIRED), ("offset", "int", REQUIRED),
+                         ("length", "int", REQUIRED), ("punch", "bool", False)]),
+    "fstat": (None, [("fd", "fd", REQUIRED)]),
     "read": (None, [("at", "place", REQUIRED)]),
     "write": (None, [("at", "place", REQUIRED), ("value", "byte", REQUIRED)]),
     "frames": (None, [("places", "frame-places", REQUIRED)]),     # impl/pagemap.py

@@ -65,6 +65,14 @@ USER_IDS = {"root": 0, "other": 65534}
 
 # <linux/memfd.h>, <linux/prctl.h>
 MFD_CLOEXEC, MFD_ALLOW_SEALING = 0x1, 0x2
+MFD_UNKNOWN_FLAGS = 0xFFFFFFFF          # every bit: flags no kernel knows (LTP memfd_create02)
+MFD_NAME_TOO_LONG = "x" * 250           # MFD_NAME_MAX_LEN is 249 bytes
+# <linux/fcntl.h>: F_ADD_SEALS, F_GET_SEALS and the seals, in bit order (protocol.SEAL_NAMES)
+F_ADD_SEALS, F_GET_SEALS = 1033, 1034
+SEAL_BITS = {"seal": 0x1, "shrink": 0x2, "grow": 0x4, "write": 0x8, "future_write": 0x10}
+F_SEAL_EXEC = 0x20                      # set by memfd_noexec; not in the case language
+# <linux/falloc.h>
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x1, 0x2
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -87,6 +95,8 @@ libc.shm_open.argtypes = [ctypes.c_char_p, _int, _int]
 libc.shm_unlink.argtypes = [ctypes.c_char_p]
 libc.prctl.argtypes = [_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 libc.syscall.restype = _long
+libc.fallocate.argtypes = [_int, _int, _long, _long]
+libc.memfd_create.argtypes = [ctypes.c_char_p, ctypes.c_uint]
 
 MAP_FAILED = 2 ** 64 - 1   # (void *) -1 as ctypes returns it
 
@@ -311,6 +321,21 @@ def shm_open(name, flags, mode):
     """shm_open(); returns (result, fd). glibc opens it close-on-exec."""
     fd = libc.shm_open(name.encode(), flags, mode)
     if fd == -1:
+        return _failed(), None
+    return "ok", fd
+
+
+def fallocate(fd, mode, offset, length):
+    """fallocate(2) itself: os.posix_fallocate cannot punch a hole."""
+    if libc.fallocate(fd, mode, offset, length) != 0:
+        return _failed()
+    return "ok"
+
+
+def memfd_create_null_name(flags):
+    """memfd_create(NULL, flags): os.memfd_create cannot pass a NULL name."""
+    fd = libc.memfd_create(None, flags)
+    if fd < 0:
         return _failed(), None
     return "ok", fd
 

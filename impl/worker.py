@@ -303,18 +303,55 @@ def _mremap(c):
 
 def _open(c):
     if c["kind"] == "memfd":
-        result, fd = syscalls.os_call(os.memfd_create, "sharespec",
-                                      syscalls.MFD_CLOEXEC | syscalls.MFD_ALLOW_SEALING)
+        flags = syscalls.MFD_CLOEXEC | (0 if c["nosealing"] else syscalls.MFD_ALLOW_SEALING)
+        if c["invalid"] == "null_name":
+            result, fd = syscalls.memfd_create_null_name(flags)
+        else:
+            name = syscalls.MFD_NAME_TOO_LONG if c["invalid"] == "long_name" else "sharespec"
+            if c["invalid"] == "flags":
+                flags = syscalls.MFD_UNKNOWN_FLAGS
+            result, fd = syscalls.os_call(os.memfd_create, name, flags)
     elif c["kind"] == "shm":
         result, fd = syscalls.shm_open(c["path"], c["flags"], c["mode"])
     else:
         result, fd = syscalls.os_call(os.open, c["path"], c["flags"] | os.O_CLOEXEC, c["mode"])
+    return _numbered(result, fd, c["number"])
+
+
+def _numbered(result, fd, number):
+    """The new descriptor moved to its handle's number (addresses.fd_number)."""
     if result != "ok":
         return result, None
-    if fd != c["number"]:
-        os.dup2(fd, c["number"], inheritable=False)     # dup3(O_CLOEXEC)
+    if fd != number:
+        os.dup2(fd, number, inheritable=False)     # dup3(O_CLOEXEC)
         os.close(fd)
     return "ok", None
+
+
+def _dup(c):
+    return _numbered(*syscalls.os_call(os.dup, c["fd"]), c["number"])
+
+
+def _reopen(c):
+    path = "/proc/self/fd/%d" % c["fd"]
+    return _numbered(*syscalls.os_call(os.open, path, c["flags"] | os.O_CLOEXEC), c["number"])
+
+
+def _seals(c):
+    result, seals = syscalls.os_call(fcntl.fcntl, c["fd"], syscalls.F_GET_SEALS)
+    if result != "ok":
+        return result, None
+    names = [name for name, bit in syscalls.SEAL_BITS.items() if seals & bit]
+    return "seals(%s)" % ("+".join(names) or "none"), None
+
+
+def _fallocate(c):
+    return syscalls.fallocate(c["fd"], c["mode"], c["offset"], c["length"]), None
+
+
+def _fstat(c):
+    result, info = syscalls.os_call(os.fstat, c["fd"])
+    return (result if result != "ok" else "size(%d)" % info.st_size), None
 
 
 def _close(c):
@@ -353,7 +390,7 @@ def _setgid(c):
 
 
 def _seal(c):
-    return syscalls.os_call(fcntl.fcntl, c["fd"], fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)[0], None
+    return syscalls.os_call(fcntl.fcntl, c["fd"], syscalls.F_ADD_SEALS, c["seals"])[0], None
 
 
 def _maps(c):
@@ -378,4 +415,5 @@ CALLS = {
     "open": _open, "close": _close, "ftruncate": _ftruncate, "pread": _pread,
     "pwrite": _pwrite, "shm_unlink": _shm_unlink, "seal": _seal, "maps": _maps,
     "setuid": _setuid, "setgid": _setgid,
+    "seals": _seals, "dup": _dup, "reopen": _reopen, "fallocate": _fallocate, "fstat": _fstat,
 }

@@ -38,10 +38,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional, Sequence
 
-from .ops import (LINUX_ONLY_OPS, PAGE_SIZE, Close, Exec, Exit, Fork, Ftruncate, Madvise, Mmap,
-                  Mprotect, Mremap, Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Seal,
-                  SetGid, SetUid, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step,
-                  ThreadExit, Write)
+from .ops import (LINUX_ONLY_OPS, MEMFD_INVALID, PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate,
+                  Fork, Fstat, Ftruncate, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
+                  PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt,
+                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
 from .scope import FAMILIES, MODE_BITS, Scope
 from .state import SLOT_PAGES, State
 
@@ -54,12 +54,14 @@ FAMILY_WEIGHTS = {
     "ftruncate": 2, "pwrite": 2, "pread": 1, "munmap": 3, "mprotect": 3, "shmdt": 1, "shmctl": 2,
     "mmap_fd": 3, "mmap_fixed": 1, "madvise": 4, "posix_madvise": 1, "mremap": 3, "close": 1,
     "shm_unlink": 1, "seal": 1, "thread_exit": 1, "exit": 1, "exec": 1, "setuid": 1, "setgid": 1,
+    "seals": 1, "dup": 1, "reopen": 1, "fallocate": 2, "fstat": 1,
 }
 # Families that name a handle of a kind that must exist first.
 NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_fixed", "madvise",
                           "posix_madvise", "mremap"), "mapping"),
          **dict.fromkeys(("shmat", "shmctl"), "segment"),
-         **dict.fromkeys(("ftruncate", "pwrite", "pread", "mmap_fd", "close", "seal"), "fd")}
+         **dict.fromkeys(("ftruncate", "pwrite", "pread", "mmap_fd", "close", "seal", "seals",
+                          "dup", "reopen", "fallocate", "fstat"), "fd")}
 # Families that only Linux has (under a profile without the Linux interfaces they are left out):
 # the operations ops.py names Linux-only, as far as they are families.
 LINUX_ONLY = LINUX_ONLY_OPS & frozenset(FAMILIES)
@@ -334,14 +336,19 @@ class _Menu:
         for kind in self.scope.object_kinds:
             if kind == "memfd":
                 if self.linux:
-                    yield Open("memfd"), name
+                    for how in self.scope.memfd_opens:
+                        yield (Open("memfd", nosealing=how == "nosealing",
+                                    invalid=how if how in MEMFD_INVALID else "none"), name)
                 continue
             for obj in self.scope.object_names:
                 for how in self.scope.opens:
-                    creating = how in ("creat", "excl", "rdonly")
+                    if how == "wronly" and kind != "file":
+                        continue              # shm_open takes O_RDONLY or O_RDWR
+                    creating = how in ("creat", "excl", "rdonly", "wronly")
                     for mode in self.scope.modes if creating else ("owner",):
                         yield (Open(kind, obj, creat=creating, excl=how == "excl",
-                                    rdonly=how == "rdonly", mode=MODE_BITS[mode]), name)
+                                    rdonly=how == "rdonly", wronly=how == "wronly",
+                                    mode=MODE_BITS[mode]), name)
 
     def ftruncate(self):
         sizes = {"page": PAGE_SIZE, "zero": 0, "unaligned": 1,
@@ -378,7 +385,42 @@ class _Menu:
 
     def seal(self):
         for fd in self.fds:
-            yield Seal(fd), None
+            for seals in self.scope.seal_sets:
+                yield Seal(fd, seals), None
+
+    def seals(self):
+        for fd in self.fds:
+            yield Seals(fd), None
+
+    def fstat(self):
+        for fd in self.fds:
+            yield Fstat(fd), None
+
+    def alias_name(self):
+        """The handle a dup or reopen binds, while the scope allows another descriptor."""
+        if self.fds_bound < self.scope.objects + self.scope.aliases:
+            return f"F{self.fds_bound}"
+        return None
+
+    def dup(self):
+        name = self.alias_name()
+        for fd in self.fds if name else ():
+            yield Dup(fd), name
+
+    def reopen(self):
+        name = self.alias_name()
+        for fd in self.fds if name else ():
+            for how in self.scope.reopens:
+                yield (Reopen(fd, "rdwr", trunc=True) if how == "trunc" else Reopen(fd, how)), name
+
+    def fallocate(self):
+        for fd, obj in self.fd_objects():
+            for how in self.scope.fallocates:
+                yield {"extend": Fallocate(fd, obj.size, PAGE_SIZE),
+                       "inside": Fallocate(fd, 0, max(1, obj.size)),
+                       "punch": Fallocate(fd, 0, PAGE_SIZE, punch=True),
+                       "punch_unaligned": Fallocate(fd, 1, PAGE_SIZE, punch=True),
+                       "zero": Fallocate(fd, 0, 0)}[how], None
 
     # --- memory accesses -------------------------------------------------------------------
 
@@ -536,10 +578,12 @@ def classify(state: State, st: Step) -> Action:
         case SetGid():
             return Action("setgid", st, (("gid", op.gid),))
         case Open(kind="memfd"):
-            return Action("open", st, (("object", "memfd"),))
+            how = ("nosealing" if op.nosealing else "sealing") if op.invalid == "none" \
+                else op.invalid
+            return Action("open", st, (("object", "memfd"), ("memfd", how)))
         case Open():
-            how = ("rdonly" if op.rdonly else "excl" if op.excl else "creat" if op.creat else
-                   "none")
+            how = ("rdonly" if op.rdonly else "wronly" if op.wronly else "excl" if op.excl else
+                   "creat" if op.creat else "none")
             return Action("open", st, (("object", op.kind), ("name", op.name), ("open", how),
                                        ("mode", _mode_class(op.mode))))
         case Ftruncate():
@@ -552,7 +596,19 @@ def classify(state: State, st: Step) -> Action:
                   "last" if op.offset == size - 1 else "middle")
             return Action(op.OP, st, (("object", obj_kind(op.fd)), ("offset", at)))
         case Seal():
-            return Action("seal", st, (("object", obj_kind(op.fd)),))
+            return Action("seal", st, (("object", obj_kind(op.fd)), ("seal", op.seal)))
+        case Seals() | Fstat() | Dup():
+            return Action(op.OP, st, (("object", obj_kind(op.fd)),))
+        case Reopen():
+            return Action("reopen", st, (("object", obj_kind(op.fd)),
+                                         ("reopen", "trunc" if op.trunc else op.mode)))
+        case Fallocate():
+            found = proc.fds.get(op.fd) if proc is not None else None
+            size = state.objects[found.obj].size if found is not None else 0
+            how = ("zero" if op.length == 0 else
+                   ("punch" if not (op.offset | op.length) % PAGE_SIZE else "punch_unaligned")
+                   if op.punch else "extend" if op.offset + op.length > size else "inside")
+            return Action("fallocate", st, (("object", obj_kind(op.fd)), ("fallocate", how)))
         case Read() | Write():
             return Action(op.OP, st, (("at", where(op.at)), ("byte", _byte_class(op.at.offset))))
         case _:

@@ -22,7 +22,8 @@ from typing import Optional
 from .case import Case, CaseError, in_written_order
 from .ops import OP_BY_NAME, FramePlace, Place, Step
 from .results import Result, parse_result
-from .validate import ARGUMENT_KINDS, REQUIRED_ARGUMENTS, header_problem, validate_program
+from .validate import (ARGUMENT_KINDS, REQUIRED_ARGUMENTS, header_problem, one_of,
+                       validate_program)
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,19 @@ _LAYOUTS: dict[str, _Layout] = {
     "posix_madvise": _Layout(("at", "length", "advice")),
     "mremap": _Layout(("at", "old_length", "new_length", "mode"), named=("to",),
                       bare=("maymove", "dontunmap")),
-    "open": _Layout(("kind",), optional_positional=("name",), named=("mode",),
-                    bare=("creat", "excl", "rdonly")),
+    "open": _Layout(("kind",), optional_positional=("name",), named=("mode", "invalid"),
+                    bare=("creat", "excl", "rdonly", "wronly", "nosealing")),
     "close": _Layout(("fd",)),
     "ftruncate": _Layout(("fd", "length")),
     "pread": _Layout(("fd", "offset")),
     "pwrite": _Layout(("fd", "offset", "value")),
     "shm_unlink": _Layout(("name",)),
     "seal": _Layout(("fd", "seal")),
+    "seals": _Layout(("fd",)),
+    "dup": _Layout(("fd",)),
+    "reopen": _Layout(("fd",), bare=("mode", "trunc")),
+    "fallocate": _Layout(("fd", "offset", "length"), bare=("punch",)),
+    "fstat": _Layout(("fd",)),
     "read": _Layout(("at",)),
     "write": _Layout(("at", "value")),
     "frames": _Layout(("places",)),    # frames(T0:M0, T1:M0[1]): thread:place, any number
@@ -324,8 +330,7 @@ class _TextReader:
     def read_value(self, number: int, op: str, arg: str, kind: object, text: str) -> object:
         if isinstance(kind, tuple):
             if text not in kind:
-                raise self.fail(number,
-                                f"{op} {arg} must be one of {', '.join(kind)}, not {text[:200]!r}")
+                raise self.fail(number, f"{op} {arg} must be {one_of(kind)}, not {text[:200]!r}")
             return text
         match kind:
             case "flag" | "sharing":

@@ -110,9 +110,10 @@ def ipc_set(perm: Perm, mode, uid, gid) -> Perm:
                    uid=perm.uid if uid is None else uid, gid=perm.gid if gid is None else gid)
 
 
-def file_permits(perm: Perm, creds: Creds, rdonly: bool) -> bool:
-    """fs/namei.c generic_permission for an open: C07 (root passes by CAP_DAC_OVERRIDE)."""
-    wanted = READ if rdonly else READ | WRITE
+def file_permits(perm: Perm, creds: Creds, rdonly: bool, wronly: bool = False) -> bool:
+    """fs/namei.c generic_permission for an open: C07 (root passes by CAP_DAC_OVERRIDE). An
+    O_WRONLY open asks for write only, O_RDONLY for read only."""
+    wanted = READ if rdonly else WRITE if wronly else READ | WRITE
     granted = _class_bits(perm, creds, (perm.uid,), (perm.gid,))
     return not (wanted & ~granted) or creds.privileged
 

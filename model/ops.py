@@ -42,6 +42,16 @@ SHMCTL_COMMANDS = ("rmid", "stat",
 # implementation picks; permission bits are an octal mode, 0600 unless a step names one.
 USERS = ("root", "other")
 DEFAULT_MODE = 0o600
+# memfd seals in the kernel's bit order (F_SEAL_SEAL 1, SHRINK 2, GROW 4, WRITE 8, FUTURE_WRITE
+# 16); a set of them is written joined by "+" in that order, the empty set "none" (R47).
+SEAL_NAMES = ("seal", "shrink", "grow", "write", "future_write")
+SEAL_SETS = ("none",) + tuple(
+    "+".join(name for bit, name in enumerate(SEAL_NAMES) if mask >> bit & 1)
+    for mask in range(1, 1 << len(SEAL_NAMES)))
+# memfd_create's arguments that change its outcome (LTP memfd_create02.c): "none", a NULL name
+# (EFAULT), a name longer than 249 bytes (EINVAL), flags no kernel knows (EINVAL).
+MEMFD_INVALID = ("none", "null_name", "long_name", "flags")
+REOPEN_MODES = ("rdwr", "rdonly", "wronly")
 
 
 @dataclass(frozen=True, order=True)
@@ -246,6 +256,9 @@ class Open(Op):
 
     kind "file": open(name) of a regular file on tmpfs; "shm": shm_open(name);
     "memfd": memfd_create() (always a new object, ``name`` unused).
+    ``wronly``: O_WRONLY (a file only). memfd only: ``nosealing`` leaves out
+    MFD_ALLOW_SEALING (the memfd starts with F_SEAL_SEAL); ``invalid`` passes an argument
+    memfd_create refuses (MEMFD_INVALID).
     """
     OP: ClassVar[str] = "open"
     BINDS: ClassVar[Optional[str]] = "fd"
@@ -255,6 +268,9 @@ class Open(Op):
     excl: bool = False
     rdonly: bool = False
     mode: int = DEFAULT_MODE     # the permission bits of a file or shm object it creates (C07)
+    wronly: bool = False
+    nosealing: bool = False
+    invalid: str = "none"
 
 
 @dataclass(frozen=True)
@@ -295,10 +311,55 @@ class ShmUnlink(Op):
 
 @dataclass(frozen=True)
 class Seal(Op):
-    """fcntl(F_ADD_SEALS) on a memfd; ``seal`` is "write" (F_SEAL_WRITE)."""
+    """fcntl(F_ADD_SEALS) on a memfd; ``seal`` is a set of seals (SEAL_SETS: "write",
+    "shrink+write", "none", ...)."""
     OP: ClassVar[str] = "seal"
     fd: str
     seal: str = "write"
+
+
+@dataclass(frozen=True)
+class Seals(Op):
+    """fcntl(F_GET_SEALS): the object's seals (an observation)."""
+    OP: ClassVar[str] = "seals"
+    fd: str
+
+
+@dataclass(frozen=True)
+class Dup(Op):
+    """dup(): a second descriptor of the same open file (same object, same access mode)."""
+    OP: ClassVar[str] = "dup"
+    BINDS: ClassVar[Optional[str]] = "fd"
+    fd: str
+
+
+@dataclass(frozen=True)
+class Reopen(Op):
+    """open("/proc/self/fd/N", mode [| O_TRUNC]): a new open file of the same object, with its
+    own access mode (``mode`` in REOPEN_MODES)."""
+    OP: ClassVar[str] = "reopen"
+    BINDS: ClassVar[Optional[str]] = "fd"
+    fd: str
+    mode: str = "rdwr"
+    trunc: bool = False
+
+
+@dataclass(frozen=True)
+class Fallocate(Op):
+    """fallocate(fd, mode, offset, length): mode 0 (allocate, extending the size) or, with
+    ``punch``, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE."""
+    OP: ClassVar[str] = "fallocate"
+    fd: str
+    offset: int
+    length: int
+    punch: bool = False
+
+
+@dataclass(frozen=True)
+class Fstat(Op):
+    """fstat(): the object's size in bytes (an observation)."""
+    OP: ClassVar[str] = "fstat"
+    fd: str
 
 
 # --- memory accesses -------------------------------------------------------------
@@ -351,6 +412,7 @@ Operation = Union[
     ShmGet, ShmAt, ShmDt, ShmCtl,
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
+    Seals, Dup, Reopen, Fallocate, Fstat,
     Read, Write, Frames, Maps,
 ]
 
@@ -359,12 +421,14 @@ ALL_OPS: tuple[type, ...] = (
     ShmGet, ShmAt, ShmDt, ShmCtl,
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
+    Seals, Dup, Reopen, Fallocate, Fstat,
     Read, Write, Frames, Maps,
 )
 OP_BY_NAME: dict[str, type] = {cls.OP: cls for cls in ALL_OPS}
 
 # Calls that POSIX does not have: under the posix profile a case using them is not applicable.
-LINUX_ONLY_OPS = frozenset({"madvise", "mremap", "seal", "frames", "maps"})
+LINUX_ONLY_OPS = frozenset({"madvise", "mremap", "seal", "frames", "maps", "seals", "reopen",
+                            "fallocate"})
 
 
 @dataclass(frozen=True)

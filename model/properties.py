@@ -19,7 +19,7 @@ from typing import Callable, Optional
 from .address_space import nattch
 from .graph import frame_node, pages_reaching, sharing_graph
 from .memory import object_page_contents, read, write
-from .ops import Exec, Fork, Ftruncate, ShmUnlink, Step
+from .ops import Exec, Fallocate, Fork, Ftruncate, Reopen, ShmUnlink, Step
 from .profiles import LINUX, Profile
 from .results import OK, Fault, Value
 from .state import State
@@ -222,8 +222,11 @@ def object_lifetime_step(before: State, st: Step, outcomes: list, profile: Profi
 
 
 def sealing_step(before: State, st: Step, outcomes: list, profile: Profile = LINUX) -> list:
-    """R47: a step other than ftruncate never changes a write-sealed memfd's size or contents."""
-    if isinstance(st.op, Ftruncate):
+    """R47: a step other than a resize (ftruncate, fallocate's allocation, a reopen with
+    O_TRUNC: F_SEAL_WRITE leaves the size alone) never changes a write-sealed memfd's size or
+    contents."""
+    if isinstance(st.op, Ftruncate) or (isinstance(st.op, Fallocate) and not st.op.punch) \
+            or (isinstance(st.op, Reopen) and st.op.trunc):
         return []
     bad = []
     for oid, obj in enumerate(before.objects):

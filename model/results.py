@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Optional, Union
 
-from .ops import PAGE_SIZE
+from .ops import PAGE_SIZE, SEAL_NAMES, SEAL_SETS
 from .state import Contents
 
 SIGNALS = ("SIGSEGV", "SIGBUS")
@@ -101,6 +101,25 @@ class Info:
 
 
 @dataclass(frozen=True, order=True)
+class SealSet:
+    """fcntl(F_GET_SEALS): the seals, one of ops.SEAL_SETS (``seals(shrink+write)``,
+    ``seals(none)``)."""
+    seals: str
+
+    def __str__(self) -> str:
+        return f"seals({self.seals})"
+
+
+@dataclass(frozen=True, order=True)
+class FileSize:
+    """fstat(): st_size in bytes (``size(4096)``)."""
+    size: int
+
+    def __str__(self) -> str:
+        return f"size({self.size})"
+
+
+@dataclass(frozen=True, order=True)
 class Eof:
     """pread at or past the end of the object: no byte."""
 
@@ -142,7 +161,7 @@ class MapsReport:
 
 
 Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Info, Dead, FrameReport,
-               MapsReport]
+               MapsReport, SealSet, FileSize]
 
 OK = Ok()
 DEAD = Dead()
@@ -154,6 +173,8 @@ _STAT = re.compile(rf"stat\(nattch=(\d+),segsz=(\d+),dest=([01]),key=({_NAME})"
                    rf"(?:,locked=([01]),cpid=({_NAME}),lpid=({_NAME}))?(?:,id=({_NAME}|\?))?\)\Z")
 _INFO = re.compile(rf"info(?:\(max>=({_NAME})\))?\Z")
 _SAME = re.compile(r"=([A-Za-z_][A-Za-z0-9_]*)\Z")
+_SEALS = re.compile(r"seals\(([a-z_+]+)\)\Z")
+_SIZE = re.compile(r"size\(([0-9]{1,14})\)\Z")
 
 
 def parse_result(text: str) -> Result:
@@ -193,8 +214,18 @@ def parse_result(text: str) -> Result:
         return parse_report(text)
     if text.startswith("maps("):
         return parse_maps(text)
+    m = _SEALS.match(text.replace(" ", ""))
+    if m:
+        if m.group(1) not in SEAL_SETS:
+            raise ValueError(f"seals(...) holds none or seal names joined by + in the order "
+                             f"{'+'.join(SEAL_NAMES)}, not {m.group(1)!r}")
+        return SealSet(m.group(1))
+    m = _SIZE.match(text.replace(" ", ""))
+    if m:
+        return FileSize(int(m.group(1)))
     raise ValueError(f"not a result: {text!r} (expected ok, a byte, an errno name, SIGSEGV, SIGBUS, "
-                     "eof, new, =HANDLE, stat(...), info(...), frames(...), maps(...) or dead)")
+                     "eof, new, =HANDLE, stat(...), info(...), seals(...), size(N), frames(...), "
+                     "maps(...) or dead)")
 
 
 _MAPS_RECORD = re.compile(r"(\d{1,3})-(\d{1,3}):([r-][w-][x-][ps])\Z")

@@ -23,7 +23,7 @@ from .ops import MADVICES, OBJECT_KINDS, POSIX_MADVICES, SHMCTL_COMMANDS
 FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open", "ftruncate",
             "pwrite", "pread", "munmap", "mprotect", "shmdt", "shmctl", "mmap_fd", "mmap_fixed",
             "madvise", "posix_madvise", "mremap", "close", "shm_unlink", "seal", "thread_exit",
-            "exit", "exec", "setuid", "setgid")
+            "exit", "exec", "setuid", "setgid", "seals", "dup", "reopen", "fallocate", "fstat")
 
 # Every class an argument bound may name, in order, simplest first (model/actions.py says what
 # each one means for a step).
@@ -53,7 +53,15 @@ CLASSES: dict = {
     "keys": ("private", "K1"),
     "shm_flags": ("creat", "excl", "none"),
     "object_kinds": OBJECT_KINDS,
-    "opens": ("creat", "excl", "none", "rdonly"),  # O_CREAT, O_CREAT|O_EXCL, neither, O_RDONLY
+    # O_CREAT, O_CREAT|O_EXCL, neither, O_RDONLY, O_WRONLY (a file only)
+    "opens": ("creat", "excl", "none", "rdonly", "wronly"),
+    # memfd_create: MFD_ALLOW_SEALING, without it, a NULL name, a too long name, unknown flags
+    "memfd_opens": ("sealing", "nosealing", "null_name", "long_name", "flags"),
+    "seal_sets": ("write", "shrink", "grow", "seal", "future_write", "none"),  # F_ADD_SEALS
+    "reopens": ("rdwr", "rdonly", "wronly", "trunc"),  # /proc/self/fd; trunc: O_RDWR|O_TRUNC
+    # fallocate: a page past the end (grows), within the size, a hole of a page, a hole from
+    # byte 1 (partial pages at both ends), length 0
+    "fallocates": ("extend", "inside", "punch", "punch_unaligned", "zero"),
     "object_names": ("obj", "other"),
     "truncates": ("page", "zero", "unaligned", "pages"),
     "file_offsets": ("start", "page", "unaligned"),  # mmap's offset into an object
@@ -79,6 +87,7 @@ class Scope:
     mappings: int = 3        # mapping handles bound
     segments: int = 2        # segment handles bound
     objects: int = 2         # descriptors opened
+    aliases: int = 1         # descriptors made from another (dup, reopen) beyond ``objects``
     steps: int = 8           # program length
     values: tuple = (1, 2)   # bytes written
     offsets: tuple = (0, 1, 4095)  # byte offsets in a page: the start, near it, the last byte
@@ -99,6 +108,10 @@ class Scope:
     shm_flags: tuple = CLASSES["shm_flags"]
     object_kinds: tuple = CLASSES["object_kinds"]
     opens: tuple = CLASSES["opens"]
+    memfd_opens: tuple = CLASSES["memfd_opens"]
+    seal_sets: tuple = CLASSES["seal_sets"]
+    reopens: tuple = CLASSES["reopens"]
+    fallocates: tuple = CLASSES["fallocates"]
     object_names: tuple = CLASSES["object_names"]
     truncates: tuple = CLASSES["truncates"]
     file_offsets: tuple = CLASSES["file_offsets"]
@@ -110,7 +123,8 @@ class Scope:
     families: tuple = None   # the operation families offered (FAMILIES; None: all)
 
     def __post_init__(self):
-        for name in ("processes", "threads", "pages", "mappings", "segments", "objects", "steps"):
+        for name in ("processes", "threads", "pages", "mappings", "segments", "objects", "aliases",
+                     "steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"scope: {name} must be a whole number >= 0, not {value!r}")
@@ -146,7 +160,8 @@ SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1
               keys=("private",), shm_flags=("creat",), object_kinds=("memfd",), opens=("none",),
               truncates=("page",), file_offsets=("start",), io_offsets=("start",),
               fixed=("replace",), shmctl_cmds=("stat", "rmid"), users=("other",),
-              modes=("owner",), families=None)
+              modes=("owner",), memfd_opens=("sealing",), seal_sets=("write",),
+              reopens=("rdonly",), fallocates=("punch",), families=None)
 DEFAULT = Scope()
 
 

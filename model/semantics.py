@@ -14,17 +14,17 @@ from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
 from . import address_space as aspace
-from . import (cow, credentials, frames, maps, memory, posix, protections, read_lag,
-               shmctl_commands, variants)
+from . import (cow, credentials, descriptors, frames, maps, memory, posix, protections,
+               read_lag, shmctl_commands, variants)
 from .credentials import READ
-from .ops import (PAGE_SIZE, Close, Exec, Exit, Fork, Frames, Ftruncate, Madvise, Maps, Mmap,
-                  Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite, Read, Seal, SetGid,
-                  SetUid, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
+from .ops import (PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
+                  Madvise, Maps, Mmap, Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite,
+                  Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt, ShmCtl, ShmDt, ShmGet,
+                  ShmUnlink, Spawn, Step, ThreadExit, Write)
 from .profiles import Profile
 from .protections import WRITABLE
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
-from .state import (Fd, MemObject, Segment, State, Thread, Vma, contents_get,
-                    contents_zero_from)
+from .state import Fd, MemObject, Segment, State, Thread, Vma, contents_get
 
 SHMMAX = 2 ** 63   # larger than any size a case can name: limits are not modelled (R23)
 EINVAL, ENOENT, EEXIST, EACCES, ENOMEM, EBADF, EPERM, EBUSY, EFAULT = (
@@ -352,13 +352,15 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
         obj = state.objects[fd.obj]
         if obj.kind == "memfd":
             _require_linux(profile, "memfd")
+        if fd.wronly:
+            return [(failed, EACCES)]  # C01: mmap needs a descriptor open for reading
         if op.shared and fd.rdonly:
             if writable:
                 return [(failed, EACCES)]  # C01
             may_write = False
-        if op.shared and obj.write_sealed:
+        if op.shared and descriptors.denies_writes(obj):
             if writable:
-                return [(failed, EPERM)]  # R47
+                return [(failed, EPERM)]  # R47 (seal_check_write: F_SEAL_FUTURE_WRITE too)
             may_write = False
         obj_id = fd.obj
     if op.fixed == "noreplace" and not aspace.is_range_free(state.processes[pid], base, base + pages):
@@ -471,6 +473,10 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
                 return [(state, EINVAL)]
             if not (v.shared and v.may_write):
                 return [(state, EACCES)]
+            if descriptors.denies_writes(state.objects[v.obj]):
+                # R47: the hole is vfs_fallocate(PUNCH_HOLE), which a write seal refuses; only
+                # F_SEAL_FUTURE_WRITE leaves a writable shared mapping to advise (observed)
+                return [(state, EPERM)]
     covered = aspace.mapped_pages(proc, start, end)
     result = ENOMEM if len(covered) < end - start else OK
     pages = sorted(covered)
@@ -673,7 +679,13 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
     op, bind = st.op, st.bind
     if op.kind == "memfd":
         _require_linux(profile, "memfd_create")
-        state, oid = state.new_object(MemObject("memfd", 0))
+        if op.invalid != "none":
+            # memfd_create (mm/memfd.c): unknown flags, then a name that cannot be read
+            # (EFAULT) or is longer than MFD_NAME_MAX_LEN (EINVAL); LTP memfd_create02.c
+            return [(state, EFAULT if op.invalid == "null_name" else EINVAL)]
+        # R47: without MFD_ALLOW_SEALING the memfd keeps the F_SEAL_SEAL every shmem inode has
+        seals = frozenset({"seal"}) if op.nosealing else frozenset()
+        state, oid = state.new_object(MemObject("memfd", 0, seals=seals))
         return [(_add_fd(state, pid, bind, Fd(oid, rdonly=False)), OK)]
     names = state.file_names if op.kind == "file" else state.shm_names
     oid = names.get(op.name)
@@ -685,12 +697,12 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
                                                 perm=credentials.created_by(creds, op.mode)))  # C07
         names = names.set(op.name, oid)
         state = replace(state, **{"file_names" if op.kind == "file" else "shm_names": names})
-        return [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly)), OK)]
+        return [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly, wronly=op.wronly)), OK)]
     if op.creat and op.excl:
         return [(state, EEXIST)]
     perm = state.objects[oid].perm
-    outcomes = [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly)), OK)
-                if credentials.file_permits(perm, creds, op.rdonly)
+    outcomes = [(_add_fd(state, pid, bind, Fd(oid, rdonly=op.rdonly, wronly=op.wronly)), OK)
+                if credentials.file_permits(perm, creds, op.rdonly, op.wronly)
                 else (state, EACCES)]  # C07: may_open's permission check
     if op.creat and credentials.sticky_create_may_refuse(perm, creds) \
             and outcomes[0][1] != EACCES:
@@ -718,48 +730,15 @@ def ftruncate(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(state, EBADF)]
     if fd.rdonly:
         return [(state, EINVAL)]
-    obj = state.objects[fd.obj]
-    if op.length < obj.size:
-        # R03, R08: pages wholly past the new end go; the rest of the last page is zeroed.
-        keep = pages_for(op.length)
-        pages = obj.pages.remove(*[i for i in obj.pages if i >= keep])
-        if op.length % PAGE_SIZE and (keep - 1) in pages:
-            fid = pages[keep - 1]
-            state = state.with_frame(fid, contents_zero_from(state.frames[fid], op.length % PAGE_SIZE))
-        obj = replace(obj, pages=pages)
-        shrunk = read_lag.in_sync(state.with_object(fd.obj, replace(obj, size=op.length)), fd.obj,
-                                  lambda i, o: i * PAGE_SIZE + o >= op.length)  # R12
-        # R08: truncation also throws away private copies of the pages wholly past the new end
-        # (truncate_pagecache unmaps them with even_cows), so a later extension reads zeros.
-        outcomes = [(_drop_private_copies(shrunk, fd.obj, keep), OK)]
-        if profile.private_copy_beyond_eof_may_survive:
-            outcomes.append((shrunk, OK))
-        return outcomes
-    # Growing zeroes nothing on Linux: bytes written into the slack past the old end (R07)
-    # become file data (observed on tmpfs, Linux 6.18). POSIX: memory.slack_on_growth.
-    if op.length <= obj.size:
-        return [(state.with_object(fd.obj, replace(obj, size=op.length)), OK)]
-    return [(s.with_object(fd.obj, replace(s.objects[fd.obj], size=op.length)), OK)
-            for s in memory.slack_on_growth(state, fd.obj, profile)]  # R07
-
-
-def _drop_private_copies(state: State, oid: int, first_page: int) -> State:
-    for pid, proc in enumerate(state.processes):
-        if not proc.alive:
-            continue
-        doomed = [vpn for v in proc.vmas if not v.shared and v.obj == oid
-                  for vpn in range(v.start, v.end)
-                  if v.object_page(vpn) >= first_page and vpn in proc.private]
-        if doomed:
-            state = state.with_process(pid, replace(proc, private=proc.private.remove(*doomed),
-                                                    lazyfree=proc.lazyfree - set(doomed)))
-    return state
+    if descriptors.resize_refused(state.objects[fd.obj], op.length):
+        return [(state, EPERM)]  # R47: F_SEAL_SHRINK, F_SEAL_GROW (shmem_setattr)
+    return [(s, OK) for s in descriptors.truncated(state, fd.obj, op.length, profile)]
 
 
 def pread(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
     fd = _fd(state, pid, op.fd)
-    if fd is None:
+    if fd is None or fd.wronly:
         return [(state, EBADF)]
     obj = state.objects[fd.obj]
     if op.offset >= obj.size:
@@ -775,8 +754,10 @@ def pwrite(state: State, pid: int, st: Step, profile: Profile) -> list:
     if fd is None or fd.rdonly:
         return [(state, EBADF)]
     obj = state.objects[fd.obj]
-    if obj.write_sealed:
-        return [(state, EPERM)]  # R47
+    if descriptors.denies_writes(obj):
+        return [(state, EPERM)]  # R47 (F_SEAL_FUTURE_WRITE too)
+    if descriptors.resize_refused(obj, max(obj.size, op.offset + 1)):
+        return [(state, EPERM)]  # R47: F_SEAL_GROW refuses a write past the end
     index, offset = divmod(op.offset, PAGE_SIZE)
     outcomes = []
     grown = (memory.slack_on_growth(state, fd.obj, profile) if op.offset >= obj.size
@@ -787,22 +768,6 @@ def pwrite(state: State, pid: int, st: Step, profile: Profile) -> list:
         o = s.objects[fd.obj]
         outcomes.append((s.with_object(fd.obj, replace(o, size=max(o.size, op.offset + 1))), OK))
     return outcomes
-
-
-def seal(state: State, pid: int, st: Step, profile: Profile) -> list:
-    _require_linux(profile, "memfd sealing")
-    op = st.op
-    fd = _fd(state, pid, op.fd)
-    if fd is None:
-        return [(state, EBADF)]
-    obj = state.objects[fd.obj]
-    if obj.kind != "memfd" or fd.rdonly:
-        return [(state, EPERM)]  # regular tmpfs files and shm objects carry F_SEAL_SEAL
-    writably_mapped = any(v.obj == fd.obj and v.shared and v.may_write
-                          for p in state.processes if p.alive for v in p.vmas)
-    if writably_mapped:
-        return [(state, EBUSY)]  # R47
-    return [(state.with_object(fd.obj, replace(obj, write_sealed=True)), OK)]
 
 
 def shm_unlink(state: State, pid: int, st: Step, profile: Profile) -> list:
@@ -836,6 +801,19 @@ def posix_madvise(state: State, pid: int, st: Step, profile: Profile) -> list:
     return outcomes
 
 
+# The seals and open-file calls: model/descriptors.py; the Linux-only ones guarded here.
+def _linux_only(handler: Callable, what: str) -> Callable:
+    """A handler of model/descriptors.py behind the Linux-only guard."""
+    @functools.wraps(handler)
+    def guarded(state: State, pid: int, st: Step, profile: Profile) -> list:
+        _require_linux(profile, what)
+        return handler(state, pid, st, profile)
+    return guarded
+
+
+seal = _linux_only(descriptors.seal, "memfd sealing")   # Seal's handler (its twin's name)
+
+
 # Linux's handler of each operation. A variant's handler for an operation replaces or wraps
 # this one (model/variants.py, ``handler``).
 HANDLERS = {
@@ -847,4 +825,7 @@ HANDLERS = {
     Mremap: mremap,
     Open: open_, Close: close, Ftruncate: ftruncate, Pread: pread, Pwrite: pwrite,
     ShmUnlink: shm_unlink, Seal: seal,
+    Seals: _linux_only(descriptors.get_seals, "F_GET_SEALS"), Dup: descriptors.dup,
+    Reopen: _linux_only(descriptors.reopen, "/proc/self/fd"),
+    Fallocate: _linux_only(descriptors.fallocate, "fallocate"), Fstat: descriptors.fstat,
 }

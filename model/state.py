@@ -164,6 +164,7 @@ class Vma:
 class Fd:
     obj: int
     rdonly: bool
+    wronly: bool = False         # O_WRONLY: no mmap, no pread (model/descriptors.py)
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,8 @@ class MemObject:
     # stored through a shared mapping (model/read_lag.py); empty under linux
     unsynced: FrozenMap = EMPTY
     perm: Perm = Perm()          # a file's or POSIX shm object's mode and owner (C07)
+    # the other seals (ops.SEAL_NAMES but "write"): model/descriptors.py (R47)
+    seals: frozenset = frozenset()
 
     def page_count(self) -> int:
         return -(-self.size // PAGE_SIZE)

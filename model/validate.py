@@ -19,13 +19,14 @@ from typing import Callable, NoReturn, Optional, Sequence
 
 from .case import Case, CaseError
 from .ops import (
-    ALL_OPS, FIXED_MODES, MADVICES, MREMAP_MODES, OBJECT_KINDS, PAGE_SIZE, POSIX_MADVICES,
-    PROTECTIONS, SHMCTL_COMMANDS, USERS, DEFAULT_MODE, Exec, Exit, Fork, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
-    PosixMadvise, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
+    ALL_OPS, DEFAULT_MODE, FIXED_MODES, MADVICES, MEMFD_INVALID, MREMAP_MODES, OBJECT_KINDS,
+    PAGE_SIZE, POSIX_MADVICES, PROTECTIONS, REOPEN_MODES, SEAL_NAMES, SEAL_SETS,
+    SHMCTL_COMMANDS, USERS, Exec, Exit, Fallocate, Fork, Madvise, Mmap, Mprotect, Mremap,
+    Munmap, Open, Place, PosixMadvise, Reopen, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
-from .results import (Dead, Eof, Errno, Fault, FrameReport, Info, MapsReport, Ok, SegmentId, Stat,
-                      Value)
+from .results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Info, MapsReport, Ok, SealSet,
+                      SegmentId, Stat, Value)
 
 # Which stat each shmctl command returns: the four fields, those with the lock bit and the
 # creator and last attacher, and those with the identifier SHM_STAT returned too.
@@ -85,13 +86,19 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "mremap": {"at": "place", "old_length": "bytes", "new_length": "bytes",
                "mode": MREMAP_MODES, "to": "place?", "maymove": "flag", "dontunmap": "flag"},
     "open": {"kind": OBJECT_KINDS, "name": "name", "creat": "flag", "excl": "flag",
-             "rdonly": "flag", "mode": "mode"},
+             "rdonly": "flag", "mode": "mode", "wronly": "flag", "nosealing": "flag",
+             "invalid": MEMFD_INVALID},
     "close": {"fd": "fd"},
     "ftruncate": {"fd": "fd", "length": "bytes"},
     "pread": {"fd": "fd", "offset": "bytes"},
     "pwrite": {"fd": "fd", "offset": "bytes", "value": "byte"},
     "shm_unlink": {"name": "name"},
-    "seal": {"fd": "fd", "seal": ("write",)},
+    "seal": {"fd": "fd", "seal": SEAL_SETS},
+    "seals": {"fd": "fd"},
+    "dup": {"fd": "fd"},
+    "reopen": {"fd": "fd", "mode": REOPEN_MODES, "trunc": "flag"},
+    "fallocate": {"fd": "fd", "offset": "bytes", "length": "bytes", "punch": "flag"},
+    "fstat": {"fd": "fd"},
     "read": {"at": "place"},
     "write": {"at": "place", "value": "byte"},
     "frames": {"places": "frame-places"},
@@ -112,6 +119,14 @@ def json_path(index: int, path: tuple = ()) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
     return text
+
+
+def one_of(kind: tuple) -> str:
+    """An enumeration's values as a message names them (a set of seals by its rule)."""
+    if kind == SEAL_SETS:
+        return ("none or seal names joined by + in the order " + "+".join(SEAL_NAMES)
+                + " (e.g. shrink+write)")
+    return "one of " + ", ".join(kind)
 
 
 def _a(kind: str) -> str:
@@ -348,19 +363,23 @@ class _ProgramChecker:
                 pages, path = -(-op.length // PAGE_SIZE), ("args", "length")
             case Mremap():
                 pages, path = -(-op.new_length // PAGE_SIZE), ("args", "new_length")
+            case Fallocate(punch=False):
+                # fallocate allocates real memory for its range (a memfd has no size limit)
+                pages, path = -(-op.length // PAGE_SIZE), ("args", "length")
         self.mapped_pages += pages
         if self.mapped_pages > MAX_CASE_PAGES:
             self.fail(index, path, f"the case maps {self.mapped_pages} pages by this step, more "
                                    f"than the model holds: at most {MAX_CASE_PAGES} pages "
                                    f"({MAX_CASE_PAGES * PAGE_SIZE // 2 ** 20} MiB) in all, counting "
-                                   "every mmap length, mremap new length and shmat of a segment")
+                                   "every mmap length, mremap new length, shmat of a segment and "
+                                   "fallocate length")
 
     # -- arguments
 
     def check_argument(self, index: int, path: tuple, op: str, kind: object, value: object) -> None:
         if isinstance(kind, tuple):
             if not isinstance(value, str) or value not in kind:
-                self.fail(index, path, f"{op} {path[-1]} must be one of {', '.join(kind)}, "
+                self.fail(index, path, f"{op} {path[-1]} must be {one_of(kind)}, "
                                        f"not {describe(value)}")
             return
         assert isinstance(kind, str)
@@ -473,6 +492,18 @@ class _ProgramChecker:
                 if given:
                     self.fail(index, ("args", given[0]),
                               f"only shmctl set takes {given[0]} (IPC_SET), not {op.cmd}")
+            case Open(rdonly=True, wronly=True):
+                self.fail(index, ("args", "wronly"), "open is rdonly or wronly, not both")
+            case Open(kind="shm" | "memfd", wronly=True):
+                self.fail(index, ("args", "wronly"), f"open of a {op.kind} has no wronly "
+                                                     "(shm_open and memfd_create take O_RDONLY or "
+                                                     "O_RDWR; reopen an fd write-only instead)")
+            case Open(kind="file" | "shm") if op.nosealing or op.invalid != "none":
+                self.fail(index, ("args", "nosealing" if op.nosealing else "invalid"),
+                          "nosealing and invalid are memfd_create's arguments (open(memfd, ...))")
+            case Reopen(mode="rdonly", trunc=True):
+                self.fail(index, ("args", "trunc"), "reopen with trunc needs mode wronly or rdwr "
+                                                    "(O_TRUNC with O_RDONLY is unspecified)")
 
     def check_within_slot(self, index: int, op: object) -> None:
         """A range must stay inside its place's slot: an implementation may put the slots
@@ -544,6 +575,16 @@ class _ProgramChecker:
                     return f"only shmctl info/shm_info returns info, not {op.OP} ({result})"
                 if result.covers != "none" and self.kind_of.get(result.covers) != "segment":
                     return f"{result}: {result.covers} is not a segment handle bound by an earlier step"
+            case SealSet():
+                if op.OP != "seals":
+                    return f"only seals returns seals, not {op.OP} ({result})"
+                if result.seals not in SEAL_SETS:
+                    return f"{result}: not a set of seals"
+            case FileSize():
+                if op.OP != "fstat":
+                    return f"only fstat returns a size, not {op.OP} ({result})"
+                if type(result.size) is not int or not 0 <= result.size <= 2 * MAX_BYTES:
+                    return f"{result}: the size is out of range"
             case FrameReport():
                 if op.OP != "frames":
                     return f"only frames reports frames, not {op.OP} ({result})"

@@ -234,12 +234,12 @@ def _on_dev_shm(op: ops.Op) -> bool:
     if isinstance(op, ops.Open):
         return op.kind in ("file", "shm")
     return isinstance(op, (ops.Ftruncate, ops.Pwrite, ops.Write, ops.Read, ops.Mmap,
-                           ops.ShmUnlink))
+                           ops.ShmUnlink, ops.Fallocate))
 
 
 def describe_step(op: ops.Op) -> str:
     asked = _bytes_asked(op)
-    sized = isinstance(op, (ops.ShmGet, ops.Mmap, ops.Mremap, ops.Ftruncate))
+    sized = isinstance(op, (ops.ShmGet, ops.Mmap, ops.Mremap, ops.Ftruncate, ops.Fallocate))
     return f"{op.OP} of {asked} bytes" if sized else op.OP
 
 

@@ -299,6 +299,9 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                     fail(i, f"more than {scope.objects} descriptors")
                 if op.kind == "memfd" and (op.creat or op.excl or op.rdonly):
                     fail(i, "open(memfd) with flags (memfd_create takes none)")
+                if op.wronly or op.nosealing or op.invalid != "none":
+                    fail(i, "open with wronly, nosealing or an invalid memfd_create argument "
+                            "(model/descriptors.py, outside the core)")
                 if op.kind != "memfd":
                     name(i, op.kind, op.name)
                 if op.mode != DEFAULT_MODE:

@@ -415,3 +415,4 @@ def _exec_keeps_memory(impl):
 from . import bugs_mappings, bugs_files, bugs_processes, bugs_sysv, bugs_hints, bugs_shmctl   # noqa: E402,F401,E501
 from . import bugs_addresses   # noqa: E402,F401
 from . import bugs_credentials   # noqa: E402,F401
+from . import bugs_memfd  # noqa: E402,F401

@@ -47,7 +47,8 @@ def test_programs_are_valid_and_bind_before_use(program):
             assert st.bind not in bound
             bound[st.bind] = st.op.BINDS
     for kind, bound_name in BOUNDS.items():
-        assert sum(1 for k in bound.values() if k == kind) <= getattr(scope, bound_name)
+        extra = scope.aliases if kind == "fd" else 0   # dup and reopen bind descriptors too
+        assert sum(1 for k in bound.values() if k == kind) <= getattr(scope, bound_name) + extra
     assert sum(1 for k in bound.values() if k == "thread") <= scope.threads
 
 

@@ -38,7 +38,11 @@ PROGRAM_SCOPE = Scope(processes=3, threads=3, pages=2, mappings=2, segments=2, o
                       # the core's protections and mremap kinds (core.PROTS_OUTSIDE,
                       # MREMAP_OUTSIDE: w, x, rx, mode fixed and DONTUNMAP are outside it)
                       map_prots=PROTS, prots=PROTS,
-                      remaps=("grow", "shrink", "move", "move_resize", "alias"))
+                      remaps=("grow", "shrink", "move", "move_resize", "alias"),
+                      # the core opens and seals (model/symbolic/core.py; no write-only open,
+                      # no memfd_create flags, F_SEAL_WRITE only)
+                      opens=("creat", "excl", "none", "rdonly"), memfd_opens=("sealing",),
+                      seal_sets=("write",))
 SYMBOLIC_SCOPE = SymbolicScope(processes=3, threads=3, mappings=2, pages=2, segments=2, objects=2,
                                steps=6)
 

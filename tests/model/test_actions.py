@@ -64,7 +64,9 @@ def test_every_argument_class_is_offered(setup):
               ("shmget", "flags"): "shm_flags", ("shmget", "size"): "shm_sizes",
               ("open", "object"): "object_kinds", ("open", "open"): "opens",
               ("ftruncate", "length"): "truncates", ("mmap_fd", "offset"): "file_offsets",
-              ("pread", "offset"): "io_offsets", ("mmap_fixed", "fixed"): "fixed"}
+              ("pread", "offset"): "io_offsets", ("mmap_fixed", "fixed"): "fixed",
+              ("open", "memfd"): "memfd_opens", ("seal", "seal"): "seal_sets",
+              ("reopen", "reopen"): "reopens", ("fallocate", "fallocate"): "fallocates"}
     for key, bound in wanted.items():
         assert seen[key] == set(CLASSES[bound]), (key, seen[key])
 

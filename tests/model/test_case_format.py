@@ -77,6 +77,14 @@ T0: close(F1)                                                    -> ok
 T0: shm_unlink(seg1)                                             -> ok | ENOENT
 T0: write(M0[1]+7, 42)                                           -> ok | SIGSEGV
 T0: read(M0+4095)                                                -> 42 | SIGBUS | dead
+T0: seal(F2, shrink+grow)                                        -> ok
+T0: seals(F2)                                                    -> EBADF | seals(shrink+grow+write)
+T0: F4 = dup(F2)                                                 -> ok
+T0: F5 = reopen(F4, wronly, trunc)                               -> ok | EPERM
+T0: F6 = open(file, data, wronly)                                -> ok
+T0: F7 = open(memfd, invalid=long_name, nosealing)               -> EINVAL
+T0: fallocate(F2, 0, 4096, punch)                                -> ok | EPERM
+T0: fstat(F2)                                                    -> size(8192)
 T0: T1 = fork()                                                  -> ok
 T1: T2 = spawn()                                                 -> ok
 T2: thread_exit()                                                -> ok
@@ -85,7 +93,7 @@ T1: exit()                                                       -> ok
 T0: frames(T0:M0, T1:M4[1])                                      -> dead | frames(A/B;A=pf,B=-)
 T0: shmctl(S1, set, mode=0640, uid=other, gid=root)              -> ok | EINVAL
 T0: S3 = shmget(k1, 0, mode=0400)                                -> =S1 | ENOENT
-T0: F4 = open(shm, seg2, mode=0644, creat)                       -> ok
+T0: F8 = open(shm, seg2, mode=0644, creat)                       -> ok
 T0: setgid(other)                                                -> ok
 T0: setuid(other)                                                -> ok | EPERM
 T0: exit()                                                       -> ok
@@ -246,7 +254,7 @@ def _identifiers():
 
 # The sizes whose pages the model holds, capped per case (MAX_CASE_PAGES): a case of at most
 # 64 steps, each at most 1/64 of the cap, stays within it.
-_MAPPED = {("mmap", "length"), ("mremap", "new_length"), ("shmget", "size")}
+_MAPPED = {("mmap", "length"), ("mremap", "new_length"), ("shmget", "size"), ("fallocate", "length")}
 
 
 def _numbers(largest):
@@ -277,7 +285,8 @@ def valid_cases(draw) -> Case:
             break
         thread = draw(st.sampled_from(alive))
         needs = {"segment": ("shmat", "shmctl"), "fd": ("close", "ftruncate", "pread", "pwrite",
-                                                       "seal"),
+                                                       "seal", "seals", "dup", "reopen",
+                                                       "fallocate", "fstat"),
                  "mapping": ("shmdt", "munmap", "mprotect", "madvise", "posix_madvise",
                              "mremap", "read", "write", "frames", "maps")}
         possible = [op for op in OP_BY_NAME
@@ -334,6 +343,12 @@ def valid_cases(draw) -> Case:
             else:
                 args["to"], args["maymove"] = None, False
             args["dontunmap"] = args["dontunmap"] and args["mode"] != "grow"
+        if name == "open":
+            args["wronly"] = args["wronly"] and args["kind"] == "file" and not args["rdonly"]
+            if args["kind"] != "memfd":
+                args["nosealing"], args["invalid"] = False, "none"
+        if name == "reopen" and args["mode"] == "rdonly":
+            args["trunc"] = False
         # ... and ranges that run past their slot (model/validate.py check_within_slot)
         room = lambda page: (256 - page) * PAGE_SIZE  # noqa: E731
         if name in ("munmap", "mprotect", "madvise", "posix_madvise"):
@@ -641,8 +656,8 @@ def _delete(path):
      "S0 is a segment handle (bound at steps[0]), but a mapping is needed"),
     (_set(("steps", 38, "args", "at", "mapping"), "M9"), "steps[38].args.at.mapping", "M9 is used before it is bound"),
     (_set(("steps", 38, "thread"), "T1"), "steps[38].thread", "T1 is used before it is bound"),
-    (_set(("steps", 45, "thread"), "T2"), "steps[45].thread",
-     "T2 performs a step after it ended (thread_exit at steps[42])"),
+    (_set(("steps", 53, "thread"), "T2"), "steps[53].thread",
+     "T2 performs a step after it ended (thread_exit at steps[50])"),
     (_set(("steps", 3, "bind"), "S0"), "steps[3].bind", "S0 is bound twice"),
     (_delete(("steps", 3, "bind")), "steps[3].bind", "mmap binds a mapping handle"),
     (_set(("steps", 13, "bind"), "X"), "steps[13].bind", "shmdt binds no handle"),

@@ -36,6 +36,15 @@ OUTSIDE_CORE = MappingProxyType({
               "the core is root, which passes every permission check",
     "setgid": "C07: credentials and permission bits are not in the cells; every process of "
               "the core is root, which passes every permission check",
+    # model/descriptors.py: the cells carry one write seal per object and one access mode per
+    # descriptor handle; these calls need the other seals, a second handle of one object, or
+    # sizes in bytes (R47; dup(2), proc(5), fallocate(2)). The explicit model and the
+    # generators cover them.
+    "seals": "an observation of the seal set, which the encoding keeps only as write-sealed",
+    "dup": "a second descriptor handle of one object; the encoding binds one object per open",
+    "reopen": "a second descriptor handle of one object with its own access mode (and O_TRUNC)",
+    "fallocate": "sizes and holes in bytes, and the grow and write seals, which objects lack here",
+    "fstat": "an observation of an object's size in bytes; the encoding counts whole pages only",
 })
 
 
