@@ -5,15 +5,14 @@ standalone reproducer performs the c07 cases as the kernel does."""
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
-from sharespec.generators.reproducer import reproducer_source
 from sharespec.model.case_json import case_to_json
 from sharespec.model.case_text import case_from_text
 from sharespec.runner import run_cases
 from sharespec.suite import builtin_cases
+from reproducer_runs import assert_reproducer_agrees
 
 CASES = {c.name: c for c in builtin_cases()}
 C07 = sorted(name for name in CASES if name.startswith("c07-"))
@@ -87,8 +86,4 @@ def test_an_exec_after_setuid_needs_a_python_other_may_run():
 @pytest.mark.parametrize("name", ["c07-shmat-permission-bits", "c07-ipc-set-owner",
                                   "c07-file-and-shm-modes", "c07-group-bits"])
 def test_the_reproducer_agrees_with_the_kernel(name, tmp_path):
-    script = tmp_path / "repro.py"
-    script.write_text(reproducer_source(CASES[name]))
-    run = subprocess.run(["python3", "-S", str(script)], capture_output=True, text=True,
-                         timeout=60, env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert_reproducer_agrees(CASES[name], tmp_path)
