@@ -251,7 +251,12 @@ def test_run_corpus_passes_and_shards_split_it_exactly(corpus, runs):
     whole = records(runs / "all.jsonl")
     all_names = [r["case"] for r in whole[1:-1]]
     total = json.loads((corpus / "manifest.json").read_text())["count"] + len(WITH_RULES)
-    assert len(all_names) == total and whole[-1]["summary"]["pass"] == total
+    # an exec after setuid(other) needs a host where that uid may run the interpreter (impl
+    # feature other_exec; not so with a Python under /root): INCONCLUSIVE there, never FAIL
+    unrunnable = [r for r in whole[1:-1] if r["verdict"] == "INCONCLUSIVE"
+                  and "execs after setuid(other)" in r["detail"]]
+    assert len(all_names) == total
+    assert whole[-1]["summary"]["pass"] == total - len(unrunnable), whole[-1]["summary"]
     parts = [records(runs / f"part{i}.jsonl") for i in (1, 2, 3)]
     names = [[r["case"] for r in p[1:-1]] for p in parts]
     assert sorted(sum(names, [])) == sorted(all_names)
