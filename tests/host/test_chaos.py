@@ -24,6 +24,7 @@ from sharespec.casefiles import read_case_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "sharespec" / "cases"
+LTP_CASES = ROOT / "tests" / "host" / "ltp_cases"
 # What a case hit by a kill or a hang says (the runner's and the implementation's words).
 EXPLAINED = ("killed", "closed its output", "did not start", "died", "timeout after")
 
@@ -295,7 +296,10 @@ def test_runner_signalled_part_way_stops_cleanly_with_a_partial_report(tmp_path,
     """Only the runner is signalled (not its group): it must stop its implementations itself."""
     watch = Watch(tmp_path)
     rng = random.Random(number)
-    runner, out = start_run(watch, "--case", str(CASES), "-j", "2", hang=13)
+    # the built-in and the LTP cases: a run long enough that it is still going when signalled
+    # (the built-in cases alone could finish between the check below and the signal)
+    runner, out = start_run(watch, "--case", str(CASES), "--case", str(LTP_CASES), "-j", "2",
+                            hang=13)
     deadline = time.monotonic() + 60
     partial = None
     while time.monotonic() < deadline and runner.poll() is None:
@@ -313,7 +317,8 @@ def test_runner_signalled_part_way_stops_cleanly_with_a_partial_report(tmp_path,
     assert runner.returncode == 130, stdout[-2000:] + stderr[-2000:]
     assert "interrupted" in stdout + stderr
     cases, summary = records_of(out)
-    assert summary["complete"] is False and 15 <= len(cases) < len(list(CASES.glob("*.case")))
+    total = len(list(CASES.glob("*.case"))) + len(list(LTP_CASES.glob("*.case")))
+    assert summary["complete"] is False and 15 <= len(cases) < total
     assert {r["verdict"] for r in cases} <= {"PASS", "ERROR", "INCONCLUSIVE"}
     left = watch.leftovers(runner.pid)
     assert left == {"segments": set(), "names": set(), "ledgers": set(), "processes": set()}

@@ -52,7 +52,7 @@ def test_hypothesis_programs_reach_the_new_classes():
                                if family == "mremap"))
     drawn = []
 
-    @settings(max_examples=600, database=None, deadline=None, derandomize=True,
+    @settings(max_examples=1200, database=None, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(programs(scope))
     def collect(program):
