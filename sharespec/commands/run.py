@@ -115,7 +115,11 @@ def main(args) -> int:
     check_output(args.json)
     # SIGTERM ends a run the way Ctrl-C does, from here on: the start too (the checks, reading
     # the cases, loading or rebuilding the z3 corpus) stops with a partial report and exit 130.
+    # SIGINT too, with the latch (sharespec/interrupts.py), also where sharespec runs inside
+    # another program (a wrapper, a test): Python's own handler has no latch, and its
+    # KeyboardInterrupt can be lost in a finalizer or a worker's clean-up.
     previous = signal.signal(signal.SIGTERM, interrupts.interrupt)
+    previous_int = signal.signal(signal.SIGINT, interrupts.interrupt)
     json_out = failures = None
     try:
         arm_interrupts()          # one held since start-up is raised here
@@ -152,6 +156,7 @@ def main(args) -> int:
     except KeyboardInterrupt:
         interrupts.handled()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         if failures is not None:
             failures.close()
         if json_out is not None:
@@ -159,6 +164,7 @@ def main(args) -> int:
         return interrupted_at_start(args, profile)
     except BaseException:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         if json_out is not None:
             json_out.abandon()
         raise
@@ -193,6 +199,7 @@ def main(args) -> int:
         print("sharespec: interrupted; partial report follows", file=text_out)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         if results is not None:
             results.close()     # interrupted: the workers and implementations stop now
         failures.close()
