@@ -22,6 +22,16 @@ def _shmctl_answer_changed(impl, change):
     worker_call(impl, "shmctl", make)
 
 
+def _commands_answered(impl, commands, answer):
+    """The worker's shmctl command, with ``answer(command) -> (result, value)`` in place of
+    the real call for the commands named in ``commands``."""
+    def make(shmctl):
+        def patched(c):
+            return answer(c) if c["cmd"] in commands else shmctl(c)
+        return patched
+    worker_call(impl, "shmctl", make)
+
+
 def _stat_fields_changed(impl, change):
     """Every stat a shmctl command answers, with ``change(command, fields) -> fields``."""
     def changed(c, result, value):
@@ -34,25 +44,15 @@ def _stat_fields_changed(impl, change):
 @mutant("shm-lock-ignored", "C09", "c09-shm-lock-keeps-contents")
 def _lock_ignored(impl):
     """SHM_LOCK succeeds but does nothing: SHM_LOCKED never shows in the mode."""
-    def make(shmctl):
-        def patched(c):
-            if c["cmd"] == "lock":
-                return impl.syscalls.shmctl_stat(c["id"])[0], None   # EINVAL where it is gone
-            return shmctl(c)
-        return patched
-    worker_call(impl, "shmctl", make)
+    _commands_answered(impl, ("lock",),   # EINVAL where it is gone
+                       lambda c: (impl.syscalls.shmctl_stat(c["id"])[0], None))
 
 
 @mutant("shm-unlock-ignored", "C09", "c09-shm-lock-keeps-contents")
 def _unlock_ignored(impl):
     """SHM_UNLOCK succeeds but does nothing: SHM_LOCKED stays set."""
-    def make(shmctl):
-        def patched(c):
-            if c["cmd"] == "unlock":
-                return impl.syscalls.shmctl_stat(c["id"])[0], None
-            return shmctl(c)
-        return patched
-    worker_call(impl, "shmctl", make)
+    _commands_answered(impl, ("unlock",),
+                       lambda c: (impl.syscalls.shmctl_stat(c["id"])[0], None))
 
 
 @mutant("cpid-is-caller", "R28", "shmctl-cpid-lpid")
@@ -105,39 +105,23 @@ def _shm_stat_returns_index(impl):
 def _shm_stat_wants_id(impl):
     """SHM_STAT and SHM_STAT_ANY look their argument up as an identifier (as IPC_STAT does), so
     a segment's index finds nothing: EINVAL."""
-    def make(shmctl):
-        def patched(c):
-            if c["cmd"] in ("shm_stat", "shm_stat_any"):
-                index = impl.syscalls.shm_index(c["id"])
-                result, fields = impl.syscalls.shmctl_stat(-1 if index is None else index)
-                if result == "ok":
-                    fields["id"] = index
-                return result, fields
-            return shmctl(c)
-        return patched
-    worker_call(impl, "shmctl", make)
+    def as_identifier(c):
+        index = impl.syscalls.shm_index(c["id"])
+        result, fields = impl.syscalls.shmctl_stat(-1 if index is None else index)
+        if result == "ok":
+            fields["id"] = index
+        return result, fields
+    _commands_answered(impl, ("shm_stat", "shm_stat_any"), as_identifier)
 
 
 @mutant("info-refused", "R20", "shmctl-info-invalid")
 def _info_refused(impl):
     """IPC_INFO and SHM_INFO are refused with EINVAL, as an unknown command would be."""
-    def make(shmctl):
-        def patched(c):
-            if c["cmd"] in ("info", "shm_info"):
-                return "EINVAL", None
-            return shmctl(c)
-        return patched
-    worker_call(impl, "shmctl", make)
+    _commands_answered(impl, ("info", "shm_info"), lambda c: ("EINVAL", None))
 
 
 @mutant("invalid-shmctl-accepted", "R20", "shmctl-info-invalid")
 def _invalid_accepted(impl):
     """An unknown shmctl command succeeds (returns 0) instead of EINVAL."""
-    def make(shmctl):
-        def patched(c):
-            if c["cmd"] == "invalid":
-                return "ok", None
-            return shmctl(c)
-        return patched
-    worker_call(impl, "shmctl", make)
+    _commands_answered(impl, ("invalid",), lambda c: ("ok", None))
     constant(impl.syscalls, "SHMCTL_INVALID")      # the patch point this bug is about
