@@ -30,7 +30,8 @@ EINVAL, ENOENT, EBADF, EPERM, EBUSY = (
     Errno(n) for n in ("EINVAL", "ENOENT", "EBADF", "EPERM", "EBUSY"))
 
 
-def _fd(state: State, pid: int, handle: str) -> Optional[Fd]:
+def held_fd(state: State, pid: int, handle: Optional[str]) -> Optional[Fd]:
+    """The descriptor ``handle`` names in process ``pid``, None if it holds none (EBADF)."""
     return state.processes[pid].fds.get(handle)
 
 
@@ -82,7 +83,7 @@ def seal(state: State, pid: int, st, profile: Profile) -> list:
     F_SEAL_FUTURE_WRITE needs no such check. The seals are the object's: every descriptor
     of it sees them (LTP memfd_create01.c test_share_dup, test_share_open)."""
     op = st.op
-    fd = _fd(state, pid, op.fd)
+    fd = held_fd(state, pid, op.fd)
     if fd is None:
         return [(state, EBADF)]
     if fd.rdonly:
@@ -100,7 +101,7 @@ def seal(state: State, pid: int, st, profile: Profile) -> list:
 
 def get_seals(state: State, pid: int, st, profile: Profile) -> list:
     """fcntl(F_GET_SEALS): the object's seals, whichever descriptor asks (R47; memfd_get_seals)."""
-    fd = _fd(state, pid, st.op.fd)
+    fd = held_fd(state, pid, st.op.fd)
     if fd is None:
         return [(state, EBADF)]
     return [(state, SealSet(seal_text(seals_of(state.objects[fd.obj]))))]
@@ -108,7 +109,7 @@ def get_seals(state: State, pid: int, st, profile: Profile) -> list:
 
 def dup(state: State, pid: int, st, profile: Profile) -> list:
     """dup(2): the same open file under a second descriptor: same object, same access mode."""
-    fd = _fd(state, pid, st.op.fd)
+    fd = held_fd(state, pid, st.op.fd)
     if fd is None:
         return [(state, EBADF)]
     return [(_add_fd(state, pid, st.bind, fd), OK)]
@@ -125,7 +126,7 @@ def reopen(state: State, pid: int, st, profile: Profile) -> list:
     /proc entry: ENOENT. O_TRUNC truncates to 0 as ftruncate does, and F_SEAL_SHRINK refuses
     it (EPERM, LTP memfd_create_common.c check_mfd_non_shrinkable)."""
     op = st.op
-    fd = _fd(state, pid, op.fd)
+    fd = held_fd(state, pid, op.fd)
     if fd is None:
         return [(state, ENOENT)]
     new = Fd(fd.obj, rdonly=op.mode == "rdonly", wronly=op.mode == "wronly")
@@ -146,7 +147,7 @@ def fallocate(state: State, pid: int, st, profile: Profile) -> list:
     inside it are freed, the partial pages at its ends zeroed; the size stays and private
     copies are kept (unmap_mapping_range without even_cows) (R39, R47)."""
     op = st.op
-    fd = _fd(state, pid, op.fd)
+    fd = held_fd(state, pid, op.fd)
     if fd is None:
         return [(state, EBADF)]
     if op.length == 0:
@@ -187,7 +188,7 @@ def punched(state: State, oid: int, start: int, end: int) -> State:
 
 def fstat(state: State, pid: int, st, profile: Profile) -> list:
     """fstat(2): st_size, the object's size in bytes."""
-    fd = _fd(state, pid, st.op.fd)
+    fd = held_fd(state, pid, st.op.fd)
     if fd is None:
         return [(state, EBADF)]
     return [(state, FileSize(state.objects[fd.obj].size))]

@@ -316,16 +316,12 @@ def shmctl(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 # --- mappings ---------------------------------------------------------------------------
 
-def _fd(state: State, pid: int, handle: Optional[str]) -> Optional[Fd]:
-    return state.processes[pid].fds.get(handle)
-
-
 def mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
     outcomes = _mmap(state, pid, st, profile)
     op = st.op
     if op.prot in protections.EXECUTABLE and op.fd is not None and \
             all(r == OK for _, r in outcomes):
-        fd = _fd(state, pid, op.fd)
+        fd = descriptors.held_fd(state, pid, op.fd)
         if protections.exec_may_be_refused(state.objects[fd.obj].kind):
             outcomes.append((state.bind_mapping(st.bind), EPERM))  # C01: a noexec mount
     return outcomes
@@ -346,7 +342,7 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
     may_write = True
     obj_id: Optional[int] = None
     if op.fd is not None:
-        fd = _fd(state, pid, op.fd)
+        fd = descriptors.held_fd(state, pid, op.fd)
         if fd is None:
             return [(failed, EBADF)]
         obj = state.objects[fd.obj]
@@ -725,7 +721,7 @@ def close(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 def ftruncate(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
-    fd = _fd(state, pid, op.fd)
+    fd = descriptors.held_fd(state, pid, op.fd)
     if fd is None:
         return [(state, EBADF)]
     if fd.rdonly:
@@ -737,7 +733,7 @@ def ftruncate(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 def pread(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
-    fd = _fd(state, pid, op.fd)
+    fd = descriptors.held_fd(state, pid, op.fd)
     if fd is None or fd.wronly:
         return [(state, EBADF)]
     obj = state.objects[fd.obj]
@@ -750,7 +746,7 @@ def pread(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 def pwrite(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
-    fd = _fd(state, pid, op.fd)
+    fd = descriptors.held_fd(state, pid, op.fd)
     if fd is None or fd.rdonly:
         return [(state, EBADF)]
     obj = state.objects[fd.obj]
