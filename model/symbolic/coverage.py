@@ -39,6 +39,7 @@ import z3
 
 from .core import (ADVICES, KIND_ANON, KIND_OBJ_PRIVATE, KIND_OBJ_SHARED, KIND_PRIVATE, KIND_SYSV,
                    MREMAP_MODES, OBJ_FILE, OBJ_MEMFD, OBJ_SHM, OPS, R, SymbolicScope)
+from .predicates import object_cell
 from .terms import select
 from .unrolling import Unrolling
 
@@ -241,8 +242,7 @@ class GoalLiterals:
                                    select(s.slot_thread, a.slot) == a.actor)}
         # the data's path between a descriptor and a mapping (R12, R13)
         opg = select(s.slot_pgoff, a.slot) + a.page
-        by_fd = select([select([s.obj_by_fd[o][q] for o in range(O)], slot_obj, z3.BoolVal(False))
-                        for q in range(sc.pages)], opg, z3.BoolVal(False))
+        by_fd = object_cell(s.obj_by_fd, sc, slot_obj, opg, z3.BoolVal(False))
         cow = select([select([select([s.cells[p][k][q].cow for p in range(sc.processes)], pid)
                               for k in range(sc.mappings)], a.slot) for q in range(sc.pages)],
                      a.page, z3.BoolVal(False))

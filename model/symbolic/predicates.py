@@ -67,21 +67,22 @@ def segment_pages(size_code):
     return z3.If(size_code == 0, num(1), size_code)
 
 
+def object_cell(table: list, scope: SymbolicScope, obj, page, default):
+    """``table[o][q]`` of object ``obj``, page ``page`` (``default`` past the table)."""
+    return select([select([table[o][q] for o in range(scope.objects)], obj, default)
+                   for q in range(scope.pages)], page, default)
+
+
 def object_value(s: SymState, scope: SymbolicScope, obj, page):
     """Byte 0 of page ``page`` of object ``obj`` (0 past the table)."""
-    zero = num(0, BYTE_BITS)
-    return select([select([s.obj_page[o][q] for o in range(scope.objects)], obj, zero)
-                   for q in range(scope.pages)], page, zero)
+    return object_cell(s.obj_page, scope, obj, page, num(0, BYTE_BITS))
 
 
 def file_value(s: SymState, scope: SymbolicScope, obj, page):
     """Byte 0 of page ``page`` of object ``obj`` as read(2) may show it: the value from before
     a store through a shared mapping while the file lags (R12, posix), else the page's."""
-    lagging = [[s.obj_lag[o][q] for q in range(scope.pages)] for o in range(scope.objects)]
-    lag = select([select([lagging[o][q] for o in range(scope.objects)], obj, z3.BoolVal(False))
-                  for q in range(scope.pages)], page, z3.BoolVal(False))
-    synced = select([select([s.obj_synced[o][q] for o in range(scope.objects)], obj, num(0, BYTE_BITS))
-                     for q in range(scope.pages)], page, num(0, BYTE_BITS))
+    lag = object_cell(s.obj_lag, scope, obj, page, z3.BoolVal(False))
+    synced = object_cell(s.obj_synced, scope, obj, page, num(0, BYTE_BITS))
     return lag, z3.If(lag, synced, object_value(s, scope, obj, page))
 
 
