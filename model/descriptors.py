@@ -20,14 +20,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Optional
 
-from . import memory, read_lag
+from . import credentials, memory, read_lag
 from .ops import PAGE_SIZE, SEAL_NAMES
 from .profiles import Profile
 from .results import OK, Errno, FileSize, SealSet
 from .state import Fd, MemObject, State, contents_zero_from
 
-EINVAL, ENOENT, EBADF, EPERM, EBUSY = (
-    Errno(n) for n in ("EINVAL", "ENOENT", "EBADF", "EPERM", "EBUSY"))
+EINVAL, ENOENT, EBADF, EPERM, EBUSY, EACCES = (
+    Errno(n) for n in ("EINVAL", "ENOENT", "EBADF", "EPERM", "EBUSY", "EACCES"))
 
 
 def held_fd(state: State, pid: int, handle: Optional[str]) -> Optional[Fd]:
@@ -124,12 +124,17 @@ def reopen(state: State, pid: int, st, profile: Profile) -> list:
     """open("/proc/self/fd/N", mode [| O_TRUNC]): a new open file of the same object with its
     own access mode (proc(5): /proc/PID/fd). A descriptor the process does not hold has no
     /proc entry: ENOENT. O_TRUNC truncates to 0 as ftruncate does, and F_SEAL_SHRINK refuses
-    it (EPERM, LTP memfd_create_common.c check_mfd_non_shrinkable)."""
+    it (EPERM, LTP memfd_create_common.c check_mfd_non_shrinkable). The open through the
+    link is a new open of the inode, checked as any open is (C07, may_open): after setuid a
+    descriptor the process holds may not be reopened (EACCES), whatever its own mode."""
     op = st.op
     fd = held_fd(state, pid, op.fd)
     if fd is None:
         return [(state, ENOENT)]
     new = Fd(fd.obj, rdonly=op.mode == "rdonly", wronly=op.mode == "wronly")
+    if not credentials.file_permits(state.objects[fd.obj].perm, state.processes[pid].creds,
+                                    new.rdonly, new.wronly):
+        return [(state, EACCES)]  # C07
     if not op.trunc or state.objects[fd.obj].size == 0:
         return [(_add_fd(state, pid, st.bind, new), OK)]
     if resize_refused(state.objects[fd.obj], 0):

@@ -681,7 +681,10 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
             return [(state, EFAULT if op.invalid == "null_name" else EINVAL)]
         # R47: without MFD_ALLOW_SEALING the memfd keeps the F_SEAL_SEAL every shmem inode has
         seals = frozenset({"seal"}) if op.nosealing else frozenset()
-        state, oid = state.new_object(MemObject("memfd", 0, seals=seals))
+        # C07: a memfd's inode is made with mode 0777 and the caller's ids (shmem_file_setup,
+        # S_IRWXUGO); only a reopen through /proc/self/fd ever checks them
+        perm = credentials.created_by(state.processes[pid].creds, 0o777)
+        state, oid = state.new_object(MemObject("memfd", 0, seals=seals, perm=perm))
         return [(_add_fd(state, pid, bind, Fd(oid, rdonly=False)), OK)]
     names = state.file_names if op.kind == "file" else state.shm_names
     oid = names.get(op.name)

@@ -202,3 +202,18 @@ def _fstat_reports_blocks(impl):
                 pass
         return answer
     _handler_wrapped(impl, "fstat", change_answer=change)
+
+
+@mutant("reopen-unchecked", "C07", "c07-reopen-checks-permission")
+def _reopen_unchecked(impl):
+    """A reopen through /proc/self/fd duplicates the open file it names instead of opening
+    the inode again (an emulator that resolves the link to the file it already holds): no
+    permission check, so after setuid a file only root may open reopens anyway."""
+    dup = impl.worker.CALLS["dup"]
+
+    def make(reopen):
+        def unchecked(command):
+            result = reopen(command)
+            return dup(command) if result[0] == "EACCES" else result
+        return unchecked
+    worker_call(impl, "reopen", make)

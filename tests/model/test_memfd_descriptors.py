@@ -47,6 +47,21 @@ def test_a_reopen_has_its_own_mode_and_needs_a_held_descriptor():
     assert got[-2:] == ["ok", "8"]
 
 
+def test_C07_a_reopen_is_checked_as_an_open_after_setuid():
+    """The link in /proc/self/fd opens the inode again (may_open): a root-only file is refused
+    to other although its descriptor still works; a memfd (mode 0777) is not."""
+    got = one("""
+        T0: F0 = open(file, a, mode=0600, creat)
+        T0: F1 = open(memfd)
+        T0: setuid(other)
+        T0: F2 = reopen(F0, rdonly)
+        T0: pwrite(F0, 0, 5)
+        T0: F3 = reopen(F1, wronly)
+        T0: F4 = reopen(F0)
+    """)
+    assert got[3:] == ["EACCES", "ok", "ok", "EACCES"]
+
+
 def test_C01_a_write_only_descriptor_cannot_be_mapped_or_read():
     got = one("""
         T0: F0 = open(file, data, creat, wronly)
