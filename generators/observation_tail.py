@@ -21,7 +21,9 @@ What the tail observes, from the states the model allows after the program, in t
    split or merge (R30, the hints of R48) shows whatever the bytes;
    every descriptor the program opened is pread in each process: at 0, at every offset the
    program wrote, at the last byte and at the end of its object if the process holds it, at 0
-   if not (closed, or gone at exec: EBADF); every segment handle gets an IPC_STAT;
+   if not (closed, or gone at exec: EBADF); every segment handle gets an IPC_STAT; every
+   descriptor still held gets an fstat, an F_GET_SEALS and a pwrite of the byte it already
+   holds at offset 0 (does the descriptor write: its access mode, a dup's, the seals);
    if the first process has a SysV attach, a fork child exits and another's only thread
    ends, each followed by IPC_STAT of every segment (the child's attaches must go, R28);
 3. a fork probe: each process forks a child, which reads the same places (what a child
@@ -46,11 +48,12 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from sharespec.model.actions import extent
-from sharespec.model.ops import (PAGE_SIZE, Exit, Fork, Madvise, Maps, Mprotect, Open, Place, Pread,
-                                 Pwrite, Read, ShmCtl, Step, ThreadExit, Write)
+from sharespec.model.ops import (PAGE_SIZE, Dup, Exit, Fork, Fstat, Madvise, Maps, Mprotect, Open,
+                                 Place, Pread, Pwrite, Read, Reopen, Seals, ShmCtl, Step,
+                                 ThreadExit, Write)
 from sharespec.model.results import Errno
 from sharespec.model.profiles import get_profile
-from sharespec.model.results import Fault
+from sharespec.model.results import Fault, Value
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import SLOT_PAGES, initial
 
@@ -186,12 +189,13 @@ def _read_all(program, tail: _Tail, actor: str, places: list, faulting: list) ->
 
 def _objects(program, tail: _Tail) -> None:
     """pread of every descriptor of each process at its interesting offsets; IPC_STAT of
-    every segment handle."""
+    every segment handle; then what each descriptor says of its object and of its own access:
+    fstat, the seals, and a write-back of the byte at offset 0 (``_write_back``)."""
     written = {}
     for st in program:
         if isinstance(st.op, Pwrite):
             written.setdefault(st.op.fd, []).append(st.op.offset)
-    opened = [st.bind for st in program if isinstance(st.op, Open) and st.bind]
+    opened = [st.bind for st in program if isinstance(st.op, (Open, Dup, Reopen)) and st.bind]
     for actor in tail.representatives():
         state = tail.states[0]
         proc = state.processes[state.threads[actor].process]
@@ -208,6 +212,29 @@ def _objects(program, tail: _Tail) -> None:
     if reps:
         for seg in tail.states[0].segment_handles:
             tail.add(Step(reps[0], ShmCtl(seg, stat_command(tail.profile))))
+    for actor in reps:
+        for fd in opened:
+            if held_everywhere(tail, actor, fd):
+                tail.add(Step(actor, Fstat(fd)))
+                tail.add(Step(actor, Seals(fd)))
+                _write_back(tail, actor, fd)
+
+
+def held_everywhere(tail: _Tail, actor: str, fd: str) -> bool:
+    return all(s.processes[s.threads[actor].process].fds.get(fd) is not None
+               for s in tail.states)
+
+
+def _write_back(tail: _Tail, actor: str, fd: str) -> None:
+    """pwrite through ``fd`` of the byte its object holds at offset 0, when every state agrees
+    on that byte: the contents stay as they were, and the result shows whether the descriptor
+    may write (its access mode, a dup's or a reopen's, R47's seals)."""
+    found = tail.outcomes(Step(actor, Pread(fd, 0)))
+    if not found:
+        return
+    values = {r.byte if isinstance(r, Value) else None for _, r in found}
+    if len(values) == 1 and None not in values:
+        tail.add(Step(actor, Pwrite(fd, 0, values.pop())))
 
 
 def mapped_slots(state) -> list:

@@ -14,7 +14,8 @@ from sharespec.generators.observation_tail import mapped_probe, observation_tail
 from sharespec.generators.random_programs import Usage, random_cases, random_program
 from sharespec.model.case_text import case_from_text
 from sharespec.model.oracle import allowed_per_step
-from sharespec.model.ops import Fork, Mprotect, Place, Pread, Read, ShmCtl, Write
+from sharespec.model.ops import (Fork, Fstat, Mprotect, Place, Pread, Pwrite, Read, Seals, ShmCtl,
+                                 Write)
 from sharespec.model.profiles import LINUX
 from sharespec.model.results import DEAD, Fault
 from sharespec.model.scope import DEFAULT
@@ -30,7 +31,6 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       "shm-remap-dropped", "shm-unlink-ignored", "shmat-refuses-removed",
                       "shmat-rnd-ignored", "shmget-creat-implied", "shmget-excl-ignored",
                       "shmget-key-ignored", "shmget-size-unchecked", "open-rdonly-ignored",
-                      "seal-ignored", "pwrite-ignores-offset",
                       # the madvise advice's own result, and mremap over the pieces of a private
                       # mapping (EFAULT or not: the tail does not probe record boundaries)
                       "invalid-advice-accepted", "normal-keeps-readahead", "dodump-ignored",
@@ -40,15 +40,15 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       "shm-stat-returns-index", "shm-stat-wants-id", "info-refused",
                       "invalid-shmctl-accepted",
                       # a descriptor call's own result (a seal, a store through a dup or a
-                      # reopen, memfd_create's arguments, a mapping of a write-only fd), or an
-                      # fstat or seals observation, which the tail does not make yet
-                      "dup-read-only", "fallocate-keeps-size", "fstat-reports-blocks",
+                      # reopen into an empty object, memfd_create's arguments, a mapping of a
+                      # write-only fd, a store that would grow a sealed object)
+                      "dup-read-only",
                       "future-write-as-write", "memfd-always-sealable", "memfd-flags-masked",
                       "memfd-name-truncated", "open-wronly-as-rdwr", "reopen-mode-ignored",
-                      "reopen-trunc-ignored", "seal-grow-ignored", "seal-seal-ignored",
-                      "seal-shrink-ignored", "seals-hide-seal-bit",
-                      # mremap to a chosen place refused by itself; a maps step (not in the tail)
-                      "fixed-implies-maymove", "maps-splits-merged",
+                      "reopen-unchecked",
+                      "seal-grow-ignored", "seal-seal-ignored", "seal-shrink-ignored",
+                      # mremap to a chosen place refused by itself
+                      "fixed-implies-maymove",
                       # C07: a permission check's own result (shmat, shmget, open, shmctl,
                       # setuid): the tail reads memory and segments, it does not probe who may
                       "setuid-ignored", "setuid-one-thread", "setuid-keeps-saved-root",
@@ -74,6 +74,8 @@ def _same_observation(last, tail) -> bool:
     def same(op):
         if isinstance(op, Write) and isinstance(last.op, Write):
             return op.at == last.op.at
+        if isinstance(op, Pwrite) and isinstance(last.op, Pwrite):   # a write-back of its own
+            return (op.fd, op.offset) == (last.op.fd, last.op.offset)
         if isinstance(last.op, Read) and isinstance(op, Mprotect):
             return op == mapped_probe(last.thread, last.op.at).op
         if isinstance(last.op, ShmCtl) and last.op.cmd in ("stat", "stat_full"):
@@ -289,3 +291,26 @@ T0: mprotect(M0, 4097, none)
     assert any(st.thread in t0 and st.op == Read(Place("M0", 1)) for st in tail)
     unmapped = _tail_of(text.replace("mprotect(M0, 4097, none)", "munmap(M0, 4097)"))
     assert mapped_probe("T0", Place("M0", 1)) in unmapped
+
+
+def test_the_tail_asks_every_held_descriptor_for_its_size_seals_and_a_write_back():
+    """fstat, F_GET_SEALS and a pwrite of the byte already there, through each descriptor,
+    dup'd or reopened ones too: a dup that lost its write access, a seal ignored or a size
+    miscounted shows even when the program never asked (the write-back changes no byte)."""
+    text = """case t
+profile linux
+origin test
+
+T0: F0 = open(memfd)
+T0: ftruncate(F0, 4096)
+T0: F1 = dup(F0)
+T0: F2 = reopen(F0, rdonly)
+"""
+    tail = observation_tail(case_from_text(text, "<t>").steps)
+    ops = [st.op for st in tail]
+    for fd in ("F0", "F1", "F2"):
+        assert Fstat(fd) in ops and Seals(fd) in ops and Pwrite(fd, 0, 0) in ops, fd
+    allowed = allowed_per_step(case_from_text(text, "<t>").steps + tail, "linux")[4:]
+    results = {op: a for op, a in zip(ops, allowed)}
+    assert {str(r) for r in results[Pwrite("F1", 0, 0)]} == {"ok"}
+    assert {str(r) for r in results[Pwrite("F2", 0, 0)]} == {"EBADF"}
