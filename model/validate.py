@@ -572,8 +572,8 @@ class _ProgramChecker:
                     return f"{result}: the attach count or the size is out of range"
             case Info():
                 if not (isinstance(op, ShmCtl) and op.cmd in ("info", "shm_info", "shm_info_counts")):
-                    return (f"only shmctl info/shm_info/shm_info_counts returns info, not "
-                            f"{op.OP} ({result})")
+                    return (f"only shmctl info/shm_info returns info (and shm_info_counts, with "
+                            f"its counts), not {op.OP} ({result})")
                 if (result.counts is not None) != (op.cmd == "shm_info_counts"):
                     return (f"shmctl {op.cmd} returns info "
                             f"{'with' if op.cmd == 'shm_info_counts' else 'without'} "
