@@ -9,6 +9,8 @@ import os
 
 from . import addresses, syscalls
 
+INFO_COUNTS = ("used_ids", "shm_tot", "shm_rss", "shm_swp")   # SHM_INFO's, in order
+
 
 class Resolver:
     """The commands of one case, resolved step by step as the case goes."""
@@ -180,8 +182,12 @@ class Resolver:
         return self.plan.threads_of[pids[pid]][0]
 
     def info_result(self, segment, value):
-        """info(max>=S): the highest index in use is at least S's index; info: S is gone."""
-        return "info(max>=%s)" % segment if value["covers"] else "info"
+        """info(max>=S): the highest index in use is at least S's index; info: S is gone; with
+        SHM_INFO's counts (shm_info_counts) they follow: info(max>=S,used_ids=1,...)."""
+        parts = ["max>=%s" % segment] if value["covers"] else []
+        if "counts" in value:
+            parts += ["%s=%d" % pair for pair in zip(INFO_COUNTS, value["counts"])]
+        return "info(%s)" % ",".join(parts) if parts else "info"
 
     def bound(self, step):
         """A mapping placed at an explicit place means that place from now on (R26: shmat

@@ -30,6 +30,12 @@ from .ledger import Ledger, log_pid
 FAULTS = (signal.SIGSEGV, signal.SIGBUS)     # the only signals a step can die of
 # The shmctl commands whose answer is a stat (commands.Resolver.stat_result)
 STAT_COMMANDS = ("stat", "stat_full", "shm_stat", "shm_stat_any", "shm_stat_id")
+INFO_COMMANDS = ("info", "shm_info", "shm_info_counts")
+# The IPC namespace's figures (ipc_namespace.py) as docs/case-format.md writes them
+FIGURE_RESULTS = {
+    "stat_any_count": lambda count: "indexes(%d)" % count,
+    "sysvipc": lambda sums: "sysvipc(count=%d,size=%d,rss=%d,swap=%d)" % tuple(sums),
+}
 
 
 class CaseFailure(Exception):
@@ -61,6 +67,10 @@ def run_case(case, timeout=10.0, ledger=None):
     if plan.exec_as_other and not features.has("other_exec"):
         return protocol.observation(name, "error", [], "environment: the case execs after "
                                     "setuid(other): " + features.missing("other_exec"))
+    if plan.private_ipc and not features.has("ipc_namespace"):
+        return protocol.observation(name, "error", [], "environment: the case observes the IPC "
+                                    "namespace's figures, which need a fresh IPC namespace: "
+                                    + features.missing("ipc_namespace"))
     return CaseRun(plan, timeout, ledger or Ledger()).run()
 
 
@@ -122,7 +132,9 @@ class CaseRun:
         self.names = hygiene.Namespace(plan)
         self.places = addresses.Places(plan)
         self.resolver = Resolver(plan, self.places, self.names)
-        self.segments = segments.CaseSegments(self.names.keys)   # what clean-up may remove
+        # what clean-up may remove: nothing of a case in its own IPC namespace, whose segments
+        # go with it (ipc_namespace.py), and whose ids mean other segments here
+        self.segments = segments.CaseSegments(self.names.keys, private=plan.private_ipc)
         self.pipes = None
         self.processes = {}         # process number -> CaseProcess
         self.pgid = None            # the first process's pid, leader of the case's group
@@ -172,7 +184,8 @@ class CaseRun:
             with interrupts_held():
                 pid = fork_first_process(self.plan, self.pipes, self.ledger.fd)
                 self.pgid = pid
-                keys = "".join(" %d" % key for key in self.names.keys.values())
+                keys = "" if self.plan.private_ipc else \
+                    "".join(" %d" % key for key in self.names.keys.values())
                 self.ledger.note("case %d %d" % (int(time.time()), pid)
                                  + ("\nkeys" + keys if keys else ""))
                 self.add_process(0, pid, set(self.pipes.case_ends()))
@@ -247,8 +260,10 @@ class CaseRun:
         elif step.op == "shmctl" and result == "ok" and step.args["cmd"] in STAT_COMMANDS:
             pids = {p.pid: number for number, p in self.processes.items()}
             return self.resolver.stat_result(step.args["cmd"], answer["value"], pids)
-        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] in ("info", "shm_info"):
+        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] in INFO_COMMANDS:
             return self.resolver.info_result(step.args["segment"], answer["value"])
+        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] in FIGURE_RESULTS:
+            return FIGURE_RESULTS[step.args["cmd"]](answer["value"])
         elif step.op == "shmctl" and result == "ok" and step.args["cmd"] == "rmid":
             self.segments.removed.add(self.resolver.segment_ids.get(step.args["segment"]))
         if step.bind and result == "ok":

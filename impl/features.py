@@ -26,6 +26,10 @@ that truly needs a missing feature gets status "error", naming it.
   so that a case process that setuid'd to other can exec (worker.execute). An interpreter
   under a private home (/root/.pyenv, say) is not: a case with an exec after setuid(other)
   then gets status "error" naming it.
+- ``ipc_namespace``: a child may enter a fresh IPC namespace (unshare(CLONE_NEWIPC)), no swap
+  is in use and shmem transparent hugepages are off (ipc_namespace.py). A case that observes
+  the namespace's figures (shmctl shm_info_counts, stat_any_count, sysvipc) runs in one of its
+  own: without it, such a case gets status "error" naming it.
 
 SHARESPEC_IMPL_DISABLE=name,name,... (read once, here) makes the named features count as
 missing whatever the host offers: a switch for tests and diagnosis (docs/protocol.md).
@@ -38,7 +42,7 @@ import signal
 from . import syscalls
 
 DISABLE_VARIABLE = "SHARESPEC_IMPL_DISABLE"
-NAMES = ("subreaper", "pdeathsig", "pidfd", "pagemap", "other_exec")
+NAMES = ("subreaper", "pdeathsig", "pidfd", "pagemap", "other_exec", "ipc_namespace")
 PR_GET_PDEATHSIG = 2
 
 MISSING = {}            # feature -> why it is missing; filled once by probe()
@@ -167,6 +171,11 @@ def _probe_other_exec():
     return ""
 
 
+def _probe_ipc_namespace():
+    from . import ipc_namespace
+    return ipc_namespace.probe()
+
+
 def _parents(path):
     parents = []
     while os.path.dirname(path) != path:
@@ -189,11 +198,14 @@ def _reason(error):
 
 
 PROBES = {"subreaper": _probe_subreaper, "pdeathsig": _probe_pdeathsig, "pidfd": _probe_pidfd,
-          "pagemap": _probe_pagemap, "other_exec": _probe_other_exec}
+          "pagemap": _probe_pagemap, "other_exec": _probe_other_exec,
+          "ipc_namespace": _probe_ipc_namespace}
 DESCRIPTIONS = {
     "subreaper": "prctl(PR_SET_CHILD_SUBREAPER)",
     "pdeathsig": "prctl(PR_SET_PDEATHSIG)",
     "pidfd": "pidfd_open and pidfd_send_signal",
     "pagemap": "/proc/PID/pagemap (frame identity)",
     "other_exec": "exec of this Python by the unprivileged uid of setuid(other)",
+    "ipc_namespace": "a fresh IPC namespace with exact figures (unshare(CLONE_NEWIPC), no swap, "
+                     "no shmem hugepages)",
 }

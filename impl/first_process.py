@@ -14,7 +14,7 @@ import os
 import resource
 import signal
 
-from . import addresses, features, syscalls, worker
+from . import addresses, features, ipc_namespace, syscalls, worker
 
 ARENA_RESERVED_SLOTS = 4096
 ARENA = (addresses.ARENA_BASE, ARENA_RESERVED_SLOTS * addresses.SLOT_BYTES)
@@ -131,6 +131,11 @@ def become_first(plan, pipes, ledger_fd, executor):
         if os.getppid() != executor:        # after the prctl: an executor ending later kills us
             os._exit(70)
         worker.setup_process()
+        if plan.private_ipc:
+            # the case observes the IPC namespace's figures: a namespace of its own, entered
+            # before any step (features.py has probed that a child may; should it fail here
+            # all the same, the exit status 70 makes the case an error, never a verdict)
+            ipc_namespace.enter_fresh()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)
         if ONCE["reserved"]:
             # the executor's arena is MADV_DONTFORK, but an emulator may ignore that (qemu-user

@@ -22,7 +22,10 @@ REQUIRED = object()
 # bit, cpid and lpid), SHM_LOCK, SHM_UNLOCK, SHM_STAT(_ANY) of a segment's index, SHM_STAT of
 # the identifier, IPC_INFO, SHM_INFO, an invalid command
 SHMCTL_COMMANDS = ("rmid", "stat", "set", "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any",
-                   "shm_stat_id", "info", "shm_info", "invalid")
+                   "shm_stat_id", "info", "shm_info", "invalid",
+                   "shm_info_counts", "stat_any_count", "sysvipc")
+# The IPC namespace's figures: a case with one runs in a fresh IPC namespace (ipc_namespace.py)
+FIGURE_COMMANDS = ("shm_info_counts", "stat_any_count", "sysvipc")
 PROTECTIONS = ("rw", "r", "none", "w", "x", "rx")   # docs/case-format.md
 
 # memfd seals in the kernel's bit order (F_SEAL_SEAL 1 ... F_SEAL_FUTURE_WRITE 16); a set of
@@ -133,6 +136,9 @@ class Plan:
         self.credentials = False
         self.dropped = set()               # processes that setuid'd to other (or inherited it)
         self.exec_as_other = False         # an exec by such a process (features: other_exec)
+        # it observes the IPC namespace's figures: it runs in a fresh IPC namespace of its own
+        # (features: ipc_namespace)
+        self.private_ipc = False
 
     def subtree(self, process):
         """The process and every process forked from it, directly or not."""
@@ -255,6 +261,8 @@ def _add_step(plan, live, index, raw):
     if op in ("setuid", "setgid") or (op == "shmctl" and args["cmd"] == "set") or \
             args.get("mode", 0o600) not in (0o600, None):
         plan.credentials = True
+    if op == "shmctl" and args["cmd"] in FIGURE_COMMANDS:
+        plan.private_ipc = True
     _note_names(plan, op, args)
 
     process = plan.process_of[thread]

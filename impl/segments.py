@@ -51,8 +51,12 @@ RMID_ATTEMPTS = 3
 class CaseSegments:
     """What one case did in the SysV table, as the executor learns it."""
 
-    def __init__(self, keys):
+    def __init__(self, keys, private=False):
         self.keys = keys            # the case's key names -> the real keys drawn for them
+        # the case runs in an IPC namespace of its own (ipc_namespace.py): its segments die
+        # with it, and its ids name other segments in the executor's namespace, so nothing is
+        # recorded and nothing removed
+        self.private = private
         self.known = {}             # id -> pid of the case process whose shmget returned it
         self.removed = set()        # ids whose IPC_RMID step the case made, successfully
         self.before = {}            # pid -> the table (raw) before its first shmget command
@@ -68,12 +72,16 @@ class CaseSegments:
 
     def sending(self, pid, shmgets):
         """Before a command with `shmgets` shmget steps goes to case process `pid`."""
+        if self.private:
+            return
         if pid not in self.before:
             self.before[pid] = read_table()
         self.unanswered += shmgets
 
     def answered(self, pid, ident):
         """A shmget's answer was read: the id it returned (None if it failed)."""
+        if self.private:
+            return
         self.unanswered -= 1
         if ident is not None:
             self.known.setdefault(ident, pid)
@@ -133,6 +141,8 @@ def remove_segments(pids, made):
     the pids of its processes (none reaped yet) and what the executor learnt (`made`, a
     CaseSegments). Returns the problems, as sentences: segments that could not be removed,
     or that may be the case's but cannot be proved so."""
+    if made.private:
+        return []               # in the case's own IPC namespace, gone with its processes
     table = Table()
     problems = []
     ours = []

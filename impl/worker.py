@@ -22,7 +22,7 @@ import signal
 import sys
 import _thread
 
-from . import syscalls
+from . import ipc_namespace, syscalls
 
 PAGE = 4096
 
@@ -255,7 +255,17 @@ def _shmctl(c):
         return syscalls.shmctl_invalid(ident), None
     if cmd == "shm_stat_id":                 # the identifier passed where an index is due
         return syscalls.shmctl_shm_stat(ident)
+    if cmd == "stat_any_count":              # the namespace's figures (ipc_namespace.py)
+        return ipc_namespace.stat_any_count()
+    if cmd == "sysvipc":
+        return ipc_namespace.sysvipc_sums()
     index = syscalls.shm_index(ident)
+    if cmd == "shm_info_counts":
+        result, value = ipc_namespace.shm_info_counts()
+        if result != "ok":
+            return result, None
+        return result, {"covers": index is not None and value["highest"] >= index,
+                        "counts": value["counts"]}
     if cmd in ("shm_stat", "shm_stat_any"):  # no index for a segment that is gone: -1, EINVAL
         return syscalls.shmctl_shm_stat(-1 if index is None else index, cmd == "shm_stat_any")
     result, highest = syscalls.shmctl_info(cmd == "shm_info")   # info, shm_info

@@ -37,7 +37,12 @@ SHMCTL_COMMANDS = ("rmid", "stat",
                    "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any", "shm_stat_id",
                    "info", "shm_info", "invalid",
                    # IPC_SET of the mode and owner (C07, model/credentials.py)
-                   "set")
+                   "set",
+                   # the IPC namespace's figures (model/residency.py): SHM_INFO's counts, the
+                   # indexes SHM_STAT_ANY answers, /proc/sysvipc/shm summed; a case with one
+                   # runs in a fresh IPC namespace (needs_private_ipc)
+                   "shm_info_counts", "stat_any_count", "sysvipc")
+FIGURE_COMMANDS = ("shm_info_counts", "stat_any_count", "sysvipc")
 # Credentials (C07, model/credentials.py): root, and "other", an unprivileged uid and gid the
 # implementation picks; permission bits are an octal mode, 0600 unless a step names one.
 USERS = ("root", "other")
@@ -437,3 +442,10 @@ class Step:
     thread: str
     op: Operation
     bind: Optional[str] = None
+
+
+def needs_private_ipc(ops) -> bool:
+    """Whether a program observes the IPC namespace's figures (FIGURE_COMMANDS), and so must run
+    in a fresh IPC namespace of its own, where every segment is the case's (model/residency.py;
+    docs/case-format.md, "IPC figures")."""
+    return any(isinstance(op, ShmCtl) and op.cmd in FIGURE_COMMANDS for op in ops)

@@ -93,11 +93,43 @@ class Info:
     """shmctl(IPC_INFO) or shmctl(SHM_INFO): the call succeeded, and the highest index in use
     it returned is at least the index of ``covers`` (a live segment handle), or "none" when the
     case names no live segment to compare with. The rest is system-wide (limits, counts of
-    every segment of the host) and other processes change it: not reported (shmctl_commands.py)."""
+    every segment of the host) and other processes change it: not reported (shmctl_commands.py),
+    but for ``shm_info_counts``, which runs in a fresh IPC namespace (model/residency.py):
+    ``counts`` is then SHM_INFO's (used_ids, shm_tot, shm_rss, shm_swp), pages for the last
+    three: ``info(max>=S0,used_ids=1,shm_tot=1,shm_rss=0,shm_swp=0)``."""
     covers: str
+    counts: Optional[tuple] = None
 
     def __str__(self) -> str:
-        return "info" if self.covers == "none" else f"info(max>={self.covers})"
+        parts = [] if self.covers == "none" else [f"max>={self.covers}"]
+        if self.counts is not None:
+            parts += [f"{name}={n}" for name, n in zip(INFO_COUNTS, self.counts)]
+        return "info(" + ",".join(parts) + ")" if parts else "info"
+
+
+INFO_COUNTS = ("used_ids", "shm_tot", "shm_rss", "shm_swp")
+SYSVIPC_SUMS = ("count", "size", "rss", "swap")
+
+
+@dataclass(frozen=True, order=True)
+class Indexes:
+    """How many of the indexes 0..SHM_INFO's highest SHM_STAT_ANY answered (``indexes(2)``;
+    model/residency.py, in a fresh IPC namespace)."""
+    count: int
+
+    def __str__(self) -> str:
+        return f"indexes({self.count})"
+
+
+@dataclass(frozen=True, order=True)
+class SysvipcSums:
+    """/proc/sysvipc/shm summed over its rows: (rows, size, rss, swap), bytes
+    (``sysvipc(count=1,size=2048,rss=4096,swap=0)``; model/residency.py, in a fresh IPC
+    namespace)."""
+    sums: tuple
+
+    def __str__(self) -> str:
+        return "sysvipc(" + ",".join(f"{n}={v}" for n, v in zip(SYSVIPC_SUMS, self.sums)) + ")"
 
 
 @dataclass(frozen=True, order=True)
@@ -161,7 +193,7 @@ class MapsReport:
 
 
 Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Info, Dead, FrameReport,
-               MapsReport, SealSet, FileSize]
+               MapsReport, SealSet, FileSize, Indexes, SysvipcSums]
 
 OK = Ok()
 DEAD = Dead()
@@ -172,6 +204,11 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _STAT = re.compile(rf"stat\(nattch=(\d+),segsz=(\d+),dest=([01]),key=({_NAME})"
                    rf"(?:,locked=([01]),cpid=({_NAME}),lpid=({_NAME}))?(?:,id=({_NAME}|\?))?\)\Z")
 _INFO = re.compile(rf"info(?:\(max>=({_NAME})\))?\Z")
+_FIGURE = r"([0-9]{1,14})"
+_INFO_COUNTS = re.compile(rf"info\((?:max>=({_NAME}),)?"
+                          + ",".join(f"{n}={_FIGURE}" for n in INFO_COUNTS) + r"\)\Z")
+_INDEXES = re.compile(rf"indexes\({_FIGURE}\)\Z")
+_SYSVIPC = re.compile(r"sysvipc\(" + ",".join(f"{n}={_FIGURE}" for n in SYSVIPC_SUMS) + r"\)\Z")
 _SAME = re.compile(r"=([A-Za-z_][A-Za-z0-9_]*)\Z")
 _SEALS = re.compile(r"seals\(([a-z_+]+)\)\Z")
 _SIZE = re.compile(r"size\(([0-9]{1,14})\)\Z")
@@ -210,6 +247,15 @@ def parse_result(text: str) -> Result:
     m = _INFO.match(text.replace(" ", ""))
     if m:
         return Info(m.group(1) or "none")
+    m = _INFO_COUNTS.match(text.replace(" ", ""))
+    if m:
+        return Info(m.group(1) or "none", tuple(int(g) for g in m.groups()[1:]))
+    m = _INDEXES.match(text.replace(" ", ""))
+    if m:
+        return Indexes(int(m.group(1)))
+    m = _SYSVIPC.match(text.replace(" ", ""))
+    if m:
+        return SysvipcSums(tuple(int(g) for g in m.groups()))
     if text.startswith("frames("):
         return parse_report(text)
     if text.startswith("maps("):
@@ -224,8 +270,8 @@ def parse_result(text: str) -> Result:
     if m:
         return FileSize(int(m.group(1)))
     raise ValueError(f"not a result: {text!r} (expected ok, a byte, an errno name, SIGSEGV, SIGBUS, "
-                     "eof, new, =HANDLE, stat(...), info(...), seals(...), size(N), frames(...), "
-                     "maps(...) or dead)")
+                     "eof, new, =HANDLE, stat(...), info(...), indexes(N), sysvipc(...), seals(...), "
+                     "size(N), frames(...), maps(...) or dead)")
 
 
 _MAPS_RECORD = re.compile(r"(\d{1,3})-(\d{1,3}):([r-][w-][x-][ps])\Z")

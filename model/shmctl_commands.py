@@ -32,6 +32,9 @@ What a case can predict, and so what the results say:
   SHM_UNLOCK succeed on a live segment, also a removed one still attached, and are idempotent
   (``shmctl_do_lock`` does nothing when the bit already says so). They change no contents (C09).
 - An invalid command is EINVAL before the identifier is looked at (``ksys_shmctl``: cmd < 0).
+- ``shm_info_counts``, ``stat_any_count`` and ``sysvipc`` observe the IPC namespace's figures,
+  which a case predicts exactly because it then runs in a fresh IPC namespace of its own
+  (model/residency.py).
 
 Pure: every function maps a state to new states and results.
 """
@@ -41,15 +44,16 @@ from dataclasses import replace
 from typing import Optional
 
 from . import address_space as aspace
-from . import credentials
-from .results import OK, Errno, Info, Stat
+from . import credentials, residency
+from .ops import FIGURE_COMMANDS
+from .results import OK, Errno, Indexes, Info, Stat, SysvipcSums
 from .state import Segment, State
 
 EINVAL, EACCES, EPERM = Errno("EINVAL"), Errno("EACCES"), Errno("EPERM")
 
 # The commands this module performs (ops.SHMCTL_COMMANDS has rmid and stat too).
 COMMANDS = frozenset({"stat_full", "lock", "unlock", "shm_stat", "shm_stat_any", "shm_stat_id",
-                      "info", "shm_info", "invalid"})
+                      "info", "shm_info", "invalid"}) | frozenset(FIGURE_COMMANDS)
 # Linux's alone: POSIX shmctl knows IPC_STAT, IPC_SET and IPC_RMID (and says EINVAL for any
 # other command). ``stat_full`` is Linux's too: POSIX does not say that fork, a split or an
 # exit sets shm_lpid.
@@ -87,6 +91,15 @@ def perform(state: State, pid: int, op, profile) -> list:
         # shmctl_ipc_info / shmctl_shm_info: ipc_get_maxidx, whatever the id. The index of a
         # live segment of the case is in use, so the highest index is at least it.
         return [(state, Info("none" if sid is None else op.segment))]
+    # The namespace's figures, exact in the case's own IPC namespace (model/residency.py);
+    # none checks a permission (shmctl_shm_info, SHM_STAT_ANY; /proc/sysvipc/shm is 0444)
+    if op.cmd == "shm_info_counts":
+        return [(state, Info("none" if sid is None else op.segment,
+                             residency.shm_info_counts(state)))]
+    if op.cmd == "stat_any_count":
+        return [(state, Indexes(residency.stat_any_count(state)))]
+    if op.cmd == "sysvipc":
+        return [(state, SysvipcSums(residency.sysvipc_summary(state)))]
     if sid is None:
         return [(state, EINVAL)]                 # R20: a destroyed segment's id (and index) is gone
     seg: Segment = state.segments[sid]

@@ -25,8 +25,8 @@ from .ops import (
     Munmap, Open, Place, PosixMadvise, Reopen, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
-from .results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Info, MapsReport, Ok, SealSet,
-                      SegmentId, Stat, Value)
+from .results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Indexes, Info, MapsReport,
+                      Ok, SealSet, SegmentId, Stat, SysvipcSums, Value)
 
 # Which stat each shmctl command returns: the four fields, those with the lock bit and the
 # creator and last attacher, and those with the identifier SHM_STAT returned too.
@@ -571,10 +571,19 @@ class _ProgramChecker:
                 if not 0 <= result.nattch <= MAX_ATTACH_COUNT or not 0 <= result.segsz <= MAX_BYTES:
                     return f"{result}: the attach count or the size is out of range"
             case Info():
-                if not (isinstance(op, ShmCtl) and op.cmd in ("info", "shm_info")):
-                    return f"only shmctl info/shm_info returns info, not {op.OP} ({result})"
+                if not (isinstance(op, ShmCtl) and op.cmd in ("info", "shm_info", "shm_info_counts")):
+                    return (f"only shmctl info/shm_info returns info (and shm_info_counts, with "
+                            f"its counts), not {op.OP} ({result})")
+                if (result.counts is not None) != (op.cmd == "shm_info_counts"):
+                    return (f"shmctl {op.cmd} returns info "
+                            f"{'with' if op.cmd == 'shm_info_counts' else 'without'} "
+                            f"used_ids, shm_tot, shm_rss and shm_swp, not {result}")
                 if result.covers != "none" and self.kind_of.get(result.covers) != "segment":
                     return f"{result}: {result.covers} is not a segment handle bound by an earlier step"
+            case Indexes() | SysvipcSums():   # the IPC namespace's figures (model/residency.py)
+                cmd = "stat_any_count" if isinstance(result, Indexes) else "sysvipc"
+                if not (isinstance(op, ShmCtl) and op.cmd == cmd):
+                    return f"only shmctl {cmd} returns {str(result).split('(')[0]}(...), not {op.OP} ({result})"
             case SealSet():
                 if op.OP != "seals":
                     return f"only seals returns seals, not {op.OP} ({result})"

@@ -25,8 +25,8 @@ from typing import Iterable, Optional
 from sharespec.model.actions import FAMILIES, classify
 from sharespec.model.case import Case
 from sharespec.model.profiles import get_profile
-from sharespec.model.results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Info, Ok,
-                                     SealSet, SegmentId, Stat, Value)
+from sharespec.model.results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Indexes,
+                                     Info, Ok, SealSet, SegmentId, Stat, SysvipcSums, Value)
 from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Fork, Ftruncate, Madvise, Mprotect,
                                  Mremap, Munmap, PosixMadvise, ShmAt, ShmCtl, ShmDt, ShmGet,
                                  ShmUnlink, ThreadExit)
@@ -42,14 +42,14 @@ COVERAGE_SCOPES = (
     replace(SMALL, steps=3, families=None),
 )
 KINDS = ("ok", "value", "fault", "errno", "stat", "segment", "eof", "dead", "frames", "info",
-         "seals", "size")
+         "seals", "size", "indexes", "sysvipc")
 
 
 def outcome_kind(result) -> str:
     for cls, kind in ((Ok, "ok"), (Value, "value"), (Fault, "fault"), (Errno, "errno"),
                       (Stat, "stat"), (SegmentId, "segment"), (Eof, "eof"), (Dead, "dead"),
                       (FrameReport, "frames"), (Info, "info"), (SealSet, "seals"),
-                      (FileSize, "size")):
+                      (FileSize, "size"), (Indexes, "indexes"), (SysvipcSums, "sysvipc")):
         if isinstance(result, cls):
             return kind
     return type(result).__name__.lower()

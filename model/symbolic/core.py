@@ -83,6 +83,10 @@ SHMCTL_OUTSIDE = {
     **dict.fromkeys(("lock", "unlock"), "C09: the lock bit only (no effect on contents), "
                                         "which a segment's cells do not carry"),
     **dict.fromkeys(("info", "shm_info"), "a system-wide figure: the highest index in use"),
+    **dict.fromkeys(("shm_info_counts", "stat_any_count", "sysvipc"),
+                    "model/residency.py: the namespace's figures count the segments and their "
+                    "resident pages, and a cell carries no residency (a page read but never "
+                    "written holds no byte)"),
     "invalid": "EINVAL before anything is looked at; nothing to encode",
 }
 MREMAP_MODES = ("grow", "move", "alias")

@@ -416,3 +416,4 @@ from . import bugs_mappings, bugs_files, bugs_processes, bugs_sysv, bugs_hints, 
 from . import bugs_addresses   # noqa: E402,F401
 from . import bugs_credentials   # noqa: E402,F401
 from . import bugs_memfd  # noqa: E402,F401
+from . import bugs_ipc_figures  # noqa: E402,F401

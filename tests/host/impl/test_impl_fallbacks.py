@@ -174,5 +174,6 @@ def test_features_lists_each_feature_and_what_the_switch_disabled():
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(None, 1) for line in done.stdout.splitlines())
-    assert set(lines) == {"subreaper", "pdeathsig", "pidfd", "pagemap", "other_exec"}
+    assert set(lines) == {"subreaper", "pdeathsig", "pidfd", "pagemap", "other_exec",
+                          "ipc_namespace"}
     assert lines["pagemap"] == lines["pidfd"] == "missing: disabled by SHARESPEC_IMPL_DISABLE"
