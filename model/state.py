@@ -285,7 +285,11 @@ class State:
     # --- names a step uses ------------------------------------------------------------
 
     def vpn(self, place) -> int:
-        """The virtual page a place (mapping handle, page) names."""
+        """The virtual page a place (mapping handle, page) names; an absolute place (``@zero``)
+        names a page of its own below every slot (model/absolute_addresses.py)."""
+        if place.mapping[:1] == "@":
+            from .absolute_addresses import page_base
+            return page_base(place.mapping) + place.page
         return self.mapping_handles[place.mapping] + place.page
 
     def span(self, place, length: int) -> Tuple[int, int]:
