@@ -38,17 +38,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Optional
 
+from . import address_space as aspace
 from .ops import Mmap, Munmap, ShmAt, Step
 from .results import OK, Errno
+from .state import ABSOLUTE_PAGE_BASES as PAGE_BASES
+from .state import ABSOLUTE_SPAN as _SPAN
 
 # class -> the byte address an implementation uses.
 ADDRESSES = {"zero": 0, "high": 1 << 53, "kernel": 2 ** 64 - 2 ** 31}
 CLASSES = tuple(ADDRESSES)
-# class -> the model's first page for it: below slot 0, a million pages apart, so that a range
-# of a slot's size (the validator's limit) or a segment of the case's page cap never meets
-# another class or a slot.
-_SPAN = 2 ** 20
-PAGE_BASES = {name: -(len(CLASSES) - i) * _SPAN for i, name in enumerate(CLASSES)}
+assert set(PAGE_BASES) == set(CLASSES)   # class -> the model's first page (model/state.py)
 # The calls that take an absolute place, or a handle bound at one: the argument named.
 ABSOLUTE_CALLS = {"mmap": "at", "munmap": "at", "mprotect": "at", "shmat": "at", "shmdt": "at"}
 PREFIX = "@"
@@ -208,7 +207,6 @@ def _failed_attach(state, st: Step, profile) -> object:
     """The state after a shmat whose do_mmap failed: nothing mapped, the handle bound at its
     place. R45: do_shmat counted the attach before do_mmap and undoes it on the way out
     (shm_may_destroy), so under shm_rmid_forced a segment never attached goes with it."""
-    from . import address_space as aspace
     failed = _bound_here(state, st, state)
     sid = state.live_segment(st.op.segment)
     if sid is not None and profile.shm_rmid_forced:
