@@ -140,7 +140,8 @@ def _places(program, tail: _Tail, actor: str) -> list:
     state = tail.states[0]
     out = list(_written(program))
     for m in state.mapping_handles:
-        if all(m in s.mapping_handles for s in tail.states):
+        # (a handle bound at an absolute address, below every slot, is never read)
+        if all(s.mapping_handles.get(m, -1) >= 0 for s in tail.states):
             n = max(extent(s, s.processes[s.threads[actor].process], m) for s in tail.states)
             out += [Place(m, p) for p in range(min(n + 1, SLOT_PAGES))]
     out += [st.op.at for st in program if isinstance(st.op, Read)]

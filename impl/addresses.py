@@ -12,6 +12,25 @@ that was never opened in a process, or whose open failed, is a number that is no
 using it fails with EBADF as it would in C, and never touches the implementation's own pipes.
 """
 PAGE = 4096
+# The absolute places of a case (docs/case-format.md, "Absolute addresses"): the same address
+# in every process of every host, outside the arena. @zero is the nil page; @high is 1 << 53
+# (past user space with 4-level paging, inside it with 5-level); @kernel is the x86-64 kernel
+# text, above every user space. Nothing the implementation or the C library maps lies at any
+# of them (page 0 is below vm.mmap_min_addr, and the kernel chooses no address above 2^47
+# unless asked), so a MAP_FIXED there that succeeds replaces nothing of the implementation's.
+ABSOLUTE = {"@zero": 0, "@high": 1 << 53, "@kernel": 2 ** 64 - 2 ** 31}
+MMAP_MIN_ADDR = "/proc/sys/vm/mmap_min_addr"
+
+
+def nil_page_guarded():
+    """Whether vm.mmap_min_addr keeps unprivileged callers off page 0, as the case format
+    assumes of a case that names @zero (0: anyone may map it, and a case saying EPERM would
+    fail for the host's setting, not for a bug)."""
+    try:
+        with open(MMAP_MIN_ADDR) as f:
+            return int(f.read().strip() or "0") > 0
+    except (OSError, ValueError):
+        return True     # no /proc/sys: an emulator; the kernel default (4096 or more) holds
 SLOT_PAGES = 256
 SLOT_BYTES = SLOT_PAGES * PAGE
 ARENA_BASE = 0x100000000000
@@ -51,12 +70,20 @@ class Places:
         self.base = {}
 
     def handle(self, mapping):
+        if mapping in ABSOLUTE:
+            return ABSOLUTE[mapping]
         if mapping not in self.base:
             self.base[mapping] = slot_address(self.plan, mapping)
         return self.base[mapping]
 
     def place(self, place):
         return self.handle(place["mapping"]) + place["page"] * PAGE + place["offset"]
+
+    def absolute(self, place):
+        """Whether a place (a dict, or None) is at an absolute address: named so, or a handle
+        bound at one (only page 0 of such a handle is a place)."""
+        return place is not None and (place["mapping"] in ABSOLUTE or
+                                      self.handle(place["mapping"]) in ABSOLUTE.values())
 
     def bind_at(self, mapping, address):
         self.base[mapping] = address

@@ -64,6 +64,9 @@ def run_case(case, timeout=10.0, ledger=None):
                                     "credentials or names permission bits, and cases start "
                                     "as root (C07): this implementation runs as uid %d"
                                     % os.geteuid())
+    if plan.nil_page and not addresses.nil_page_guarded():
+        return protocol.observation(name, "error", [], "environment: the case names @zero and "
+                                    "vm.mmap_min_addr is 0 here, so anyone may map page 0")
     if plan.exec_as_other and not features.has("other_exec"):
         return protocol.observation(name, "error", [], "environment: the case execs after "
                                     "setuid(other): " + features.missing("other_exec"))
@@ -266,8 +269,8 @@ class CaseRun:
             return FIGURE_RESULTS[step.args["cmd"]](answer["value"])
         elif step.op == "shmctl" and result == "ok" and step.args["cmd"] == "rmid":
             self.segments.removed.add(self.resolver.segment_ids.get(step.args["segment"]))
-        if step.bind and result == "ok":
-            self.resolver.bound(step)
+        if step.bind and (result == "ok" or self.places.absolute(step.args.get("at"))):
+            self.resolver.bound(step)     # a handle at an absolute place means it, failed or not
         return result
 
     def forked(self, step, parent, result, pid):

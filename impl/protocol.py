@@ -8,6 +8,8 @@ and object names it uses). Anything wrong raises CaseError with a message naming
 import json
 import re
 
+from . import addresses
+
 FORMAT = "sharespec-case"
 VERSION = 1
 TOP_LEVEL = {"format", "version", "name", "profile", "rules", "origin", "description", "steps"}
@@ -139,6 +141,7 @@ class Plan:
         # it observes the IPC namespace's figures: it runs in a fresh IPC namespace of its own
         # (features: ipc_namespace)
         self.private_ipc = False
+        self.nil_page = False              # a place at @zero (needs vm.mmap_min_addr > 0)
 
     def subtree(self, process):
         """The process and every process forked from it, directly or not."""
@@ -345,7 +348,9 @@ def _check_place(plan, where, value):
     if not isinstance(value, dict) or set(value) - {"mapping", "page", "offset"}:
         raise CaseError("%s must be a place {mapping, page, offset}" % where)
     mapping = value.get("mapping")
-    if not isinstance(mapping, str) or plan.kinds.get(mapping) != "mapping":
+    if mapping in addresses.ABSOLUTE:
+        plan.nil_page = plan.nil_page or mapping == "@zero"
+    elif not isinstance(mapping, str) or plan.kinds.get(mapping) != "mapping":
         raise CaseError("%s: %r is not a mapping handle bound earlier" % (where, mapping))
     page = value.get("page", 0)
     offset = value.get("offset", 0)

@@ -42,6 +42,7 @@ from .ops import (LINUX_ONLY_OPS, MEMFD_INVALID, PAGE_SIZE, Close, Dup, Exec, Ex
                   Fork, Fstat, Ftruncate, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
                   PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
+from . import absolute_addresses
 from .scope import FAMILIES, MODE_BITS, Scope
 from .state import SLOT_PAGES, State
 
@@ -54,7 +55,7 @@ FAMILY_WEIGHTS = {
     "ftruncate": 2, "pwrite": 2, "pread": 1, "munmap": 3, "mprotect": 3, "shmdt": 1, "shmctl": 2,
     "mmap_fd": 3, "mmap_fixed": 1, "madvise": 4, "posix_madvise": 1, "mremap": 3, "close": 1,
     "shm_unlink": 1, "seal": 1, "thread_exit": 1, "exit": 1, "exec": 1, "setuid": 1, "setgid": 1,
-    "seals": 1, "dup": 1, "reopen": 1, "fallocate": 2, "fstat": 1,
+    "seals": 1, "dup": 1, "reopen": 1, "fallocate": 2, "fstat": 1, "absolute": 1,
 }
 # Families that name a handle of a kind that must exist first.
 NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_fixed", "madvise",
@@ -64,7 +65,8 @@ NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_
                           "dup", "reopen", "fallocate", "fstat"), "fd")}
 # Families that only Linux has (under a profile without the Linux interfaces they are left out):
 # the operations ops.py names Linux-only, as far as they are families.
-LINUX_ONLY = LINUX_ONLY_OPS & frozenset(FAMILIES)
+LINUX_ONLY = (LINUX_ONLY_OPS & frozenset(FAMILIES)) | {"absolute"}   # POSIX: addresses are the
+# implementation's to bound (model/absolute_addresses.py)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,8 @@ class _Menu:
         self.new_thread = f"T{len(state.threads)}"
         self.new_mapping = (f"M{len(state.mapping_handles)}"
                             if len(state.mapping_handles) < scope.mappings else None)
-        self.mappings = list(state.mapping_handles)
+        # Handles bound at an absolute address take part in the absolute family only.
+        self.mappings = [m for m, base in state.mapping_handles.items() if base >= 0]
         self.segments = list(state.segment_handles)
         self.fds = list(self.proc.fds) if self.proc is not None else []
 
@@ -237,6 +240,25 @@ class _Menu:
                         yield ShmCtl(seg, "set", uid=user), None
                 elif cmd in ("rmid", "stat", "invalid") or self.linux:
                     yield ShmCtl(seg, cmd), None     # (the others: shmctl_commands.LINUX_ONLY)
+
+    # --- absolute addresses (model/absolute_addresses.py) ------------------------------------
+
+    def absolute(self):
+        """mmap MAP_FIXED, munmap, mprotect, shmat (SHM_RND, and with SHM_REMAP) and shmdt at
+        each absolute address class, one page long."""
+        for name in self.scope.absolutes:
+            place = Place("@zero", 0, 1) if name == "zero_unaligned" else Place("@" + name)
+            if self.new_mapping is not None:
+                yield Mmap(False, "rw", PAGE_SIZE, at=place, fixed="replace"), self.new_mapping
+            yield Munmap(place, PAGE_SIZE), None
+            yield Mprotect(place, PAGE_SIZE, "r"), None
+            if self.new_mapping is not None and name != "zero":   # shmat at 0: no address
+                for seg in self.segments:
+                    yield ShmAt(seg, at=place, rnd=bool(place.offset)), self.new_mapping
+                    if self.linux:
+                        yield ShmAt(seg, at=place, rnd=bool(place.offset), remap=True), \
+                            self.new_mapping
+            yield ShmDt(Place(place.mapping)), None
 
     # --- mappings --------------------------------------------------------------------------
 
@@ -518,6 +540,12 @@ def classify(state: State, st: Step) -> Action:
     def sharing(shared: bool) -> tuple:
         return ("sharing", "shared" if shared else "private")
 
+    absolute = absolute_addresses.class_of(state, getattr(op, "at", None))
+    if absolute is not None:
+        call = "shmat_remap" if isinstance(op, ShmAt) and op.remap else op.OP
+        unaligned = absolute == "zero" and op.at.offset
+        return Action("absolute", st, (("call", call),
+                                       ("address", "zero_unaligned" if unaligned else absolute)))
     match op:
         case Mmap(fd=None, fixed="none"):
             return Action("mmap", st, (sharing(op.shared), ("prot", op.prot),

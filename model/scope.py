@@ -23,7 +23,8 @@ from .ops import MADVICES, OBJECT_KINDS, POSIX_MADVICES, SHMCTL_COMMANDS
 FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open", "ftruncate",
             "pwrite", "pread", "munmap", "mprotect", "shmdt", "shmctl", "mmap_fd", "mmap_fixed",
             "madvise", "posix_madvise", "mremap", "close", "shm_unlink", "seal", "thread_exit",
-            "exit", "exec", "setuid", "setgid", "seals", "dup", "reopen", "fallocate", "fstat")
+            "exit", "exec", "setuid", "setgid", "seals", "dup", "reopen", "fallocate", "fstat",
+            "absolute")
 
 # Every class an argument bound may name, in order, simplest first (model/actions.py says what
 # each one means for a step).
@@ -75,6 +76,11 @@ CLASSES: dict = {
     # C07: the mode shmget and open(creat) make with, and IPC_SET sets: 0600 (the default),
     # 0644 (others may read), 0666 (anyone may read and write), 0000 (only root)
     "modes": ("owner", "read", "all", "none"),
+    # model/absolute_addresses.py: the places outside every slot that mmap fixed, munmap,
+    # mprotect, shmat and shmdt take: @kernel (above every user space), @high (1 << 53: past
+    # 4-level paging's user space), @zero (the nil page, below mmap_min_addr) and @zero+1 (its
+    # unaligned byte 1, which SHM_RND rounds down to 0)
+    "absolutes": ("kernel", "high", "zero", "zero_unaligned"),
 }
 MODE_BITS = {"owner": 0o600, "read": 0o644, "all": 0o666, "none": 0o000}
 
@@ -120,6 +126,7 @@ class Scope:
     shmctl_cmds: tuple = CLASSES["shmctl_cmds"]
     users: tuple = CLASSES["users"]
     modes: tuple = CLASSES["modes"]
+    absolutes: tuple = CLASSES["absolutes"]
     families: tuple = None   # the operation families offered (FAMILIES; None: all)
 
     def __post_init__(self):
@@ -161,7 +168,7 @@ SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1
               truncates=("page",), file_offsets=("start",), io_offsets=("start",),
               fixed=("replace",), shmctl_cmds=("stat", "rmid"), users=("other",),
               modes=("owner",), memfd_opens=("sealing",), seal_sets=("write",),
-              reopens=("rdonly",), fallocates=("punch",), families=None)
+              reopens=("rdonly",), fallocates=("punch",), absolutes=("kernel",), families=None)
 DEFAULT = Scope()
 
 

@@ -13,6 +13,7 @@ import functools
 from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
+from . import absolute_addresses
 from . import address_space as aspace
 from . import (cow, credentials, descriptors, frames, maps, memory, posix, protections,
                read_lag, shmctl_commands, variants)
@@ -816,11 +817,14 @@ seal = _linux_only(descriptors.seal, "memfd sealing")   # Seal's handler (its tw
 # Linux's handler of each operation. A variant's handler for an operation replaces or wraps
 # this one (model/variants.py, ``handler``).
 HANDLERS = {
+    **{op: absolute_addresses.guard(h, _require_linux)   # @zero, @high, @kernel around these
+       for op, h in ((Mmap, mmap), (Munmap, munmap), (Mprotect, mprotect), (ShmAt, shmat),
+                     (ShmDt, shmdt))},
     Frames: observe_frames, Maps: observe_maps, Read: read, Write: write,
     Fork: fork, Spawn: spawn, ThreadExit: thread_exit, Exit: exit_, Exec: exec_,
     SetUid: setuid, SetGid: setgid,
-    ShmGet: shmget, ShmAt: shmat, ShmDt: shmdt, ShmCtl: shmctl,
-    Mmap: mmap, Munmap: munmap, Mprotect: mprotect, Madvise: madvise, PosixMadvise: posix_madvise,
+    ShmGet: shmget, ShmCtl: shmctl,
+    Madvise: madvise, PosixMadvise: posix_madvise,
     Mremap: mremap,
     Open: open_, Close: close, Ftruncate: ftruncate, Pread: pread, Pwrite: pwrite,
     ShmUnlink: shm_unlink, Seal: seal,

@@ -23,6 +23,12 @@ from .credentials import ROOT, Creds, Perm
 from .ops import PAGE_SIZE
 
 SLOT_PAGES = 256
+# The page numbers of the absolute addresses (model/absolute_addresses.py): below slot 0, a
+# million pages apart, so that a range of a slot's size or a segment of a case's page cap never
+# meets another class or a slot.
+ABSOLUTE_SPAN = 2 ** 20
+ABSOLUTE_PAGE_BASES = {"zero": -3 * ABSOLUTE_SPAN, "high": -2 * ABSOLUTE_SPAN,
+                       "kernel": -1 * ABSOLUTE_SPAN}
 
 
 class FrozenMap:
@@ -285,7 +291,10 @@ class State:
     # --- names a step uses ------------------------------------------------------------
 
     def vpn(self, place) -> int:
-        """The virtual page a place (mapping handle, page) names."""
+        """The virtual page a place (mapping handle, page) names; an absolute place (``@zero``)
+        names a page of its own below every slot (model/absolute_addresses.py)."""
+        if place.mapping[:1] == "@":
+            return ABSOLUTE_PAGE_BASES[place.mapping[1:]] + place.page
         return self.mapping_handles[place.mapping] + place.page
 
     def span(self, place, length: int) -> Tuple[int, int]:

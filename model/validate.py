@@ -17,6 +17,7 @@ import re
 from dataclasses import MISSING, fields
 from typing import Callable, NoReturn, Optional, Sequence
 
+from . import absolute_addresses
 from .case import Case, CaseError
 from .ops import (
     ALL_OPS, DEFAULT_MODE, FIXED_MODES, MADVICES, MEMFD_INVALID, MREMAP_MODES, OBJECT_KINDS,
@@ -256,6 +257,7 @@ class _ProgramChecker:
         self.ended: dict[str, tuple[str, int]] = {}
         self.segment_pages: dict[str, int] = {}   # segment handle -> pages shmat maps
         self.mapped_pages = 0                     # counted against MAX_CASE_PAGES
+        self.absolute_handles: dict[str, str] = {}  # mapping handle -> @zero, @high, ... class
 
     def fail(self, index: int, path: tuple, problem: str) -> NoReturn:
         raise CaseError(self.source, self.where(index, path), problem)
@@ -270,6 +272,8 @@ class _ProgramChecker:
         for name, kind in ARGUMENT_KINDS[op.OP].items():
             self.check_argument(index, ("args", name), op.OP, kind, getattr(op, name))
         self.check_consistency(index, op)
+        absolute_addresses.check_step(lambda path, problem: self.fail(index, path, problem),
+                                      self.absolute_handles, step)
         self.check_within_slot(index, op)
         self.count_pages(index, step)
         if results is not None:
@@ -429,7 +433,11 @@ class _ProgramChecker:
     def check_place(self, index: int, path: tuple, place: object) -> None:
         if not isinstance(place, Place):
             self.fail(index, path, f"{path[-1]} must be a place, not {describe(place)}")
-        self.use(index, path + ("mapping",), place.mapping, "mapping")
+        if absolute_addresses.is_absolute_name(place.mapping):
+            absolute_addresses.check_place(lambda where, problem: self.fail(index, where, problem),
+                                           path, place)
+        else:
+            self.use(index, path + ("mapping",), place.mapping, "mapping")
         for part, largest, why in (("page", PAGES_PER_SLOT - 1, "a slot has 256 pages"),
                                    ("offset", PAGE_SIZE - 1, "the offset is within the page")):
             value = getattr(place, part)

@@ -93,6 +93,10 @@ MREMAP_MODES = ("grow", "move", "alias")
 # mremap's mode fixed and MREMAP_DONTUNMAP are left out: a move to a place inside another
 # handle's slot breaks the core's one-slot-per-mapping cells, and DONTUNMAP keeps a record
 # whose pages were moved away, which a cell cannot tell from one never touched.
+# model/absolute_addresses.py: the core's pages are those of its slots; @zero, @high and
+# @kernel are addresses outside them whose outcomes hang on the host (privilege, paging levels).
+ABSOLUTE_OUTSIDE = ("an absolute address (@zero, @high, @kernel): the cells are slot pages, and "
+                    "what the kernel says there depends on privilege and paging levels")
 MREMAP_OUTSIDE = "mremap fixed or dontunmap: a move into another slot, or a source kept mapped"
 # Permission bits and owners (C07) are left out: every process of the core is root, which
 # passes every check, so a mode other than the default could change no outcome there, and
@@ -272,6 +276,8 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
             fail(i, f"thread {st.thread} is not bound")
         actor = threads[st.thread]
         a: dict = {"actor": actor}
+        if str(getattr(getattr(op, "at", None), "mapping", "")).startswith("@"):
+            fail(i, ABSOLUTE_OUTSIDE)
         match op:
             case Fork() | Spawn():
                 if len(threads) >= scope.threads:

@@ -417,3 +417,4 @@ from . import bugs_addresses   # noqa: E402,F401
 from . import bugs_credentials   # noqa: E402,F401
 from . import bugs_memfd  # noqa: E402,F401
 from . import bugs_ipc_figures  # noqa: E402,F401
+from . import bugs_absolute  # noqa: E402,F401

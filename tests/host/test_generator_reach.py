@@ -41,6 +41,9 @@ def test_random_programs_reach_every_family_and_the_missing_classes():
 
 
 def classify_family(st: Step) -> str:
+    at = getattr(st.op, "at", None)
+    if at is not None and at.mapping.startswith("@"):
+        return "absolute"          # model/absolute_addresses.py: @zero, @high, @kernel
     if isinstance(st.op, Mmap):
         return "mmap_fixed" if st.op.fixed != "none" else "mmap_fd" if st.op.fd else "mmap"
     return st.op.OP

@@ -66,7 +66,8 @@ def test_every_argument_class_is_offered(setup):
               ("ftruncate", "length"): "truncates", ("mmap_fd", "offset"): "file_offsets",
               ("pread", "offset"): "io_offsets", ("mmap_fixed", "fixed"): "fixed",
               ("open", "memfd"): "memfd_opens", ("seal", "seal"): "seal_sets",
-              ("reopen", "reopen"): "reopens", ("fallocate", "fallocate"): "fallocates"}
+              ("reopen", "reopen"): "reopens", ("fallocate", "fallocate"): "fallocates",
+              ("absolute", "address"): "absolutes"}
     for key, bound in wanted.items():
         assert seen[key] == set(CLASSES[bound]), (key, seen[key])
 
