@@ -26,6 +26,8 @@ What the tail observes, from the states the model allows after the program, in t
    holds at offset 0 (does the descriptor write: its access mode, a dup's, the seals);
    if the first process has a SysV attach, a fork child exits and another's only thread
    ends, each followed by IPC_STAT of every segment (the child's attaches must go, R28);
+   a fork child becomes the other user and asks for every segment's IPC_STAT and opens
+   every file and POSIX shm object the program named, read-only and read-write (C07);
 3. a fork probe: each process forks a child, which reads the same places (what a child
    inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies), writes every place it
    can and forks a grandchild that reads them (what the child passes on: the settings it
@@ -49,7 +51,7 @@ from typing import Iterable, Optional
 
 from sharespec.model.actions import extent
 from sharespec.model.ops import (PAGE_SIZE, Dup, Exit, Fork, Fstat, Madvise, Maps, Mprotect, Open,
-                                 Place, Pread, Pwrite, Read, Reopen, Seals, ShmCtl, Step,
+                                 Place, Pread, Pwrite, Read, Reopen, Seals, SetUid, ShmCtl, Step,
                                  ThreadExit, Write)
 from sharespec.model.results import Errno
 from sharespec.model.profiles import get_profile
@@ -278,6 +280,29 @@ def _exit_probes(tail: _Tail) -> None:
                 tail.add(Step(actor, ShmCtl(seg, stat_command(tail.profile))))
 
 
+def _as_other(program, tail: _Tail) -> None:
+    """A fork child of the first process becomes the other user (setuid(other), C07) and asks
+    for what the modes let it have: IPC_STAT of every segment (read permission), and an open
+    of every file and POSIX shm object the program named, read-only then read-write. A mode,
+    an owner or an IPC_SET that was ignored shows there, and nothing of the parent changes."""
+    reps = tail.representatives()
+    names = list(dict.fromkeys((st.op.kind, st.op.name) for st in program
+                               if isinstance(st.op, Open) and st.op.kind != "memfd"))
+    segments = list(tail.states[0].segment_handles)
+    if not reps or not (names or segments) or tail.full():
+        return
+    child = f"T{len(tail.states[0].threads)}"
+    if not (tail.add(Step(reps[0], Fork(), child)) and tail.add(Step(child, SetUid("other")))):
+        return
+    for seg in segments:
+        tail.add(Step(child, ShmCtl(seg, stat_command(tail.profile))))
+    bound = sum(1 for st in (*program, *tail.steps) if st.bind and st.op.BINDS == "fd")
+    for kind, name in names:
+        for rdonly in (True, False):
+            if tail.add(Step(child, Open(kind, name, rdonly=rdonly), f"F{bound}")):
+                bound += 1
+
+
 def guarded_places(state, thread: str, places: Iterable[Place]) -> list:
     """The places among ``places`` whose page carries a guard marker (R49) in ``thread``'s
     process: what only a MADV_GUARD_REMOVE lets a probe read."""
@@ -347,6 +372,7 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
     _objects(program, tail)                        # 2.
     _maps(tail)                                    # 2.
     _exit_probes(tail)                             # 2.
+    _as_other(program, tail)                       # 2.
     for actor in reps:                             # 3. the fork probe
         if tail.full():
             break

@@ -14,8 +14,8 @@ from sharespec.generators.observation_tail import mapped_probe, observation_tail
 from sharespec.generators.random_programs import Usage, random_cases, random_program
 from sharespec.model.case_text import case_from_text
 from sharespec.model.oracle import allowed_per_step
-from sharespec.model.ops import (Fork, Fstat, Mprotect, Place, Pread, Pwrite, Read, Seals, ShmCtl,
-                                 Write)
+from sharespec.model.ops import (Fork, Fstat, Mprotect, Open, Place, Pread, Pwrite, Read, Seals,
+                                 SetUid, ShmCtl, Write)
 from sharespec.model.profiles import LINUX
 from sharespec.model.results import DEAD, Fault
 from sharespec.model.scope import DEFAULT
@@ -50,7 +50,8 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       # mremap to a chosen place refused by itself
                       "fixed-implies-maymove",
                       # C07: a permission check's own result (shmat, shmget, open, shmctl,
-                      # setuid): the tail reads memory and segments, it does not probe who may
+                      # setuid) by the program's own thread; the tail asks as the other user
+                      # in a fork child of its own (_as_other), with IPC_STAT and opens only
                       "setuid-ignored", "setuid-one-thread", "setuid-keeps-saved-root",
                       "uid-not-inherited-by-fork", "setgid-ignored", "shmget-mode-ignored",
                       "open-mode-ignored", "open-mode-masked-by-umask", "ipc-set-ignored",
@@ -124,7 +125,9 @@ T0: madvise(M0, 4096, dontfork)
     tail = observation_tail(case_from_text(text, "<t>").steps)
     ops = [st.op for st in tail]
     assert Pread("F0", 0) in ops and ShmCtl("S0", "stat_full") in ops
-    forks = [i for i, st in enumerate(tail) if isinstance(st.op, Fork)]
+    # the fork probe's child (the first fork's child becomes the other user, _as_other)
+    as_other = {st.thread for st in tail if isinstance(st.op, SetUid)}
+    forks = [i for i, st in enumerate(tail) if isinstance(st.op, Fork) and st.bind not in as_other]
     child = tail[forks[0]].bind
     # the child looks at the MADV_DONTFORK page: not mapped there (ENOMEM, no fault)
     assert mapped_probe(child, Place("M0", 0)) in tail[forks[0]:]
@@ -323,3 +326,32 @@ T0: F2 = reopen(F0, rdonly)
     results = {op: a for op, a in zip(ops, allowed)}
     assert {str(r) for r in results[Pwrite("F1", 0, 0)]} == {"ok"}
     assert {str(r) for r in results[Pwrite("F2", 0, 0)]} == {"EBADF"}
+
+
+def test_the_tail_asks_as_the_other_user_for_every_segment_and_named_object():
+    """C07: a fork child becomes the other user and asks IPC_STAT of every segment and opens
+    every named file read-only and read-write: an IPC_SET or a mode that was ignored shows
+    (mutants ipc-set-keeps-owner, open-mode-ignored) without the program asking."""
+    text = """case t
+profile linux
+origin test
+
+T0: S0 = shmget(private, 4096, creat, mode=0600)
+T0: shmctl(S0, set, uid=other)
+T0: F0 = open(file, f, creat, mode=0640)
+"""
+    program = case_from_text(text, "<t>").steps
+    tail = observation_tail(program)
+    child = next(st.thread for st in tail if isinstance(st.op, SetUid))
+    mine = [st for st in tail if st.thread == child]
+    assert mine[0].op == SetUid("other")
+    assert ShmCtl("S0", "stat_full") in [st.op for st in mine]
+    opens = [st for st in mine if isinstance(st.op, Open)]
+    assert [(o.op.name, o.op.rdonly) for o in opens] == [("f", True), ("f", False)]
+    assert len({o.bind for o in opens}) == 2 and "F0" not in {o.bind for o in opens}
+    allowed = allowed_per_step(program + tail, "linux")[len(program):]
+    got = {st: {str(r) for r in a} for st, a in zip(tail, allowed)}
+    assert got[mine[1]] == {"stat(nattch=0,segsz=4096,dest=0,key=private,locked=0,cpid=T0,lpid=-)"} \
+        or all("EACCES" not in r for r in got[mine[1]])   # the new owner may read it
+    # 0640: the child kept gid root (setuid alone), so the group's read is granted, not write
+    assert [got[o] for o in opens] == [{"ok"}, {"EACCES"}]
