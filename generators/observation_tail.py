@@ -25,7 +25,9 @@ What the tail observes, from the states the model allows after the program, in t
    descriptor still held gets an fstat, an F_GET_SEALS and a pwrite of the byte it already
    holds at offset 0 (does the descriptor write: its access mode, a dup's, the seals);
    if the first process has a SysV attach, a fork child exits and another's only thread
-   ends, each followed by IPC_STAT of every segment (the child's attaches must go, R28);
+   ends, each followed by IPC_STAT of every segment (the child's attaches must go, R28),
+   and a third that detaches them with shmdt and then makes the IPC_STATs (the last
+   detacher);
    a fork child becomes the other user and asks for every segment's IPC_STAT and opens
    every file and POSIX shm object the program named, read-only and read-write (C07);
 3. a fork probe: each process forks a child, which reads the same places (what a child
@@ -51,8 +53,8 @@ from typing import Iterable, Optional
 
 from sharespec.model.actions import extent
 from sharespec.model.ops import (PAGE_SIZE, Dup, Exit, Fork, Fstat, Madvise, Maps, Mprotect, Open,
-                                 Place, Pread, Pwrite, Read, Reopen, Seals, SetUid, ShmCtl, Step,
-                                 ThreadExit, Write)
+                                 Place, Pread, Pwrite, Read, Reopen, Seals, SetUid, ShmCtl, ShmDt,
+                                 Step, ThreadExit, Write)
 from sharespec.model.results import Errno
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Fault, Value
@@ -264,7 +266,7 @@ def _maps(tail: _Tail) -> None:
 def _exit_probes(tail: _Tail) -> None:
     """If the first process has a SysV attach: a fork child that exits, and one whose only
     thread ends, each followed by IPC_STAT of every segment (both must drop the child's
-    attaches, R28)."""
+    attaches, R28); then a fork child that detaches them (shmdt) and makes the IPC_STATs."""
     reps = tail.representatives()
     if not reps or not tail.states[0].segment_handles:
         return
@@ -278,6 +280,21 @@ def _exit_probes(tail: _Tail) -> None:
         if tail.add(Step(actor, Fork(), child)) and tail.add(Step(child, ending)):
             for seg in tail.states[0].segment_handles:
                 tail.add(Step(actor, ShmCtl(seg, stat_command(tail.profile))))
+    # and one that detaches them itself: shmdt, not an exit, sets the last detacher (lpid)
+    attaches = attach_handles(tail.states[0], actor)
+    child = f"T{len(tail.states[0].threads)}"
+    if attaches and tail.add(Step(actor, Fork(), child)):
+        for m in attaches:
+            tail.add(Step(child, ShmDt(Place(m, 0))))
+        for seg in tail.states[0].segment_handles:
+            tail.add(Step(child, ShmCtl(seg, stat_command(tail.profile))))
+
+
+def attach_handles(state, thread: str) -> list:
+    """The mapping handles whose first page starts a SysV attach in ``thread``'s process."""
+    proc = state.processes[state.threads[thread].process]
+    starts = {v.start for v in proc.vmas if v.segment is not None}
+    return [m for m, base in state.mapping_handles.items() if base in starts]
 
 
 def _as_other(program, tail: _Tail) -> None:

@@ -15,7 +15,7 @@ from sharespec.generators.random_programs import Usage, random_cases, random_pro
 from sharespec.model.case_text import case_from_text
 from sharespec.model.oracle import allowed_per_step
 from sharespec.model.ops import (Fork, Fstat, Mprotect, Open, Place, Pread, Pwrite, Read, Seals,
-                                 SetUid, ShmCtl, Write)
+                                 SetUid, ShmCtl, ShmDt, Write)
 from sharespec.model.profiles import LINUX
 from sharespec.model.results import DEAD, Fault
 from sharespec.model.scope import DEFAULT
@@ -355,3 +355,26 @@ T0: F0 = open(file, f, creat, mode=0640)
         or all("EACCES" not in r for r in got[mine[1]])   # the new owner may read it
     # 0640: the child kept gid root (setuid alone), so the group's read is granted, not write
     assert [got[o] for o in opens] == [{"ok"}, {"EACCES"}]
+
+
+def test_the_tail_detaches_in_a_fork_child_and_asks_who_detached_last():
+    """A fork child shmdt's every attach of the first process, then IPC_STAT: the last
+    detacher (lpid) and the attach count after an explicit shmdt show, not only after an
+    exit (mutants lpid-kept-at-shmdt, shmdt-first-piece-only)."""
+    text = """case t
+profile linux
+origin test
+
+T0: S0 = shmget(private, 8192, creat)
+T0: A0 = shmat(S0)
+"""
+    program = case_from_text(text, "<t>").steps
+    tail = observation_tail(program)
+    detachers = [st.thread for st in tail if isinstance(st.op, ShmDt)]
+    assert detachers and all(d != "T0" for d in detachers)
+    child = detachers[0]
+    allowed = allowed_per_step(program + tail, "linux")[len(program):]
+    stats = [a for st, a in zip(tail, allowed)
+             if st.thread == child and isinstance(st.op, ShmCtl)]
+    assert stats and {str(r) for r in stats[0]} == {
+        f"stat(nattch=1,segsz=8192,dest=0,key=private,locked=0,cpid=T0,lpid={child})"}
