@@ -299,9 +299,10 @@ def attach_handles(state, thread: str) -> list:
 
 def _as_other(program, tail: _Tail) -> None:
     """A fork child of the first process becomes the other user (setuid(other), C07) and asks
-    for what the modes let it have: IPC_STAT of every segment (read permission), and an open
-    of every file and POSIX shm object the program named, read-only then read-write. A mode,
-    an owner or an IPC_SET that was ignored shows there, and nothing of the parent changes."""
+    for what the modes let it have: IPC_STAT of every segment (read permission), an open of
+    every file and POSIX shm object the program named, read-only then read-write, and a
+    read-only reopen of every descriptor it inherited. A mode, an owner or an IPC_SET that was
+    ignored shows there, and nothing of the parent changes."""
     reps = tail.representatives()
     names = list(dict.fromkeys((st.op.kind, st.op.name) for st in program
                                if isinstance(st.op, Open) and st.op.kind != "memfd"))
@@ -318,6 +319,11 @@ def _as_other(program, tail: _Tail) -> None:
         for rdonly in (True, False):
             if tail.add(Step(child, Open(kind, name, rdonly=rdonly), f"F{bound}")):
                 bound += 1
+    # a descriptor it inherited stays usable, but a reopen of it is a new open (C07)
+    for fd in [st.bind for st in program if isinstance(st.op, (Open, Dup, Reopen)) and st.bind]:
+        if held_everywhere(tail, child, fd) and tail.add(Step(child, Reopen(fd, "rdonly"),
+                                                              f"F{bound}")):
+            bound += 1
 
 
 def guarded_places(state, thread: str, places: Iterable[Place]) -> list:
