@@ -85,6 +85,12 @@ T0: F6 = open(file, data, wronly)                                -> ok
 T0: F7 = open(memfd, invalid=long_name, nosealing)               -> EINVAL
 T0: fallocate(F2, 0, 4096, punch)                                -> ok | EPERM
 T0: fstat(F2)                                                    -> size(8192)
+T0: T1 = fork()                                                  -> ok
+T1: T2 = spawn()                                                 -> ok
+T2: thread_exit()                                                -> ok
+T1: exec()                                                       -> ok
+T1: exit()                                                       -> ok
+T0: frames(T0:M0, T1:M4[1])                                      -> dead | frames(A/B;A=pf,B=-)
 T0: mlock(M0+100, 4096)                                          -> ok | ENOMEM
 T0: munlock(M0, 8192)                                            -> ok
 T0: msync(M0, 4096, sync+invalidate)                             -> ok | EBUSY
@@ -92,12 +98,6 @@ T0: msync(M0, 4096)                                              -> ok
 T0: vmlck()                                                      -> vmlck(0) | vmlck(2)
 T0: M6 = mmap(F0, shared, r, 4096, locked, validate, unknown)    -> EOPNOTSUPP
 T0: M7 = mmap(anon, private, rw, 4096, populate)                 -> ok
-T0: T1 = fork()                                                  -> ok
-T1: T2 = spawn()                                                 -> ok
-T2: thread_exit()                                                -> ok
-T1: exec()                                                       -> ok
-T1: exit()                                                       -> ok
-T0: frames(T0:M0, T1:M4[1])                                      -> dead | frames(A/B;A=pf,B=-)
 T0: shmctl(S1, set, mode=0640, uid=other, gid=root)              -> ok | EINVAL
 T0: S3 = shmget(k1, 0, mode=0400)                                -> =S1 | ENOENT
 T0: F8 = open(shm, seg2, mode=0644, creat)                       -> ok
