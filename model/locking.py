@@ -200,8 +200,11 @@ def after_dontunmap(before: State, state: State, pid: int, start: int, end: int)
 def msync(state: State, pid: int, st, profile) -> list:
     op = st.op
     flags = set(op.flags.split("+"))
-    if op.flags == "unknown" or op.at.offset or {"sync", "async"} <= flags:
+    if op.flags == "unknown" or {"sync", "async"} <= flags:
         return [(state, EINVAL)]
+    if op.at.offset:
+        # POSIX: "may fail" for an address that is not a multiple of the page size
+        return [(state, EINVAL)] + ([] if profile.linux_interfaces else [(state, OK)])
     if op.length == 0:
         return [(state, OK)]
     start, end = state.span(op.at, op.length)
