@@ -17,7 +17,9 @@ What a lock changes, seen from a case:
 - mlock with a hole in the range: the records before the hole are locked, then ENOMEM, with
   nothing faulted in; mlock and munlock round the start down to its page (no EINVAL) and take
   length 0 as success.
-- C03: fork clears VM_LOCKED in the child (dup_mmap), whose VmLck starts at 0.
+- C03: fork clears VM_LOCKED in the child (dup_mmap), whose VmLck starts at 0. The child's
+  records are copied one by one, never merged: a record that was locked stays apart from a
+  neighbour it now equals (``Vma.lock_cleared``) until a call changes it.
 - madvise DONTNEED, FREE, REMOVE, COLD, PAGEOUT and GUARD_INSTALL refuse a VM_LOCKED record
   with EINVAL (madvise_dontneed_free_valid_vma, madvise_remove, can_madv_lru_vma,
   is_valid_guard_vma), record by record: the records before it in the range are advised.
@@ -189,10 +191,12 @@ def after_dontunmap(before: State, state: State, pid: int, start: int, end: int)
     if not old:
         return state
     leak = sum(v.pages for v in old)
-    for v in old:
-        state = aspace.modify(state, pid, v.start, v.end, lambda r: replace(r, locked=False))
     proc = state.processes[pid]
-    return state.with_process(pid, replace(proc, lock_leak=proc.lock_leak + leak))
+    # cleared in place (vm_flags_clear): no merge with a neighbour it now equals (observed)
+    vmas = tuple(replace(v, locked=False, lock_cleared=True)
+                 if v.locked and any(o.start <= v.start and v.end <= o.end for o in old) else v
+                 for v in proc.vmas)
+    return state.with_process(pid, replace(proc, vmas=vmas, lock_leak=proc.lock_leak + leak))
 
 
 # --- msync -------------------------------------------------------------------------------

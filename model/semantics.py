@@ -141,7 +141,8 @@ def fork(state: State, pid: int, st: Step, profile: Profile, *,
     mappings and SysV attaches inherited. ``inherited_by`` and ``copied_by`` are Linux's
     rules; a variant (model/variants.py) may pass its own."""
     # C03: dup_mmap clears VM_LOCKED in the child's records (model/locking.py)
-    inherited = [replace(v, locked=False) for v in state.processes[pid].vmas if inherited_by(v)]
+    inherited = [replace(v, locked=False, lock_cleared=v.locked or v.lock_cleared)
+                 for v in state.processes[pid].vmas if inherited_by(v)]
     copied = [v for v in inherited if copied_by(v)]
     return [(cow.fork_child(state, pid, st.bind, inherited, copied, profile), OK)]
 

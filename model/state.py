@@ -152,6 +152,10 @@ class Vma:
     # VM_LOCKED (mlock, MAP_LOCKED: model/locking.py); records merge only when they agree, so
     # mlock of part of a record splits it (observed, Linux 6.18)
     locked: bool = False
+    # VM_LOCKED was cleared in place, with no merge attempt (dup_mmap in a fork child,
+    # MREMAP_DONTUNMAP's old record): the record stays apart from neighbours it now equals
+    # until a call changes it (address_space.modify), as the kernel's records do (observed)
+    lock_cleared: bool = False
 
     @property
     def pages(self) -> int:
@@ -160,7 +164,7 @@ class Vma:
     def advice_flags(self) -> tuple:
         """The flags madvise sets (R40, R41, R48): records merge only when they agree on all."""
         return (self.dontfork, self.wipeonfork, self.readahead, self.dontdump, self.thp,
-                self.mergeable, self.locked)
+                self.mergeable, self.locked, self.lock_cleared)
 
     def object_page(self, vpn: int) -> int:
         return self.pgoff + (vpn - self.start)

@@ -169,6 +169,25 @@ T0: vmlck()
     assert got[13:] == [{"ENOMEM"}, {"vmlck(1)"}]
 
 
+def test_a_lock_cleared_in_place_leaves_the_record_apart_until_a_call_changes_it():
+    """dup_mmap and MREMAP_DONTUNMAP clear VM_LOCKED without a merge attempt (observed, 6.18:
+    a random corpus found the DONTUNMAP one); mprotect of the record merges it again."""
+    got = allowed("""
+T0: M0 = mmap(anon, shared, rw, 12288)
+T0: mlock(M0[1], 4096)
+T0: T1 = fork()
+T1: maps(M0)
+T1: mprotect(M0[1], 4096, r)
+T1: mprotect(M0[1], 4096, rw)
+T1: maps(M0)
+T0: M1 = mremap(M0[1], 4096, 4096, move, dontunmap)
+T0: maps(M0)
+""")
+    assert got[3] == {"maps(0-1:rw-s,1-2:rw-s,2-3:rw-s)"}
+    assert got[6] == {"maps(0-3:rw-s)"}
+    assert got[8] == {"maps(0-1:rw-s,1-2:rw-s,2-3:rw-s)"}
+
+
 def test_mremap_grows_a_locked_record_faulted_in_and_dontunmap_leaves_its_count():
     got = allowed("""
 T0: F0 = open(file, f, creat)
