@@ -313,8 +313,8 @@ def cases(scope: Scope = CASES_SCOPE, profile="linux", name: str = "hypothesis",
     >>> from hypothesis import find
     >>> from sharespec.model.results import Value
     >>> case = find(cases(observe=False, min_choices=0), lambda c: Value(2) in c.allowed[-1])
-    >>> len(case.steps), sorted(map(str, case.allowed[-1]))   # a store, then its load
-    (3, ['2'])
+    >>> case.steps[-1].op.OP, sorted(map(str, case.allowed[-1]))   # a store, then its load
+    ('read', ['2'])
     """
     kind_table(kinds)
     if min_choices is None:
