@@ -42,7 +42,7 @@ def test_hypothesis_programs_reach_the_new_classes():
     scope = Scope(steps=10, mappings=6, families=kinds)
     drawn = []
 
-    @settings(max_examples=300, database=None, deadline=None, derandomize=True,
+    @settings(max_examples=600, database=None, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(programs(scope, kinds=kinds))
     def collect(program):
