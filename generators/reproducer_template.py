@@ -21,7 +21,8 @@ libc = ctypes.CDLL(None, use_errno=True)
 vp, sz, ci, cl = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_long
 libc.mmap.argtypes, libc.mmap.restype = [vp, sz, ci, ci, ci, cl], vp
 libc.mprotect.argtypes = libc.madvise.argtypes = libc.posix_madvise.argtypes = [vp, sz, ci]
-libc.munmap.argtypes = [vp, sz]
+libc.munmap.argtypes = libc.mlock.argtypes = libc.munlock.argtypes = [vp, sz]
+libc.msync.argtypes = [vp, sz, ci]
 libc.mremap.argtypes, libc.mremap.restype = [vp, sz, sz, ci, vp], vp
 libc.shmget.argtypes = [ci, sz, ci]
 libc.shmat.argtypes, libc.shmat.restype = [ci, vp, ci], vp
@@ -37,12 +38,16 @@ ADVICE = {"dontneed": 4, "free": 8, "remove": 9, "dontfork": 10, "dofork": 11,
           "willneed": 3, "mergeable": 12, "unmergeable": 13, "hugepage": 14, "nohugepage": 15,
           "dontdump": 16, "dodump": 17, "cold": 20, "pageout": 21, "guard_install": 102,
           "guard_remove": 103, "invalid": 1212}
+MSYNC = {"sync": 4, "async": 1, "invalidate": 2, "sync+invalidate": 6, "async+invalidate": 3,
+         "none": 0, "sync+async": 5, "unknown": 8}
 POSIX_ADVICE = {"dontneed": 4, "normal": 0, "random": 1, "sequential": 2, "willneed": 3}
 USER_IDS = {"root": 0, "other": 65534}   # the case format's "other": nobody / nogroup
 SEALS = ("seal", "shrink", "grow", "write", "future_write")   # F_SEAL_* bits 1, 2, 4, 8, 16
 
 
 def err():
+    if ctypes.get_errno() == errno.EOPNOTSUPP:   # ENOTSUP is the same number: the case says EOPNOTSUPP
+        return "EOPNOTSUPP"
     return errno.errorcode.get(ctypes.get_errno(), "E%d" % ctypes.get_errno())
 
 
@@ -208,6 +213,13 @@ def perform(c):
                 records.append("%d-%d:%s" % ((max(low, c["addr"]) - c["addr"]) // PAGE,
                                              (min(high, c["end"]) - c["addr"]) // PAGE, perms))
         return "maps(%s)" % ",".join(records), None
+    if op in ("mlock", "munlock"):
+        return call(getattr(libc, op)(c["addr"], c["length"])), None
+    if op == "msync":
+        return call(libc.msync(c["addr"], c["length"], c["flags"])), None
+    if op == "vmlck":         # VmLck of /proc/self/status, kB -> pages
+        kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmLck:"))
+        return "vmlck(%d)" % (kb // 4), None
     raise ValueError(op)
 
 
@@ -415,10 +427,15 @@ def run_steps(steps, results, env):
             c["id"] = USER_IDS[a["uid" if op == "setuid" else "gid"]]
         elif op == "mmap":
             at = ARENA + slot[s["bind"]] * 256 * PAGE if a["at"] is None else address(a["at"])
-            flags = (1 if a["shared"] else 2) | (0x20 if a["fd"] is None else 0)
-            flags |= 0x10 if a["fixed"] == "replace" else 0x100000   # none: its slot, NOREPLACE
+            flags = (3 if a.get("validate") else 1 if a["shared"] else 2) | (0x20 if a["fd"] is None else 0)
+            # none: its slot, NOREPLACE (MAP_SHARED_VALIDATE refuses it: a hint instead)
+            flags |= 0x10 if a["fixed"] == "replace" else 0 if a.get("validate") and a["fixed"] == "none" else 0x100000
+            flags |= (0x2000 if a.get("locked") else 0) | (0x8000 if a.get("populate") else 0)
+            flags |= 0x200000 if a.get("unknown") else 0    # a flag bit in no kernel's mask
             c.update(addr=at, length=a["length"], prot=PROT[a["prot"]], flags=flags,
                      fd=-1 if a["fd"] is None else fds[a["fd"]], offset=a["offset"])
+        elif op in ("mlock", "munlock", "msync"):
+            c.update(addr=address(a["at"]), length=a["length"], flags=MSYNC.get(a.get("flags"), 4))
         elif op in ("munmap", "mprotect", "madvise", "posix_madvise"):
             c.update(addr=address(a["at"]), length=a["length"], prot=PROT.get(a.get("prot"), 0),
                      advice=ADVICE.get(a.get("advice"), 0),

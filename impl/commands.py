@@ -26,8 +26,10 @@ class Resolver:
         command = {"op": op}
         if "at" in args and op not in ("shmat", "mmap"):
             command["addr"] = self.places.place(args["at"])
-        if op in ("munmap", "mprotect", "madvise", "posix_madvise"):
+        if op in ("munmap", "mprotect", "madvise", "posix_madvise", "mlock", "munlock", "msync"):
             command["length"] = args["length"]
+        if op == "msync":
+            command["flags"] = syscalls.MSYNC_FLAGS[args["flags"]]
         if op == "write":
             command["value"] = args["value"]
         elif op == "shmget":
@@ -129,14 +131,23 @@ class Resolver:
         handle's slot with MAP_FIXED_NOREPLACE; with fixed, MAP_FIXED(_NOREPLACE) at the place."""
         args = step.args
         flags = syscalls.MAP_SHARED if args["shared"] else syscalls.MAP_PRIVATE
+        if args["validate"]:
+            flags = syscalls.MAP_SHARED_VALIDATE
+        flags |= syscalls.MAP_LOCKED if args["locked"] else 0
+        flags |= syscalls.MAP_POPULATE if args["populate"] else 0
+        flags |= syscalls.MAP_UNKNOWN_FLAG if args["unknown"] else 0
         fd = -1
         if args["fd"] is None:
             flags |= syscalls.MAP_ANONYMOUS
         else:
             fd = addresses.fd_number(self.plan, args["fd"])
+        # MAP_SHARED_VALIDATE refuses MAP_FIXED_NOREPLACE (EOPNOTSUPP, observed on 6.18): a
+        # validated mapping of the case's choosing goes to its slot by a hint instead, and one
+        # placed elsewhere is undone (worker._mmap)
+        hint = args["validate"] and args["fixed"] == "none"
         if args["fixed"] == "replace":
             flags |= syscalls.MAP_FIXED
-        else:
+        elif not hint:
             flags |= syscalls.MAP_FIXED_NOREPLACE
         if args["fixed"] != "none" and args["at"] is not None:
             addr = self.places.place(args["at"])
@@ -144,7 +155,7 @@ class Resolver:
             addr = self.places.handle(step.bind)
         return {"addr": addr, "length": args["length"], "prot": syscalls.PROTECTIONS[args["prot"]],
                 "flags": flags, "fd": fd, "offset": args["offset"],
-                "noreplace": args["fixed"] == "noreplace"}
+                "noreplace": args["fixed"] == "noreplace", "hint": hint}
 
     # --- what an answer means for the later steps ----------------------------------------
 

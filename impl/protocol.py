@@ -59,7 +59,9 @@ OPERATIONS = {
     "mmap": ("mapping", [("shared", "bool", False), ("prot", PROTECTIONS, REQUIRED),
                          ("length", "int", REQUIRED), ("fd", "fd?", None), ("offset", "int", 0),
                          ("at", "place?", None),
-                         ("fixed", ("none", "replace", "noreplace"), "none")]),
+                         ("fixed", ("none", "replace", "noreplace"), "none"),
+                         ("locked", "bool", False), ("populate", "bool", False),
+                         ("validate", "bool", False), ("unknown", "bool", False)]),
     "munmap": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED)]),
     "mprotect": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED),
                         ("prot", PROTECTIONS, REQUIRED)]),
@@ -99,6 +101,12 @@ OPERATIONS = {
     "write": (None, [("at", "place", REQUIRED), ("value", "byte", REQUIRED)]),
     "frames": (None, [("places", "frame-places", REQUIRED)]),     # impl/pagemap.py
     "maps": (None, [("mapping", "mapping", REQUIRED)]),           # /proc/self/maps
+    "mlock": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED)]),
+    "munlock": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED)]),
+    "msync": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED),
+                     ("flags", ("sync", "async", "invalidate", "sync+invalidate",
+                                "async+invalidate", "none", "sync+async", "unknown"), "sync")]),
+    "vmlck": (None, []),                                           # VmLck of /proc/self/status
 }
 
 

@@ -18,6 +18,16 @@ MAP_FIXED = 0x10
 MAP_ANONYMOUS = 0x20
 MAP_NORESERVE = 0x4000
 MAP_FIXED_NOREPLACE = 0x100000
+MAP_LOCKED, MAP_POPULATE, MAP_SHARED_VALIDATE = 0x2000, 0x8000, 0x03
+# A flag bit no kernel knows. LTP's mmap20 passes 1 << 7, which Linux 6.18 takes as
+# MAP_ABOVE4G (in LEGACY_MAP_MASK): this bit is in no mask (observed: EOPNOTSUPP).
+MAP_UNKNOWN_FLAG = 0x200000
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
+MS_UNKNOWN_FLAG = 8
+MSYNC_FLAGS = {"sync": MS_SYNC, "async": MS_ASYNC, "invalidate": MS_INVALIDATE,
+               "sync+invalidate": MS_SYNC | MS_INVALIDATE,
+               "async+invalidate": MS_ASYNC | MS_INVALIDATE, "none": 0,
+               "sync+async": MS_SYNC | MS_ASYNC, "unknown": MS_UNKNOWN_FLAG}
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 MADVICES = {
     "dontneed": 4,      # MADV_DONTNEED
@@ -84,6 +94,9 @@ libc.munmap.argtypes = [_vp, _sz]
 libc.mprotect.argtypes = [_vp, _sz, _int]
 libc.madvise.argtypes = [_vp, _sz, _int]
 libc.posix_madvise.argtypes = [_vp, _sz, _int]
+libc.mlock.argtypes = [_vp, _sz]
+libc.munlock.argtypes = [_vp, _sz]
+libc.msync.argtypes = [_vp, _sz, _int]
 libc.mremap.argtypes = [_vp, _sz, _sz, _int, _vp]   # the fifth argument is the variadic new_address
 libc.mremap.restype = _vp
 libc.shmget.argtypes = [_int, _sz, _int]
@@ -102,6 +115,10 @@ MAP_FAILED = 2 ** 64 - 1   # (void *) -1 as ctypes returns it
 
 
 def errno_name(number):
+    # ENOTSUP and EOPNOTSUPP are one number on Linux; the case language names it as mmap(2)
+    # and LTP do (MAP_SHARED_VALIDATE)
+    if number == errno.EOPNOTSUPP:
+        return "EOPNOTSUPP"
     return errno.errorcode.get(number, "E%d" % number)
 
 
@@ -165,6 +182,27 @@ def mprotect(addr, length, prot):
 
 def madvise(addr, length, advice):
     return "ok" if libc.madvise(addr, length, advice) == 0 else _failed()
+
+
+def mlock(addr, length):
+    return "ok" if libc.mlock(addr, length) == 0 else _failed()
+
+
+def munlock(addr, length):
+    return "ok" if libc.munlock(addr, length) == 0 else _failed()
+
+
+def msync(addr, length, flags):
+    return "ok" if libc.msync(addr, length, flags) == 0 else _failed()
+
+
+def locked_pages():
+    """VmLck of /proc/self/status (kB) in pages."""
+    with open("/proc/self/status") as lines:
+        for line in lines:
+            if line.startswith("VmLck:"):
+                return int(line.split()[1]) * 1024 // 4096
+    raise ValueError("/proc/self/status has no VmLck line")
 
 
 def posix_madvise(addr, length, advice):

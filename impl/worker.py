@@ -278,7 +278,7 @@ def _mmap(c):
     result, address = syscalls.mmap(c["addr"], c["length"], c["prot"], c["flags"], c["fd"],
                                     c["offset"])
     if result == "ok" and c["addr"] is not None and address != c["addr"]:
-        if c.get("noreplace"):
+        if c.get("noreplace") or c.get("hint"):
             # The case asked for MAP_FIXED_NOREPLACE and the call succeeded elsewhere instead
             # of failing with EEXIST (a kernel before 4.17, or an emulator, takes the flag for
             # a hint): "ok" is what the call did. The stray mapping goes, so that nothing of
@@ -287,6 +287,22 @@ def _mmap(c):
             return result, None
         raise ValueError("mmap placed the mapping at %#x, not %#x" % (address, c["addr"]))
     return result, None
+
+
+def _mlock(c):
+    return syscalls.mlock(c["addr"], c["length"]), None
+
+
+def _munlock(c):
+    return syscalls.munlock(c["addr"], c["length"]), None
+
+
+def _msync(c):
+    return syscalls.msync(c["addr"], c["length"], c["flags"]), None
+
+
+def _vmlck(c):
+    return "vmlck(%d)" % syscalls.locked_pages(), None
 
 
 def _munmap(c):
@@ -426,4 +442,5 @@ CALLS = {
     "pwrite": _pwrite, "shm_unlink": _shm_unlink, "seal": _seal, "maps": _maps,
     "setuid": _setuid, "setgid": _setgid,
     "seals": _seals, "dup": _dup, "reopen": _reopen, "fallocate": _fallocate, "fstat": _fstat,
+    "mlock": _mlock, "munlock": _munlock, "msync": _msync, "vmlck": _vmlck,
 }

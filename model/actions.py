@@ -14,7 +14,10 @@ that can change an outcome, as far as the scope's class bounds allow (model/scop
   place (MREMAP_FIXED: over a mapping, without MAYMOVE, unaligned, overlapping), DONTUNMAP;
 - object sizes, offsets into objects (start, middle, last byte, end), SysV keys and flags;
 - credentials (C07): setuid/setgid to root or other, the modes shmget and open(creat) create
-  with, IPC_SET of a mode or an owner.
+  with, IPC_SET of a mode or an owner;
+- memory locks and msync (model/locking.py): mlock/munlock over the ranges above, msync with
+  every flag class, the VmLck observation, and mmap with MAP_LOCKED, MAP_POPULATE,
+  MAP_SHARED_VALIDATE (with and without a bit no kernel knows) and that bit alone.
 
 Each action carries its family and its argument classes (``Action.classes``), which is how
 coverage is counted (sharespec/coverage.py). Every engine draws from this one menu:
@@ -39,9 +42,10 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional, Sequence
 
 from .ops import (LINUX_ONLY_OPS, MEMFD_INVALID, PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate,
-                  Fork, Fstat, Ftruncate, Madvise, Mmap, Mprotect, Mremap, Munmap, Open, Place,
-                  PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt,
-                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Write)
+                  Fork, Fstat, Ftruncate, Madvise, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock,
+                  Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals,
+                  SetGid, SetUid, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step,
+                  ThreadExit, Vmlck, Write)
 from . import absolute_addresses
 from .scope import FAMILIES, MODE_BITS, Scope
 from .state import SLOT_PAGES, State
@@ -56,17 +60,24 @@ FAMILY_WEIGHTS = {
     "mmap_fd": 3, "mmap_fixed": 1, "madvise": 4, "posix_madvise": 1, "mremap": 3, "close": 1,
     "shm_unlink": 1, "seal": 1, "thread_exit": 1, "exit": 1, "exec": 1, "setuid": 1, "setgid": 1,
     "seals": 1, "dup": 1, "reopen": 1, "fallocate": 2, "fstat": 1, "absolute": 1,
+    "mlock": 2, "munlock": 1, "msync": 1, "vmlck": 1, "mmap_flags": 2,
 }
 # Families that name a handle of a kind that must exist first.
 NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_fixed", "madvise",
-                          "posix_madvise", "mremap"), "mapping"),
+                          "posix_madvise", "mremap", "mlock", "munlock", "msync"), "mapping"),
          **dict.fromkeys(("shmat", "shmctl"), "segment"),
          **dict.fromkeys(("ftruncate", "pwrite", "pread", "mmap_fd", "close", "seal", "seals",
                           "dup", "reopen", "fallocate", "fstat"), "fd")}
 # Families that only Linux has (under a profile without the Linux interfaces they are left out):
 # the operations ops.py names Linux-only, as far as they are families.
-LINUX_ONLY = (LINUX_ONLY_OPS & frozenset(FAMILIES)) | {"absolute"}   # POSIX: addresses are the
-# implementation's to bound (model/absolute_addresses.py)
+LINUX_ONLY = ((LINUX_ONLY_OPS | {"mmap_flags"}) & frozenset(FAMILIES)) | {"absolute"}   # POSIX:
+# addresses are the implementation's to bound (model/absolute_addresses.py); mmap_flags are
+# MAP_LOCKED, MAP_POPULATE and MAP_SHARED_VALIDATE (model/locking.py)
+# mmap's flag classes (scope CLASSES["map_flags"]) -> the Mmap arguments each sets
+MAP_FLAG_ARGS = {"locked": {"locked": True}, "populate": {"populate": True},
+                 "validate": {"validate": True},
+                 "validate_unknown": {"validate": True, "unknown": True},
+                 "unknown": {"unknown": True}}
 
 
 @dataclass(frozen=True)
@@ -293,6 +304,36 @@ class _Menu:
                     for sharing in self.scope.sharing:
                         yield (Mmap(sharing == "shared", "rw", PAGE_SIZE, at=Place(m, page),
                                     fixed=fixed), self.new_mapping)
+
+    def mmap_flags(self):
+        """MAP_LOCKED, MAP_POPULATE, MAP_SHARED_VALIDATE (shared only: it is a map type),
+        of anonymous memory and of each descriptor (model/locking.py)."""
+        if self.new_mapping is None:
+            return
+        for flag in self.scope.map_flags:
+            for fd in [None] + self.fds:
+                for sharing in self.scope.sharing:
+                    if flag.startswith("validate") and sharing != "shared":
+                        continue
+                    for prot in self.scope.map_prots:
+                        yield (Mmap(sharing == "shared", prot, self.map_length("pages"), fd=fd,
+                                    **MAP_FLAG_ARGS[flag]), self.new_mapping)
+
+    def mlock(self):
+        for at, length in self.ranges():
+            yield Mlock(at, length), None
+
+    def munlock(self):
+        for at, length in self.ranges():
+            yield Munlock(at, length), None
+
+    def msync(self):
+        for at, length in self.ranges():
+            for flags in self.scope.msync_flags:
+                yield Msync(at, length, flags), None
+
+    def vmlck(self):
+        yield Vmlck(), None
 
     def munmap(self):
         for at, length in self.ranges():
@@ -547,6 +588,12 @@ def classify(state: State, st: Step) -> Action:
         return Action("absolute", st, (("call", call),
                                        ("address", "zero_unaligned" if unaligned else absolute)))
     match op:
+        case Mmap() if op.locked or op.populate or op.validate or op.unknown:
+            flag = ("validate_unknown" if op.validate and op.unknown else "validate" if op.validate
+                    else "locked" if op.locked else "populate" if op.populate else "unknown")
+            return Action("mmap_flags", st, (("flags", flag),
+                                             ("object", "anon" if op.fd is None else obj_kind(op.fd)),
+                                             sharing(op.shared), ("prot", op.prot)))
         case Mmap(fd=None, fixed="none"):
             return Action("mmap", st, (sharing(op.shared), ("prot", op.prot),
                                        ("length", _size_class(op.length))))
@@ -559,10 +606,12 @@ def classify(state: State, st: Step) -> Action:
         case Mmap():
             return Action("mmap_fixed", st, (("fixed", op.fixed), sharing(op.shared),
                                              ("at", where(op.at))))
-        case Munmap() | Mprotect() | Madvise() | PosixMadvise():
+        case Munmap() | Mprotect() | Madvise() | PosixMadvise() | Mlock() | Munlock() | Msync():
             n = extent(state, proc, op.at.mapping)
             classes = (("at", _page_class(op.at.page, n)),
                        ("length", _length_class(op.at.page, op.length, n)))
+            if isinstance(op, Msync):
+                classes += (("flags", op.flags),)
             if isinstance(op, Mprotect):
                 classes += (("prot", op.prot),)
             elif isinstance(op, (Madvise, PosixMadvise)):

@@ -198,7 +198,8 @@ def modify(state: State, pid: int, start: int, end: int, change: Callable[[Vma],
                 vmas[n + 1] = following
             continue
         outside, inside = split_at([v], start, end)
-        out.extend(outside + [change(p) for p in inside])
+        # a changed piece is a merge attempt (vma_merge): whatever kept it apart is gone
+        out.extend(outside + [replace(change(p), lock_cleared=False) for p in inside])
     return state.with_process(pid, replace(proc, vmas=merged(out)))
 
 

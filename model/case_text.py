@@ -47,7 +47,8 @@ _LAYOUTS: dict[str, _Layout] = {
     "shmat": _Layout(("segment",), named=("at",), bare=("rdonly", "rnd", "remap")),
     "shmdt": _Layout(("at",)),
     "shmctl": _Layout(("segment", "cmd"), named=("mode", "uid", "gid")),
-    "mmap": _Layout(("fd", "shared", "prot", "length"), named=("offset", "at"), bare=("fixed",)),
+    "mmap": _Layout(("fd", "shared", "prot", "length"), named=("offset", "at"),
+                    bare=("fixed", "locked", "populate", "validate", "unknown")),
     "munmap": _Layout(("at", "length")),
     "mprotect": _Layout(("at", "length", "prot")),
     "madvise": _Layout(("at", "length", "advice")),
@@ -71,6 +72,10 @@ _LAYOUTS: dict[str, _Layout] = {
     "write": _Layout(("at", "value")),
     "frames": _Layout(("places",)),    # frames(T0:M0, T1:M0[1]): thread:place, any number
     "maps": _Layout(("mapping",)),
+    "mlock": _Layout(("at", "length")),
+    "munlock": _Layout(("at", "length")),
+    "msync": _Layout(("at", "length"), optional_positional=("flags",)),
+    "vmlck": _Layout(),
 }
 
 _DEFAULTS: dict[str, dict[str, object]] = {

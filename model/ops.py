@@ -57,6 +57,10 @@ SEAL_SETS = ("none",) + tuple(
 # (EFAULT), a name longer than 249 bytes (EINVAL), flags no kernel knows (EINVAL).
 MEMFD_INVALID = ("none", "null_name", "long_name", "flags")
 REOPEN_MODES = ("rdwr", "rdonly", "wronly")
+# msync's flags (model/locking.py): MS_SYNC, MS_ASYNC, MS_INVALIDATE alone or with one of the
+# two, none at all (0), and the invalid ones: MS_SYNC|MS_ASYNC and a bit no kernel knows.
+MSYNC_FLAGS = ("sync", "async", "invalidate", "sync+invalidate", "async+invalidate", "none",
+               "sync+async", "unknown")
 
 
 @dataclass(frozen=True, order=True)
@@ -192,6 +196,8 @@ class Mmap(Op):
 
     ``fixed``: "none" (no MAP_FIXED; ``at`` is then ignored by the system's choice),
     "replace" (MAP_FIXED at ``at``) or "noreplace" (MAP_FIXED_NOREPLACE at ``at``).
+    ``locked``: MAP_LOCKED; ``populate``: MAP_POPULATE; ``validate``: MAP_SHARED_VALIDATE in
+    place of MAP_SHARED; ``unknown``: a flag bit no kernel knows (model/locking.py).
     """
     OP: ClassVar[str] = "mmap"
     BINDS: ClassVar[Optional[str]] = "mapping"
@@ -202,6 +208,10 @@ class Mmap(Op):
     offset: int = 0
     at: Optional[Place] = None
     fixed: str = "none"
+    locked: bool = False
+    populate: bool = False
+    validate: bool = False
+    unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,6 +261,37 @@ class Mremap(Op):
     to: Optional[Place] = None
     maymove: bool = False
     dontunmap: bool = False
+
+
+@dataclass(frozen=True)
+class Mlock(Op):
+    """mlock(addr, len): the pages become VM_LOCKED and are faulted in (model/locking.py)."""
+    OP: ClassVar[str] = "mlock"
+    at: Place
+    length: int
+
+
+@dataclass(frozen=True)
+class Munlock(Op):
+    """munlock(addr, len)."""
+    OP: ClassVar[str] = "munlock"
+    at: Place
+    length: int
+
+
+@dataclass(frozen=True)
+class Msync(Op):
+    """msync(addr, len, flags); ``flags`` is one of MSYNC_FLAGS."""
+    OP: ClassVar[str] = "msync"
+    at: Place
+    length: int
+    flags: str = "sync"
+
+
+@dataclass(frozen=True)
+class Vmlck(Op):
+    """The acting process's locked memory, in pages (Linux: VmLck of /proc/PID/status)."""
+    OP: ClassVar[str] = "vmlck"
 
 
 # --- backing objects -------------------------------------------------------------
@@ -418,7 +459,7 @@ Operation = Union[
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
     Seals, Dup, Reopen, Fallocate, Fstat,
-    Read, Write, Frames, Maps,
+    Read, Write, Frames, Maps, Mlock, Munlock, Msync, Vmlck,
 ]
 
 ALL_OPS: tuple[type, ...] = (
@@ -427,13 +468,16 @@ ALL_OPS: tuple[type, ...] = (
     Mmap, Munmap, Mprotect, Madvise, PosixMadvise, Mremap,
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
     Seals, Dup, Reopen, Fallocate, Fstat,
-    Read, Write, Frames, Maps,
+    Read, Write, Frames, Maps, Mlock, Munlock, Msync, Vmlck,
 )
 OP_BY_NAME: dict[str, type] = {cls.OP: cls for cls in ALL_OPS}
 
 # Calls that POSIX does not have: under the posix profile a case using them is not applicable.
 LINUX_ONLY_OPS = frozenset({"madvise", "mremap", "seal", "frames", "maps", "seals", "reopen",
-                            "fallocate"})
+                            "fallocate",
+                            # model/locking.py: POSIX's mlock is an option whose errors and
+                            # effects the model does not state apart from Linux's
+                            "mlock", "munlock", "vmlck"})
 
 
 @dataclass(frozen=True)

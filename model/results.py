@@ -152,6 +152,15 @@ class FileSize:
 
 
 @dataclass(frozen=True, order=True)
+class LockedPages:
+    """The process's locked memory in pages (``vmlck(2)``; Linux: VmLck, model/locking.py)."""
+    pages: int
+
+    def __str__(self) -> str:
+        return f"vmlck({self.pages})"
+
+
+@dataclass(frozen=True, order=True)
 class Eof:
     """pread at or past the end of the object: no byte."""
 
@@ -193,7 +202,7 @@ class MapsReport:
 
 
 Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Info, Dead, FrameReport,
-               MapsReport, SealSet, FileSize, Indexes, SysvipcSums]
+               MapsReport, SealSet, FileSize, Indexes, SysvipcSums, LockedPages]
 
 OK = Ok()
 DEAD = Dead()
@@ -212,6 +221,7 @@ _SYSVIPC = re.compile(r"sysvipc\(" + ",".join(f"{n}={_FIGURE}" for n in SYSVIPC_
 _SAME = re.compile(r"=([A-Za-z_][A-Za-z0-9_]*)\Z")
 _SEALS = re.compile(r"seals\(([a-z_+]+)\)\Z")
 _SIZE = re.compile(r"size\(([0-9]{1,14})\)\Z")
+_VMLCK = re.compile(r"vmlck\(([0-9]{1,9})\)\Z")
 
 
 def parse_result(text: str) -> Result:
@@ -269,9 +279,12 @@ def parse_result(text: str) -> Result:
     m = _SIZE.match(text.replace(" ", ""))
     if m:
         return FileSize(int(m.group(1)))
+    m = _VMLCK.match(text.replace(" ", ""))
+    if m:
+        return LockedPages(int(m.group(1)))
     raise ValueError(f"not a result: {text!r} (expected ok, a byte, an errno name, SIGSEGV, SIGBUS, "
                      "eof, new, =HANDLE, stat(...), info(...), indexes(N), sysvipc(...), seals(...), "
-                     "size(N), frames(...), maps(...) or dead)")
+                     "size(N), vmlck(N), frames(...), maps(...) or dead)")
 
 
 _MAPS_RECORD = re.compile(r"(\d{1,3})-(\d{1,3}):([r-][w-][x-][ps])\Z")

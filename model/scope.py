@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .ops import MADVICES, OBJECT_KINDS, POSIX_MADVICES, SHMCTL_COMMANDS
+from .ops import MADVICES, MSYNC_FLAGS, OBJECT_KINDS, POSIX_MADVICES, SHMCTL_COMMANDS
 
 # Operation families, simplest first (a Hypothesis choice shrinks towards the first). A family
 # is an operation, or a distinct use of one (mmap of anonymous memory, of an object, at a
@@ -24,7 +24,9 @@ FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open",
             "pwrite", "pread", "munmap", "mprotect", "shmdt", "shmctl", "mmap_fd", "mmap_fixed",
             "madvise", "posix_madvise", "mremap", "close", "shm_unlink", "seal", "thread_exit",
             "exit", "exec", "setuid", "setgid", "seals", "dup", "reopen", "fallocate", "fstat",
-            "absolute")
+            "absolute",
+            # model/locking.py
+            "mlock", "munlock", "msync", "vmlck", "mmap_flags")
 
 # Every class an argument bound may name, in order, simplest first (model/actions.py says what
 # each one means for a step).
@@ -82,6 +84,12 @@ CLASSES: dict = {
     # unaligned byte 1, which SHM_RND rounds down to 0)
     "absolutes": ("kernel", "high", "zero", "zero_unaligned"),
 }
+CLASSES.update({
+    # mmap's other flags (model/locking.py): MAP_LOCKED, MAP_POPULATE, MAP_SHARED_VALIDATE
+    # alone and with a bit no kernel knows, and that bit under MAP_SHARED or MAP_PRIVATE
+    "map_flags": ("locked", "populate", "validate", "validate_unknown", "unknown"),
+    "msync_flags": MSYNC_FLAGS,                    # msync's flags, the invalid ones included
+})
 MODE_BITS = {"owner": 0o600, "read": 0o644, "all": 0o666, "none": 0o000}
 
 
@@ -127,6 +135,8 @@ class Scope:
     users: tuple = CLASSES["users"]
     modes: tuple = CLASSES["modes"]
     absolutes: tuple = CLASSES["absolutes"]
+    map_flags: tuple = CLASSES["map_flags"]
+    msync_flags: tuple = CLASSES["msync_flags"]
     families: tuple = None   # the operation families offered (FAMILIES; None: all)
 
     def __post_init__(self):
@@ -168,7 +178,8 @@ SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1
               truncates=("page",), file_offsets=("start",), io_offsets=("start",),
               fixed=("replace",), shmctl_cmds=("stat", "rmid"), users=("other",),
               modes=("owner",), memfd_opens=("sealing",), seal_sets=("write",),
-              reopens=("rdonly",), fallocates=("punch",), absolutes=("kernel",), families=None)
+              reopens=("rdonly",), fallocates=("punch",), absolutes=("kernel",),
+              map_flags=("locked",), msync_flags=("invalidate",), families=None)
 DEFAULT = Scope()
 
 

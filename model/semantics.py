@@ -15,22 +15,22 @@ from typing import Callable, Iterable, Optional
 
 from . import absolute_addresses
 from . import address_space as aspace
-from . import (cow, credentials, descriptors, frames, maps, memory, posix, protections,
+from . import (cow, credentials, descriptors, frames, locking, maps, memory, posix, protections,
                read_lag, shmctl_commands, variants)
 from .credentials import READ
 from .ops import (PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
-                  Madvise, Maps, Mmap, Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite,
-                  Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt, ShmCtl, ShmDt, ShmGet,
-                  ShmUnlink, Spawn, Step, ThreadExit, Write)
+                  Madvise, Maps, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Open,
+                  PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt,
+                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Vmlck, Write)
 from .profiles import Profile
 from .protections import WRITABLE
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
 from .state import Fd, MemObject, Segment, State, Thread, Vma, contents_get
 
 SHMMAX = 2 ** 63   # larger than any size a case can name: limits are not modelled (R23)
-EINVAL, ENOENT, EEXIST, EACCES, ENOMEM, EBADF, EPERM, EBUSY, EFAULT = (
+EINVAL, ENOENT, EEXIST, EACCES, ENOMEM, EBADF, EPERM, EBUSY, EFAULT, EOPNOTSUPP, EAGAIN = (
     Errno(n) for n in ("EINVAL", "ENOENT", "EEXIST", "EACCES", "ENOMEM", "EBADF", "EPERM", "EBUSY",
-                       "EFAULT"))
+                       "EFAULT", "EOPNOTSUPP", "EAGAIN"))
 
 
 class NotApplicable(Exception):
@@ -140,7 +140,9 @@ def fork(state: State, pid: int, st: Step, profile: Profile, *,
     one thread (the caller's): private pages shared copy-on-write (model/cow.py), shared
     mappings and SysV attaches inherited. ``inherited_by`` and ``copied_by`` are Linux's
     rules; a variant (model/variants.py) may pass its own."""
-    inherited = [v for v in state.processes[pid].vmas if inherited_by(v)]
+    # C03: dup_mmap clears VM_LOCKED in the child's records (model/locking.py)
+    inherited = [replace(v, locked=False, lock_cleared=v.locked or v.lock_cleared)
+                 for v in state.processes[pid].vmas if inherited_by(v)]
     copied = [v for v in inherited if copied_by(v)]
     return [(cow.fork_child(state, pid, st.bind, inherited, copied, profile), OK)]
 
@@ -171,7 +173,9 @@ def exec_(state: State, pid: int, st: Step, profile: Profile) -> list:
         if t.process == pid and name != st.thread and t.alive:
             threads = threads.set(name, replace(t, alive=False))
     state = replace(state, threads=threads)
-    return [(aspace.teardown(state, pid, profile, keep_alive=True), OK)]
+    state = aspace.teardown(state, pid, profile, keep_alive=True)
+    # a new mm: nothing left counted in VmLck (model/locking.py)
+    return [(state.with_process(pid, replace(state.processes[pid], lock_leak=0)), OK)]
 
 
 def _set_credentials(state: State, pid: int, changed: Optional[credentials.Creds]) -> list:
@@ -332,7 +336,10 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
     op, bind = st.op, st.bind
     if op.fixed == "noreplace":
         _require_linux(profile, "MAP_FIXED_NOREPLACE")
+    if op.locked or op.populate or op.validate:
+        _require_linux(profile, "MAP_LOCKED, MAP_POPULATE and MAP_SHARED_VALIDATE")
     failed = state.bind_mapping(bind)
+    before = state
     if op.length == 0 or op.offset % PAGE_SIZE:
         return [(failed, EINVAL)]  # C01
     if op.fixed != "none" and op.at.offset:
@@ -349,6 +356,9 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
         obj = state.objects[fd.obj]
         if obj.kind == "memfd":
             _require_linux(profile, "memfd")
+        refused = _validate_refused(state, pid, op, base, pages)
+        if refused is not None:
+            return [(failed, refused)]
         if fd.wronly:
             return [(failed, EACCES)]  # C01: mmap needs a descriptor open for reading
         if op.shared and fd.rdonly:
@@ -362,6 +372,8 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
         obj_id = fd.obj
     if op.fixed == "noreplace" and not aspace.is_range_free(state.processes[pid], base, base + pages):
         return [(failed, EEXIST)]  # C01
+    if op.validate and op.fd is None:
+        return [(failed, EINVAL)]  # do_mmap: MAP_SHARED_VALIDATE is no type of anonymous map
     state = state.bind_mapping(bind, base)
     if op.fd is None and op.shared:
         state, obj_id = state.new_object(MemObject("anon", pages * PAGE_SIZE))  # R02, R10
@@ -374,9 +386,31 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
     pgoff = base if obj_id is None else op.offset // PAGE_SIZE
     vma = Vma(start=base, end=base + pages, prot=op.prot, shared=op.shared, obj=obj_id,
               pgoff=pgoff, may_write=may_write, origin=origin,
-              accounted=not op.shared and op.prot in WRITABLE)  # accountable_mapping
+              accounted=not op.shared and op.prot in WRITABLE,  # accountable_mapping
+              locked=op.locked)
     state = aspace.insert(state, pid, vma, profile)  # C01: MAP_FIXED replaces
-    return [(frames.fresh_mapping(state, pid, vma.start, vma.end, profile), OK)]
+    state = frames.fresh_mapping(state, pid, vma.start, vma.end, profile)
+    if op.locked or op.populate:
+        # model/locking.py: faulted in, errors ignored (C09: no value changes, but a private
+        # writable page gets its copy)
+        state = locking.populate(state, pid, vma.start, vma.end, profile)[0]
+    outcomes = [(state, OK)]
+    if op.locked and locking.may_be_limited(before, pid):
+        # can_do_mlock (EPERM), mlock_future_ok (EAGAIN): RLIMIT_MEMLOCK, not fixed by a case
+        outcomes += [(failed, EPERM), (failed, EAGAIN)]
+    return outcomes
+
+
+def _validate_refused(state: State, pid: int, op: Mmap, base: int, pages: int):
+    """MAP_SHARED_VALIDATE of a file (do_mmap): a flag outside what it knows (an unknown bit;
+    MAP_FIXED_NOREPLACE too, observed on 6.18) is EOPNOTSUPP, after the EEXIST of an overlap;
+    without them it is MAP_SHARED. None: not refused here."""
+    if not op.validate or not (op.unknown or op.fixed == "noreplace"):
+        return None
+    if op.fixed == "noreplace" and not aspace.is_range_free(state.processes[pid], base,
+                                                            base + pages):
+        return EEXIST
+    return EOPNOTSUPP
 
 
 def _moved(vma: Vma, start: int, end: int, pgoff: int) -> Vma:
@@ -406,6 +440,8 @@ def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
     if protections.allows_store(op.prot) and refusing:
         return [(state, EACCES)]  # R24, C01, R47
     changed, hole = aspace.protect(state, pid, start, end, op.prot)  # R30, R33
+    changed = locking.after_mprotect(state, changed, pid, start, end if hole is None else hole,
+                                     op.prot, profile)  # a locked record made writable
     outcomes = [(changed, OK if hole is None else ENOMEM)]  # C01: stopped at a hole
     if op.prot in protections.EXECUTABLE and any(
             v.obj is not None and protections.exec_may_be_refused(state.objects[v.obj].kind)
@@ -453,6 +489,9 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
     if op.at.offset:
         return [(state, EINVAL)]
     start, end = state.span(op.at, op.length)
+    refused = locking.madvise_refused(state, pid, op, start, end, profile, _madvise)
+    if refused is not None:
+        return refused  # model/locking.py: EINVAL at the first VM_LOCKED record
     proc = state.processes[pid]
     inside = aspace.overlapping(proc, start, end)
     advice = op.advice
@@ -526,7 +565,7 @@ def _runs(pages: list) -> Iterable:
 def mremap(state: State, pid: int, st: Step, profile: Profile) -> list:
     _require_linux(profile, "mremap")
     op, bind = st.op, st.bind
-    outcomes = _remap(state, pid, op, bind, profile)
+    outcomes = _locked_remap(state, pid, op, bind, _remap(state, pid, op, bind, profile), profile)
     if op.mode != "grow" and op.old_length:
         # a move carries page table entries, also one that a SysV attach stopped with EFAULT
         return [(frames.moved(state, s, pid, op, _destination(state, s, op, bind), profile)
@@ -534,6 +573,31 @@ def mremap(state: State, pid: int, st: Step, profile: Profile) -> list:
                  else s, r)
                 for s, r in outcomes]
     return outcomes
+
+
+def _locked_remap(before: State, pid: int, op: Mremap, bind: Optional[str], outcomes: list,
+                  profile: Profile) -> list:
+    """model/locking.py: a locked record that grows has its new tail faulted in (and, for a
+    process held to RLIMIT_MEMLOCK, may be refused with EAGAIN); MREMAP_DONTUNMAP clears the
+    lock of the old range and leaves its pages counted in VmLck."""
+    start = before.vpn(op.at)
+    vma = before.processes[pid].vma_at(start) if not op.at.offset else None
+    if vma is None or not vma.locked or op.old_length == 0:
+        return outcomes
+    old_pages, new_pages = pages_for(op.old_length), pages_for(op.new_length)
+    out = []
+    for s, r in outcomes:
+        if r == OK and new_pages > old_pages:
+            first = start if op.mode == "grow" else _destination(before, s, op, bind)
+            if first is not None:
+                s = locking.after_grow(s, pid, first + old_pages, first + new_pages, profile)
+        if r == OK and op.dontunmap:
+            s = locking.after_dontunmap(before, s, pid, start, start + old_pages)
+        out.append((s, r))
+    if new_pages > old_pages and locking.may_be_limited(before, pid) and \
+            any(r == OK for _, r in outcomes):
+        out.append((before, EAGAIN))  # mlock_future_ok: RLIMIT_MEMLOCK
+    return out
 
 
 def _moved_some(before: State, after: State, op: Mremap, pid: int) -> bool:
@@ -831,4 +895,7 @@ HANDLERS = {
     Seals: _linux_only(descriptors.get_seals, "F_GET_SEALS"), Dup: descriptors.dup,
     Reopen: _linux_only(descriptors.reopen, "/proc/self/fd"),
     Fallocate: _linux_only(descriptors.fallocate, "fallocate"), Fstat: descriptors.fstat,
+    Mlock: _linux_only(locking.mlock, "mlock (model/locking.py)"),
+    Munlock: _linux_only(locking.munlock, "munlock (model/locking.py)"),
+    Vmlck: _linux_only(locking.vmlck, "VmLck (/proc/PID/status)"), Msync: locking.msync,
 }

@@ -149,6 +149,13 @@ class Vma:
     # VM_ACCOUNT: a private writable record is charged to the commit (accountable_mapping,
     # mprotect_fixup); records merge only when they agree (model/address_space.py, R30)
     accounted: bool = False
+    # VM_LOCKED (mlock, MAP_LOCKED: model/locking.py); records merge only when they agree, so
+    # mlock of part of a record splits it (observed, Linux 6.18)
+    locked: bool = False
+    # VM_LOCKED was cleared in place, with no merge attempt (dup_mmap in a fork child,
+    # MREMAP_DONTUNMAP's old record): the record stays apart from neighbours it now equals
+    # until a call changes it (address_space.modify), as the kernel's records do (observed)
+    lock_cleared: bool = False
 
     @property
     def pages(self) -> int:
@@ -157,7 +164,7 @@ class Vma:
     def advice_flags(self) -> tuple:
         """The flags madvise sets (R40, R41, R48): records merge only when they agree on all."""
         return (self.dontfork, self.wipeonfork, self.readahead, self.dontdump, self.thp,
-                self.mergeable)
+                self.mergeable, self.locked, self.lock_cleared)
 
     def object_page(self, vpn: int) -> int:
         return self.pgoff + (vpn - self.start)
@@ -186,6 +193,9 @@ class Process:
     written: frozenset = frozenset()
     fds: FrozenMap = EMPTY                     # fd handle -> Fd
     creds: Creds = ROOT                        # uid and gid, kept by fork and exec (C07)
+    # pages VmLck counts beyond the VM_LOCKED records: MREMAP_DONTUNMAP clears VM_LOCKED on the
+    # old range without taking it off mm->locked_vm (observed, Linux 6.18; model/locking.py)
+    lock_leak: int = 0
 
     def vma_at(self, vpn: int) -> Optional[Vma]:
         for vma in self.vmas:

@@ -21,13 +21,13 @@ from . import absolute_addresses
 from .case import Case, CaseError
 from .ops import (
     ALL_OPS, DEFAULT_MODE, FIXED_MODES, MADVICES, MEMFD_INVALID, MREMAP_MODES, OBJECT_KINDS,
-    PAGE_SIZE, POSIX_MADVICES, PROTECTIONS, REOPEN_MODES, SEAL_NAMES, SEAL_SETS,
-    SHMCTL_COMMANDS, USERS, Exec, Exit, Fallocate, Fork, Madvise, Mmap, Mprotect, Mremap,
-    Munmap, Open, Place, PosixMadvise, Reopen, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
+    MSYNC_FLAGS, PAGE_SIZE, POSIX_MADVICES, PROTECTIONS, REOPEN_MODES, SEAL_NAMES, SEAL_SETS,
+    SHMCTL_COMMANDS, USERS, Exec, Exit, Fallocate, Fork, Madvise, Mlock, Mmap, Mprotect, Mremap,
+    Msync, Munlock, Munmap, Open, Place, PosixMadvise, Reopen, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
-from .results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Indexes, Info, MapsReport,
-                      Ok, SealSet, SegmentId, Stat, SysvipcSums, Value)
+from .results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Indexes, Info, LockedPages,
+                      MapsReport, Ok, SealSet, SegmentId, Stat, SysvipcSums, Value)
 
 # Which stat each shmctl command returns: the four fields, those with the lock bit and the
 # creator and last attacher, and those with the identifier SHM_STAT returned too.
@@ -79,7 +79,8 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "shmctl": {"segment": "segment", "cmd": SHMCTL_COMMANDS, "mode": "mode?", "uid": "user?",
                "gid": "user?"},
     "mmap": {"shared": "sharing", "prot": PROTECTIONS, "length": "bytes", "fd": "fd?",
-             "offset": "bytes", "at": "place?", "fixed": FIXED_MODES},
+             "offset": "bytes", "at": "place?", "fixed": FIXED_MODES, "locked": "flag",
+             "populate": "flag", "validate": "flag", "unknown": "flag"},
     "munmap": {"at": "place", "length": "bytes"},
     "mprotect": {"at": "place", "length": "bytes", "prot": PROTECTIONS},
     "madvise": {"at": "place", "length": "bytes", "advice": MADVICES},
@@ -104,6 +105,10 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "write": {"at": "place", "value": "byte"},
     "frames": {"places": "frame-places"},
     "maps": {"mapping": "mapping"},
+    "mlock": {"at": "place", "length": "bytes"},
+    "munlock": {"at": "place", "length": "bytes"},
+    "msync": {"at": "place", "length": "bytes", "flags": MSYNC_FLAGS},
+    "vmlck": {},
 }
 
 # Per operation: the arguments without a default, which a reader requires.
@@ -509,6 +514,9 @@ class _ProgramChecker:
             case Open(kind="file" | "shm") if op.nosealing or op.invalid != "none":
                 self.fail(index, ("args", "nosealing" if op.nosealing else "invalid"),
                           "nosealing and invalid are memfd_create's arguments (open(memfd, ...))")
+            case Mmap(validate=True, shared=False):
+                self.fail(index, ("args", "validate"), "validate is MAP_SHARED_VALIDATE, a kind "
+                                                       "of shared mapping: mmap(..., shared, ...)")
             case Reopen(mode="rdonly", trunc=True):
                 self.fail(index, ("args", "trunc"), "reopen with trunc needs mode wronly or rdwr "
                                                     "(O_TRUNC with O_RDONLY is unspecified)")
@@ -524,8 +532,11 @@ class _ProgramChecker:
                                        f"{pages} pages > {PAGES_PER_SLOT} (slots need not be "
                                        f"adjacent, so a range may not cross into the next one)")
         match op:
-            case Munmap() | Mprotect() | Madvise() | PosixMadvise():
+            case Munmap() | Mprotect() | Madvise() | PosixMadvise() | Msync():
                 fits(("args", "length"), op.at.page, op.length, f"the {op.OP} range")
+            case Mlock() | Munlock():   # the start is rounded down: the offset counts
+                fits(("args", "length"), op.at.page, op.at.offset + op.length,
+                     f"the {op.OP} range")
             case Mmap():
                 fits(("args", "length"), op.at.page if op.at is not None else 0, op.length,
                      "the mapping")
@@ -607,6 +618,11 @@ class _ProgramChecker:
                     return f"only frames reports frames, not {op.OP} ({result})"
                 if len(result.flags) != len(op.places):
                     return f"{result}: {len(result.flags)} places reported, the step names {len(op.places)}"
+            case LockedPages():
+                if op.OP != "vmlck":
+                    return f"only vmlck reports locked pages, not {op.OP} ({result})"
+                if type(result.pages) is not int or not 0 <= result.pages <= 10 ** 9:
+                    return f"{result}: the page count is out of range"
             case MapsReport():
                 if op.OP != "maps":
                     return f"only maps reports mappings, not {op.OP} ({result})"

@@ -26,7 +26,8 @@ from sharespec.model.actions import FAMILIES, classify
 from sharespec.model.case import Case
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Indexes,
-                                     Info, Ok, SealSet, SegmentId, Stat, SysvipcSums, Value)
+                                     Info, LockedPages, Ok, SealSet, SegmentId, Stat, SysvipcSums,
+                                     Value)
 from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Fork, Ftruncate, Madvise, Mprotect,
                                  Mremap, Munmap, PosixMadvise, ShmAt, ShmCtl, ShmDt, ShmGet,
                                  ShmUnlink, ThreadExit)
@@ -42,14 +43,15 @@ COVERAGE_SCOPES = (
     replace(SMALL, steps=3, families=None),
 )
 KINDS = ("ok", "value", "fault", "errno", "stat", "segment", "eof", "dead", "frames", "info",
-         "seals", "size", "indexes", "sysvipc")
+         "seals", "size", "indexes", "sysvipc", "vmlck")
 
 
 def outcome_kind(result) -> str:
     for cls, kind in ((Ok, "ok"), (Value, "value"), (Fault, "fault"), (Errno, "errno"),
                       (Stat, "stat"), (SegmentId, "segment"), (Eof, "eof"), (Dead, "dead"),
                       (FrameReport, "frames"), (Info, "info"), (SealSet, "seals"),
-                      (FileSize, "size"), (Indexes, "indexes"), (SysvipcSums, "sysvipc")):
+                      (FileSize, "size"), (Indexes, "indexes"), (SysvipcSums, "sysvipc"),
+                      (LockedPages, "vmlck")):
         if isinstance(result, cls):
             return kind
     return type(result).__name__.lower()

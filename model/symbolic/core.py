@@ -294,6 +294,10 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                 fail(i, f"{op.OP} {op.prot}: {PROTS_OUTSIDE[op.prot]}")
             case Mremap() if op.mode == "fixed" or op.dontunmap:
                 fail(i, MREMAP_OUTSIDE)
+            case Mmap() if op.locked or op.populate or op.validate or op.unknown:
+                fail(i, "mmap with MAP_LOCKED, MAP_POPULATE, MAP_SHARED_VALIDATE or an unknown "
+                        "flag (model/locking.py, outside the core: no VM_LOCKED or page table "
+                        "entries in the cells)")
             case Mmap():
                 if op.offset or op.at is not None or op.fixed != "none":
                     fail(i, "mmap with an offset or at a fixed place")

@@ -45,6 +45,8 @@ def classify_family(st: Step) -> str:
     if at is not None and at.mapping.startswith("@"):
         return "absolute"          # model/absolute_addresses.py: @zero, @high, @kernel
     if isinstance(st.op, Mmap):
+        if st.op.locked or st.op.populate or st.op.validate or st.op.unknown:
+            return "mmap_flags"     # model/locking.py
         return "mmap_fixed" if st.op.fixed != "none" else "mmap_fd" if st.op.fd else "mmap"
     return st.op.OP
 

@@ -62,7 +62,11 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       "rss-misses-read-faults", "stat-any-count-from-one",
                       # an address-range check's own result at an absolute address
                       # (model/absolute_addresses.py): the tail reads the slots, not page 0
-                      "munmap-outside-user-space", "nil-page-unprivileged", "shm-rnd-rounds-up"}
+                      "munmap-outside-user-space", "nil-page-unprivileged", "shm-rnd-rounds-up",
+                      # model/locking.py: a refusal's own result (madvise of locked memory,
+                      # msync, MAP_SHARED_VALIDATE), and VmLck, which the tail does not read
+                      "dontneed-on-locked", "msync-ignores-hole", "msync-invalidate-locked",
+                      "validate-accepts-unknown", "fork-inherits-mlock", "munlock-ignored"}
 
 
 def _witnesses():

@@ -91,6 +91,13 @@ T2: thread_exit()                                                -> ok
 T1: exec()                                                       -> ok
 T1: exit()                                                       -> ok
 T0: frames(T0:M0, T1:M4[1])                                      -> dead | frames(A/B;A=pf,B=-)
+T0: mlock(M0+100, 4096)                                          -> ok | ENOMEM
+T0: munlock(M0, 8192)                                            -> ok
+T0: msync(M0, 4096, sync+invalidate)                             -> ok | EBUSY
+T0: msync(M0, 4096)                                              -> ok
+T0: vmlck()                                                      -> vmlck(0) | vmlck(2)
+T0: M6 = mmap(F0, shared, r, 4096, locked, validate, unknown)    -> EOPNOTSUPP
+T0: M7 = mmap(anon, private, rw, 4096, populate)                 -> ok
 T0: shmctl(S1, set, mode=0640, uid=other, gid=root)              -> ok | EINVAL
 T0: S3 = shmget(k1, 0, mode=0400)                                -> =S1 | ENOENT
 T0: F8 = open(shm, seg2, mode=0644, creat)                       -> ok
@@ -288,7 +295,8 @@ def valid_cases(draw) -> Case:
                                                        "seal", "seals", "dup", "reopen",
                                                        "fallocate", "fstat"),
                  "mapping": ("shmdt", "munmap", "mprotect", "madvise", "posix_madvise",
-                             "mremap", "read", "write", "frames", "maps")}
+                             "mremap", "read", "write", "frames", "maps", "mlock", "munlock",
+                             "msync")}
         possible = [op for op in OP_BY_NAME
                     if not any(op in ops and not bound(kind) for kind, ops in needs.items())]
         name = draw(st.sampled_from(possible))
@@ -349,10 +357,14 @@ def valid_cases(draw) -> Case:
                 args["nosealing"], args["invalid"] = False, "none"
         if name == "reopen" and args["mode"] == "rdonly":
             args["trunc"] = False
+        if name == "mmap":   # MAP_SHARED_VALIDATE is a kind of shared mapping
+            args["validate"] = args["validate"] and args["shared"]
         # ... and ranges that run past their slot (model/validate.py check_within_slot)
         room = lambda page: (256 - page) * PAGE_SIZE  # noqa: E731
-        if name in ("munmap", "mprotect", "madvise", "posix_madvise"):
+        if name in ("munmap", "mprotect", "madvise", "posix_madvise", "msync"):
             args["length"] = min(args["length"], room(args["at"].page))
+        if name in ("mlock", "munlock"):   # the start rounds down: its offset counts too
+            args["length"] = max(0, min(args["length"], room(args["at"].page) - args["at"].offset))
         if name == "mmap":
             args["length"] = min(args["length"], room(args["at"].page if args["at"] else 0))
         if name == "mremap":

@@ -45,6 +45,15 @@ OUTSIDE_CORE = MappingProxyType({
     "reopen": "a second descriptor handle of one object with its own access mode (and O_TRUNC)",
     "fallocate": "sizes and holes in bytes, and the grow and write seals, which objects lack here",
     "fstat": "an observation of an object's size in bytes; the encoding counts whole pages only",
+    # model/locking.py: the cells have no VM_LOCKED bit per page, no record boundaries (a lock
+    # splits records) and no page table entries (locking faults pages in, which makes private
+    # copies); msync's only state change is R12's read lag, which only posix has, and the
+    # core is Linux's. The explicit model and the generators cover them.
+    "mlock": "VM_LOCKED and the population it does (private copies) are not in the cells",
+    "munlock": "VM_LOCKED is not in the cells",
+    "msync": "it changes no cell under Linux (C08); its errors need VM_LOCKED and unaligned "
+             "addresses, which the cells lack",
+    "vmlck": "an observation of VM_LOCKED pages, which the cells do not keep",
 })
 
 
