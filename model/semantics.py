@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Optional
 
 from . import absolute_addresses
 from . import address_space as aspace
-from . import (cow, credentials, descriptors, frames, maps, memory, posix, protections,
-               read_lag, shmctl_commands, variants)
+from . import (cow, credentials, descriptors, frames, hugepages, maps, memory, posix,
+               protections, read_lag, shmctl_commands, variants)
 from .credentials import READ
 from .ops import (PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
                   Madvise, Maps, Mmap, Mprotect, Mremap, Munmap, Open, PosixMadvise, Pread, Pwrite,
@@ -832,3 +832,5 @@ HANDLERS = {
     Reopen: _linux_only(descriptors.reopen, "/proc/self/fd"),
     Fallocate: _linux_only(descriptors.fallocate, "fallocate"), Fstat: descriptors.fstat,
 }
+# Huge-page objects (MFD_HUGETLB, SHM_HUGETLB) around the calls they change: model/hugepages.py
+HANDLERS = {op: hugepages.wrapped(op, handler) for op, handler in HANDLERS.items()}
