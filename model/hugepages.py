@@ -177,10 +177,11 @@ WRAPPED = {Open: memfd_create, ShmGet: shmget, Ftruncate: ftruncate, Pwrite: pwr
            Fallocate: fallocate, Mmap: mmap}
 
 
-def wrapped(op_type, handler):
+def wrapped(op_type, handler, require_linux):
     """``handler`` (model/semantics.py HANDLERS) with hugetlb objects taken care of: a step that
     asks for huge pages (uses_hugetlb), or touches a descriptor of a hugetlb object, goes
-    through this module; every other step is the handler's alone. Huge pages are Linux-only."""
+    through this module; every other step is the handler's alone. Huge pages are Linux-only:
+    ``require_linux(profile, what)`` raises the semantics' NotApplicable elsewhere."""
     around = WRAPPED.get(op_type)
     if around is None:
         return handler
@@ -189,9 +190,7 @@ def wrapped(op_type, handler):
         if op_type in (Open, ShmGet):
             if not uses_hugetlb(st.op):
                 return handler(state, pid, st, profile)
-            if not profile.linux_interfaces:
-                from .semantics import NotApplicable
-                raise NotApplicable("huge pages (MFD_HUGETLB, SHM_HUGETLB) are Linux-only")
+            require_linux(profile, "huge pages (MFD_HUGETLB, SHM_HUGETLB)")
         return around(handler, state, pid, st, profile)
 
     handle.__name__ = handler.__name__

@@ -833,4 +833,4 @@ HANDLERS = {
     Fallocate: _linux_only(descriptors.fallocate, "fallocate"), Fstat: descriptors.fstat,
 }
 # Huge-page objects (MFD_HUGETLB, SHM_HUGETLB) around the calls they change: model/hugepages.py
-HANDLERS = {op: hugepages.wrapped(op, handler) for op, handler in HANDLERS.items()}
+HANDLERS = {op: hugepages.wrapped(op, handler, _require_linux) for op, handler in HANDLERS.items()}
