@@ -62,7 +62,11 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       "rss-misses-read-faults", "stat-any-count-from-one",
                       # an address-range check's own result at an absolute address
                       # (model/absolute_addresses.py): the tail reads the slots, not page 0
-                      "munmap-outside-user-space", "nil-page-unprivileged", "shm-rnd-rounds-up"}
+                      "munmap-outside-user-space", "nil-page-unprivileged", "shm-rnd-rounds-up",
+                      # huge pages: the call's own result (memfd_create, ftruncate, pwrite of
+                      # a hugetlb memfd, shmget with SHM_HUGETLB)
+                      "mfd-huge-size-ignored", "hugetlb-write-accepted",
+                      "hugetlb-ftruncate-rounded", "shm-hugetlb-ignored"}
 
 
 def _witnesses():
