@@ -40,6 +40,16 @@ ADVICE = {"dontneed": 4, "free": 8, "remove": 9, "dontfork": 10, "dofork": 11,
           "guard_remove": 103, "invalid": 1212}
 MSYNC = {"sync": 4, "async": 1, "invalidate": 2, "sync+invalidate": 6, "async+invalidate": 3,
          "none": 0, "sync+async": 5, "unknown": 8}
+HUGE_LOG2 = {"16kb": 14, "64kb": 16, "512kb": 19, "1mb": 20, "2mb": 21, "8mb": 23, "16mb": 24,
+             "32mb": 25, "256mb": 28, "512mb": 29, "1gb": 30, "2gb": 31, "16gb": 34}
+
+
+def huge_flags(hugetlb_bit, a):
+    """MFD_HUGETLB or SHM_HUGETLB, and the size in bits 26..31 (MFD_HUGE_* = SHM_HUGE_*)."""
+    size = a.get("huge", "default")
+    return (hugetlb_bit if a.get("hugetlb") else 0) | (0 if size == "default" else HUGE_LOG2[size] << 26)
+
+
 POSIX_ADVICE = {"dontneed": 4, "normal": 0, "random": 1, "sequential": 2, "willneed": 3}
 USER_IDS = {"root": 0, "other": 65534}   # the case format's "other": nobody / nogroup
 SEALS = ("seal", "shrink", "grow", "write", "future_write")   # F_SEAL_* bits 1, 2, 4, 8, 16
@@ -406,6 +416,7 @@ def run_steps(steps, results, env):
         elif op == "shmget":
             key = 0 if a["key"] == "private" else keys.setdefault(a["key"], (os.getpid() * 97 + len(keys) + 1) & 0x7fffffff)
             c.update(key=key, size=a["size"], flags=a.get("mode", 0o600) | (0o1000 if a["creat"] else 0) | (0o2000 if a["excl"] else 0))
+            c["flags"] |= huge_flags(0o4000, a)                  # SHM_HUGETLB, SHM_HUGE_*
         elif op == "shmat":
             at = None if a["at"] is None else address(a["at"])
             if at is None and not a["remap"]:
@@ -454,7 +465,7 @@ def run_steps(steps, results, env):
             flags = access | (os.O_CREAT if a["creat"] else 0) | (os.O_EXCL if a["excl"] else 0)
             c.update(kind=a["kind"], path=path, flags=flags, number=fds[s["bind"]],
                      mode=a.get("mode", 0o600), invalid=a.get("invalid", "none"),
-                     mfd=1 if a.get("nosealing") else 3)
+                     mfd=(1 if a.get("nosealing") else 3) | huge_flags(4, a))   # MFD_HUGETLB
         elif op in ("dup", "reopen"):
             mode = {"rdwr": os.O_RDWR, "rdonly": os.O_RDONLY, "wronly": os.O_WRONLY}[a.get("mode", "rdwr")]
             c.update(fd=fds.get(a["fd"], FD_BASE + 99), number=fds[s["bind"]],

@@ -36,6 +36,7 @@ class Resolver:
             flags = args["mode"]
             flags |= syscalls.IPC_CREAT if args["creat"] else 0
             flags |= syscalls.IPC_EXCL if args["excl"] else 0
+            flags |= syscalls.huge_flags(syscalls.SHM_HUGETLB, args["hugetlb"], args["huge"])
             command.update(key=self.names.key(args["key"]), size=args["size"], flags=flags)
         elif op == "shmat":
             flags = syscalls.SHM_RDONLY if args["rdonly"] else 0
@@ -90,7 +91,9 @@ class Resolver:
                 path = self.names.file_path(args["name"])
             command.update(kind=args["kind"], path=path, flags=flags, mode=args["mode"],
                            number=addresses.fd_number(self.plan, step.bind),
-                           nosealing=args["nosealing"], invalid=args["invalid"])
+                           nosealing=args["nosealing"], invalid=args["invalid"],
+                           huge=syscalls.huge_flags(syscalls.MFD_HUGETLB, args["hugetlb"],
+                                                    args["huge"]))
         elif op in ("dup", "reopen"):
             command.update(fd=addresses.fd_number(self.plan, args["fd"]),
                            number=addresses.fd_number(self.plan, step.bind))

@@ -74,6 +74,9 @@ def run_case(case, timeout=10.0, ledger=None):
         return protocol.observation(name, "error", [], "environment: the case observes the IPC "
                                     "namespace's figures, which need a fresh IPC namespace: "
                                     + features.missing("ipc_namespace"))
+    if plan.hugetlb and not features.has("hugepages_empty"):
+        return protocol.observation(name, "error", [], "environment: the case makes a huge "
+                                    "page object: " + features.missing("hugepages_empty"))
     return CaseRun(plan, timeout, ledger or Ledger()).run()
 
 

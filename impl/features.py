@@ -30,6 +30,12 @@ that truly needs a missing feature gets status "error", naming it.
   is in use and shmem transparent hugepages are off (ipc_namespace.py). A case that observes
   the namespace's figures (shmctl shm_info_counts, stat_any_count, sysvipc) runs in one of its
   own: without it, such a case gets status "error" naming it.
+- ``hugepages_empty``: the host's huge page pools are empty, of every size (free_hugepages and
+  nr_overcommit_hugepages 0 in each /sys/kernel/mm/hugepages/hugepages-*), and hugetlbfs is
+  there. The model assumes it (model/hugepages.py): every huge page reservation then fails.
+  On a host with huge pages to give, a case that makes a hugetlb object (MFD_HUGETLB,
+  SHM_HUGETLB or a size flag) gets status "error" naming it: such a host cannot decide it.
+  The pools are read once, when probed; this implementation never changes them.
 
 SHARESPEC_IMPL_DISABLE=name,name,... (read once, here) makes the named features count as
 missing whatever the host offers: a switch for tests and diagnosis (docs/protocol.md).
@@ -42,7 +48,9 @@ import signal
 from . import syscalls
 
 DISABLE_VARIABLE = "SHARESPEC_IMPL_DISABLE"
-NAMES = ("subreaper", "pdeathsig", "pidfd", "pagemap", "other_exec", "ipc_namespace")
+NAMES = ("subreaper", "pdeathsig", "pidfd", "pagemap", "other_exec", "ipc_namespace",
+         "hugepages_empty")
+HUGEPAGES = "/sys/kernel/mm/hugepages"
 PR_GET_PDEATHSIG = 2
 
 MISSING = {}            # feature -> why it is missing; filled once by probe()
@@ -176,6 +184,27 @@ def _probe_ipc_namespace():
     return ipc_namespace.probe()
 
 
+def _probe_hugepages_empty():
+    """Every huge page size's pool has no free page and may not overcommit (read-only)."""
+    try:
+        sizes = sorted(os.listdir(HUGEPAGES))
+    except OSError as error:
+        return "%s: %s" % (HUGEPAGES, _reason(error))
+    if not sizes:
+        return "%s lists no huge page size" % HUGEPAGES
+    for size in sizes:
+        for name in ("free_hugepages", "nr_overcommit_hugepages"):
+            path = os.path.join(HUGEPAGES, size, name)
+            try:
+                with open(path) as counter:
+                    value = int(counter.read().strip() or "0")
+            except (OSError, ValueError) as error:
+                return "%s: %s" % (path, _reason(error))
+            if value:
+                return "%s is %d (the model assumes empty pools)" % (path, value)
+    return ""
+
+
 def _parents(path):
     parents = []
     while os.path.dirname(path) != path:
@@ -199,7 +228,8 @@ def _reason(error):
 
 PROBES = {"subreaper": _probe_subreaper, "pdeathsig": _probe_pdeathsig, "pidfd": _probe_pidfd,
           "pagemap": _probe_pagemap, "other_exec": _probe_other_exec,
-          "ipc_namespace": _probe_ipc_namespace}
+          "ipc_namespace": _probe_ipc_namespace,
+          "hugepages_empty": _probe_hugepages_empty}
 DESCRIPTIONS = {
     "subreaper": "prctl(PR_SET_CHILD_SUBREAPER)",
     "pdeathsig": "prctl(PR_SET_PDEATHSIG)",
@@ -208,4 +238,5 @@ DESCRIPTIONS = {
     "other_exec": "exec of this Python by the unprivileged uid of setuid(other)",
     "ipc_namespace": "a fresh IPC namespace with exact figures (unshare(CLONE_NEWIPC), no swap, "
                      "no shmem hugepages)",
+    "hugepages_empty": "empty huge page pools (a huge page reservation must fail)",
 }

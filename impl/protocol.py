@@ -29,6 +29,9 @@ SHMCTL_COMMANDS = ("rmid", "stat", "set", "stat_full", "lock", "unlock", "shm_st
 # The IPC namespace's figures: a case with one runs in a fresh IPC namespace (ipc_namespace.py)
 FIGURE_COMMANDS = ("shm_info_counts", "stat_any_count", "sysvipc")
 PROTECTIONS = ("rw", "r", "none", "w", "x", "rx")   # docs/case-format.md
+# MFD_HUGE_* / SHM_HUGE_* sizes by name (syscalls.HUGE_LOG2); "default" passes no size
+HUGE_SIZES = ("default", "16kb", "64kb", "512kb", "1mb", "2mb", "8mb", "16mb", "32mb", "256mb",
+              "512mb", "1gb", "2gb", "16gb")
 
 # memfd seals in the kernel's bit order (F_SEAL_SEAL 1 ... F_SEAL_FUTURE_WRITE 16); a set of
 # them is the names joined by "+" in that order, the empty set "none" (docs/case-format.md)
@@ -48,7 +51,8 @@ OPERATIONS = {
     "setgid": (None, [("gid", ("root", "other"), REQUIRED)]),
     "shmget": ("segment", [("key", "key", REQUIRED), ("size", "int", REQUIRED),
                            ("creat", "bool", False), ("excl", "bool", False),
-                           ("mode", "mode", 0o600)]),
+                           ("mode", "mode", 0o600), ("hugetlb", "bool", False),
+                           ("huge", HUGE_SIZES, "default")]),
     "shmat": ("mapping", [("segment", "segment", REQUIRED), ("at", "place?", None),
                           ("rdonly", "bool", False), ("rnd", "bool", False),
                           ("remap", "bool", False)]),
@@ -83,7 +87,8 @@ OPERATIONS = {
                     ("creat", "bool", False), ("excl", "bool", False), ("rdonly", "bool", False),
                     ("mode", "mode", 0o600),
                     ("wronly", "bool", False), ("nosealing", "bool", False),
-                    ("invalid", ("none", "null_name", "long_name", "flags"), "none")]),
+                    ("invalid", ("none", "null_name", "long_name", "flags"), "none"),
+                    ("hugetlb", "bool", False), ("huge", HUGE_SIZES, "default")]),
     "close": (None, [("fd", "fd", REQUIRED)]),
     "ftruncate": (None, [("fd", "fd", REQUIRED), ("length", "int", REQUIRED)]),
     "pread": (None, [("fd", "fd", REQUIRED), ("offset", "int", 0)]),
@@ -150,6 +155,7 @@ class Plan:
         # (features: ipc_namespace)
         self.private_ipc = False
         self.nil_page = False              # a place at @zero (needs vm.mmap_min_addr > 0)
+        self.hugetlb = False               # it makes a huge-page object (features: hugepages_empty)
 
     def subtree(self, process):
         """The process and every process forked from it, directly or not."""
@@ -295,6 +301,8 @@ def _add_step(plan, live, index, raw):
             live.add(bind)
             if process in plan.dropped:
                 plan.dropped.add(child)
+    if op in ("open", "shmget") and (args.get("hugetlb") or args.get("huge", "default") != "default"):
+        plan.hugetlb = True
     if op == "setuid" and args["uid"] == "other":
         plan.dropped.add(process)
     elif op == "exec" and process in plan.dropped:

@@ -77,6 +77,16 @@ USER_IDS = {"root": 0, "other": 65534}
 MFD_CLOEXEC, MFD_ALLOW_SEALING = 0x1, 0x2
 MFD_UNKNOWN_FLAGS = 0xFFFFFFFF          # every bit: flags no kernel knows (LTP memfd_create02)
 MFD_NAME_TOO_LONG = "x" * 250           # MFD_NAME_MAX_LEN is 249 bytes
+MFD_HUGETLB, SHM_HUGETLB = 0x4, 0o4000
+HUGE_SHIFT = 26                         # MFD_HUGE_SHIFT = SHM_HUGE_SHIFT: log2 of the size there
+HUGE_LOG2 = {"16kb": 14, "64kb": 16, "512kb": 19, "1mb": 20, "2mb": 21, "8mb": 23, "16mb": 24,
+             "32mb": 25, "256mb": 28, "512mb": 29, "1gb": 30, "2gb": 31, "16gb": 34}
+
+
+def huge_flags(hugetlb_flag, hugetlb, huge):
+    """MFD_HUGETLB or SHM_HUGETLB (``hugetlb_flag``) and the size bits of ``huge``."""
+    return (hugetlb_flag if hugetlb else 0) | (
+        0 if huge == "default" else HUGE_LOG2[huge] << HUGE_SHIFT)
 # <linux/fcntl.h>: F_ADD_SEALS, F_GET_SEALS and the seals, in bit order (protocol.SEAL_NAMES)
 F_ADD_SEALS, F_GET_SEALS = 1033, 1034
 SEAL_BITS = {"seal": 0x1, "shrink": 0x2, "grow": 0x4, "write": 0x8, "future_write": 0x10}

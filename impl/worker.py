@@ -330,6 +330,7 @@ def _mremap(c):
 def _open(c):
     if c["kind"] == "memfd":
         flags = syscalls.MFD_CLOEXEC | (0 if c["nosealing"] else syscalls.MFD_ALLOW_SEALING)
+        flags |= c.get("huge", 0)                 # MFD_HUGETLB and a size
         if c["invalid"] == "null_name":
             result, fd = syscalls.memfd_create_null_name(flags)
         else:

@@ -219,6 +219,9 @@ class _Menu:
                     for mode in self.scope.modes:
                         yield ShmGet(key, sizes[size], creat=flags != "none",
                                      excl=flags == "excl", mode=MODE_BITS[mode]), name
+                for huge in self.scope.shm_huges:
+                    if huge != "none":   # only a creation looks at it: creat, mode 0600
+                        yield ShmGet(key, sizes[size], creat=True, **SHM_HUGE[huge]), name
 
     def shmat(self):
         if self.new_mapping is None:
@@ -401,7 +404,8 @@ class _Menu:
                 if self.linux:
                     for how in self.scope.memfd_opens:
                         yield (Open("memfd", nosealing=how == "nosealing",
-                                    invalid=how if how in MEMFD_INVALID else "none"), name)
+                                    invalid=how if how in MEMFD_INVALID else "none",
+                                    **MEMFD_HUGE.get(how, {})), name)
                 continue
             for obj in self.scope.object_names:
                 for how in self.scope.opens:
@@ -532,6 +536,24 @@ def _length_class(page: int, length: int, n: int) -> str:
     return "page" if length == PAGE_SIZE else "pages"
 
 
+# The huge-page classes (scope.CLASSES memfd_opens, shm_huges) and their arguments
+MEMFD_HUGE = {"hugetlb": {"hugetlb": True}, "hugetlb_sized": {"hugetlb": True, "huge": "64kb"},
+              "huge_size_only": {"huge": "2mb"}}
+SHM_HUGE = {"hugetlb": {"hugetlb": True}, "hugetlb_sized": {"hugetlb": True, "huge": "64kb"},
+            "size_only": {"huge": "2mb"}}
+
+
+def _huge_class(op, classes: dict) -> str:
+    """The class of an open(memfd) or shmget's huge-page arguments: "none" (no huge pages),
+    "hugetlb" (the default size), "hugetlb_sized" (a size flag: the menu offers 64 KiB, a size
+    x86-64 has no pool of), or a size flag alone."""
+    if not op.hugetlb and op.huge == "default":
+        return "none"
+    if not op.hugetlb:
+        return "huge_size_only" if "huge_size_only" in classes else "size_only"
+    return "hugetlb" if op.huge == "default" else "hugetlb_sized"
+
+
 def _size_class(size: int) -> str:
     return ("zero" if size == 0 else "unaligned" if size % PAGE_SIZE else
             "page" if size == PAGE_SIZE else "pages")
@@ -631,9 +653,11 @@ def classify(state: State, st: Step) -> Action:
             return Action("mremap", st, (("remap", kind), ("at", where(op.at))))
         case ShmGet():
             flags = "excl" if op.excl else "creat" if op.creat else "none"
+            huge = _huge_class(op, SHM_HUGE)
             return Action("shmget", st, (("key", "private" if op.key == "private" else "K1"),
                                          ("size", _size_class(op.size)), ("flags", flags),
-                                         ("mode", _mode_class(op.mode))))
+                                         ("mode", _mode_class(op.mode)))
+                          + ((("huge", huge),) if huge != "none" else ()))
         case ShmAt():
             how = ("remap" if op.remap else "rnd" if op.rnd else "at" if op.at is not None else
                    "rdonly" if op.rdonly else "slot")
@@ -657,6 +681,8 @@ def classify(state: State, st: Step) -> Action:
         case Open(kind="memfd"):
             how = ("nosealing" if op.nosealing else "sealing") if op.invalid == "none" \
                 else op.invalid
+            if op.hugetlb or op.huge != "default":
+                how = _huge_class(op, MEMFD_HUGE)
             return Action("open", st, (("object", "memfd"), ("memfd", how)))
         case Open():
             how = ("rdonly" if op.rdonly else "wronly" if op.wronly else "excl" if op.excl else

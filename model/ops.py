@@ -61,6 +61,11 @@ REOPEN_MODES = ("rdwr", "rdonly", "wronly")
 # two, none at all (0), and the invalid ones: MS_SYNC|MS_ASYNC and a bit no kernel knows.
 MSYNC_FLAGS = ("sync", "async", "invalidate", "sync+invalidate", "async+invalidate", "none",
                "sync+async", "unknown")
+# Huge page sizes a hugetlb memfd or SysV segment may ask for (MFD_HUGE_* and SHM_HUGE_*, the
+# log2 of the size in flag bits 26..31, include/uapi/asm-generic/hugetlb_encode.h); "default"
+# passes no size: the host's default huge page size (model/hugepages.py).
+HUGE_SIZES = ("default", "16kb", "64kb", "512kb", "1mb", "2mb", "8mb", "16mb", "32mb", "256mb",
+              "512mb", "1gb", "2gb", "16gb")
 
 
 @dataclass(frozen=True, order=True)
@@ -153,6 +158,8 @@ class ShmGet(Op):
     creat: bool = False
     excl: bool = False
     mode: int = DEFAULT_MODE     # the permission bits it creates with, and asks for (C07)
+    hugetlb: bool = False        # SHM_HUGETLB (model/hugepages.py)
+    huge: str = "default"        # SHM_HUGE_<size> (HUGE_SIZES), with or without SHM_HUGETLB
 
 
 @dataclass(frozen=True)
@@ -304,7 +311,7 @@ class Open(Op):
     "memfd": memfd_create() (always a new object, ``name`` unused).
     ``wronly``: O_WRONLY (a file only). memfd only: ``nosealing`` leaves out
     MFD_ALLOW_SEALING (the memfd starts with F_SEAL_SEAL); ``invalid`` passes an argument
-    memfd_create refuses (MEMFD_INVALID).
+    memfd_create refuses (MEMFD_INVALID); ``hugetlb`` and ``huge``: MFD_HUGETLB and a size.
     """
     OP: ClassVar[str] = "open"
     BINDS: ClassVar[Optional[str]] = "fd"
@@ -317,6 +324,8 @@ class Open(Op):
     wronly: bool = False
     nosealing: bool = False
     invalid: str = "none"
+    hugetlb: bool = False        # MFD_HUGETLB (model/hugepages.py)
+    huge: str = "default"        # MFD_HUGE_<size> (HUGE_SIZES), with or without MFD_HUGETLB
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,10 @@ CLASSES: dict = {
     # O_CREAT, O_CREAT|O_EXCL, neither, O_RDONLY, O_WRONLY (a file only)
     "opens": ("creat", "excl", "none", "rdonly", "wronly"),
     # memfd_create: MFD_ALLOW_SEALING, without it, a NULL name, a too long name, unknown flags
-    "memfd_opens": ("sealing", "nosealing", "null_name", "long_name", "flags"),
+    "memfd_opens": ("sealing", "nosealing", "null_name", "long_name", "flags",
+                    # MFD_HUGETLB of the default size, with a size flag (the menu: 64 KiB, no
+                    # hstate on x86-64), a size flag alone (EINVAL): model/hugepages.py
+                    "hugetlb", "hugetlb_sized", "huge_size_only"),
     "seal_sets": ("write", "shrink", "grow", "seal", "future_write", "none"),  # F_ADD_SEALS
     "reopens": ("rdwr", "rdonly", "wronly", "trunc"),  # /proc/self/fd; trunc: O_RDWR|O_TRUNC
     # fallocate: a page past the end (grows), within the size, a hole of a page, a hole from
@@ -83,6 +86,9 @@ CLASSES: dict = {
     # 4-level paging's user space), @zero (the nil page, below mmap_min_addr) and @zero+1 (its
     # unaligned byte 1, which SHM_RND rounds down to 0)
     "absolutes": ("kernel", "high", "zero", "zero_unaligned"),
+    # shmget's huge pages (model/hugepages.py): none, SHM_HUGETLB, with a size (64 KiB), a
+    # size flag alone (ignored); offered with creat and the default mode only
+    "shm_huges": ("none", "hugetlb", "hugetlb_sized", "size_only"),
 }
 CLASSES.update({
     # mmap's other flags (model/locking.py): MAP_LOCKED, MAP_POPULATE, MAP_SHARED_VALIDATE
@@ -137,6 +143,7 @@ class Scope:
     absolutes: tuple = CLASSES["absolutes"]
     map_flags: tuple = CLASSES["map_flags"]
     msync_flags: tuple = CLASSES["msync_flags"]
+    shm_huges: tuple = CLASSES["shm_huges"]
     families: tuple = None   # the operation families offered (FAMILIES; None: all)
 
     def __post_init__(self):
@@ -179,7 +186,8 @@ SMALL = Scope(processes=2, threads=2, pages=2, mappings=2, segments=1, objects=1
               fixed=("replace",), shmctl_cmds=("stat", "rmid"), users=("other",),
               modes=("owner",), memfd_opens=("sealing",), seal_sets=("write",),
               reopens=("rdonly",), fallocates=("punch",), absolutes=("kernel",),
-              map_flags=("locked",), msync_flags=("invalidate",), families=None)
+              map_flags=("locked",), msync_flags=("invalidate",), shm_huges=("none",),
+              families=None)
 DEFAULT = Scope()
 
 

@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Optional
 
 from . import absolute_addresses
 from . import address_space as aspace
-from . import (cow, credentials, descriptors, frames, locking, maps, memory, posix, protections,
-               read_lag, shmctl_commands, variants)
+from . import (cow, credentials, descriptors, frames, hugepages, locking, maps, memory, posix,
+               protections, read_lag, shmctl_commands, variants)
 from .credentials import READ
 from .ops import (PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
                   Madvise, Maps, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Open,
@@ -899,3 +899,5 @@ HANDLERS = {
     Munlock: _linux_only(locking.munlock, "munlock (model/locking.py)"),
     Vmlck: _linux_only(locking.vmlck, "VmLck (/proc/PID/status)"), Msync: locking.msync,
 }
+# Huge-page objects (MFD_HUGETLB, SHM_HUGETLB) around the calls they change: model/hugepages.py
+HANDLERS = {op: hugepages.wrapped(op, handler, _require_linux) for op, handler in HANDLERS.items()}

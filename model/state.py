@@ -224,6 +224,8 @@ class MemObject:
     perm: Perm = Perm()          # a file's or POSIX shm object's mode and owner (C07)
     # the other seals (ops.SEAL_NAMES but "write"): model/descriptors.py (R47)
     seals: frozenset = frozenset()
+    # a hugetlbfs memfd's huge page size in bytes (MFD_HUGETLB, model/hugepages.py); 0: not one
+    huge_page: int = 0
 
     def page_count(self) -> int:
         return -(-self.size // PAGE_SIZE)

@@ -20,10 +20,11 @@ from typing import Callable, NoReturn, Optional, Sequence
 from . import absolute_addresses
 from .case import Case, CaseError
 from .ops import (
-    ALL_OPS, DEFAULT_MODE, FIXED_MODES, MADVICES, MEMFD_INVALID, MREMAP_MODES, OBJECT_KINDS,
-    MSYNC_FLAGS, PAGE_SIZE, POSIX_MADVICES, PROTECTIONS, REOPEN_MODES, SEAL_NAMES, SEAL_SETS,
-    SHMCTL_COMMANDS, USERS, Exec, Exit, Fallocate, Fork, Madvise, Mlock, Mmap, Mprotect, Mremap,
-    Msync, Munlock, Munmap, Open, Place, PosixMadvise, Reopen, ShmAt, ShmCtl, ShmGet, Spawn, Step, ThreadExit,
+    ALL_OPS, DEFAULT_MODE, FIXED_MODES, HUGE_SIZES, MADVICES, MEMFD_INVALID, MREMAP_MODES,
+    MSYNC_FLAGS, OBJECT_KINDS, PAGE_SIZE, POSIX_MADVICES, PROTECTIONS, REOPEN_MODES, SEAL_NAMES,
+    SEAL_SETS, SHMCTL_COMMANDS, USERS, Dup, Exec, Exit, Fallocate, Fork, Madvise, Mlock, Mmap,
+    Mprotect, Mremap, Msync, Munlock, Munmap, Open, Place, PosixMadvise, Reopen, ShmAt, ShmCtl,
+    ShmGet, Spawn, Step, ThreadExit,
 )
 from .frames_posix import FramesByValues
 from .results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Indexes, Info, LockedPages,
@@ -72,7 +73,8 @@ RESERVED_HANDLES = frozenset({"anon"})
 ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "fork": {}, "spawn": {}, "thread_exit": {}, "exit": {}, "exec": {},
     "setuid": {"uid": "user"}, "setgid": {"gid": "user"},
-    "shmget": {"key": "key", "size": "bytes", "creat": "flag", "excl": "flag", "mode": "mode"},
+    "shmget": {"key": "key", "size": "bytes", "creat": "flag", "excl": "flag", "mode": "mode",
+               "hugetlb": "flag", "huge": HUGE_SIZES},
     "shmat": {"segment": "segment", "at": "place?", "rdonly": "flag", "rnd": "flag",
               "remap": "flag"},
     "shmdt": {"at": "place"},
@@ -89,7 +91,7 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
                "mode": MREMAP_MODES, "to": "place?", "maymove": "flag", "dontunmap": "flag"},
     "open": {"kind": OBJECT_KINDS, "name": "name", "creat": "flag", "excl": "flag",
              "rdonly": "flag", "mode": "mode", "wronly": "flag", "nosealing": "flag",
-             "invalid": MEMFD_INVALID},
+             "invalid": MEMFD_INVALID, "hugetlb": "flag", "huge": HUGE_SIZES},
     "close": {"fd": "fd"},
     "ftruncate": {"fd": "fd", "length": "bytes"},
     "pread": {"fd": "fd", "offset": "bytes"},
@@ -263,6 +265,7 @@ class _ProgramChecker:
         self.segment_pages: dict[str, int] = {}   # segment handle -> pages shmat maps
         self.mapped_pages = 0                     # counted against MAX_CASE_PAGES
         self.absolute_handles: dict[str, str] = {}  # mapping handle -> @zero, @high, ... class
+        self.hugetlb_fds: set[str] = set()        # fd handles of hugetlb memfds (check_hugetlb)
 
     def fail(self, index: int, path: tuple, problem: str) -> NoReturn:
         raise CaseError(self.source, self.where(index, path), problem)
@@ -284,6 +287,7 @@ class _ProgramChecker:
         if results is not None:
             self.check_results(index, op, results)
         self.check_bind(index, step)
+        self.check_hugetlb(index, step)
         self.apply_lifetimes(index, step)
 
     # -- threads and handles
@@ -511,6 +515,10 @@ class _ProgramChecker:
                 self.fail(index, ("args", "wronly"), f"open of a {op.kind} has no wronly "
                                                      "(shm_open and memfd_create take O_RDONLY or "
                                                      "O_RDWR; reopen an fd write-only instead)")
+            case Open(kind="file" | "shm") if op.hugetlb or op.huge != "default":
+                self.fail(index, ("args", "hugetlb" if op.hugetlb else "huge"),
+                          "hugetlb and huge are memfd_create's and shmget's arguments (a file or "
+                          "POSIX shm object lives on tmpfs, not hugetlbfs)")
             case Open(kind="file" | "shm") if op.nosealing or op.invalid != "none":
                 self.fail(index, ("args", "nosealing" if op.nosealing else "invalid"),
                           "nosealing and invalid are memfd_create's arguments (open(memfd, ...))")
@@ -520,6 +528,22 @@ class _ProgramChecker:
             case Reopen(mode="rdonly", trunc=True):
                 self.fail(index, ("args", "trunc"), "reopen with trunc needs mode wronly or rdwr "
                                                     "(O_TRUNC with O_RDONLY is unspecified)")
+
+    def check_hugetlb(self, index: int, step: Step) -> None:
+        """An mmap of a hugetlb memfd is rounded up to whole huge pages (2 MiB or more,
+        ksys_mmap_pgoff), past its slot: MAP_FIXED would first unmap whatever lies there, in
+        slots the case does not name. So fixed=replace of such a descriptor is refused
+        (model/hugepages.py); dup and reopen of one are hugetlb descriptors too."""
+        op = step.op
+        if isinstance(op, Open) and op.hugetlb:
+            self.hugetlb_fds.add(step.bind)
+        elif isinstance(op, (Dup, Reopen)) and op.fd in self.hugetlb_fds:
+            self.hugetlb_fds.add(step.bind)
+        elif isinstance(op, Mmap) and op.fixed == "replace" and op.fd in self.hugetlb_fds:
+            self.fail(index, ("args", "fixed"),
+                      f"mmap fixed=replace of the hugetlb memfd {op.fd}: the kernel rounds the "
+                      "length up to a whole huge page (2 MiB or more), past the slot, and "
+                      "MAP_FIXED would unmap what lies there; use fixed=noreplace")
 
     def check_within_slot(self, index: int, op: object) -> None:
         """A range must stay inside its place's slot: an implementation may put the slots

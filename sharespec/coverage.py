@@ -28,7 +28,8 @@ from sharespec.model.profiles import get_profile
 from sharespec.model.results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Indexes,
                                      Info, LockedPages, Ok, SealSet, SegmentId, Stat, SysvipcSums,
                                      Value)
-from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Fork, Ftruncate, Madvise, Mprotect,
+from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Fallocate, Fork, Ftruncate, Madvise, Mmap,
+                                 Mprotect, Pwrite,
                                  Mremap, Munmap, PosixMadvise, ShmAt, ShmCtl, ShmDt, ShmGet,
                                  ShmUnlink, ThreadExit)
 from sharespec.model.scope import SMALL, Scope
@@ -97,6 +98,10 @@ def context_classes(state, st) -> tuple:
         return ()
     proc = state.processes[thread.process]
     op = st.op
+    if isinstance(op, (Ftruncate, Pwrite, Fallocate, Mmap)) and getattr(op, "fd", None) in proc.fds \
+            and state.objects[proc.fds[op.fd].obj].huge_page:
+        # model/hugepages.py: whole huge pages, no write(2), an empty pool to reserve from
+        return (("object", "hugetlb"),)
     if isinstance(op, RANGE_OPS):
         base = state.mapping_handles.get(op.at.mapping)
         if base is None or base < 0:

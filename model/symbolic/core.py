@@ -103,6 +103,11 @@ MREMAP_OUTSIDE = "mremap fixed or dontunmap: a move into another slot, or a sour
 # IPC_SET only what a later non-root process may do.
 MODES_OUTSIDE = ("C07: permission bits and owners are not in the cells (the core's processes "
                  "are all root, which passes every check)")
+# Huge-page objects (model/hugepages.py) are left out: their outcomes are sets over the host's
+# huge page sizes, and an object's size in huge pages would need a page size per cell.
+HUGETLB_OUTSIDE = ("huge pages (MFD_HUGETLB, SHM_HUGETLB, a size flag): sets over the host's "
+                   "huge page sizes, a per-object huge page size the cells do not carry "
+                   "(model/hugepages.py)")
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
 OBJECT_NAME = "obj"       # the one file name and the one POSIX shm name of the core
 OBJECT_KINDS = ("file", "memfd", "shm")   # an object's kind (index); ops.Open's kinds
@@ -308,6 +313,8 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                 if op.fd is not None:
                     a.update(fdmap=True, fd=fd(i, op.fd))
                 maps[st.bind] = len(maps)
+            case Open() | ShmGet() if op.hugetlb or op.huge != "default":
+                fail(i, f"{op.OP} {HUGETLB_OUTSIDE}")
             case Open():
                 if len(fds) >= scope.objects:
                     fail(i, f"more than {scope.objects} descriptors")

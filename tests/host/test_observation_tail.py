@@ -66,7 +66,11 @@ NOT_AN_OBSERVATION = {"fixed-noreplace-replaces", "free-accepts-shared", "memfd-
                       # model/locking.py: a refusal's own result (madvise of locked memory,
                       # msync, MAP_SHARED_VALIDATE), and VmLck, which the tail does not read
                       "dontneed-on-locked", "msync-ignores-hole", "msync-invalidate-locked",
-                      "validate-accepts-unknown", "fork-inherits-mlock", "munlock-ignored"}
+                      "validate-accepts-unknown", "fork-inherits-mlock", "munlock-ignored",
+                      # huge pages: the call's own result (memfd_create, ftruncate, pwrite of
+                      # a hugetlb memfd, shmget with SHM_HUGETLB)
+                      "mfd-huge-size-ignored", "hugetlb-write-accepted",
+                      "hugetlb-ftruncate-rounded", "shm-hugetlb-ignored"}
 
 
 def _witnesses():

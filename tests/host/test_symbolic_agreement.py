@@ -42,7 +42,8 @@ PROGRAM_SCOPE = Scope(processes=3, threads=3, pages=2, mappings=2, segments=2, o
                       # the core opens and seals (model/symbolic/core.py; no write-only open,
                       # no memfd_create flags, F_SEAL_WRITE only)
                       opens=("creat", "excl", "none", "rdonly"), memfd_opens=("sealing",),
-                      seal_sets=("write",))
+                      seal_sets=("write",),
+                      shm_huges=("none",))   # huge pages: core.HUGETLB_OUTSIDE
 SYMBOLIC_SCOPE = SymbolicScope(processes=3, threads=3, mappings=2, pages=2, segments=2, objects=2,
                                steps=6)
 

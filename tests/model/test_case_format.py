@@ -274,6 +274,7 @@ def valid_cases(draw) -> Case:
     kinds = {"T0": "thread"}
     process_of, threads_of, ended = {"T0": 0}, {0: {"T0"}}, set()
     steps, allowed = [], []
+    hugetlb_fds = set()          # fd handles of hugetlb memfds: no MAP_FIXED of them
     with_results = draw(st.booleans())
 
     def fresh_handle():
@@ -355,6 +356,7 @@ def valid_cases(draw) -> Case:
             args["wronly"] = args["wronly"] and args["kind"] == "file" and not args["rdonly"]
             if args["kind"] != "memfd":
                 args["nosealing"], args["invalid"] = False, "none"
+                args["hugetlb"], args["huge"] = False, "default"   # memfd_create's and shmget's
         if name == "reopen" and args["mode"] == "rdonly":
             args["trunc"] = False
         if name == "mmap":   # MAP_SHARED_VALIDATE is a kind of shared mapping
@@ -379,6 +381,11 @@ def valid_cases(draw) -> Case:
         op = OP_BY_NAME[name](**args)
         binds = op.BINDS if not (name == "mremap" and op.mode in ("grow", "fixed")) else None
         bind = fresh_handle() if binds else None
+        if name == "mmap" and op.fixed == "replace" and op.fd in hugetlb_fds:
+            op = OP_BY_NAME[name](**dict(args, fixed="noreplace"))   # validate.check_hugetlb
+        if bind and (name == "open" and op.hugetlb or name in ("dup", "reopen")
+                     and op.fd in hugetlb_fds):
+            hugetlb_fds.add(bind)
         if bind:
             kinds[bind] = binds
         steps.append(Step(thread, op, bind))

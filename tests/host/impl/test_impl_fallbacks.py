@@ -175,5 +175,5 @@ def test_features_lists_each_feature_and_what_the_switch_disabled():
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(None, 1) for line in done.stdout.splitlines())
     assert set(lines) == {"subreaper", "pdeathsig", "pidfd", "pagemap", "other_exec",
-                          "ipc_namespace"}
+                          "ipc_namespace", "hugepages_empty"}
     assert lines["pagemap"] == lines["pidfd"] == "missing: disabled by SHARESPEC_IMPL_DISABLE"

@@ -56,7 +56,7 @@ def test_under_qemu_user_the_features_found_are_named():
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(None, 1) for line in done.stdout.splitlines())
     assert set(lines) == {"subreaper", "pdeathsig", "pidfd", "pagemap", "other_exec",
-                          "ipc_namespace"}
+                          "ipc_namespace", "hugepages_empty"}
     assert all(v == "available" or (v.startswith("missing: ") and len(v) > 10)
                for v in lines.values()), lines
     if b"version 7.2" in subprocess.run([QEMU, "--version"], capture_output=True).stdout:
