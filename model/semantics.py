@@ -528,9 +528,16 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
         # entry: an access faults until MADV_GUARD_REMOVE; the VMA is not split.
         drop = [vpn for vpn in pages if vpn in proc.private]
         guards = proc.guarded | set(pages) if advice == "guard_install" else proc.guarded
+        vmas = proc.vmas
+        if advice == "guard_install":
+            # Linux 6.18 madvise_guard_install: anon_vma_prepare(vma) on each record advised,
+            # "the range is no longer empty from a page table perspective": the record now
+            # has an anon_vma, so mremap keeps its page offset and it merges as written memory
+            # does (random corpus seed 47: a DONTUNMAP move next to it stays a record apart)
+            vmas = tuple(replace(v, anon_vma=True) if v in inside else v for v in vmas)
         state = state.with_process(pid, replace(proc, private=proc.private.remove(*drop),
                                                 lazyfree=proc.lazyfree - set(drop),
-                                                guarded=guards))
+                                                guarded=guards, vmas=vmas))
         state = frames.zapped(state, pid, start, end, profile)
     elif advice == "guard_remove":
         state = state.with_process(pid, replace(proc, guarded=proc.guarded - set(pages)))  # R49
