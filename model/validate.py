@@ -17,7 +17,7 @@ import re
 from dataclasses import MISSING, fields
 from typing import Callable, NoReturn, Optional, Sequence
 
-from . import absolute_addresses
+from . import absolute_addresses, brk
 from .case import Case, CaseError
 from .ops import (
     ALL_OPS, DEFAULT_MODE, FIXED_MODES, HUGE_SIZES, MADVICES, MEMFD_INVALID, MREMAP_MODES,
@@ -111,6 +111,7 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "munlock": {"at": "place", "length": "bytes"},
     "msync": {"at": "place", "length": "bytes", "flags": MSYNC_FLAGS},
     "vmlck": {},
+    "brk": {"at": "place"},
 }
 
 # Per operation: the arguments without a default, which a reader requires.
@@ -266,6 +267,7 @@ class _ProgramChecker:
         self.mapped_pages = 0                     # counted against MAX_CASE_PAGES
         self.absolute_handles: dict[str, str] = {}  # mapping handle -> @zero, @high, ... class
         self.hugetlb_fds: set[str] = set()        # fd handles of hugetlb memfds (check_hugetlb)
+        self.brk_seen: dict[str, bool] = {}       # @brk named, fork/exec made (model/brk.py)
 
     def fail(self, index: int, path: tuple, problem: str) -> NoReturn:
         raise CaseError(self.source, self.where(index, path), problem)
@@ -280,6 +282,8 @@ class _ProgramChecker:
         for name, kind in ARGUMENT_KINDS[op.OP].items():
             self.check_argument(index, ("args", name), op.OP, kind, getattr(op, name))
         self.check_consistency(index, op)
+        brk.check_step(lambda path, problem: self.fail(index, path, problem),
+                       self.absolute_handles, self.brk_seen, step)
         absolute_addresses.check_step(lambda path, problem: self.fail(index, path, problem),
                                       self.absolute_handles, step)
         self.check_within_slot(index, op)
