@@ -17,7 +17,9 @@ base are the C library's heap). Two things take it:
   attach like any other (the model keeps it at page numbers of its own, below every slot, as
   it does the absolute addresses, model/absolute_addresses.py).
 
-The model's state: ``Process.brk``, the break in pages above the base (0 at the start).
+The model's state: ``Process.brk``, the break in pages above the base (0 at the start). A fork
+child has its parent's break (and base: the same addresses); exec starts a new image whose
+break is its own base again (0).
 
 Assumptions, stated in docs/case-format.md ("The program break"): nothing but the case maps
 near the break (on x86-64 the heap lies far below mmap_base), and only the case moves it while
@@ -27,8 +29,7 @@ break it did not set itself, as that would unmap the C library's heap.
 
 The restrictions that keep it sound (validated, exit 2): ``@brk`` places are taken by brk and by
 shmat without SHM_REMAP only (a remap there would replace the heap); a handle bound at one is
-used by no later step (the implementation does not know its address before the call); and a
-case that names ``@brk`` has one process (no fork, no exec: the base is one process's). Why
+used by no later step (the implementation does not know its address before the call). Why
 outside the symbolic core: the core encodes slots and absolute places of fixed addresses; the
 break is a per-process quantity that moves, and no other rule reads it.
 Linux-only: POSIX has no brk (removed in SUSv3), so a case naming it is NOT_APPLICABLE under
@@ -39,7 +40,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from .ops import Brk, Exec, Fork, ShmAt
+from .ops import Brk, ShmAt
 from .results import OK, Errno
 from .state import ABSOLUTE_PAGE_BASES
 
@@ -69,6 +70,8 @@ def shmat(handler: Callable, state, pid: int, st, profile, bound_here: Callable)
     for after, result in handler(state, pid, st, profile):
         if result == OK and below_break and not st.op.remap:
             after, result = bound_here(state, st, state), EINVAL
+        elif result != OK:
+            after = bound_here(after, st, state)   # the handle means @brk[k], failed or not
         if (after, result) not in out:
             out.append((after, result))
     return out
@@ -76,9 +79,8 @@ def shmat(handler: Callable, state, pid: int, st, profile, bound_here: Callable)
 
 # --- validation --------------------------------------------------------------------------------
 
-def check_step(fail: Callable, absolute_handles: dict, seen: dict, step) -> None:
-    """Where ``@brk`` may appear (see the module's docstring); ``seen`` is this case's record:
-    whether it named @brk, and whether it forked or exec'd (either order is refused)."""
+def check_step(fail: Callable, absolute_handles: dict, step) -> None:
+    """Where ``@brk`` may appear, and that no step uses a handle bound at one."""
     op = step.op
     at = getattr(op, "at", None)
     names_brk = at is not None and getattr(at, "mapping", None) == PLACE
@@ -97,12 +99,6 @@ def check_step(fail: Callable, absolute_handles: dict, seen: dict, step) -> None
                                            f"{PLACE}[k] without a byte offset")
         if at.page > LARGEST_PAGE:
             fail(("args", "at", "page"), f"{PLACE} pages go up to {LARGEST_PAGE}, not {at.page}")
-        seen["brk"] = True
-    if isinstance(op, (Fork, Exec)):
-        seen["processes"] = True
-    if seen.get("brk") and seen.get("processes"):
-        fail(("op",), f"a case that names {PLACE} has one process: no fork or exec (the break's "
-                      "base is one process's)")
     for arg in ("at", "to"):
         place = getattr(op, arg, None)
         if place is not None and absolute_handles.get(getattr(place, "mapping", None)) == NAME:

@@ -176,7 +176,8 @@ def exec_(state: State, pid: int, st: Step, profile: Profile) -> list:
     state = replace(state, threads=threads)
     state = aspace.teardown(state, pid, profile, keep_alive=True)
     # a new mm: nothing left counted in VmLck (model/locking.py)
-    return [(state.with_process(pid, replace(state.processes[pid], lock_leak=0)), OK)]
+    # a fresh image: its own break, which @brk places count from (model/brk.py)
+    return [(state.with_process(pid, replace(state.processes[pid], lock_leak=0, brk=0)), OK)]
 
 
 def _set_credentials(state: State, pid: int, changed: Optional[credentials.Creds]) -> list:

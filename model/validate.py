@@ -267,7 +267,6 @@ class _ProgramChecker:
         self.mapped_pages = 0                     # counted against MAX_CASE_PAGES
         self.absolute_handles: dict[str, str] = {}  # mapping handle -> @zero, @high, ... class
         self.hugetlb_fds: set[str] = set()        # fd handles of hugetlb memfds (check_hugetlb)
-        self.brk_seen: dict[str, bool] = {}       # @brk named, fork/exec made (model/brk.py)
 
     def fail(self, index: int, path: tuple, problem: str) -> NoReturn:
         raise CaseError(self.source, self.where(index, path), problem)
@@ -283,7 +282,7 @@ class _ProgramChecker:
             self.check_argument(index, ("args", name), op.OP, kind, getattr(op, name))
         self.check_consistency(index, op)
         brk.check_step(lambda path, problem: self.fail(index, path, problem),
-                       self.absolute_handles, self.brk_seen, step)
+                       self.absolute_handles, step)
         absolute_addresses.check_step(lambda path, problem: self.fail(index, path, problem),
                                       self.absolute_handles, step)
         self.check_within_slot(index, op)
