@@ -100,3 +100,18 @@ def test_a_break_place_round_trips_through_text_and_json():
     raw = case_to_json(case)
     assert '"mapping": "@brk"' in json.dumps(raw)
     assert case_from_json(raw, "<t>").steps == case.steps
+
+
+def test_the_action_menu_reaches_every_brk_class():
+    # model/actions.py: every generator draws from this menu (random walk, Hypothesis, exhaustive)
+    from sharespec.model.actions import actions
+    from sharespec.model.oracle import outcomes
+    from sharespec.model.profiles import LINUX
+    from sharespec.model.scope import Scope
+    from sharespec.model.state import initial
+    state, labels = initial(), set()
+    for st in program(SEGMENT + "T0: brk(@brk[2])"):
+        state = outcomes(state, st, LINUX)[0][0]
+        labels |= {a.label for a in actions(state, Scope(families=("brk",)))}
+    assert {"brk call=brk move=raise", "brk call=brk move=lower", "brk call=shmat at=below",
+            "brk call=shmat at=at", "brk call=shmat at=unaligned"} <= labels
