@@ -119,7 +119,7 @@ def canonical_state(state: State) -> State:
                        private=FrozenMap((vpn, fids(f)) for vpn, f in p.private.items()),
                        lazyfree=p.lazyfree, guarded=p.guarded, present=p.present,
                        fds=FrozenMap((h, Fd(oids(fd.obj), fd.rdonly)) for h, fd in p.fds.items()),
-                       creds=p.creds)
+                       creds=p.creds, brk=p.brk)   # the break (model/brk.py)
 
     def thread(t: Thread) -> Thread:
         # A dead thread never acts again (its steps are "dead"): where it ran is forgotten.
@@ -173,7 +173,7 @@ def state_graph(state: State, anonymous_threads: bool = False) -> "networkx.DiGr
         if not p.alive:
             continue
         node(("p", pid), f"process lazyfree={sorted(p.lazyfree)} guarded={sorted(p.guarded)} "
-                             f"creds={p.creds}")
+                             f"creds={p.creds} brk={p.brk}")
         for i, v in enumerate(p.vmas):
             node(("v", pid, i), f"vma {v.start}-{v.end} {v.prot} shared={v.shared} "
                                 f"pgoff={v.pgoff} w={v.may_write} df={v.dontfork} "
@@ -277,7 +277,10 @@ def canonical_program(steps) -> tuple:
         for arg, kind in ARGUMENT_KINDS[st.op.OP].items():
             value = getattr(st.op, arg)
             if kind in ("place", "place?") and value is not None:
-                changes[arg] = Place(rename("mapping", value.mapping), value.page, value.offset)
+                # an absolute place (@kernel, @brk) is no handle: it keeps its name
+                mapping = value.mapping if value.mapping.startswith("@") else \
+                    rename("mapping", value.mapping)
+                changes[arg] = Place(mapping, value.page, value.offset)
             elif isinstance(kind, str) and kind.rstrip("?") in _HANDLE_ARGUMENTS:
                 changes[arg] = rename(_HANDLE_ARGUMENTS[kind.rstrip("?")], value)
         op = replace(st.op, **changes) if changes else st.op

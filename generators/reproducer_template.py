@@ -400,7 +400,8 @@ def run_steps(steps, results, env):
             results.append("dead")
             continue
         c = {"i": i, "thread": s["thread"], "op": op, "bind": s.get("bind")}
-        if op in ("exec",) or (op == "thread_exit" and s["thread"] in first_threads(steps)):
+        at_break = op == "brk" or (a.get("at") or {}).get("mapping") == "@brk"   # model/brk.py
+        if op in ("exec",) or at_break or (op == "thread_exit" and s["thread"] in first_threads(steps)):
             print("step %d: %s is not performed by this reproducer" % (i + 1, op))
             return 2
         if op == "fork":

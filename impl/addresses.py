@@ -20,6 +20,10 @@ PAGE = 4096
 # unless asked), so a MAP_FIXED there that succeeds replaces nothing of the implementation's.
 ABSOLUTE = {"@zero": 0, "@high": 1 << 53, "@kernel": 2 ** 64 - 2 ** 31}
 MMAP_MIN_ADDR = "/proc/sys/vm/mmap_min_addr"
+# The program break's places (docs/case-format.md, "The program break"): @brk[k] is k pages above
+# the break the case process had at its first @brk step, known only inside that process, so the
+# executor sends the offset and the case process adds its break (impl/worker.py, _break_base).
+BRK = "@brk"
 
 
 def nil_page_guarded():
@@ -70,6 +74,8 @@ class Places:
         self.base = {}
 
     def handle(self, mapping):
+        if mapping == BRK:
+            return 0                  # an offset from the break: the case process adds it
         if mapping in ABSOLUTE:
             return ABSOLUTE[mapping]
         if mapping not in self.base:
@@ -82,6 +88,8 @@ class Places:
     def absolute(self, place):
         """Whether a place (a dict, or None) is at an absolute address: named so, or a handle
         bound at one (only page 0 of such a handle is a place)."""
+        if place is not None and place["mapping"] == BRK:
+            return False              # a handle bound at @brk is never used again (validated)
         return place is not None and (place["mapping"] in ABSOLUTE or
                                       self.handle(place["mapping"]) in ABSOLUTE.values())
 

@@ -49,6 +49,8 @@ class Resolver:
             else:
                 addr = self.places.handle(step.bind)
             command.update(id=self.segment_ids[args["segment"]], addr=addr, flags=flags)
+            if args["at"] is not None and args["at"]["mapping"] == addresses.BRK:
+                command["brk"] = True     # addr counts from the break (impl/worker.py)
         elif op == "shmctl":
             command.update(id=self.segment_ids[args["segment"]], cmd=args["cmd"])
             if args["cmd"] == "set":
@@ -207,6 +209,8 @@ class Resolver:
         """A mapping placed at an explicit place means that place from now on (R26: shmat
         with rnd rounds down to SHMLBA); a failed binding keeps its slot."""
         args = step.args
+        if args.get("at") is not None and args["at"]["mapping"] == addresses.BRK:
+            return                        # never used again (validated): no address to keep
         if args.get("at") is not None and (
                 step.op == "shmat" or (step.op == "mmap" and args["fixed"] != "none")):
             address = self.places.place(args["at"])

@@ -112,6 +112,7 @@ OPERATIONS = {
                      ("flags", ("sync", "async", "invalidate", "sync+invalidate",
                                 "async+invalidate", "none", "sync+async", "unknown"), "sync")]),
     "vmlck": (None, []),                                           # VmLck of /proc/self/status
+    "brk": (None, [("at", "place", REQUIRED)]),                    # at @brk[k]: impl/worker.py
 }
 
 
@@ -364,7 +365,9 @@ def _check_place(plan, where, value):
     if not isinstance(value, dict) or set(value) - {"mapping", "page", "offset"}:
         raise CaseError("%s must be a place {mapping, page, offset}" % where)
     mapping = value.get("mapping")
-    if mapping in addresses.ABSOLUTE:
+    if mapping == addresses.BRK:
+        pass                                # k pages above the break (impl/worker.py)
+    elif mapping in addresses.ABSOLUTE:
         plan.nil_page = plan.nil_page or mapping == "@zero"
     elif not isinstance(mapping, str) or plan.kinds.get(mapping) != "mapping":
         raise CaseError("%s: %r is not a mapping handle bound earlier" % (where, mapping))

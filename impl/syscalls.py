@@ -122,6 +122,21 @@ libc.fallocate.argtypes = [_int, _int, _long, _long]
 libc.memfd_create.argtypes = [ctypes.c_char_p, ctypes.c_uint]
 
 MAP_FAILED = 2 ** 64 - 1   # (void *) -1 as ctypes returns it
+libc.brk.argtypes = [_vp]
+libc.brk.restype = _int
+SYS_BRK = 12               # x86-64
+
+
+def break_now():
+    """The program break as the kernel has it (brk(0) never moves it)."""
+    return libc.syscall(_long(SYS_BRK), _long(0))
+
+
+def set_break(addr):
+    """glibc's brk(addr), which keeps its own record of the break (__curbrk) right, so that
+    malloc's later sbrk calls start from the break the case left."""
+    ctypes.set_errno(0)
+    return "ok" if libc.brk(addr) == 0 else _failed()
 
 
 def errno_name(number):

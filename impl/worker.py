@@ -233,7 +233,34 @@ def _shmget(c):
 
 
 def _shmat(c):
-    result, _ = syscalls.shmat(c["id"], c["addr"], c["flags"])
+    addr = c["addr"] + _break_base() if c.get("brk") else c["addr"]
+    result, _ = syscalls.shmat(c["id"], addr, c["flags"])
+    return result, None
+
+
+def _break_base():
+    """The break @brk[0] means in this process: the break at its first @brk step. Every @brk
+    step first checks that the break is where the case left it; if the C library's malloc moved
+    it (its main arena grows and trims the heap with sbrk), the case's places no longer mean what
+    the model says, and lowering the break could unmap malloc's heap: the step is an error (the
+    case's status error, INCONCLUSIVE) instead."""
+    now = syscalls.break_now()
+    if "brk_base" not in STATE:
+        if now % PAGE:
+            raise RuntimeError("environment: the program break %#x is not page-aligned" % now)
+        STATE["brk_base"] = STATE["brk_set"] = now
+    if now != STATE["brk_set"]:
+        raise RuntimeError("environment: the C library moved the program break (%#x, the case "
+                           "left it at %#x)" % (now, STATE["brk_set"]))
+    return STATE["brk_base"]
+
+
+def _brk(c):
+    """brk(@brk[k]): raise the break, or lower it back down to one the case set (never below
+    the base: the pages there are malloc's heap; the validator keeps k >= 0)."""
+    base = _break_base()
+    result = syscalls.set_break(base + c["addr"])
+    STATE["brk_set"] = syscalls.break_now()
     return result, None
 
 
@@ -444,4 +471,5 @@ CALLS = {
     "setuid": _setuid, "setgid": _setgid,
     "seals": _seals, "dup": _dup, "reopen": _reopen, "fallocate": _fallocate, "fstat": _fstat,
     "mlock": _mlock, "munlock": _munlock, "msync": _msync, "vmlck": _vmlck,
+    "brk": _brk,
 }

@@ -39,6 +39,7 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from . import address_space as aspace
+from . import brk
 from .ops import Mmap, Munmap, ShmAt, Step
 from .results import OK, Errno
 from .state import ABSOLUTE_PAGE_BASES as PAGE_BASES
@@ -47,7 +48,7 @@ from .state import ABSOLUTE_SPAN as _SPAN
 # class -> the byte address an implementation uses.
 ADDRESSES = {"zero": 0, "high": 1 << 53, "kernel": 2 ** 64 - 2 ** 31}
 CLASSES = tuple(ADDRESSES)
-assert set(PAGE_BASES) == set(CLASSES)   # class -> the model's first page (model/state.py)
+assert set(PAGE_BASES) == set(CLASSES) | {"brk"}   # brk: model/brk.py; class -> the model's first page (model/state.py)
 # The calls that take an absolute place, or a handle bound at one: the argument named.
 ABSOLUTE_CALLS = {"mmap": "at", "munmap": "at", "mprotect": "at", "shmat": "at", "shmdt": "at"}
 PREFIX = "@"
@@ -122,6 +123,11 @@ def guard(handler: Callable, require_linux: Callable) -> Callable:
         op = st.op
         name = class_of(state, getattr(op, "at", None))
         if name is None:
+            return handler(state, pid, st, profile)
+        if name == "brk":
+            require_linux(profile, "the program break (brk)")
+            if isinstance(op, ShmAt):
+                return brk.shmat(handler, state, pid, st, profile, _bound_here)
             return handler(state, pid, st, profile)
         require_linux(profile, "an absolute address")
         privileged = state.processes[pid].creds.privileged
@@ -232,6 +238,8 @@ def check_place(fail: Callable, path: tuple, place) -> None:
     """An absolute place names a known class, at its first page (the only page whose address
     means the same on every host), with any byte offset in it (``@zero+1``)."""
     name = class_name(place.mapping)
+    if name == "brk":
+        return                      # any page above the break's base (model/brk.py checks it)
     if name not in ADDRESSES:
         fail(path + ("mapping",), f"{place.mapping} is not an absolute address (known: "
                                   f"{', '.join(PREFIX + n for n in CLASSES)})")
@@ -255,7 +263,7 @@ def check_step(fail: Callable, absolute_handles: dict, step) -> None:
     for arg in ("at", "to"):
         place = getattr(op, arg, None)
         name = class_named(place)
-        if name is None:
+        if name is None or name == "brk":     # model/brk.py says where @brk goes
             continue
         if ABSOLUTE_CALLS.get(op.OP) != arg:
             fail(("args", arg, "mapping"),

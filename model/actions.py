@@ -17,7 +17,9 @@ that can change an outcome, as far as the scope's class bounds allow (model/scop
   with, IPC_SET of a mode or an owner;
 - memory locks and msync (model/locking.py): mlock/munlock over the ranges above, msync with
   every flag class, the VmLck observation, and mmap with MAP_LOCKED, MAP_POPULATE,
-  MAP_SHARED_VALIDATE (with and without a bit no kernel knows) and that bit alone.
+  MAP_SHARED_VALIDATE (with and without a bit no kernel knows) and that bit alone;
+- the program break (model/brk.py): brk up, down and back to its base, shmat below, at and just
+  past the break.
 
 Each action carries its family and its argument classes (``Action.classes``), which is how
 coverage is counted (sharespec/coverage.py). Every engine draws from this one menu:
@@ -46,7 +48,9 @@ from .ops import (LINUX_ONLY_OPS, MEMFD_INVALID, PAGE_SIZE, Close, Dup, Exec, Ex
                   Munmap, Open, Place, PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals,
                   SetGid, SetUid, ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step,
                   ThreadExit, Vmlck, Write)
+from .ops import Brk
 from . import absolute_addresses
+from . import brk as brk_model
 from .scope import FAMILIES, MODE_BITS, Scope
 from .state import SLOT_PAGES, State
 
@@ -61,6 +65,7 @@ FAMILY_WEIGHTS = {
     "shm_unlink": 1, "seal": 1, "thread_exit": 1, "exit": 1, "exec": 1, "setuid": 1, "setgid": 1,
     "seals": 1, "dup": 1, "reopen": 1, "fallocate": 2, "fstat": 1, "absolute": 1,
     "mlock": 2, "munlock": 1, "msync": 1, "vmlck": 1, "mmap_flags": 2,
+    "brk": 1,
 }
 # Families that name a handle of a kind that must exist first.
 NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_fixed", "madvise",
@@ -338,6 +343,25 @@ class _Menu:
     def vmlck(self):
         yield Vmlck(), None
 
+    # --- the program break (model/brk.py) ------------------------------------------------------
+
+    def brk(self):
+        """brk up one and two pages, down one and back to the base; shmat of each segment at
+        the page below the break, at the break, and one byte past it with SHM_RND."""
+        if self.proc is None:
+            return
+        now = self.proc.brk
+        for page in (now + 1, now + 2, now - 1, 0):
+            if 0 <= page <= brk_model.LARGEST_PAGE and (page != 0 or now > 1):
+                yield Brk(Place(brk_model.PLACE, page)), None
+        if self.new_mapping is None:
+            return
+        for seg in self.segments:
+            for page, offset in ((now - 1, 0), (now, 0), (now, 1)):
+                if 0 <= page <= brk_model.LARGEST_PAGE:
+                    yield (ShmAt(seg, at=Place(brk_model.PLACE, page, offset), rnd=bool(offset)),
+                           self.new_mapping)
+
     def munmap(self):
         for at, length in self.ranges():
             yield Munmap(at, length), None
@@ -584,6 +608,17 @@ def _fixed_class(state: State, op: Mremap) -> str:
     return "fixed_dontunmap" if op.dontunmap else "fixed"
 
 
+def _brk_action(st: Step, now: int) -> Action:
+    """brk's classes: whether it raises, lowers or keeps the break; shmat's: where it attaches
+    against the break (below it, at it, unaligned past it) (model/brk.py)."""
+    page = st.op.at.page
+    if isinstance(st.op, Brk):
+        move = "raise" if page > now else "lower" if page < now else "keep"
+        return Action("brk", st, (("call", "brk"), ("move", move)))
+    where = "below" if page < now else "unaligned" if st.op.at.offset else "at"
+    return Action("brk", st, (("call", "shmat"), ("at", where)))
+
+
 def classify(state: State, st: Step) -> Action:
     """The family and argument classes of any step, taken from ``state`` (the state before it):
     where a place or range lies in its mapping as the actor's process sees it, how long a length
@@ -604,6 +639,8 @@ def classify(state: State, st: Step) -> Action:
         return ("sharing", "shared" if shared else "private")
 
     absolute = absolute_addresses.class_of(state, getattr(op, "at", None))
+    if isinstance(op, Brk) or absolute == brk_model.NAME:
+        return _brk_action(st, proc.brk if proc is not None else 0)
     if absolute is not None:
         call = "shmat_remap" if isinstance(op, ShmAt) and op.remap else op.OP
         unaligned = absolute == "zero" and op.at.offset

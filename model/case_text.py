@@ -76,6 +76,7 @@ _LAYOUTS: dict[str, _Layout] = {
     "munlock": _Layout(("at", "length")),
     "msync": _Layout(("at", "length"), optional_positional=("flags",)),
     "vmlck": _Layout(),
+    "brk": _Layout(("at",)),
 }
 
 _DEFAULTS: dict[str, dict[str, object]] = {

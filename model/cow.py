@@ -43,7 +43,8 @@ def fork_child(state: State, pid: int, child_thread: str, vmas, copied, profile)
                     lazyfree=frozenset(v for v in parent.lazyfree if v in private),
                     guarded=frozenset(vpn for v in vmas if not v.wipeonfork
                                       for vpn in range(v.start, v.end) if vpn in parent.guarded),
-                    fds=parent.fds, creds=parent.creds)  # C07: the child has its parent's ids
+                    fds=parent.fds, creds=parent.creds,  # C07: the child has its parent's ids
+                    brk=parent.brk)                      # and its break (model/brk.py)
     if profile.linux_interfaces:
         child = replace(child, present=frozenset(
             vpn for vpn in parent.present for v in (child.vma_at(vpn),)

@@ -296,6 +296,14 @@ class Msync(Op):
 
 
 @dataclass(frozen=True)
+class Brk(Op):
+    """brk(addr): set the program break to ``at``, a place of the break (``@brk[k]``, k pages
+    above the break the process began the case with; model/brk.py)."""
+    OP: ClassVar[str] = "brk"
+    at: Place
+
+
+@dataclass(frozen=True)
 class Vmlck(Op):
     """The acting process's locked memory, in pages (Linux: VmLck of /proc/PID/status)."""
     OP: ClassVar[str] = "vmlck"
@@ -469,6 +477,7 @@ Operation = Union[
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
     Seals, Dup, Reopen, Fallocate, Fstat,
     Read, Write, Frames, Maps, Mlock, Munlock, Msync, Vmlck,
+    Brk,
 ]
 
 ALL_OPS: tuple[type, ...] = (
@@ -478,6 +487,7 @@ ALL_OPS: tuple[type, ...] = (
     Open, Close, Ftruncate, Pread, Pwrite, ShmUnlink, Seal,
     Seals, Dup, Reopen, Fallocate, Fstat,
     Read, Write, Frames, Maps, Mlock, Munlock, Msync, Vmlck,
+    Brk,
 )
 OP_BY_NAME: dict[str, type] = {cls.OP: cls for cls in ALL_OPS}
 
@@ -486,7 +496,9 @@ LINUX_ONLY_OPS = frozenset({"madvise", "mremap", "seal", "frames", "maps", "seal
                             "fallocate",
                             # model/locking.py: POSIX's mlock is an option whose errors and
                             # effects the model does not state apart from Linux's
-                            "mlock", "munlock", "vmlck"})
+                            "mlock", "munlock", "vmlck",
+                            # model/brk.py: POSIX removed brk (SUSv3)
+                            "brk"})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import functools
 from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
-from . import absolute_addresses
+from . import absolute_addresses, brk
 from . import address_space as aspace
 from . import (cow, credentials, descriptors, frames, hugepages, locking, maps, memory, posix,
                protections, read_lag, shmctl_commands, variants)
@@ -22,6 +22,7 @@ from .ops import (PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fs
                   Madvise, Maps, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Open,
                   PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Vmlck, Write)
+from .ops import Brk
 from .profiles import Profile
 from .protections import WRITABLE
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
@@ -175,7 +176,8 @@ def exec_(state: State, pid: int, st: Step, profile: Profile) -> list:
     state = replace(state, threads=threads)
     state = aspace.teardown(state, pid, profile, keep_alive=True)
     # a new mm: nothing left counted in VmLck (model/locking.py)
-    return [(state.with_process(pid, replace(state.processes[pid], lock_leak=0)), OK)]
+    # a fresh image: its own break, which @brk places count from (model/brk.py)
+    return [(state.with_process(pid, replace(state.processes[pid], lock_leak=0, brk=0)), OK)]
 
 
 def _set_credentials(state: State, pid: int, changed: Optional[credentials.Creds]) -> list:
@@ -905,6 +907,7 @@ HANDLERS = {
     Mlock: _linux_only(locking.mlock, "mlock (model/locking.py)"),
     Munlock: _linux_only(locking.munlock, "munlock (model/locking.py)"),
     Vmlck: _linux_only(locking.vmlck, "VmLck (/proc/PID/status)"), Msync: locking.msync,
+    Brk: _linux_only(brk.brk, "brk (model/brk.py)"),
 }
 # Huge-page objects (MFD_HUGETLB, SHM_HUGETLB) around the calls they change: model/hugepages.py
 HANDLERS = {op: hugepages.wrapped(op, handler, _require_linux) for op, handler in HANDLERS.items()}

@@ -28,7 +28,9 @@ SLOT_PAGES = 256
 # meets another class or a slot.
 ABSOLUTE_SPAN = 2 ** 20
 ABSOLUTE_PAGE_BASES = {"zero": -3 * ABSOLUTE_SPAN, "high": -2 * ABSOLUTE_SPAN,
-                       "kernel": -1 * ABSOLUTE_SPAN}
+                       "kernel": -1 * ABSOLUTE_SPAN,
+                       # the program break's places (model/brk.py): pages above the base break
+                       "brk": -4 * ABSOLUTE_SPAN}
 
 
 class FrozenMap:
@@ -196,6 +198,7 @@ class Process:
     # pages VmLck counts beyond the VM_LOCKED records: MREMAP_DONTUNMAP clears VM_LOCKED on the
     # old range without taking it off mm->locked_vm (observed, Linux 6.18; model/locking.py)
     lock_leak: int = 0
+    brk: int = 0                               # the break, pages above its base (model/brk.py)
 
     def vma_at(self, vpn: int) -> Optional[Vma]:
         for vma in self.vmas:

@@ -17,7 +17,7 @@ import re
 from dataclasses import MISSING, fields
 from typing import Callable, NoReturn, Optional, Sequence
 
-from . import absolute_addresses
+from . import absolute_addresses, brk
 from .case import Case, CaseError
 from .ops import (
     ALL_OPS, DEFAULT_MODE, FIXED_MODES, HUGE_SIZES, MADVICES, MEMFD_INVALID, MREMAP_MODES,
@@ -111,6 +111,7 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
     "munlock": {"at": "place", "length": "bytes"},
     "msync": {"at": "place", "length": "bytes", "flags": MSYNC_FLAGS},
     "vmlck": {},
+    "brk": {"at": "place"},
 }
 
 # Per operation: the arguments without a default, which a reader requires.
@@ -280,6 +281,8 @@ class _ProgramChecker:
         for name, kind in ARGUMENT_KINDS[op.OP].items():
             self.check_argument(index, ("args", name), op.OP, kind, getattr(op, name))
         self.check_consistency(index, op)
+        brk.check_step(lambda path, problem: self.fail(index, path, problem),
+                       self.absolute_handles, step)
         absolute_addresses.check_step(lambda path, problem: self.fail(index, path, problem),
                                       self.absolute_handles, step)
         self.check_within_slot(index, op)

@@ -96,6 +96,7 @@ T0: munlock(M0, 8192)                                            -> ok
 T0: msync(M0, 4096, sync+invalidate)                             -> ok | EBUSY
 T0: msync(M0, 4096)                                              -> ok
 T0: vmlck()                                                      -> vmlck(0) | vmlck(2)
+T0: brk(@brk[1])                                                 -> ok
 T0: M6 = mmap(F0, shared, r, 4096, locked, validate, unknown)    -> EOPNOTSUPP
 T0: M7 = mmap(anon, private, rw, 4096, populate)                 -> ok
 T0: shmctl(S1, set, mode=0640, uid=other, gid=root)              -> ok | EINVAL
@@ -330,6 +331,8 @@ def valid_cases(draw) -> Case:
                     args[arg] = draw(st.sampled_from(bound(kind)))
                 case "fd?":
                     args[arg] = draw(st.one_of(st.none(), st.sampled_from(bound("fd") or [None])))
+                case "place" if name == "brk":     # the break's places only (model/brk.py)
+                    args[arg] = Place("@brk", draw(st.integers(0, 64)), 0)
                 case "place":
                     args[arg] = place()
                 case "frame-places":

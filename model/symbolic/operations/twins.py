@@ -54,6 +54,9 @@ OUTSIDE_CORE = MappingProxyType({
     "msync": "it changes no cell under Linux (C08); its errors need VM_LOCKED and unaligned "
              "addresses, which the cells lack",
     "vmlck": "an observation of VM_LOCKED pages, which the cells do not keep",
+    # model/brk.py
+    "brk": "the program break is a per-process position outside every slot, which moves; the "
+           "cells are slot pages",
 })
 
 
