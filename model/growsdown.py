@@ -71,7 +71,8 @@ def growth(state: State, pid: int, vpn: int) -> list:
     slot = vpn // SLOT_PAGES
     above = _above(proc.vmas, vpn)
     if above is None or above.start // SLOT_PAGES != slot:
-        if any(v.growsdown and v.start % SLOT_PAGES == 0 for v in proc.vmas):
+        if any(v.growsdown and v.start % SLOT_PAGES == 0 and v.start // SLOT_PAGES != slot
+               for v in proc.vmas):
             raise Unpredictable("an access at the top of a slot, with a growsdown mapping at "
                                 "the first page of a slot: which slot lies above is the "
                                 "implementation's (model/growsdown.py)")
