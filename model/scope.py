@@ -26,7 +26,9 @@ FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open",
             "exit", "exec", "setuid", "setgid", "seals", "dup", "reopen", "fallocate", "fstat",
             "absolute",
             # model/locking.py
-            "mlock", "munlock", "msync", "vmlck", "mmap_flags")
+            "mlock", "munlock", "msync", "vmlck", "mmap_flags",
+            # model/growsdown.py
+            "growsdown")
 
 # Every class an argument bound may name, in order, simplest first (model/actions.py says what
 # each one means for a step).

@@ -123,3 +123,24 @@ def test_R50_growsdown_is_outside_the_symbolic_core():
                         SymbolicScope())
     program_to_args(program("T0: M0 = mmap(anon, private, rw, 4096)"), SymbolicScope())
     assert "R50" in GROWSDOWN_OUTSIDE
+
+
+@pytest.mark.parametrize("prot, outcome", [("rw", {"SIGSEGV"}), ("none", {"ok"})])
+def test_R50_the_action_menu_reaches_growth_and_the_guard_gap(prot, outcome):
+    """The growsdown family maps a growsdown page one page above a mapping; the write family's
+    "middle" page of a one-page mapping is then just below it (generators reach both answers)."""
+    from sharespec.model.actions import actions, by_family
+    from sharespec.model.state import initial
+    from sharespec.model.profiles import LINUX
+    from sharespec.model.scope import DEFAULT
+    from sharespec.model.semantics import step
+
+    state = step(initial(), program(f"T0: M0 = mmap(anon, private, {prot}, 4096)")[0], LINUX)[0][0]
+    grows = by_family(actions(state, DEFAULT))["growsdown"]
+    assert [(a.step.op.at.mapping, a.step.op.at.page) for a in grows] == [("M0", 2)] and grows[0].step.op.growsdown
+    state = step(state, grows[0].step, LINUX)[0][0]
+    writes = [a for a in by_family(actions(state, DEFAULT))["write"]
+              if a.step.op.at.mapping == "M0" and a.step.op.at.page == 1]
+    assert writes
+    assert {str(r) for a in writes for _, r in step(state, a.step, LINUX)} == outcome
+    assert "growsdown" not in by_family(actions(state, DEFAULT, linux=False))
