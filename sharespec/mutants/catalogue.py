@@ -420,3 +420,4 @@ from . import bugs_ipc_figures  # noqa: E402,F401
 from . import bugs_absolute  # noqa: E402,F401
 from . import bugs_locking  # noqa: E402,F401
 from . import bugs_hugepages  # noqa: E402,F401
+from . import bugs_growsdown  # noqa: E402,F401
