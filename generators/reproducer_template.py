@@ -444,6 +444,7 @@ def run_steps(steps, results, env):
             flags |= 0x10 if a["fixed"] == "replace" else 0 if a.get("validate") and a["fixed"] == "none" else 0x100000
             flags |= (0x2000 if a.get("locked") else 0) | (0x8000 if a.get("populate") else 0)
             flags |= 0x200000 if a.get("unknown") else 0    # a flag bit in no kernel's mask
+            flags |= 0x100 if a.get("growsdown") else 0     # MAP_GROWSDOWN
             c.update(addr=at, length=a["length"], prot=PROT[a["prot"]], flags=flags,
                      fd=-1 if a["fd"] is None else fds[a["fd"]], offset=a["offset"])
         elif op in ("mlock", "munlock", "msync"):

@@ -141,6 +141,7 @@ class Resolver:
         flags |= syscalls.MAP_LOCKED if args["locked"] else 0
         flags |= syscalls.MAP_POPULATE if args["populate"] else 0
         flags |= syscalls.MAP_UNKNOWN_FLAG if args["unknown"] else 0
+        flags |= syscalls.MAP_GROWSDOWN if args["growsdown"] else 0
         fd = -1
         if args["fd"] is None:
             flags |= syscalls.MAP_ANONYMOUS

@@ -15,6 +15,7 @@ PROTECTIONS = {"rw": PROT_READ | PROT_WRITE, "r": PROT_READ, "none": PROT_NONE,
                "w": PROT_WRITE, "x": PROT_EXEC, "rx": PROT_READ | PROT_EXEC}
 MAP_SHARED, MAP_PRIVATE = 0x01, 0x02
 MAP_FIXED = 0x10
+MAP_GROWSDOWN = 0x100          # the vma grows down on a fault just below it (mm/mmap.c)
 MAP_ANONYMOUS = 0x20
 MAP_NORESERVE = 0x4000
 MAP_FIXED_NOREPLACE = 0x100000

@@ -66,6 +66,7 @@ FAMILY_WEIGHTS = {
     "seals": 1, "dup": 1, "reopen": 1, "fallocate": 2, "fstat": 1, "absolute": 1,
     "mlock": 2, "munlock": 1, "msync": 1, "vmlck": 1, "mmap_flags": 2,
     "brk": 1,
+    "growsdown": 1,
 }
 # Families that name a handle of a kind that must exist first.
 NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_fixed", "madvise",
@@ -75,7 +76,7 @@ NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_
                           "dup", "reopen", "fallocate", "fstat"), "fd")}
 # Families that only Linux has (under a profile without the Linux interfaces they are left out):
 # the operations ops.py names Linux-only, as far as they are families.
-LINUX_ONLY = ((LINUX_ONLY_OPS | {"mmap_flags"}) & frozenset(FAMILIES)) | {"absolute"}   # POSIX:
+LINUX_ONLY = ((LINUX_ONLY_OPS | {"mmap_flags", "growsdown"}) & frozenset(FAMILIES)) | {"absolute"}   # POSIX:
 # addresses are the implementation's to bound (model/absolute_addresses.py); mmap_flags are
 # MAP_LOCKED, MAP_POPULATE and MAP_SHARED_VALIDATE (model/locking.py)
 # mmap's flag classes (scope CLASSES["map_flags"]) -> the Mmap arguments each sets
@@ -326,6 +327,19 @@ class _Menu:
                     for prot in self.scope.map_prots:
                         yield (Mmap(sharing == "shared", prot, self.map_length("pages"), fd=fd,
                                     **MAP_FLAG_ARGS[flag]), self.new_mapping)
+
+    def growsdown(self):
+        """MAP_GROWSDOWN (model/growsdown.py, R50): a private anonymous page one page above the
+        end of each mapping, in its slot. The page left between is just below it (a read's or a
+        write's "middle" of a one-page mapping), with the mapping's own record within the guard
+        gap: SIGSEGV, or growth where that record is PROT_NONE."""
+        if self.new_mapping is None:
+            return
+        for m in self.mappings:
+            page = extent(self.state, self.proc, m) + 1
+            if page < SLOT_PAGES:
+                yield (Mmap(False, "rw", PAGE_SIZE, at=Place(m, page), fixed="replace",
+                            growsdown=True), self.new_mapping)
 
     def mlock(self):
         for at, length in self.ranges():
@@ -647,6 +661,8 @@ def classify(state: State, st: Step) -> Action:
         return Action("absolute", st, (("call", call),
                                        ("address", "zero_unaligned" if unaligned else absolute)))
     match op:
+        case Mmap(growsdown=True):
+            return Action("growsdown", st, (("prot", op.prot),))
         case Mmap() if op.locked or op.populate or op.validate or op.unknown:
             flag = ("validate_unknown" if op.validate and op.unknown else "validate" if op.validate
                     else "locked" if op.locked else "populate" if op.populate else "unknown")

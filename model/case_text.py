@@ -48,7 +48,7 @@ _LAYOUTS: dict[str, _Layout] = {
     "shmdt": _Layout(("at",)),
     "shmctl": _Layout(("segment", "cmd"), named=("mode", "uid", "gid")),
     "mmap": _Layout(("fd", "shared", "prot", "length"), named=("offset", "at"),
-                    bare=("fixed", "locked", "populate", "validate", "unknown")),
+                    bare=("fixed", "locked", "populate", "validate", "unknown", "growsdown")),
     "munmap": _Layout(("at", "length")),
     "mprotect": _Layout(("at", "length", "prot")),
     "madvise": _Layout(("at", "length", "advice")),

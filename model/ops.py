@@ -204,7 +204,8 @@ class Mmap(Op):
     ``fixed``: "none" (no MAP_FIXED; ``at`` is then ignored by the system's choice),
     "replace" (MAP_FIXED at ``at``) or "noreplace" (MAP_FIXED_NOREPLACE at ``at``).
     ``locked``: MAP_LOCKED; ``populate``: MAP_POPULATE; ``validate``: MAP_SHARED_VALIDATE in
-    place of MAP_SHARED; ``unknown``: a flag bit no kernel knows (model/locking.py).
+    place of MAP_SHARED; ``unknown``: a flag bit no kernel knows (model/locking.py);
+    ``growsdown``: MAP_GROWSDOWN, private anonymous only (model/growsdown.py).
     """
     OP: ClassVar[str] = "mmap"
     BINDS: ClassVar[Optional[str]] = "mapping"
@@ -219,6 +220,7 @@ class Mmap(Op):
     populate: bool = False
     validate: bool = False
     unknown: bool = False
+    growsdown: bool = False      # MAP_GROWSDOWN (model/growsdown.py)
 
 
 @dataclass(frozen=True)

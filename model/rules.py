@@ -10,7 +10,7 @@ from .ops import Step
 # Rules a program can observe (C06 and C08 are about races and durability; C09's no-ops became
 # observable with shmctl stat_full, which shows SHM_LOCKED, and C07, the permission checks,
 # with setuid and the modes).
-OBSERVABLE_RULES = tuple(f"R{n:02d}" for n in range(1, 50)) + ("C01", "C02", "C03", "C04", "C05",
+OBSERVABLE_RULES = tuple(f"R{n:02d}" for n in range(1, 51)) + ("C01", "C02", "C03", "C04", "C05",
                                                                  "C07", "C08", "C09")
 # C02 (async-signal-safety after fork) constrains what a child may call, not what memory holds:
 # no program in this vocabulary can observe it.
@@ -33,7 +33,7 @@ _BY_OP = {
     "shmat": ("R14", "R19", "R20", "R24", "R26", "R27", "R28", "C07"),
     "shmdt": ("R25", "R28", "R31"),
     "shmctl": ("R17", "R19", "R20", "R28", "R30", "C07", "C09"),
-    "mmap": ("R02", "R05", "R06", "R47", "C01"),
+    "mmap": ("R02", "R05", "R06", "R47", "R50", "C01"),
     "munmap": ("R05", "R31", "R32"),
     "mprotect": ("R24", "R30", "R33", "C01"),
     "madvise": ("R35", "R36", "R37", "R39", "R40", "R41", "R48", "R49", "C01", "C05"),
@@ -51,8 +51,9 @@ _BY_OP = {
     "msync": ("C08", "R12"),
     "vmlck": ("C03", "C09"),
     "read": ("R01", "R02", "R04", "R06", "R09", "R10", "R11", "R13", "R14", "R15", "R32", "R33",
-             "R35", "R36", "R37", "R39", "R41", "R43", "R44", "R49", "C05"),
-    "write": ("R06", "R09", "R10", "R11", "R12", "R15", "R24", "R32", "R33", "R43", "R49"),
+             "R35", "R36", "R37", "R39", "R41", "R43", "R44", "R49", "R50", "C05"),
+    "write": ("R06", "R09", "R10", "R11", "R12", "R15", "R24", "R32", "R33", "R43", "R49",
+              "R50"),
 }
 
 

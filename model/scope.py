@@ -28,7 +28,9 @@ FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open",
             # model/locking.py
             "mlock", "munlock", "msync", "vmlck", "mmap_flags",
             # model/brk.py
-            "brk")
+            "brk",
+            # model/growsdown.py
+            "growsdown")
 
 # Every class an argument bound may name, in order, simplest first (model/actions.py says what
 # each one means for a step).

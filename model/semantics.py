@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Optional
 
 from . import absolute_addresses, brk
 from . import address_space as aspace
-from . import (cow, credentials, descriptors, frames, hugepages, locking, maps, memory, posix,
-               protections, read_lag, shmctl_commands, variants)
+from . import (cow, credentials, descriptors, frames, growsdown, hugepages, locking, maps, memory,
+               posix, protections, read_lag, shmctl_commands, variants)
 from .credentials import READ
 from .ops import (PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
                   Madvise, Maps, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Open,
@@ -389,7 +389,7 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
     vma = Vma(start=base, end=base + pages, prot=op.prot, shared=op.shared, obj=obj_id,
               pgoff=pgoff, may_write=may_write, origin=origin,
               accounted=not op.shared and op.prot in WRITABLE,  # accountable_mapping
-              locked=op.locked)
+              locked=op.locked, growsdown=op.growsdown)
     state = aspace.insert(state, pid, vma, profile)  # C01: MAP_FIXED replaces
     state = frames.fresh_mapping(state, pid, vma.start, vma.end, profile)
     if op.locked or op.populate:
@@ -911,3 +911,6 @@ HANDLERS = {
 }
 # Huge-page objects (MFD_HUGETLB, SHM_HUGETLB) around the calls they change: model/hugepages.py
 HANDLERS = {op: hugepages.wrapped(op, handler, _require_linux) for op, handler in HANDLERS.items()}
+# MAP_GROWSDOWN: growth before loads and stores (R50): model/growsdown.py
+HANDLERS = {op: growsdown.wrapped(op, handler, _require_linux, NotApplicable)
+            for op, handler in HANDLERS.items()}

@@ -82,7 +82,7 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
                "gid": "user?"},
     "mmap": {"shared": "sharing", "prot": PROTECTIONS, "length": "bytes", "fd": "fd?",
              "offset": "bytes", "at": "place?", "fixed": FIXED_MODES, "locked": "flag",
-             "populate": "flag", "validate": "flag", "unknown": "flag"},
+             "populate": "flag", "validate": "flag", "unknown": "flag", "growsdown": "flag"},
     "munmap": {"at": "place", "length": "bytes"},
     "mprotect": {"at": "place", "length": "bytes", "prot": PROTECTIONS},
     "madvise": {"at": "place", "length": "bytes", "advice": MADVICES},
@@ -525,6 +525,11 @@ class _ProgramChecker:
             case Open(kind="file" | "shm") if op.nosealing or op.invalid != "none":
                 self.fail(index, ("args", "nosealing" if op.nosealing else "invalid"),
                           "nosealing and invalid are memfd_create's arguments (open(memfd, ...))")
+            case Mmap(growsdown=True) if op.shared or op.fd is not None:
+                # model/growsdown.py: MAP_GROWSDOWN of shared anonymous memory is EINVAL
+                # (do_mmap, observed on 6.18); of a file it is not modelled
+                self.fail(index, ("args", "growsdown"), "growsdown is stated of private anonymous "
+                                                        "memory only: mmap(anon, private, ...)")
             case Mmap(validate=True, shared=False):
                 self.fail(index, ("args", "validate"), "validate is MAP_SHARED_VALIDATE, a kind "
                                                        "of shared mapping: mmap(..., shared, ...)")

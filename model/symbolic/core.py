@@ -108,6 +108,10 @@ MODES_OUTSIDE = ("C07: permission bits and owners are not in the cells (the core
 HUGETLB_OUTSIDE = ("huge pages (MFD_HUGETLB, SHM_HUGETLB, a size flag): sets over the host's "
                    "huge page sizes, a per-object huge page size the cells do not carry "
                    "(model/hugepages.py)")
+# MAP_GROWSDOWN (model/growsdown.py, R50) is left out: whether a load or store grows a record
+# hangs on the records around an unmapped page, a search the cells do not encode.
+GROWSDOWN_OUTSIDE = ("mmap with MAP_GROWSDOWN: whether an access grows a record hangs on the "
+                     "records around the page (model/growsdown.py, R50)")
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
 OBJECT_NAME = "obj"       # the one file name and the one POSIX shm name of the core
 OBJECT_KINDS = ("file", "memfd", "shm")   # an object's kind (index); ops.Open's kinds
@@ -303,6 +307,8 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                 fail(i, "mmap with MAP_LOCKED, MAP_POPULATE, MAP_SHARED_VALIDATE or an unknown "
                         "flag (model/locking.py, outside the core: no VM_LOCKED or page table "
                         "entries in the cells)")
+            case Mmap() if op.growsdown:
+                fail(i, GROWSDOWN_OUTSIDE)
             case Mmap():
                 if op.offset or op.at is not None or op.fixed != "none":
                     fail(i, "mmap with an offset or at a fixed place")

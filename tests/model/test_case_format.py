@@ -364,6 +364,8 @@ def valid_cases(draw) -> Case:
             args["trunc"] = False
         if name == "mmap":   # MAP_SHARED_VALIDATE is a kind of shared mapping
             args["validate"] = args["validate"] and args["shared"]
+            # MAP_GROWSDOWN is stated of private anonymous memory only (model/growsdown.py)
+            args["growsdown"] = args["growsdown"] and not args["shared"] and args["fd"] is None
         # ... and ranges that run past their slot (model/validate.py check_within_slot)
         room = lambda page: (256 - page) * PAGE_SIZE  # noqa: E731
         if name in ("munmap", "mprotect", "madvise", "posix_madvise", "msync"):
