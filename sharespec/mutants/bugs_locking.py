@@ -88,21 +88,21 @@ def _munlock_ignored(impl):
 def _msync_ignores_hole(impl):
     """msync of a range with an unmapped hole answers "ok" (the kernel syncs the mapped parts
     but says ENOMEM)."""
-    def make(msync):
-        def patched(addr, length, flags):
-            result = msync(addr, length, flags)
-            return "ok" if result == "ENOMEM" else result
-        return patched
-    _call_replaced(impl, "msync", ("addr", "length", "flags"), make)
+    _msync_answers_ok_for(impl, "ENOMEM")
 
 
 @mutant("msync-invalidate-locked", "C08", "c08-msync-arguments")
 def _msync_invalidate_locked(impl):
     """MS_INVALIDATE of locked memory answers "ok" instead of EBUSY."""
+    _msync_answers_ok_for(impl, "EBUSY")
+
+
+def _msync_answers_ok_for(impl, errno):
+    """The two msync mutants: the real call, but "ok" where it says ``errno``."""
     def make(msync):
         def patched(addr, length, flags):
             result = msync(addr, length, flags)
-            return "ok" if result == "EBUSY" else result
+            return "ok" if result == errno else result
         return patched
     _call_replaced(impl, "msync", ("addr", "length", "flags"), make)
 
