@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import random
 
+from sharespec.model import brk as brk_model
+
 from sharespec.model.actions import FAMILIES
 from sharespec.model.ops import PAGE_SIZE, Mmap, Mprotect, Munmap, Step
 from sharespec.model.scope import DEFAULT, Scope
+from drawn_programs import drawn_programs
 
 
 # --- every generator draws from the menu -----------------------------------------------------
@@ -42,9 +45,13 @@ def test_random_programs_reach_every_family_and_the_missing_classes():
 
 def classify_family(st: Step) -> str:
     at = getattr(st.op, "at", None)
+    if at is not None and at.mapping == brk_model.PLACE:
+        return "brk"               # model/brk.py: brk(), shmat near the break
     if at is not None and at.mapping.startswith("@"):
         return "absolute"          # model/absolute_addresses.py: @zero, @high, @kernel
     if isinstance(st.op, Mmap):
+        if st.op.growsdown:
+            return "growsdown"     # model/growsdown.py
         if st.op.locked or st.op.populate or st.op.validate or st.op.unknown:
             return "mmap_flags"     # model/locking.py
         return "mmap_fixed" if st.op.fixed != "none" else "mmap_fd" if st.op.fd else "mmap"
@@ -52,15 +59,6 @@ def classify_family(st: Step) -> str:
 
 
 def test_hypothesis_programs_reach_the_missing_classes():
-    from hypothesis import HealthCheck, given, settings
     from sharespec.generators.strategies import programs
-    drawn = []
-
-    @settings(max_examples=300, database=None, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(programs(Scope(steps=10)))
-    def collect(program):
-        drawn.append(program)
-
-    collect()
+    drawn = drawn_programs(programs(Scope(steps=10)), 300)
     assert _reaches_what_no_generator_reached(drawn) == WANTED

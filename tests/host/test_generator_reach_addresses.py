@@ -14,6 +14,7 @@ from sharespec.model.profiles import LINUX
 from sharespec.model.scope import DEFAULT, Scope
 from sharespec.model.semantics import step
 from sharespec.model.state import initial
+from drawn_programs import drawn_programs
 
 NEW_CLASSES = ({("mremap", "remap", kind) for kind in (
     "fixed", "fixed_nomaymove", "fixed_unaligned", "fixed_overlap", "dontunmap",
@@ -44,19 +45,10 @@ def test_hypothesis_programs_reach_the_new_classes():
     """Over a scope that offers the new classes of the families concerned (with room for the
     handles that move and DONTUNMAP bind): over every family and class, 300 programs hold
     about 36 mremap steps, too few for its eleven classes."""
-    from hypothesis import HealthCheck, given, settings
     from sharespec.generators.strategies import programs
     scope = Scope(steps=10, mappings=6, families=("mmap", "mprotect", "mremap"),
                   map_prots=("rw", "w", "x", "rx"), prots=("w", "x", "rx"),
                   remaps=tuple(kind for family, _, kind in sorted(NEW_CLASSES)
                                if family == "mremap"))
-    drawn = []
-
-    @settings(max_examples=1200, database=None, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(programs(scope))
-    def collect(program):
-        drawn.append(program)
-
-    collect()
+    drawn = drawn_programs(programs(scope), 1200)
     assert NEW_CLASSES - classes_reached(drawn) == set()

@@ -11,6 +11,7 @@ import random
 from sharespec.model.scope import DEFAULT, Scope
 
 from test_generator_reach_addresses import classes_reached
+from drawn_programs import drawn_programs
 
 NEW_CLASSES = ({("brk", "move", move) for move in ("raise", "lower")}
                | {("brk", "at", where) for where in ("below", "at", "unaligned")})
@@ -27,17 +28,8 @@ def test_random_programs_reach_the_break():
 
 
 def test_hypothesis_programs_reach_the_break():
-    from hypothesis import HealthCheck, given, settings
     from sharespec.generators.strategies import programs
     kinds = ("shmget", "brk")
     scope = Scope(steps=10, families=kinds)
-    drawn = []
-
-    @settings(max_examples=300, database=None, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(programs(scope, kinds=kinds))
-    def collect(program):
-        drawn.append(program)
-
-    collect()
+    drawn = drawn_programs(programs(scope, kinds=kinds), 300)
     assert NEW_CLASSES - classes_reached(drawn) == set()

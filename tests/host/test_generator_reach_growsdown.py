@@ -10,6 +10,7 @@ import random
 
 from sharespec.model.ops import Mmap, Read, Write
 from sharespec.model.scope import Scope
+from drawn_programs import drawn_programs
 
 WANTED = {"growsdown mmap"}
 
@@ -35,15 +36,6 @@ def test_R50_random_programs_reach_growsdown():
 
 
 def test_R50_hypothesis_programs_reach_growsdown():
-    from hypothesis import HealthCheck, given, settings
     from sharespec.generators.strategies import programs
-    drawn = []
-
-    @settings(max_examples=300, database=None, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(programs(Scope(steps=10)))
-    def collect(program):
-        drawn.append(program)
-
-    collect()
+    drawn = drawn_programs(programs(Scope(steps=10)), 300)
     assert WANTED <= reached(drawn)

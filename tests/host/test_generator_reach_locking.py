@@ -13,6 +13,7 @@ import random
 from sharespec.model.scope import CLASSES, DEFAULT, Scope
 
 from test_generator_reach_addresses import classes_reached
+from drawn_programs import drawn_programs
 
 NEW_CLASSES = ({("mmap_flags", "flags", flag) for flag in CLASSES["map_flags"]}
                | {("msync", "flags", flags) for flags in CLASSES["msync_flags"]}
@@ -36,18 +37,9 @@ def test_hypothesis_programs_reach_the_new_classes():
     """Over the families concerned (with room for the mappings mmap_flags binds), as the
     strategy's vocabulary too: over every family, the kinds outside the scope mostly fall back
     to mmap, and 600 programs held too few msync steps for its eight classes."""
-    from hypothesis import HealthCheck, given, settings
     from sharespec.generators.strategies import programs
     kinds = ("mmap", "mmap_flags", "mlock", "munlock", "msync", "vmlck")
     scope = Scope(steps=10, mappings=6, families=kinds)
-    drawn = []
-
-    @settings(max_examples=600, database=None, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(programs(scope, kinds=kinds))
-    def collect(program):
-        drawn.append(program)
-
-    collect()
+    drawn = drawn_programs(programs(scope, kinds=kinds), 600)
     assert NEW_CLASSES - classes_reached(drawn) == set()
     assert "vmlck" in {st.op.OP for program in drawn for st in program}
