@@ -291,10 +291,13 @@ def _exit_probes(tail: _Tail) -> None:
 
 
 def attach_handles(state, thread: str) -> list:
-    """The mapping handles whose first page starts a SysV attach in ``thread``'s process."""
+    """The mapping handles whose first page starts a SysV attach in ``thread``'s process; not
+    one bound at an absolute place (@brk, @zero: a negative page), which no later step may
+    name (validate)."""
     proc = state.processes[state.threads[thread].process]
     starts = {v.start for v in proc.vmas if v.segment is not None}
-    return [m for m, base in state.mapping_handles.items() if base in starts]
+    return [m for m, base in state.mapping_handles.items()
+            if base is not None and base >= 0 and base in starts]
 
 
 def _as_other(program, tail: _Tail) -> None:

@@ -390,3 +390,21 @@ T0: A0 = shmat(S0)
              if st.thread == child and isinstance(st.op, ShmCtl)]
     assert stats and {str(r) for r in stats[0]} == {
         f"stat(nattch=1,segsz=8192,dest=0,key=private,locked=0,cpid=T0,lpid={child})"}
+
+
+def test_the_tail_never_names_a_handle_bound_at_an_absolute_place():
+    """An attach at the program break (@brk) binds a handle no later step may name (validate):
+    the tail's shmdt probe leaves it alone, and the case stays valid (CI: the exhaustive
+    corpus met it once the brk family joined)."""
+    from sharespec.model.validate import validate_program
+    text = """case t
+profile linux
+origin test
+
+T0: S0 = shmget(private, 4096, creat)
+T0: M0 = shmat(S0, at=@brk)
+"""
+    program = case_from_text(text, "<t>").steps
+    tail = observation_tail(program)
+    assert not any(isinstance(st.op, ShmDt) for st in tail)
+    validate_program(program + tail)
