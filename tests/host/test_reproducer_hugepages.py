@@ -4,24 +4,14 @@ cases that pin huge-page objects (model/hugepages.py, C01) reproduce on this hos
 status 0 where its huge page pools are empty, as the model assumes."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
 from sharespec.suite import builtin_cases
+from hugepage_pools import pools_empty
 from reproducer_runs import assert_reproducer_agrees
 
 CASES = {c.name: c for c in builtin_cases()}
-POOLS = "/sys/kernel/mm/hugepages"
-
-
-def pools_empty():
-    try:
-        return all(int(open(os.path.join(POOLS, size, name)).read()) == 0
-                   for size in os.listdir(POOLS)
-                   for name in ("free_hugepages", "nr_overcommit_hugepages"))
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not pools_empty(), reason="this host has huge pages to give")

@@ -3,7 +3,6 @@
 a case with huge pages is INCONCLUSIVE (never FAIL) where the pools cannot be assumed empty,
 while the other cases of the same run still pass, and the probe reads the pools without
 changing them. Nothing here configures huge pages (never /proc/sys/vm/nr_hugepages)."""
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -14,20 +13,11 @@ from impl_cases import ROOT
 from sharespec.casefiles import read_case_file
 from sharespec.runner import run_cases
 from sharespec.suite import builtin_cases
+from hugepage_pools import pools_empty
 
 CASES = {c.name: c for c in builtin_cases()}
 HUGE = ["c01-hugetlb-memfd-sizes", "c01-hugetlb-memfd-io", "c01-hugetlb-shmget"]
 LTP = Path(__file__).resolve().parents[1] / "ltp_cases"
-POOLS = "/sys/kernel/mm/hugepages"
-
-
-def pools_empty():
-    try:
-        return all(int(open(os.path.join(POOLS, size, name)).read()) == 0
-                   for size in os.listdir(POOLS)
-                   for name in ("free_hugepages", "nr_overcommit_hugepages"))
-    except OSError:
-        return False
 
 
 def impl_command(disabled):
