@@ -74,7 +74,9 @@ NOT_AN_OBSERVATION = {
                       # huge pages: the call's own result (memfd_create, ftruncate, pwrite of
                       # a hugetlb memfd, shmget with SHM_HUGETLB)
                       "mfd-huge-size-ignored", "hugetlb-write-accepted",
-                      "hugetlb-ftruncate-rounded", "shm-hugetlb-ignored"}
+                      "hugetlb-ftruncate-rounded", "shm-hugetlb-ignored",
+                      # the program break: brk's and shmat's own result (model/brk.py)
+                      "brk-raise-page-short", "brk-refusal-ignored"}
 
 
 def _witnesses():
