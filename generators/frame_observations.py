@@ -97,7 +97,7 @@ def live_everywhere(states) -> list:
 def frames_step(states, pages, actor: str) -> Optional[Step]:
     """The frames step observing ``pages`` through every live thread, or None (no place)."""
     bound = [(m, p) for m, p in pages   # bound, and in a slot (not at an absolute address)
-             if all(s.mapping_handles.get(m, -1) >= 0 for s in states)]
+             if all(s.slot_base(m) is not None for s in states)]
     threads = live_everywhere(states)
     places = tuple(FramePlace(t, m, p) for t in threads for m, p in bound)[:MAX_PLACES]
     if not places:

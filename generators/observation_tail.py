@@ -52,6 +52,7 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from sharespec.model.actions import extent
+from sharespec.model.descriptors import held_fd
 from sharespec.model.ops import (PAGE_SIZE, Dup, Exit, Fork, Fstat, Madvise, Maps, Mprotect, Open,
                                  Place, Pread, Pwrite, Read, Reopen, Seals, SetUid, ShmCtl, ShmDt,
                                  Step, ThreadExit, Write)
@@ -118,6 +119,10 @@ class _Tail:
         self.steps.append(st)
         return True
 
+    def fresh_thread(self) -> str:
+        """The handle the next fork's child gets (threads are named in creation order)."""
+        return f"T{len(self.states[0].threads)}"
+
     def live(self) -> list:
         """Thread handles alive in every state, in the order they were created."""
         return live_everywhere(self.states)
@@ -145,7 +150,7 @@ def _places(program, tail: _Tail, actor: str) -> list:
     out = list(_written(program))
     for m in state.mapping_handles:
         # (a handle bound at an absolute address, below every slot, is never read)
-        if all(s.mapping_handles.get(m, -1) >= 0 for s in tail.states):
+        if all(s.slot_base(m) is not None for s in tail.states):
             n = max(extent(s, s.processes[s.threads[actor].process], m) for s in tail.states)
             out += [Place(m, p) for p in range(min(n + 1, SLOT_PAGES))]
     out += [st.op.at for st in program if isinstance(st.op, Read)]
@@ -200,7 +205,7 @@ def _objects(program, tail: _Tail) -> None:
     for st in program:
         if isinstance(st.op, Pwrite):
             written.setdefault(st.op.fd, []).append(st.op.offset)
-    opened = [st.bind for st in program if isinstance(st.op, (Open, Dup, Reopen)) and st.bind]
+    opened = descriptor_handles(program)
     for actor in tail.representatives():
         state = tail.states[0]
         proc = state.processes[state.threads[actor].process]
@@ -225,9 +230,14 @@ def _objects(program, tail: _Tail) -> None:
                 _write_back(tail, actor, fd)
 
 
+def descriptor_handles(program) -> list:
+    """The descriptor handles the program binds (open, dup, reopen), in order."""
+    return [st.bind for st in program if isinstance(st.op, (Open, Dup, Reopen)) and st.bind]
+
+
 def held_everywhere(tail: _Tail, actor: str, fd: str) -> bool:
-    return all(s.processes[s.threads[actor].process].fds.get(fd) is not None
-               for s in tail.states)
+    """``actor``'s process holds ``fd`` in every state the tail may be in."""
+    return all(held_fd(s, s.threads[actor].process, fd) is not None for s in tail.states)
 
 
 def _write_back(tail: _Tail, actor: str, fd: str) -> None:
@@ -245,8 +255,9 @@ def _write_back(tail: _Tail, actor: str, fd: str) -> None:
 def mapped_slots(state) -> list:
     """One mapping handle per slot that some handle names (the first), for a maps probe."""
     slots = {}
-    for m, base in state.mapping_handles.items():
-        if base is not None and base >= 0:
+    for m in state.mapping_handles:
+        base = state.slot_base(m)
+        if base is not None:
             slots.setdefault(base // SLOT_PAGES, m)
     return list(slots.values())
 
@@ -257,7 +268,7 @@ def _maps(tail: _Tail) -> None:
     if not tail.profile.linux_interfaces:
         return
     handles = [m for m in mapped_slots(tail.states[0])
-               if all(s.mapping_handles.get(m, -1) >= 0 for s in tail.states)]
+               if all(s.slot_base(m) is not None for s in tail.states)]
     for actor in tail.representatives():
         for m in handles:
             tail.add(Step(actor, Maps(m)))
@@ -276,13 +287,13 @@ def _exit_probes(tail: _Tail) -> None:
                for v in state.processes[state.threads[actor].process].vmas):
         return
     for ending in (Exit(), ThreadExit()):
-        child = f"T{len(tail.states[0].threads)}"
+        child = tail.fresh_thread()
         if tail.add(Step(actor, Fork(), child)) and tail.add(Step(child, ending)):
             for seg in tail.states[0].segment_handles:
                 tail.add(Step(actor, ShmCtl(seg, stat_command(tail.profile))))
     # and one that detaches them itself: shmdt, not an exit, sets the last detacher (lpid)
     attaches = attach_handles(tail.states[0], actor)
-    child = f"T{len(tail.states[0].threads)}"
+    child = tail.fresh_thread()
     if attaches and tail.add(Step(actor, Fork(), child)):
         for m in attaches:
             tail.add(Step(child, ShmDt(Place(m, 0))))
@@ -296,8 +307,7 @@ def attach_handles(state, thread: str) -> list:
     name (validate)."""
     proc = state.processes[state.threads[thread].process]
     starts = {v.start for v in proc.vmas if v.segment is not None}
-    return [m for m, base in state.mapping_handles.items()
-            if base is not None and base >= 0 and base in starts]
+    return [m for m in state.mapping_handles if state.slot_base(m) in starts]
 
 
 def _as_other(program, tail: _Tail) -> None:
@@ -312,7 +322,7 @@ def _as_other(program, tail: _Tail) -> None:
     segments = list(tail.states[0].segment_handles)
     if not reps or not (names or segments) or tail.full():
         return
-    child = f"T{len(tail.states[0].threads)}"
+    child = tail.fresh_thread()
     if not (tail.add(Step(reps[0], Fork(), child)) and tail.add(Step(child, SetUid("other")))):
         return
     for seg in segments:
@@ -323,7 +333,7 @@ def _as_other(program, tail: _Tail) -> None:
             if tail.add(Step(child, Open(kind, name, rdonly=rdonly), f"F{bound}")):
                 bound += 1
     # a descriptor it inherited stays usable, but a reopen of it is a new open (C07)
-    for fd in [st.bind for st in program if isinstance(st.op, (Open, Dup, Reopen)) and st.bind]:
+    for fd in descriptor_handles(program):
         if held_everywhere(tail, child, fd) and tail.add(Step(child, Reopen(fd, "rdonly"),
                                                               f"F{bound}")):
             bound += 1
@@ -335,8 +345,8 @@ def guarded_places(state, thread: str, places: Iterable[Place]) -> list:
     proc = state.processes[state.threads[thread].process]
     out = []
     for place in places:
-        base = state.mapping_handles.get(place.mapping)
-        if base is not None and base >= 0 and base + place.page in proc.guarded:
+        base = state.slot_base(place.mapping)
+        if base is not None and base + place.page in proc.guarded:
             out.append(place)
     return out
 
@@ -352,7 +362,7 @@ def _under_guards(program, tail: _Tail, actor: str, places: list) -> None:
     guarded = list(dict.fromkeys(p for s in tail.states for p in guarded_places(s, actor, places)))
     if not guarded or tail.full():
         return
-    child = f"T{len(tail.states[0].threads)}"
+    child = tail.fresh_thread()
     if not tail.add(Step(actor, Fork(), child)):
         return
     lifted = [place for place in guarded if tail.add(lift_guard(child, place))]
@@ -366,7 +376,7 @@ def _fault_last(tail: _Tail, actor: str, faulting: list) -> None:
     for st in faulting[:-1]:
         if tail.full():
             return
-        child = f"T{len(tail.states[0].threads)}"
+        child = tail.fresh_thread()
         if tail.add(Step(actor, Fork(), child)):
             tail.add(Step(child, st.op))
     if faulting:
@@ -402,14 +412,14 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
     for actor in reps:                             # 3. the fork probe
         if tail.full():
             break
-        child = f"T{len(tail.states[0].threads)}"
+        child = tail.fresh_thread()
         if tail.add(Step(actor, Fork(), child)):
             child_faulting: list = []
             read = _read_all(program, tail, child, places[actor], child_faulting)
             wrote = [place for place in read
                      if tail.faults(Step(child, Write(place, PROBE_VALUE))) is False
                      and tail.add(Step(child, Write(place, PROBE_VALUE)))]
-            grandchild = f"T{len(tail.states[0].threads)}"
+            grandchild = tail.fresh_thread()
             if wrote and tail.add(Step(child, Fork(), grandchild)):   # what the child passes on
                 _read_all(program, tail, grandchild, wrote, [])
             _fault_last(tail, child, child_faulting[:1])

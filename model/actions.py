@@ -148,7 +148,7 @@ class _Menu:
         self.new_mapping = (f"M{len(state.mapping_handles)}"
                             if len(state.mapping_handles) < scope.mappings else None)
         # Handles bound at an absolute address take part in the absolute family only.
-        self.mappings = [m for m, base in state.mapping_handles.items() if base >= 0]
+        self.mappings = [m for m in state.mapping_handles if state.slot_base(m) is not None]
         self.segments = list(state.segment_handles)
         self.fds = list(self.proc.fds) if self.proc is not None else []
 

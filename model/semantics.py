@@ -18,11 +18,10 @@ from . import address_space as aspace
 from . import (cow, credentials, descriptors, frames, growsdown, hugepages, locking, maps, memory,
                posix, protections, read_lag, shmctl_commands, variants)
 from .credentials import READ
-from .ops import (PAGE_SIZE, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
+from .ops import (PAGE_SIZE, Brk, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
                   Madvise, Maps, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Open,
                   PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt,
                   ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Vmlck, Write)
-from .ops import Brk
 from .profiles import Profile
 from .protections import WRITABLE
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value

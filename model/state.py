@@ -320,6 +320,13 @@ class State:
         start = self.vpn(place)
         return start, start + -(-length // PAGE_SIZE)
 
+    def slot_base(self, handle: str) -> Optional[int]:
+        """The page ``handle`` is bound at when that page is in a slot; None when it is not
+        bound, or bound at an absolute place (``@brk``, ``@zero``: a page below every slot),
+        which only the calls of its own family may name."""
+        base = self.mapping_handles.get(handle)
+        return base if base is not None and base >= 0 else None
+
     def bind_mapping(self, handle: str, base: Optional[int] = None) -> "State":
         """Name a mapping handle: at ``base``, or at the next free slot (a failed call binds
         its handle too, so that later steps naming it still resolve)."""

@@ -141,8 +141,8 @@ def context_classes(state, st) -> tuple:
     if isinstance(op, (ShmGet, ShmAt, ShmCtl)):
         return _segment_classes(state, op)
     if isinstance(op, ShmDt):            # R25, R31: shmdt unmaps every piece of the attach
-        base = state.mapping_handles.get(op.at.mapping)
-        first = next((v for v in proc.vmas if base is not None and base >= 0
+        base = state.slot_base(op.at.mapping)
+        first = next((v for v in proc.vmas if base is not None
                       and v.contains(base + op.at.page)), None)
         if first is not None and first.segment is not None:
             pieces = sum(1 for v in proc.vmas
