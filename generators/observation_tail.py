@@ -34,6 +34,8 @@ What the tail observes, from the states the model allows after the program, in t
    inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies), writes every place it
    can and forks a grandchild that reads them (what the child passes on: the settings it
    inherited, R41), after which the parent reads them again (what is shared, what is copied);
+   the first process's child first asks IPC_STAT of every segment (a pid field that names
+   the caller, not the creator, shows only when someone else asks);
 4. under the guards: each process with guard markers (MADV_GUARD_INSTALL, R49) on pages it
    reads forks a child that removes them (MADV_GUARD_REMOVE) and reads those pages: what an
    install kept or threw away shows only once the markers are gone, and the parent keeps its
@@ -301,6 +303,15 @@ def _exit_probes(tail: _Tail) -> None:
             tail.add(Step(child, ShmCtl(seg, stat_command(tail.profile))))
 
 
+def _stat_by_another(tail: _Tail, child: str) -> None:
+    """The first process's fork child asks IPC_STAT of every segment: the tail's other
+    IPC_STATs are made by the first process, mostly the creator, so a shm_cpid or shm_lpid
+    that names the caller instead of the creator or the last attacher (R28) would look right
+    there."""
+    for seg in tail.states[0].segment_handles:
+        tail.add(Step(child, ShmCtl(seg, stat_command(tail.profile))))
+
+
 def attach_handles(state, thread: str) -> list:
     """The mapping handles whose first page starts a SysV attach in ``thread``'s process; not
     one bound at an absolute place (@brk, @zero: a negative page), which no later step may
@@ -414,6 +425,8 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
             break
         child = tail.fresh_thread()
         if tail.add(Step(actor, Fork(), child)):
+            if actor == reps[0]:
+                _stat_by_another(tail, child)
             child_faulting: list = []
             read = _read_all(program, tail, child, places[actor], child_faulting)
             wrote = [place for place in read

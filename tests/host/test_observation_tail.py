@@ -394,6 +394,27 @@ T0: A0 = shmat(S0)
         f"stat(nattch=1,segsz=8192,dest=0,key=private,locked=0,cpid=T0,lpid={child})"}
 
 
+def test_a_fork_child_asks_for_the_stat_so_a_pid_that_names_the_caller_shows():
+    """The tail's other IPC_STATs are made by the creator, where a shm_cpid that names the
+    caller looks right (mutant cpid-is-caller, R28): the fork probe's child asks too, and the
+    model says the creator is T0 there."""
+    text = """case t
+profile linux
+origin test
+
+T0: S0 = shmget(private, 4096, creat)
+"""
+    program = case_from_text(text, "<t>").steps
+    tail = observation_tail(program)
+    allowed = allowed_per_step(program + tail, "linux")[len(program):]
+    by_others = [a for st, a in zip(tail, allowed)
+                 if st.thread != "T0" and isinstance(st.op, ShmCtl)]
+    # (the other user's child gets EACCES: mode 0600)
+    assert {"EACCES"} in [{str(r) for r in a} for a in by_others]
+    assert {"stat(nattch=0,segsz=4096,dest=0,key=private,locked=0,cpid=T0,lpid=none)"} in [
+        {str(r) for r in a} for a in by_others]
+
+
 def test_the_tail_never_names_a_handle_bound_at_an_absolute_place():
     """An attach at the program break (@brk) binds a handle no later step may name (validate):
     the tail's shmdt probe leaves it alone, and the case stays valid (CI: the exhaustive
