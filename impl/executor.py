@@ -21,7 +21,8 @@ import select
 import signal
 import time
 
-from . import addresses, features, hygiene, pagemap, processes, protocol, segments, worker
+from . import (addresses, features, hygiene, pagemap, processes, protocol, segments, shm_times,
+               worker)
 from .commands import Resolver
 from .first_process import (INTERRUPTS, ONCE, CasePipes, close, fork_first_process,
                             set_up_executor)
@@ -146,6 +147,10 @@ class CaseRun:
         self.pgid = None            # the first process's pid, leader of the case's group
         self.results = []
         self.pagemap_notes = []     # what frames steps could not rule out (pagemap.perform)
+        # the wall clock before the step now performed, and before the shmget that made each
+        # segment (id -> time.time()): where a ``times`` window starts (shm_times.py)
+        self.step_began = self.case_began = time.time()
+        self.created_at = {}
 
     def run(self):
         self.deadline = time.monotonic() + self.timeout
@@ -221,6 +226,7 @@ class CaseRun:
                                   % (step.index, features.missing("pagemap")))
             return pagemap.perform(self, step)      # read here, by the case processes' parent
         command = self.resolver.command(step)
+        self.step_began = time.time()
         if step.op == "fork":
             command.update(self.pipes_for_fork(step, process))
         elif step.op == "spawn":
@@ -262,7 +268,14 @@ class CaseRun:
         elif step.op == "exec":
             process.threads = 1
         elif step.op == "shmget":
-            return self.resolver.segment_result(step, result, answer.get("value"))
+            text = self.resolver.segment_result(step, result, answer.get("value"))
+            if text == "new":
+                self.created_at[answer.get("value")] = self.step_began
+            return text
+        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] == "times":
+            ident = self.resolver.segment_ids.get(step.args["segment"])
+            return shm_times.times_result(answer["value"], self.created_at.get(
+                ident, self.case_began), time.time())
         elif step.op == "shmctl" and result == "ok" and step.args["cmd"] in STAT_COMMANDS:
             pids = {p.pid: number for number, p in self.processes.items()}
             return self.resolver.stat_result(step.args["cmd"], answer["value"], pids)

@@ -279,8 +279,12 @@ def shmctl_stat(ident):
 
 def _shmid_ds_fields(raw):
     """struct shmid_ds on x86-64: shm_perm.__key at 0, shm_perm.mode at 20, shm_segsz at 48,
-    shm_cpid at 80, shm_lpid at 84, shm_nattch at 88 (checked against /proc/sysvipc/shm)."""
+    shm_atime at 56, shm_dtime at 64, shm_ctime at 72 (seconds), shm_cpid at 80, shm_lpid at
+    84, shm_nattch at 88 (checked against /proc/sysvipc/shm)."""
     return {
+        "atime": struct.unpack_from("<q", raw, 56)[0],
+        "dtime": struct.unpack_from("<q", raw, 64)[0],
+        "ctime": struct.unpack_from("<q", raw, 72)[0],
         "key": struct.unpack_from("<i", raw, 0)[0],
         "mode": struct.unpack_from("<H", raw, 20)[0],
         "segsz": struct.unpack_from("<Q", raw, 48)[0],

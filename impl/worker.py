@@ -272,7 +272,7 @@ def _shmctl(c):
     cmd, ident = c["cmd"], c["id"]
     if cmd == "rmid":
         return syscalls.shmctl_rmid(ident), None
-    if cmd in ("stat", "stat_full"):
+    if cmd in ("stat", "stat_full", "times"):
         return syscalls.shmctl_stat(ident)
     if cmd == "set":
         return syscalls.shmctl_set(ident, c["uid"], c["gid"], c["mode"]), None

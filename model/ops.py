@@ -41,7 +41,9 @@ SHMCTL_COMMANDS = ("rmid", "stat",
                    # the IPC namespace's figures (model/residency.py): SHM_INFO's counts, the
                    # indexes SHM_STAT_ANY answers, /proc/sysvipc/shm summed; a case with one
                    # runs in a fresh IPC namespace (needs_private_ipc)
-                   "shm_info_counts", "stat_any_count", "sysvipc")
+                   "shm_info_counts", "stat_any_count", "sysvipc",
+                   # shm_atime, shm_dtime, shm_ctime: 0 or set (model/shm_times.py)
+                   "times")
 FIGURE_COMMANDS = ("shm_info_counts", "stat_any_count", "sysvipc")
 # Credentials (C07, model/credentials.py): root, and "other", an unprivileged uid and gid the
 # implementation picks; permission bits are an octal mode, 0600 unless a step names one.

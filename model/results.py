@@ -201,8 +201,24 @@ class MapsReport:
         return "maps(" + ",".join(f"{a}-{b}:{perms}" for a, b, perms in self.records) + ")"
 
 
+@dataclass(frozen=True, order=True)
+class ShmTimes:
+    """shmctl(S, times) (model/shm_times.py): shm_atime, shm_dtime and shm_ctime, each "0"
+    (the kernel's value is 0), "set" (within the window from the start of the segment's
+    creating step to the end of the observation, whole seconds) or "out" (outside it):
+    ``times(atime=set,dtime=0,ctime=set)``."""
+    atime: str
+    dtime: str
+    ctime: str
+
+    def __str__(self) -> str:
+        return f"times(atime={self.atime},dtime={self.dtime},ctime={self.ctime})"
+
+
+TIME_VALUES = ("0", "set", "out")
+
 Result = Union[Ok, Value, Eof, Errno, Fault, SegmentId, Stat, Info, Dead, FrameReport,
-               MapsReport, SealSet, FileSize, Indexes, SysvipcSums, LockedPages]
+               MapsReport, SealSet, FileSize, Indexes, SysvipcSums, LockedPages, ShmTimes]
 
 OK = Ok()
 DEAD = Dead()
@@ -222,6 +238,7 @@ _SAME = re.compile(r"=([A-Za-z_][A-Za-z0-9_]*)\Z")
 _SEALS = re.compile(r"seals\(([a-z_+]+)\)\Z")
 _SIZE = re.compile(r"size\(([0-9]{1,14})\)\Z")
 _VMLCK = re.compile(r"vmlck\(([0-9]{1,9})\)\Z")
+_TIMES = re.compile(r"times\(atime=(\w+),dtime=(\w+),ctime=(\w+)\)\Z")
 
 
 def parse_result(text: str) -> Result:
@@ -282,9 +299,14 @@ def parse_result(text: str) -> Result:
     m = _VMLCK.match(text.replace(" ", ""))
     if m:
         return LockedPages(int(m.group(1)))
+    m = _TIMES.match(text.replace(" ", ""))
+    if m:
+        if any(v not in TIME_VALUES for v in m.groups()):
+            raise ValueError(f"times(...): each time is 0, set or out, not {text!r}")
+        return ShmTimes(*m.groups())
     raise ValueError(f"not a result: {text!r} (expected ok, a byte, an errno name, SIGSEGV, SIGBUS, "
                      "eof, new, =HANDLE, stat(...), info(...), indexes(N), sysvipc(...), seals(...), "
-                     "size(N), vmlck(N), frames(...), maps(...) or dead)")
+                     "size(N), vmlck(N), times(...), frames(...), maps(...) or dead)")
 
 
 _MAPS_RECORD = re.compile(r"(\d{1,3})-(\d{1,3}):([r-][w-][x-][ps])\Z")

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Optional
 from . import absolute_addresses, brk
 from . import address_space as aspace
 from . import (cow, credentials, descriptors, frames, growsdown, hugepages, locking, maps, memory,
-               posix, protections, read_lag, shmctl_commands, variants)
+               posix, protections, read_lag, shm_times, shmctl_commands, variants)
 from .credentials import READ
 from .ops import (PAGE_SIZE, Brk, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
                   Madvise, Maps, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Open,
@@ -50,9 +50,10 @@ def step(state: State, st: Step, profile: Profile) -> list:
     handler = handlers(profile).get(type(st.op))
     if handler is None:
         raise TypeError(f"not an operation: {st.op!r}")
-    return [(shmctl_commands.note_last_attacher(
-                state, _settled(_after_fault(s, pid, r, profile), profile), pid), r)
-            for s, r in handler(state, pid, st, profile)]
+    return [(timed, r)
+            for s, r in handler(state, pid, st, profile)
+            for timed in shm_times.note_times(state, shmctl_commands.note_last_attacher(
+                state, _settled(_after_fault(s, pid, r, profile), profile), pid))]
 
 
 @functools.lru_cache(maxsize=64)
@@ -296,6 +297,9 @@ def shmdt(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 def shmctl(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
+    if op.cmd == shm_times.COMMAND:
+        _require_linux(profile, "shmctl times")
+        return shm_times.observe(state, pid, op)
     if op.cmd in shmctl_commands.COMMANDS:
         if op.cmd in shmctl_commands.LINUX_ONLY:
             _require_linux(profile, f"shmctl {op.cmd}")

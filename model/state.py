@@ -253,6 +253,9 @@ class Segment:
     # shm_lprid: the process that last made or removed a mapping record of it (None: none yet)
     last_pid: Optional[int] = None
     perm: Perm = Perm()          # mode, owner and creator ids (C07; IPC_SET changes them)
+    # shm_atime / shm_dtime not 0 any more: a record was opened / closed (model/shm_times.py)
+    atime_set: bool = False
+    dtime_set: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from .ops import (
 )
 from .frames_posix import FramesByValues
 from .results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Indexes, Info, LockedPages,
-                      MapsReport, Ok, SealSet, SegmentId, Stat, SysvipcSums, Value)
+                      MapsReport, Ok, SealSet, SegmentId, ShmTimes, Stat, SysvipcSums, Value)
 
 # Which stat each shmctl command returns: the four fields, those with the lock bit and the
 # creator and last attacher, and those with the identifier SHM_STAT returned too.
@@ -635,6 +635,9 @@ class _ProgramChecker:
                 cmd = "stat_any_count" if isinstance(result, Indexes) else "sysvipc"
                 if not (isinstance(op, ShmCtl) and op.cmd == cmd):
                     return f"only shmctl {cmd} returns {str(result).split('(')[0]}(...), not {op.OP} ({result})"
+            case ShmTimes():                  # model/shm_times.py
+                if not (isinstance(op, ShmCtl) and op.cmd == "times"):
+                    return f"only shmctl times returns times(...), not {op.OP} ({result})"
             case SealSet():
                 if op.OP != "seals":
                     return f"only seals returns seals, not {op.OP} ({result})"
