@@ -272,7 +272,7 @@ class CaseRun:
             if text == "new":
                 self.created_at[answer.get("value")] = self.step_began
             return text
-        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] == "times":
+        elif step.op == "shmctl" and result == "ok" and step.args["cmd"] in shm_times.COMMANDS:
             ident = self.resolver.segment_ids.get(step.args["segment"])
             return shm_times.times_result(answer["value"], self.created_at.get(
                 ident, self.case_began), time.time())

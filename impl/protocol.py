@@ -26,7 +26,7 @@ REQUIRED = object()
 SHMCTL_COMMANDS = ("rmid", "stat", "set", "stat_full", "lock", "unlock", "shm_stat", "shm_stat_any",
                    "shm_stat_id", "info", "shm_info", "invalid",
                    "shm_info_counts", "stat_any_count", "sysvipc",
-                   "times")   # shm_atime, shm_dtime, shm_ctime (shm_times.py)
+                   "times", "shm_stat_times")   # shm_atime, shm_dtime, shm_ctime (shm_times.py)
 # The IPC namespace's figures: a case with one runs in a fresh IPC namespace (ipc_namespace.py)
 FIGURE_COMMANDS = ("shm_info_counts", "stat_any_count", "sysvipc")
 PROTECTIONS = ("rw", "r", "none", "w", "x", "rx")   # docs/case-format.md

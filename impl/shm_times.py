@@ -11,6 +11,7 @@ the answer came). The kernel's times are whole seconds of its coarse real-time c
 import math
 
 FIELDS = ("atime", "dtime", "ctime")
+COMMANDS = ("times", "shm_stat_times")    # IPC_STAT's, SHM_STAT's of the segment's index
 
 
 def window(began, ended):

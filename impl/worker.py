@@ -293,7 +293,7 @@ def _shmctl(c):
             return result, None
         return result, {"covers": index is not None and value["highest"] >= index,
                         "counts": value["counts"]}
-    if cmd in ("shm_stat", "shm_stat_any"):  # no index for a segment that is gone: -1, EINVAL
+    if cmd in ("shm_stat", "shm_stat_any", "shm_stat_times"):  # a segment gone: -1, EINVAL
         return syscalls.shmctl_shm_stat(-1 if index is None else index, cmd == "shm_stat_any")
     result, highest = syscalls.shmctl_info(cmd == "shm_info")   # info, shm_info
     if result != "ok":

@@ -43,7 +43,7 @@ SHMCTL_COMMANDS = ("rmid", "stat",
                    # runs in a fresh IPC namespace (needs_private_ipc)
                    "shm_info_counts", "stat_any_count", "sysvipc",
                    # shm_atime, shm_dtime, shm_ctime: 0 or set (model/shm_times.py)
-                   "times")
+                   "times", "shm_stat_times")
 FIGURE_COMMANDS = ("shm_info_counts", "stat_any_count", "sysvipc")
 # Credentials (C07, model/credentials.py): root, and "other", an unprivileged uid and gid the
 # implementation picks; permission bits are an octal mode, 0600 unless a step names one.

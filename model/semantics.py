@@ -297,8 +297,8 @@ def shmdt(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 def shmctl(state: State, pid: int, st: Step, profile: Profile) -> list:
     op = st.op
-    if op.cmd == shm_times.COMMAND:
-        _require_linux(profile, "shmctl times")
+    if op.cmd in shm_times.COMMANDS:
+        _require_linux(profile, f"shmctl {op.cmd}")
         return shm_times.observe(state, pid, op)
     if op.cmd in shmctl_commands.COMMANDS:
         if op.cmd in shmctl_commands.LINUX_ONLY:

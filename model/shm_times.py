@@ -33,11 +33,13 @@ from .results import Errno, ShmTimes
 from .state import State
 
 EINVAL, EACCES = Errno("EINVAL"), Errno("EACCES")
-COMMAND = "times"
+# IPC_STAT's times, and SHM_STAT's of the segment's index (the same shmctl_stat fills both;
+# LTP shmctl01 checks both)
+COMMANDS = ("times", "shm_stat_times")
 
 
 def observe(state: State, pid: int, op) -> list:
-    """shmctl(op.segment, times): IPC_STAT's three times as 0 or set (never out)."""
+    """shmctl(op.segment, times | shm_stat_times): the three times as 0 or set (never out)."""
     sid = state.live_segment(op.segment)
     if sid is None:
         return [(state, EINVAL)]                 # R20: a destroyed segment's id is gone

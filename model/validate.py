@@ -636,7 +636,7 @@ class _ProgramChecker:
                 if not (isinstance(op, ShmCtl) and op.cmd == cmd):
                     return f"only shmctl {cmd} returns {str(result).split('(')[0]}(...), not {op.OP} ({result})"
             case ShmTimes():                  # model/shm_times.py
-                if not (isinstance(op, ShmCtl) and op.cmd == "times"):
+                if not (isinstance(op, ShmCtl) and op.cmd in ("times", "shm_stat_times")):
                     return f"only shmctl times returns times(...), not {op.OP} ({result})"
             case SealSet():
                 if op.OP != "seals":

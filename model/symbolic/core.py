@@ -88,8 +88,10 @@ SHMCTL_OUTSIDE = {
                     "resident pages, and a cell carries no residency (a page read but never "
                     "written holds no byte)"),
     "invalid": "EINVAL before anything is looked at; nothing to encode",
-    "times": ("model/shm_times.py: whether a record was ever opened or closed, which every "
-              "step that makes or removes a SysV record changes; a segment's cells carry none"),
+    **dict.fromkeys(("times", "shm_stat_times"),
+                    "model/shm_times.py: whether a record was ever opened or closed, which "
+                    "every step that makes or removes a SysV record changes; a segment's cells "
+                    "carry none"),
 }
 MREMAP_MODES = ("grow", "move", "alias")
 # mremap's mode fixed and MREMAP_DONTUNMAP are left out: a move to a place inside another

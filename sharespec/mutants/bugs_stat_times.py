@@ -15,7 +15,8 @@ def _times_changed(impl, change):
     def make(shmctl):
         def patched(c):
             result, value = shmctl(c)
-            if result == "ok" and c["cmd"] == "times" and isinstance(value, dict):
+            if result == "ok" and c["cmd"] in ("times", "shm_stat_times") and \
+                    isinstance(value, dict):
                 value = change(c, dict(value))
             return result, value
         return patched
