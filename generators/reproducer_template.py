@@ -113,7 +113,7 @@ def perform_shmctl(ident, cmd):
         index = shm_index(ident, buf)
         highest = libc.shmctl(0, 14 if cmd == "shm_info" else 3, buf)
         return (err(), None) if highest == -1 else ("ok", index is not None and highest >= index)
-    if cmd in ("shm_stat", "shm_stat_any"):
+    if cmd in ("shm_stat", "shm_stat_any", "shm_stat_times"):
         index = shm_index(ident, buf)
         got = libc.shmctl(-1 if index is None else index, 15 if cmd == "shm_stat_any" else 13, buf)
     elif cmd == "shm_stat_id":
@@ -125,7 +125,8 @@ def perform_shmctl(ident, cmd):
     raw = buf.raw
     return "ok", [struct.unpack_from("<i", raw, 0)[0], struct.unpack_from("<H", raw, 20)[0],
                   struct.unpack_from("<Q", raw, 48)[0], struct.unpack_from("<Q", raw, 88)[0],
-                  struct.unpack_from("<i", raw, 80)[0], struct.unpack_from("<i", raw, 84)[0], got]
+                  struct.unpack_from("<i", raw, 80)[0], struct.unpack_from("<i", raw, 84)[0], got,
+                  ] + list(struct.unpack_from("<qqq", raw, 56))    # shm_atime, shm_dtime, shm_ctime
 
 
 def perform(c):
@@ -393,6 +394,7 @@ def run_steps(steps, results, env):
     forks = 0
     first = {0: "T0"}         # process number -> its first thread (how a stat names a process)
     middles = {}              # pid of a fork's middle process -> the forking process number
+    made_at, started = {}, time.time()   # segment id -> time.time() before the shmget that made it
     for i, s in enumerate(steps):
         a, op = s["args"], s["op"]
         k = proc_of.get(s["thread"], -1)
@@ -480,6 +482,7 @@ def run_steps(steps, results, env):
         elif op == "maps":        # to the end of the slot the handle's first page lies in
             at = address({"mapping": a["mapping"], "page": 0, "offset": 0})
             c.update(addr=at, end=ARENA + ((at - ARENA) // (256 * PAGE) + 1) * 256 * PAGE)
+        began = time.time()       # a times window starts at the shmget that made the segment
         os.write(CMD[k][1], (json.dumps(c) + "\n").encode())
         m = next_message(pids[k], time.monotonic() + 10)
         if "timeout" in m:
@@ -505,6 +508,8 @@ def run_steps(steps, results, env):
             if r == "ok":
                 same = [h for h, x in seg_ids.items() if x == ident]
                 r = "=" + same[0] if same else "new"
+                if r == "new":
+                    made_at[ident] = began
             seg_ids[s["bind"]] = ident if ident is not None else -1
         if op == "shmctl" and r == "ok" and a["cmd"] in ("info", "shm_info"):
             r = "info(max>=%s)" % a["segment"] if m["v"] else "info"
@@ -516,8 +521,14 @@ def run_steps(steps, results, env):
             r = "indexes(%d)" % m["v"]
         elif op == "shmctl" and r == "ok" and a["cmd"] == "sysvipc":
             r = "sysvipc(count=%d,size=%d,rss=%d,swap=%d)" % tuple(m["v"])
+        elif op == "shmctl" and r == "ok" and a["cmd"] in ("times", "shm_stat_times"):
+            # whole seconds, a second earlier for the kernel's coarse clock (impl/shm_times.py)
+            low = int(made_at.get(seg_ids.get(a["segment"]), started) // 1) - 1
+            high = -int(-time.time() // 1)
+            r = "times(%s)" % ",".join("%s=%s" % (n, "0" if t == 0 else "set" if low <= t <= high else "out")
+                                       for n, t in zip(("atime", "dtime", "ctime"), m["v"][7:]))
         elif op == "shmctl" and r == "ok" and a["cmd"] not in ("rmid", "set", "lock", "unlock", "invalid"):
-            key, mode, segsz, nattch, cpid, lpid, got = m["v"]
+            key, mode, segsz, nattch, cpid, lpid, got = m["v"][:7]
             name = next((n for n, x in keys.items() if x == key), "private")
             r = "stat(nattch=%d,segsz=%d,dest=%d,key=%s" % (nattch, segsz, 1 if mode & 0o1000 else 0, name)
             if a["cmd"] != "stat":     # SHM_LOCKED 0o2000; a process by its first thread

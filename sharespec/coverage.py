@@ -26,8 +26,8 @@ from sharespec.model.actions import FAMILIES, classify
 from sharespec.model.case import Case
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import (Dead, Eof, Errno, Fault, FileSize, FrameReport, Indexes,
-                                     Info, LockedPages, Ok, SealSet, SegmentId, Stat, SysvipcSums,
-                                     Value)
+                                     Info, LockedPages, Ok, SealSet, SegmentId, ShmTimes, Stat,
+                                     SysvipcSums, Value)
 from sharespec.model.ops import (PAGE_SIZE, Exec, Exit, Fallocate, Fork, Ftruncate, Madvise, Mmap,
                                  Mprotect, Pwrite,
                                  Mremap, Munmap, PosixMadvise, ShmAt, ShmCtl, ShmDt, ShmGet,
@@ -44,7 +44,7 @@ COVERAGE_SCOPES = (
     replace(SMALL, steps=3, families=None),
 )
 KINDS = ("ok", "value", "fault", "errno", "stat", "segment", "eof", "dead", "frames", "info",
-         "seals", "size", "indexes", "sysvipc", "vmlck")
+         "seals", "size", "indexes", "sysvipc", "vmlck", "times")
 
 
 def outcome_kind(result) -> str:
@@ -52,7 +52,7 @@ def outcome_kind(result) -> str:
                       (Stat, "stat"), (SegmentId, "segment"), (Eof, "eof"), (Dead, "dead"),
                       (FrameReport, "frames"), (Info, "info"), (SealSet, "seals"),
                       (FileSize, "size"), (Indexes, "indexes"), (SysvipcSums, "sysvipc"),
-                      (LockedPages, "vmlck")):
+                      (LockedPages, "vmlck"), (ShmTimes, "times")):
         if isinstance(result, cls):
             return kind
     return type(result).__name__.lower()
