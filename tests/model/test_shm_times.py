@@ -127,3 +127,21 @@ def test_the_implementation_measures_a_whole_second_window():
     fields = {"atime": 0, "dtime": 98, "ctime": 99}
     assert times_result(fields, 100.7, 102.2) == "times(atime=0,dtime=out,ctime=set)"
     assert times_result(dict(fields, ctime=104), 100.7, 102.2).endswith("ctime=out)")
+
+
+def test_the_observation_tail_never_asks_the_times_so_the_witnesses_ask_themselves():
+    """The times are wall-clock seconds: the tail (generators/observation_tail.py) leaves
+    them out of every generated case, so that no case hangs on the host's clock unless it
+    asks (a flakiness risk on emulators and loaded hosts). Each witness of the three times
+    mutants ends with its own shmctl(S0, times) instead."""
+    from pathlib import Path
+    from sharespec.generators.observation_tail import observation_tail
+    tail = observation_tail(program("T0: S0 = shmget(private, 4096, creat)\n"
+                                    "T0: A0 = shmat(S0)\nT0: shmdt(A0)"))
+    asked = {st.op.cmd for st in tail if isinstance(st.op, ShmCtl)}
+    assert "stat_full" in asked and not asked & {"times", "shm_stat_times"}
+    witnesses = Path(__file__).resolve().parents[1] / "host" / "mutant_cases"
+    for name in ("ctime-not-set-at-creation", "atime-not-set-at-shmat", "dtime-set-at-shmat"):
+        path = witnesses / f"{name}.case"
+        last = case_from_text(path.read_text(), str(path)).steps[-1]
+        assert last.op == ShmCtl("S0", "times"), name
