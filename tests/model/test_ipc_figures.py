@@ -18,7 +18,7 @@ from sharespec.model.case_text import case_from_text
 from sharespec.model.ops import FIGURE_COMMANDS, SHMCTL_COMMANDS, ShmCtl, needs_private_ipc
 from sharespec.model.profiles import LINUX
 from sharespec.model.results import Indexes, Info, SysvipcSums, parse_result
-from sharespec.model.scope import DEFAULT, SMALL
+from sharespec.model.scope import DEFAULT, SMALL, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
 from sharespec.model.symbolic.core import (SHMCTL_OUTSIDE, OutsideCore, SymbolicScope,
@@ -190,6 +190,21 @@ def test_the_menu_offers_the_figures_under_linux_only():
              if isinstance(a.step.op, ShmCtl)}
     assert not set(FIGURE_COMMANDS) & posix
     assert not set(FIGURE_COMMANDS) & set(SMALL.shmctl_cmds)   # the exhaustive scope: unchanged
+
+
+def test_the_exhaustive_enumeration_reaches_the_figures_given_a_scope_that_names_them():
+    """SMALL leaves the figures out (above), but the enumeration draws from the same menu: a
+    scope naming the figure commands reaches each of them, before and after an attach."""
+    from sharespec.generators.exhaustive import explore
+    scope = Scope(steps=3, processes=1, threads=1, families=("shmget", "shmat", "shmctl"),
+                  keys=("private",), shm_sizes=("page",), shm_flags=("creat",),
+                  modes=("owner",), attaches=("slot",), shmctl_cmds=FIGURE_COMMANDS)
+    made = [p for p in explore(scope).selected_programs()]
+    reached = {st.op.cmd for p in made for st in p if isinstance(st.op, ShmCtl)}
+    assert reached == set(FIGURE_COMMANDS)
+    after_attach = {st.op.cmd for p in made for i, st in enumerate(p)
+                    if isinstance(st.op, ShmCtl) and any(q.op.OP == "shmat" for q in p[:i])}
+    assert after_attach == set(FIGURE_COMMANDS)
 
 
 @pytest.mark.parametrize("name", ["r20-ipc-figures-shm-info", "r39-ipc-figures-resident-pages",
