@@ -52,15 +52,38 @@ def _can_merge(a: Vma, b: Vma) -> bool:
     following offsets, placed next to each other or brought there by mremap: observed on 6.18),
     unless both have an anon_vma of their own: pages already written privately belong to
     different anon_vmas (is_mergeable_anon_vma). Pieces of a SysV attach never merge (shm VMAs
-    have a ->close, R30); shared anonymous mappings of different calls differ in ``obj``."""
+    have a ->close, R30); shared anonymous mappings of different calls differ in ``obj``.
+
+    A record whose anon_vma a fork gave it (``fork_anon_vma``) merges only with pieces of its
+    own record: each record of a fork child has an anon_vma of its own (anon_vma_fork), and
+    is_mergeable_anon_vma refuses a fork child's anon_vma to a record without one
+    (vma_is_fork_child: its anon_vma_chain is not singular). Observed on Linux 6.18 (R30)."""
     if not (a.end == b.start and a.segment is None and b.segment is None
             and a.prot == b.prot and a.shared == b.shared and a.obj == b.obj
             and a.may_write == b.may_write and a.advice_flags() == b.advice_flags()
             and a.accounted == b.accounted and a.pgoff + a.pages == b.pgoff):
         return False
+    if a.fork_anon_vma or b.fork_anon_vma:
+        return a.fork_anon_vma and b.fork_anon_vma and a.origin == b.origin
     if a.origin == b.origin:
         return True
     return not (a.anon_vma and b.anon_vma)
+
+
+def fork_anon_vmas(state: State, vmas) -> tuple:
+    """(state, the fork child's records) from the parent's records ``vmas`` (dup_mmap): a
+    record with an anon_vma gets one of its own (anon_vma_fork; a fresh origin stands for it,
+    ``_can_merge``), except a MADV_WIPEONFORK record, which starts with none (R41). A SysV
+    attach keeps its origin, which stands for the attach in nattch (R30)."""
+    out = []
+    for v in vmas:
+        if v.wipeonfork:
+            v = replace(v, anon_vma=False, fork_anon_vma=False)
+        elif v.anon_vma and v.segment is None:
+            state, origin = state.next_origin()
+            v = replace(v, origin=origin, fork_anon_vma=True)
+        out.append(v)
+    return state, tuple(out)
 
 
 def merged(vmas) -> tuple:

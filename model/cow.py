@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Optional
 
+from .address_space import fork_anon_vmas
 from .state import Contents, FrozenMap, Process, State, Thread, contents_set
 
 
@@ -35,7 +36,9 @@ def fork_child(state: State, pid: int, child_thread: str, vmas, copied, profile)
     child inherits the descriptors (R16). With frames observable (Linux), the child's page
     table entries are the parent's present entries in private records with an anon_vma
     (vma_needs_copy), MADV_WIPEONFORK records excepted. Guard markers are copied in every
-    inherited record but MADV_WIPEONFORK ones (R49; observed, Linux 6.18)."""
+    inherited record but MADV_WIPEONFORK ones (R49; observed, Linux 6.18). Each record with
+    an anon_vma gets one of its own (address_space.fork_anon_vmas, R30)."""
+    state, vmas = fork_anon_vmas(state, vmas)
     parent = state.processes[pid]
     private = {vpn: parent.private[vpn] for v in copied for vpn in range(v.start, v.end)
                if vpn in parent.private}

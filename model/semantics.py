@@ -728,7 +728,8 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         # keeps one VMA: nattch counts it and the copy); a record moved whole loses its
         # anon_vma links (dontunmap_complete).
         outside = [v if v.end <= start or v.start >= end else
-                   replace(v, anon_vma=False) if start <= v.start and v.end <= end else v
+                   replace(v, anon_vma=False, fork_anon_vma=False)
+                   if start <= v.start and v.end <= end else v
                    for v in proc.vmas]
     kept_private = proc.private.remove(*[v for v in proc.private if start <= v < end])
     proc = replace(proc, vmas=aspace.merged(outside + pieces),

@@ -148,6 +148,11 @@ class Vma:
     # Linux: the record has an anon_vma (a private page was written in it). fork copies the
     # page table entries of a private record only then (vma_needs_copy); model/frames.py.
     anon_vma: bool = False
+    # Linux: the record's anon_vma is one a fork gave it (anon_vma_fork: the child's own, its
+    # anon_vma_chain also linking the parent's; vma_is_fork_child). Each record of the child
+    # gets a distinct one and a fresh ``origin`` to stand for it, so it merges only with pieces
+    # of itself, never with a record without an anon_vma (model/address_space.py, R30)
+    fork_anon_vma: bool = False
     # VM_ACCOUNT: a private writable record is charged to the commit (accountable_mapping,
     # mprotect_fixup); records merge only when they agree (model/address_space.py, R30)
     accounted: bool = False
