@@ -23,8 +23,8 @@ import z3
 
 from ..profiles import Profile
 from .core import ADVICES, KIND_NONE, OBJ_MEMFD, OPS, SymbolicScope
-from .terms import (BYTE_BITS, CODE_BITS, COUNT_BITS, INDEX_BITS, KIND_BITS, OP_BITS, bv, num,
-                    select)
+from .terms import (AVID_BITS, BYTE_BITS, CODE_BITS, COUNT_BITS, INDEX_BITS, KIND_BITS, OP_BITS,
+                    bv, num, select)
 
 
 @dataclass
@@ -39,10 +39,15 @@ class Cell:
     cow: z3.BoolRef           # a private page of an object has a copy of its own (R11, R13)
     acct: z3.BoolRef          # the record is VM_ACCOUNT (address_space._accounted, R30)
     anonvma: z3.BoolRef       # the record has an anon_vma (a private page of it was written)
+    # the record's anon_vma is one a fork gave it (Vma.fork_anon_vma), and which: the page
+    # where its record began at that fork (0 when it has none). Such a record merges only
+    # with pieces of the same record (address_space._can_merge, R30)
+    forkvma: z3.BoolRef
+    avid: z3.BitVecRef
 
 
 CELL_FIELDS = ("mapped", "prot", "start", "dontfork", "wipe", "val", "lazy", "cow", "acct",
-               "anonvma")
+               "anonvma", "forkvma", "avid")
 
 
 @dataclass
@@ -120,7 +125,8 @@ def fresh_state(prefix: str, scope: SymbolicScope) -> SymState:
                       flag(f"c{p}_{k}_{q}_start"), flag(f"c{p}_{k}_{q}_df"),
                       flag(f"c{p}_{k}_{q}_wf"), index(f"c{p}_{k}_{q}_val", BYTE_BITS),
                       flag(f"c{p}_{k}_{q}_lz"), flag(f"c{p}_{k}_{q}_cow"),
-                      flag(f"c{p}_{k}_{q}_acct"), flag(f"c{p}_{k}_{q}_av"))
+                      flag(f"c{p}_{k}_{q}_acct"), flag(f"c{p}_{k}_{q}_av"),
+                      flag(f"c{p}_{k}_{q}_fav"), index(f"c{p}_{k}_{q}_avid", AVID_BITS))
                  for q in range(pages)] for k in range(slots)] for p in range(processes)],
         anon=[[index(f"a{k}_{q}", BYTE_BITS) for q in range(pages)] for k in range(slots)],
         slot_kind=[index(f"k{k}_kind", KIND_BITS) for k in range(slots)],
@@ -178,7 +184,8 @@ def initial_constraints(state: SymState, scope: SymbolicScope) -> list:
             for c in state.cells[p][k]:
                 cs += [c.mapped == false, c.prot == 0, c.start == false, c.dontfork == false,
                        c.wipe == false, c.val == 0, c.lazy == false, c.cow == false,
-                       c.acct == false, c.anonvma == false]
+                       c.acct == false, c.anonvma == false, c.forkvma == false,
+                       c.avid == 0]
     for k in range(scope.mappings):
         cs += [state.slot_kind[k] == KIND_NONE, state.slot_seg[k] == 0,
                state.slot_rdonly[k] == false, state.slot_thread[k] == 0,

@@ -17,7 +17,7 @@ import z3
 from .core import KIND_OBJ_PRIVATE, KIND_PRIVATE, KIND_SYSV, PROTS
 from .encoding import SymState
 from .step_view import StepView
-from .terms import BYTE_BITS, FALSE, TRUE, num, select
+from .terms import AVID_BITS, BYTE_BITS, FALSE, TRUE, num, select
 
 And, Or, Not, If = z3.And, z3.Or, z3.Not, z3.If
 PROT_RW = PROTS.index("rw")
@@ -99,12 +99,14 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
     parent_depth = [select([before.depth[p][k] for p in range(scope.processes)], view.pid)
                     for k in range(scope.mappings)]
     child_depth = [If(d == 2, num(2, 2), d + 1) for d in parent_depth]      # at most 2
+    fork_starts = [_record_starts(view.mine[k]) for k in range(scope.mappings)]
     cs = []
     for p in range(scope.processes):
         for k in range(scope.mappings):
             raw_anon_vma = []
             for q in range(scope.pages):
                 events = _events(view, effects, dies, changes, p, k, q)
+                events.fork_start = fork_starts[k][q]
                 joined = FALSE
                 if q:
                     prev, next_cell = after.cells[p][k][q - 1], after.cells[p][k][q]
@@ -122,6 +124,16 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
                                               If(effects["fork"].child_is[p],
                                                  child_depth[k], before.depth[p][k])))
     return cs
+
+
+def _record_starts(cells: list) -> list:
+    """For each page of a slot, the page where its record begins: what a fork child's record
+    that gets an anon_vma of its own is known by (``avid``; address_space.fork_anon_vmas)."""
+    out, at = [], num(0, AVID_BITS)
+    for q, cell in enumerate(cells):
+        at = If(cell.start, num(q, AVID_BITS), at)
+        out.append(at)
+    return out
 
 
 def _anon_vma_per_record(cells: list, raw: list) -> list:
@@ -166,9 +178,11 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
                                 If(child, And(copied, parent.start),
                                    If(cell.start, Not(joined), events.split))))
     prev = after.cells[p][k][q - 1] if q else None
+    # records merge when equal; a fork child's anon_vma only with pieces of its own record (R30)
     derived = And(nxt.mapped, TRUE if q == 0 else Or(
         Not(prev.mapped), prev.prot != nxt.prot, prev.dontfork != nxt.dontfork,
-        prev.wipe != nxt.wipe, prev.acct != nxt.acct))
+        prev.wipe != nxt.wipe, prev.acct != nxt.acct, prev.forkvma != nxt.forkvma,
+        prev.avid != nxt.avid))
     cs.append(nxt.start == If(after.slot_kind[k] == KIND_SYSV, sticky, derived))
     cs.append(nxt.dontfork == If(Or(gone, by_map, child), FALSE,
                                  If(by_remap, moved("dontfork"), If(grown, record.dontfork,
@@ -215,8 +229,16 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
     cs.append(nxt.acct == If(gone, FALSE, If(made, new_acct, If(child, And(copied, parent.acct),
                              If(grown, record.acct,
                                 If(events.prot_changed, protected_acct, cell.acct))))))
+    # anon_vma_fork: a child record with an anon_vma gets one of its own, known by the page
+    # where its record began; a MADV_WIPEONFORK record starts without one (dup_mmap; R30, R41)
+    forked = And(copied, parent.anonvma, Not(parent.wipe))
     anon_vma = If(gone, FALSE, If(made, And(view.performs["mremap"], moved("anonvma")),
-                  If(child, And(copied, parent.anonvma), If(grown, record.anonvma,
+                  If(child, forked, If(grown, record.anonvma,
                      Or(cell.anonvma, stored_private, stored_copy)))))
+    fork_vma = If(gone, FALSE, If(made, And(view.performs["mremap"], moved("forkvma")),
+                  If(child, forked, If(grown, record.forkvma, cell.forkvma))))
+    cs.append(nxt.forkvma == fork_vma)
+    cs.append(nxt.avid == If(fork_vma, If(made, moved("avid"), If(
+        child, events.fork_start, If(grown, record.avid, cell.avid))), num(0, AVID_BITS)))
     return cs, anon_vma
 

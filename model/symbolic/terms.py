@@ -16,6 +16,7 @@ COUNT_BITS = 8        # an attach count (IPC_STAT's shm_nattch)
 OP_BITS = 5           # an operation code (core.OP_NAMES)
 KIND_BITS = 3         # a slot kind (core.KIND_NAMES)
 CODE_BITS = 5         # a result code (core.RESULT_NAMES)
+AVID_BITS = 3         # a page of a slot (at most 6): which anon_vma a fork gave a record
 
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
