@@ -54,7 +54,7 @@ class Resolver:
         elif op == "shmctl":
             command.update(id=self.segment_ids[args["segment"]], cmd=args["cmd"])
             if args["cmd"] == "set":
-                command.update(self.ipc_set_arguments(command["id"], args))
+                command.update(self.ipc_set_arguments(args))
         elif op in ("setuid", "setgid"):
             command["id"] = syscalls.USER_IDS[args["uid" if op == "setuid" else "gid"]]
         elif op == "mmap":
@@ -120,16 +120,14 @@ class Resolver:
             command["name"] = self.names.shm_name(args["name"])
         return command
 
-    def ipc_set_arguments(self, ident, args):
-        """IPC_SET sets uid, gid and mode together: what the step leaves out keeps its value,
-        read here by the executor (root passes IPC_STAT's read check, which the case process
-        may not: an owner may IPC_SET a segment it cannot read). An id that names nothing
-        gets zeros: the call fails (EINVAL) before it looks at them."""
-        now = syscalls.shm_owner(ident) if ident >= 0 else None
-        uid, gid, mode = now or (0, 0, 0)
-        return {"uid": uid if args["uid"] is None else syscalls.USER_IDS[args["uid"]],
-                "gid": gid if args["gid"] is None else syscalls.USER_IDS[args["gid"]],
-                "mode": mode if args["mode"] is None else args["mode"]}
+    def ipc_set_arguments(self, args):
+        """IPC_SET sets uid, gid and mode together: what the step leaves out (None here) keeps
+        its value, which the case's own process reads just before the call (worker._shmctl):
+        a case with its own IPC namespace has its segment ids there only, and in the
+        executor's namespace the same id may name another user's segment."""
+        return {"uid": None if args["uid"] is None else syscalls.USER_IDS[args["uid"]],
+                "gid": None if args["gid"] is None else syscalls.USER_IDS[args["gid"]],
+                "mode": args["mode"]}
 
     def mmap_arguments(self, step):
         """MAP_SHARED or MAP_PRIVATE; anonymous or the fd; where the system chooses, the

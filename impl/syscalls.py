@@ -340,11 +340,18 @@ def shm_index(ident):
 
 
 def shm_owner(ident):
-    """(uid, gid, permission bits) of segment `ident` (shm_perm.uid at 4, gid at 8, mode at
-    20), or None if IPC_STAT fails."""
-    buf = ctypes.create_string_buffer(256)
-    if libc.shmctl(ident, IPC_STAT, buf) == -1:
+    """(uid, gid, permission bits) of segment ``ident`` in the caller's IPC namespace
+    (shm_perm.uid at 4, gid at 8, mode at 20), or None if there is no such segment. Read with
+    SHM_STAT_ANY (Linux 4.17), which checks no permission: an owner may IPC_SET a segment it
+    may not read (mode 0, or a case process that became another user); IPC_STAT where the
+    kernel has no SHM_STAT_ANY."""
+    if ident < 0:
         return None
+    buf = ctypes.create_string_buffer(256)
+    index = shm_index(ident)
+    if index is None or libc.shmctl(index, SHM_STAT_ANY, buf) != ident:
+        if libc.shmctl(ident, IPC_STAT, buf) == -1:
+            return None
     uid, gid = struct.unpack_from("<II", buf.raw, 4)
     return uid, gid, struct.unpack_from("<H", buf.raw, 20)[0] & 0o777
 

@@ -275,7 +275,11 @@ def _shmctl(c):
     if cmd in ("stat", "stat_full", "times"):
         return syscalls.shmctl_stat(ident)
     if cmd == "set":
-        return syscalls.shmctl_set(ident, c["uid"], c["gid"], c["mode"]), None
+        # what the step leaves out keeps its value: read here, in the case's IPC namespace
+        kept = syscalls.shm_owner(ident) or (0, 0, 0)   # gone: IPC_SET fails before it looks
+        uid, gid, mode = (kept[i] if c[k] is None else c[k]
+                          for i, k in enumerate(("uid", "gid", "mode")))
+        return syscalls.shmctl_set(ident, uid, gid, mode), None
     if cmd in ("lock", "unlock"):
         return syscalls.shmctl_lock(ident, cmd == "lock"), None
     if cmd == "invalid":

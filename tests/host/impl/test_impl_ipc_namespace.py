@@ -98,3 +98,25 @@ def test_a_write_in_one_process_and_a_read_in_another_count_once(no_leaks):
              figures("T0", "S0", "shm_info_counts")]
     observation = executor.run_case(case(steps), 10.0)
     assert observation["results"][-1] == "info(max>=S0,used_ids=1,shm_tot=2,shm_rss=1,shm_swp=0)"
+
+
+def test_ipc_set_keeps_what_it_leaves_out_from_the_case_namespace_segment(no_leaks):
+    """IPC_SET sets uid, gid and mode together, so the implementation reads the ones a step
+    leaves out first. It must read them in the case's own namespace: the executor, in the
+    host's, read the host's segment of the same id (or none, and set mode 0), and the other
+    user then got EACCES where the group bit 040 lets it read (C07; found by random corpus
+    seed 31, case 166)."""
+    from sharespec.model.case_text import case_from_text
+    text = """case ipc-set-in-a-namespace
+profile linux
+origin test
+
+T0: S0 = shmget(private, 1, mode=040)   -> new
+T0: shmctl(S0, shm_info_counts)         -> info(max>=S0,used_ids=1,shm_tot=1,shm_rss=0,shm_swp=0)
+T0: shmctl(S0, set, uid=root)           -> ok
+T0: T1 = fork()                         -> ok
+T1: setuid(other)                       -> ok
+T1: shmctl(S0, stat_full)               -> stat(nattch=0,segsz=1,dest=0,key=private,locked=0,cpid=T0,lpid=none)
+"""
+    [result] = run_cases([case_from_text(text, "<test>")])
+    assert result.verdict == "PASS", result
