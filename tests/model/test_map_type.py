@@ -148,3 +148,28 @@ def test_bad_neither_in_json_is_refused_with_its_path():
     data["steps"][0]["args"].update(shared=False, neither=1)
     with pytest.raises(CaseError, match="neither must be true or false"):
         case_from_json(data)
+
+
+def test_C01_neither_is_outside_the_symbolic_core_not_encoded_as_private():
+    from sharespec.model.symbolic.core import (NEITHER_OUTSIDE, OutsideCore, SymbolicScope,
+                                               program_to_args)
+    from test_model_rules import program
+    with pytest.raises(OutsideCore, match="neither MAP_SHARED nor MAP_PRIVATE"):
+        program_to_args(program("T0: M0 = mmap(anon, neither, rw, 4096)"), SymbolicScope())
+    program_to_args(program("T0: M0 = mmap(anon, private, rw, 4096)"), SymbolicScope())
+    assert "C01" in NEITHER_OUTSIDE
+
+
+def test_C01_the_action_menu_offers_neither_of_anonymous_memory_and_of_a_closed_descriptor():
+    from sharespec.model.actions import actions
+    from sharespec.model.profiles import LINUX
+    from sharespec.model.scope import DEFAULT
+    from sharespec.model.semantics import step
+    from test_model_rules import program
+    state = None
+    for st in program("T0: F0 = open(file, obj, creat)\nT0: close(F0)"):
+        from sharespec.model.state import initial
+        state = step(state or initial(), st, LINUX)[0][0]
+    labels = {a.label for a in actions(state, DEFAULT, fds_bound=1) if a.family == "mmap_neither"}
+    assert labels == {"mmap_neither object=anon fixed=none",
+                      "mmap_neither object=closed fixed=none"}
