@@ -116,12 +116,6 @@ HUGETLB_OUTSIDE = ("huge pages (MFD_HUGETLB, SHM_HUGETLB, a size flag): sets ove
 # hangs on the records around an unmapped page, a search the cells do not encode.
 GROWSDOWN_OUTSIDE = ("mmap with MAP_GROWSDOWN: whether an access grows a record hangs on the "
                      "records around the page (model/growsdown.py, R50)")
-# mmap with neither MAP_SHARED nor MAP_PRIVATE (model/map_type.py, C01) is left out for now:
-# its outcome (EBADF, else EINVAL; under posix either) fits the cells, but the step encoding
-# has no argument for it yet (a new flag of every step's arguments, its decoding and its
-# agreement runs), which this change did not add.
-NEITHER_OUTSIDE = ("mmap with neither MAP_SHARED nor MAP_PRIVATE: not encoded yet, the step "
-                   "arguments carry no map type but shared or private (model/map_type.py, C01)")
 KEY_NAME = "K1"           # the one SysV key name of the core (besides IPC_PRIVATE)
 OBJECT_NAME = "obj"       # the one file name and the one POSIX shm name of the core
 OBJECT_KINDS = ("file", "memfd", "shm")   # an object's kind (index); ops.Open's kinds
@@ -236,6 +230,7 @@ class StepArgs:
     fd: int = 0               # a descriptor handle (open binds the next one)
     okind: int = 0            # open: index into OBJECT_KINDS
     fdmap: bool = False       # mmap of the descriptor ``fd`` (else anonymous memory)
+    neither: bool = False     # mmap with neither MAP_SHARED nor MAP_PRIVATE (model/map_type.py)
 
 
 def _pages(length: int) -> int:
@@ -319,15 +314,13 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                         "entries in the cells)")
             case Mmap() if op.growsdown:
                 fail(i, GROWSDOWN_OUTSIDE)
-            case Mmap() if op.neither:
-                fail(i, NEITHER_OUTSIDE)
             case Mmap():
                 if op.offset or op.at is not None or op.fixed != "none":
                     fail(i, "mmap with an offset or at a fixed place")
                 if len(maps) >= scope.mappings:
                     fail(i, f"more than {scope.mappings} mappings")
                 a.update(op=OPS["mmap"], shared=op.shared, prot=PROTS.index(op.prot),
-                         length=length(i, op.length), slot=len(maps))
+                         length=length(i, op.length), slot=len(maps), neither=op.neither)
                 if op.fd is not None:
                     a.update(fdmap=True, fd=fd(i, op.fd))
                 maps[st.bind] = len(maps)

@@ -150,14 +150,16 @@ def test_bad_neither_in_json_is_refused_with_its_path():
         case_from_json(data)
 
 
-def test_C01_neither_is_outside_the_symbolic_core_not_encoded_as_private():
-    from sharespec.model.symbolic.core import (NEITHER_OUTSIDE, OutsideCore, SymbolicScope,
-                                               program_to_args)
+def test_C01_neither_is_in_the_symbolic_core_as_its_own_argument():
+    """Encoded, not as a private mmap (its agreement: tests/host/
+    test_symbolic_agreement_map_type.py)."""
+    from sharespec.model.symbolic.core import SymbolicScope, program_to_args
+    from sharespec.model.symbolic.decode import steps_from_args
     from test_model_rules import program
-    with pytest.raises(OutsideCore, match="neither MAP_SHARED nor MAP_PRIVATE"):
-        program_to_args(program("T0: M0 = mmap(anon, neither, rw, 4096)"), SymbolicScope())
-    program_to_args(program("T0: M0 = mmap(anon, private, rw, 4096)"), SymbolicScope())
-    assert "C01" in NEITHER_OUTSIDE
+    steps = program("T0: F0 = open(file, obj, creat)\nT0: M0 = mmap(F0, neither, rw, 4096)")
+    args = program_to_args(steps, SymbolicScope())
+    assert args[1].neither and not args[1].shared and args[1].fdmap
+    assert steps_from_args(args, SymbolicScope())[1].op.neither
 
 
 def test_C01_the_action_menu_offers_neither_of_anonymous_memory_and_of_a_closed_descriptor():
