@@ -2,7 +2,8 @@
 for every object under both profiles, after EBADF, the length and place checks and
 MAP_FIXED_NOREPLACE's EEXIST, before the descriptor's access mode and seals; nothing changes.
 No catalogue rule names it: C01 (mmap's errors) is the nearest and the one cited. Pinned on the
-kernel by the built-in case c01-mmap-neither-shared-nor-private."""
+kernel by the built-in cases c01-mmap-neither-shared-nor-private and (under posix)
+c01-posix-mmap-neither."""
 from __future__ import annotations
 
 import pytest
