@@ -441,7 +441,8 @@ def run_steps(steps, results, env):
             c["id"] = USER_IDS[a["uid" if op == "setuid" else "gid"]]
         elif op == "mmap":
             at = ARENA + slot[s["bind"]] * 256 * PAGE if a["at"] is None else address(a["at"])
-            flags = (3 if a.get("validate") else 1 if a["shared"] else 2) | (0x20 if a["fd"] is None else 0)
+            flags = (0 if a.get("neither") else 3 if a.get("validate") else 1 if a["shared"] else 2) \
+                | (0x20 if a["fd"] is None else 0)  # neither: MAP_TYPE 0, the kernel's EINVAL
             # none: its slot, NOREPLACE (MAP_SHARED_VALIDATE refuses it: a hint instead)
             flags |= 0x10 if a["fixed"] == "replace" else 0 if a.get("validate") and a["fixed"] == "none" else 0x100000
             flags |= (0x2000 if a.get("locked") else 0) | (0x8000 if a.get("populate") else 0)

@@ -67,7 +67,7 @@ class StepChoice(NamedTuple):
 
     >>> builder = ProgramBuilder(Scope(), "linux")
     >>> builder.interpret(StepChoice(KIND_TABLE.index("mmap"), 0, 0))
-    Step(thread='T0', op=Mmap(shared=True, prot='rw', length=4096, fd=None, offset=0, at=None, fixed='none', locked=False, populate=False, validate=False, unknown=False, growsdown=False), bind='M0')
+    Step(thread='T0', op=Mmap(shared=True, prot='rw', length=4096, fd=None, offset=0, at=None, fixed='none', locked=False, populate=False, validate=False, unknown=False, growsdown=False, neither=False), bind='M0')
     >>> builder.interpret(StepChoice(KIND_TABLE.index("write"), 0, 0))
     Step(thread='T0', op=Write(at=Place(mapping='M0', page=0, offset=0), value=1), bind=None)
     >>> builder.interpret(StepChoice(KIND_TABLE.index("shmdt"), 0, 0))  # M0 is the newest mapping

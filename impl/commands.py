@@ -130,12 +130,14 @@ class Resolver:
                 "mode": args["mode"]}
 
     def mmap_arguments(self, step):
-        """MAP_SHARED or MAP_PRIVATE; anonymous or the fd; where the system chooses, the
+        """MAP_SHARED or MAP_PRIVATE (or neither); anonymous or the fd; where the system chooses, the
         handle's slot with MAP_FIXED_NOREPLACE; with fixed, MAP_FIXED(_NOREPLACE) at the place."""
         args = step.args
         flags = syscalls.MAP_SHARED if args["shared"] else syscalls.MAP_PRIVATE
         if args["validate"]:
             flags = syscalls.MAP_SHARED_VALIDATE
+        if args["neither"]:
+            flags = syscalls.MAP_NEITHER   # neither bit of MAP_TYPE: the kernel's EINVAL
         flags |= syscalls.MAP_LOCKED if args["locked"] else 0
         flags |= syscalls.MAP_POPULATE if args["populate"] else 0
         flags |= syscalls.MAP_UNKNOWN_FLAG if args["unknown"] else 0

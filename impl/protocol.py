@@ -67,7 +67,7 @@ OPERATIONS = {
                          ("fixed", ("none", "replace", "noreplace"), "none"),
                          ("locked", "bool", False), ("populate", "bool", False),
                          ("validate", "bool", False), ("unknown", "bool", False),
-                         ("growsdown", "bool", False)]),
+                         ("growsdown", "bool", False), ("neither", "bool", False)]),
     "munmap": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED)]),
     "mprotect": (None, [("at", "place", REQUIRED), ("length", "int", REQUIRED),
                         ("prot", PROTECTIONS, REQUIRED)]),

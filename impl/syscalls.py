@@ -14,6 +14,7 @@ PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 PROTECTIONS = {"rw": PROT_READ | PROT_WRITE, "r": PROT_READ, "none": PROT_NONE,
                "w": PROT_WRITE, "x": PROT_EXEC, "rx": PROT_READ | PROT_EXEC}
 MAP_SHARED, MAP_PRIVATE = 0x01, 0x02
+MAP_NEITHER = 0x00             # MAP_TYPE bits clear: neither shared nor private (EINVAL)
 MAP_FIXED = 0x10
 MAP_GROWSDOWN = 0x100          # the vma grows down on a fault just below it (mm/mmap.c)
 MAP_ANONYMOUS = 0x20

@@ -67,6 +67,7 @@ FAMILY_WEIGHTS = {
     "mlock": 2, "munlock": 1, "msync": 1, "vmlck": 1, "mmap_flags": 2,
     "brk": 1,
     "growsdown": 1,
+    "mmap_neither": 1,
 }
 # Families that name a handle of a kind that must exist first.
 NEEDS = {**dict.fromkeys(("write", "read", "munmap", "mprotect", "shmdt", "mmap_fixed", "madvise",
@@ -327,6 +328,24 @@ class _Menu:
                     for prot in self.scope.map_prots:
                         yield (Mmap(sharing == "shared", prot, self.map_length("pages"), fd=fd,
                                     **MAP_FLAG_ARGS[flag]), self.new_mapping)
+
+    def mmap_neither(self):
+        """mmap with neither MAP_SHARED nor MAP_PRIVATE (model/map_type.py, C01): of anonymous
+        memory and of each descriptor handle bound so far, held or not (EBADF first for one
+        closed), and over the first page of each mapping with MAP_FIXED (nothing is unmapped)
+        and MAP_FIXED_NOREPLACE (EEXIST first)."""
+        if self.new_mapping is None:
+            return
+        for fd in [None] + self.fds + [f"F{i}" for i in range(self.fds_bound)
+                                       if f"F{i}" not in self.fds]:
+            yield Mmap(False, "rw", PAGE_SIZE, fd=fd, neither=True), self.new_mapping
+        for m in self.mappings:
+            for page in self.pages_of(m, ("start",)):
+                for fixed in self.scope.fixed:
+                    if fixed == "noreplace" and not self.linux:
+                        continue
+                    yield (Mmap(False, "rw", PAGE_SIZE, at=Place(m, page), fixed=fixed,
+                                neither=True), self.new_mapping)
 
     def growsdown(self):
         """MAP_GROWSDOWN (model/growsdown.py, R50): a private anonymous page one page above the
@@ -661,6 +680,9 @@ def classify(state: State, st: Step) -> Action:
         return Action("absolute", st, (("call", call),
                                        ("address", "zero_unaligned" if unaligned else absolute)))
     match op:
+        case Mmap(neither=True):
+            return Action("mmap_neither", st, (("object", "anon" if op.fd is None
+                                                else obj_kind(op.fd)), ("fixed", op.fixed)))
         case Mmap(growsdown=True):
             return Action("growsdown", st, (("prot", op.prot),))
         case Mmap() if op.locked or op.populate or op.validate or op.unknown:

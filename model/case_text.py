@@ -107,6 +107,9 @@ _PLACE = re.compile(r"(?P<mapping>[^\s\[\]+]+)\s*(?:\[\s*(?P<page>[^\]]*?)\s*\])
 _STEP = re.compile(r"(?P<thread>[^\s:]+)\s*:\s*(?:(?P<bind>[^\s=(]+)\s*=\s*)?(?P<op>[^\s(]+)\s*"
                    r"\((?P<args>[^()]*)\)\s*(?:->(?P<results>.*))?\Z")
 _HEADER_KEYS = ("case", "profile", "rules", "origin")
+# mmap's sharing slot holds shared, private or this: flags with neither MAP_SHARED nor
+# MAP_PRIVATE, read as shared=False, neither=True (model/ops.py Mmap)
+NEITHER = "neither"
 _LONGEST_NUMBER = 40      # characters: far beyond any range of the format (2**40 has 13 digits)
 _DESCRIPTION_WIDTH = 96
 _ARROW_GAP = 3
@@ -153,6 +156,8 @@ def _format_args(op: object) -> list[str]:
     name = op.OP
     layout, kinds, defaults = _LAYOUTS[name], ARGUMENT_KINDS[name], _DEFAULTS[name]
     parts = [_format_value(kinds[arg], getattr(op, arg)) for arg in layout.positional]
+    if getattr(op, "neither", False):   # mmap's sharing slot: neither MAP_SHARED nor MAP_PRIVATE
+        parts[layout.positional.index("shared")] = NEITHER
     for arg in layout.optional_positional:
         value = getattr(op, arg)
         if value != defaults[arg]:
@@ -331,6 +336,9 @@ class _TextReader:
         for arg in REQUIRED_ARGUMENTS[op]:
             if arg not in values:
                 raise self.fail(number, f"{op}: missing argument {arg!r}")
+        if values.get("shared") == NEITHER:   # mmap(anon, neither, ...): MAP_TYPE 0
+            values["shared"] = False
+            give("neither", True)
         return values
 
     def read_value(self, number: int, op: str, arg: str, kind: object, text: str) -> object:
@@ -342,7 +350,7 @@ class _TextReader:
             case "flag" | "sharing":
                 words = {"true": True, "false": False}
                 if kind == "sharing":
-                    words.update(shared=True, private=False)
+                    words.update(shared=True, private=False, neither=NEITHER)
                 if text not in words:
                     raise self.fail(number,
                                     f"{op} {arg} must be {' or '.join(words)}, not {text[:200]!r}")

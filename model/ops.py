@@ -208,6 +208,8 @@ class Mmap(Op):
     ``locked``: MAP_LOCKED; ``populate``: MAP_POPULATE; ``validate``: MAP_SHARED_VALIDATE in
     place of MAP_SHARED; ``unknown``: a flag bit no kernel knows (model/locking.py);
     ``growsdown``: MAP_GROWSDOWN, private anonymous only (model/growsdown.py).
+    ``neither``: flags with neither MAP_SHARED nor MAP_PRIVATE (MAP_TYPE bits 0; ``shared`` is
+    then False), which mmap refuses with EINVAL (C01; model/semantics.py ``_neither_refused``).
     """
     OP: ClassVar[str] = "mmap"
     BINDS: ClassVar[Optional[str]] = "mapping"
@@ -223,6 +225,7 @@ class Mmap(Op):
     validate: bool = False
     unknown: bool = False
     growsdown: bool = False      # MAP_GROWSDOWN (model/growsdown.py)
+    neither: bool = False        # MAP_TYPE 0: neither MAP_SHARED nor MAP_PRIVATE (EINVAL)
 
 
 @dataclass(frozen=True)

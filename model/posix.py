@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from . import address_space as aspace
-from .ops import Mprotect, Munmap, ShmCtl
+from . import map_type
+from .ops import Mmap, Mprotect, Munmap, ShmCtl
 from .results import OK, Errno, Stat
 
 EINVAL, EACCES, ENOMEM = Errno("EINVAL"), Errno("EACCES"), Errno("ENOMEM")
@@ -70,6 +71,7 @@ WIDENINGS: dict = {
     "removed_stat_may_fail": Widening(ShmCtl, "R17", _stat_of_removed_segment),
     "partial_shm_munmap_may_fail": Widening(Munmap, "R31", _partial_detach),
     "shm_mprotect_unspecified": Widening(Mprotect, "R24", _protect_attach),
+    "error_order_unspecified": Widening(Mmap, "C01", map_type.any_error_first),
 }
 
 

@@ -48,6 +48,10 @@ class Profile:
     # R12: read(2) of a file may also show a byte's value from before a store through a
     # MAP_SHARED mapping (POSIX: only msync says when the file sees it; model/read_lag.py).
     read_may_lag_shared_stores: bool = False
+    # C01: an mmap with neither MAP_SHARED nor MAP_PRIVATE may report its EINVAL before a
+    # descriptor's EBADF or EACCES (POSIX XSH 2.3: the order of detection is undefined;
+    # model/map_type.py).
+    error_order_unspecified: bool = False
     # R45: kernel.shm_rmid_forced.
     shm_rmid_forced: bool = False
     # Named semantic variants: each name is one deliberate change to one rule, made by the
@@ -86,6 +90,7 @@ POSIX = Profile(
     private_copy_may_follow_object=True,
     slack_zero_filled_when_mapped=True,
     read_may_lag_shared_stores=True,
+    error_order_unspecified=True,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, POSIX)}

@@ -30,7 +30,9 @@ FAMILIES = ("mmap", "write", "read", "fork", "shmget", "shmat", "spawn", "open",
             # model/brk.py
             "brk",
             # model/growsdown.py
-            "growsdown")
+            "growsdown",
+            # model/map_type.py
+            "mmap_neither")
 
 # Every class an argument bound may name, in order, simplest first (model/actions.py says what
 # each one means for a step).

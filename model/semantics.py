@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Optional
 
 from . import absolute_addresses, brk
 from . import address_space as aspace
-from . import (cow, credentials, descriptors, frames, growsdown, hugepages, locking, maps, memory,
-               posix, protections, read_lag, shm_times, shmctl_commands, variants)
+from . import (cow, credentials, descriptors, frames, growsdown, hugepages, locking, map_type, maps,
+               memory, posix, protections, read_lag, shm_times, shmctl_commands, variants)
 from .credentials import READ
 from .ops import (PAGE_SIZE, Brk, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
                   Madvise, Maps, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Open,
@@ -351,6 +351,9 @@ def _mmap(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(failed, EINVAL)]
     pages = pages_for(op.length)
     base = state.next_slot_base() if op.fixed == "none" else state.vpn(op.at)
+    if op.neither:   # neither MAP_SHARED nor MAP_PRIVATE: model/map_type.py (C01)
+        return map_type.refused(state, pid, op, base, pages, failed,
+                                lambda what: _require_linux(profile, what))
     writable = protections.allows_store(op.prot)
     may_write = True
     obj_id: Optional[int] = None

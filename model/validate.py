@@ -82,7 +82,8 @@ ARGUMENT_KINDS: dict[str, dict[str, object]] = {
                "gid": "user?"},
     "mmap": {"shared": "sharing", "prot": PROTECTIONS, "length": "bytes", "fd": "fd?",
              "offset": "bytes", "at": "place?", "fixed": FIXED_MODES, "locked": "flag",
-             "populate": "flag", "validate": "flag", "unknown": "flag", "growsdown": "flag"},
+             "populate": "flag", "validate": "flag", "unknown": "flag", "growsdown": "flag",
+             "neither": "flag"},
     "munmap": {"at": "place", "length": "bytes"},
     "mprotect": {"at": "place", "length": "bytes", "prot": PROTECTIONS},
     "madvise": {"at": "place", "length": "bytes", "advice": MADVICES},
@@ -530,6 +531,19 @@ class _ProgramChecker:
                 # (do_mmap, observed on 6.18); of a file it is not modelled
                 self.fail(index, ("args", "growsdown"), "growsdown is stated of private anonymous "
                                                         "memory only: mmap(anon, private, ...)")
+            case Mmap(neither=True) if op.shared:
+                self.fail(index, ("args", "neither"), "neither is flags with neither MAP_SHARED "
+                                                      "nor MAP_PRIVATE: not with shared "
+                                                      "(mmap(anon, neither, rw, 4096))")
+            case Mmap(neither=True) if op.growsdown:
+                self.fail(index, ("args", "growsdown"), "growsdown is stated of private anonymous "
+                                                        "memory only: mmap(anon, private, ...)")
+            case Mmap(neither=True) if op.at is not None and \
+                    absolute_addresses.is_absolute_name(op.at.mapping):
+                # model/absolute_addresses.py orders the address checks before every outcome
+                # but EBADF and the length's EINVAL; neither's EINVAL comes after them (do_mmap)
+                self.fail(index, ("args", "at"), "neither at an absolute place (@zero, @high, "
+                                                 "@kernel, @brk) is not stated: map at a slot")
             case Mmap(validate=True, shared=False):
                 self.fail(index, ("args", "validate"), "validate is MAP_SHARED_VALIDATE, a kind "
                                                        "of shared mapping: mmap(..., shared, ...)")

@@ -230,6 +230,7 @@ class StepArgs:
     fd: int = 0               # a descriptor handle (open binds the next one)
     okind: int = 0            # open: index into OBJECT_KINDS
     fdmap: bool = False       # mmap of the descriptor ``fd`` (else anonymous memory)
+    neither: bool = False     # mmap with neither MAP_SHARED nor MAP_PRIVATE (model/map_type.py)
 
 
 def _pages(length: int) -> int:
@@ -319,7 +320,7 @@ def program_to_args(steps: Sequence[Step], scope: SymbolicScope) -> list:
                 if len(maps) >= scope.mappings:
                     fail(i, f"more than {scope.mappings} mappings")
                 a.update(op=OPS["mmap"], shared=op.shared, prot=PROTS.index(op.prot),
-                         length=length(i, op.length), slot=len(maps))
+                         length=length(i, op.length), slot=len(maps), neither=op.neither)
                 if op.fd is not None:
                     a.update(fdmap=True, fd=fd(i, op.fd))
                 maps[st.bind] = len(maps)

@@ -269,10 +269,10 @@ class GoalLiterals:
         # the kind of the descriptor's object
         fd_kind = select(s.obj_kind, fd_obj, z3.BitVecVal(3, 2))
         made_kind = {"SysV": Not(a.rdonly), "SysV read-only": a.rdonly,
-                     "private anonymous": And(Not(a.fdmap), Not(a.shared)),
+                     "private anonymous": And(Not(a.fdmap), Not(a.shared), Not(a.neither)),
                      "shared anonymous": And(Not(a.fdmap), a.shared)}
         for name, (okind, shared) in OBJECT_MEMORY.items():
-            made_kind[name] = And(a.fdmap, a.shared == shared, fd_kind == okind)
+            made_kind[name] = And(a.fdmap, a.shared == shared, Not(a.neither), fd_kind == okind)
         descriptor_kind = {name: fd_kind == okind for name, okind in DESCRIPTOR_KINDS.items()}
         open_kind = {name: a.okind == okind for name, okind in DESCRIPTOR_KINDS.items()}
         open_path = {"through the name": select(u.states[i + 1].fd_byname, a.fd, z3.BoolVal(False))}

@@ -38,7 +38,7 @@ def steps_from_args(program: Sequence[StepArgs], scope: SymbolicScope, key_name:
                 op = Exec()
             case "mmap":
                 op, bind = Mmap(shared=a.shared, prot=PROTS[a.prot], length=a.length * PAGE_SIZE,
-                                fd=f"F{a.fd}" if a.fdmap else None), f"M{maps}"
+                                fd=f"F{a.fd}" if a.fdmap else None, neither=a.neither), f"M{maps}"
                 maps += 1
             case "open":
                 kind = OBJECT_KINDS[a.okind]

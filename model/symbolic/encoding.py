@@ -243,13 +243,14 @@ class SymArgs:
     fd: z3.BitVecRef = None    # a descriptor handle
     okind: z3.BitVecRef = None  # open: index into core.OBJECT_KINDS
     fdmap: z3.BoolRef = None   # mmap of the descriptor (else anonymous)
+    neither: z3.BoolRef = None  # mmap with neither MAP_SHARED nor MAP_PRIVATE (map_type.py)
     # POSIX (R13): snap[p][k][q]: before a store into an object page, this unwritten private
     # page of it takes a copy of its own (one explicit choice per cell; empty under linux)
     snap: list = None
 
     FIELDS = ("op", "actor", "slot", "page", "length", "value", "shared", "prot", "handle", "key",
               "size", "creat", "excl", "rdonly", "advice", "rmid", "mode", "old", "fd", "okind",
-              "fdmap")
+              "fdmap", "neither")
 
 
 def fresh_args(prefix: str, scope: SymbolicScope = None, profile: Profile = None) -> SymArgs:
@@ -266,7 +267,8 @@ def fresh_args(prefix: str, scope: SymbolicScope = None, profile: Profile = None
                    key=flag("key"), size=index("size"), creat=flag("creat"), excl=flag("excl"),
                    rdonly=flag("rdonly"), advice=index("advice", 3), rmid=flag("rmid"),
                    alternative=flag("nd"), mode=index("mode", 2), old=index("old"),
-                   fd=index("fd"), okind=index("okind", 2), fdmap=flag("fdmap"), snap=snap)
+                   fd=index("fd"), okind=index("okind", 2), fdmap=flag("fdmap"),
+                   neither=flag("neither"), snap=snap)
 
 
 @dataclass
@@ -313,6 +315,7 @@ def valid_args(state: SymState, args: SymArgs, scope: SymbolicScope, profile: Pr
           Implies(is_any("fork", "spawn"), ULT(state.nthreads, scope.threads)),
           Implies(is_op["fork"], ULT(state.npprocs, scope.processes)),
           Implies(is_any("mmap", "mprotect"), ULE(args.prot, 2)),
+          Implies(And(is_op["mmap"], args.neither), Not(args.shared)),   # MAP_TYPE 0
           Implies(is_op["madvise"], ULE(args.advice, len(ADVICES) - 1)),
           # mremap (core.py): alias <=> old size 0; the ranges stay inside a slot's cells
           Implies(is_op["mremap"], And(

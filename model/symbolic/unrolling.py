@@ -117,7 +117,7 @@ class Unrolling:
 # The arguments that matter for each operation (beside the operation and the actor).
 OP_FIELDS = {
     "nop": (), "fork": (), "spawn": (), "thread_exit": (), "exit": (), "exec": (), "shm_unlink": (),
-    "mmap": ("slot", "length", "prot", "shared", "fdmap", "fd"),
+    "mmap": ("slot", "length", "prot", "shared", "fdmap", "fd", "neither"),
     "shmat": ("slot", "handle", "rdonly"),
     "shmget": ("handle", "key", "size", "creat", "excl"),
     "shmdt": ("slot", "page"),

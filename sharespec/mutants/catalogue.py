@@ -423,3 +423,4 @@ from . import bugs_hugepages  # noqa: E402,F401
 from . import bugs_brk  # noqa: E402,F401
 from . import bugs_growsdown  # noqa: E402,F401
 from . import bugs_stat_times  # noqa: E402,F401
+from . import bugs_map_type  # noqa: E402,F401

@@ -52,6 +52,8 @@ def classify_family(st: Step) -> str:
     if isinstance(st.op, Mmap):
         if st.op.growsdown:
             return "growsdown"     # model/growsdown.py
+        if st.op.neither:
+            return "mmap_neither"  # model/map_type.py
         if st.op.locked or st.op.populate or st.op.validate or st.op.unknown:
             return "mmap_flags"     # model/locking.py
         return "mmap_fixed" if st.op.fixed != "none" else "mmap_fd" if st.op.fd else "mmap"

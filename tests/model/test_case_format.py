@@ -366,6 +366,9 @@ def valid_cases(draw) -> Case:
             args["validate"] = args["validate"] and args["shared"]
             # MAP_GROWSDOWN is stated of private anonymous memory only (model/growsdown.py)
             args["growsdown"] = args["growsdown"] and not args["shared"] and args["fd"] is None
+            # neither is MAP_TYPE 0: not shared, not growsdown, not at an absolute place
+            args["neither"] = args["neither"] and not args["shared"] and not args["growsdown"] \
+                and not (args["at"] is not None and str(args["at"].mapping).startswith("@"))
         # ... and ranges that run past their slot (model/validate.py check_within_slot)
         room = lambda page: (256 - page) * PAGE_SIZE  # noqa: E731
         if name in ("munmap", "mprotect", "madvise", "posix_madvise", "msync"):

@@ -65,21 +65,31 @@ def write(view: StepView) -> Effect:
 def mmap(view: StepView) -> Effect:
     """R01, R02 (new memory is zero), C01, R47: anonymous memory always maps; a descriptor needs
     to be held (EBADF), writable for a shared writable mapping (EACCES), and not write-sealed
-    (EPERM). A shared mapping of a read-only descriptor or a sealed memfd never may write."""
+    (EPERM). A shared mapping of a read-only descriptor or a sealed memfd never may write.
+    C01 (model/map_type.py): neither MAP_SHARED nor MAP_PRIVATE is EINVAL once the descriptor
+    is held (before the access mode and seals); under a profile whose error order is
+    unspecified (POSIX), EINVAL may also come before the EBADF (the alternative)."""
     args = view.args
     writable = args.prot == PROT_RW
+    ebadf = And(args.fdmap, Not(view.fd_open))
+    einval = And(args.neither, Not(ebadf))
+    if view.profile.error_order_unspecified:
+        einval = Or(einval, And(args.neither, ebadf, args.alternative))
     eacces = And(view.fd_open, args.shared, view.fd_rdonly, writable)
     eperm = And(view.fd_open, args.shared, view.fd_obj_sealed, writable, Not(view.fd_rdonly))
     maps_fd = And(view.performs["mmap"], args.fdmap, view.fd_open, Not(eacces), Not(eperm))
-    ok = And(view.performs["mmap"], Or(Not(args.fdmap), maps_fd))
+    ok = And(view.performs["mmap"], Not(args.neither), Or(Not(args.fdmap), maps_fd))
     kind = If(args.fdmap,
               If(args.shared, num(KIND_OBJ_SHARED, KIND_BITS), num(KIND_OBJ_PRIVATE, KIND_BITS)),
               If(args.shared, num(KIND_ANON, KIND_BITS), num(KIND_PRIVATE, KIND_BITS)))
-    return Effect(code=[(And(args.fdmap, Not(view.fd_open)), "EBADF"),
+    alternatives = [And(view.performs["mmap"], args.neither, ebadf)] \
+        if view.profile.error_order_unspecified else []
+    return Effect(code=[(einval, "EINVAL"),
+                        (ebadf, "EBADF"),
                         (And(args.fdmap, eacces), "EACCES"),
                         (And(args.fdmap, eperm), "EPERM"),
                         (TRUE, "ok")],
-                  ok=ok, kind=kind,
+                  alternatives=alternatives, ok=ok, kind=kind,
                   never_writes=And(args.shared, Or(view.fd_rdonly, view.fd_obj_sealed)),
                   makes_anon=And(ok, args.shared, Not(args.fdmap)), maps_object=And(ok, args.fdmap))
 
