@@ -145,3 +145,17 @@ def test_the_observation_tail_never_asks_the_times_so_the_witnesses_ask_themselv
         path = witnesses / f"{name}.case"
         last = case_from_text(path.read_text(), str(path)).steps[-1]
         assert last.op == ShmCtl("S0", "times"), name
+
+
+@pytest.mark.parametrize("cmd", ["times", "shm_stat_times"])
+def test_the_exhaustive_enumeration_reaches_the_times_given_a_scope_that_names_them(cmd):
+    """SMALL leaves the times out, but the enumeration draws from the same menu. One command
+    at a time: both give the same result of the same state, and the enumeration keeps one
+    program per state and result (exhaustive.explore)."""
+    from sharespec.generators.exhaustive import explore
+    from sharespec.model.scope import Scope
+    scope = Scope(steps=3, processes=1, threads=1, families=("shmget", "shmat", "shmctl"),
+                  keys=("private",), shm_sizes=("page",), shm_flags=("creat",),
+                  modes=("owner",), attaches=("slot",), shmctl_cmds=(cmd,))
+    made = explore(scope).selected_programs()
+    assert {st.op.cmd for p in made for st in p if isinstance(st.op, ShmCtl)} == {cmd}
