@@ -63,11 +63,48 @@ def _can_merge(a: Vma, b: Vma) -> bool:
             and a.may_write == b.may_write and a.advice_flags() == b.advice_flags()
             and a.accounted == b.accounted and a.pgoff + a.pages == b.pgoff):
         return False
-    if a.fork_anon_vma or b.fork_anon_vma:
-        return a.fork_anon_vma and b.fork_anon_vma and a.origin == b.origin
-    if a.origin == b.origin:
-        return True
-    return not (a.anon_vma and b.anon_vma)
+    if a.anon_vma and b.anon_vma:
+        # one anon_vma each: the same one, or no merge (is_mergeable_anon_vma). ``origin``
+        # names a record's anon_vma once it has one (``anon_vma_prepare``, ``fork_anon_vmas``)
+        return a.origin == b.origin
+    return not (a.fork_anon_vma or b.fork_anon_vma)
+
+
+def _anon_vma_compatible(a: Vma, b: Vma) -> bool:
+    """mm/vma.c anon_vma_compatible(a, b): ``a`` just before ``b``, the same file (or none),
+    flags equal but for the access bits (VM_ACCESS_FLAGS: the protection may differ), page
+    offsets continuous."""
+    return (a.end == b.start and a.segment is None and b.segment is None
+            and a.shared == b.shared and a.obj == b.obj and a.may_write == b.may_write
+            and a.advice_flags() == b.advice_flags() and a.accounted == b.accounted
+            and a.pgoff + a.pages == b.pgoff)
+
+
+def anon_vma_prepare(state: State, vmas, vma: Vma) -> tuple:
+    """(state, records) once the private record ``vma`` has an anon_vma (mm/rmap.c
+    anon_vma_prepare -> __anon_vma_prepare, on a write fault or MADV_GUARD_INSTALL). It takes
+    its neighbour's when find_mergeable_anon_vma (mm/vma.c) finds one reusable: the next record
+    first, then the previous one, compatible (``_anon_vma_compatible``) and with an anon_vma
+    whose chain is singular, i.e. not a fork child's (reusable_anon_vma). Otherwise a new one,
+    which a fresh ``origin`` stands for: pieces of one mapping that each got an anon_vma by a
+    first write of their own hold different ones and never merge again (R30; observed on
+    Linux 6.18, case r30-anon-vma-per-first-write)."""
+    if vma.anon_vma:
+        return state, vmas
+    if vma.segment is not None:
+        # pieces of a SysV attach never merge; their origin stands for the attach (nattch)
+        return state, tuple(replace(v, anon_vma=True) if v == vma else v for v in vmas)
+    following = next((v for v in vmas if v.start == vma.end), None)
+    before = next((v for v in vmas if v.end == vma.start), None)
+    for old, a, b in ((following, vma, following), (before, before, vma)):
+        if (old is not None and old.anon_vma and not old.fork_anon_vma
+                and _anon_vma_compatible(a, b)):
+            origin = old.origin
+            break
+    else:
+        state, origin = state.next_origin()
+    return state, tuple(replace(v, anon_vma=True, origin=origin) if v == vma else v
+                        for v in vmas)
 
 
 def fork_anon_vmas(state: State, vmas) -> tuple:

@@ -11,6 +11,7 @@ import itertools
 from dataclasses import replace
 from typing import Optional
 
+from .address_space import anon_vma_prepare
 from .ops import PAGE_SIZE, Frames, Mremap
 # The report's text lives with the other results; it is named here too, where reports are made.
 from .results import (LETTERS, MAX_PLACES, OK, FrameReport, FramesByValues,  # noqa: F401
@@ -233,7 +234,8 @@ def _populate(state: State, pid: int, vpn: int, written: bool) -> State:
     proc = state.processes[pid]
     vmas = proc.vmas
     if written and not vma.shared and not vma.anon_vma:
-        vmas = tuple(replace(v, anon_vma=True) if v == vma else v for v in vmas)
+        state, vmas = anon_vma_prepare(state, vmas, vma)       # R30
+        proc = state.processes[pid]
     return state.with_process(pid, replace(proc, vmas=vmas, present=proc.present | {vpn}))
 
 

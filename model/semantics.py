@@ -542,7 +542,10 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
             # "the range is no longer empty from a page table perspective": the record now
             # has an anon_vma, so mremap keeps its page offset and it merges as written memory
             # does (random corpus seed 47: a DONTUNMAP move next to it stays a record apart)
-            vmas = tuple(replace(v, anon_vma=True) if v in inside else v for v in vmas)
+            # (address_space.anon_vma_prepare: the neighbour's when reusable, else a new one)
+            for v in inside:
+                state, vmas = aspace.anon_vma_prepare(state, vmas, v)
+            proc = state.processes[pid]
         state = state.with_process(pid, replace(proc, private=proc.private.remove(*drop),
                                                 lazyfree=proc.lazyfree - set(drop),
                                                 guarded=guards, vmas=vmas))

@@ -124,8 +124,10 @@ class Vma:
 
     ``obj`` is the backing memory object (None: private anonymous memory); ``pgoff`` the
     object page that ``start`` maps. ``segment`` marks a SysV attach (a shm VMA); such VMAs
-    never merge (R30). ``origin`` is the call that created the mapping: only pieces of one
-    origin merge back together after a split.
+    never merge (R30). ``origin`` is the call that created the mapping (for a SysV attach, the
+    attach), and once the record has an anon_vma, which anon_vma it is: a new origin when one
+    is made, the neighbour's when it is reused (address_space.anon_vma_prepare), so two records
+    with anon_vmas merge only when their origins agree (R30).
     """
     start: int
     end: int

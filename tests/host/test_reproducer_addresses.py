@@ -16,6 +16,7 @@ CASES = {c.name: c for c in builtin_cases()}
                                   "r44-mremap-dontunmap-private", "r44-mremap-dontunmap-shared",
                                   "r33-write-only-and-exec", "r30-protections-split-merge",
                                   "r30-maps-records", "r30-fork-anon-vma-apart",
-                                  "r30-wipeonfork-child-no-anon-vma"])
+                                  "r30-wipeonfork-child-no-anon-vma",
+                                  "r30-anon-vma-per-first-write"])
 def test_the_reproducer_agrees_with_the_kernel(name, tmp_path):
     assert_reproducer_agrees(CASES[name], tmp_path)
