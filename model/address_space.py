@@ -91,8 +91,10 @@ def anon_vma_prepare(state: State, vmas, vma: Vma) -> tuple:
     Linux 6.18, case r30-anon-vma-per-first-write)."""
     if vma.anon_vma:
         return state, vmas
-    if vma.segment is not None:
-        # pieces of a SysV attach never merge; their origin stands for the attach (nattch)
+    if vma.shared:
+        # MADV_GUARD_INSTALL on shared memory: the pieces of a SysV attach never merge (their
+        # origin stands for the attach, nattch), and other shared pieces guarded one by one
+        # still merge (observed on 6.18): the origin stays
         return state, tuple(replace(v, anon_vma=True) if v == vma else v for v in vmas)
     following = next((v for v in vmas if v.start == vma.end), None)
     before = next((v for v in vmas if v.end == vma.start), None)

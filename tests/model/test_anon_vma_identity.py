@@ -122,6 +122,17 @@ def test_R49_guard_install_reuses_the_next_records_anon_vma():
     """) == {"maps(0-3:rw-p)"}
 
 
+def test_R49_shared_pieces_guarded_apart_still_merge():
+    assert last("""
+        T0: M0 = mmap(anon, shared, rw, 12288)
+        T0: mprotect(M0[1], 4096, r)
+        T0: madvise(M0, 4096, guard_install)
+        T0: madvise(M0[2], 4096, guard_install)
+        T0: mprotect(M0[1], 4096, rw)
+        T0: maps(M0)
+    """) == {"maps(0-3:rw-s)"}
+
+
 def test_R30_mremap_carries_a_pieces_anon_vma_away_and_back():
     got = allowed("""
         T0: M0 = mmap(anon, private, rw, 12288)
