@@ -39,9 +39,11 @@ class Cell:
     cow: z3.BoolRef           # a private page of an object has a copy of its own (R11, R13)
     acct: z3.BoolRef          # the record is VM_ACCOUNT (address_space._accounted, R30)
     anonvma: z3.BoolRef       # the record has an anon_vma (a private page of it was written)
-    # the record's anon_vma is one a fork gave it (Vma.fork_anon_vma), and which: the page
-    # where its record began at that fork (0 when it has none). Such a record merges only
-    # with pieces of the same record (address_space._can_merge, R30)
+    # the record's anon_vma is one a fork gave it (Vma.fork_anon_vma), and which anon_vma the
+    # record holds (0 when it has none): a fork's, the page where its record began at that
+    # fork; one a first write made, slot * 6 + a number no page of the slot held then; or the
+    # neighbour's it reused (address_space.anon_vma_prepare). Two records with anon_vmas merge
+    # only when these agree (address_space._can_merge, R30)
     forkvma: z3.BoolRef
     avid: z3.BitVecRef
 

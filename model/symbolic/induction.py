@@ -81,7 +81,7 @@ def lemmas(s: SymState, sc: SymbolicScope, profile: Optional[Profile] = None) ->
                                                 Not(c.acct), Not(c.anonvma), Not(c.forkvma),
                                                 c.avid == 0)),
                     # a fork child's own anon_vma is an anon_vma (address_space.fork_anon_vmas)
-                    Implies(c.forkvma, c.anonvma), Implies(Not(c.forkvma), c.avid == 0),
+                    Implies(c.forkvma, c.anonvma), Implies(Not(c.anonvma), c.avid == 0),
                     Implies(c.mapped, And(z3.ULE(c.prot, 2), s.p_alive[p], z3.ULT(k, s.nslots),
                                           kind != KIND_NONE)),
                     Implies(kind != KIND_PRIVATE, And(Not(c.wipe), Not(c.lazy))),

@@ -100,23 +100,28 @@ def cells_after(view: StepView, effects: dict, dies: list, store: SimpleNamespac
                     for k in range(scope.mappings)]
     child_depth = [If(d == 2, num(2, 2), d + 1) for d in parent_depth]      # at most 2
     fork_starts = [_record_starts(view.mine[k]) for k in range(scope.mappings)]
+    write_ids = [_first_write_anon_vmas(view.mine[k], k) for k in range(scope.mappings)]
     cs = []
     for p in range(scope.processes):
         for k in range(scope.mappings):
-            raw_anon_vma = []
+            raws, splits = [], []
             for q in range(scope.pages):
                 events = _events(view, effects, dies, changes, p, k, q)
                 events.fork_start = fork_starts[k][q]
+                events.write_id = write_ids[k][q]
                 joined = FALSE
                 if q:
                     prev, next_cell = after.cells[p][k][q - 1], after.cells[p][k][q]
                     joined = And(events.act, prev.mapped, prev.prot == next_cell.prot,
                                  prev.dontfork == next_cell.dontfork, prev.wipe == next_cell.wipe,
                                  Or(at_range_end[q], at_range_start[q]))
-                more, anon_vma = _cell_after(view, effects, events, store, after, (p, k, q), joined)
+                more, raw, split = _cell_after(view, effects, events, store, after, (p, k, q),
+                                               joined)
                 cs += more
-                raw_anon_vma.append(anon_vma)
-            cs += _anon_vma_per_record(after.cells[p][k], raw_anon_vma)
+                raws.append(raw)
+                splits.append(split)
+            cs += _records_and_anon_vmas(after.cells[p][k], raws, splits,
+                                         after.slot_kind[k] == KIND_SYSV)
             # ghost: forks since the slot was mapped into this process
             mapped_here = And(before.nslots == k, view.pid_eq[p],
                               Or(effects["mmap"].ok, effects["shmat"].ok, effects["mremap"].binds_ok))
@@ -136,20 +141,73 @@ def _record_starts(cells: list) -> list:
     return out
 
 
-def _anon_vma_per_record(cells: list, raw: list) -> list:
-    """A record has an anon_vma when one of its pages brought one (``raw``: written, or kept
-    through a split, a fork, a move), and a merge joins them (address_space.merged): each
-    cell of ``cells`` carries its whole record's."""
-    cs = []
+# A new anon_vma a first write makes is known by slot * ID_SLOT + the first number j < pages that
+# no page of the slot holds: the record written has none, so at most pages - 1 are held. Pages
+# moved in from another slot hold numbers of that slot (a move makes a new slot), and those a
+# fork gave are apart (``forkvma``), so a new anon_vma never takes the number of one in use.
+ID_SLOT = 6
+
+
+def _first_write_anon_vmas(cells: list, k: int) -> list:
+    """For each page of slot ``k`` of the acting process (``cells``, before the step), the
+    anon_vma a first write there gives its record (address_space.anon_vma_prepare, R30): the
+    next record's, else the previous record's, when find_mergeable_anon_vma finds it reusable
+    (adjacent, flags equal but for the protection: anon_vma_compatible; not a fork child's:
+    reusable_anon_vma), else a new one, which no page of the slot holds yet (``ID_SLOT``)."""
+    pages = len(cells)
+    compatible = lambda a, b: And(a.dontfork == b.dontfork, a.wipe == b.wipe, a.acct == b.acct)
+    reusable = lambda old, a, b: And(old.mapped, old.anonvma, Not(old.forkvma), compatible(a, b))
+    next_ok, next_id = [FALSE] * pages, [num(0, AVID_BITS)] * pages
+    for q in range(pages - 2, -1, -1):
+        after_it = cells[q + 1]
+        next_ok[q] = If(Not(after_it.mapped), FALSE,
+                        If(after_it.start, reusable(after_it, cells[q], after_it), next_ok[q + 1]))
+        next_id[q] = If(after_it.start, after_it.avid, next_id[q + 1])
+    prev_ok, prev_id = [FALSE] * pages, [num(0, AVID_BITS)] * pages
+    for q in range(1, pages):
+        before_it = cells[q - 1]
+        prev_ok[q] = If(cells[q].start, reusable(before_it, before_it, cells[q]), prev_ok[q - 1])
+        prev_id[q] = If(cells[q].start, before_it.avid, prev_id[q - 1])
+    fresh = num(k * ID_SLOT + pages - 1, AVID_BITS)
+    for j in range(pages - 2, -1, -1):
+        number = num(k * ID_SLOT + j, AVID_BITS)
+        held = Or([And(c.anonvma, Not(c.forkvma), c.avid == number) for c in cells])
+        fresh = If(held, fresh, number)
+    return [If(next_ok[q], next_id[q], If(prev_ok[q], prev_id[q], fresh)) for q in range(pages)]
+
+
+def _records_and_anon_vmas(cells: list, raws: list, splits: list, sysv) -> list:
+    """The record starts and each cell's anon_vma (``anonvma``, ``forkvma``, ``avid``: the whole
+    record's). ``raws[q]``: the anon_vma page q brings (written, kept through a split, a fork,
+    a move: (has one, a fork's, which)); ``splits[q]``: its flags differ from the page before.
+    Records join left to right as address_space.merged does: a page joins the record before it
+    unless their flags differ, or both have anon_vmas and they differ, or one has a fork
+    child's and the other none (is_mergeable_anon_vma, R30); a joined record holds the
+    anon_vma of the part that had one."""
+    cs, effective = [], []
     for q, cell in enumerate(cells):
-        same = [raw[q]]
-        for r in range(len(cells)):
-            if r != q:
-                low, high = min(q, r), max(q, r)
-                joined = And([And(cells[i].mapped, Not(cells[i].start)) for i in range(low + 1, high + 1)]
-                             + [cells[low].mapped])
-                same.append(And(joined, raw[r]))
-        cs.append(cell.anonvma == And(cell.mapped, Or(same)))
+        has, fork, which = raws[q]
+        if q == 0:
+            cs.append(cell.start == If(sysv, splits[q][1], cell.mapped))
+            effective.append((has, fork, which))
+            continue
+        e_has, e_fork, e_which = effective[-1]
+        differ = If(And(e_has, has), Or(e_fork != fork, e_which != which),
+                    Or(And(e_fork, Not(has)), And(fork, Not(e_has))))
+        cs.append(cell.start == If(sysv, splits[q][1],
+                                   And(cell.mapped, Or(splits[q][0], differ))))
+        effective.append((If(cell.start, has, Or(e_has, has)),
+                          If(cell.start, fork, If(e_has, e_fork, fork)),
+                          If(cell.start, which, If(e_has, e_which, which))))
+    final = effective[-1]
+    for q in range(len(cells) - 1, -1, -1):
+        cell = cells[q]
+        if q < len(cells) - 1:
+            same = And(cells[q + 1].mapped, Not(cells[q + 1].start))
+            final = tuple(If(same, f, e) for f, e in zip(final, effective[q]))
+        has, fork, which = final
+        cs += [cell.anonvma == And(cell.mapped, has), cell.forkvma == And(cell.mapped, has, fork),
+               cell.avid == If(And(cell.mapped, has), which, num(0, AVID_BITS))]
     return cs
 
 
@@ -178,12 +236,10 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
                                 If(child, And(copied, parent.start),
                                    If(cell.start, Not(joined), events.split))))
     prev = after.cells[p][k][q - 1] if q else None
-    # records merge when equal; a fork child's anon_vma only with pieces of its own record (R30)
-    derived = And(nxt.mapped, TRUE if q == 0 else Or(
+    # records merge when equal, and their anon_vmas allow it (_records_and_anon_vmas, R30)
+    flags_differ = TRUE if q == 0 else Or(
         Not(prev.mapped), prev.prot != nxt.prot, prev.dontfork != nxt.dontfork,
-        prev.wipe != nxt.wipe, prev.acct != nxt.acct, prev.forkvma != nxt.forkvma,
-        prev.avid != nxt.avid))
-    cs.append(nxt.start == If(after.slot_kind[k] == KIND_SYSV, sticky, derived))
+        prev.wipe != nxt.wipe, prev.acct != nxt.acct)
     cs.append(nxt.dontfork == If(Or(gone, by_map, child), FALSE,
                                  If(by_remap, moved("dontfork"), If(grown, record.dontfork,
                                  If(flag("dontfork"), TRUE,
@@ -237,8 +293,12 @@ def _cell_after(view: StepView, effects: dict, events, store, after: SymState, w
                      Or(cell.anonvma, stored_private, stored_copy)))))
     fork_vma = If(gone, FALSE, If(made, And(view.performs["mremap"], moved("forkvma")),
                   If(child, forked, If(grown, record.forkvma, cell.forkvma))))
-    cs.append(nxt.forkvma == fork_vma)
-    cs.append(nxt.avid == If(fork_vma, If(made, moved("avid"), If(
-        child, events.fork_start, If(grown, record.avid, cell.avid))), num(0, AVID_BITS)))
-    return cs, anon_vma
+    # which anon_vma: a move's and a grow's carry theirs; a first write makes one or reuses
+    # a neighbour's (events.write_id: address_space.anon_vma_prepare, R30)
+    none = num(0, AVID_BITS)
+    which = If(gone, none, If(made, If(view.performs["mremap"], moved("avid"), none), If(
+        child, If(forked, events.fork_start, none), If(grown, record.avid, If(
+            cell.anonvma, cell.avid, If(Or(stored_private, stored_copy), events.write_id,
+                                        none))))))
+    return cs, (anon_vma, fork_vma, which), (flags_differ, sticky)
 

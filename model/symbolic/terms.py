@@ -16,7 +16,9 @@ COUNT_BITS = 8        # an attach count (IPC_STAT's shm_nattch)
 OP_BITS = 5           # an operation code (core.OP_NAMES)
 KIND_BITS = 3         # a slot kind (core.KIND_NAMES)
 CODE_BITS = 5         # a result code (core.RESULT_NAMES)
-AVID_BITS = 3         # a page of a slot (at most 6): which anon_vma a fork gave a record
+# which anon_vma a record holds: a fork's, the page where the record began at the fork (< 6);
+# one a first write made, slot * 6 + a number free in the slot (< 7 * 6)
+AVID_BITS = 6
 
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
