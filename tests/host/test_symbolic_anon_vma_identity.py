@@ -14,7 +14,7 @@ from sharespec.model.symbolic.agreement import check_program
 from sharespec.model.symbolic.core import SymbolicScope
 from sharespec.model.symbolic.unrolling import Unrolling
 
-SCOPE = SymbolicScope(processes=2, threads=2, mappings=2, pages=4, segments=0, objects=0, steps=9)
+SCOPE = SymbolicScope(processes=2, threads=2, mappings=2, pages=4, segments=0, objects=0, steps=10)
 
 # page 0 written, made read-only (it keeps VM_ACCOUNT), page 1 made writable: the two differ
 # only in the protection
@@ -80,6 +80,20 @@ T0: T1 = fork()
 T1: write(M0[1], 1)
 T1: mprotect(M0, 4096, rw)
 T1: mremap(M0, 8192, 12288, grow)
+""", "EFAULT"),
+    # the second first write at page 1 makes a new anon_vma while the first one lives on in
+    # page 2 (its record began at page 1 too): the two must not take one number
+    "a new anon_vma never takes the number of one in use": ("""
+T0: M0 = mmap(anon, private, rw, 12288)
+T0: mprotect(M0, 4096, r)
+T0: write(M0[1], 1)
+T0: madvise(M0[2], 4096, dontfork)
+T0: munmap(M0[1], 4096)
+T0: mremap(M0, 4096, 8192, grow)
+T0: mprotect(M0[1], 4096, rw)
+T0: write(M0[1], 1)
+T0: madvise(M0[2], 4096, dofork)
+T0: mremap(M0[1], 8192, 12288, grow)
 """, "EFAULT"),
 }
 
