@@ -53,6 +53,8 @@ NOT_AN_OBSERVATION = {
                       "seal-grow-ignored", "seal-seal-ignored", "seal-shrink-ignored",
                       # mremap to a chosen place refused by itself
                       "fixed-implies-maymove",
+                      # mmap with neither MAP_SHARED nor MAP_PRIVATE: its own EINVAL
+                      "neither-treated-as-private",
                       # C07: a permission check's own result (shmat, shmget, open, shmctl,
                       # setuid) by the program's own thread; the tail asks as the other user
                       # in a fork child of its own (_as_other), with IPC_STAT and opens only

@@ -31,11 +31,12 @@ def _range_operations_on_written_pages(follow_up: bool) -> int:
 def test_range_operations_meet_written_data_more_often():
     """Issue 14's survivors (MADV_DONTNEED of written shared memory, MADV_WIPEONFORK of written
     private memory ...) need a range operation over a written page; the bias makes 1.8 times as
-    many of them (38 against 14 for this seed with the families of issue 16 in the menu; 45
+    many of them (29 against 10 for this seed with mmap's neither-shared-nor-private family in
+    the menu; 38 against 14 with the families of issue 16 before it; 45
     against 24 with the 22 advices of R48/R49; 73 against 28 with the 7 before them: the counts
     move with the menu, the ratio is what the bias makes)."""
     biased = _range_operations_on_written_pages(True)
-    assert biased >= 30
+    assert biased >= 25
     assert biased >= 1.8 * _range_operations_on_written_pages(False)
 
 
