@@ -58,10 +58,7 @@ def _can_merge(a: Vma, b: Vma) -> bool:
     own record: each record of a fork child has an anon_vma of its own (anon_vma_fork), and
     is_mergeable_anon_vma refuses a fork child's anon_vma to a record without one
     (vma_is_fork_child: its anon_vma_chain is not singular). Observed on Linux 6.18 (R30)."""
-    if not (a.end == b.start and a.segment is None and b.segment is None
-            and a.prot == b.prot and a.shared == b.shared and a.obj == b.obj
-            and a.may_write == b.may_write and a.advice_flags() == b.advice_flags()
-            and a.accounted == b.accounted and a.pgoff + a.pages == b.pgoff):
+    if not (a.prot == b.prot and _anon_vma_compatible(a, b)):
         return False
     if a.anon_vma and b.anon_vma:
         # one anon_vma each: the same one, or no merge (is_mergeable_anon_vma). ``origin``
@@ -73,7 +70,8 @@ def _can_merge(a: Vma, b: Vma) -> bool:
 def _anon_vma_compatible(a: Vma, b: Vma) -> bool:
     """mm/vma.c anon_vma_compatible(a, b): ``a`` just before ``b``, the same file (or none),
     flags equal but for the access bits (VM_ACCESS_FLAGS: the protection may differ), page
-    offsets continuous."""
+    offsets continuous; neither a SysV attach. Two records merge only if this holds and their
+    protections are equal too (``_can_merge``)."""
     return (a.end == b.start and a.segment is None and b.segment is None
             and a.shared == b.shared and a.obj == b.obj and a.may_write == b.may_write
             and a.advice_flags() == b.advice_flags() and a.accounted == b.accounted

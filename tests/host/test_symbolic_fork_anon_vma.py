@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from sharespec.model.case_text import case_from_text
-from sharespec.model.symbolic.agreement import check_program
 from sharespec.model.symbolic.core import SymbolicScope
 from sharespec.model.symbolic.unrolling import Unrolling
+
+from agreement_programs import assert_agrees
 
 SCOPE = SymbolicScope(processes=3, threads=3, mappings=2, pages=3, segments=0, objects=0, steps=7)
 
@@ -82,8 +82,4 @@ def unrolling():
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_R30_fork_anon_vmas_agree(unrolling, name):
     text, last = PROGRAMS[name]
-    steps = case_from_text("case p\nprofile linux\norigin test\n\n" + text.strip() + "\n",
-                           "<test>").steps
-    agreement = check_program(unrolling, steps)
-    assert agreement.agrees, agreement.explain()
-    assert {str(seq[-1]) for seq in agreement.explicit} == {last}
+    assert_agrees(unrolling, text, {last})
