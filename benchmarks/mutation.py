@@ -24,8 +24,10 @@ Sources and their default budgets:
   z3            the z3 coverage corpus up to --z3-bound steps (default 4): the goals' shortest
                 programs, then each with its effect observed and the programs the action menu
                 widens them to (sharespec/coverage_observations.py)
-  hypothesis    the distinct cases of one @given(cases()) run of --hypothesis examples (default
-                1000, the random source's budget): generate phase only, no database
+  hypothesis    the first --hypothesis distinct cases (default 1000, the random source's budget)
+                of one @given(cases()) run: generate phase only, no database. Hypothesis draws
+                the same program more than once (about 600 distinct in 1000 examples), so the
+                run takes up to EXAMPLES_PER_CASE examples per case wanted
   distinguish   for every named variant, the shortest program telling it apart from linux
 
 -j N hunts N mutants at once (each in its own implementation process; 2 on a 2-core machine).
@@ -81,21 +83,33 @@ def source_random(args):
     return list(random_cases(1, args.random))
 
 
+class _Enough(Exception):
+    """Raised from a @given test once it has drawn the cases wanted."""
+
+
+EXAMPLES_PER_CASE = 3   # Hypothesis examples allowed per distinct case wanted
+
+
 def source_hypothesis(args):
-    """The cases one @given(cases()) run draws with max_examples=--hypothesis (Hypothesis's
+    """The first --hypothesis distinct cases one @given(cases()) run draws (Hypothesis's
     generate phase, as a test would run it; no database), each program once."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from sharespec.generators.strategies import cases
     drawn: dict = {}
 
-    @settings(max_examples=args.hypothesis, database=None, deadline=None,
+    @settings(max_examples=EXAMPLES_PER_CASE * args.hypothesis, database=None, deadline=None,
               phases=(Phase.generate,), suppress_health_check=list(HealthCheck),
-              verbosity=Verbosity.quiet)
+              verbosity=Verbosity.quiet, report_multiple_bugs=False)
     @given(cases())
     def draw(case):
         drawn.setdefault(case.steps, case)
-    draw()
-    return [replace(c, name=f"hypothesis-{i}") for i, c in enumerate(drawn.values())]
+        if len(drawn) >= args.hypothesis:
+            raise _Enough
+    try:
+        draw()
+    except _Enough:
+        pass
+    return [replace(c, name=f"hypothesis-{i}") for i, c in enumerate(drawn.values())][:args.hypothesis]
 
 
 def source_z3(args):
@@ -221,7 +235,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-shrink", action="store_true")
     parser.add_argument("--random", type=int, default=1000, help="random cases (default 1000)")
     parser.add_argument("--hypothesis", type=int, default=1000,
-                        help="Hypothesis examples (default 1000, as --random)")
+                        help="distinct Hypothesis cases (default 1000, as --random)")
     parser.add_argument("--z3-bound", type=int, default=4)
     parser.add_argument("--limit", type=int, default=None, help="cap on every source's cases")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds per case")

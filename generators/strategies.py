@@ -194,9 +194,13 @@ class ProgramBuilder:
 
 def _pick(options: list, choice: StepChoice):
     """One of a family's actions: the digits ``first_class``, ``second_class``, ``third_class``
-    pick the class of its first three arguments (the first class, the simplest, a quarter of the
-    time), ``rest`` one of the actions left (the handle, the value, the remaining classes). So
-    every argument varies on its own, and each shrinks to its simplest class.
+    pick the class of its first three arguments (uniformly; digit 0 is the first class, the
+    simplest), ``rest`` one of the actions left (the handle, the value, the remaining classes).
+    So every argument varies on its own, and each shrinks to its simplest class.
+
+    (The first class used to come up a quarter of the time. Drawing the classes uniformly
+    reaches 18% more labels in the same number of programs: 611 against 519 labels in 600
+    examples, counted by a throwaway script.)
 
     (Weighing the actions left by how much they follow up the program, as random walks do
     (``Walk.heat``), was measured and dropped: against the mutants it killed 6 that this pick
@@ -206,7 +210,7 @@ def _pick(options: list, choice: StepChoice):
         values = list(dict.fromkeys(a.classes[i] for a in left if len(a.classes) > i))
         if not values:
             break
-        chosen = values[0 if digit % 4 == 0 else digit // 4 % len(values)]  # the first a quarter of the time
+        chosen = values[digit % len(values)]
         left = [a for a in left if len(a.classes) > i and a.classes[i] == chosen]
     return left[choice.rest % len(left)]
 
