@@ -7,7 +7,9 @@
                                   [--limit N] [--timeout S] [--json FILE]
 
 For every source and every mutant (sharespec/mutants), the source's cases run in order against
-the mutant until the first FAIL (a kill). Printed per source: the mutants killed out of all of
+the mutant until the first FAIL that the real (bundled) implementation passes (a kill; a case
+that fails the real implementation too is printed at the end of its source, in the text form,
+and kills nothing). Printed per source: the mutants killed out of all of
 them; per mutant the cases run and the seconds until the kill, the killing case, and the length
 of the shrunk counterexample (shrunk against the same mutant, kit.shrink_result; ``-`` with
 --no-shrink); then the survivors, which name what the source does not exercise. The closing
@@ -150,8 +152,43 @@ class Hunt:
     verdicts: Optional[dict] = None  # verdicts other than PASS met on the way (ERROR, ...)
 
 
-def hunt(mutant, cases, shrink, timeout=3.0) -> Hunt:
-    """Run ``cases`` against mutant ``mutant`` until the first FAIL."""
+class Reference:
+    """The verdicts of the real (bundled) implementation, asked only for a case that fails a
+    mutant: a case that fails the real implementation too kills nothing (it is a finding about
+    the model, the implementation or the host), and the hunt goes on past it. Shared by the
+    hunts of a source (one implementation process, behind a lock)."""
+
+    def __init__(self, timeout: float, impl: Optional[str] = None):
+        import threading
+        self.impl = impl             # None: the bundled implementation (a test names another)
+        self.timeout = timeout
+        self.lock = threading.Lock()
+        self.session = None
+        self.verdicts: dict = {}     # case name -> verdict on the real implementation
+        self.failing: dict = {}      # case name -> the case, for the ones that did not pass
+
+    def passes(self, case) -> bool:
+        from sharespec.kit import CommandSession
+        with self.lock:
+            if case.name not in self.verdicts:
+                if self.session is None:
+                    self.session = CommandSession(self.impl, "linux", self.timeout)
+                verdict = self.session.run(case).verdict
+                if verdict != "PASS":   # a flaky host result: asked once more
+                    verdict = self.session.run(case).verdict
+                self.verdicts[case.name] = verdict
+                if verdict != "PASS":
+                    self.failing[case.name] = case
+            return self.verdicts[case.name] == "PASS"
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+
+def hunt(mutant, cases, shrink, timeout=3.0, reference: Optional[Reference] = None) -> Hunt:
+    """Run ``cases`` against mutant ``mutant`` until the first FAIL that the real
+    implementation passes (``reference``)."""
     from sharespec.kit import CommandSession, shrink_result
     from sharespec.runner import resolve_impl
     impl = f"mutant:{mutant}"
@@ -161,6 +198,9 @@ def hunt(mutant, cases, shrink, timeout=3.0) -> Hunt:
     try:
         for count, case in enumerate(cases, 1):
             result = session.run(case)
+            if result.verdict == "FAIL" and reference is not None and not reference.passes(case):
+                others["FAIL-on-real"] = others.get("FAIL-on-real", 0) + 1
+                continue
             if result.verdict == "FAIL":
                 seconds = time.monotonic() - start
                 length = None
@@ -188,8 +228,10 @@ def _max(values, fmt):
 def run_source(name, cases, mutants, args) -> list:
     print(f"{'mutant':<38} {'killed':>6} {'cases':>6} {'seconds':>8} {'shrunk':>6}  by", flush=True)
 
+    reference = Reference(args.timeout)
+
     def one(mutant):
-        return hunt(mutant, cases, not args.no_shrink, args.timeout)
+        return hunt(mutant, cases, not args.no_shrink, args.timeout, reference)
 
     hunts = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -203,6 +245,14 @@ def run_source(name, cases, mutants, args) -> list:
             else:
                 print(f"{h.mutant:<38} {'no':>6} {h.cases:>6} {'-':>8} {'-':>6}  SURVIVED{odd}",
                       flush=True)
+    reference.close()
+    if reference.failing:
+        from sharespec.model.case_text import case_to_text
+        print(f"{name}: {len(reference.failing)} case(s) fail the real implementation too, "
+              f"and kill nothing:", flush=True)
+        for case in reference.failing.values():
+            print(f"--- {case.name} ({reference.verdicts[case.name]} on the real implementation)")
+            print(case_to_text(case), flush=True)
     kills = [h for h in hunts if h.killed]
     survivors = [h.mutant for h in hunts if not h.killed]
     print(f"{name}: {len(kills)}/{len(hunts)} mutants killed"

@@ -148,6 +148,7 @@ class ProgramBuilder:
     MAX_STATES = 64   # the states kept to draw the menu from (the oracle keeps them all)
 
     def __post_init__(self):
+        self.last_family: Optional[str] = None   # the family of the last step taken
         self.walk = Walk(self.scope, self.profile, self.swarm)
         self.profile = self.walk.profile
         # a swarm's families only, so that no choice is spent on a family it leaves out
@@ -171,6 +172,8 @@ class ProgramBuilder:
         actor = live[choice.actor % len(live)]
         families = by_family(self.walk.menu(actor))
         kind = self.table[choice.kind % len(self.table)]
+        if kind == AGAIN:
+            kind = self.last_family   # (None before the first step: the choice is skipped)
         if kind not in families and FALLBACK.get(kind) in self.table:
             kind = FALLBACK[kind]   # a read before any mapping is an mmap
         if kind not in families:
@@ -189,6 +192,7 @@ class ProgramBuilder:
         if isinstance(st_.op, Write) and st_.op.at not in self.written:
             self.written.insert(0, st_.op.at)  # the newest first: the simplest choice
         self.walk.take(st_, nxt[:self.MAX_STATES])
+        self.last_family = kind
         return st_
 
 
@@ -220,9 +224,27 @@ def _pick(options: list, choice: StepChoice):
 FALLBACK: dict[str, str] = {family: {"mapping": "mmap", "segment": "shmget", "fd": "open"}[need]
                             for family, need in NEEDS.items()}
 KINDS: tuple[str, ...] = FAMILIES
-# Simplest first (the shrinker lowers a choice's kind towards index 0), each family repeated by
-# how often it should be drawn (model/actions.FAMILY_WEIGHTS).
-KIND_TABLE: tuple[str, ...] = tuple(k for k in KINDS for _ in range(FAMILY_WEIGHTS[k]))
+# A kind that means "the family of the last step again", with another class drawn: many wrong
+# effects show only in a pair of one family's calls on one object (IPC_RMID then IPC_STAT or
+# shmat, SHM_LOCK then SHM_UNLOCK, IPC_SET then IPC_STAT, two seals, an mprotect that splits
+# what a second one should re-merge), and a uniform draw lines two calls of a family of weight 2
+# up about once in 500 steps. Random walks reach such pairs by their heat (Walk.heat: recent
+# handles) and by drawing the least used labels first, which a strategy cannot do (each
+# example is a pure function of its choices). Last in the table, so that a shrunk choice
+# becomes a plain family; after deleting the step before it, it repeats another one.
+AGAIN = "again"
+AGAIN_SHARE = 1 / 7   # of a table's entries: about one choice in seven
+
+
+def _table(families) -> tuple:
+    """Simplest first (the shrinker lowers a choice's kind towards index 0), each family
+    repeated by how often it should be drawn (model/actions.FAMILY_WEIGHTS), then AGAIN, its
+    share of the whole."""
+    entries = tuple(k for k in KINDS if k in families for _ in range(FAMILY_WEIGHTS[k]))
+    return entries + (AGAIN,) * max(1, round(len(entries) * AGAIN_SHARE / (1 - AGAIN_SHARE)))
+
+
+KIND_TABLE: tuple[str, ...] = _table(KINDS)
 
 
 def kind_table(kinds: Optional[tuple] = None) -> tuple:
@@ -232,7 +254,7 @@ def kind_table(kinds: Optional[tuple] = None) -> tuple:
     unknown = set(kinds) - set(KINDS)
     if unknown or not kinds:
         raise ValueError(f"unknown kinds {sorted(unknown)} (known: {', '.join(KINDS)})")
-    return tuple(k for k in KIND_TABLE if k in kinds)
+    return _table(kinds)
 
 
 def interpret(choices, scope: Scope = DEFAULT, profile="linux", kinds: Optional[tuple] = None,

@@ -50,3 +50,20 @@ def test_the_class_digits_pick_classes_uniformly_and_zero_is_the_first():
                      for d in range(len(advices)))
     assert set(picked) == set(advices) and set(picked.values()) == {1}
     assert _pick(madvise, StepChoice(0, 0, 0)).classes == madvise[0].classes
+
+
+def test_again_repeats_the_last_steps_family_with_a_class_of_its_own():
+    from sharespec.generators.strategies import AGAIN, interpret
+    again = KIND_TABLE.index(AGAIN)
+    shmctl = KIND_TABLE.index("shmctl")          # (a segment is made first: the fallback)
+    program = interpret([StepChoice(KIND_TABLE.index("shmget")), StepChoice(shmctl),
+                         StepChoice(again, 0, pack(first_class=1))])
+    assert [st.op.OP for st in program] == ["shmget", "shmctl", "shmctl"]
+    assert program[1].op != program[2].op
+
+
+def test_again_first_is_skipped_and_keeps_its_share_of_a_narrow_table():
+    from sharespec.generators.strategies import AGAIN, AGAIN_SHARE, interpret, kind_table
+    assert interpret([StepChoice(KIND_TABLE.index(AGAIN))]) == ()
+    for table in (KIND_TABLE, kind_table(("mmap", "write", "read"))):
+        assert table[-1] == AGAIN and abs(table.count(AGAIN) / len(table) - AGAIN_SHARE) < 0.05
