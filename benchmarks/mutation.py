@@ -111,7 +111,7 @@ def source_hypothesis(args):
         draw()
     except _Enough:
         pass
-    return [replace(c, name=f"hypothesis-{i}") for i, c in enumerate(drawn.values())][:args.hypothesis]
+    return [replace(c, name=f"hypothesis-{i}") for i, c in enumerate(drawn.values())]
 
 
 def source_z3(args):
@@ -198,10 +198,10 @@ def hunt(mutant, cases, shrink, timeout=3.0, reference: Optional[Reference] = No
     try:
         for count, case in enumerate(cases, 1):
             result = session.run(case)
-            if result.verdict == "FAIL" and reference is not None and not reference.passes(case):
-                others["FAIL-on-real"] = others.get("FAIL-on-real", 0) + 1
-                continue
             if result.verdict == "FAIL":
+                if reference is not None and not reference.passes(case):
+                    others["FAIL-on-real"] = others.get("FAIL-on-real", 0) + 1
+                    continue
                 seconds = time.monotonic() - start
                 length = None
                 if shrink:

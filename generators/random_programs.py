@@ -15,7 +15,7 @@ Four biases make a corpus kill more wrong implementations for its size (benchmar
 - *follow up what the program did*: each action is weighted by its heat (``Walk.heat``): the
   handles and pages it shares with the last few steps, a range operation (madvise, mprotect,
   munmap, mremap, shmdt) or a truncate over written data, a first write into a mapping; each
-  family by its hottest action's heat (to the power ``walk.FOLLOW_UP``). Wrong effects show when
+  family by its hottest action's heat (to the power ``FOLLOW_UP``). Wrong effects show when
   steps land on one place in order (a write, then MADV_DONTNEED of that page; an attach split
   by mprotect, then shmdt), which a uniform draw over the handles rarely lines up. Every action
   keeps a weight of at least 1, so the walk still reaches all of the menu;
@@ -48,6 +48,7 @@ from .observation_tail import observed
 from .walk import NO_SWARM, Swarm, Walk
 
 LEAST = 8     # weight factor of the least used labels of a family, given a walk
+FOLLOW_UP = 0.5  # a family's weight grows as its hottest action's heat to this power
 RETRIES = 4   # draws of a step that would end the program early, before one is taken
 SWARM_SHARE = 0.5       # of the programs, those drawn from a swarm (walk.Swarm), not the whole menu
 SWARM_LEAVES_OUT = 0.5  # the chance a swarm leaves out each family and each madvise advice
@@ -68,8 +69,10 @@ def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None,
     did (``Walk.heat``: recent handles, written pages), given ``walk``."""
     families = by_family(acts)
     names = list(families)
-    weights = ([FAMILY_WEIGHTS[f] for f in names] if walk is None
-               else walk.family_weights(families))   # following up the program counts
+    weights = [FAMILY_WEIGHTS[f] for f in names]
+    if walk is not None:   # a family that can follow up the program is drawn more often
+        weights = [w * max(walk.heat(a.step) for a in families[f]) ** FOLLOW_UP
+                   for w, f in zip(weights, names)]
     options = families[rng.choices(names, weights=weights)[0]]
     least = options if usage is None else usage.least_used(options)
     if walk is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Optional
 
-from sharespec.model.actions import FAMILY_WEIGHTS, NEEDS, actions
+from sharespec.model.actions import NEEDS, actions
 from sharespec.model.ops import (MADVICES, PAGE_SIZE, Exec, Exit, Fallocate, Ftruncate, Madvise,
                                  Mmap, Mprotect, Mremap, Munmap, Place, PosixMadvise, Pwrite, Seal,
                                  ShmDt, Step, ThreadExit, Write)
@@ -133,15 +133,6 @@ class Walk:
             self.written.add(st.op.fd)   # data in the object, or a mapping that shows it
         self.steps.append(st)
 
-    def family_weights(self, families: dict) -> list:
-        """The weight of each family of ``families`` (family -> its actions, as
-        ``actions.by_family`` gives), in order: its FAMILY_WEIGHTS times its hottest action's
-        heat to the power ``FOLLOW_UP``, so that a family that can follow up what the program
-        did (a range operation over a written page) is drawn more often. Random walks and the
-        Hypothesis strategies draw families by these weights."""
-        return [FAMILY_WEIGHTS[f] * max(self.heat(a.step) for a in acts) ** FOLLOW_UP
-                for f, acts in families.items()]
-
     def heat(self, st: Step) -> int:
         """How much ``st`` follows up what the program did: 1, plus ``RECENT`` for each handle or
         page it names that one of the last ``RECENT_STEPS`` steps named, plus ``ON_DATA`` if it
@@ -169,7 +160,6 @@ RECENT_STEPS = 3   # a handle named this recently is "recent"
 RECENT = 2         # weight added per recent handle or page an action names
 ON_DATA = 6        # weight added to a range operation over written data
 FILL = 4           # weight added to the first write into a mapping
-FOLLOW_UP = 0.5   # a family's weight grows as its hottest action's heat to this power
 RANGE_OPS = (Madvise, PosixMadvise, Mprotect, Munmap, Mremap, ShmDt)
 
 
