@@ -122,12 +122,20 @@ LIAR = textwrap.dedent("""
 """)
 
 
+# Every argument narrowed to a class under which a write is read back: with every class drawn
+# uniformly (strategies._pick), a mapping is rw one time in six, and 200 examples of the full
+# scope missed the liar about one run in seven (CI, stop 22). Narrowed, 60 of 60 runs caught it.
+LIAR_SCOPE = Scope(steps=6, values=(7,), map_prots=("rw",), offsets=(0,), place_pages=("start",),
+                   map_lengths=("page",), keys=("private",), shm_flags=("creat",),
+                   attaches=("slot",), shm_sizes=("page",))
+
+
 def test_machine_catches_a_lying_implementation(tmp_path):
     script = tmp_path / "liar.py"
     script.write_text(LIAR)
     database = DirectoryBasedExampleDatabase(str(tmp_path / "examples"))
     test_case = machine_for(f"{sys.executable} {script}", max_examples=200,
-                            scope=Scope(steps=6, values=(7,)), database=database,
+                            scope=LIAR_SCOPE, database=database,
                             kinds=("mmap", "write", "read", "fork", "shmget", "shmat"))
     machine = test_case.machine
     try:
