@@ -614,7 +614,9 @@ def _locked_remap(before: State, pid: int, op: Mremap, bind: Optional[str], outc
         out.append((s, r))
     if new_pages > old_pages and locking.may_be_limited(before, pid) and \
             any(r == OK for _, r in outcomes):
-        out.append((before, EAGAIN))  # mlock_future_ok: RLIMIT_MEMLOCK
+        # mlock_future_ok: RLIMIT_MEMLOCK. A refused move binds its handle as every failed
+        # call does (State.bind_mapping), so that a later step naming it still resolves.
+        out.append((before if bind is None else before.bind_mapping(bind), EAGAIN))
     return out
 
 

@@ -307,3 +307,18 @@ def test_the_symbolic_core_refuses_the_new_steps(line):
     steps = program("T0: M0 = mmap(anon, shared, rw, 4096)\n" + line)
     with pytest.raises(OutsideCore):
         program_to_args(steps, SymbolicScope())
+
+
+def test_C09_a_locked_move_refused_by_the_memlock_limit_still_binds_its_handle():
+    """An unprivileged process's locked record that grows as it moves may meet RLIMIT_MEMLOCK
+    (EAGAIN); the refused call binds its handle as every failed call does, so the write that
+    names it faults there instead of crashing the model (random walks found it: KeyError 'M1'
+    in the mutation benchmark's random source, seed 1, case 885)."""
+    got = allowed("""
+T0: setuid(other)
+T0: M0 = mmap(anon, private, rw, 8192, locked)
+T0: M1 = mremap(M0[1], 4096, 8192, move)
+T0: write(M1[1]+1, 2)
+T0: read(M1[1]+1)
+""")
+    assert "EAGAIN" in got[2] and got[3] == {"ok", "SIGSEGV"} and got[4] == {"2", "dead"}
