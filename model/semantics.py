@@ -20,8 +20,8 @@ from . import (cow, credentials, descriptors, frames, growsdown, hugepages, lock
 from .credentials import READ
 from .ops import (PAGE_SIZE, Brk, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
                   Madvise, Maps, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Open,
-                  PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt,
-                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Vmlck, Write)
+                  Place, PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid,
+                  ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Vmlck, Write)
 from .profiles import Profile
 from .protections import WRITABLE
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
@@ -761,17 +761,18 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
     op, bind = st.op, st.bind
     if op.kind == "memfd":
         _require_linux(profile, "memfd_create")
+        if op.invalid == "null_name":
+            # memfd_create (mm/memfd.c alloc_name) reads the name at address 0 with
+            # strnlen_user: EFAULT (LTP memfd_create02.c) unless a privileged mmap put a
+            # readable nil page there (model/absolute_addresses.py, C07), whose zeros are an
+            # empty name (the case format lets no write reach it)
+            return [(s, EFAULT) if isinstance(result, Fault) else created
+                    for s, result in memory.read(state, pid, state.vpn(Place("@zero")), 0, profile)
+                    for created in _memfd_create(s, pid, op, bind)]
         if op.invalid != "none":
-            # memfd_create (mm/memfd.c): unknown flags, then a name that cannot be read
-            # (EFAULT) or is longer than MFD_NAME_MAX_LEN (EINVAL); LTP memfd_create02.c
-            return [(state, EFAULT if op.invalid == "null_name" else EINVAL)]
-        # R47: without MFD_ALLOW_SEALING the memfd keeps the F_SEAL_SEAL every shmem inode has
-        seals = frozenset({"seal"}) if op.nosealing else frozenset()
-        # C07: a memfd's inode is made with mode 0777 and the caller's ids (shmem_file_setup,
-        # S_IRWXUGO); only a reopen through /proc/self/fd ever checks them
-        perm = credentials.created_by(state.processes[pid].creds, 0o777)
-        state, oid = state.new_object(MemObject("memfd", 0, seals=seals, perm=perm))
-        return [(_add_fd(state, pid, bind, Fd(oid, rdonly=False)), OK)]
+            # unknown flags, or a name longer than MFD_NAME_MAX_LEN (EINVAL)
+            return [(state, EINVAL)]
+        return _memfd_create(state, pid, op, bind)
     names = state.file_names if op.kind == "file" else state.shm_names
     oid = names.get(op.name)
     creds = state.processes[pid].creds
@@ -793,6 +794,16 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
             and outcomes[0][1] != EACCES:
         outcomes.append((state, EACCES))  # C07: fs.protected_regular (may_create_in_sticky)
     return outcomes
+
+
+def _memfd_create(state: State, pid: int, op, bind: str) -> list:
+    # R47: without MFD_ALLOW_SEALING the memfd keeps the F_SEAL_SEAL every shmem inode has
+    seals = frozenset({"seal"}) if op.nosealing else frozenset()
+    # C07: a memfd's inode is made with mode 0777 and the caller's ids (shmem_file_setup,
+    # S_IRWXUGO); only a reopen through /proc/self/fd ever checks them
+    perm = credentials.created_by(state.processes[pid].creds, 0o777)
+    state, oid = state.new_object(MemObject("memfd", 0, seals=seals, perm=perm))
+    return [(_add_fd(state, pid, bind, Fd(oid, rdonly=False)), OK)]
 
 
 def _add_fd(state: State, pid: int, handle: str, fd: Fd) -> State:

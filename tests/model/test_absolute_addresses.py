@@ -186,3 +186,24 @@ def test_the_menu_offers_every_absolute_class_and_keeps_the_handles_apart():
     assert not [a for family, acts in offered.items() if family != "absolute" for a in acts
                 if "M0" in repr(a.step.op)]
     assert "absolute" not in by_family(actions(state, DEFAULT, linux=False))
+
+
+def test_a_null_memfd_name_is_read_from_the_nil_page_when_it_is_mapped_C07():
+    """memfd_create(NULL) reads its name at address 0 (strnlen_user, mm/memfd.c alloc_name):
+    EFAULT while nothing readable is there, an empty name (a memfd) once a privileged mmap
+    put the nil page there. Found by the Hypothesis generator: the host made the memfd."""
+    got = allowed("""
+        T0: M0 = mmap(anon, private, rw, 4096, at=@zero, replace)
+        T0: F0 = open(memfd, invalid=null_name)
+        T0: mprotect(@zero, 4096, none)
+        T0: F1 = open(memfd, invalid=null_name)
+        T0: munmap(@zero, 4096)
+        T0: F2 = open(memfd, invalid=null_name)
+    """)
+    assert got[1:] == [{"ok", "EFAULT"}, {"ok", "ENOMEM"}, {"EFAULT"}, {"ok"}, {"EFAULT"}]
+    assert allowed("""
+        T0: M0 = mmap(anon, private, rw, 4096, at=@zero, replace)
+        T0: F0 = open(memfd, invalid=null_name)
+        T0: pwrite(F0, 4095, 7)
+        T0: fstat(F0)
+    """)[1:] == [{"ok", "EFAULT"}, {"ok", "EBADF"}, {"size(4096)", "EBADF"}]
