@@ -18,6 +18,7 @@ from sharespec.model.ops import (MADVICES, PAGE_SIZE, Exec, Exit, Fallocate, Ftr
                                  Mmap, Mprotect, Mremap, Munmap, Place, PosixMadvise, Pwrite, Seal,
                                  ShmDt, Step, ThreadExit, Write)
 from sharespec.model.profiles import get_profile
+from sharespec.model.protections import allows_store
 from sharespec.model.scope import FAMILIES, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
@@ -100,6 +101,18 @@ class Walk:
         menu = actions(here, self.scope, fds_bound=self.fds_bound, actors=[actor],
                        linux=self.profile.linux_interfaces)
         return menu if self.swarm is NO_SWARM else [a for a in menu if self.swarm.keeps(a)]
+
+    def stores(self, actor: str, place) -> bool:
+        """Whether a store by ``actor`` at ``place`` succeeds in some state the program may
+        have reached (a mapping there whose protection allows it: C01, R24, R33)."""
+        for state in self.states:
+            thread = state.threads.get(actor)
+            if thread is None or not thread.alive or place.mapping not in state.mapping_handles:
+                continue
+            vma = state.processes[thread.process].vma_at(state.vpn(place))
+            if vma is not None and allows_store(vma.prot):
+                return True
+        return False
 
     def successors(self, st: Step) -> Optional[list]:
         """Every state ``st`` may lead to from the states so far (None: the profile does not

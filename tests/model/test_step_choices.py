@@ -67,3 +67,58 @@ def test_again_first_is_skipped_and_keeps_its_share_of_a_narrow_table():
     assert interpret([StepChoice(KIND_TABLE.index(AGAIN))]) == ()
     for table in (KIND_TABLE, kind_table(("mmap", "write", "read"))):
         assert table[-1] == AGAIN and abs(table.count(AGAIN) / len(table) - AGAIN_SHARE) < 0.05
+
+
+def _builder_after(*choices: StepChoice) -> ProgramBuilder:
+    builder = ProgramBuilder()
+    for choice in choices:
+        builder.interpret(choice)
+    return builder
+
+
+def test_half_the_calls_on_memory_are_aimed_at_the_newest_page_written():
+    """An even ``rest`` focuses a call on memory on the written page (where a wrong advice,
+    mprotect or mremap shows), an odd one leaves every action open."""
+    from sharespec.generators.strategies import _covers
+    mmap, write = KIND_TABLE.index("mmap"), KIND_TABLE.index("write")
+    aimed, elsewhere = 0, 0
+    for family in ("madvise", "mprotect", "munmap", "mremap"):
+        for digits in range(24):
+            for rest in (2 * digits, 2 * digits + 1):
+                builder = _builder_after(StepChoice(mmap), StepChoice(mmap), StepChoice(write))
+                place = builder.written[0]
+                arg = pack(first_class=digits % 4, second_class=digits // 4 % 3,
+                           third_class=digits, rest=rest)
+                st_ = builder.interpret(StepChoice(KIND_TABLE.index(family), 0, arg))
+                if st_ is None:
+                    continue
+                if rest % 2 == 0:
+                    assert _covers(st_.op, place), (family, st_)
+                    aimed += 1
+                else:
+                    elsewhere += not _covers(st_.op, place)
+    assert aimed > 40 and elsewhere > 0, (aimed, elsewhere)
+
+
+def test_half_the_writes_go_where_a_store_succeeds_and_only_those_are_remembered():
+    """With one read-write and one read-only mapping, a focused write stores; an unfocused one
+    may fault, and a faulting write is not a place the reads and the focus look at."""
+    mmap, write = KIND_TABLE.index("mmap"), KIND_TABLE.index("write")
+    read_only = next(pack(first_class=k, second_class=j) for k in range(8) for j in range(8)
+                     if _builder_after(StepChoice(mmap)).interpret(
+                         StepChoice(mmap, 0, pack(first_class=k, second_class=j))).op.prot == "r")
+    faulted = 0
+    for digits in range(40):
+        for rest in (2 * digits, 2 * digits + 1):
+            builder = _builder_after(StepChoice(mmap), StepChoice(mmap, 0, read_only))
+            st_ = builder.interpret(StepChoice(write, 0, pack(first_class=digits % 2,
+                                                               third_class=digits, rest=rest)))
+            if st_ is None:      # a faulting store ends the program before its last step
+                assert rest % 2 == 1
+                faulted += 1
+                continue
+            stores = builder.walk.stores("T0", st_.op.at)
+            assert stores or rest % 2 == 1, st_
+            assert (st_.op.at in builder.written) == stores
+            faulted += not stores
+    assert faulted > 0
