@@ -12,6 +12,7 @@ other runs whose segments, names and ledgers come and go meanwhile. So:
   another's later), this process, or a live descendant of it; a /dev/shm name is the
   session's if it carries the pid of one of its executors (sharespec-PID.RANDOM...) or of
   this process (impl.run_case run in the test process)."""
+import atexit
 import os
 import shutil
 import sys
@@ -26,6 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 from host_tables import descendants, segment_table  # noqa: E402
 
 SESSION_TMP = tempfile.mkdtemp(prefix="sharespec-tests-")
+# A session that ends before pytest_unconfigure (a usage error: this file is imported first)
+# still removes its TMPDIR; a process forked from this one does not.
+_SESSION_PID = os.getpid()
+atexit.register(lambda: os.getpid() == _SESSION_PID and shutil.rmtree(SESSION_TMP, True))
 os.environ["TMPDIR"] = SESSION_TMP
 tempfile.tempdir = None          # gettempdir() reads TMPDIR again
 PID_LOG = os.path.join(SESSION_TMP, "pids")
