@@ -53,7 +53,7 @@ from sharespec.model.scope import DEFAULT, Scope
 from sharespec.model.semantics import NotApplicable
 
 from .observation_tail import observed
-from .walk import NO_SWARM, Swarm, Walk
+from .walk import NO_SWARM, Swarm, Walk, range_pages
 
 
 
@@ -232,12 +232,9 @@ ON_MEMORY = frozenset({"munmap", "mprotect", "madvise", "posix_madvise", "mremap
 
 
 def _covers(op, place) -> bool:
-    """Whether a call's range (its ``at`` and ``length`` or ``old_length``) holds ``place``."""
-    at = getattr(op, "at", None)
-    if at is None or at.mapping != place.mapping or at.byte_offset() > place.byte_offset():
-        return False
-    length = getattr(op, "length", getattr(op, "old_length", None))
-    return not length or place.byte_offset() < at.byte_offset() + length
+    """Whether a call's range, rounded to pages as the kernel rounds it (``walk.range_pages``,
+    the pages the random walk's heat counts too), holds ``place``."""
+    return getattr(op, "at", None) is not None and (place.mapping, place.page) in range_pages(op)
 
 
 def _pick(options: list, choice: StepChoice, rest: Optional[int] = None):

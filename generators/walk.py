@@ -18,7 +18,7 @@ from sharespec.model.ops import (MADVICES, PAGE_SIZE, Exec, Exit, Fallocate, Ftr
                                  Mmap, Mprotect, Mremap, Munmap, Place, PosixMadvise, Pwrite, Seal,
                                  ShmDt, Step, ThreadExit, Write)
 from sharespec.model.profiles import get_profile
-from sharespec.model.protections import allows_store
+from sharespec.model.memory import store_faults
 from sharespec.model.scope import FAMILIES, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
@@ -104,13 +104,12 @@ class Walk:
 
     def stores(self, actor: str, place) -> bool:
         """Whether a store by ``actor`` at ``place`` succeeds in some state the program may
-        have reached (a mapping there whose protection allows it: C01, R24, R33)."""
+        have reached (``memory.store_faults``)."""
         for state in self.states:
             thread = state.threads.get(actor)
             if thread is None or not thread.alive or place.mapping not in state.mapping_handles:
                 continue
-            vma = state.processes[thread.process].vma_at(state.vpn(place))
-            if vma is not None and allows_store(vma.prot):
+            if not store_faults(state.processes[thread.process], state.vpn(place)):
                 return True
         return False
 
@@ -193,9 +192,15 @@ def covered(st: Step) -> list:
     (mapping, page) pairs of its range, or its descriptor; nothing for other steps."""
     op = st.op
     if isinstance(op, RANGE_OPS):
-        length = getattr(op, "length", None) or getattr(op, "old_length", 0) or PAGE_SIZE
-        pages = -(-(op.at.offset + length) // PAGE_SIZE)
-        return [(op.at.mapping, op.at.page + i) for i in range(pages)]
+        return range_pages(op)
     if isinstance(op, (Ftruncate, Seal, Pwrite, Fallocate)):
         return [op.fd]
     return []
+
+
+def range_pages(op) -> list:
+    """The (mapping, page) pairs from a call's ``at`` over its ``length`` (or ``old_length``;
+    one page when it has neither)."""
+    length = getattr(op, "length", None) or getattr(op, "old_length", 0) or PAGE_SIZE
+    pages = -(-(op.at.offset + length) // PAGE_SIZE)
+    return [(op.at.mapping, op.at.page + i) for i in range(pages)]

@@ -105,6 +105,13 @@ def _read_private(state: State, pid: int, vpn: int, offset: int):
     return state, Value(contents_get(state.frames[fid], offset))
 
 
+def store_faults(proc, vpn: int) -> bool:
+    """A store there is SIGSEGV: nothing mapped, no PROT_WRITE, or a guard page (R32, R33,
+    R24, R49)."""
+    vma = proc.vma_at(vpn)
+    return vma is None or not protections.allows_store(vma.prot) or vpn in proc.guarded
+
+
 def writes_reach_object(vma: Vma) -> bool:
     """A store through a shared mapping changes the object; through a private one, the
     process's own copy (R09, R10, R12, R14)."""
@@ -118,8 +125,8 @@ def write(state: State, pid: int, vpn: int, offset: int, value: int, profile: Pr
     Linux's rules; a variant (model/variants.py) may pass its own."""
     proc = state.processes[pid]
     vma = proc.vma_at(vpn)
-    if vma is None or not protections.allows_store(vma.prot) or vpn in proc.guarded:
-        return [(state, SIGSEGV)]  # R32, R33, R24, R49
+    if store_faults(proc, vpn):
+        return [(state, SIGSEGV)]
     if beyond_object(state, vma, vpn):
         return [(state, SIGBUS)]  # R06, R43
     if reaches_object(vma):

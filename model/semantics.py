@@ -20,8 +20,8 @@ from . import (cow, credentials, descriptors, frames, growsdown, hugepages, lock
 from .credentials import READ
 from .ops import (PAGE_SIZE, Brk, Close, Dup, Exec, Exit, Fallocate, Fork, Frames, Fstat, Ftruncate,
                   Madvise, Maps, Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Open,
-                  Place, PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid,
-                  ShmAt, ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Vmlck, Write)
+                  PosixMadvise, Pread, Pwrite, Read, Reopen, Seal, Seals, SetGid, SetUid, ShmAt,
+                  ShmCtl, ShmDt, ShmGet, ShmUnlink, Spawn, Step, ThreadExit, Vmlck, Write)
 from .profiles import Profile
 from .protections import WRITABLE
 from .results import DEAD, EOF, OK, Errno, Fault, SegmentId, Stat, Value
@@ -767,7 +767,8 @@ def open_(state: State, pid: int, st: Step, profile: Profile) -> list:
             # readable nil page there (model/absolute_addresses.py, C07), whose zeros are an
             # empty name (the case format lets no write reach it)
             return [(s, EFAULT) if isinstance(result, Fault) else created
-                    for s, result in memory.read(state, pid, state.vpn(Place("@zero")), 0, profile)
+                    for s, result in memory.read(state, pid, absolute_addresses.page_base("@zero"),
+                                                 0, profile)
                     for created in _memfd_create(s, pid, op, bind)]
         if op.invalid != "none":
             # unknown flags, or a name longer than MFD_NAME_MAX_LEN (EINVAL)
