@@ -15,6 +15,7 @@ other runs whose segments, names and ledgers come and go meanwhile. So:
 import atexit
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -31,6 +32,28 @@ SESSION_TMP = tempfile.mkdtemp(prefix="sharespec-tests-")
 # still removes its TMPDIR; a process forked from this one does not.
 _SESSION_PID = os.getpid()
 atexit.register(lambda: os.getpid() == _SESSION_PID and shutil.rmtree(SESSION_TMP, True))
+
+
+def _terminated(signum, frame):
+    """SIGTERM (a CI runner or a developer stopping the session) takes pytest's way out of an
+    interrupt: teardown, the leftovers check and the TMPDIR's removal still run. Without this
+    a killed session left its /tmp/sharespec-tests-* with its ledgers behind."""
+    if os.getpid() != _SESSION_PID:          # a fork made before the at-fork reset below
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    raise KeyboardInterrupt
+
+
+def _default_sigterm_in_child():
+    # Case processes forked in-process (impl.run_case) must die of SIGTERM at once, as they
+    # would outside the test session: only the session's own process takes the way out above.
+    if signal.getsignal(signal.SIGTERM) is _terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+signal.signal(signal.SIGTERM, _terminated)
+os.register_at_fork(after_in_child=_default_sigterm_in_child)
 os.environ["TMPDIR"] = SESSION_TMP
 tempfile.tempdir = None          # gettempdir() reads TMPDIR again
 PID_LOG = os.path.join(SESSION_TMP, "pids")
