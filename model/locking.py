@@ -27,7 +27,8 @@ What a lock changes, seen from a case:
   (mprotect_fixup: populate_vma_page_range), as mlock would; mremap growing a locked record
   faults in the new tail.
 - MREMAP_DONTUNMAP clears VM_LOCKED on the old record but leaves its pages counted in VmLck
-  (``Process.lock_leak``) until the process ends or execs.
+  (``Process.lock_leak``) until the process ends or execs; where the move merged the new
+  range into the old record, on the merged record, new range and all.
 - A process without CAP_IPC_LOCK (here: after setuid(other)) is held to RLIMIT_MEMLOCK, which
   the case does not fix: mlock may be EPERM (a limit of 0) or ENOMEM (over the limit), and
   MAP_LOCKED EPERM or EAGAIN, besides succeeding.
@@ -185,18 +186,26 @@ def after_grow(state: State, pid: int, tail_start: int, tail_end: int, profile) 
 
 
 def after_dontunmap(before: State, state: State, pid: int, start: int, end: int) -> State:
-    """MREMAP_DONTUNMAP clears VM_LOCKED on each old record it moved from, without taking its
-    pages off VmLck (observed: VmLck grows by the moved pages and stays so)."""
+    """MREMAP_DONTUNMAP clears VM_LOCKED on the old record (mm/mremap.c dontunmap_complete),
+    without taking its pages off VmLck, which the move has already grown by the moved pages
+    (vrm_stat_account): VmLck keeps counting every page whose lock it clears (observed).
+
+    The record cleared is the one the old range lies in *after* the move: an anonymous record
+    never faulted in takes the new place's offset and may merge with its own new copy
+    (copy_vma's merge with self), and then the lock is cleared on the merged record, new
+    range and all (observed: a locked page moved next to itself leaves no locked record and
+    VmLck 2; a random case, seed 1, found it)."""
     old = [v for v in aspace.overlapping(before.processes[pid], start, end) if v.locked]
     if not old:
         return state
-    leak = sum(v.pages for v in old)
     proc = state.processes[pid]
     # cleared in place (vm_flags_clear): no merge with a neighbour it now equals (observed)
-    vmas = tuple(replace(v, locked=False, lock_cleared=True)
-                 if v.locked and any(o.start <= v.start and v.end <= o.end for o in old) else v
+    cleared = [v for v in proc.vmas if v.locked and any(v.start < o.end and o.start < v.end
+                                                          for o in old)]
+    vmas = tuple(replace(v, locked=False, lock_cleared=True) if v in cleared else v
                  for v in proc.vmas)
-    return state.with_process(pid, replace(proc, vmas=vmas, lock_leak=proc.lock_leak + leak))
+    return state.with_process(pid, replace(proc, vmas=vmas, lock_leak=proc.lock_leak
+                                           + sum(v.pages for v in cleared)))
 
 
 # --- msync -------------------------------------------------------------------------------
