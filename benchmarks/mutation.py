@@ -81,8 +81,11 @@ def _exhaustive(steps):
 
 
 def source_random(args):
+    from dataclasses import replace
     from sharespec.generators.random_programs import random_cases
-    return list(random_cases(1, args.random))
+    from sharespec.model.scope import DEFAULT
+    scope = DEFAULT if args.random_steps is None else replace(DEFAULT, steps=args.random_steps)
+    return list(random_cases(args.seed, args.random, scope))
 
 
 class _Enough(Exception):
@@ -284,6 +287,11 @@ def main(argv=None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=1, help="mutants hunted at once")
     parser.add_argument("--no-shrink", action="store_true")
     parser.add_argument("--random", type=int, default=1000, help="random cases (default 1000)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="the random source's seed (default 1): compare generators over "
+                             "several, since one run's score moves by a few mutants")
+    parser.add_argument("--random-steps", type=int, default=None,
+                        help="steps of each random program (default: the default scope's)")
     parser.add_argument("--hypothesis", type=int, default=1000,
                         help="distinct Hypothesis cases (default 1000, as --random)")
     parser.add_argument("--z3-bound", type=int, default=4)
