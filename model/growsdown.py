@@ -21,10 +21,12 @@ What the model can predict, given that slots need not be adjacent (docs/case-for
   is within 255 pages, so it stops the growth unless it is PROT_NONE or growsdown. If there is
   none in the slot, what lies below the slot is the implementation's: both are allowed.
 - No record above the page in its slot: the next record above in memory is outside the slot. It
-  can be a case's growsdown record only if that record starts at page 0 of another slot that
-  the implementation put just above; then the model does not predict (NotApplicable): which
-  slot lies above which is the implementation's, and a record grown across slots is none the
-  model can hold. Otherwise nothing grows (R32: SIGSEGV).
+  can be a case's growsdown record only if that record is the lowest of another slot (at its
+  page 0, or above pages nothing maps) that the implementation put just above; then the model
+  does not predict (NotApplicable): which slot lies above which is the implementation's, and
+  a record grown across slots is none the model can hold. Otherwise nothing grows (R32:
+  SIGSEGV). (The model once asked for page 0 only: a random case with the growsdown record at
+  page 2 of the slot above, nothing below it, grew on this host where the model said SIGSEGV.)
 - A locked growsdown record (RLIMIT_MEMLOCK, the new pages faulted in) is not modelled either.
 - A MAP_SHARED_VALIDATE mapping placed by a hint (impl: no MAP_FIXED_NOREPLACE) avoids the guard
   gap of a growsdown record (vm_start_gap): with a growsdown record in the process the model
@@ -62,6 +64,10 @@ def _below(vmas, vpn: int) -> Optional[Vma]:
     return below[-1] if below else None
 
 
+def _lowest_in_slot(vmas, slot: int) -> Optional[Vma]:
+    return next((v for v in vmas if v.start // SLOT_PAGES == slot), None)
+
+
 def growth(state: State, pid: int, vpn: int) -> list:
     """The states an access at ``vpn`` may meet: [state] when nothing grows, the grown state, or
     both (R50). Raises Unpredictable where the slots' order would decide."""
@@ -71,10 +77,10 @@ def growth(state: State, pid: int, vpn: int) -> list:
     slot = vpn // SLOT_PAGES
     above = _above(proc.vmas, vpn)
     if above is None or above.start // SLOT_PAGES != slot:
-        if any(v.growsdown and v.start % SLOT_PAGES == 0 and v.start // SLOT_PAGES != slot
-               for v in proc.vmas):
-            raise Unpredictable("an access at the top of a slot, with a growsdown mapping at "
-                                "the first page of a slot: which slot lies above is the "
+        if any(v.growsdown and v.start // SLOT_PAGES != slot and
+               v is _lowest_in_slot(proc.vmas, v.start // SLOT_PAGES) for v in proc.vmas):
+            raise Unpredictable("an access at the top of a slot, with a growsdown mapping the "
+                                "lowest of another slot: which slot lies above is the "
                                 "implementation's (model/growsdown.py)")
         return [state]
     if not above.growsdown:

@@ -103,6 +103,28 @@ def test_R50_growth_across_slots_is_not_predicted():
     """)[-1] == {"SIGSEGV"}
 
 
+def test_R50_growth_across_slots_is_not_predicted_for_the_lowest_record_of_a_slot_either():
+    """Nor one higher in its slot with nothing below it there: the slot's lowest record is the
+    next one above any page below the slot. (A random case, seed 1 at 16 steps: the growsdown
+    record at page 2 of a slot whose pages 0 and 1 were unmapped grew down to a write in the
+    slot below on this host, where the model said SIGSEGV.)"""
+    with pytest.raises(NotApplicable):
+        allowed("""
+            T0: M0 = mmap(anon, private, rw, 4096)
+            T0: M1 = mmap(anon, private, rw, 4096)
+            T0: munmap(M1, 4096)
+            T0: M2 = mmap(anon, private, rw, 4096, at=M1[2], replace, growsdown)
+            T0: write(M0[1], 2)
+        """)
+    # a plain record below it in its slot is the lowest, and stops nothing in another slot
+    assert allowed("""
+        T0: M0 = mmap(anon, private, rw, 4096)
+        T0: M1 = mmap(anon, private, rw, 4096)
+        T0: M2 = mmap(anon, private, rw, 4096, at=M1[2], replace, growsdown)
+        T0: write(M0[1], 2)
+    """)[-1] == {"SIGSEGV"}
+
+
 def test_R50_map_growsdown_is_linux_only():
     with pytest.raises(NotApplicable):
         allowed("T0: M0 = mmap(anon, private, rw, 4096, growsdown)", "posix")
