@@ -40,7 +40,11 @@ What the tail observes, from the states the model allows after the program, in t
    reads forks a child that removes them (MADV_GUARD_REMOVE) and reads those pages: what an
    install kept or threw away shows only once the markers are gone, and the parent keeps its
    markers for the faulting observations;
-5. the observations that fault, last: a fault kills its process (R28), so each process gets
+5. a removal: IPC_RMID of each segment the first process has attached (and has not removed),
+   then its IPC_STAT, a read through the attach, a shmat of it again and a shmget of its key
+   (R17, R18, R19): a program seldom removes a segment it has attached, and what a removal
+   does shows only after one; last but for the faulting ones, since it changes the segment;
+6. the observations that fault, last: a fault kills its process (R28), so each process gets
    one, and every further one runs in a fork child of its own. A write to each page that the
    model says is readable but not writable is such an observation (a protection kept).
 
@@ -56,8 +60,8 @@ from typing import Iterable, Optional
 from sharespec.model.actions import extent
 from sharespec.model.descriptors import held_fd
 from sharespec.model.ops import (PAGE_SIZE, Dup, Exit, Fork, Fstat, Madvise, Maps, Mprotect, Open,
-                                 Place, Pread, Pwrite, Read, Reopen, Seals, SetUid, ShmCtl, ShmDt,
-                                 Step, ThreadExit, Write)
+                                 Place, Pread, Pwrite, Read, Reopen, Seals, SetUid, ShmAt, ShmCtl,
+                                 ShmDt, ShmGet, Step, ThreadExit, Write)
 from sharespec.model.results import Errno
 from sharespec.model.profiles import get_profile
 from sharespec.model.results import Fault, Value
@@ -70,6 +74,7 @@ from .frame_observations import live_everywhere
 # their descriptors and segments, a fork probe each, and the faulting observations.
 LIMIT = 48
 RESERVED = 12     # of them for the faulting observations, which come last
+REMOVAL = 5       # and before them for the removal of one attached segment (5.)
 PROBE_VALUE = 3   # what a protection probe writes (outside the scopes' usual values 1 and 2)
 ENOMEM = Errno("ENOMEM")
 
@@ -303,6 +308,48 @@ def _exit_probes(tail: _Tail) -> None:
             tail.add(Step(child, ShmCtl(seg, stat_command(tail.profile))))
 
 
+def _removal(tail: _Tail) -> None:
+    """What IPC_RMID does to a segment still attached, asked of each segment the first
+    process has attached, live and not yet removed in every state: IPC_RMID, then its
+    IPC_STAT (SHM_DEST, the key made private, the id still found while attached: R17), a
+    read through the attach (the memory lives on until the last detach), a shmat of it again
+    (Linux lets a removed segment be attached while attached: R19) and, for a keyed segment,
+    a shmget of its key without IPC_CREAT (a removed segment's key finds nothing: R18).
+
+    A generated program seldom removes a segment it has attached (IPC_RMID is one of
+    shmctl's nineteen commands, and it needs a shmat before it): in a corpus of a thousand
+    random programs, one did. So the tail makes the removal itself, after every observation
+    but the faulting ones, since it changes the segment for good."""
+    reps = tail.representatives()
+    if not reps or tail.full():
+        return
+    actor = reps[0]
+    for seg in tail.states[0].segment_handles:
+        sids = [s.live_segment(seg) for s in tail.states]
+        if None in sids or any(s.segments[i].removed for s, i in zip(tail.states, sids)):
+            continue
+        attached = [m for m in attach_handles(tail.states[0], actor)
+                    if all(_attached_segment(s, actor, m) == i for s, i in zip(tail.states, sids))]
+        keys = {s.segments[i].key for s, i in zip(tail.states, sids)}
+        if not attached or not tail.add(Step(actor, ShmCtl(seg, "rmid"))):
+            continue
+        tail.add(Step(actor, ShmCtl(seg, stat_command(tail.profile))))
+        if tail.faults(Step(actor, Read(Place(attached[0], 0)))) is False:
+            tail.add(Step(actor, Read(Place(attached[0], 0))))
+        tail.add(Step(actor, ShmAt(seg), f"M{len(tail.states[0].mapping_handles)}"))
+        if len(keys) == 1 and None not in keys:
+            tail.add(Step(actor, ShmGet(keys.pop(), PAGE_SIZE),
+                          f"S{len(tail.states[0].segment_handles)}"))
+
+
+def _attached_segment(state, thread: str, m: str) -> Optional[int]:
+    """The segment whose attach starts at mapping ``m``'s slot in ``thread``'s process."""
+    base = state.slot_base(m)
+    vma = state.processes[state.threads[thread].process].vma_at(base) if base is not None \
+        else None
+    return None if vma is None else vma.segment
+
+
 def _stat_by_another(tail: _Tail, child: str) -> None:
     """The first process's fork child asks IPC_STAT of every segment: the tail's other
     IPC_STATs are made by the first process, mostly the creator, so a shm_cpid or shm_lpid
@@ -408,6 +455,8 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
     if not tail.live():
         return ()
     reps = tail.representatives()
+    removal_room = REMOVAL if attach_handles(tail.states[0], reps[0]) else 0
+    tail.limit -= removal_room     # the removal (5.) of one segment fits however much comes first
     places = {actor: _places(program, tail, actor) for actor in reps}
     faulting: dict = {actor: [] for actor in reps}
     written = _written(program)
@@ -441,8 +490,10 @@ def observation_tail(program, profile="linux", limit: int = LIMIT) -> tuple:
                     tail.add(Step(actor, Read(place)))
     for actor in reps:                             # 4. under the guards
         _under_guards(program, tail, actor, places[actor])
+    tail.limit += removal_room
+    _removal(tail)                                 # 5.
     tail.limit = limit
-    for actor in reps:                             # 5. what faults, last
+    for actor in reps:                             # 6. what faults, last
         if actor in tail.live():
             _fault_last(tail, actor, faulting[actor])
     return tuple(tail.steps)
