@@ -82,7 +82,8 @@ def _exhaustive(steps):
 
 def source_random(args):
     from dataclasses import replace
-    from sharespec.generators.random_programs import CASES_SCOPE, random_cases
+    from sharespec.generators.random_programs import random_cases
+    from sharespec.generators.walk import CASES_SCOPE
     scope = (CASES_SCOPE if args.random_steps is None
              else replace(CASES_SCOPE, steps=args.random_steps))
     return list(random_cases(args.seed, args.random, scope))
@@ -291,7 +292,7 @@ def main(argv=None) -> int:
                         help="the random source's seed (default 1): compare generators over "
                              "several, since one run's score moves by a few mutants")
     parser.add_argument("--random-steps", type=int, default=None,
-                        help="steps of each random program (default: random_programs.CASES_SCOPE's)")
+                        help="steps of each random program (default: walk.CASES_SCOPE's)")
     parser.add_argument("--hypothesis", type=int, default=1000,
                         help="distinct Hypothesis cases (default 1000, as --random)")
     parser.add_argument("--z3-bound", type=int, default=4)

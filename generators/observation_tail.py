@@ -324,12 +324,13 @@ def _removal(tail: _Tail) -> None:
     if not reps or tail.full():
         return
     actor = reps[0]
+    attaches = [attached_segments(s, actor) for s in tail.states]
     for seg in tail.states[0].segment_handles:
         sids = [s.live_segment(seg) for s in tail.states]
         if None in sids or any(s.segments[i].removed for s, i in zip(tail.states, sids)):
             continue
-        attached = [m for m in attach_handles(tail.states[0], actor)
-                    if all(_attached_segment(s, actor, m) == i for s, i in zip(tail.states, sids))]
+        attached = [m for m in attaches[0]
+                    if all(a.get(m) == i for a, i in zip(attaches, sids))]
         keys = {s.segments[i].key for s, i in zip(tail.states, sids)}
         if not attached or not tail.add(Step(actor, ShmCtl(seg, "rmid"))):
             continue
@@ -342,14 +343,6 @@ def _removal(tail: _Tail) -> None:
                           f"S{len(tail.states[0].segment_handles)}"))
 
 
-def _attached_segment(state, thread: str, m: str) -> Optional[int]:
-    """The segment whose attach starts at mapping ``m``'s slot in ``thread``'s process."""
-    base = state.slot_base(m)
-    vma = state.processes[state.threads[thread].process].vma_at(base) if base is not None \
-        else None
-    return None if vma is None else vma.segment
-
-
 def _stat_by_another(tail: _Tail, child: str) -> None:
     """The first process's fork child asks IPC_STAT of every segment: the tail's other
     IPC_STATs are made by the first process, mostly the creator, so a shm_cpid or shm_lpid
@@ -359,13 +352,19 @@ def _stat_by_another(tail: _Tail, child: str) -> None:
         tail.add(Step(child, ShmCtl(seg, stat_command(tail.profile))))
 
 
-def attach_handles(state, thread: str) -> list:
-    """The mapping handles whose first page starts a SysV attach in ``thread``'s process; not
-    one bound at an absolute place (@brk, @zero: a negative page), which no later step may
-    name (validate)."""
+def attached_segments(state, thread: str) -> dict:
+    """mapping handle -> segment, for the handles whose first page starts a SysV attach in
+    ``thread``'s process; not one bound at an absolute place (@brk, @zero: a negative page),
+    which no later step may name (validate)."""
     proc = state.processes[state.threads[thread].process]
-    starts = {v.start for v in proc.vmas if v.segment is not None}
-    return [m for m in state.mapping_handles if state.slot_base(m) in starts]
+    segment_at = {v.start: v.segment for v in proc.vmas if v.segment is not None}
+    return {m: segment_at[state.slot_base(m)] for m in state.mapping_handles
+            if state.slot_base(m) in segment_at}
+
+
+def attach_handles(state, thread: str) -> list:
+    """The mapping handles of ``attached_segments``, in the order they were bound."""
+    return list(attached_segments(state, thread))
 
 
 def _as_other(program, tail: _Tail) -> None:

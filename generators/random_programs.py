@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import replace
 from typing import Iterator, Optional
 
 from sharespec.model.case import Case
@@ -46,18 +45,11 @@ from sharespec.model.semantics import NotApplicable
 from sharespec.model.validate import CaseError, validate_program
 
 from .observation_tail import observed
-from .walk import NO_SWARM, Swarm, Walk
+from .walk import CASES_SCOPE, NO_SWARM, Swarm, Walk
 
 LEAST = 8     # weight factor of the least used labels of a family, given a walk
 FOLLOW_UP = 0.5  # a family's weight grows as its hottest action's heat to this power
 RETRIES = 4   # draws of a step that would end the program early, before one is taken
-# The scope of ``random_cases`` by default: the default scope's classes, programs twice as long,
-# as Hypothesis's cases (strategies.CASES_SCOPE). A wrong effect shows when two or three
-# steps line up on one object, which a longer program does far more often for little more
-# running time (the observation tail is most of a case). Measured (benchmarks/mutation.py
-# --sources random --no-shrink, 1000 cases, run side by side): 151 and 155 of 173 mutants
-# killed with seeds 1 and 2, against 148 and 149 at 8 steps.
-CASES_SCOPE = replace(DEFAULT, steps=2 * DEFAULT.steps)
 SWARM_SHARE = 0.5       # of the programs, those drawn from a swarm (walk.Swarm), not the whole menu
 SWARM_LEAVES_OUT = 0.5  # the chance a swarm leaves out each family and each madvise advice
 
@@ -126,12 +118,11 @@ def random_program(rng: random.Random, scope: Scope = DEFAULT, profile="linux",
     return walk.steps
 
 
-def random_cases(seed: int, count: int, scope: Optional[Scope] = None, profile="linux",
+def random_cases(seed: int, count: int, scope: Scope = CASES_SCOPE, profile="linux",
                  observe: bool = True) -> Iterator[Case]:
     """``count`` random cases from one seed, with their allowed results, of programs within
-    ``scope`` (default ``CASES_SCOPE``); ``observe``: each program followed by its observation
-    tail (observation_tail.py)."""
-    scope = CASES_SCOPE if scope is None else scope
+    ``scope`` (by default ``walk.CASES_SCOPE``); ``observe``: each program followed by its
+    observation tail (observation_tail.py)."""
     rng = random.Random(seed)
     usage = Usage()
     made = 0

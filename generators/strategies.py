@@ -38,7 +38,7 @@ Example, in a test::
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 
 from hypothesis import reject
@@ -53,7 +53,7 @@ from sharespec.model.scope import DEFAULT, Scope
 from sharespec.model.semantics import NotApplicable
 
 from .observation_tail import observed
-from .walk import NO_SWARM, Swarm, Walk, range_pages
+from .walk import CASES_SCOPE, NO_SWARM, Swarm, Walk, range_pages
 
 
 
@@ -370,13 +370,6 @@ def _cases(draw, scope: Scope, profile: str, name: str, kinds: Optional[tuple], 
         reject()
     return Case(name=name, profile=profile, rules=(), origin="hypothesis",
                 description="a program drawn by Hypothesis", steps=program, allowed=allowed)
-
-
-# The scope of ``cases`` by default: the default scope's classes, programs twice as long. Cases
-# are drawn to find wrong implementations, a few hundred at a time (benchmarks/mutation.py):
-# a step pair that shows a bug (a write, then a madvise of that page) is met about four
-# times as often in a program twice as long.
-CASES_SCOPE = replace(DEFAULT, steps=2 * DEFAULT.steps)
 
 
 def cases(scope: Scope = CASES_SCOPE, profile="linux", name: str = "hypothesis",

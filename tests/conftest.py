@@ -38,10 +38,6 @@ def _terminated(signum, frame):
     """SIGTERM (a CI runner or a developer stopping the session) takes pytest's way out of an
     interrupt: teardown, the leftovers check and the TMPDIR's removal still run. Without this
     a killed session left its /tmp/sharespec-tests-* with its ledgers behind."""
-    if os.getpid() != _SESSION_PID:          # a fork made before the at-fork reset below
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-        return
     raise KeyboardInterrupt
 
 
