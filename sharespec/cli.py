@@ -75,6 +75,7 @@ def arm_interrupts() -> None:
     Ctrl-C does: exit 130, partial report); one held since start-up is raised now."""
     if not AS_COMMAND:
         return        # imported (tests): sharespec run installs its SIGTERM handler itself
+    sys.unraisablehook = interrupts.drop_lost_interrupt
     signal.signal(signal.SIGINT, interrupts.interrupt)
     signal.signal(signal.SIGTERM, interrupts.interrupt)
     if _held:

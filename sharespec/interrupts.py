@@ -7,6 +7,8 @@ had pressed Ctrl-C. The handler therefore also sets a latch, and the places that
 command passes often (progress reports) and the end of every command check it."""
 from __future__ import annotations
 
+import sys
+
 _received: list = []      # the signals the handler raised for, oldest first
 
 
@@ -14,6 +16,17 @@ def interrupt(signum, frame) -> None:
     """The SIGINT/SIGTERM handler of a command that may be interrupted."""
     _received.append(signum)
     raise KeyboardInterrupt
+
+
+def drop_lost_interrupt(unraisable) -> None:
+    """sys.unraisablehook while interrupts are armed: a finalizer that fails once a signal has
+    come (the handler's KeyboardInterrupt landed in it, bare or wrapped by ctypes as
+    "ArgumentError: argument 2: KeyboardInterrupt") is not printed ("Exception ignored in" and
+    a traceback), since the latch carries the interrupt to a place where the command stops;
+    before any signal, a failing finalizer goes to Python's hook as usual."""
+    if came():
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def came() -> bool:

@@ -4,6 +4,7 @@ error and status 130, and nothing after it. An object the interrupt cut off in i
 ignored in" with a traceback after the message (a CI run of test_z3_progress met it once)."""
 from __future__ import annotations
 
+import ctypes
 import gc
 import sys
 
@@ -27,3 +28,50 @@ def test_an_interrupted_command_says_so_once_and_prints_no_finalizer_traceback(c
     _CutOff()
     gc.collect()
     assert capsys.readouterr().err == "sharespec: interrupted\n"
+
+
+class _Interrupted:
+    """A finalizer that the signal handler interrupts (z3's AstRef.__del__ in a search)."""
+
+    def __del__(self):
+        interrupts.interrupt(2, None)
+
+
+def test_an_interrupt_that_lands_in_a_finalizer_prints_nothing_and_stays_latched(capsys,
+                                                                                   monkeypatch):
+    # the last CI run: the handler's KeyboardInterrupt landed in AstRef.__del__ and Python
+    # printed "Exception ignored in" with a traceback before "sharespec: interrupted"
+    monkeypatch.setattr(sys, "unraisablehook", interrupts.drop_lost_interrupt)
+    try:
+        _Interrupted()
+        gc.collect()
+        assert interrupts.came()
+    finally:
+        interrupts.handled()
+    assert capsys.readouterr().err == ""
+
+
+class _WrappedByCtypes:
+    """What z3's ctypes layer makes of the handler's KeyboardInterrupt (the next CI run)."""
+
+    def __del__(self):
+        interrupts._received.append(2)
+        raise ctypes.ArgumentError("argument 2: KeyboardInterrupt: ")
+
+
+def test_an_interrupt_wrapped_by_ctypes_in_a_finalizer_prints_nothing_either(capsys,
+                                                                              monkeypatch):
+    monkeypatch.setattr(sys, "unraisablehook", interrupts.drop_lost_interrupt)
+    try:
+        _WrappedByCtypes()
+        gc.collect()
+    finally:
+        interrupts.handled()
+    assert capsys.readouterr().err == ""
+
+
+def test_finalizer_failures_before_any_signal_still_reach_pythons_hook(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "unraisablehook", interrupts.drop_lost_interrupt)
+    _CutOff()
+    gc.collect()
+    assert "AttributeError" in capsys.readouterr().err
