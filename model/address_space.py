@@ -123,17 +123,30 @@ def fork_anon_vmas(state: State, vmas) -> tuple:
     return state, tuple(out)
 
 
-def merged(vmas) -> tuple:
+def merged(vmas, fresh=()) -> tuple:
     """Sorted records with adjacent mergeable records joined (``_can_merge``). A merged record
-    keeps the origin of the one that has an anon_vma, whose pages it now holds."""
+    keeps the origin of the one that has an anon_vma, whose pages it now holds.
+
+    ``fresh``: the start pages of the records a call has just made, moved or changed. The
+    kernel tries a merge only for those (vma_merge_new_range, vma_merge_existing_range: the
+    record and its two neighbours), so a record whose VM_LOCKED was cleared in place
+    (``Vma.lock_cleared``) stays apart from an equal neighbour unless one of the two is
+    fresh; once joined, the record stays apart from its other equal neighbours."""
+    fresh = set(fresh)
     out: list[Vma] = []
+    out_fresh: list[bool] = []
     for v in sorted(vmas, key=lambda v: v.start):
-        if out and _can_merge(out[-1], v):
+        is_fresh = v.start in fresh
+        if out and _can_merge(out[-1], v) and (
+                is_fresh or out_fresh[-1] or not (out[-1].lock_cleared or v.lock_cleared)):
             keep = out[-1] if out[-1].anon_vma or not v.anon_vma else v
             out[-1] = replace(out[-1], end=v.end, origin=keep.origin,
-                              anon_vma=out[-1].anon_vma or v.anon_vma)
+                              anon_vma=out[-1].anon_vma or v.anon_vma,
+                              lock_cleared=out[-1].lock_cleared or v.lock_cleared)
+            out_fresh[-1] = out_fresh[-1] or is_fresh
         else:
             out.append(v)
+            out_fresh.append(is_fresh)
     return tuple(out)
 
 
@@ -226,7 +239,7 @@ def insert(state: State, pid: int, vma: Vma, profile: Profile) -> State:
     shm_close never meets a count of zero (R19, R20, R27)."""
     state = unmap(state, pid, vma.start, vma.end, profile, keep=vma.segment)
     proc = state.processes[pid]
-    state = state.with_process(pid, replace(proc, vmas=merged(proc.vmas + (vma,))))
+    state = state.with_process(pid, replace(proc, vmas=merged(proc.vmas + (vma,), [vma.start])))
     if vma.segment is not None:
         seg = state.segments[vma.segment]
         if not seg.ever_attached:
@@ -247,6 +260,7 @@ def modify(state: State, pid: int, start: int, end: int, change: Callable[[Vma],
     proc = state.processes[pid]
     vmas = sorted(proc.vmas, key=lambda v: v.start)
     out: list[Vma] = []
+    changed: list[int] = []     # the start of every piece changed: a merge attempt each
     for n, v in enumerate(vmas):
         if v.end <= start or v.start >= end or change(v) == v:
             out.append(v)
@@ -260,7 +274,8 @@ def modify(state: State, pid: int, start: int, end: int, change: Callable[[Vma],
         outside, inside = split_at([v], start, end)
         # a changed piece is a merge attempt (vma_merge): whatever kept it apart is gone
         out.extend(outside + [replace(change(p), lock_cleared=False) for p in inside])
-    return state.with_process(pid, replace(proc, vmas=merged(out)))
+        changed += [p.start for p in inside]
+    return state.with_process(pid, replace(proc, vmas=merged(out, changed)))
 
 
 def _joins(a: Vma, b: Vma) -> bool:

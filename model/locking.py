@@ -19,7 +19,8 @@ What a lock changes, seen from a case:
   length 0 as success.
 - C03: fork clears VM_LOCKED in the child (dup_mmap), whose VmLck starts at 0. The child's
   records are copied one by one, never merged: a record that was locked stays apart from a
-  neighbour it now equals (``Vma.lock_cleared``) until a call changes it.
+  neighbour it now equals (``Vma.lock_cleared``) until a call changes, makes or moves it or
+  that neighbour (the kernel's merge attempt, address_space.merged).
 - madvise DONTNEED, FREE, REMOVE, COLD, PAGEOUT and GUARD_INSTALL refuse a VM_LOCKED record
   with EINVAL (madvise_dontneed_free_valid_vma, madvise_remove, can_madv_lru_vma,
   is_valid_guard_vma), record by record: the records before it in the range are advised.

@@ -740,7 +740,7 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
                    if start <= v.start and v.end <= end else v
                    for v in proc.vmas]
     kept_private = proc.private.remove(*[v for v in proc.private if start <= v < end])
-    proc = replace(proc, vmas=aspace.merged(outside + pieces),
+    proc = replace(proc, vmas=aspace.merged(outside + pieces, [p.start for p in pieces]),
                    private=kept_private.update(moved_private),
                    lazyfree=_carried(was.lazyfree, proc.lazyfree, start, end, dest),
                    guarded=_carried(was.guarded, proc.guarded, start, end, dest))  # R49

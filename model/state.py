@@ -163,7 +163,8 @@ class Vma:
     locked: bool = False
     # VM_LOCKED was cleared in place, with no merge attempt (dup_mmap in a fork child,
     # MREMAP_DONTUNMAP's old record): the record stays apart from neighbours it now equals
-    # until a call changes it (address_space.modify), as the kernel's records do (observed)
+    # until a call changes, makes or moves it or a neighbour (address_space.merged ``fresh``:
+    # the kernel's merge attempt), as the kernel's records do (observed)
     lock_cleared: bool = False
     # VM_GROWSDOWN (MAP_GROWSDOWN, model/growsdown.py): a fault just below grows the record;
     # records merge only when they agree
@@ -176,7 +177,7 @@ class Vma:
     def advice_flags(self) -> tuple:
         """The flags madvise sets (R40, R41, R48): records merge only when they agree on all."""
         return (self.dontfork, self.wipeonfork, self.readahead, self.dontdump, self.thp,
-                self.mergeable, self.locked, self.lock_cleared, self.growsdown)
+                self.mergeable, self.locked, self.growsdown)
 
     def object_page(self, vpn: int) -> int:
         return self.pgoff + (vpn - self.start)

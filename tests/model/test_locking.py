@@ -188,6 +188,29 @@ T0: maps(M0)
     assert got[8] == {"maps(0-1:rw-s,1-2:rw-s,2-3:rw-s)"}
 
 
+def test_C03_R30_a_lock_cleared_in_place_joins_a_neighbour_a_call_changes():
+    """The merge attempt is the changed record's, with both its neighbours: a record whose
+    lock fork cleared joins it (observed, 6.18: a random case of seed 1 found the model
+    keeping them apart), while two untouched equal records stay apart."""
+    got = allowed("""
+T0: M0 = mmap(anon, shared, rw, 8192, locked)
+T0: M1 = mmap(anon, shared, rw, 12288)
+T0: mlock(M1, 4096)
+T0: mlock(M1[2], 4096)
+T0: T1 = fork()
+T1: mprotect(M0, 4096, x)
+T1: mprotect(M0, 4096, rw)
+T1: maps(M0)
+T1: maps(M1)
+T1: mprotect(M1[1], 4096, r)
+T1: mprotect(M1[1], 4096, rw)
+T1: maps(M1)
+""")
+    assert got[7] == {"maps(0-2:rw-s)"}
+    assert got[8] == {"maps(0-1:rw-s,1-2:rw-s,2-3:rw-s)"}
+    assert got[11] == {"maps(0-3:rw-s)"}
+
+
 def test_mremap_grows_a_locked_record_faulted_in_and_dontunmap_leaves_its_count():
     got = allowed("""
 T0: F0 = open(file, f, creat)
