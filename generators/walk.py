@@ -15,9 +15,11 @@ from typing import Optional
 
 from sharespec.model.actions import NEEDS, actions
 from sharespec.model.ops import (MADVICES, PAGE_SIZE, Exec, Exit, Fallocate, Ftruncate, Madvise,
-                                 Mmap, Mprotect, Mremap, Munmap, Place, PosixMadvise, Pwrite, Seal,
-                                 ShmDt, Step, ThreadExit, Write)
+                                 Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Place,
+                                 PosixMadvise, Pwrite, Read, Seal, ShmDt, Step, ThreadExit,
+                                 Write)
 from sharespec.model.profiles import get_profile
+from sharespec.model.descriptors import seals_of
 from sharespec.model.memory import store_faults
 from sharespec.model.scope import DEFAULT, FAMILIES, Scope
 from sharespec.model.semantics import NotApplicable, step
@@ -98,6 +100,7 @@ class Walk:
         self.fds_bound = 0
         self.last_named: dict = {}   # handle or (mapping, page) -> the last step naming it
         self.written: set = set()    # (mapping, page) written, descriptors written or mapped
+        self.sealed: set = set()     # descriptors of a memfd the program added seals to (R47)
 
     def live_threads(self) -> list:
         """The threads that may act next: alive in some state, not certainly ended."""
@@ -138,8 +141,42 @@ class Walk:
         the program did can be observed after it."""
         return not any(t.alive for s in states for t in s.threads.values())
 
+    def sealable(self, st: Step) -> bool:
+        """``st`` adds seals through a descriptor of a memfd that takes them in some state (not
+        yet F_SEAL_SEAL): a seal on anything else fails with EPERM whatever it asks (R47)."""
+        if not isinstance(st.op, Seal):
+            return False
+        for state in self.states:
+            thread = state.threads.get(st.thread)
+            held = (state.processes[thread.process].fds.get(st.op.fd)
+                    if thread is not None and thread.alive else None)
+            if held is not None and "seal" not in seals_of(state.objects[held.obj]):
+                return True
+        return False
+
+    def acts_on_nothing(self, st: Step) -> bool:
+        """``st`` is a range call, read or write whose pages the acting thread's process maps
+        in no state: it fails the same way whatever came before (ENOMEM, EFAULT, SIGSEGV), so
+        it follows up nothing. Without this, a handle munmapped or never mapped in a process
+        drew the heat of its written pages and of its recent naming, and half the madvise,
+        mprotect and mlock calls of a corpus fell on nothing."""
+        at = getattr(st.op, "at", None)
+        if not isinstance(st.op, PLACE_CALLS) or at is None:
+            return False
+        pages = range_pages(st.op)
+        for state in self.states:
+            thread = state.threads.get(st.thread)
+            if thread is None or not thread.alive or at.mapping not in state.mapping_handles:
+                continue
+            proc = state.processes[thread.process]
+            if any(proc.vma_at(state.vpn(Place(m, p))) is not None for m, p in pages):
+                return False
+        return True
+
     def take(self, st: Step, states: list) -> None:
         """Add ``st``, which leads to ``states``."""
+        if self.sealable(st):
+            self.sealed.add(st.op.fd)
         self.states = states
         self.fds_bound += st.op.BINDS == "fd"   # open, dup, reopen
         if isinstance(st.op, (ThreadExit, Exit, Exec)):
@@ -155,8 +192,10 @@ class Walk:
             self.written.add(st.op.fd)   # data in the object, or a mapping that shows it
         self.steps.append(st)
 
-    def heat(self, st: Step) -> int:
-        """How much ``st`` follows up what the program did: 1, plus ``RECENT`` for each handle or
+    def heat(self, st: Step) -> float:
+        """How much ``st`` follows up what the program did: ``ON_NOTHING`` if it acts on pages
+        its process does not map (``acts_on_nothing``: still drawn, its error is part of the
+        model, but less often than a call on something); else 1, plus ``RECENT`` for each handle or
         page it names that one of the last ``RECENT_STEPS`` steps named, plus ``ON_DATA`` if it
         is a range operation over a written page (or truncates, seals or pwrites a descriptor that
         was written or mapped: what a mapping shows of it changes), or ``FILL`` if
@@ -166,12 +205,17 @@ class Walk:
         advice on that page; an attach, a split, a detach; a pwrite, then a truncate), and a
         uniform draw over the handles rarely lines them up; this weight makes the walk do so
         more often while every action stays possible."""
+        if self.acts_on_nothing(st):
+            return ON_NOTHING
         weight = 1
         for key in names(st):
             if self.last_named.get(key, -RECENT_STEPS - 1) >= len(self.steps) - RECENT_STEPS:
                 weight += RECENT
-        if any(key in self.written for key in covered(st)):
+        if any(key in self.written for key in covered(st)) or self.sealable(st):
             weight += ON_DATA
+        if self.sealed and (st.op.fd if isinstance(st.op, (Mmap, *DATA_CALLS)) else None) \
+                in self.sealed:
+            weight += ON_DATA   # what the seals forbid or let through (R47)
         elif isinstance(st.op, Write) and not any(
                 isinstance(key, tuple) and key[0] == st.op.at.mapping for key in self.written):
             weight += FILL   # data for the range operations to act on, and the tail to read
@@ -182,7 +226,10 @@ RECENT_STEPS = 3   # a handle named this recently is "recent"
 RECENT = 2         # weight added per recent handle or page an action names
 ON_DATA = 6        # weight added to a range operation over written data
 FILL = 4           # weight added to the first write into a mapping
+ON_NOTHING = 0.25  # the weight of a call on pages its process maps in no state (acts_on_nothing)
 RANGE_OPS = (Madvise, PosixMadvise, Mprotect, Munmap, Mremap, ShmDt)
+PLACE_CALLS = RANGE_OPS + (Mlock, Munlock, Msync, Read, Write)   # calls that act on mapped pages
+DATA_CALLS = (Ftruncate, Seal, Pwrite, Fallocate)   # calls on a descriptor that change its object
 
 
 def names(st: Step) -> list:
@@ -203,7 +250,7 @@ def covered(st: Step) -> list:
     op = st.op
     if isinstance(op, RANGE_OPS):
         return range_pages(op)
-    if isinstance(op, (Ftruncate, Seal, Pwrite, Fallocate)):
+    if isinstance(op, DATA_CALLS):
         return [op.fd]
     return []
 
