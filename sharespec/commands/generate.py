@@ -26,7 +26,7 @@ from sharespec.commands.common import UsageError, check_profile
 
 HELP = "write a corpus of generated cases to a folder"
 STRATEGIES = ("random", "exhaustive", "z3")
-DEFAULT_BOUND = {"random": 8, "exhaustive": 4, "z3": 4}
+DEFAULT_BOUND = {"random": 16, "exhaustive": 4, "z3": 4}   # random: walk.CASES_SCOPE's steps
 DEFAULT_COUNT = 100   # random only; exhaustive and z3 write every case unless --count is given
 
 
@@ -34,7 +34,7 @@ def add_arguments(gen) -> None:
     gen.add_argument("--strategy", default="random", choices=STRATEGIES,
                      help="how to generate (default random)")
     gen.add_argument("--bound", type=int, default=None, metavar="K",
-                     help="program length in steps (default: 8 random, 4 exhaustive and z3)")
+                     help="program length in steps (default: 16 random, 4 exhaustive and z3)")
     gen.add_argument("--scope", default=None, metavar="NAME=N,...",
                      help="bounds of the scope, e.g. processes=2,mappings=2,pages=1 "
                           "(names: processes threads pages mappings segments objects steps)")
