@@ -177,6 +177,8 @@ class Walk:
         """Add ``st``, which leads to ``states``."""
         if self.sealable(st):
             self.sealed.add(st.op.fd)
+        # a write that faults in every state leaves no data for later calls to act on
+        stored = isinstance(st.op, Write) and self.stores(st.thread, st.op.at)
         self.states = states
         self.fds_bound += st.op.BINDS == "fd"   # open, dup, reopen
         if isinstance(st.op, (ThreadExit, Exit, Exec)):
@@ -186,7 +188,7 @@ class Walk:
         index = len(self.steps)
         for key in names(st):
             self.last_named[key] = index
-        if isinstance(st.op, Write):
+        if isinstance(st.op, Write) and stored:
             self.written.add((st.op.at.mapping, st.op.at.page))
         elif isinstance(st.op, Pwrite) or isinstance(st.op, Mmap) and st.op.fd:
             self.written.add(st.op.fd)   # data in the object, or a mapping that shows it
@@ -199,7 +201,8 @@ class Walk:
         page it names that one of the last ``RECENT_STEPS`` steps named, plus ``ON_DATA`` if it
         is a range operation over a written page (or truncates, seals or pwrites a descriptor that
         was written or mapped: what a mapping shows of it changes), or ``FILL`` if
-        it is the first write into its mapping.
+        it is the first write into its mapping that stores in some state (one that faults
+        everywhere leaves no data).
 
         Effects that kill wrong implementations land on one place in order (a write, then an
         advice on that page; an attach, a split, a detach; a pwrite, then a truncate), and a
@@ -213,10 +216,9 @@ class Walk:
                 weight += RECENT
         if any(key in self.written for key in covered(st)) or self.sealable(st):
             weight += ON_DATA
-        if self.sealed and (st.op.fd if isinstance(st.op, (Mmap, *DATA_CALLS)) else None) \
-                in self.sealed:
+        if isinstance(st.op, (Mmap, *DATA_CALLS)) and st.op.fd in self.sealed:
             weight += ON_DATA   # what the seals forbid or let through (R47)
-        elif isinstance(st.op, Write) and not any(
+        if isinstance(st.op, Write) and self.stores(st.thread, st.op.at) and not any(
                 isinstance(key, tuple) and key[0] == st.op.at.mapping for key in self.written):
             weight += FILL   # data for the range operations to act on, and the tail to read
         return weight
