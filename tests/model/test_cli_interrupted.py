@@ -8,6 +8,8 @@ import ctypes
 import gc
 import sys
 
+import pytest
+
 from sharespec import cli
 from sharespec import interrupts
 
@@ -37,20 +39,6 @@ class _Interrupted:
         interrupts.interrupt(2, None)
 
 
-def test_an_interrupt_that_lands_in_a_finalizer_prints_nothing_and_stays_latched(capsys,
-                                                                                   monkeypatch):
-    # the last CI run: the handler's KeyboardInterrupt landed in AstRef.__del__ and Python
-    # printed "Exception ignored in" with a traceback before "sharespec: interrupted"
-    monkeypatch.setattr(sys, "unraisablehook", interrupts.drop_lost_interrupt)
-    try:
-        _Interrupted()
-        gc.collect()
-        assert interrupts.came()
-    finally:
-        interrupts.handled()
-    assert capsys.readouterr().err == ""
-
-
 class _WrappedByCtypes:
     """What z3's ctypes layer makes of the handler's KeyboardInterrupt (the next CI run)."""
 
@@ -59,12 +47,18 @@ class _WrappedByCtypes:
         raise ctypes.ArgumentError("argument 2: KeyboardInterrupt: ")
 
 
-def test_an_interrupt_wrapped_by_ctypes_in_a_finalizer_prints_nothing_either(capsys,
-                                                                              monkeypatch):
+@pytest.mark.parametrize("finalizer", [_Interrupted, _WrappedByCtypes])
+def test_an_interrupt_that_lands_in_a_finalizer_prints_nothing_and_stays_latched(finalizer,
+                                                                                   capsys,
+                                                                                   monkeypatch):
+    # the last CI runs: the handler's KeyboardInterrupt landed in AstRef.__del__, bare or
+    # wrapped by ctypes, and Python printed "Exception ignored in" with a traceback before
+    # "sharespec: interrupted"
     monkeypatch.setattr(sys, "unraisablehook", interrupts.drop_lost_interrupt)
     try:
-        _WrappedByCtypes()
+        finalizer()
         gc.collect()
+        assert interrupts.came()
     finally:
         interrupts.handled()
     assert capsys.readouterr().err == ""
