@@ -599,20 +599,26 @@ def _locked_remap(before: State, pid: int, op: Mremap, bind: Optional[str], outc
     process held to RLIMIT_MEMLOCK, may be refused with EAGAIN); MREMAP_DONTUNMAP clears the
     lock of the old range and leaves its pages counted in VmLck."""
     start = before.vpn(op.at)
-    vma = before.processes[pid].vma_at(start) if not op.at.offset else None
-    if vma is None or not vma.locked or op.old_length == 0:
+    if op.at.offset or op.old_length == 0:
         return outcomes
     old_pages, new_pages = pages_for(op.old_length), pages_for(op.new_length)
+    vma = before.processes[pid].vma_at(start)
+    # a move may take several records, and any of them may be the locked one (a random case
+    # of seed 1 moved an unlocked page and a locked one with MREMAP_DONTUNMAP)
+    locked_first = vma is not None and vma.locked
+    if not locked_first and not any(
+            v.locked for v in aspace.overlapping(before.processes[pid], start, start + old_pages)):
+        return outcomes
     out = []
     for s, r in outcomes:
-        if r == OK and new_pages > old_pages:
+        if r == OK and new_pages > old_pages and locked_first:
             first = start if op.mode == "grow" else _destination(before, s, op, bind)
             if first is not None:
                 s = locking.after_grow(s, pid, first + old_pages, first + new_pages, profile)
         if r == OK and op.dontunmap:
             s = locking.after_dontunmap(before, s, pid, start, start + old_pages)
         out.append((s, r))
-    if new_pages > old_pages and locking.may_be_limited(before, pid) and \
+    if new_pages > old_pages and locked_first and locking.may_be_limited(before, pid) and \
             any(r == OK for _, r in outcomes):
         # mlock_future_ok: RLIMIT_MEMLOCK. A refused move binds its handle as every failed
         # call does (State.bind_mapping), so that a later step naming it still resolves.

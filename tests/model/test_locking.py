@@ -211,6 +211,22 @@ T1: maps(M1)
     assert got[11] == {"maps(0-3:rw-s)"}
 
 
+def test_C09_dontunmap_clears_the_lock_of_any_record_it_moves_not_only_the_first():
+    """A random case of seed 1 moved an unlocked page and a locked one with MREMAP_DONTUNMAP;
+    the model left the second locked, the host cleared it (observed, 6.18)."""
+    got = allowed("""
+T0: M0 = mmap(anon, private, rw, 8192)
+T0: mlock(M0[1], 4096)
+T0: mremap(M0, 8192, 8192, fixed, to=M0[2], maymove, dontunmap)
+T0: vmlck()
+T0: madvise(M0[1], 4096, dontneed)
+T0: madvise(M0[3], 4096, dontneed)
+T0: mprotect(M0, 8192, r)
+T0: maps(M0)
+""")
+    assert got[3:] == [{"vmlck(2)"}, {"ok"}, {"EINVAL"}, {"ok"}, {"maps(0-2:r--p,2-3:rw-p,3-4:rw-p)"}]
+
+
 def test_mremap_grows_a_locked_record_faulted_in_and_dontunmap_leaves_its_count():
     got = allowed("""
 T0: F0 = open(file, f, creat)
