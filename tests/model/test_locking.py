@@ -224,7 +224,8 @@ T0: madvise(M0[3], 4096, dontneed)
 T0: mprotect(M0, 8192, r)
 T0: maps(M0)
 """)
-    assert got[3:] == [{"vmlck(2)"}, {"ok"}, {"EINVAL"}, {"ok"}, {"maps(0-2:r--p,2-3:rw-p,3-4:rw-p)"}]
+    assert got[3:] == [{"vmlck(2)"}, {"ok"}, {"EINVAL"}, {"ok"},
+                       {"maps(0-2:r--p,2-3:rw-p,3-4:rw-p)"}]
 
 
 def test_mremap_grows_a_locked_record_faulted_in_and_dontunmap_leaves_its_count():
