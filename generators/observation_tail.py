@@ -28,8 +28,9 @@ What the tail observes, from the states the model allows after the program, in t
    ends, each followed by IPC_STAT of every segment (the child's attaches must go, R28),
    and a third that detaches them with shmdt and then makes the IPC_STATs (the last
    detacher);
-   a fork child becomes the other user and asks for every segment's IPC_STAT and opens
-   every file and POSIX shm object the program named, read-only and read-write (C07);
+   a fork child becomes the other user and asks for every segment's IPC_STAT and a
+   read-only attach of it (then detaches), and opens every file and POSIX shm object the
+   program named, read-only and read-write (C07);
 3. a fork probe: each process forks a child, which reads the same places (what a child
    inherits: MADV_DONTFORK, MADV_WIPEONFORK, SysV attaches, copies), writes every place it
    can and forks a grandchild that reads them (what the child passes on: the settings it
@@ -369,7 +370,8 @@ def attach_handles(state, thread: str) -> list:
 
 def _as_other(program, tail: _Tail) -> None:
     """A fork child of the first process becomes the other user (setuid(other), C07) and asks
-    for what the modes let it have: IPC_STAT of every segment (read permission), an open of
+    for what the modes let it have: IPC_STAT and a read-only attach (then detach) of every
+    segment (read permission), an open of
     every file and POSIX shm object the program named, read-only then read-write, and a
     read-only reopen of every descriptor it inherited. A mode, an owner or an IPC_SET that was
     ignored shows there, and nothing of the parent changes."""
@@ -384,6 +386,7 @@ def _as_other(program, tail: _Tail) -> None:
         return
     for seg in segments:
         tail.add(Step(child, ShmCtl(seg, stat_command(tail.profile))))
+        _attach_read_only(tail, child, seg)
     bound = sum(1 for st in (*program, *tail.steps) if st.bind and st.op.BINDS == "fd")
     for kind, name in names:
         for rdonly in (True, False):
@@ -394,6 +397,19 @@ def _as_other(program, tail: _Tail) -> None:
         if held_everywhere(tail, child, fd) and tail.add(Step(child, Reopen(fd, "rdonly"),
                                                               f"F{bound}")):
             bound += 1
+
+
+def _attach_read_only(tail: _Tail, actor: str, seg: str) -> None:
+    """shmat(SHM_RDONLY) of ``seg`` by the other user, which asks read permission only (C07:
+    a segment of mode 0644 attaches, one of 0600 says EACCES), then shmdt of what it attached,
+    so that no nattch after it counts the probe."""
+    handle = f"M{len(tail.states[0].mapping_handles)}"
+    attach = Step(actor, ShmAt(seg, rdonly=True), handle)
+    found = tail.outcomes(attach)
+    if not found or not tail.add(attach):
+        return
+    if any(not isinstance(r, Errno) for _, r in found):   # attached in some state
+        tail.add(Step(actor, ShmDt(Place(handle, 0))))
 
 
 def guarded_places(state, thread: str, places: Iterable[Place]) -> list:

@@ -37,7 +37,8 @@ def test_an_attached_keyed_segment_is_removed_and_then_observed_R17_R18_R19():
     assert removal[4][1] == {"ENOENT"}                       # R18: the key finds nothing
     shmats = [st for st, _ in tail if isinstance(st.op, ShmAt)]
     shmgets = [st for st, _ in tail if isinstance(st.op, ShmGet)]
-    assert shmats[-1].bind == "M1" and shmgets[-1].bind == "S1"   # fresh handles
+    # fresh handles: M1 is the other user's read-only attach (2.), M2 the removal's
+    assert [st.bind for st in shmats] == ["M1", "M2"] and shmgets[-1].bind == "S1"
 
 
 def test_a_private_segment_gets_no_shmget_and_the_faulting_observations_still_come_last():
