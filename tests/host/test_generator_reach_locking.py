@@ -25,9 +25,12 @@ def families_reached(programs) -> set:
 
 
 def test_random_programs_reach_the_new_classes():
-    from sharespec.generators.random_programs import random_program
-    rng = random.Random(5)
-    programs = [random_program(rng, DEFAULT) for _ in range(400)]
+    """As random_cases draws them, the least used labels first (Usage): without it, since
+    calls on unmapped pages are drawn least (walk.Walk.acts_on_nothing), 400 programs of this
+    seed held 26 msync steps for its eight flag classes and missed one; with it, 33 and none."""
+    from sharespec.generators.random_programs import Usage, random_program
+    rng, usage = random.Random(5), Usage()
+    programs = [random_program(rng, DEFAULT, usage=usage) for _ in range(400)]
     assert NEW_CLASSES - classes_reached(programs) == set()
     ops = {st.op.OP for program in programs for st in program}
     assert "vmlck" in ops
