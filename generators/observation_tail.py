@@ -125,10 +125,12 @@ class _Tail:
             return None
         return any(isinstance(r, Fault) for _, r in found)
 
-    def add(self, st: Step) -> bool:
+    def add(self, st: Step, found: Optional[list] = None) -> bool:
+        """Append ``st`` unless the tail is full or the profile does not cover it; ``found``:
+        its outcomes, when the caller has them already."""
         if self.full():
             return False
-        found = self.outcomes(st)
+        found = self.outcomes(st) if found is None else found
         if found is None:
             return False
         self.states = list(dict.fromkeys(s2 for s2, _ in found))
@@ -420,7 +422,7 @@ def _attach_read_only(tail: _Tail, actor: str, seg: str) -> None:
     # out of the tail (random, seed 1: 93 steps lost in 300 cases)
     detach = any(not isinstance(r, Errno) for _, r in found)   # attached in some state
     tail.grant(1 + detach)
-    tail.add(attach)
+    tail.add(attach, found)
     if detach:
         tail.add(Step(actor, ShmDt(Place(handle, 0))))
 

@@ -18,9 +18,9 @@ from sharespec.model.ops import (MADVICES, PAGE_SIZE, Exec, Exit, Fallocate, Ftr
                                  Mlock, Mmap, Mprotect, Mremap, Msync, Munlock, Munmap, Place,
                                  PosixMadvise, Pwrite, Read, Seal, ShmDt, Step, ThreadExit,
                                  Write)
-from sharespec.model.profiles import get_profile
 from sharespec.model.descriptors import seals_of
 from sharespec.model.memory import store_faults
+from sharespec.model.profiles import get_profile
 from sharespec.model.scope import DEFAULT, FAMILIES, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
@@ -115,16 +115,20 @@ class Walk:
                        linux=self.profile.linux_interfaces)
         return menu if self.swarm is NO_SWARM else [a for a in menu if self.swarm.keeps(a)]
 
+    def processes_of(self, actor: str):
+        """(state, process) for each state the program may have reached where ``actor`` is
+        alive: where a call of ``actor`` acts."""
+        for state in self.states:
+            thread = state.threads.get(actor)
+            if thread is not None and thread.alive:
+                yield state, state.processes[thread.process]
+
     def stores(self, actor: str, place) -> bool:
         """Whether a store by ``actor`` at ``place`` succeeds in some state the program may
         have reached (``memory.store_faults``)."""
-        for state in self.states:
-            thread = state.threads.get(actor)
-            if thread is None or not thread.alive or place.mapping not in state.mapping_handles:
-                continue
-            if not store_faults(state.processes[thread.process], state.vpn(place)):
-                return True
-        return False
+        return any(not store_faults(proc, state.vpn(place))
+                   for state, proc in self.processes_of(actor)
+                   if place.mapping in state.mapping_handles)
 
     def successors(self, st: Step) -> Optional[list]:
         """Every state ``st`` may lead to from the states so far (None: the profile does not
@@ -146,13 +150,9 @@ class Walk:
         yet F_SEAL_SEAL): a seal on anything else fails with EPERM whatever it asks (R47)."""
         if not isinstance(st.op, Seal):
             return False
-        for state in self.states:
-            thread = state.threads.get(st.thread)
-            held = (state.processes[thread.process].fds.get(st.op.fd)
-                    if thread is not None and thread.alive else None)
-            if held is not None and "seal" not in seals_of(state.objects[held.obj]):
-                return True
-        return False
+        held = ((state, proc.fds.get(st.op.fd)) for state, proc in self.processes_of(st.thread))
+        return any(fd is not None and "seal" not in seals_of(state.objects[fd.obj])
+                   for state, fd in held)
 
     def acts_on_nothing(self, st: Step) -> bool:
         """``st`` is a range call, read or write whose pages the acting thread's process maps
@@ -164,14 +164,9 @@ class Walk:
         if not isinstance(st.op, PLACE_CALLS) or at is None:
             return False
         pages = range_pages(st.op)
-        for state in self.states:
-            thread = state.threads.get(st.thread)
-            if thread is None or not thread.alive or at.mapping not in state.mapping_handles:
-                continue
-            proc = state.processes[thread.process]
-            if any(proc.vma_at(state.vpn(Place(m, p))) is not None for m, p in pages):
-                return False
-        return True
+        return not any(proc.vma_at(state.vpn(Place(m, p))) is not None
+                       for state, proc in self.processes_of(st.thread)
+                       if at.mapping in state.mapping_handles for m, p in pages)
 
     def take(self, st: Step, states: list) -> None:
         """Add ``st``, which leads to ``states``."""

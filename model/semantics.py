@@ -606,9 +606,9 @@ def _locked_remap(before: State, pid: int, op: Mremap, bind: Optional[str], outc
     # a move may take several records, and any of them may be the locked one (a random case
     # of seed 1 moved an unlocked page and a locked one with MREMAP_DONTUNMAP)
     locked_first = vma is not None and vma.locked
-    if not locked_first and not any(
-            v.locked for v in aspace.overlapping(before.processes[pid], start, start + old_pages)):
-        return outcomes
+    if not any(v.locked for v in aspace.overlapping(before.processes[pid], start,
+                                                     start + old_pages)):
+        return outcomes   # the first record, when locked, is one of them
     out = []
     for s, r in outcomes:
         if r == OK and new_pages > old_pages and locked_first:

@@ -9,8 +9,8 @@ Strategies:
 - ``random``: ``--count`` random walks from ``--seed`` (the generator of the default suite).
 
 The bound is the program length (the scope's ``steps``). The scope defaults to the model's
-SMALL scope for exhaustive and z3 (enumeration grows fast with every bound) and to its DEFAULT
-scope for random; ``--scope processes=3,pages=2`` changes the named bounds of that base only.
+SMALL scope for exhaustive and z3 (enumeration grows fast with every bound) and, for random,
+to the scope random_cases draws from (walk.CASES_SCOPE: DEFAULT's classes, 16 steps); ``--scope processes=3,pages=2`` changes the named bounds of that base only.
 
 Exhaustive and z3 cases observe the page tables too: ``frames`` steps after forks, after the
 first write after a fork and at the end, over the pages the program touched
@@ -26,7 +26,7 @@ from sharespec.commands.common import UsageError, check_profile
 
 HELP = "write a corpus of generated cases to a folder"
 STRATEGIES = ("random", "exhaustive", "z3")
-DEFAULT_BOUND = {"random": 16, "exhaustive": 4, "z3": 4}   # random: walk.CASES_SCOPE's steps
+DEFAULT_BOUND = {"exhaustive": 4, "z3": 4}   # random: walk.CASES_SCOPE's steps (16)
 DEFAULT_COUNT = 100   # random only; exhaustive and z3 write every case unless --count is given
 
 
@@ -74,9 +74,12 @@ def scope_for(strategy: str, text, bound):
     """The scope asked for: the strategy's base scope with the named bounds changed."""
     from dataclasses import replace
 
-    from sharespec.model.scope import DEFAULT, SMALL
+    from sharespec.model.scope import SMALL
 
-    base = DEFAULT if strategy == "random" else SMALL
+    if strategy == "random":
+        from sharespec.generators.walk import CASES_SCOPE as base   # random_cases' own scope
+    else:
+        base = SMALL
     given = named_bounds(text)
     if bound is not None:
         if bound < 1:
@@ -84,7 +87,7 @@ def scope_for(strategy: str, text, bound):
         if "steps" in given and given["steps"] != bound:
             raise UsageError(f"--bound {bound} and --scope steps={given['steps']} disagree")
         given["steps"] = bound
-    elif "steps" not in given:
+    elif "steps" not in given and strategy in DEFAULT_BOUND:
         given["steps"] = DEFAULT_BOUND[strategy]
     try:
         return replace(base, **given)
