@@ -277,7 +277,10 @@ def shmat(state: State, pid: int, st: Step, profile: Profile) -> list:
 
 def shmdt(state: State, pid: int, st: Step, profile: Profile) -> list:
     """R25, R31, as ksys_shmdt: the first shm record at or after addr whose page offset in its
-    segment equals its distance from addr, then every record of that segment within its size."""
+    segment equals its distance from addr, then every record of the same attach (``vm_file ==
+    file``: each shmat makes a file of its own, which ``origin`` stands for) within the
+    segment's size from addr. A piece of another attach of the segment that an mremap put
+    there stays (the kernel's comment: "someone could place page from another segment")."""
     op = st.op
     if op.at.offset:
         return [(state, EINVAL)]
@@ -289,7 +292,7 @@ def shmdt(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(state, EINVAL)]
     size = state.objects[first.obj].page_count()
     doomed = [first] + [v for v in candidates if v.start > first.start and v.end - addr <= size
-                        and v.obj == first.obj and v.start - addr == v.pgoff]
+                        and v.origin == first.origin and v.start - addr == v.pgoff]
     for v in doomed:
         state = aspace.unmap(state, pid, v.start, v.end, profile)
     return [(state, OK)]
@@ -444,9 +447,17 @@ def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(state, EINVAL)]
     start, end = state.span(op.at, op.length)
     proc = state.processes[pid]
-    refusing = [v for v in aspace.overlapping(proc, start, end) if not v.may_write]
-    if protections.allows_store(op.prot) and refusing:
-        return [(state, EACCES)]  # R24, C01, R47
+    refusing = next((max(v.start, start) for v in aspace.overlapping(proc, start, end)
+                     if not v.may_write), None) if protections.allows_store(op.prot) else None
+    mapped = aspace.mapped_pages(proc, start, end)
+    hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
+    if refusing is not None and (hole is None or refusing < hole):
+        # R24, C01, R47: do_mprotect_pkey changes the records in order and stops at the first
+        # one without VM_MAYWRITE (EACCES), the ones before it changed, unless a hole comes
+        # first (ENOMEM)
+        changed, _ = aspace.protect(state, pid, start, refusing, op.prot)
+        changed = locking.after_mprotect(state, changed, pid, start, refusing, op.prot, profile)
+        return [(changed, EACCES)]
     changed, hole = aspace.protect(state, pid, start, end, op.prot)  # R30, R33
     changed = locking.after_mprotect(state, changed, pid, start, end if hole is None else hole,
                                      op.prot, profile)  # a locked record made writable
@@ -503,24 +514,15 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
     proc = state.processes[pid]
     inside = aspace.overlapping(proc, start, end)
     advice = op.advice
-    if advice == "wipeonfork" and any(v.shared or v.obj is not None for v in inside):
-        return [(state, EINVAL)]  # R41
-    if advice == "free" and any(v.shared or v.obj is not None for v in inside):
-        return [(state, EINVAL)]  # C05
-    if advice == "remove":
-        # R39, as madvise_remove(), VMA by VMA: no file behind it (private anonymous memory)
-        # -> EINVAL; a file but not VM_SHARED|VM_MAYWRITE (a MAP_PRIVATE file mapping, a
-        # read-only fd or SHM_RDONLY attach) -> EACCES. The current protection does not matter:
-        # a shared PROT_READ mapping of a writable object is punched (observed, Linux 6.18).
-        for v in inside:
-            if v.obj is None:
-                return [(state, EINVAL)]
-            if not (v.shared and v.may_write):
-                return [(state, EACCES)]
-            if descriptors.denies_writes(state.objects[v.obj]):
-                # R47: the hole is vfs_fallocate(PUNCH_HOLE), which a write seal refuses; only
-                # F_SEAL_FUTURE_WRITE leaves a writable shared mapping to advise (observed)
-                return [(state, EPERM)]
+    refusal = next(((v, e) for v in inside for e in [_advice_refused(state, v, advice)] if e), None)
+    if refusal is not None:
+        # madvise_walk_vmas advises the records in order, holes skipped, and returns the first
+        # record's error: the records before it keep the advice (R39, R41, C05)
+        first, error = refusal
+        if first.start <= start:
+            return [(state, error)]
+        before = replace(op, length=(first.start - start) * PAGE_SIZE)
+        return [(s, error) for s, _ in _madvise(state, pid, before, profile)]
     covered = aspace.mapped_pages(proc, start, end)
     result = ENOMEM if len(covered) < end - start else OK
     pages = sorted(covered)
@@ -564,6 +566,26 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
         return frames.maybe_reclaimed(state, pid, pages, profile, result)
     # willneed, cold: no flag, no contents, no entries (R48)
     return [(state, result)]
+
+
+def _advice_refused(state: State, v, advice: str):
+    """The error madvise gives for record ``v`` itself (None: it takes the advice)."""
+    if advice in ("wipeonfork", "free") and (v.shared or v.obj is not None):
+        return EINVAL  # R41, C05: anonymous private memory only
+    if advice == "remove":
+        # R39, as madvise_remove(): no file behind it (private anonymous memory) -> EINVAL; a
+        # file but not VM_SHARED|VM_MAYWRITE (a MAP_PRIVATE file mapping, a read-only fd or
+        # SHM_RDONLY attach) -> EACCES. The current protection does not matter: a shared
+        # PROT_READ mapping of a writable object is punched (observed, Linux 6.18).
+        if v.obj is None:
+            return EINVAL
+        if not (v.shared and v.may_write):
+            return EACCES
+        if descriptors.denies_writes(state.objects[v.obj]):
+            # R47: the hole is vfs_fallocate(PUNCH_HOLE), which a write seal refuses; only
+            # F_SEAL_FUTURE_WRITE leaves a writable shared mapping to advise (observed)
+            return EPERM
+    return None
 
 
 def _runs(pages: list) -> Iterable:
@@ -678,7 +700,11 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         if not vma.shared:
             return [(failed, EINVAL)]  # R42: only shared mappings can be duplicated
         state = state.bind_mapping(bind, dest) if bind is not None else state
-        state, origin = state.next_origin()
+        origin = vma.origin
+        if vma.segment is None:
+            state, origin = state.next_origin()
+        # A SysV attach's copy holds the attach's own file (copy_vma: get_file(vm_file)), which
+        # its origin stands for: shmdt of either place finds the other (R25, ksys_shmdt).
         copy = replace(vma, start=dest, end=dest + new_pages, pgoff=vma.object_page(start),
                        origin=origin)
         state = aspace.insert(state, pid, copy, profile)  # R42: the same frames

@@ -538,6 +538,23 @@ def test_R25_shmdt_needs_the_start_of_a_live_attach():
     """)[3:] == [{"EINVAL"}, {"EINVAL"}, {"EINVAL"}, {"ok"}, {"EINVAL"}]
 
 
+def test_R25_shmdt_detaches_the_records_of_one_attach_only():
+    """ksys_shmdt unmaps the records whose file is the first one's, and every shmat makes a
+    file of its own: M0's alias over M1's first page goes, M1's second page stays
+    (case r25-shmdt-detaches-one-attach; random case 548 of seed 1 found the model detaching
+    it too)."""
+    assert allowed("""
+        T0: S0 = shmget(private, 8192, creat)
+        T0: M0 = shmat(S0)
+        T0: M1 = shmat(S0)
+        T0: mremap(M0, 0, 4096, fixed, to=M1, maymove)
+        T0: shmdt(M1)
+        T0: shmctl(S0, stat)
+        T0: shmdt(M0)
+        T0: shmctl(S0, stat)
+    """)[4:] == [{"ok"}, {stat(2, 8192)}, {"ok"}, {stat(1, 8192)}]
+
+
 def test_R26_shmat_unaligned_needs_shm_rnd():
     assert allowed("""
         T0: S0 = shmget(private, 4096, creat)
@@ -733,6 +750,21 @@ def test_C01_mmap_errors():
     assert got[4:] == [{"EACCES"}, {"ok"}, {"EACCES"}, {"ok"}]
 
 
+def test_C01_R24_mprotect_stops_at_the_first_record_it_may_not_change():
+    """do_mprotect_pkey works through the records in order: the read-only attach stops it with
+    EACCES after the record before it changed; a hole before the attach stops it with ENOMEM
+    (case c01-mprotect-stops-at-record-in-order; random case 195 of seed 1 found EACCES)."""
+    assert allowed("""
+        T0: S0 = shmget(private, 4096, creat)
+        T0: M0 = mmap(anon, private, r, 12288)
+        T0: A0 = shmat(S0, at=M0[1], rdonly, remap)
+        T0: mprotect(M0, 12288, rw)
+        T0: write(M0, 1)
+        T0: munmap(M0, 4096)
+        T0: mprotect(M0, 8192, rw)
+    """)[3:] == [{"EACCES"}, {"ok"}, {"ok"}, {"ENOMEM"}]
+
+
 def test_C01_map_fixed_replaces_and_noreplace_refuses():
     assert allowed("""
         T0: M0 = mmap(anon, shared, rw, 4096)
@@ -911,6 +943,26 @@ def test_R40_dontfork_ranges_are_missing_in_the_child():
         T1: read(M0)
         T0: read(M0)
     """)[3:] == [{"0"}, {"SIGSEGV"}, {"0"}]
+
+
+def test_R39_R41_madvise_keeps_the_advice_of_the_records_before_a_refusal():
+    """madvise_walk_vmas stops at the first record that refuses the advice, the records before
+    it advised: the shared page is punched before the private record's EINVAL, the private
+    record wipes on fork before the shared one's (case r39-madvise-stops-at-refusing-record;
+    random case 422 of seed 1 found the byte kept)."""
+    assert allowed("""
+        T0: M0 = mmap(anon, shared, rw, 4096)
+        T0: write(M0, 1)
+        T0: M1 = mmap(anon, private, rw, 4096, at=M0[1], replace)
+        T0: madvise(M0, 8192, remove)
+        T0: read(M0)
+        T0: M2 = mmap(anon, private, rw, 4096)
+        T0: write(M2, 3)
+        T0: M3 = mmap(anon, shared, rw, 4096, at=M2[1], replace)
+        T0: madvise(M2, 8192, wipeonfork)
+        T0: T1 = fork()
+        T1: read(M2)
+    """)[3:] == [{"EINVAL"}, {"0"}, {"ok"}, {"ok"}, {"ok"}, {"EINVAL"}, {"ok"}, {"0"}]
 
 
 def test_R41_wipeonfork_zeroes_children_and_grandchildren():
