@@ -45,7 +45,6 @@ writes are "initiated or queued"), so the lag may go on.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable
 
 from . import address_space as aspace
 from . import cow, frames, memory, read_lag
@@ -150,21 +149,13 @@ def vmlck(state: State, pid: int, st, profile) -> list:
     return [(state, LockedPages(locked_pages(state, pid)))]
 
 
-def madvise_refused(state: State, pid: int, op: Madvise, start: int, end: int, profile,
-                    advise: Callable) -> list | None:
-    """madvise of an advice that refuses VM_LOCKED records, over a range that has one: the
-    records before it are advised (``advise``: the handler for a sub-range), then EINVAL.
-    None when no locked record is in the way."""
+def madvise_refusing(state: State, pid: int, op: Madvise, start: int, end: int):
+    """The first VM_LOCKED record of the range, when the advice refuses such records (EINVAL
+    there, the records before it advised); None when none is in the way."""
     if op.advice not in REFUSED_ON_LOCKED:
         return None
-    first = next((v for v in aspace.overlapping(state.processes[pid], start, end) if v.locked),
-                 None)
-    if first is None:
-        return None
-    if first.start <= start:
-        return [(state, EINVAL)]
-    before = replace(op, length=(first.start - start) * PAGE_SIZE)
-    return [(s, EINVAL if r in (OK, ENOMEM) else r) for s, r in advise(state, pid, before, profile)]
+    return next((v for v in aspace.overlapping(state.processes[pid], start, end) if v.locked),
+                None)
 
 
 def after_mprotect(before: State, state: State, pid: int, start: int, end: int, prot: str,

@@ -508,17 +508,17 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
     if op.at.offset:
         return [(state, EINVAL)]
     start, end = state.span(op.at, op.length)
-    refused = locking.madvise_refused(state, pid, op, start, end, profile, _madvise)
-    if refused is not None:
-        return refused  # model/locking.py: EINVAL at the first VM_LOCKED record
     proc = state.processes[pid]
     inside = aspace.overlapping(proc, start, end)
     advice = op.advice
-    refusal = next(((v, e) for v in inside for e in [_advice_refused(state, v, advice)] if e), None)
-    if refusal is not None:
+    locked = locking.madvise_refusing(state, pid, op, start, end)
+    refusals = [(v.start, 1, e, v) for v in inside for e in [_advice_refused(state, v, advice)] if e]
+    refusals += [(locked.start, 0, EINVAL, locked)] if locked is not None else []
+    if refusals:
         # madvise_walk_vmas advises the records in order, holes skipped, and returns the first
-        # record's error: the records before it keep the advice (R39, R41, C05)
-        first, error = refusal
+        # record's error: the records before it keep the advice (R39, R41, C05). A locked
+        # record refuses first (C09, model/locking.py: madvise_remove checks VM_LOCKED first).
+        _, _, error, first = min(refusals, key=lambda r: r[:2])
         if first.start <= start:
             return [(state, error)]
         before = replace(op, length=(first.start - start) * PAGE_SIZE)
