@@ -247,6 +247,16 @@ def insert(state: State, pid: int, vma: Vma, profile: Profile) -> State:
     return state
 
 
+def extended(state: State, pid: int, vma: Vma, end: int) -> State:
+    """mremap's growth of ``vma`` in place to ``end`` (R43). The kernel tries a merge of the new
+    range only (vma_merge_extend: ``vma`` before it, the next record after it), never of
+    ``vma`` with the record before it: one that fork's cleared VM_LOCKED kept apart
+    (``Vma.lock_cleared``) stays apart (observed, Linux 6.18)."""
+    proc = state.processes[pid]
+    tail = replace(vma, start=vma.end, end=end, pgoff=vma.pgoff + vma.pages)
+    return state.with_process(pid, replace(proc, vmas=merged(proc.vmas + (tail,), [tail.start])))
+
+
 def modify(state: State, pid: int, start: int, end: int, change: Callable[[Vma], Vma]) -> State:
     """Apply ``change`` to the pages [start, end) of a process, record by record, as Linux's
     mprotect_fixup() and madvise_update_vma() do (mm/mprotect.c, mm/madvise.c, mm/vma.c):

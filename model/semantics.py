@@ -735,8 +735,10 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         if start + old_pages != vma.end or \
                 not aspace.is_range_free(proc, vma.end, start + new_pages):
             return [(state, ENOMEM)]  # no room in place, and no MREMAP_MAYMOVE
-        return [(aspace.modify(state, pid, vma.start, vma.end,
-                               lambda v: replace(v, end=start + new_pages)), OK)]  # R43
+        if vma.segment is not None:
+            return [(aspace.modify(state, pid, vma.start, vma.end,
+                                   lambda v: replace(v, end=start + new_pages)), OK)]  # R43
+        return [(aspace.extended(state, pid, vma, start + new_pages), OK)]  # R43
     if op.mode == "fixed" and not spans:
         # MREMAP_FIXED unmaps the new range first, as MAP_FIXED would (mremap05, mremap08). A
         # move of the same size goes record by record (remap_move), each unmapping only its own

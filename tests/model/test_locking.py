@@ -211,6 +211,24 @@ T1: maps(M1)
     assert got[11] == {"maps(0-3:rw-s)"}
 
 
+def test_C03_R43_a_growth_in_place_leaves_the_record_before_it_apart():
+    """mremap's growth merges only the new range (vma_merge_extend): the record before the grown
+    one, whose lock fork cleared, stays apart until a call changes the grown record (case
+    r43-growth-keeps-record-before-apart; random case 196 of seed 1 found them joined)."""
+    got = allowed("""
+T0: M0 = mmap(anon, shared, rw, 8192)
+T0: mlock(M0, 4096)
+T0: T1 = fork()
+T1: mremap(M0[1], 4096, 8192, grow)
+T1: maps(M0)
+T1: mprotect(M0[1], 8192, r)
+T1: mprotect(M0[1], 8192, rw)
+T1: maps(M0)
+""")
+    assert got[4] == {"maps(0-1:rw-s,1-3:rw-s)"}
+    assert got[7] == {"maps(0-3:rw-s)"}
+
+
 def test_C09_dontunmap_clears_the_lock_of_any_record_it_moves_not_only_the_first():
     """A random case of seed 1 moved an unlocked page and a locked one with MREMAP_DONTUNMAP;
     the model left the second locked, the host cleared it (observed, 6.18)."""
