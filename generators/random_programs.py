@@ -5,7 +5,7 @@ operation family of the model's action menu (model/actions.py, weighted by FAMIL
 one of its actions, so every argument class the scope offers is reached. Reproducible from a
 seed.
 
-Four biases make a corpus kill more wrong implementations for its size (benchmarks/mutation.py):
+Five biases make a corpus kill more wrong implementations for its size (benchmarks/mutation.py):
 
 - *the least used classes first*: ``random_cases`` counts the actions it has drawn by label
   (family and argument classes, ``Action.label``), and within a family gives the actions whose
@@ -13,6 +13,11 @@ Four biases make a corpus kill more wrong implementations for its size (benchmar
   others (``Usage``). So a corpus
   reaches every class of every argument early (an unaligned munmap, mremap alias,
   MADV_KEEPONFORK) instead of drawing the common ones again;
+- *steps that act*: within a family, an action that would succeed and change nothing in any
+  state (``Walk.changes_nothing``: SHM_UNLOCK of a segment not locked, a hole punched where
+  there is no data, MADV_DONTNEED of memory never touched) has ``IDLE`` times the weight.
+  It shows only that the call succeeds, and, drawn, it would use up its label: SHM_UNLOCK
+  would rarely be least used when a segment is locked;
 - *follow up what the program did*: each action is weighted by its heat (``Walk.heat``): the
   handles and pages it shares with the last few steps, a range operation (madvise, mprotect,
   munmap, mremap, shmdt) or a truncate over written data, a first write into a mapping; each
@@ -51,6 +56,7 @@ from .walk import CASES_SCOPE, NO_SWARM, Swarm, Walk
 LEAST = 8     # weight factor of the least used labels of a family, given a walk
 FOLLOW_UP = 0.5  # a family's weight grows as its hottest action's heat to this power
 RETRIES = 4   # draws of a step that would end the program early, before one is taken
+IDLE = 0.25   # the weight factor of an action that changes nothing (Walk.changes_nothing)
 SWARM_SHARE = 0.5       # of the programs, those drawn from a swarm (walk.Swarm), not the whole menu
 SWARM_LEAVES_OUT = 0.5  # the chance a swarm leaves out each family and each madvise advice
 
@@ -85,7 +91,8 @@ def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None,
             walk: Optional[Walk] = None):
     """A family by FAMILY_WEIGHTS among those the menu offers, then one of its actions (one of
     the least used so far, given ``usage``), weighted by how much it follows up what the walk
-    did (``Walk.heat``: recent handles, written pages), given ``walk``."""
+    did (``Walk.heat``: recent handles, written pages) and less if it changes nothing
+    (``Walk.changes_nothing``), given ``walk``."""
     families = by_family(acts)
     names = list(families)
     weights = [FAMILY_WEIGHTS[f] for f in names]
@@ -100,6 +107,7 @@ def _choose(rng: random.Random, acts: list, usage: Optional[Usage] = None,
     # follows up the program (a high heat) is not ruled out by its label having been drawn.
     favoured = set(map(id, least))
     return rng.choices(options, weights=[walk.heat(a.step) * (LEAST if id(a) in favoured else 1)
+                                         * (IDLE if walk.changes_nothing(a.step) else 1)
                                          for a in options])[0]
 
 

@@ -21,6 +21,7 @@ from sharespec.model.ops import (MADVICES, PAGE_SIZE, Exec, Exit, Fallocate, Ftr
 from sharespec.model.descriptors import seals_of
 from sharespec.model.memory import store_faults
 from sharespec.model.profiles import get_profile
+from sharespec.model.results import Ok
 from sharespec.model.scope import DEFAULT, FAMILIES, Scope
 from sharespec.model.semantics import NotApplicable, step
 from sharespec.model.state import initial
@@ -133,11 +134,23 @@ class Walk:
     def successors(self, st: Step) -> Optional[list]:
         """Every state ``st`` may lead to from the states so far (None: the profile does not
         cover it)."""
+        found = self.outcomes(st)
+        return None if found is None else after(found)
+
+    def outcomes(self, st: Step) -> Optional[list]:
+        """(state before, state after, result) for every way ``st`` may go from the states so
+        far (None: the profile does not cover it)."""
         try:
-            return list(dict.fromkeys(s2 for s in self.states
-                                      for s2, _ in step(s, st, self.profile)))
+            return [(s, s2, r) for s in self.states for s2, r in step(s, st, self.profile)]
         except NotApplicable:
             return None
+
+    def changes_nothing(self, st: Step) -> bool:
+        """``st`` succeeds and leaves every state as it was: SHM_UNLOCK of a segment that is
+        not locked, a hole punched where the object holds no page, MADV_DONTNEED of memory
+        never touched. All it shows is that the call succeeds."""
+        found = self.outcomes(st)
+        return found is not None and all(s2 == s and isinstance(r, Ok) for s, s2, r in found)
 
     @staticmethod
     def ends_everything(states: list) -> bool:
@@ -153,6 +166,25 @@ class Walk:
         held = ((state, proc.fds.get(st.op.fd)) for state, proc in self.processes_of(st.thread))
         return any(fd is not None and "seal" not in seals_of(state.objects[fd.obj])
                    for state, fd in held)
+
+    def maps_data(self, st: Step) -> bool:
+        """``st`` maps a descriptor whose object reaches past the mapping's offset in some
+        state. A file, POSIX shm object or memfd starts empty: mapped then, each page of the
+        mapping is past the end of the object (SIGBUS, R03) and shows nothing of what a
+        MAP_PRIVATE or MAP_SHARED mapping of it shares or copies (R12, R13)."""
+        held = ((state, proc.fds.get(st.op.fd)) for state, proc in self.processes_of(st.thread))
+        return any(fd is not None and state.objects[fd.obj].size > st.op.offset
+                   for state, fd in held)
+
+    def fills_empty(self, st: Step) -> bool:
+        """``st`` gives size to an object that is empty in some state: an ftruncate to a
+        length, a pwrite, or a fallocate that allocates (``maps_data``)."""
+        op = st.op
+        if not (isinstance(op, Pwrite) or isinstance(op, Ftruncate) and op.length
+                or isinstance(op, Fallocate) and not op.punch):
+            return False
+        held = ((state, proc.fds.get(op.fd)) for state, proc in self.processes_of(st.thread))
+        return any(fd is not None and not state.objects[fd.obj].size for state, fd in held)
 
     def acts_on_nothing(self, st: Step) -> bool:
         """``st`` is a range call, read or write whose pages the acting thread's process maps
@@ -195,9 +227,10 @@ class Walk:
         model, but less often than a call on something); else 1, plus ``RECENT`` for each handle or
         page it names that one of the last ``RECENT_STEPS`` steps named, plus ``ON_DATA`` if it
         is a range operation over a written page (or truncates, seals or pwrites a descriptor that
-        was written or mapped: what a mapping shows of it changes), or ``FILL`` if
+        was written or mapped: what a mapping shows of it changes; or maps a descriptor whose
+        object holds something there, ``maps_data``), or ``FILL`` if
         it is the first write into its mapping that stores in some state (one that faults
-        everywhere leaves no data).
+        everywhere leaves no data) or gives an empty object a size (``fills_empty``).
 
         Effects that kill wrong implementations land on one place in order (a write, then an
         advice on that page; an attach, a split, a detach; a pwrite, then a truncate), and a
@@ -213,9 +246,13 @@ class Walk:
             weight += ON_DATA
         if isinstance(st.op, (Mmap, *DATA_CALLS)) and st.op.fd in self.sealed:
             weight += ON_DATA   # what the seals forbid or let through (R47)
+        if isinstance(st.op, Mmap) and st.op.fd and self.maps_data(st):
+            weight += ON_DATA   # a mapping that shows the object, not only SIGBUS past its end
         if isinstance(st.op, Write) and self.stores(st.thread, st.op.at) and not any(
                 isinstance(key, tuple) and key[0] == st.op.at.mapping for key in self.written):
             weight += FILL   # data for the range operations to act on, and the tail to read
+        elif self.fills_empty(st):
+            weight += FILL   # an object for its mappings to show (maps_data)
         return weight
 
 
@@ -227,6 +264,11 @@ ON_NOTHING = 0.25  # the weight of a call on pages its process maps in no state 
 RANGE_OPS = (Madvise, PosixMadvise, Mprotect, Munmap, Mremap, ShmDt)
 PLACE_CALLS = RANGE_OPS + (Mlock, Munlock, Msync, Read, Write)   # calls that act on mapped pages
 DATA_CALLS = (Ftruncate, Seal, Pwrite, Fallocate)   # calls on a descriptor that change its object
+
+
+def after(outcomes: list) -> list:
+    """The states ``outcomes`` (``Walk.outcomes``) lead to, each once, in order."""
+    return list(dict.fromkeys(s2 for _, s2, _ in outcomes))
 
 
 def names(st: Step) -> list:
