@@ -102,6 +102,7 @@ class Walk:
         self.last_named: dict = {}   # handle or (mapping, page) -> the last step naming it
         self.written: set = set()    # (mapping, page) written, descriptors written or mapped
         self.sealed: set = set()     # descriptors of a memfd the program added seals to (R47)
+        self._outcomes: dict = {}    # step -> Walk.outcomes from the states so far
 
     def live_threads(self) -> list:
         """The threads that may act next: alive in some state, not certainly ended."""
@@ -124,6 +125,14 @@ class Walk:
             if thread is not None and thread.alive:
                 yield state, state.processes[thread.process]
 
+    def objects_held(self, actor: str, fd: str):
+        """(state, object) for each state the program may have reached where ``actor`` is
+        alive and its process holds descriptor ``fd``: the object a call on ``fd`` acts on."""
+        for state, proc in self.processes_of(actor):
+            held = proc.fds.get(fd)
+            if held is not None:
+                yield state, state.objects[held.obj]
+
     def stores(self, actor: str, place) -> bool:
         """Whether a store by ``actor`` at ``place`` succeeds in some state the program may
         have reached (``memory.store_faults``)."""
@@ -139,11 +148,15 @@ class Walk:
 
     def outcomes(self, st: Step) -> Optional[list]:
         """(state before, state after, result) for every way ``st`` may go from the states so
-        far (None: the profile does not cover it)."""
-        try:
-            return [(s, s2, r) for s in self.states for s2, r in step(s, st, self.profile)]
-        except NotApplicable:
-            return None
+        far (None: the profile does not cover it). Kept until the next ``take``: a draw steps
+        the options of its family (``changes_nothing``), then the one it drew again."""
+        if st not in self._outcomes:
+            try:
+                found = [(s, s2, r) for s in self.states for s2, r in step(s, st, self.profile)]
+            except NotApplicable:
+                found = None
+            self._outcomes[st] = found
+        return self._outcomes[st]
 
     def changes_nothing(self, st: Step) -> bool:
         """``st`` succeeds and leaves every state as it was: SHM_UNLOCK of a segment that is
@@ -163,18 +176,14 @@ class Walk:
         yet F_SEAL_SEAL): a seal on anything else fails with EPERM whatever it asks (R47)."""
         if not isinstance(st.op, Seal):
             return False
-        held = ((state, proc.fds.get(st.op.fd)) for state, proc in self.processes_of(st.thread))
-        return any(fd is not None and "seal" not in seals_of(state.objects[fd.obj])
-                   for state, fd in held)
+        return any("seal" not in seals_of(obj) for _, obj in self.objects_held(st.thread, st.op.fd))
 
     def maps_data(self, st: Step) -> bool:
         """``st`` maps a descriptor whose object reaches past the mapping's offset in some
         state. A file, POSIX shm object or memfd starts empty: mapped then, each page of the
         mapping is past the end of the object (SIGBUS, R03) and shows nothing of what a
         MAP_PRIVATE or MAP_SHARED mapping of it shares or copies (R12, R13)."""
-        held = ((state, proc.fds.get(st.op.fd)) for state, proc in self.processes_of(st.thread))
-        return any(fd is not None and state.objects[fd.obj].size > st.op.offset
-                   for state, fd in held)
+        return any(obj.size > st.op.offset for _, obj in self.objects_held(st.thread, st.op.fd))
 
     def fills_empty(self, st: Step) -> bool:
         """``st`` gives size to an object that is empty in some state: an ftruncate to a
@@ -183,8 +192,7 @@ class Walk:
         if not (isinstance(op, Pwrite) or isinstance(op, Ftruncate) and op.length
                 or isinstance(op, Fallocate) and not op.punch):
             return False
-        held = ((state, proc.fds.get(op.fd)) for state, proc in self.processes_of(st.thread))
-        return any(fd is not None and not state.objects[fd.obj].size for state, fd in held)
+        return any(not obj.size for _, obj in self.objects_held(st.thread, op.fd))
 
     def acts_on_nothing(self, st: Step) -> bool:
         """``st`` is a range call, read or write whose pages the acting thread's process maps
@@ -207,6 +215,7 @@ class Walk:
         # a write that faults in every state leaves no data for later calls to act on
         stored = isinstance(st.op, Write) and self.stores(st.thread, st.op.at)
         self.states = states
+        self._outcomes.clear()
         self.fds_bound += st.op.BINDS == "fd"   # open, dup, reopen
         if isinstance(st.op, (ThreadExit, Exit, Exec)):
             self.ended.update(t for t in self.states[0].threads

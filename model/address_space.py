@@ -173,6 +173,12 @@ def mapped_pages(process: Process, start: int, end: int) -> set:
     return {vpn for v in process.vmas for vpn in range(max(v.start, start), min(v.end, end))}
 
 
+def first_hole(process: Process, start: int, end: int) -> Optional[int]:
+    """The first page of [start, end) that no record maps (None: all are mapped)."""
+    mapped = mapped_pages(process, start, end)
+    return next((vpn for vpn in range(start, end) if vpn not in mapped), None)
+
+
 def overlapping(process: Process, start: int, end: int) -> list:
     """The records that have a page in [start, end), in order."""
     return [v for v in process.vmas if v.start < end and start < v.end]
@@ -191,8 +197,7 @@ def splits_attach(proc: Process, start: int, end: int) -> bool:
 def protect(state: State, pid: int, start: int, end: int, prot: str):
     """mprotect's change: (the state, the first unmapped page or None). An unmapped page stops
     it there; the pages before it are changed (C01, R30, R33)."""
-    mapped = mapped_pages(state.processes[pid], start, end)
-    hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
+    hole = first_hole(state.processes[pid], start, end)
     stop = end if hole is None else hole
     if stop > start:
         state = modify(state, pid, start, stop, lambda v: replace(v, prot=prot,
@@ -251,7 +256,11 @@ def extended(state: State, pid: int, vma: Vma, end: int) -> State:
     """mremap's growth of ``vma`` in place to ``end`` (R43). The kernel tries a merge of the new
     range only (vma_merge_extend: ``vma`` before it, the next record after it), never of
     ``vma`` with the record before it: one that fork's cleared VM_LOCKED kept apart
-    (``Vma.lock_cleared``) stays apart (observed, Linux 6.18)."""
+    (``Vma.lock_cleared``) stays apart (observed, Linux 6.18). A SysV attach's record takes
+    the new pages itself: its pieces never merge (``_can_merge``), but expanding it removes no
+    record, so the kernel lets it grow as one VMA."""
+    if vma.segment is not None:
+        return modify(state, pid, vma.start, vma.end, lambda v: replace(v, end=end))
     proc = state.processes[pid]
     tail = replace(vma, start=vma.end, end=end, pgoff=vma.pgoff + vma.pages)
     return state.with_process(pid, replace(proc, vmas=merged(proc.vmas + (tail,), [tail.start])))

@@ -48,7 +48,7 @@ from dataclasses import replace
 
 from . import address_space as aspace
 from . import cow, frames, memory, read_lag
-from .ops import PAGE_SIZE, Madvise, Place
+from .ops import PAGE_SIZE, Place
 from .protections import WRITABLE
 from .results import OK, Errno, LockedPages
 from .state import State, Vma, contents_get
@@ -105,8 +105,7 @@ def populate(state: State, pid: int, start: int, end: int, profile) -> tuple:
 def _set_lock(state: State, pid: int, start: int, end: int, locked: bool) -> tuple:
     """apply_vma_lock_flags: (the state, the first unmapped page or None). The records up to
     the first hole change; a range that starts in a hole changes nothing."""
-    mapped = aspace.mapped_pages(state.processes[pid], start, end)
-    hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
+    hole = aspace.first_hole(state.processes[pid], start, end)
     stop = end if hole is None else hole
     if stop > start:
         state = aspace.modify(state, pid, start, stop, lambda v: replace(v, locked=locked))
@@ -149,13 +148,10 @@ def vmlck(state: State, pid: int, st, profile) -> list:
     return [(state, LockedPages(locked_pages(state, pid)))]
 
 
-def madvise_refusing(state: State, pid: int, op: Madvise, start: int, end: int):
-    """The first VM_LOCKED record of the range, when the advice refuses such records (EINVAL
-    there, the records before it advised); None when none is in the way."""
-    if op.advice not in REFUSED_ON_LOCKED:
-        return None
-    return next((v for v in aspace.overlapping(state.processes[pid], start, end) if v.locked),
-                None)
+def refuses_locked(v: Vma, advice: str) -> bool:
+    """madvise refuses record ``v`` with EINVAL because it is VM_LOCKED and the advice does
+    not take locked records (the records before it in the range are advised)."""
+    return v.locked and advice in REFUSED_ON_LOCKED
 
 
 def after_mprotect(before: State, state: State, pid: int, start: int, end: int, prot: str,

@@ -447,20 +447,18 @@ def mprotect(state: State, pid: int, st: Step, profile: Profile) -> list:
         return [(state, EINVAL)]
     start, end = state.span(op.at, op.length)
     proc = state.processes[pid]
+    hole = aspace.first_hole(proc, start, end)
     refusing = next((max(v.start, start) for v in aspace.overlapping(proc, start, end)
                      if not v.may_write), None) if protections.allows_store(op.prot) else None
-    mapped = aspace.mapped_pages(proc, start, end)
-    hole = next((vpn for vpn in range(start, end) if vpn not in mapped), None)
-    if refusing is not None and (hole is None or refusing < hole):
-        # R24, C01, R47: do_mprotect_pkey changes the records in order and stops at the first
-        # one without VM_MAYWRITE (EACCES), the ones before it changed, unless a hole comes
-        # first (ENOMEM)
-        changed, _ = aspace.protect(state, pid, start, refusing, op.prot)
-        changed = locking.after_mprotect(state, changed, pid, start, refusing, op.prot, profile)
+    # do_mprotect_pkey changes the records in order: a hole stops it (ENOMEM, C01), and so does
+    # the first record without VM_MAYWRITE (EACCES: R24, C01, R47); those before either changed
+    refused = refusing is not None and (hole is None or refusing < hole)
+    stop = refusing if refused else end if hole is None else hole
+    changed, _ = aspace.protect(state, pid, start, stop, op.prot)  # R30, R33
+    changed = locking.after_mprotect(state, changed, pid, start, stop, op.prot,
+                                     profile)  # a locked record made writable
+    if refused:
         return [(changed, EACCES)]
-    changed, hole = aspace.protect(state, pid, start, end, op.prot)  # R30, R33
-    changed = locking.after_mprotect(state, changed, pid, start, end if hole is None else hole,
-                                     op.prot, profile)  # a locked record made writable
     outcomes = [(changed, OK if hole is None else ENOMEM)]  # C01: stopped at a hole
     if op.prot in protections.EXECUTABLE and any(
             v.obj is not None and protections.exec_may_be_refused(state.objects[v.obj].kind)
@@ -511,14 +509,12 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
     proc = state.processes[pid]
     inside = aspace.overlapping(proc, start, end)
     advice = op.advice
-    locked = locking.madvise_refusing(state, pid, op, start, end)
-    refusals = [(v.start, 1, e, v) for v in inside for e in [_advice_refused(state, v, advice)] if e]
-    refusals += [(locked.start, 0, EINVAL, locked)] if locked is not None else []
-    if refusals:
+    refusal = next(((v, e) for v in inside for e in [_advice_refused(state, v, advice)] if e),
+                   None)
+    if refusal is not None:
         # madvise_walk_vmas advises the records in order, holes skipped, and returns the first
-        # record's error: the records before it keep the advice (R39, R41, C05). A locked
-        # record refuses first (C09, model/locking.py: madvise_remove checks VM_LOCKED first).
-        _, _, error, first = min(refusals, key=lambda r: r[:2])
+        # record's error: the records before it keep the advice (C09, R39, R41, C05)
+        first, error = refusal
         if first.start <= start:
             return [(state, error)]
         before = replace(op, length=(first.start - start) * PAGE_SIZE)
@@ -570,6 +566,8 @@ def _madvise(state: State, pid: int, op: Madvise, profile: Profile) -> list:
 
 def _advice_refused(state: State, v, advice: str):
     """The error madvise gives for record ``v`` itself (None: it takes the advice)."""
+    if locking.refuses_locked(v, advice):
+        return EINVAL  # C09: model/locking.py (madvise_remove checks VM_LOCKED first)
     if advice in ("wipeonfork", "free") and (v.shared or v.obj is not None):
         return EINVAL  # R41, C05: anonymous private memory only
     if advice == "remove":
@@ -735,9 +733,6 @@ def _remap(state: State, pid: int, op: Mremap, bind: Optional[str], profile: Pro
         if start + old_pages != vma.end or \
                 not aspace.is_range_free(proc, vma.end, start + new_pages):
             return [(state, ENOMEM)]  # no room in place, and no MREMAP_MAYMOVE
-        if vma.segment is not None:
-            return [(aspace.modify(state, pid, vma.start, vma.end,
-                                   lambda v: replace(v, end=start + new_pages)), OK)]  # R43
         return [(aspace.extended(state, pid, vma, start + new_pages), OK)]  # R43
     if op.mode == "fixed" and not spans:
         # MREMAP_FIXED unmaps the new range first, as MAP_FIXED would (mremap05, mremap08). A
